@@ -1,0 +1,12 @@
+//! The composition root: settings, telemetry, the security adapters, and the wiring of the
+//! adapters to the core. Only this crate knows every concrete type.
+
+pub mod admin;
+pub mod security;
+pub mod settings;
+pub mod startup;
+pub mod telemetry;
+pub mod wiring;
+
+pub use settings::Settings;
+pub use startup::Application;

@@ -1,0 +1,218 @@
+//! JWT access and refresh tokens: HS256 only, `token_type` checked, expiry with 5 s leeway.
+
+use std::time::Duration;
+
+use chrono::{SubsecRound, TimeZone};
+use healthcare_domain::{Timestamp, UserId};
+use healthcare_ports::ServiceError;
+use healthcare_ports::ports::{IssuedToken, TokenClaims, TokenCodec, TokenDecodeError, TokenKind};
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use serde::{Deserialize, Serialize};
+
+/// Clock skew tolerated on `exp`.
+const LEEWAY_SECONDS: u64 = 5;
+
+#[derive(Debug, Serialize, Deserialize)]
+struct Claims {
+    token_type: String,
+    user_id: i64,
+    jti: String,
+    iat: i64,
+    exp: i64,
+}
+
+fn kind_name(kind: TokenKind) -> &'static str {
+    match kind {
+        TokenKind::Access => "access",
+        TokenKind::Refresh => "refresh",
+    }
+}
+
+/// [`TokenCodec`] signing with the configured secret key.
+pub struct JwtCodec {
+    encoding_key: EncodingKey,
+    decoding_key: DecodingKey,
+    validation: Validation,
+    access_lifetime: Duration,
+    refresh_lifetime: Duration,
+}
+
+impl JwtCodec {
+    /// A codec for `secret`, issuing tokens with the given lifetimes.
+    pub fn new(secret: &str, access_lifetime: Duration, refresh_lifetime: Duration) -> Self {
+        // `Validation::new` accepts exactly the one algorithm given: `none` and every other
+        // algorithm are refused.
+        let mut validation = Validation::new(Algorithm::HS256);
+        validation.leeway = LEEWAY_SECONDS;
+        validation.set_required_spec_claims(&["exp"]);
+        Self {
+            encoding_key: EncodingKey::from_secret(secret.as_bytes()),
+            decoding_key: DecodingKey::from_secret(secret.as_bytes()),
+            validation,
+            access_lifetime,
+            refresh_lifetime,
+        }
+    }
+}
+
+impl TokenCodec for JwtCodec {
+    fn issue(
+        &self,
+        kind: TokenKind,
+        user_id: UserId,
+        now: Timestamp,
+    ) -> Result<IssuedToken, ServiceError> {
+        let lifetime = match kind {
+            TokenKind::Access => self.access_lifetime,
+            TokenKind::Refresh => self.refresh_lifetime,
+        };
+        let lifetime = chrono::Duration::from_std(lifetime)
+            .map_err(|e| ServiceError::Internal(format!("token lifetime: {e}")))?;
+        // `exp` has whole seconds; the recorded expiry must equal what the token says.
+        let expires_at = (now + lifetime).trunc_subsecs(0);
+        let claims = Claims {
+            token_type: kind_name(kind).to_owned(),
+            user_id: user_id.0,
+            jti: uuid::Uuid::new_v4().simple().to_string(),
+            iat: now.timestamp(),
+            exp: expires_at.timestamp(),
+        };
+        let token =
+            jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding_key)
+                .map_err(|e| ServiceError::Internal(format!("cannot sign a token: {e}")))?;
+        Ok(IssuedToken {
+            token,
+            claims: TokenClaims {
+                kind,
+                user_id,
+                jti: claims.jti,
+                expires_at,
+            },
+        })
+    }
+
+    fn decode(&self, token: &str, expected: TokenKind) -> Result<TokenClaims, TokenDecodeError> {
+        let claims = jsonwebtoken::decode::<Claims>(token, &self.decoding_key, &self.validation)
+            .map_err(|_| TokenDecodeError::Invalid)?
+            .claims;
+        let kind = match claims.token_type.as_str() {
+            "access" => TokenKind::Access,
+            "refresh" => TokenKind::Refresh,
+            _ => return Err(TokenDecodeError::Invalid),
+        };
+        if kind != expected {
+            return Err(TokenDecodeError::WrongType);
+        }
+        let expires_at = chrono::Utc
+            .timestamp_opt(claims.exp, 0)
+            .single()
+            .ok_or(TokenDecodeError::Invalid)?;
+        Ok(TokenClaims {
+            kind,
+            user_id: UserId(claims.user_id),
+            jti: claims.jti,
+            expires_at,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SECRET: &str = "test-secret-key-of-at-least-32-bytes!!";
+
+    fn codec() -> JwtCodec {
+        JwtCodec::new(
+            SECRET,
+            Duration::from_secs(900),
+            Duration::from_secs(86_400),
+        )
+    }
+
+    fn encode_raw(header: &Header, claims: &Claims, secret: &str) -> String {
+        jsonwebtoken::encode(header, claims, &EncodingKey::from_secret(secret.as_bytes()))
+            .expect("encode")
+    }
+
+    fn claims(token_type: &str, exp_offset: i64) -> Claims {
+        let now = chrono::Utc::now().timestamp();
+        Claims {
+            token_type: token_type.into(),
+            user_id: 3,
+            jti: "j".into(),
+            iat: now,
+            exp: now + exp_offset,
+        }
+    }
+
+    #[test]
+    fn round_trip_and_type_check() {
+        let issued = codec()
+            .issue(TokenKind::Access, UserId(3), chrono::Utc::now())
+            .expect("issued");
+        let decoded = codec()
+            .decode(&issued.token, TokenKind::Access)
+            .expect("valid");
+        assert_eq!(decoded, issued.claims);
+        assert_eq!(
+            codec().decode(&issued.token, TokenKind::Refresh),
+            Err(TokenDecodeError::WrongType)
+        );
+    }
+
+    #[test]
+    fn forged_expired_and_other_algorithms_are_invalid() {
+        let header = Header::new(Algorithm::HS256);
+        let forged = encode_raw(
+            &header,
+            &claims("access", 60),
+            "another-secret-of-32-bytes-or-more!!",
+        );
+        assert_eq!(
+            codec().decode(&forged, TokenKind::Access),
+            Err(TokenDecodeError::Invalid)
+        );
+
+        let expired = encode_raw(&header, &claims("access", -10), SECRET);
+        assert_eq!(
+            codec().decode(&expired, TokenKind::Access),
+            Err(TokenDecodeError::Invalid)
+        );
+        let within_leeway = encode_raw(&header, &claims("access", -2), SECRET);
+        assert!(codec().decode(&within_leeway, TokenKind::Access).is_ok());
+
+        let hs512 = encode_raw(
+            &Header::new(Algorithm::HS512),
+            &claims("access", 60),
+            SECRET,
+        );
+        assert_eq!(
+            codec().decode(&hs512, TokenKind::Access),
+            Err(TokenDecodeError::Invalid)
+        );
+
+        // alg "none": header {"alg":"none","typ":"JWT"}, no signature.
+        let unsigned = format!(
+            "eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0.{}.",
+            encode_raw(&header, &claims("access", 60), SECRET)
+                .split('.')
+                .nth(1)
+                .expect("payload")
+        );
+        assert_eq!(
+            codec().decode(&unsigned, TokenKind::Access),
+            Err(TokenDecodeError::Invalid)
+        );
+
+        let unknown_type = encode_raw(&header, &claims("id", 60), SECRET);
+        assert_eq!(
+            codec().decode(&unknown_type, TokenKind::Access),
+            Err(TokenDecodeError::Invalid)
+        );
+        assert_eq!(
+            codec().decode("garbage", TokenKind::Access),
+            Err(TokenDecodeError::Invalid)
+        );
+    }
+}

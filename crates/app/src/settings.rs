@@ -1,0 +1,368 @@
+//! Typed settings: `config/default.toml` (embedded) → `config/<APP_ENV>.toml` → environment
+//! variables. Bad configuration fails at start with one clear sentence, never a panic.
+
+use std::time::Duration;
+
+use config::{Config, Environment, File, FileFormat};
+use healthcare_persistence::DatabaseTarget;
+use serde::Deserialize;
+
+const DEFAULTS: &str = include_str!("../../../config/default.toml");
+
+/// Secrets that appear in documentation or examples and must never protect production.
+const KNOWN_DEFAULT_SECRETS: [&str; 6] = [
+    "change-me",
+    "changeme",
+    "secret",
+    "your-secret-key",
+    "django-insecure",
+    "dev-secret-key",
+];
+
+/// Shortest accepted `SECRET_KEY`, in bytes, when `DEBUG` is off.
+pub const MIN_SECRET_BYTES: usize = 32;
+
+/// Where the service runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AppEnv {
+    /// A developer's machine: debug on, pretty logs.
+    Development,
+    /// Real deployments: debug forced off, JSON logs.
+    Production,
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable.
+    Pretty,
+    /// One JSON object per line.
+    Json,
+}
+
+/// The settings as read, before validation.
+#[derive(Deserialize)]
+struct RawSettings {
+    app_env: AppEnv,
+    debug: Option<bool>,
+    secret_key: Option<String>,
+    database_url: String,
+    host: String,
+    port: u16,
+    allowed_hosts: String,
+    cors_allowed_origins: String,
+    trusted_proxies: String,
+    access_token_lifetime_seconds: u64,
+    refresh_token_lifetime_seconds: u64,
+    bcrypt_cost: u32,
+    max_body_bytes: usize,
+    database_pool_size: u32,
+    database_pool_timeout_seconds: f64,
+    run_migrations: bool,
+    shutdown_timeout_seconds: u64,
+    log_format: Option<LogFormat>,
+}
+
+/// The JWT signing key, and whether it was generated for this run only.
+#[derive(Clone)]
+pub struct SecretKey {
+    /// The key bytes.
+    pub value: String,
+    /// True when no key was configured and a random one was made (development only).
+    pub generated: bool,
+}
+
+impl std::fmt::Debug for SecretKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SecretKey")
+            .field("generated", &self.generated)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Validated settings.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Development or production.
+    pub app_env: AppEnv,
+    /// Debug mode (never in production).
+    pub debug: bool,
+    /// JWT signing key.
+    pub secret_key: SecretKey,
+    /// Which database, from `DATABASE_URL`.
+    pub database: DatabaseTarget,
+    /// Listen address.
+    pub host: String,
+    /// Listen port (0 picks a free one).
+    pub port: u16,
+    /// Host header allow-list.
+    pub allowed_hosts: Vec<String>,
+    /// Origins allowed by CORS (empty: CORS off).
+    pub cors_allowed_origins: Vec<String>,
+    /// Proxies whose forwarding headers are believed.
+    pub trusted_proxies: Vec<String>,
+    /// Access token lifetime.
+    pub access_token_lifetime: Duration,
+    /// Refresh token lifetime.
+    pub refresh_token_lifetime: Duration,
+    /// bcrypt cost factor.
+    pub bcrypt_cost: u32,
+    /// Request body limit in bytes.
+    pub max_body_bytes: usize,
+    /// Most pooled database connections.
+    pub database_pool_size: u32,
+    /// How long a request waits for a connection before answering 503.
+    pub database_pool_timeout: Duration,
+    /// Apply pending migrations at start.
+    pub run_migrations: bool,
+    /// Grace period for in-flight requests at shutdown.
+    pub shutdown_timeout: Duration,
+    /// Log line format.
+    pub log_format: LogFormat,
+}
+
+/// Why the settings were refused: one sentence for the operator.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("{0}")]
+pub struct SettingsError(pub String);
+
+fn error(message: impl Into<String>) -> SettingsError {
+    SettingsError(message.into())
+}
+
+impl Settings {
+    /// Reads the settings from the embedded defaults, `config/<APP_ENV>.toml` and the process
+    /// environment.
+    pub fn load() -> Result<Self, SettingsError> {
+        let variables: Vec<(String, String)> = std::env::vars().collect();
+        Self::load_from(&variables)
+    }
+
+    /// Reads the settings with `variables` standing in for the environment.
+    pub fn load_from(variables: &[(String, String)]) -> Result<Self, SettingsError> {
+        let app_env = variables
+            .iter()
+            .find(|(name, _)| name == "APP_ENV")
+            .map_or("development", |(_, value)| value.as_str());
+        let environment: config::Map<String, String> = variables.iter().cloned().collect();
+        let raw: RawSettings = Config::builder()
+            .add_source(File::from_str(DEFAULTS, FileFormat::Toml))
+            .add_source(File::with_name(&format!("config/{app_env}")).required(false))
+            .add_source(
+                Environment::default()
+                    .source(Some(environment))
+                    .try_parsing(true),
+            )
+            .build()
+            .and_then(Config::try_deserialize)
+            .map_err(|e| error(format!("invalid configuration: {e}")))?;
+        Self::validate(raw)
+    }
+
+    fn validate(raw: RawSettings) -> Result<Self, SettingsError> {
+        let production = raw.app_env == AppEnv::Production;
+        let debug = !production && raw.debug.unwrap_or(true);
+        let secret_key = match raw.secret_key.filter(|key| !key.is_empty()) {
+            Some(key) if !debug => {
+                check_production_secret(&key)?;
+                SecretKey {
+                    value: key,
+                    generated: false,
+                }
+            }
+            Some(key) => SecretKey {
+                value: key,
+                generated: false,
+            },
+            None if debug => SecretKey {
+                value: random_secret()?,
+                generated: true,
+            },
+            None => {
+                return Err(error(format!(
+                    "SECRET_KEY must be set (at least {MIN_SECRET_BYTES} random bytes) when DEBUG is off"
+                )));
+            }
+        };
+        let database =
+            DatabaseTarget::parse(&raw.database_url).map_err(|e| error(e.to_string()))?;
+        if !(4..=31).contains(&raw.bcrypt_cost) {
+            return Err(error("BCRYPT_COST must be between 4 and 31"));
+        }
+        if raw.database_pool_size == 0 {
+            return Err(error("DATABASE_POOL_SIZE must be at least 1"));
+        }
+        if !(raw.database_pool_timeout_seconds.is_finite()
+            && raw.database_pool_timeout_seconds > 0.0)
+        {
+            return Err(error(
+                "DATABASE_POOL_TIMEOUT_SECONDS must be a positive number",
+            ));
+        }
+        if raw.access_token_lifetime_seconds == 0 || raw.refresh_token_lifetime_seconds == 0 {
+            return Err(error("token lifetimes must be at least one second"));
+        }
+        if raw.max_body_bytes == 0 {
+            return Err(error("MAX_BODY_BYTES must be at least 1"));
+        }
+        Ok(Self {
+            app_env: raw.app_env,
+            debug,
+            secret_key,
+            database,
+            host: raw.host,
+            port: raw.port,
+            allowed_hosts: split_list(&raw.allowed_hosts),
+            cors_allowed_origins: split_list(&raw.cors_allowed_origins),
+            trusted_proxies: split_list(&raw.trusted_proxies),
+            access_token_lifetime: Duration::from_secs(raw.access_token_lifetime_seconds),
+            refresh_token_lifetime: Duration::from_secs(raw.refresh_token_lifetime_seconds),
+            bcrypt_cost: raw.bcrypt_cost,
+            max_body_bytes: raw.max_body_bytes,
+            database_pool_size: raw.database_pool_size,
+            database_pool_timeout: Duration::from_secs_f64(raw.database_pool_timeout_seconds),
+            run_migrations: raw.run_migrations,
+            shutdown_timeout: Duration::from_secs(raw.shutdown_timeout_seconds),
+            log_format: raw.log_format.unwrap_or(if production {
+                LogFormat::Json
+            } else {
+                LogFormat::Pretty
+            }),
+        })
+    }
+}
+
+fn check_production_secret(key: &str) -> Result<(), SettingsError> {
+    if key.len() < MIN_SECRET_BYTES {
+        return Err(error(format!(
+            "SECRET_KEY is too short: it must be at least {MIN_SECRET_BYTES} bytes when DEBUG is off"
+        )));
+    }
+    let lowered = key.to_lowercase();
+    if KNOWN_DEFAULT_SECRETS
+        .iter()
+        .any(|known| lowered.starts_with(known))
+    {
+        return Err(error(
+            "SECRET_KEY is a known example value: generate a random one",
+        ));
+    }
+    Ok(())
+}
+
+fn random_secret() -> Result<String, SettingsError> {
+    let mut bytes = [0_u8; 32];
+    getrandom::fill(&mut bytes)
+        .map_err(|e| error(format!("no randomness for a secret key: {e}")))?;
+    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+}
+
+fn split_list(value: &str) -> Vec<String> {
+    value
+        .split(',')
+        .map(str::trim)
+        .filter(|item| !item.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(pairs: &[(&str, &str)]) -> Result<Settings, SettingsError> {
+        let variables: Vec<(String, String)> = pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        Settings::load_from(&variables)
+    }
+
+    const STRONG: &str = "k3J9vQ2mX7pL4rT8wY1zB6nC5dF0gH2j";
+
+    #[test]
+    fn development_runs_with_nothing_configured() {
+        let settings = load(&[]).expect("defaults are valid");
+        assert!(settings.debug && settings.secret_key.generated);
+        assert_eq!(settings.secret_key.value.len(), 64);
+        assert_eq!(
+            settings.database,
+            DatabaseTarget::Sqlite("data/healthcare.db".into())
+        );
+        assert_eq!((settings.host.as_str(), settings.port), ("127.0.0.1", 8000));
+        assert_eq!(settings.allowed_hosts, vec!["localhost", "127.0.0.1"]);
+        assert_eq!(settings.bcrypt_cost, 12);
+        assert_eq!(settings.database_pool_timeout, Duration::from_secs(2));
+        assert_eq!(settings.log_format, LogFormat::Pretty);
+    }
+
+    #[test]
+    fn environment_variables_override_the_defaults() {
+        let settings = load(&[
+            ("DATABASE_URL", "postgres://u@h/db"),
+            ("PORT", "9001"),
+            ("BCRYPT_COST", "4"),
+            ("ALLOWED_HOSTS", "api.example.com, localhost"),
+            ("DATABASE_POOL_TIMEOUT_SECONDS", "0.5"),
+            ("RUN_MIGRATIONS", "false"),
+        ])
+        .expect("valid");
+        assert_eq!(settings.port, 9001);
+        assert_eq!(settings.bcrypt_cost, 4);
+        assert!(matches!(settings.database, DatabaseTarget::Postgres(_)));
+        assert_eq!(settings.allowed_hosts, vec!["api.example.com", "localhost"]);
+        assert_eq!(settings.database_pool_timeout, Duration::from_millis(500));
+        assert!(!settings.run_migrations);
+    }
+
+    #[test]
+    fn production_forces_debug_off_and_demands_a_strong_key() {
+        assert_eq!(
+            load(&[("APP_ENV", "production"), ("DEBUG", "true")]).err(),
+            Some(error(
+                "SECRET_KEY must be set (at least 32 random bytes) when DEBUG is off"
+            ))
+        );
+        assert_eq!(
+            load(&[("APP_ENV", "production"), ("SECRET_KEY", "short")]).err(),
+            Some(error(
+                "SECRET_KEY is too short: it must be at least 32 bytes when DEBUG is off"
+            ))
+        );
+        assert_eq!(
+            load(&[
+                ("DEBUG", "false"),
+                ("SECRET_KEY", "django-insecure-0123456789abcdefghijklmnop")
+            ])
+            .err(),
+            Some(error(
+                "SECRET_KEY is a known example value: generate a random one"
+            ))
+        );
+        let settings = load(&[("APP_ENV", "production"), ("SECRET_KEY", STRONG)]).expect("valid");
+        assert!(!settings.debug && !settings.secret_key.generated);
+        assert_eq!(settings.log_format, LogFormat::Json);
+    }
+
+    #[test]
+    fn bad_values_fail_with_a_sentence_not_a_panic() {
+        let bad_url = load(&[("DATABASE_URL", "mysql://x")]).expect_err("refused");
+        assert!(
+            bad_url.0.starts_with("DATABASE_URL must start with"),
+            "{bad_url}"
+        );
+        let bad_port = load(&[("PORT", "eighty")]).expect_err("refused");
+        assert!(bad_port.0.contains("port"), "{bad_port}");
+        assert!(load(&[("APP_ENV", "staging")]).is_err());
+        assert!(load(&[("BCRYPT_COST", "3")]).is_err());
+        assert!(load(&[("DATABASE_POOL_SIZE", "0")]).is_err());
+    }
+
+    #[test]
+    fn debug_output_hides_the_secret() {
+        let settings = load(&[("SECRET_KEY", STRONG)]).expect("valid");
+        assert!(!format!("{settings:?}").contains(STRONG));
+    }
+}

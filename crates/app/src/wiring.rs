@@ -1,0 +1,68 @@
+//! Builds the pool, the adapters and the services from the settings.
+
+use std::sync::Arc;
+
+use chrono::SubsecRound;
+use healthcare_domain::Timestamp;
+use healthcare_http::state::DatabaseProbe;
+use healthcare_persistence::connection::ping;
+use healthcare_persistence::{
+    DbPool, DieselRefreshTokenRepository, DieselUserRepository, PoolSettings, build_pool,
+};
+use healthcare_ports::RepoError;
+use healthcare_ports::ports::Clock;
+use healthcare_ports::services::AuthService;
+
+use crate::security::{BcryptHasher, JwtCodec};
+use crate::settings::Settings;
+
+/// The system clock, truncated to the microseconds both databases store.
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> Timestamp {
+        chrono::Utc::now().trunc_subsecs(6)
+    }
+}
+
+/// Readiness through the shared pool.
+pub struct PoolProbe(pub DbPool);
+
+impl DatabaseProbe for PoolProbe {
+    fn ping(&self) -> Result<(), RepoError> {
+        ping(&self.0)
+    }
+}
+
+/// The database pool the settings describe (no connection is made yet).
+pub fn database_pool(settings: &Settings) -> Result<DbPool, RepoError> {
+    build_pool(
+        &settings.database,
+        &PoolSettings {
+            max_size: settings.database_pool_size,
+            checkout_timeout: settings.database_pool_timeout,
+        },
+    )
+}
+
+/// The account and session service over `pool`.
+pub fn auth_service(settings: &Settings, pool: &DbPool) -> AuthService {
+    let hasher = Arc::new(BcryptHasher::new(settings.bcrypt_cost));
+    let warming = hasher.clone();
+    // Off the start-up path: the dummy hash takes one full bcrypt computation.
+    std::thread::spawn(move || {
+        warming.warm_up();
+        healthcare_domain::preload_common_passwords();
+    });
+    AuthService::new(
+        Arc::new(DieselUserRepository::new(pool.clone())),
+        Arc::new(DieselRefreshTokenRepository::new(pool.clone())),
+        hasher,
+        Arc::new(JwtCodec::new(
+            &settings.secret_key.value,
+            settings.access_token_lifetime,
+            settings.refresh_token_lifetime,
+        )),
+        Arc::new(SystemClock),
+    )
+}

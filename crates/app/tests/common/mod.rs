@@ -1,0 +1,223 @@
+//! Black-box test harness: spawns the real application on a random port, on SQLite or on a
+//! fresh PostgreSQL database, and drives it over HTTP.
+
+#![allow(
+    dead_code,
+    reason = "each test binary uses a different part of the harness"
+)]
+
+use healthcare_app::{Application, Settings};
+use serde_json::{Value, json};
+
+/// The secret every test server signs with.
+pub const TEST_SECRET: &str = "black-box-test-secret-key-32-bytes-long!";
+
+/// Which database a test runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// A temporary SQLite file.
+    Sqlite,
+    /// A fresh database on the throwaway PostgreSQL server.
+    Postgres,
+}
+
+/// A running server and a client for it.
+pub struct TestApp {
+    /// `http://127.0.0.1:PORT`.
+    pub address: String,
+    /// A client without default headers.
+    pub client: reqwest::Client,
+    /// The settings the server runs with (for the admin CLI).
+    pub settings: Settings,
+    _sqlite_folder: Option<tempfile::TempDir>,
+}
+
+/// The database URL for `backend`, or `None` when PostgreSQL is unavailable (skipped loudly).
+pub fn database_url(backend: Backend) -> Option<(String, Option<tempfile::TempDir>)> {
+    match backend {
+        Backend::Sqlite => {
+            let (url, folder) = healthcare_test_support::fresh_sqlite_database();
+            Some((url, Some(folder)))
+        }
+        Backend::Postgres => {
+            healthcare_test_support::fresh_postgres_database().map(|url| (url, None))
+        }
+    }
+}
+
+/// Settings for a test server on `database_url`; `overrides` win over the test defaults.
+pub fn test_settings(database_url: &str, overrides: &[(&str, &str)]) -> Settings {
+    let variables: Vec<(String, String)> = [
+        ("DATABASE_URL", database_url),
+        ("PORT", "0"),
+        ("BCRYPT_COST", "4"),
+        ("SECRET_KEY", TEST_SECRET),
+        ("DATABASE_POOL_SIZE", "4"),
+    ]
+    .iter()
+    .chain(overrides)
+    .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+    .collect();
+    Settings::load_from(&variables).expect("test settings are valid")
+}
+
+/// Starts the application on `backend`.
+pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
+    spawn_app_with(backend, &[]).await
+}
+
+/// Starts the application on `backend` with extra settings.
+pub async fn spawn_app_with(backend: Backend, overrides: &[(&str, &str)]) -> Option<TestApp> {
+    let (url, folder) = database_url(backend)?;
+    let settings = test_settings(&url, overrides);
+    let application = Application::build(settings.clone())
+        .await
+        .expect("the application starts");
+    let address = format!("http://127.0.0.1:{}", application.port());
+    actix_web::rt::spawn(application.run_until_stopped());
+    Some(TestApp {
+        address,
+        client: reqwest::Client::builder().build().expect("client"),
+        settings,
+        _sqlite_folder: folder,
+    })
+}
+
+/// A response's status and parsed JSON body (`Value::Null` for an empty body).
+pub struct Reply {
+    /// HTTP status.
+    pub status: u16,
+    /// Parsed body.
+    pub body: Value,
+    /// Response headers.
+    pub headers: reqwest::header::HeaderMap,
+}
+
+impl Reply {
+    async fn from(response: reqwest::Response) -> Self {
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let bytes = response.bytes().await.expect("body");
+        let body = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes).unwrap_or_else(|_| {
+                panic!(
+                    "status {status}: body is not JSON: {}",
+                    String::from_utf8_lossy(&bytes)
+                )
+            })
+        };
+        Self {
+            status,
+            body,
+            headers,
+        }
+    }
+
+    /// A header's value.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+}
+
+/// A registered user's tokens.
+pub struct Session {
+    /// Access token.
+    pub access: String,
+    /// Refresh token.
+    pub refresh: String,
+    /// The user's id.
+    pub user_id: i64,
+}
+
+impl TestApp {
+    /// `METHOD path` with an optional JSON body and bearer token.
+    pub async fn request(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<Value>,
+        token: Option<&str>,
+    ) -> Reply {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
+        let mut request = self
+            .client
+            .request(method, format!("{}{path}", self.address));
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        Reply::from(request.send().await.expect("request sent")).await
+    }
+
+    /// A raw request, for bodies and headers the JSON helper cannot send.
+    pub async fn send(&self, request: reqwest::RequestBuilder) -> Reply {
+        Reply::from(request.send().await.expect("request sent")).await
+    }
+
+    /// `GET path` with a token.
+    pub async fn get(&self, path: &str, token: &str) -> Reply {
+        self.request("GET", path, None, Some(token)).await
+    }
+
+    /// `POST path` with a JSON body and no token.
+    pub async fn post(&self, path: &str, body: Value) -> Reply {
+        self.request("POST", path, Some(body), None).await
+    }
+
+    /// Registers a user with a strong password and returns its session.
+    pub async fn register(&self, name: &str, email: &str) -> Session {
+        let reply = self
+            .post(
+                "/api/auth/register/",
+                json!({"name": name, "email": email, "password": STRONG_PASSWORD}),
+            )
+            .await;
+        assert_eq!(reply.status, 201, "register: {}", reply.body);
+        Session {
+            access: reply.body["tokens"]["access"]
+                .as_str()
+                .expect("access")
+                .to_owned(),
+            refresh: reply.body["tokens"]["refresh"]
+                .as_str()
+                .expect("refresh")
+                .to_owned(),
+            user_id: reply.body["user"]["id"].as_i64().expect("id"),
+        }
+    }
+}
+
+/// A password that passes every rule.
+pub const STRONG_PASSWORD: &str = "vivid-otter-41-harbour";
+
+/// Declares each listed `async fn name(app: TestApp)` as two tests, one per backend.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[actix_web::test]
+                async fn $name() {
+                    let app = $crate::common::spawn_app($crate::common::Backend::Sqlite)
+                        .await
+                        .expect("SQLite is always available");
+                    super::$name(app).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[actix_web::test]
+                async fn $name() {
+                    if let Some(app) = $crate::common::spawn_app($crate::common::Backend::Postgres).await {
+                        super::$name(app).await;
+                    }
+                }
+            )*
+        }
+    };
+}

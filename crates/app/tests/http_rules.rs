@@ -1,0 +1,208 @@
+//! Black-box tests of the contract's General rules: JSON everywhere, trailing slashes, content
+//! types, body limits, unknown routes, wrong methods, health probes, request ids.
+
+mod common;
+
+use common::TestApp;
+use reqwest::header::CONTENT_TYPE;
+use serde_json::json;
+
+on_both_backends!(
+    unknown_routes_answer_json_404,
+    wrong_methods_answer_json_405,
+    routes_answer_with_and_without_trailing_slash,
+    bodies_must_be_json,
+    malformed_and_non_object_json_are_400,
+    oversized_bodies_are_413,
+    health_probes_answer,
+    request_ids_are_echoed,
+);
+
+async fn unknown_routes_answer_json_404(app: TestApp) {
+    for path in [
+        "/nope",
+        "/api/nope/",
+        "/api/auth/",
+        "/",
+        "/api/auth/me/extra",
+    ] {
+        let reply = app.request("GET", path, None, None).await;
+        assert_eq!(reply.status, 404, "{path}");
+        assert_eq!(reply.body, json!({"detail": "Not found."}), "{path}");
+        assert_eq!(
+            reply.header("content-type"),
+            Some("application/json"),
+            "{path}"
+        );
+    }
+}
+
+async fn wrong_methods_answer_json_405(app: TestApp) {
+    let reply = app.request("GET", "/api/auth/login/", None, None).await;
+    assert_eq!(reply.status, 405);
+    assert_eq!(reply.body, json!({"detail": "Method \"GET\" not allowed."}));
+    let reply = app.request("DELETE", "/api/auth/me", None, None).await;
+    assert_eq!(reply.status, 405);
+    assert_eq!(
+        reply.body,
+        json!({"detail": "Method \"DELETE\" not allowed."})
+    );
+}
+
+async fn routes_answer_with_and_without_trailing_slash(app: TestApp) {
+    let session = app.register("Ann", "ann@example.com").await;
+    for path in ["/api/auth/me", "/api/auth/me/"] {
+        let reply = app.get(path, &session.access).await;
+        assert_eq!(reply.status, 200, "{path}: no redirect");
+    }
+    for path in ["/health/live", "/health/live/"] {
+        assert_eq!(
+            app.request("GET", path, None, None).await.status,
+            200,
+            "{path}"
+        );
+    }
+}
+
+async fn bodies_must_be_json(app: TestApp) {
+    let reply = app
+        .send(
+            app.client
+                .post(format!("{}/api/auth/login/", app.address))
+                .header(CONTENT_TYPE, "text/plain")
+                .body("email=a"),
+        )
+        .await;
+    assert_eq!(reply.status, 415);
+    assert_eq!(
+        reply.body,
+        json!({"detail": "Unsupported media type \"text/plain\" in request."})
+    );
+
+    let reply = app
+        .send(
+            app.client
+                .post(format!("{}/api/auth/login/", app.address))
+                .header(CONTENT_TYPE, "application/json; charset=utf-8")
+                .body(r#"{"email": "a@example.com", "password": "whatever-123"}"#),
+        )
+        .await;
+    assert_eq!(reply.status, 401, "a charset is fine: {}", reply.body);
+
+    // An empty body is an empty object: the missing fields are reported.
+    let reply = app
+        .send(app.client.post(format!("{}/api/auth/login/", app.address)))
+        .await;
+    assert_eq!(reply.status, 400);
+    assert_eq!(reply.body["email"], json!(["This field is required."]));
+}
+
+async fn malformed_and_non_object_json_are_400(app: TestApp) {
+    let post = |body: &'static str| {
+        app.client
+            .post(format!("{}/api/auth/register/", app.address))
+            .header(CONTENT_TYPE, "application/json")
+            .body(body)
+    };
+    let reply = app.send(post(r#"{"name": "#)).await;
+    assert_eq!(reply.status, 400);
+    let detail = reply.body["detail"].as_str().expect("detail");
+    assert!(detail.starts_with("JSON parse error - "), "{detail}");
+
+    let reply = app.send(post("[1, 2]")).await;
+    assert_eq!(reply.status, 400);
+    assert_eq!(
+        reply.body,
+        json!({"non_field_errors": ["Invalid data. Expected a dictionary, but got list."]})
+    );
+}
+
+async fn oversized_bodies_are_413(app: TestApp) {
+    let huge = json!({"name": "x".repeat(70 * 1024), "email": "a@example.com", "password": "p"});
+    let reply = app.post("/api/auth/register/", huge).await;
+    assert_eq!(reply.status, 413);
+    assert!(
+        reply.body["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("65536")),
+        "{}",
+        reply.body
+    );
+}
+
+async fn health_probes_answer(app: TestApp) {
+    let live = app.request("GET", "/health/live", None, None).await;
+    assert_eq!((live.status, live.body), (200, json!({"status": "ok"})));
+    let ready = app.request("GET", "/health/ready", None, None).await;
+    assert_eq!(
+        (ready.status, ready.body),
+        (200, json!({"status": "ready"}))
+    );
+}
+
+async fn request_ids_are_echoed(app: TestApp) {
+    let reply = app.request("GET", "/health/live", None, None).await;
+    let generated = reply.header("x-request-id").expect("an id is generated");
+    assert_eq!(generated.len(), 36);
+    let reply = app
+        .send(
+            app.client
+                .get(format!("{}/nope", app.address))
+                .header("X-Request-Id", "trace-42"),
+        )
+        .await;
+    assert_eq!(
+        reply.header("x-request-id"),
+        Some("trace-42"),
+        "kept, on errors too"
+    );
+    let reply = app
+        .send(
+            app.client
+                .get(format!("{}/health/live", app.address))
+                .header("X-Request-Id", "bad id!"),
+        )
+        .await;
+    assert_ne!(reply.header("x-request-id"), Some("bad id!"));
+}
+
+/// The database going away: readiness answers 503 in the contract's shape; liveness stays 200.
+#[actix_web::test]
+async fn readiness_reports_an_unreachable_database() {
+    let settings = common::test_settings(
+        "postgres://nobody@127.0.0.1:1/none",
+        &[
+            ("RUN_MIGRATIONS", "false"),
+            ("DATABASE_POOL_TIMEOUT_SECONDS", "0.5"),
+        ],
+    );
+    let application = healthcare_app::Application::build(settings)
+        .await
+        .expect("starts without the database");
+    let address = format!("http://127.0.0.1:{}", application.port());
+    actix_web::rt::spawn(application.run_until_stopped());
+    let client = reqwest::Client::new();
+    let ready = client
+        .get(format!("{address}/health/ready"))
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(ready.status().as_u16(), 503);
+    assert_eq!(
+        ready.json::<serde_json::Value>().await.expect("json"),
+        json!({"detail": "Service temporarily unavailable."})
+    );
+    let live = client
+        .get(format!("{address}/health/live"))
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(live.status().as_u16(), 200);
+    let login = client
+        .post(format!("{address}/api/auth/login/"))
+        .json(&json!({"email": "a@example.com", "password": "whatever-123"}))
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(login.status().as_u16(), 503);
+}

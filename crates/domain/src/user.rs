@@ -1,0 +1,230 @@
+//! Users: identity, the value types of their fields, and the text rules shared by other
+//! entities (bounded names, e-mail addresses).
+
+use crate::Timestamp;
+
+/// Message for a value that is present but blank.
+pub const BLANK: &str = "This field may not be blank.";
+
+/// A user's database id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct UserId(pub i64);
+
+/// A required text of 1 to `max` characters after trimming; the trimmed text is kept.
+pub fn parse_bounded_text(raw: &str, max: usize) -> Result<String, String> {
+    let trimmed = raw.trim();
+    if trimmed.is_empty() {
+        return Err(BLANK.to_owned());
+    }
+    check_max_chars(trimmed, max)?;
+    Ok(trimmed.to_owned())
+}
+
+/// Refuses a text longer than `max` characters, with DRF's message.
+pub fn check_max_chars(text: &str, max: usize) -> Result<(), String> {
+    if text.chars().count() > max {
+        Err(format!(
+            "Ensure this field has no more than {max} characters."
+        ))
+    } else {
+        Ok(())
+    }
+}
+
+/// A user's display name: 1–150 characters after trimming.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserName(String);
+
+impl UserName {
+    /// Most characters a name may have.
+    pub const MAX_CHARS: usize = 150;
+
+    /// Trims and checks the name.
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        parse_bounded_text(raw, Self::MAX_CHARS).map(Self)
+    }
+
+    /// The name as stored.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A syntactically valid e-mail address, trimmed, at most 254 characters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Email(String);
+
+impl Email {
+    /// Most characters an address may have (RFC 5321's path limit).
+    pub const MAX_CHARS: usize = 254;
+    /// The message for an address that is not valid.
+    pub const INVALID: &'static str = "Enter a valid email address.";
+
+    /// Trims and checks the address.
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        let trimmed = raw.trim();
+        if trimmed.is_empty() {
+            return Err(BLANK.to_owned());
+        }
+        check_max_chars(trimmed, Self::MAX_CHARS)?;
+        if is_valid_email(trimmed) {
+            Ok(Self(trimmed.to_owned()))
+        } else {
+            Err(Self::INVALID.to_owned())
+        }
+    }
+
+    /// The address as given (trimmed).
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The address lower-cased (Unicode-aware): the key for case-insensitive uniqueness.
+    pub fn normalized(&self) -> String {
+        normalize_email(&self.0)
+    }
+}
+
+/// The lower-cased form under which addresses are compared and looked up.
+pub fn normalize_email(raw: &str) -> String {
+    raw.trim().to_lowercase()
+}
+
+fn is_valid_email(address: &str) -> bool {
+    let Some((local, domain)) = address.rsplit_once('@') else {
+        return false;
+    };
+    is_valid_local_part(local) && is_valid_domain(domain)
+}
+
+fn is_valid_local_part(local: &str) -> bool {
+    const SPECIALS: &str = "!#$%&'*+/=?^_`{|}~-";
+    !local.is_empty()
+        && local.len() <= 64
+        && local.split('.').all(|atom| {
+            !atom.is_empty()
+                && atom
+                    .chars()
+                    .all(|c| c.is_alphanumeric() || SPECIALS.contains(c))
+        })
+}
+
+fn is_valid_domain(domain: &str) -> bool {
+    let labels: Vec<&str> = domain.split('.').collect();
+    let Some(top_level) = labels.last() else {
+        return false;
+    };
+    labels.len() >= 2
+        && labels.iter().all(|label| {
+            !label.is_empty()
+                && label.chars().count() <= 63
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+                && label.chars().all(|c| c.is_alphanumeric() || c == '-')
+        })
+        && (top_level.chars().all(char::is_alphabetic) && top_level.chars().count() >= 2
+            || top_level.starts_with("xn--"))
+}
+
+/// A registered user, as the rest of the system sees it (never with its password hash).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct User {
+    /// Database id.
+    pub id: UserId,
+    /// Display name.
+    pub name: String,
+    /// E-mail address as registered.
+    pub email: String,
+    /// Whether the user may sign in and use tokens.
+    pub is_active: bool,
+    /// Whether the user may use the staff tools.
+    pub is_staff: bool,
+    /// When the user registered.
+    pub created_at: Timestamp,
+}
+
+/// A user about to be stored: validated fields and the password hash.
+#[derive(Clone, PartialEq, Eq)]
+pub struct NewUser {
+    /// Display name.
+    pub name: UserName,
+    /// E-mail address.
+    pub email: Email,
+    /// bcrypt hash of the password.
+    pub password_hash: String,
+    /// Whether the user gets staff rights.
+    pub is_staff: bool,
+    /// Registration time.
+    pub created_at: Timestamp,
+}
+
+impl std::fmt::Debug for NewUser {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewUser")
+            .field("name", &self.name)
+            .field("is_staff", &self.is_staff)
+            .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_trimmed_and_bounded() {
+        assert_eq!(
+            UserName::parse("  Ann  ").map(|n| n.as_str().to_owned()),
+            Ok("Ann".into())
+        );
+        assert_eq!(UserName::parse("   "), Err(BLANK.to_owned()));
+        assert!(UserName::parse(&"a".repeat(150)).is_ok());
+        assert_eq!(
+            UserName::parse(&"a".repeat(151)),
+            Err("Ensure this field has no more than 150 characters.".to_owned())
+        );
+    }
+
+    #[test]
+    fn email_validation_table() {
+        let valid = [
+            "ann@example.com",
+            "first.last+tag@sub.example.org",
+            "o'brien@clinic.ie",
+            "jürgen@müller.de",
+            "x@xn--80ak6aa92e.com",
+        ];
+        let invalid = [
+            "plainaddress",
+            "@example.com",
+            "ann@",
+            "ann@example",
+            "ann@@example.com",
+            "ann..lee@example.com",
+            ".ann@example.com",
+            "ann@-example.com",
+            "ann@example.c0m",
+            "ann lee@example.com",
+            "ann@exa mple.com",
+        ];
+        for address in valid {
+            assert!(Email::parse(address).is_ok(), "{address} should be valid");
+        }
+        for address in invalid {
+            assert_eq!(
+                Email::parse(address),
+                Err(Email::INVALID.to_owned()),
+                "{address} should be invalid"
+            );
+        }
+        assert_eq!(Email::parse(" "), Err(BLANK.to_owned()));
+    }
+
+    #[test]
+    fn emails_normalize_unicode_aware() {
+        let email = Email::parse(" Ann.LEE@Example.COM ").expect("valid");
+        assert_eq!(email.as_str(), "Ann.LEE@Example.COM");
+        assert_eq!(email.normalized(), "ann.lee@example.com");
+        assert_eq!(normalize_email("ÉLODIE@exemple.fr"), "élodie@exemple.fr");
+    }
+}

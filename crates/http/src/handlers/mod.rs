@@ -1,0 +1,27 @@
+//! Request handlers, one module per area. Each extracts, converts, runs the use case on the
+//! blocking pool and maps the result.
+
+pub mod auth;
+pub mod fallback;
+pub mod health;
+
+use healthcare_ports::ServiceError;
+
+use crate::errors::ApiError;
+
+/// Runs blocking work (Diesel, bcrypt) on the blocking pool, never on an async worker.
+pub async fn run_blocking<T, F>(work: F) -> Result<T, ApiError>
+where
+    F: FnOnce() -> Result<T, ServiceError> + Send + 'static,
+    T: Send + 'static,
+{
+    match actix_web::web::block(work).await {
+        Ok(result) => result.map_err(ApiError::from),
+        Err(error) => Err(ApiError::Internal(format!("blocking task failed: {error}"))),
+    }
+}
+
+/// An RFC 3339 UTC timestamp with microseconds and a `Z`.
+pub fn timestamp(at: healthcare_domain::Timestamp) -> String {
+    at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
+}

@@ -1,0 +1,14 @@
+//! The actix-web adapter: the routing table, request parsing, authentication, and the one
+//! mapping from errors to the contract's JSON responses.
+
+pub mod auth;
+pub mod body;
+pub mod errors;
+pub mod handlers;
+pub mod middleware;
+pub mod routes;
+pub mod state;
+
+pub use errors::ApiError;
+pub use routes::configure;
+pub use state::{ApiConfig, AppState};

@@ -1,0 +1,29 @@
+//! What every handler can reach: the use-case services and the HTTP settings.
+
+use std::sync::Arc;
+
+use healthcare_ports::services::AuthService;
+
+/// Checks whether the database answers, for the readiness probe.
+pub trait DatabaseProbe: Send + Sync {
+    /// `Ok` when a trivial query succeeds.
+    fn ping(&self) -> Result<(), healthcare_ports::RepoError>;
+}
+
+/// HTTP-level settings.
+#[derive(Debug, Clone)]
+pub struct ApiConfig {
+    /// Largest accepted request body, in bytes.
+    pub max_body_bytes: usize,
+}
+
+/// Shared by every worker; cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    /// Accounts and sessions.
+    pub auth: AuthService,
+    /// Readiness check.
+    pub database: Arc<dyn DatabaseProbe>,
+    /// HTTP settings.
+    pub config: ApiConfig,
+}

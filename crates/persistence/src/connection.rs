@@ -1,0 +1,282 @@
+//! One connection type over both databases, the URL that chooses between them, and the pool.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
+use diesel::{Connection, ConnectionError, PgConnection, SqliteConnection};
+use healthcare_ports::RepoError;
+
+use crate::errors::{from_diesel, from_pool};
+
+pub use multi::DbConnection;
+
+mod multi {
+    use diesel::{PgConnection, SqliteConnection};
+
+    /// A connection to whichever database the URL named.
+    #[derive(diesel::MultiConnection)]
+    pub enum DbConnection {
+        /// PostgreSQL.
+        Pg(PgConnection),
+        /// An SQLite file.
+        Sqlite(SqliteConnection),
+    }
+}
+
+/// The pool every repository shares.
+pub type DbPool = r2d2::Pool<ConnectionManager>;
+
+/// A pooled connection.
+pub type PooledConnection = r2d2::PooledConnection<ConnectionManager>;
+
+/// Which database a `DATABASE_URL` names.
+#[derive(Clone, PartialEq, Eq)]
+pub enum DatabaseTarget {
+    /// A PostgreSQL connection URL, passed to libpq as given.
+    Postgres(String),
+    /// The path of an SQLite file.
+    Sqlite(PathBuf),
+}
+
+impl std::fmt::Debug for DatabaseTarget {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // A PostgreSQL URL may hold a password: never print it.
+        match self {
+            Self::Postgres(_) => f.write_str("Postgres(***)"),
+            Self::Sqlite(path) => f.debug_tuple("Sqlite").field(path).finish(),
+        }
+    }
+}
+
+/// Why a database URL was refused.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum DatabaseUrlError {
+    /// The scheme is none of the supported ones.
+    #[error(
+        "DATABASE_URL must start with sqlite://, postgres:// or postgresql:// (got {scheme:?})"
+    )]
+    UnsupportedScheme {
+        /// What stood before `://`, or the start of the value when there is no scheme.
+        scheme: String,
+    },
+    /// `sqlite://` with nothing after it.
+    #[error("DATABASE_URL sqlite:// needs a file path, e.g. sqlite://data/healthcare.db")]
+    MissingSqlitePath,
+}
+
+impl DatabaseTarget {
+    /// Reads a `DATABASE_URL`: `postgres://` and `postgresql://` name PostgreSQL;
+    /// `sqlite://PATH` a file relative to the working directory and `sqlite:///PATH` an
+    /// absolute one. Anything else is refused: guessing would hide a typo.
+    pub fn parse(url: &str) -> Result<Self, DatabaseUrlError> {
+        let url = url.trim();
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            return Ok(Self::Postgres(url.to_owned()));
+        }
+        if let Some(path) = url.strip_prefix("sqlite://") {
+            if path.is_empty() || path == "/" {
+                return Err(DatabaseUrlError::MissingSqlitePath);
+            }
+            return Ok(Self::Sqlite(PathBuf::from(path)));
+        }
+        let scheme = match url.split_once("://") {
+            Some((scheme, _)) => scheme.to_owned(),
+            None => url.chars().take(12).collect(),
+        };
+        Err(DatabaseUrlError::UnsupportedScheme { scheme })
+    }
+
+    /// A short description for logs, without credentials.
+    pub fn describe(&self) -> String {
+        match self {
+            Self::Postgres(_) => "PostgreSQL".to_owned(),
+            Self::Sqlite(path) => format!("SQLite file {}", path.display()),
+        }
+    }
+}
+
+/// Opens connections to the database the URL named, keeping the real error.
+#[derive(Debug)]
+pub struct ConnectionManager {
+    target: DatabaseTarget,
+    sqlite_busy_timeout: Duration,
+}
+
+impl ConnectionManager {
+    fn establish(&self) -> Result<DbConnection, ConnectionError> {
+        match &self.target {
+            DatabaseTarget::Postgres(url) => PgConnection::establish(url).map(DbConnection::Pg),
+            DatabaseTarget::Sqlite(path) => {
+                let path = path.to_str().ok_or_else(|| {
+                    ConnectionError::BadConnection("the SQLite path is not valid UTF-8".into())
+                })?;
+                let mut connection = SqliteConnection::establish(path)?;
+                connection
+                    .batch_execute(&format!(
+                        "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+                         PRAGMA foreign_keys = ON; PRAGMA busy_timeout = {};",
+                        self.sqlite_busy_timeout.as_millis()
+                    ))
+                    .map_err(ConnectionError::CouldntSetupConfiguration)?;
+                Ok(DbConnection::Sqlite(connection))
+            }
+        }
+    }
+}
+
+impl r2d2::ManageConnection for ConnectionManager {
+    type Connection = DbConnection;
+    type Error = ConnectionError;
+
+    fn connect(&self) -> Result<DbConnection, ConnectionError> {
+        self.establish()
+    }
+
+    fn is_valid(&self, connection: &mut DbConnection) -> Result<(), ConnectionError> {
+        connection
+            .batch_execute("SELECT 1")
+            .map_err(ConnectionError::CouldntSetupConfiguration)
+    }
+
+    fn has_broken(&self, connection: &mut DbConnection) -> bool {
+        match connection {
+            DbConnection::Pg(inner) => AnsiTransactionManager::is_broken_transaction_manager(inner),
+            DbConnection::Sqlite(inner) => {
+                AnsiTransactionManager::is_broken_transaction_manager(inner)
+            }
+        }
+    }
+}
+
+/// Sends pool errors (failed connection attempts) to the log.
+#[derive(Debug)]
+struct TracingErrorHandler;
+
+impl r2d2::HandleError<ConnectionError> for TracingErrorHandler {
+    fn handle_error(&self, error: ConnectionError) {
+        tracing::warn!(%error, "database connection failed");
+    }
+}
+
+/// Pool sizing and timeouts.
+#[derive(Debug, Clone)]
+pub struct PoolSettings {
+    /// Most open connections.
+    pub max_size: u32,
+    /// How long a request waits for a connection before the database counts as unavailable.
+    pub checkout_timeout: Duration,
+}
+
+/// Builds the pool without connecting yet, creating the SQLite file's folder if needed, so a
+/// server can start (and report "not ready") while the database is down.
+pub fn build_pool(target: &DatabaseTarget, settings: &PoolSettings) -> Result<DbPool, RepoError> {
+    if let DatabaseTarget::Sqlite(path) = target
+        && let Some(folder) = path.parent().filter(|p| !p.as_os_str().is_empty())
+    {
+        std::fs::create_dir_all(folder).map_err(|error| {
+            RepoError::Internal(format!("cannot create {}: {error}", folder.display()))
+        })?;
+    }
+    let manager = ConnectionManager {
+        target: target.clone(),
+        sqlite_busy_timeout: Duration::from_secs(5),
+    };
+    Ok(r2d2::Pool::builder()
+        .max_size(settings.max_size)
+        .min_idle(Some(0))
+        .connection_timeout(settings.checkout_timeout)
+        .error_handler(Box::new(TracingErrorHandler))
+        .build_unchecked(manager))
+}
+
+/// Checks a connection out, mapping a timeout to "unavailable".
+pub fn checkout(pool: &DbPool) -> Result<PooledConnection, RepoError> {
+    pool.get().map_err(from_pool)
+}
+
+/// Whether the database answers a trivial query.
+pub fn ping(pool: &DbPool) -> Result<(), RepoError> {
+    checkout(pool)?
+        .batch_execute("SELECT 1")
+        .map_err(from_diesel)
+}
+
+/// Runs `work` in a write transaction: `BEGIN IMMEDIATE` on SQLite, so a writer takes the
+/// write lock up front (waiting on the busy timeout) instead of failing with "database is
+/// locked" when a read transaction cannot upgrade; a plain `BEGIN` on PostgreSQL.
+pub fn write_transaction<T>(
+    connection: &mut DbConnection,
+    work: impl FnOnce(&mut DbConnection) -> Result<T, RepoError>,
+) -> Result<T, RepoError> {
+    match connection {
+        DbConnection::Sqlite(inner) => {
+            AnsiTransactionManager::begin_transaction_sql(inner, "BEGIN IMMEDIATE")
+        }
+        DbConnection::Pg(inner) => AnsiTransactionManager::begin_transaction(inner),
+    }
+    .map_err(from_diesel)?;
+    match work(connection) {
+        Ok(value) => {
+            <DbConnection as Connection>::TransactionManager::commit_transaction(connection)
+                .map_err(from_diesel)?;
+            Ok(value)
+        }
+        Err(error) => {
+            if let Err(rollback) =
+                <DbConnection as Connection>::TransactionManager::rollback_transaction(connection)
+            {
+                tracing::warn!(%rollback, "rollback failed");
+            }
+            Err(error)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_scheme_chooses_the_backend() {
+        assert_eq!(
+            DatabaseTarget::parse("postgres://u:p@localhost/db"),
+            Ok(DatabaseTarget::Postgres(
+                "postgres://u:p@localhost/db".into()
+            ))
+        );
+        assert!(matches!(
+            DatabaseTarget::parse("postgresql://localhost/db"),
+            Ok(DatabaseTarget::Postgres(_))
+        ));
+        assert_eq!(
+            DatabaseTarget::parse("sqlite://data/healthcare.db"),
+            Ok(DatabaseTarget::Sqlite("data/healthcare.db".into()))
+        );
+        assert_eq!(
+            DatabaseTarget::parse("sqlite:///var/lib/hc.db"),
+            Ok(DatabaseTarget::Sqlite("/var/lib/hc.db".into()))
+        );
+    }
+
+    #[test]
+    fn anything_else_is_refused_with_a_clear_message() {
+        assert_eq!(
+            DatabaseTarget::parse("sqlite://"),
+            Err(DatabaseUrlError::MissingSqlitePath)
+        );
+        let error = DatabaseTarget::parse("mysql://localhost/db").expect_err("refused");
+        assert_eq!(
+            error.to_string(),
+            "DATABASE_URL must start with sqlite://, postgres:// or postgresql:// (got \"mysql\")"
+        );
+        assert!(DatabaseTarget::parse("host=localhost dbname=x").is_err());
+        assert!(DatabaseTarget::parse("data/healthcare.db").is_err());
+    }
+
+    #[test]
+    fn debug_output_hides_postgres_credentials() {
+        let target = DatabaseTarget::parse("postgres://u:secret@h/db").expect("valid");
+        assert!(!format!("{target:?}").contains("secret"));
+    }
+}

@@ -1,0 +1,34 @@
+//! Mapping Diesel and pool errors to the core's repository errors.
+
+use diesel::result::{DatabaseErrorKind, Error as DieselError};
+use healthcare_ports::RepoError;
+
+/// Converts a query error. A unique violation is a conflict whose meaning the call site
+/// knows; a lost connection or a locked SQLite file is an outage, not a bug.
+pub fn from_diesel(error: DieselError) -> RepoError {
+    match error {
+        DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _) => RepoError::Conflict,
+        DieselError::DatabaseError(DatabaseErrorKind::ClosedConnection, info) => {
+            RepoError::Unavailable(info.message().to_owned())
+        }
+        DieselError::DatabaseError(_, info) if is_outage(info.message()) => {
+            RepoError::Unavailable(info.message().to_owned())
+        }
+        other => RepoError::Internal(other.to_string()),
+    }
+}
+
+/// Converts a pool checkout failure (timeout, or the database refusing connections).
+pub fn from_pool(error: r2d2::Error) -> RepoError {
+    RepoError::Unavailable(error.to_string())
+}
+
+fn is_outage(message: &str) -> bool {
+    const OUTAGE_MESSAGES: [&str; 4] = [
+        "database is locked",
+        "server closed the connection",
+        "terminating connection",
+        "no connection to the server",
+    ];
+    OUTAGE_MESSAGES.iter().any(|known| message.contains(known))
+}

@@ -1,0 +1,59 @@
+//! Embedded migrations, one folder per dialect, applied under a lock so that servers
+//! starting at the same moment never race.
+
+use diesel::connection::SimpleConnection;
+use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+use healthcare_ports::RepoError;
+
+use crate::connection::{DbConnection, DbPool, checkout};
+
+const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/postgres");
+const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations/sqlite");
+
+/// Arbitrary key of the PostgreSQL advisory lock held while migrating.
+const MIGRATION_LOCK_KEY: i64 = 0x6865_616c_7468;
+
+fn migration_error(error: impl std::fmt::Display) -> RepoError {
+    RepoError::Internal(format!("migration failed: {error}"))
+}
+
+/// Applies every pending migration and returns the versions it applied, oldest first.
+pub fn run_pending(pool: &DbPool) -> Result<Vec<String>, RepoError> {
+    let mut connection = checkout(pool)?;
+    match &mut *connection {
+        DbConnection::Pg(inner) => {
+            inner
+                .batch_execute(&format!("SELECT pg_advisory_lock({MIGRATION_LOCK_KEY})"))
+                .map_err(migration_error)?;
+            let applied = inner
+                .run_pending_migrations(POSTGRES_MIGRATIONS)
+                .map(versions);
+            inner
+                .batch_execute(&format!("SELECT pg_advisory_unlock({MIGRATION_LOCK_KEY})"))
+                .map_err(migration_error)?;
+            applied.map_err(migration_error)
+        }
+        // SQLite serialises writers itself; each migration runs in its own transaction.
+        DbConnection::Sqlite(inner) => inner
+            .run_pending_migrations(SQLITE_MIGRATIONS)
+            .map(versions)
+            .map_err(migration_error),
+    }
+}
+
+/// Whether any migration is still to be applied.
+pub fn has_pending(pool: &DbPool) -> Result<bool, RepoError> {
+    let mut connection = checkout(pool)?;
+    match &mut *connection {
+        DbConnection::Pg(inner) => inner.has_pending_migration(POSTGRES_MIGRATIONS),
+        DbConnection::Sqlite(inner) => inner.has_pending_migration(SQLITE_MIGRATIONS),
+    }
+    .map_err(migration_error)
+}
+
+fn versions(applied: Vec<diesel::migration::MigrationVersion<'_>>) -> Vec<String> {
+    applied
+        .into_iter()
+        .map(|version| version.to_string())
+        .collect()
+}

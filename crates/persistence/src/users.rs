@@ -1,0 +1,119 @@
+//! User accounts in the database.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use healthcare_domain::{NewUser, User, UserId};
+use healthcare_ports::RepoError;
+use healthcare_ports::ports::{UserCredentials, UserRepository};
+
+use crate::connection::{DbPool, checkout};
+use crate::errors::from_diesel;
+use crate::schema::users;
+use crate::time::{from_db, to_db};
+
+/// A row of `users`, in the table's column order.
+#[derive(Queryable)]
+struct UserRow {
+    id: i64,
+    name: String,
+    email: String,
+    _email_lower: String,
+    password_hash: String,
+    is_active: bool,
+    is_staff: bool,
+    created_at: NaiveDateTime,
+}
+
+impl UserRow {
+    fn into_credentials(self) -> UserCredentials {
+        UserCredentials {
+            user: User {
+                id: UserId(self.id),
+                name: self.name,
+                email: self.email,
+                is_active: self.is_active,
+                is_staff: self.is_staff,
+                created_at: from_db(self.created_at),
+            },
+            password_hash: self.password_hash,
+        }
+    }
+
+    fn into_user(self) -> User {
+        self.into_credentials().user
+    }
+}
+
+/// [`UserRepository`] over the shared pool.
+#[derive(Clone)]
+pub struct DieselUserRepository {
+    pool: DbPool,
+}
+
+impl DieselUserRepository {
+    /// A repository using `pool`.
+    pub fn new(pool: DbPool) -> Self {
+        Self { pool }
+    }
+}
+
+impl UserRepository for DieselUserRepository {
+    fn insert(&self, user: &NewUser) -> Result<User, RepoError> {
+        let mut connection = checkout(&self.pool)?;
+        diesel::insert_into(users::table)
+            .values((
+                users::name.eq(user.name.as_str()),
+                users::email.eq(user.email.as_str()),
+                users::email_lower.eq(user.email.normalized()),
+                users::password_hash.eq(&user.password_hash),
+                users::is_active.eq(true),
+                users::is_staff.eq(user.is_staff),
+                users::created_at.eq(to_db(user.created_at)),
+            ))
+            .returning(users::all_columns)
+            .get_result::<UserRow>(&mut *connection)
+            .map(UserRow::into_user)
+            .map_err(from_diesel)
+    }
+
+    fn find_by_id(&self, id: UserId) -> Result<Option<User>, RepoError> {
+        let mut connection = checkout(&self.pool)?;
+        users::table
+            .find(id.0)
+            .first::<UserRow>(&mut *connection)
+            .optional()
+            .map(|row| row.map(UserRow::into_user))
+            .map_err(from_diesel)
+    }
+
+    fn find_credentials_by_email(
+        &self,
+        normalized_email: &str,
+    ) -> Result<Option<UserCredentials>, RepoError> {
+        let mut connection = checkout(&self.pool)?;
+        users::table
+            .filter(users::email_lower.eq(normalized_email))
+            .first::<UserRow>(&mut *connection)
+            .optional()
+            .map(|row| row.map(UserRow::into_credentials))
+            .map_err(from_diesel)
+    }
+
+    fn list(&self) -> Result<Vec<User>, RepoError> {
+        let mut connection = checkout(&self.pool)?;
+        users::table
+            .order(users::id)
+            .load::<UserRow>(&mut *connection)
+            .map(|rows| rows.into_iter().map(UserRow::into_user).collect())
+            .map_err(from_diesel)
+    }
+
+    fn set_active(&self, id: UserId, active: bool) -> Result<bool, RepoError> {
+        let mut connection = checkout(&self.pool)?;
+        diesel::update(users::table.find(id.0))
+            .set(users::is_active.eq(active))
+            .execute(&mut *connection)
+            .map(|updated| updated == 1)
+            .map_err(from_diesel)
+    }
+}

@@ -1,0 +1,719 @@
+//! Registration, sign-in, token rotation and sign-out.
+
+use std::sync::Arc;
+
+use healthcare_domain::registration::RegistrationInput;
+use healthcare_domain::tokens::{RefreshRejection, RefreshTokenRecord};
+use healthcare_domain::user::normalize_email;
+use healthcare_domain::{FieldErrors, NewUser, User, UserId};
+
+use crate::ports::{
+    Clock, PasswordHasher, RefreshTokenRepository, TokenCodec, TokenDecodeError, TokenKind,
+    UserRepository,
+};
+use crate::{RepoError, ServiceError, TokenProblem};
+
+/// The message for a registration whose e-mail is taken.
+pub const EMAIL_TAKEN: &str = "A user with this email already exists.";
+
+/// A login request. A `None` field was already reported by the transport in `shape_errors`.
+#[derive(Default)]
+pub struct LoginInput {
+    /// E-mail address, any case.
+    pub email: Option<String>,
+    /// Password.
+    pub password: Option<String>,
+    /// Errors found while reading the request.
+    pub shape_errors: FieldErrors,
+}
+
+/// An access token and a refresh token issued together.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SessionTokens {
+    /// Short-lived token for API calls.
+    pub access: String,
+    /// Token to obtain the next pair.
+    pub refresh: String,
+}
+
+impl std::fmt::Debug for SessionTokens {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SessionTokens(***)")
+    }
+}
+
+/// Accounts and sessions.
+#[derive(Clone)]
+pub struct AuthService {
+    users: Arc<dyn UserRepository>,
+    refresh_tokens: Arc<dyn RefreshTokenRepository>,
+    hasher: Arc<dyn PasswordHasher>,
+    tokens: Arc<dyn TokenCodec>,
+    clock: Arc<dyn Clock>,
+}
+
+impl AuthService {
+    /// Wires the service to its ports.
+    pub fn new(
+        users: Arc<dyn UserRepository>,
+        refresh_tokens: Arc<dyn RefreshTokenRepository>,
+        hasher: Arc<dyn PasswordHasher>,
+        tokens: Arc<dyn TokenCodec>,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        Self {
+            users,
+            refresh_tokens,
+            hasher,
+            tokens,
+            clock,
+        }
+    }
+
+    /// Registers a user and signs them in. A taken e-mail (any case) is a field error on
+    /// `email`, reported together with every other bad field.
+    pub fn register_user(
+        &self,
+        input: RegistrationInput,
+    ) -> Result<(User, SessionTokens), ServiceError> {
+        self.create_user(input, false).and_then(|user| {
+            let tokens = self.start_session(user.id)?;
+            Ok((user, tokens))
+        })
+    }
+
+    /// Creates a user with staff rights (the admin CLI), with the same validation as
+    /// registration.
+    pub fn create_staff_user(&self, input: RegistrationInput) -> Result<User, ServiceError> {
+        self.create_user(input, true)
+    }
+
+    fn create_user(&self, input: RegistrationInput, is_staff: bool) -> Result<User, ServiceError> {
+        let email_taken = match input.email.as_deref() {
+            Some(email) => self
+                .users
+                .find_credentials_by_email(&normalize_email(email))?
+                .is_some(),
+            None => false,
+        };
+        let valid = match input.validate() {
+            Ok(valid) if !email_taken => valid,
+            Ok(_) => return Err(FieldErrors::single("email", EMAIL_TAKEN).into()),
+            Err(mut errors) => {
+                if email_taken {
+                    errors.add("email", EMAIL_TAKEN);
+                }
+                return Err(errors.into());
+            }
+        };
+        let new_user = NewUser {
+            name: valid.name,
+            email: valid.email,
+            password_hash: self.hasher.hash(&valid.password)?,
+            is_staff,
+            created_at: self.clock.now(),
+        };
+        match self.users.insert(&new_user) {
+            Err(RepoError::Conflict) => Err(FieldErrors::single("email", EMAIL_TAKEN).into()),
+            other => Ok(other?),
+        }
+    }
+
+    /// Signs a user in. A wrong password, an unknown e-mail and an inactive user give the same
+    /// error after the same work (one password verification each).
+    pub fn login(&self, input: LoginInput) -> Result<(User, SessionTokens), ServiceError> {
+        let mut errors = input.shape_errors;
+        for (field, value) in [("email", &input.email), ("password", &input.password)] {
+            if value.as_deref().is_some_and(|v| v.is_empty()) {
+                errors.add(field, healthcare_domain::user::BLANK);
+            }
+        }
+        let (Some(email), Some(password)) = (input.email, input.password) else {
+            return Err(errors.into());
+        };
+        if !errors.is_empty() {
+            return Err(errors.into());
+        }
+        let Some(credentials) = self
+            .users
+            .find_credentials_by_email(&normalize_email(&email))?
+        else {
+            self.hasher.verify_dummy(&password);
+            return Err(ServiceError::InvalidCredentials);
+        };
+        let password_matches = self.hasher.verify(&password, &credentials.password_hash);
+        if !password_matches || !credentials.user.is_active {
+            return Err(ServiceError::InvalidCredentials);
+        }
+        let tokens = self.start_session(credentials.user.id)?;
+        Ok((credentials.user, tokens))
+    }
+
+    /// Exchanges a refresh token for a new pair. The presented token is spent; presenting a
+    /// spent token again revokes every token descended from the same login.
+    pub fn refresh_session(&self, refresh_token: &str) -> Result<SessionTokens, ServiceError> {
+        let record = self.redeemable_refresh_token(refresh_token)?;
+        let user = self.users.find_by_id(record.user_id)?;
+        if !user.is_some_and(|u| u.is_active) {
+            return Err(ServiceError::RefreshToken(TokenProblem::InvalidOrExpired));
+        }
+        let now = self.clock.now();
+        let access = self.tokens.issue(TokenKind::Access, record.user_id, now)?;
+        let refresh = self.tokens.issue(TokenKind::Refresh, record.user_id, now)?;
+        let successor = RefreshTokenRecord {
+            jti: refresh.claims.jti.clone(),
+            user_id: record.user_id,
+            family_id: record.family_id.clone(),
+            expires_at: refresh.claims.expires_at,
+            spent_at: None,
+            revoked_at: None,
+        };
+        if self.refresh_tokens.rotate(&record.jti, &successor, now)? {
+            Ok(SessionTokens {
+                access: access.token,
+                refresh: refresh.token,
+            })
+        } else {
+            // Another request redeemed it first: a replay, handled like any reuse.
+            self.refresh_tokens.revoke_family(&record.family_id, now)?;
+            Err(ServiceError::RefreshToken(TokenProblem::Blacklisted))
+        }
+    }
+
+    /// Ends the session the refresh token belongs to: its whole family is revoked.
+    pub fn logout(&self, refresh_token: &str) -> Result<(), ServiceError> {
+        let record = self.known_refresh_token(refresh_token)?;
+        if record.revoked_at.is_some() {
+            return Err(ServiceError::RefreshToken(TokenProblem::Blacklisted));
+        }
+        self.refresh_tokens
+            .revoke_family(&record.family_id, self.clock.now())?;
+        Ok(())
+    }
+
+    /// The user an access token belongs to, if the token is valid and the user still exists
+    /// and is active.
+    pub fn authenticate(&self, access_token: &str) -> Result<User, ServiceError> {
+        let claims = self
+            .tokens
+            .decode(access_token, TokenKind::Access)
+            .map_err(|_| ServiceError::InvalidAccessToken)?;
+        match self.users.find_by_id(claims.user_id)? {
+            Some(user) if user.is_active => Ok(user),
+            _ => Err(ServiceError::InvalidAccessToken),
+        }
+    }
+
+    /// Sets whether a user may sign in; deactivation revokes every refresh token at once.
+    pub fn set_user_active(&self, user_id: UserId, active: bool) -> Result<bool, ServiceError> {
+        let found = self.users.set_active(user_id, active)?;
+        if found && !active {
+            self.refresh_tokens
+                .revoke_all_for_user(user_id, self.clock.now())?;
+        }
+        Ok(found)
+    }
+
+    /// Every user, for the admin CLI.
+    pub fn list_users(&self) -> Result<Vec<User>, ServiceError> {
+        Ok(self.users.list()?)
+    }
+
+    fn start_session(&self, user_id: UserId) -> Result<SessionTokens, ServiceError> {
+        let now = self.clock.now();
+        let access = self.tokens.issue(TokenKind::Access, user_id, now)?;
+        let refresh = self.tokens.issue(TokenKind::Refresh, user_id, now)?;
+        self.refresh_tokens.insert(&RefreshTokenRecord {
+            jti: refresh.claims.jti.clone(),
+            user_id,
+            // A new login starts a new family, named after its first token.
+            family_id: refresh.claims.jti.clone(),
+            expires_at: refresh.claims.expires_at,
+            spent_at: None,
+            revoked_at: None,
+        })?;
+        Ok(SessionTokens {
+            access: access.token,
+            refresh: refresh.token,
+        })
+    }
+
+    fn known_refresh_token(&self, token: &str) -> Result<RefreshTokenRecord, ServiceError> {
+        let claims = self
+            .tokens
+            .decode(token, TokenKind::Refresh)
+            .map_err(|error| {
+                ServiceError::RefreshToken(match error {
+                    TokenDecodeError::WrongType => TokenProblem::WrongType,
+                    TokenDecodeError::Invalid => TokenProblem::InvalidOrExpired,
+                })
+            })?;
+        self.refresh_tokens
+            .find(&claims.jti)?
+            .filter(|record| record.user_id == claims.user_id)
+            .ok_or(ServiceError::RefreshToken(TokenProblem::InvalidOrExpired))
+    }
+
+    fn redeemable_refresh_token(&self, token: &str) -> Result<RefreshTokenRecord, ServiceError> {
+        let record = self.known_refresh_token(token)?;
+        let now = self.clock.now();
+        match record.check_redeemable(now) {
+            Ok(()) => Ok(record),
+            Err(RefreshRejection::Expired) => {
+                Err(ServiceError::RefreshToken(TokenProblem::InvalidOrExpired))
+            }
+            Err(RefreshRejection::Blacklisted { revoke_family }) => {
+                if revoke_family {
+                    self.refresh_tokens.revoke_family(&record.family_id, now)?;
+                }
+                Err(ServiceError::RefreshToken(TokenProblem::Blacklisted))
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ports::{
+        IssuedToken, MockPasswordHasher, MockRefreshTokenRepository, MockTokenCodec,
+        MockUserRepository, TokenClaims, UserCredentials,
+    };
+    use chrono::{Duration, TimeZone, Utc};
+    use healthcare_domain::Timestamp;
+    use mockall::predicate::eq;
+
+    struct FixedClock(Timestamp);
+
+    impl Clock for FixedClock {
+        fn now(&self) -> Timestamp {
+            self.0
+        }
+    }
+
+    fn now() -> Timestamp {
+        Utc.with_ymd_and_hms(2026, 11, 26, 10, 0, 0)
+            .single()
+            .expect("valid date")
+    }
+
+    fn user(active: bool) -> User {
+        User {
+            id: UserId(7),
+            name: "Ann Lee".into(),
+            email: "ann@example.com".into(),
+            is_active: active,
+            is_staff: false,
+            created_at: now(),
+        }
+    }
+
+    fn credentials(active: bool) -> UserCredentials {
+        UserCredentials {
+            user: user(active),
+            password_hash: "$2b$04$hash".into(),
+        }
+    }
+
+    /// A codec that issues `<kind>-<n>` tokens and decodes them back.
+    fn codec() -> MockTokenCodec {
+        let mut codec = MockTokenCodec::new();
+        let counter = std::sync::atomic::AtomicUsize::new(0);
+        codec.expect_issue().returning(move |kind, user_id, now| {
+            let n = counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let jti = format!("{kind:?}-{n}");
+            Ok(IssuedToken {
+                token: jti.clone(),
+                claims: TokenClaims {
+                    kind,
+                    user_id,
+                    jti,
+                    expires_at: now + Duration::days(7),
+                },
+            })
+        });
+        codec
+    }
+
+    struct Ports {
+        users: MockUserRepository,
+        refresh_tokens: MockRefreshTokenRepository,
+        hasher: MockPasswordHasher,
+        tokens: MockTokenCodec,
+    }
+
+    impl Ports {
+        fn new() -> Self {
+            Self {
+                users: MockUserRepository::new(),
+                refresh_tokens: MockRefreshTokenRepository::new(),
+                hasher: MockPasswordHasher::new(),
+                tokens: codec(),
+            }
+        }
+
+        fn service(self) -> AuthService {
+            AuthService::new(
+                Arc::new(self.users),
+                Arc::new(self.refresh_tokens),
+                Arc::new(self.hasher),
+                Arc::new(self.tokens),
+                Arc::new(FixedClock(now())),
+            )
+        }
+    }
+
+    fn registration(email: &str, password: &str) -> RegistrationInput {
+        RegistrationInput {
+            name: Some("Ann Lee".into()),
+            email: Some(email.into()),
+            password: Some(password.into()),
+            ..Default::default()
+        }
+    }
+
+    fn login_input(email: &str, password: &str) -> LoginInput {
+        LoginInput {
+            email: Some(email.into()),
+            password: Some(password.into()),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn register_stores_the_user_and_starts_a_token_family() {
+        let mut ports = Ports::new();
+        ports
+            .users
+            .expect_find_credentials_by_email()
+            .with(eq("ann@example.com"))
+            .returning(|_| Ok(None));
+        ports
+            .hasher
+            .expect_hash()
+            .times(1)
+            .returning(|_| Ok("$2b$04$hash".into()));
+        ports
+            .users
+            .expect_insert()
+            .withf(|new| {
+                new.password_hash == "$2b$04$hash" && !new.is_staff && new.created_at == now()
+            })
+            .returning(|_| Ok(user(true)));
+        ports
+            .refresh_tokens
+            .expect_insert()
+            .withf(|record| record.family_id == record.jti && record.user_id == UserId(7))
+            .times(1)
+            .returning(|_| Ok(()));
+        let (registered, tokens) = ports
+            .service()
+            .register_user(registration("Ann@Example.com", "vivid-otter-41"))
+            .expect("registered");
+        assert_eq!(registered, user(true));
+        assert_eq!(tokens.access, "Access-0");
+        assert_eq!(tokens.refresh, "Refresh-1");
+    }
+
+    #[test]
+    fn register_with_a_taken_email_reports_it_with_the_other_errors() {
+        let mut ports = Ports::new();
+        ports
+            .users
+            .expect_find_credentials_by_email()
+            .returning(|_| Ok(Some(credentials(true))));
+        ports.hasher.expect_hash().never();
+        ports.users.expect_insert().never();
+        let error = ports
+            .service()
+            .register_user(registration("ANN@example.com", "short"))
+            .err();
+        let Some(ServiceError::Validation(errors)) = error else {
+            panic!("expected validation errors, got {error:?}");
+        };
+        assert!(errors.has("email") && errors.has("password"));
+    }
+
+    #[test]
+    fn register_race_lost_at_the_unique_index_is_a_field_error() {
+        let mut ports = Ports::new();
+        ports
+            .users
+            .expect_find_credentials_by_email()
+            .returning(|_| Ok(None));
+        ports.hasher.expect_hash().returning(|_| Ok("h".into()));
+        ports
+            .users
+            .expect_insert()
+            .returning(|_| Err(RepoError::Conflict));
+        let error = ports
+            .service()
+            .register_user(registration("ann@example.com", "vivid-otter-41"));
+        assert_eq!(
+            error.err(),
+            Some(ServiceError::Validation(FieldErrors::single(
+                "email",
+                EMAIL_TAKEN
+            )))
+        );
+    }
+
+    #[test]
+    fn login_with_an_unknown_email_still_verifies_a_password() {
+        let mut ports = Ports::new();
+        ports
+            .users
+            .expect_find_credentials_by_email()
+            .returning(|_| Ok(None));
+        ports
+            .hasher
+            .expect_verify_dummy()
+            .with(eq("vivid-otter-41"))
+            .times(1)
+            .return_const(());
+        ports.refresh_tokens.expect_insert().never();
+        let result = ports
+            .service()
+            .login(login_input("nobody@example.com", "vivid-otter-41"));
+        assert_eq!(result.err(), Some(ServiceError::InvalidCredentials));
+    }
+
+    #[test]
+    fn login_with_a_wrong_password_fails_the_same_way() {
+        let mut ports = Ports::new();
+        ports
+            .users
+            .expect_find_credentials_by_email()
+            .returning(|_| Ok(Some(credentials(true))));
+        ports.hasher.expect_verify().times(1).return_const(false);
+        let result = ports
+            .service()
+            .login(login_input("ann@example.com", "wrong-password"));
+        assert_eq!(result.err(), Some(ServiceError::InvalidCredentials));
+    }
+
+    #[test]
+    fn login_of_an_inactive_user_fails_even_with_the_right_password() {
+        let mut ports = Ports::new();
+        ports
+            .users
+            .expect_find_credentials_by_email()
+            .returning(|_| Ok(Some(credentials(false))));
+        ports.hasher.expect_verify().times(1).return_const(true);
+        ports.refresh_tokens.expect_insert().never();
+        let result = ports
+            .service()
+            .login(login_input("ann@example.com", "vivid-otter-41"));
+        assert_eq!(result.err(), Some(ServiceError::InvalidCredentials));
+    }
+
+    #[test]
+    fn login_reports_missing_and_blank_fields() {
+        let mut input = LoginInput {
+            email: Some(String::new()),
+            ..Default::default()
+        };
+        input
+            .shape_errors
+            .add("password", "This field is required.");
+        let result = Ports::new().service().login(input);
+        let Some(ServiceError::Validation(errors)) = result.err() else {
+            panic!("expected validation errors");
+        };
+        assert!(errors.has("email") && errors.has("password"));
+    }
+
+    fn refresh_record(spent: bool, revoked: bool) -> RefreshTokenRecord {
+        RefreshTokenRecord {
+            jti: "r1".into(),
+            user_id: UserId(7),
+            family_id: "family".into(),
+            expires_at: now() + Duration::days(1),
+            spent_at: spent.then(now),
+            revoked_at: revoked.then(now),
+        }
+    }
+
+    fn decoding_refresh(ports: &mut Ports) {
+        ports.tokens.expect_decode().returning(|_, _| {
+            Ok(TokenClaims {
+                kind: TokenKind::Refresh,
+                user_id: UserId(7),
+                jti: "r1".into(),
+                expires_at: now() + Duration::days(1),
+            })
+        });
+    }
+
+    #[test]
+    fn refresh_rotates_within_the_family() {
+        let mut ports = Ports::new();
+        decoding_refresh(&mut ports);
+        ports
+            .refresh_tokens
+            .expect_find()
+            .returning(|_| Ok(Some(refresh_record(false, false))));
+        ports
+            .users
+            .expect_find_by_id()
+            .returning(|_| Ok(Some(user(true))));
+        ports
+            .refresh_tokens
+            .expect_rotate()
+            .withf(|spent, successor, _| spent == "r1" && successor.family_id == "family")
+            .times(1)
+            .returning(|_, _, _| Ok(true));
+        let tokens = ports.service().refresh_session("r1").expect("rotated");
+        assert_eq!(tokens.refresh, "Refresh-1");
+    }
+
+    #[test]
+    fn presenting_a_spent_refresh_token_revokes_its_family() {
+        let mut ports = Ports::new();
+        decoding_refresh(&mut ports);
+        ports
+            .refresh_tokens
+            .expect_find()
+            .returning(|_| Ok(Some(refresh_record(true, false))));
+        ports
+            .refresh_tokens
+            .expect_revoke_family()
+            .with(eq("family"), eq(now()))
+            .times(1)
+            .returning(|_, _| Ok(()));
+        ports.refresh_tokens.expect_rotate().never();
+        let result = ports.service().refresh_session("r1");
+        assert_eq!(
+            result.err(),
+            Some(ServiceError::RefreshToken(TokenProblem::Blacklisted))
+        );
+    }
+
+    #[test]
+    fn losing_a_concurrent_redemption_is_treated_as_reuse() {
+        let mut ports = Ports::new();
+        decoding_refresh(&mut ports);
+        ports
+            .refresh_tokens
+            .expect_find()
+            .returning(|_| Ok(Some(refresh_record(false, false))));
+        ports
+            .users
+            .expect_find_by_id()
+            .returning(|_| Ok(Some(user(true))));
+        ports
+            .refresh_tokens
+            .expect_rotate()
+            .returning(|_, _, _| Ok(false));
+        ports
+            .refresh_tokens
+            .expect_revoke_family()
+            .times(1)
+            .returning(|_, _| Ok(()));
+        let result = ports.service().refresh_session("r1");
+        assert_eq!(
+            result.err(),
+            Some(ServiceError::RefreshToken(TokenProblem::Blacklisted))
+        );
+    }
+
+    #[test]
+    fn refresh_of_a_deactivated_user_is_refused() {
+        let mut ports = Ports::new();
+        decoding_refresh(&mut ports);
+        ports
+            .refresh_tokens
+            .expect_find()
+            .returning(|_| Ok(Some(refresh_record(false, false))));
+        ports
+            .users
+            .expect_find_by_id()
+            .returning(|_| Ok(Some(user(false))));
+        ports.refresh_tokens.expect_rotate().never();
+        let result = ports.service().refresh_session("r1");
+        assert_eq!(
+            result.err(),
+            Some(ServiceError::RefreshToken(TokenProblem::InvalidOrExpired))
+        );
+    }
+
+    #[test]
+    fn an_access_token_is_not_a_refresh_token() {
+        let mut ports = Ports::new();
+        ports
+            .tokens
+            .expect_decode()
+            .returning(|_, _| Err(TokenDecodeError::WrongType));
+        let result = ports.service().refresh_session("access");
+        assert_eq!(
+            result.err(),
+            Some(ServiceError::RefreshToken(TokenProblem::WrongType))
+        );
+    }
+
+    #[test]
+    fn logout_revokes_the_family_and_refuses_a_revoked_token() {
+        let mut ports = Ports::new();
+        decoding_refresh(&mut ports);
+        ports
+            .refresh_tokens
+            .expect_find()
+            .returning(|_| Ok(Some(refresh_record(true, false))));
+        ports
+            .refresh_tokens
+            .expect_revoke_family()
+            .with(eq("family"), eq(now()))
+            .times(1)
+            .returning(|_, _| Ok(()));
+        assert_eq!(ports.service().logout("r1"), Ok(()));
+
+        let mut ports = Ports::new();
+        decoding_refresh(&mut ports);
+        ports
+            .refresh_tokens
+            .expect_find()
+            .returning(|_| Ok(Some(refresh_record(false, true))));
+        ports.refresh_tokens.expect_revoke_family().never();
+        assert_eq!(
+            ports.service().logout("r1").err(),
+            Some(ServiceError::RefreshToken(TokenProblem::Blacklisted))
+        );
+    }
+
+    #[test]
+    fn authenticate_refuses_tokens_of_inactive_or_deleted_users() {
+        for found in [Some(user(false)), None] {
+            let mut ports = Ports::new();
+            ports.tokens.expect_decode().returning(|_, _| {
+                Ok(TokenClaims {
+                    kind: TokenKind::Access,
+                    user_id: UserId(7),
+                    jti: "a".into(),
+                    expires_at: now(),
+                })
+            });
+            ports.users.expect_find_by_id().return_const(Ok(found));
+            assert_eq!(
+                ports.service().authenticate("a").err(),
+                Some(ServiceError::InvalidAccessToken)
+            );
+        }
+    }
+
+    #[test]
+    fn deactivation_revokes_every_refresh_token() {
+        let mut ports = Ports::new();
+        ports
+            .users
+            .expect_set_active()
+            .with(eq(UserId(7)), eq(false))
+            .returning(|_, _| Ok(true));
+        ports
+            .refresh_tokens
+            .expect_revoke_all_for_user()
+            .with(eq(UserId(7)), eq(now()))
+            .times(1)
+            .returning(|_, _| Ok(()));
+        assert_eq!(ports.service().set_user_active(UserId(7), false), Ok(true));
+    }
+}

@@ -1,0 +1,225 @@
+//! Test-only helpers: a throwaway PostgreSQL server, started once per test process from a local
+//! installation (or taken from `TEST_DATABASE_URL`), and a fresh database per test.
+//!
+//! Where no PostgreSQL exists the PostgreSQL tests report themselves skipped, loudly, unless
+//! `REQUIRE_POSTGRES=1`, which makes that a failure.
+
+use std::net::TcpListener;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::OnceLock;
+
+use diesel::connection::SimpleConnection;
+use diesel::{Connection, PgConnection};
+
+/// The admin URL of the server every PostgreSQL test of this process uses, or why there is none.
+static SERVER: OnceLock<Result<String, String>> = OnceLock::new();
+
+/// The URL of a new, empty PostgreSQL database, or `None` (with a loud notice) when no
+/// PostgreSQL is available and `REQUIRE_POSTGRES` is not `1`.
+pub fn fresh_postgres_database() -> Option<String> {
+    let admin_url = match SERVER.get_or_init(find_or_start_server) {
+        Ok(url) => url,
+        Err(reason) => {
+            if std::env::var("REQUIRE_POSTGRES").as_deref() == Ok("1") {
+                panic!("REQUIRE_POSTGRES=1 but PostgreSQL is not available: {reason}");
+            }
+            eprintln!(
+                "\n*** SKIPPED: PostgreSQL test (no PostgreSQL: {reason}). \
+                 Set TEST_DATABASE_URL or install PostgreSQL; REQUIRE_POSTGRES=1 makes this fail. ***\n"
+            );
+            return None;
+        }
+    };
+    let name = format!("test_{}", uuid::Uuid::new_v4().simple());
+    let mut admin = PgConnection::establish(admin_url)
+        .unwrap_or_else(|error| panic!("cannot connect to the test PostgreSQL: {error}"));
+    admin
+        .batch_execute(&format!("CREATE DATABASE {name}"))
+        .unwrap_or_else(|error| panic!("cannot create a test database: {error}"));
+    Some(replace_database(admin_url, &name))
+}
+
+/// A fresh SQLite database URL in its own temporary folder, kept alive by the returned guard.
+pub fn fresh_sqlite_database() -> (String, tempfile::TempDir) {
+    let folder = tempfile::tempdir().expect("a temporary folder");
+    let url = format!("sqlite://{}", folder.path().join("test.db").display());
+    (url, folder)
+}
+
+fn replace_database(url: &str, database: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((base, query)) => (base, Some(query)),
+        None => (url, None),
+    };
+    let authority_end = base.find("://").map_or(0, |i| i + 3);
+    let base = match base[authority_end..].find('/') {
+        Some(slash) => &base[..authority_end + slash],
+        None => base,
+    };
+    match query {
+        Some(query) => format!("{base}/{database}?{query}"),
+        None => format!("{base}/{database}"),
+    }
+}
+
+fn find_or_start_server() -> Result<String, String> {
+    if let Ok(url) = std::env::var("TEST_DATABASE_URL")
+        && !url.is_empty()
+    {
+        return Ok(url);
+    }
+    let bin_dir = find_bin_dir()
+        .ok_or("no initdb/pg_ctl found (PATH, pg_config --bindir, /usr/lib/postgresql/*/bin)")?;
+    start_server(&bin_dir)
+}
+
+fn find_bin_dir() -> Option<PathBuf> {
+    let has_tools = |dir: &Path| dir.join("initdb").is_file() && dir.join("pg_ctl").is_file();
+    let from_path = std::env::var_os("PATH")
+        .into_iter()
+        .flat_map(|path| std::env::split_paths(&path).collect::<Vec<_>>());
+    let from_pg_config = Command::new("pg_config")
+        .arg("--bindir")
+        .output()
+        .ok()
+        .map(|out| PathBuf::from(String::from_utf8_lossy(&out.stdout).trim()));
+    let mut installed: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|entry| entry.path().join("bin"))
+        .collect();
+    installed.sort();
+    installed.reverse();
+    from_path
+        .chain(from_pg_config)
+        .chain(installed)
+        .find(|dir| has_tools(dir))
+}
+
+fn running_as_root() -> bool {
+    std::fs::metadata("/proc/self").is_ok_and(|meta| meta.uid() == 0)
+}
+
+/// Runs a PostgreSQL tool, as the `postgres` user when we are root (PostgreSQL refuses root).
+fn pg_command(bin_dir: &Path, tool: &str) -> Command {
+    let program = bin_dir.join(tool);
+    if running_as_root() {
+        let mut command = Command::new("runuser");
+        command.args(["-u", "postgres", "--"]).arg(program);
+        command
+    } else {
+        Command::new(program)
+    }
+}
+
+fn start_server(bin_dir: &Path) -> Result<String, String> {
+    let root = tempfile::Builder::new()
+        .prefix("healthcare-test-pg-")
+        .tempdir()
+        .map_err(|e| e.to_string())?
+        .keep();
+    if running_as_root() {
+        let status = Command::new("chown")
+            .args(["-R", "postgres:"])
+            .arg(&root)
+            .status()
+            .map_err(|e| format!("chown: {e}"))?;
+        if !status.success() {
+            return Err("cannot give the data folder to the postgres user".into());
+        }
+    }
+    let data = root.join("data");
+    let output = pg_command(bin_dir, "initdb")
+        .args([
+            "-A",
+            "trust",
+            "-U",
+            "postgres",
+            "-E",
+            "UTF8",
+            "--no-sync",
+            "-D",
+        ])
+        .arg(&data)
+        .output()
+        .map_err(|e| format!("initdb: {e}"))?;
+    if !output.status.success() {
+        return Err(format!(
+            "initdb failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        ));
+    }
+    let port = TcpListener::bind("127.0.0.1:0")
+        .and_then(|listener| listener.local_addr())
+        .map_err(|e| e.to_string())?
+        .port();
+    let options = format!(
+        "-p {port} -k {} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300",
+        root.display()
+    );
+    let output = pg_command(bin_dir, "pg_ctl")
+        .arg("-D")
+        .arg(&data)
+        .args(["-o", &options, "-l"])
+        .arg(root.join("server.log"))
+        .args(["-w", "start"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .output()
+        .map_err(|e| format!("pg_ctl: {e}"))?;
+    if !output.status.success() {
+        return Err(format!(
+            "pg_ctl start failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        ));
+    }
+    stop_when_this_process_exits(bin_dir, &root);
+    Ok(format!("postgres://postgres@127.0.0.1:{port}/postgres"))
+}
+
+/// Test processes exit without running destructors, so a detached watcher stops the server
+/// and deletes its folder once this process is gone.
+fn stop_when_this_process_exits(bin_dir: &Path, root: &Path) {
+    let runuser = if running_as_root() {
+        "runuser -u postgres -- "
+    } else {
+        ""
+    };
+    let script = format!(
+        "while kill -0 {pid} 2>/dev/null; do sleep 0.5; done; \
+         {runuser}'{pg_ctl}' -D '{data}' -m immediate stop >/dev/null 2>&1; rm -rf '{root}'",
+        pid = std::process::id(),
+        pg_ctl = bin_dir.join("pg_ctl").display(),
+        data = root.join("data").display(),
+        root = root.display(),
+    );
+    let spawned = Command::new("setsid")
+        .args(["sh", "-c", &script])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn();
+    if let Err(error) = spawned {
+        eprintln!("warning: the test PostgreSQL will outlive this process: {error}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::replace_database;
+
+    #[test]
+    fn replaces_only_the_database_name() {
+        assert_eq!(
+            replace_database("postgres://u:p@h:5/postgres?sslmode=disable", "t1"),
+            "postgres://u:p@h:5/t1?sslmode=disable"
+        );
+        assert_eq!(
+            replace_database("postgres://h:5", "t1"),
+            "postgres://h:5/t1"
+        );
+    }
+}

@@ -1,0 +1,23 @@
+# Task runner (https://just.systems; install with `cargo install just --locked`).
+# Every recipe is a plain command you can also run by hand.
+
+# Serve on SQLite (data/healthcare.db), building in release mode.
+run:
+    cargo run --release
+
+# Every Rust test (SQLite always; PostgreSQL when one can be started or TEST_DATABASE_URL is set).
+test:
+    cargo test --workspace
+
+# The dependency rule: the core knows no framework, http no Diesel, the binaries no mockall.
+check-deps:
+    scripts/check-deps.sh
+
+# Formatting and lints as CI runs them.
+lint:
+    cargo fmt --all -- --check
+    cargo clippy --workspace --all-targets -- -D warnings
+
+# Everything CI runs.
+ci:
+    bash .ci/run
