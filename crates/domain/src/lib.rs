@@ -1,9 +1,14 @@
 //! The healthcare records domain: entities, value types valid by construction, and the rules
-//! that govern them (password policy, refresh-token rotation). No I/O, no framework, no clock:
+//! that govern them (ownership, soft delete, password policy, refresh-token rotation). No I/O, no framework, no clock:
 //! time always comes in as an argument.
 
+pub mod doctor;
 pub mod errors;
+pub mod fields;
+pub mod mapping;
+pub mod money;
 pub mod password;
+pub mod patient;
 pub mod registration;
 pub mod tokens;
 pub mod user;

@@ -1,9 +1,14 @@
 //! One connection type over both databases, the URL that chooses between them, and the pool.
 
 use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
+use diesel::connection::{
+    AnsiTransactionManager, Instrumentation, InstrumentationEvent, SimpleConnection,
+    TransactionManager,
+};
 use diesel::{Connection, ConnectionError, PgConnection, SqliteConnection};
 use healthcare_ports::RepoError;
 
@@ -23,6 +28,9 @@ mod multi {
         Sqlite(SqliteConnection),
     }
 }
+
+/// The backend type of [`DbConnection`], for boxed queries.
+pub type DbBackend = <DbConnection as Connection>::Backend;
 
 /// The pool every repository shares.
 pub type DbPool = r2d2::Pool<ConnectionManager>;
@@ -96,15 +104,43 @@ impl DatabaseTarget {
     }
 }
 
+/// Counts the SQL statements run on every connection of a pool: how tests prove that a list
+/// costs a fixed number of statements whatever its page size. One relaxed atomic increment
+/// per statement.
+#[derive(Debug, Clone, Default)]
+pub struct StatementCounter(Arc<AtomicU64>);
+
+impl StatementCounter {
+    /// Statements started so far.
+    pub fn count(&self) -> u64 {
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
+impl Instrumentation for StatementCounter {
+    fn on_connection_event(&mut self, event: InstrumentationEvent<'_>) {
+        if let InstrumentationEvent::StartQuery { .. } = event {
+            self.0.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+}
+
 /// Opens connections to the database the URL named, keeping the real error.
 #[derive(Debug)]
 pub struct ConnectionManager {
     target: DatabaseTarget,
     sqlite_busy_timeout: Duration,
+    statements: StatementCounter,
 }
 
 impl ConnectionManager {
     fn establish(&self) -> Result<DbConnection, ConnectionError> {
+        let mut connection = self.establish_uncounted()?;
+        connection.set_instrumentation(self.statements.clone());
+        Ok(connection)
+    }
+
+    fn establish_uncounted(&self) -> Result<DbConnection, ConnectionError> {
         match &self.target {
             DatabaseTarget::Postgres(url) => PgConnection::establish(url).map(DbConnection::Pg),
             DatabaseTarget::Sqlite(path) => {
@@ -166,6 +202,8 @@ pub struct PoolSettings {
     pub max_size: u32,
     /// How long a request waits for a connection before the database counts as unavailable.
     pub checkout_timeout: Duration,
+    /// Counts every statement the pool's connections run.
+    pub statements: StatementCounter,
 }
 
 /// Builds the pool without connecting yet, creating the SQLite file's folder if needed, so a
@@ -181,6 +219,7 @@ pub fn build_pool(target: &DatabaseTarget, settings: &PoolSettings) -> Result<Db
     let manager = ConnectionManager {
         target: target.clone(),
         sqlite_busy_timeout: Duration::from_secs(5),
+        statements: settings.statements.clone(),
     };
     Ok(r2d2::Pool::builder()
         .max_size(settings.max_size)

@@ -32,3 +32,9 @@ fn is_outage(message: &str) -> bool {
     ];
     OUTAGE_MESSAGES.iter().any(|known| message.contains(known))
 }
+
+/// A stored row that the domain refuses (edited by hand, or a bug): an internal error naming
+/// the row and field, never the value (it may be patient data).
+pub fn corrupt_row(table: &str, id: i64, field: &str) -> RepoError {
+    RepoError::Internal(format!("{table} row {id} has an invalid {field}"))
+}

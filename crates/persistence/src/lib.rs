@@ -2,14 +2,23 @@
 //! the database URL's scheme; embedded migrations per dialect; the repositories.
 
 pub mod connection;
+pub mod doctors;
 pub mod errors;
+pub mod mappings;
 pub mod migrations;
+pub mod patients;
 pub mod refresh_tokens;
-mod schema;
 pub mod users;
 
+mod schema;
+mod search;
 mod time;
 
-pub use connection::{DatabaseTarget, DbConnection, DbPool, PoolSettings, build_pool};
+pub use connection::{
+    DatabaseTarget, DbConnection, DbPool, PoolSettings, StatementCounter, build_pool,
+};
+pub use doctors::DieselDoctorRepository;
+pub use mappings::DieselMappingRepository;
+pub use patients::DieselPatientRepository;
 pub use refresh_tokens::DieselRefreshTokenRepository;
 pub use users::DieselUserRepository;

@@ -26,4 +26,68 @@ diesel::table! {
 }
 
 diesel::joinable!(refresh_tokens -> users (user_id));
-diesel::allow_tables_to_appear_in_same_query!(users, refresh_tokens);
+
+diesel::table! {
+    patients (id) {
+        id -> BigInt,
+        owner_id -> BigInt,
+        name -> Text,
+        name_lower -> Text,
+        age -> Integer,
+        gender -> Text,
+        phone -> Text,
+        email -> Text,
+        address -> Text,
+        medical_history -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        version -> BigInt,
+        archived_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    doctors (id) {
+        id -> BigInt,
+        created_by -> BigInt,
+        name -> Text,
+        specialization -> Text,
+        specialization_lower -> Text,
+        phone -> Text,
+        email -> Text,
+        experience_years -> Integer,
+        qualification -> Text,
+        consultation_fee_cents -> BigInt,
+        is_available -> Bool,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        version -> BigInt,
+        archived_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    patient_doctor_mappings (id) {
+        id -> BigInt,
+        patient_id -> BigInt,
+        doctor_id -> BigInt,
+        assigned_by -> BigInt,
+        assigned_date -> Timestamp,
+        notes -> Text,
+        is_active -> Bool,
+        updated_at -> Timestamp,
+        removed_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::joinable!(patients -> users (owner_id));
+diesel::joinable!(doctors -> users (created_by));
+diesel::joinable!(patient_doctor_mappings -> patients (patient_id));
+diesel::joinable!(patient_doctor_mappings -> doctors (doctor_id));
+diesel::allow_tables_to_appear_in_same_query!(
+    users,
+    refresh_tokens,
+    patients,
+    doctors,
+    patient_doctor_mappings
+);

@@ -7,8 +7,9 @@ use chrono::{SubsecRound, TimeZone, Utc};
 use healthcare_domain::tokens::RefreshTokenRecord;
 use healthcare_domain::{Email, NewUser, Timestamp, UserId, UserName};
 use healthcare_persistence::{
-    DatabaseTarget, DbPool, DieselRefreshTokenRepository, DieselUserRepository, PoolSettings,
-    build_pool, migrations,
+    DatabaseTarget, DbPool, DieselDoctorRepository, DieselMappingRepository,
+    DieselPatientRepository, DieselRefreshTokenRepository, DieselUserRepository, PoolSettings,
+    StatementCounter, build_pool, migrations,
 };
 use healthcare_ports::RepoError;
 use healthcare_ports::ports::{RefreshTokenRepository, UserRepository};
@@ -19,12 +20,17 @@ struct Database {
 }
 
 fn pool_for(url: &str) -> DbPool {
+    counted_pool_for(url, StatementCounter::default())
+}
+
+fn counted_pool_for(url: &str, statements: StatementCounter) -> DbPool {
     let target = DatabaseTarget::parse(url).expect("valid url");
     build_pool(
         &target,
         &PoolSettings {
             max_size: 4,
             checkout_timeout: Duration::from_secs(5),
+            statements,
         },
     )
     .expect("pool")
@@ -66,6 +72,13 @@ contract!(
     rotate_spends_a_token_once,
     revoke_family_and_user_touch_only_their_tokens,
     migrations_are_idempotent,
+    patients_insert_find_and_update_only_at_the_expected_version,
+    patient_lists_are_the_owners_newest_first_with_literal_search,
+    archiving_a_patient_hides_it_and_deactivates_its_mappings,
+    doctor_lists_filter_order_and_count_patients,
+    archiving_a_doctor_deactivates_its_mappings,
+    one_active_mapping_per_pair_and_removal_once,
+    mapping_lists_show_only_the_owners_active_mappings,
 );
 
 fn at(second: u32) -> Timestamp {
@@ -292,5 +305,542 @@ fn a_postgres_url_with_the_server_down_keeps_the_real_error() {
     assert!(
         !std::path::Path::new("postgres:").exists(),
         "no SQLite file was created instead"
+    );
+}
+
+mod records {
+    //! Fixtures for the patient, doctor and mapping contracts.
+
+    use super::*;
+    use healthcare_domain::FieldErrors;
+    use healthcare_domain::doctor::{DoctorChanges, DoctorDetails, DoctorInput};
+    use healthcare_domain::fields::{Submitted, WriteMode};
+    use healthcare_domain::patient::{PatientChanges, PatientDetails, PatientInput};
+
+    pub fn text(value: &str) -> Submitted<String> {
+        Submitted::Given(value.to_owned())
+    }
+
+    pub fn patient_details(name: &str) -> PatientDetails {
+        PatientInput {
+            name: text(name),
+            age: Submitted::Given(40),
+            gender: text("O"),
+            ..Default::default()
+        }
+        .validate(WriteMode::Create, FieldErrors::new())
+        .ok()
+        .and_then(PatientChanges::into_new_details)
+        .expect("complete")
+    }
+
+    pub fn doctor_details(name: &str, specialization: &str, available: bool) -> DoctorDetails {
+        DoctorInput {
+            name: text(name),
+            specialization: text(specialization),
+            phone: text("555"),
+            email: text("doc@clinic.org"),
+            experience_years: Submitted::Given(5),
+            qualification: text("MD"),
+            consultation_fee: text("99.5"),
+            is_available: Submitted::Given(available),
+        }
+        .validate(WriteMode::Create, FieldErrors::new())
+        .ok()
+        .and_then(DoctorChanges::into_new_details)
+        .expect("complete")
+    }
+
+    pub struct Repos {
+        pub patients: DieselPatientRepository,
+        pub doctors: DieselDoctorRepository,
+        pub mappings: DieselMappingRepository,
+        pub owner: UserId,
+        pub other: UserId,
+    }
+
+    pub fn repos(pool: &DbPool) -> Repos {
+        let users = DieselUserRepository::new(pool.clone());
+        let owner = users
+            .insert(&new_user("owner@example.com"))
+            .expect("user")
+            .id;
+        let other = users
+            .insert(&new_user("other@example.com"))
+            .expect("user")
+            .id;
+        Repos {
+            patients: DieselPatientRepository::new(pool.clone()),
+            doctors: DieselDoctorRepository::new(pool.clone()),
+            mappings: DieselMappingRepository::new(pool.clone()),
+            owner,
+            other,
+        }
+    }
+}
+
+use healthcare_domain::doctor::DoctorId;
+use healthcare_domain::mapping::MappingId;
+use healthcare_domain::patient::PatientId;
+use healthcare_ports::Page;
+use healthcare_ports::ports::{
+    DoctorFilter, DoctorRepository, MappingFilter, MappingRepository, PatientRepository,
+};
+use records::{doctor_details, patient_details, repos};
+
+fn page(number: u64, size: u64) -> Page {
+    Page { number, size }
+}
+
+fn patients_insert_find_and_update_only_at_the_expected_version(pool: &DbPool) {
+    let r = repos(pool);
+    let created = r
+        .patients
+        .insert(r.owner, &patient_details("Jane Roe"), at(1))
+        .expect("inserted");
+    assert_eq!(
+        (created.version, created.owner, created.created_at),
+        (1, r.owner, at(1))
+    );
+    assert_eq!(r.patients.find(created.id), Ok(Some(created.clone())));
+    assert_eq!(r.patients.find(PatientId(9999)), Ok(None));
+
+    let renamed = patient_details("Jane Doe");
+    assert_eq!(
+        r.patients.update(created.id, &renamed, 7, at(2)),
+        Ok(None),
+        "stale version"
+    );
+    assert_eq!(
+        r.patients.find(created.id).expect("ok"),
+        Some(created.clone()),
+        "unchanged"
+    );
+    let updated = r
+        .patients
+        .update(created.id, &renamed, 1, at(2))
+        .expect("ok")
+        .expect("updated");
+    assert_eq!(
+        (
+            updated.version,
+            updated.details.name.as_str(),
+            updated.updated_at
+        ),
+        (2, "Jane Doe", at(2))
+    );
+    assert_eq!(updated.created_at, at(1));
+}
+
+fn patient_lists_are_the_owners_newest_first_with_literal_search(pool: &DbPool) {
+    let r = repos(pool);
+    let names = [
+        "Ann Lee",
+        "Bob 100% Real",
+        "Élodie Martin",
+        "ann_marie",
+        "Annabel",
+    ];
+    let mut ids = Vec::new();
+    for (second, name) in names.iter().enumerate() {
+        ids.push(
+            r.patients
+                .insert(r.owner, &patient_details(name), at(second as u32))
+                .expect("inserted")
+                .id,
+        );
+    }
+    r.patients
+        .insert(r.other, &patient_details("Ann Other"), at(30))
+        .expect("inserted");
+
+    let first = r.patients.list(r.owner, None, page(1, 2)).expect("listed");
+    assert_eq!(first.total, 5);
+    assert_eq!(
+        first.items.iter().map(|p| p.id).collect::<Vec<_>>(),
+        vec![ids[4], ids[3]]
+    );
+    let last = r.patients.list(r.owner, None, page(3, 2)).expect("listed");
+    assert_eq!(
+        last.items.iter().map(|p| p.id).collect::<Vec<_>>(),
+        vec![ids[0]]
+    );
+    assert!(
+        r.patients
+            .list(r.owner, None, page(4, 2))
+            .expect("listed")
+            .items
+            .is_empty()
+    );
+
+    let names_for = |term: &str| {
+        let found = r
+            .patients
+            .list(r.owner, Some(term), page(1, 100))
+            .expect("listed");
+        assert_eq!(found.total as usize, found.items.len());
+        found
+            .items
+            .iter()
+            .map(|p| p.details.name.as_str().to_owned())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(names_for("ANN"), vec!["Annabel", "ann_marie", "Ann Lee"]);
+    assert_eq!(names_for("n_m"), vec!["ann_marie"], "_ is literal");
+    assert_eq!(names_for("0%"), vec!["Bob 100% Real"], "% is literal");
+    assert_eq!(names_for("%"), vec!["Bob 100% Real"]);
+    assert_eq!(
+        names_for("élo"),
+        vec!["Élodie Martin"],
+        "Unicode-aware case folding"
+    );
+    assert!(names_for("zzz").is_empty());
+}
+
+fn archiving_a_patient_hides_it_and_deactivates_its_mappings(pool: &DbPool) {
+    let r = repos(pool);
+    let patient = r
+        .patients
+        .insert(r.owner, &patient_details("Jane"), at(1))
+        .expect("patient");
+    let doctor = r
+        .doctors
+        .insert(r.other, &doctor_details("Dr. A", "Cardiology", true), at(1))
+        .expect("doctor");
+    let view = r
+        .mappings
+        .insert(patient.id, doctor.doctor.id, r.owner, "n", at(2))
+        .expect("mapping");
+    assert_eq!(
+        r.doctors
+            .find(doctor.doctor.id)
+            .expect("ok")
+            .expect("found")
+            .patient_count,
+        1
+    );
+
+    r.patients.archive(patient.id, at(3)).expect("archived");
+    let archived = r
+        .patients
+        .find(patient.id)
+        .expect("ok")
+        .expect("kept for retention");
+    assert_eq!(archived.archived_at, Some(at(3)));
+    assert_eq!(
+        r.patients
+            .list(r.owner, None, page(1, 20))
+            .expect("listed")
+            .total,
+        0
+    );
+    assert_eq!(
+        r.patients
+            .update(patient.id, &patient_details("X"), archived.version, at(4)),
+        Ok(None)
+    );
+    let mapping = r.mappings.find(view.mapping.id).expect("ok").expect("kept");
+    assert!(!mapping.is_active);
+    assert_eq!(
+        r.doctors
+            .find(doctor.doctor.id)
+            .expect("ok")
+            .expect("found")
+            .patient_count,
+        0
+    );
+}
+
+fn doctor_lists_filter_order_and_count_patients(pool: &DbPool) {
+    let r = repos(pool);
+    let zed = r
+        .doctors
+        .insert(
+            r.owner,
+            &doctor_details("Zed", "Pediatric Surgery", true),
+            at(1),
+        )
+        .expect("doctor");
+    let amy = r
+        .doctors
+        .insert(
+            r.other,
+            &doctor_details("Amy", "surgery_general", false),
+            at(2),
+        )
+        .expect("doctor");
+    let bob = r
+        .doctors
+        .insert(r.other, &doctor_details("Bob", "Dermatology", true), at(3))
+        .expect("doctor");
+    for (name, owner) in [("P1", r.owner), ("P2", r.other), ("P3", r.other)] {
+        let patient = r
+            .patients
+            .insert(owner, &patient_details(name), at(4))
+            .expect("patient");
+        r.mappings
+            .insert(patient.id, zed.doctor.id, owner, "", at(5))
+            .expect("mapping");
+    }
+    let all = r
+        .doctors
+        .list(&DoctorFilter::default(), page(1, 20))
+        .expect("listed");
+    let summary: Vec<(&str, i64)> = all
+        .items
+        .iter()
+        .map(|d| (d.doctor.details.name.as_str(), d.patient_count))
+        .collect();
+    assert_eq!(
+        summary,
+        vec![("Amy", 0), ("Bob", 0), ("Zed", 3)],
+        "by name, counts across all users"
+    );
+    assert_eq!(all.total, 3);
+
+    let surgery = DoctorFilter {
+        specialization: Some("SURGERY".into()),
+        available: None,
+    };
+    let found = r.doctors.list(&surgery, page(1, 20)).expect("listed");
+    assert_eq!(
+        found.items.iter().map(|d| d.doctor.id).collect::<Vec<_>>(),
+        vec![amy.doctor.id, zed.doctor.id]
+    );
+    let literal = DoctorFilter {
+        specialization: Some("y_g".into()),
+        available: None,
+    };
+    assert_eq!(
+        r.doctors.list(&literal, page(1, 20)).expect("listed").total,
+        1
+    );
+    let unavailable = DoctorFilter {
+        specialization: None,
+        available: Some(false),
+    };
+    let found = r.doctors.list(&unavailable, page(1, 20)).expect("listed");
+    assert_eq!(
+        found.items.iter().map(|d| d.doctor.id).collect::<Vec<_>>(),
+        vec![amy.doctor.id]
+    );
+
+    let fee = bob.doctor.details.consultation_fee;
+    assert_eq!(fee.to_string(), "99.50");
+    let stale = r.doctors.update(
+        bob.doctor.id,
+        &doctor_details("Bobby", "Dermatology", true),
+        9,
+        at(6),
+    );
+    assert_eq!(stale, Ok(None));
+    let updated = r.doctors.update(
+        bob.doctor.id,
+        &doctor_details("Bobby", "Dermatology", true),
+        1,
+        at(6),
+    );
+    assert_eq!(updated.expect("ok").expect("updated").doctor.version, 2);
+    assert_eq!(r.doctors.find(DoctorId(9999)), Ok(None));
+}
+
+fn archiving_a_doctor_deactivates_its_mappings(pool: &DbPool) {
+    let r = repos(pool);
+    let doctor = r
+        .doctors
+        .insert(r.other, &doctor_details("Dr. A", "Cardiology", true), at(1))
+        .expect("doctor");
+    let patient = r
+        .patients
+        .insert(r.owner, &patient_details("Jane"), at(1))
+        .expect("patient");
+    let view = r
+        .mappings
+        .insert(patient.id, doctor.doctor.id, r.owner, "", at(2))
+        .expect("mapping");
+    r.doctors
+        .archive(doctor.doctor.id, at(3))
+        .expect("archived");
+    assert!(
+        !r.mappings
+            .find(view.mapping.id)
+            .expect("ok")
+            .expect("kept")
+            .is_active
+    );
+    assert!(
+        r.doctors
+            .list(&DoctorFilter::default(), page(1, 20))
+            .expect("listed")
+            .items
+            .is_empty()
+    );
+    assert_eq!(
+        r.doctors
+            .find(doctor.doctor.id)
+            .expect("ok")
+            .expect("kept")
+            .doctor
+            .archived_at,
+        Some(at(3))
+    );
+}
+
+fn one_active_mapping_per_pair_and_removal_once(pool: &DbPool) {
+    let r = repos(pool);
+    let doctor = r
+        .doctors
+        .insert(r.other, &doctor_details("Dr. A", "Cardiology", true), at(1))
+        .expect("doctor");
+    let patient = r
+        .patients
+        .insert(r.owner, &patient_details("Jane"), at(1))
+        .expect("patient");
+    let (p, d) = (patient.id, doctor.doctor.id);
+    let first = r
+        .mappings
+        .insert(p, d, r.owner, "first", at(2))
+        .expect("mapping");
+    assert_eq!(
+        (
+            first.patient_name.as_str(),
+            first.doctor_name.as_str(),
+            first.doctor_specialization.as_str()
+        ),
+        ("Jane", "Dr. A", "Cardiology")
+    );
+    assert!(first.mapping.is_active);
+    assert_eq!(r.mappings.has_active(p, d), Ok(true));
+    assert_eq!(
+        r.mappings.insert(p, d, r.owner, "again", at(3)),
+        Err(RepoError::Conflict)
+    );
+
+    let noted = r
+        .mappings
+        .update_notes(first.mapping.id, "changed", at(4))
+        .expect("ok")
+        .expect("active");
+    assert_eq!(noted.mapping.notes, "changed");
+    assert_eq!(r.mappings.deactivate(first.mapping.id, at(5)), Ok(true));
+    assert_eq!(
+        r.mappings.deactivate(first.mapping.id, at(6)),
+        Ok(false),
+        "removed at most once"
+    );
+    assert_eq!(
+        r.mappings.update_notes(first.mapping.id, "x", at(6)),
+        Ok(None)
+    );
+    assert_eq!(r.mappings.has_active(p, d), Ok(false));
+
+    let second = r
+        .mappings
+        .insert(p, d, r.owner, "", at(7))
+        .expect("a removed pair can be assigned again");
+    assert_ne!(second.mapping.id, first.mapping.id);
+    let assigned = r.mappings.active_for_patient(p).expect("listed");
+    assert_eq!(assigned.len(), 1);
+    assert_eq!(
+        (assigned[0].0.id, assigned[0].1.patient_count),
+        (second.mapping.id, 1)
+    );
+    assert_eq!(r.mappings.find(MappingId(9999)), Ok(None));
+
+    // Concurrent identical assignments: the partial unique index lets exactly one through.
+    let other_doctor = r
+        .doctors
+        .insert(r.other, &doctor_details("Dr. B", "Oncology", true), at(8))
+        .expect("doctor");
+    let outcomes: Vec<Result<_, RepoError>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..6)
+            .map(|_| {
+                let mappings = r.mappings.clone();
+                let (owner, od) = (r.owner, other_doctor.doctor.id);
+                scope.spawn(move || mappings.insert(p, od, owner, "", at(9)))
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("joined"))
+            .collect()
+    });
+    assert_eq!(outcomes.iter().filter(|o| o.is_ok()).count(), 1);
+    assert!(
+        outcomes
+            .iter()
+            .filter(|o| o.is_err())
+            .all(|o| o.as_ref().err() == Some(&RepoError::Conflict))
+    );
+}
+
+fn mapping_lists_show_only_the_owners_active_mappings(pool: &DbPool) {
+    let r = repos(pool);
+    let d1 = r
+        .doctors
+        .insert(r.other, &doctor_details("Dr. A", "Cardiology", true), at(1))
+        .expect("doctor");
+    let d2 = r
+        .doctors
+        .insert(r.other, &doctor_details("Dr. B", "Oncology", true), at(1))
+        .expect("doctor");
+    let mine = r
+        .patients
+        .insert(r.owner, &patient_details("Mine"), at(1))
+        .expect("patient");
+    let theirs = r
+        .patients
+        .insert(r.other, &patient_details("Theirs"), at(1))
+        .expect("patient");
+    let m1 = r
+        .mappings
+        .insert(mine.id, d1.doctor.id, r.owner, "", at(2))
+        .expect("mapping");
+    let m2 = r
+        .mappings
+        .insert(mine.id, d2.doctor.id, r.owner, "", at(3))
+        .expect("mapping");
+    r.mappings
+        .insert(theirs.id, d1.doctor.id, r.other, "", at(4))
+        .expect("mapping");
+    let removed = r
+        .mappings
+        .insert(theirs.id, d2.doctor.id, r.other, "", at(5))
+        .expect("mapping");
+    r.mappings
+        .deactivate(removed.mapping.id, at(6))
+        .expect("removed");
+
+    let all = r
+        .mappings
+        .list(r.owner, MappingFilter::default(), page(1, 20))
+        .expect("listed");
+    assert_eq!(all.total, 2);
+    assert_eq!(
+        all.items.iter().map(|v| v.mapping.id).collect::<Vec<_>>(),
+        vec![m2.mapping.id, m1.mapping.id]
+    );
+    let by_doctor = MappingFilter {
+        patient: None,
+        doctor: Some(d1.doctor.id),
+    };
+    let found = r
+        .mappings
+        .list(r.owner, by_doctor, page(1, 20))
+        .expect("listed");
+    assert_eq!(
+        found.items.iter().map(|v| v.mapping.id).collect::<Vec<_>>(),
+        vec![m1.mapping.id]
+    );
+    let foreign_patient = MappingFilter {
+        patient: Some(theirs.id),
+        doctor: None,
+    };
+    assert_eq!(
+        r.mappings
+            .list(r.owner, foreign_patient, page(1, 20))
+            .expect("listed")
+            .total,
+        0
     );
 }

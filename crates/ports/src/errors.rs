@@ -40,7 +40,7 @@ pub enum TokenProblem {
 
 /// Every outcome of a use case other than success. The HTTP adapter maps each variant to a
 /// status and body in one exhaustive match.
-#[derive(Debug, thiserror::Error, PartialEq)]
+#[derive(Debug, Clone, thiserror::Error, PartialEq)]
 pub enum ServiceError {
     /// One or more fields are invalid.
     #[error("{0}")]

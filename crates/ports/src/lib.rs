@@ -4,7 +4,9 @@
 //! Ports are synchronous: Diesel and bcrypt block, so callers run services on a blocking pool.
 
 pub mod errors;
+pub mod pagination;
 pub mod ports;
 pub mod services;
 
 pub use errors::{RepoError, Resource, ServiceError, TokenProblem};
+pub use pagination::{Page, PageOf};

@@ -2,5 +2,16 @@
 //! real logic: load, check the domain rule, apply the transition, persist.
 
 pub mod auth;
+pub mod doctors;
+pub mod mappings;
+pub mod patients;
+pub mod versioning;
+
+#[cfg(test)]
+mod tests;
 
 pub use auth::{AuthService, LoginInput, SessionTokens};
+pub use doctors::DoctorService;
+pub use mappings::{AssignmentInput, MappingService, PatientAssignments};
+pub use patients::PatientService;
+pub use versioning::IfMatch;

@@ -1,0 +1,361 @@
+//! Patients: their fields, who may see them, and what a submitted create or update must satisfy.
+
+use crate::errors::FieldErrors;
+use crate::fields::{
+    BoundedText, OptionalEmail, Phone, Submitted, WriteMode, check_field, check_range,
+    parse_free_text,
+};
+use crate::{Timestamp, UserId};
+
+/// A patient's database id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct PatientId(pub i64);
+
+/// A patient's name: 1–100 characters.
+pub type PatientName = BoundedText<100>;
+
+/// An age in whole years, 0–150.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Age(i16);
+
+impl Age {
+    /// Checks the range.
+    pub fn parse(value: i64) -> Result<Self, String> {
+        check_range(value, 0, 150).map(|v| Self(v as i16))
+    }
+
+    /// The age.
+    pub fn value(self) -> i16 {
+        self.0
+    }
+}
+
+/// Gender, as the original service coded it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Gender {
+    /// `"M"`.
+    Male,
+    /// `"F"`.
+    Female,
+    /// `"O"`.
+    Other,
+}
+
+impl Gender {
+    /// `"M"`, `"F"` or `"O"`; anything else gets DRF's choice message.
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        match raw {
+            "M" => Ok(Self::Male),
+            "F" => Ok(Self::Female),
+            "O" => Ok(Self::Other),
+            other => Err(format!("\"{other}\" is not a valid choice.")),
+        }
+    }
+
+    /// The one-letter code.
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::Male => "M",
+            Self::Female => "F",
+            Self::Other => "O",
+        }
+    }
+}
+
+/// The editable fields of a patient.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PatientDetails {
+    /// Full name.
+    pub name: PatientName,
+    /// Age in years.
+    pub age: Age,
+    /// Gender code.
+    pub gender: Gender,
+    /// Phone, possibly empty.
+    pub phone: Phone,
+    /// E-mail, possibly empty.
+    pub email: OptionalEmail,
+    /// Postal address.
+    pub address: String,
+    /// Free-text medical history.
+    pub medical_history: String,
+}
+
+/// A stored patient.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Patient {
+    /// Database id.
+    pub id: PatientId,
+    /// The user who created it: the only one who may see it.
+    pub owner: UserId,
+    /// The editable fields.
+    pub details: PatientDetails,
+    /// Creation time.
+    pub created_at: Timestamp,
+    /// Last change.
+    pub updated_at: Timestamp,
+    /// Incremented by every change; the basis of the `ETag`.
+    pub version: i64,
+    /// When it was deleted (archived, kept for retention and audit), if it was.
+    pub archived_at: Option<Timestamp>,
+}
+
+impl Patient {
+    /// The ownership rule: a patient is visible only to its creator, and never once archived.
+    /// Anyone else is told it does not exist.
+    pub fn is_visible_to(&self, user: UserId) -> bool {
+        self.owner == user && self.archived_at.is_none()
+    }
+}
+
+/// A patient as submitted; each field as the transport read it.
+#[derive(Debug, Clone, Default)]
+pub struct PatientInput {
+    /// `name`.
+    pub name: Submitted<String>,
+    /// `age` (already an integer).
+    pub age: Submitted<i64>,
+    /// `gender`.
+    pub gender: Submitted<String>,
+    /// `phone`.
+    pub phone: Submitted<String>,
+    /// `email`.
+    pub email: Submitted<String>,
+    /// `address`.
+    pub address: Submitted<String>,
+    /// `medical_history`.
+    pub medical_history: Submitted<String>,
+}
+
+/// The validated fields of a write; `None` leaves the field as it is.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PatientChanges {
+    /// New name.
+    pub name: Option<PatientName>,
+    /// New age.
+    pub age: Option<Age>,
+    /// New gender.
+    pub gender: Option<Gender>,
+    /// New phone.
+    pub phone: Option<Phone>,
+    /// New e-mail.
+    pub email: Option<OptionalEmail>,
+    /// New address.
+    pub address: Option<String>,
+    /// New medical history.
+    pub medical_history: Option<String>,
+}
+
+impl PatientInput {
+    /// Validates every field for `mode`, reporting every problem at once; `shape_errors` are
+    /// the transport's own findings.
+    pub fn validate(
+        self,
+        mode: WriteMode,
+        shape_errors: FieldErrors,
+    ) -> Result<PatientChanges, FieldErrors> {
+        let mut errors = shape_errors;
+        let e = &mut errors;
+        let changes = PatientChanges {
+            name: check_field(e, "name", self.name, true, mode, |raw| {
+                PatientName::parse(&raw)
+            }),
+            age: check_field(e, "age", self.age, true, mode, Age::parse),
+            gender: check_field(e, "gender", self.gender, true, mode, |raw| {
+                Gender::parse(&raw)
+            }),
+            phone: check_field(e, "phone", self.phone, false, mode, |raw| {
+                Phone::parse_optional(&raw)
+            }),
+            email: check_field(e, "email", self.email, false, mode, |raw| {
+                OptionalEmail::parse(&raw)
+            }),
+            address: check_field(e, "address", self.address, false, mode, parse_free_text),
+            medical_history: check_field(
+                e,
+                "medical_history",
+                self.medical_history,
+                false,
+                mode,
+                parse_free_text,
+            ),
+        };
+        errors.into_result(|| changes)
+    }
+}
+
+impl PatientChanges {
+    /// The details of a new patient: every required field must be set (guaranteed by
+    /// validating in `Create` mode); optional ones default to empty.
+    pub fn into_new_details(self) -> Option<PatientDetails> {
+        Some(PatientDetails {
+            name: self.name?,
+            age: self.age?,
+            gender: self.gender?,
+            phone: self.phone.unwrap_or_default(),
+            email: self.email.unwrap_or_default(),
+            address: self.address.unwrap_or_default(),
+            medical_history: self.medical_history.unwrap_or_default(),
+        })
+    }
+
+    /// `details` with these changes applied.
+    pub fn apply_to(self, details: &PatientDetails) -> PatientDetails {
+        PatientDetails {
+            name: self.name.unwrap_or_else(|| details.name.clone()),
+            age: self.age.unwrap_or(details.age),
+            gender: self.gender.unwrap_or(details.gender),
+            phone: self.phone.unwrap_or_else(|| details.phone.clone()),
+            email: self.email.unwrap_or_else(|| details.email.clone()),
+            address: self.address.unwrap_or_else(|| details.address.clone()),
+            medical_history: self
+                .medical_history
+                .unwrap_or_else(|| details.medical_history.clone()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::{TimeZone, Utc};
+
+    fn given(value: &str) -> Submitted<String> {
+        Submitted::Given(value.to_owned())
+    }
+
+    fn full_input() -> PatientInput {
+        PatientInput {
+            name: given(" Jane Roe "),
+            age: Submitted::Given(45),
+            gender: given("F"),
+            phone: given("555-0100"),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn create_fills_defaults_and_trims() {
+        let details = full_input()
+            .validate(WriteMode::Create, FieldErrors::new())
+            .expect("valid")
+            .into_new_details()
+            .expect("complete");
+        assert_eq!(details.name.as_str(), "Jane Roe");
+        assert_eq!(details.age.value(), 45);
+        assert_eq!(details.gender, Gender::Female);
+        assert_eq!((details.email.as_str(), details.address.as_str()), ("", ""));
+    }
+
+    #[test]
+    fn every_bad_field_is_reported_with_drf_messages() {
+        let input = PatientInput {
+            name: given(&"x".repeat(101)),
+            age: Submitted::Given(151),
+            gender: given("Male"),
+            phone: given("1234567890123456"),
+            email: given("not-an-email"),
+            ..Default::default()
+        };
+        let errors = input
+            .validate(WriteMode::Create, FieldErrors::new())
+            .expect_err("invalid");
+        let collected: Vec<(&str, Vec<String>)> =
+            errors.iter().map(|(f, m)| (f, m.to_vec())).collect();
+        assert_eq!(
+            collected,
+            vec![
+                (
+                    "name",
+                    vec!["Ensure this field has no more than 100 characters.".to_owned()]
+                ),
+                (
+                    "age",
+                    vec!["Ensure this value is less than or equal to 150.".to_owned()]
+                ),
+                ("gender", vec!["\"Male\" is not a valid choice.".to_owned()]),
+                (
+                    "phone",
+                    vec!["Ensure this field has no more than 15 characters.".to_owned()]
+                ),
+                ("email", vec!["Enter a valid email address.".to_owned()]),
+            ]
+        );
+    }
+
+    #[test]
+    fn required_fields_depend_on_the_write_mode() {
+        let empty = || PatientInput::default();
+        let create = empty()
+            .validate(WriteMode::Create, FieldErrors::new())
+            .expect_err("invalid");
+        let replace = empty()
+            .validate(WriteMode::Replace, FieldErrors::new())
+            .expect_err("invalid");
+        for errors in [create, replace] {
+            let fields: Vec<&str> = errors.iter().map(|(f, _)| f).collect();
+            assert_eq!(fields, vec!["name", "age", "gender"]);
+        }
+        assert_eq!(
+            empty().validate(WriteMode::Partial, FieldErrors::new()),
+            Ok(PatientChanges::default())
+        );
+        let mut blank = empty();
+        blank.name = given("   ");
+        let errors = blank
+            .validate(WriteMode::Partial, FieldErrors::new())
+            .expect_err("invalid");
+        assert_eq!(
+            errors,
+            FieldErrors::single("name", "This field may not be blank.")
+        );
+    }
+
+    #[test]
+    fn changes_apply_only_what_was_given() {
+        let details = full_input()
+            .validate(WriteMode::Create, FieldErrors::new())
+            .ok()
+            .and_then(PatientChanges::into_new_details)
+            .expect("complete");
+        let patch = PatientInput {
+            age: Submitted::Given(46),
+            ..Default::default()
+        }
+        .validate(WriteMode::Partial, FieldErrors::new())
+        .expect("valid");
+        let updated = patch.apply_to(&details);
+        assert_eq!(updated.age.value(), 46);
+        assert_eq!(updated.name, details.name);
+        assert_eq!(updated.phone, details.phone);
+    }
+
+    #[test]
+    fn only_the_owner_sees_a_patient_and_nobody_once_archived() {
+        let at = Utc
+            .with_ymd_and_hms(2026, 1, 1, 0, 0, 0)
+            .single()
+            .expect("valid");
+        let details = full_input()
+            .validate(WriteMode::Create, FieldErrors::new())
+            .ok()
+            .and_then(PatientChanges::into_new_details)
+            .expect("complete");
+        let patient = Patient {
+            id: PatientId(1),
+            owner: UserId(7),
+            details,
+            created_at: at,
+            updated_at: at,
+            version: 1,
+            archived_at: None,
+        };
+        assert!(patient.is_visible_to(UserId(7)));
+        assert!(!patient.is_visible_to(UserId(8)));
+        let archived = Patient {
+            archived_at: Some(at),
+            ..patient
+        };
+        assert!(!archived.is_visible_to(UserId(7)));
+    }
+}

@@ -1,0 +1,254 @@
+//! Doctors in the database, each read with its patient count in the same statement.
+
+use chrono::NaiveDateTime;
+use diesel::dsl::sql;
+use diesel::prelude::*;
+use diesel::sql_types::BigInt;
+use healthcare_domain::doctor::{
+    Doctor, DoctorDetails, DoctorId, DoctorName, ExperienceYears, Qualification, Specialization,
+};
+use healthcare_domain::fields::Phone;
+use healthcare_domain::money::Money;
+use healthcare_domain::user::Email;
+use healthcare_domain::{Timestamp, UserId};
+use healthcare_ports::ports::{DoctorFilter, DoctorRepository, DoctorWithCount};
+use healthcare_ports::{Page, PageOf, RepoError};
+
+use crate::connection::{DbConnection, DbPool, checkout, write_transaction};
+use crate::errors::{corrupt_row, from_diesel};
+use crate::schema::doctors;
+use crate::search::{LIKE_ESCAPE, contains_pattern};
+use crate::time::{from_db, opt_from_db, to_db};
+
+/// The doctor's active mappings to non-archived patients, as a correlated subquery so a page
+/// of doctors costs one statement whatever its size.
+const PATIENT_COUNT: &str = "(SELECT COUNT(*) FROM patient_doctor_mappings m \
+     JOIN patients p ON p.id = m.patient_id \
+     WHERE m.doctor_id = doctors.id AND m.is_active AND p.archived_at IS NULL)";
+
+/// The patient-count column, to select beside `doctors::all_columns`.
+pub(crate) fn patient_count() -> diesel::expression::SqlLiteral<BigInt> {
+    sql::<BigInt>(PATIENT_COUNT)
+}
+
+/// A row of `doctors`, in the table's column order.
+#[derive(Queryable)]
+pub(crate) struct DoctorRow {
+    id: i64,
+    created_by: i64,
+    name: String,
+    specialization: String,
+    _specialization_lower: String,
+    phone: String,
+    email: String,
+    experience_years: i32,
+    qualification: String,
+    consultation_fee_cents: i64,
+    is_available: bool,
+    created_at: NaiveDateTime,
+    updated_at: NaiveDateTime,
+    version: i64,
+    archived_at: Option<NaiveDateTime>,
+}
+
+impl TryFrom<DoctorRow> for Doctor {
+    type Error = RepoError;
+
+    /// Re-parses through the domain constructors.
+    fn try_from(row: DoctorRow) -> Result<Self, RepoError> {
+        let id = row.id;
+        let corrupt = |field: &'static str| move |_: String| corrupt_row("doctors", id, field);
+        Ok(Doctor {
+            id: DoctorId(row.id),
+            created_by: UserId(row.created_by),
+            details: DoctorDetails {
+                name: DoctorName::parse(&row.name).map_err(corrupt("name"))?,
+                specialization: Specialization::parse(&row.specialization)
+                    .map_err(corrupt("specialization"))?,
+                phone: Phone::parse_required(&row.phone).map_err(corrupt("phone"))?,
+                email: Email::parse(&row.email).map_err(corrupt("email"))?,
+                experience_years: ExperienceYears::parse(row.experience_years.into())
+                    .map_err(corrupt("experience_years"))?,
+                qualification: Qualification::parse(&row.qualification)
+                    .map_err(corrupt("qualification"))?,
+                consultation_fee: Money::from_cents(row.consultation_fee_cents)
+                    .map_err(corrupt("consultation_fee"))?,
+                is_available: row.is_available,
+            },
+            created_at: from_db(row.created_at),
+            updated_at: from_db(row.updated_at),
+            version: row.version,
+            archived_at: opt_from_db(row.archived_at),
+        })
+    }
+}
+
+/// Converts a `(row, count)` pair.
+pub(crate) fn with_count(
+    (row, patient_count): (DoctorRow, i64),
+) -> Result<DoctorWithCount, RepoError> {
+    Ok(DoctorWithCount {
+        doctor: Doctor::try_from(row)?,
+        patient_count,
+    })
+}
+
+/// [`DoctorRepository`] over the shared pool.
+#[derive(Clone)]
+pub struct DieselDoctorRepository {
+    pool: DbPool,
+}
+
+impl DieselDoctorRepository {
+    /// A repository using `pool`.
+    pub fn new(pool: DbPool) -> Self {
+        Self { pool }
+    }
+}
+
+type Doctors = doctors::BoxedQuery<'static, crate::connection::DbBackend>;
+
+fn live_doctors(filter: &DoctorFilter) -> Doctors {
+    let mut query = doctors::table
+        .filter(doctors::archived_at.is_null())
+        .into_boxed();
+    if let Some(term) = &filter.specialization {
+        query = query.filter(
+            doctors::specialization_lower
+                .like(contains_pattern(term))
+                .escape(LIKE_ESCAPE),
+        );
+    }
+    if let Some(available) = filter.available {
+        query = query.filter(doctors::is_available.eq(available));
+    }
+    query
+}
+
+fn find_with_count(
+    connection: &mut DbConnection,
+    id: DoctorId,
+) -> Result<Option<DoctorWithCount>, RepoError> {
+    doctors::table
+        .find(id.0)
+        .select((doctors::all_columns, patient_count()))
+        .first::<(DoctorRow, i64)>(connection)
+        .optional()
+        .map_err(from_diesel)?
+        .map(with_count)
+        .transpose()
+}
+
+impl DoctorRepository for DieselDoctorRepository {
+    fn find(&self, id: DoctorId) -> Result<Option<DoctorWithCount>, RepoError> {
+        find_with_count(&mut *checkout(&self.pool)?, id)
+    }
+
+    fn list(
+        &self,
+        filter: &DoctorFilter,
+        page: Page,
+    ) -> Result<PageOf<DoctorWithCount>, RepoError> {
+        let mut connection = checkout(&self.pool)?;
+        let rows = live_doctors(filter)
+            .select((doctors::all_columns, patient_count()))
+            .order((doctors::name.asc(), doctors::id.asc()))
+            .limit(page.limit())
+            .offset(page.offset())
+            .load::<(DoctorRow, i64)>(&mut *connection)
+            .map_err(from_diesel)?;
+        let total: i64 = live_doctors(filter)
+            .count()
+            .get_result(&mut *connection)
+            .map_err(from_diesel)?;
+        let items = rows.into_iter().map(with_count).collect::<Result<_, _>>()?;
+        Ok(PageOf {
+            items,
+            total: total.unsigned_abs(),
+        })
+    }
+
+    fn insert(
+        &self,
+        created_by: UserId,
+        details: &DoctorDetails,
+        at: Timestamp,
+    ) -> Result<DoctorWithCount, RepoError> {
+        let mut connection = checkout(&self.pool)?;
+        let row = diesel::insert_into(doctors::table)
+            .values((
+                doctors::created_by.eq(created_by.0),
+                doctors::name.eq(details.name.as_str()),
+                doctors::specialization.eq(details.specialization.as_str()),
+                doctors::specialization_lower.eq(details.specialization.as_str().to_lowercase()),
+                doctors::phone.eq(details.phone.as_str()),
+                doctors::email.eq(details.email.as_str()),
+                doctors::experience_years.eq(i32::from(details.experience_years.value())),
+                doctors::qualification.eq(details.qualification.as_str()),
+                doctors::consultation_fee_cents.eq(details.consultation_fee.cents()),
+                doctors::is_available.eq(details.is_available),
+                doctors::created_at.eq(to_db(at)),
+                doctors::updated_at.eq(to_db(at)),
+                doctors::version.eq(1_i64),
+            ))
+            .returning(doctors::all_columns)
+            .get_result::<DoctorRow>(&mut *connection)
+            .map_err(from_diesel)?;
+        with_count((row, 0))
+    }
+
+    fn update(
+        &self,
+        id: DoctorId,
+        details: &DoctorDetails,
+        expected_version: i64,
+        at: Timestamp,
+    ) -> Result<Option<DoctorWithCount>, RepoError> {
+        let mut connection = checkout(&self.pool)?;
+        let updated = diesel::update(
+            doctors::table
+                .find(id.0)
+                .filter(doctors::version.eq(expected_version))
+                .filter(doctors::archived_at.is_null()),
+        )
+        .set((
+            doctors::name.eq(details.name.as_str()),
+            doctors::specialization.eq(details.specialization.as_str()),
+            doctors::specialization_lower.eq(details.specialization.as_str().to_lowercase()),
+            doctors::phone.eq(details.phone.as_str()),
+            doctors::email.eq(details.email.as_str()),
+            doctors::experience_years.eq(i32::from(details.experience_years.value())),
+            doctors::qualification.eq(details.qualification.as_str()),
+            doctors::consultation_fee_cents.eq(details.consultation_fee.cents()),
+            doctors::is_available.eq(details.is_available),
+            doctors::updated_at.eq(to_db(at)),
+            doctors::version.eq(expected_version + 1),
+        ))
+        .execute(&mut *connection)
+        .map_err(from_diesel)?;
+        if updated == 1 {
+            find_with_count(&mut connection, id)
+        } else {
+            Ok(None)
+        }
+    }
+
+    fn archive(&self, id: DoctorId, at: Timestamp) -> Result<(), RepoError> {
+        let mut connection = checkout(&self.pool)?;
+        write_transaction(&mut connection, |connection| {
+            diesel::update(
+                doctors::table
+                    .find(id.0)
+                    .filter(doctors::archived_at.is_null()),
+            )
+            .set((
+                doctors::archived_at.eq(Some(to_db(at))),
+                doctors::updated_at.eq(to_db(at)),
+                doctors::version.eq(doctors::version + 1),
+            ))
+            .execute(connection)
+            .map_err(from_diesel)?;
+            crate::mappings::deactivate_for_doctor(connection, id, at)
+        })
+    }
+}

@@ -1,0 +1,287 @@
+//! Patient–doctor mappings in the database.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use healthcare_domain::doctor::DoctorId;
+use healthcare_domain::mapping::{Mapping, MappingId};
+use healthcare_domain::patient::PatientId;
+use healthcare_domain::{Timestamp, UserId};
+use healthcare_ports::ports::{DoctorWithCount, MappingFilter, MappingRepository, MappingView};
+use healthcare_ports::{Page, PageOf, RepoError};
+
+use crate::connection::{DbConnection, DbPool, checkout};
+use crate::doctors::{DoctorRow, patient_count, with_count};
+use crate::errors::from_diesel;
+use crate::schema::{doctors, patient_doctor_mappings as mappings, patients};
+use crate::time::{from_db, to_db};
+
+/// A row of `patient_doctor_mappings`, in the table's column order.
+#[derive(Queryable)]
+pub(crate) struct MappingRow {
+    id: i64,
+    patient_id: i64,
+    doctor_id: i64,
+    _assigned_by: i64,
+    assigned_date: NaiveDateTime,
+    notes: String,
+    is_active: bool,
+    _updated_at: NaiveDateTime,
+    _removed_at: Option<NaiveDateTime>,
+}
+
+impl From<MappingRow> for Mapping {
+    fn from(row: MappingRow) -> Self {
+        Mapping {
+            id: MappingId(row.id),
+            patient_id: PatientId(row.patient_id),
+            doctor_id: DoctorId(row.doctor_id),
+            assigned_date: from_db(row.assigned_date),
+            notes: row.notes,
+            is_active: row.is_active,
+        }
+    }
+}
+
+type ViewRow = (MappingRow, String, String, String);
+
+fn into_view((row, patient_name, doctor_name, doctor_specialization): ViewRow) -> MappingView {
+    MappingView {
+        mapping: row.into(),
+        patient_name,
+        doctor_name,
+        doctor_specialization,
+    }
+}
+
+/// Deactivates every active mapping of a patient being archived (inside its transaction).
+pub(crate) fn deactivate_for_patient(
+    connection: &mut DbConnection,
+    patient: PatientId,
+    at: Timestamp,
+) -> Result<(), RepoError> {
+    diesel::update(
+        mappings::table
+            .filter(mappings::patient_id.eq(patient.0))
+            .filter(mappings::is_active.eq(true)),
+    )
+    .set(removal(at))
+    .execute(connection)
+    .map(drop)
+    .map_err(from_diesel)
+}
+
+/// Deactivates every active mapping of a doctor being archived (inside its transaction).
+pub(crate) fn deactivate_for_doctor(
+    connection: &mut DbConnection,
+    doctor: DoctorId,
+    at: Timestamp,
+) -> Result<(), RepoError> {
+    diesel::update(
+        mappings::table
+            .filter(mappings::doctor_id.eq(doctor.0))
+            .filter(mappings::is_active.eq(true)),
+    )
+    .set(removal(at))
+    .execute(connection)
+    .map(drop)
+    .map_err(from_diesel)
+}
+
+#[expect(clippy::type_complexity, reason = "Diesel's assignment tuple type")]
+fn removal(
+    at: Timestamp,
+) -> (
+    diesel::dsl::Eq<mappings::is_active, bool>,
+    diesel::dsl::Eq<mappings::removed_at, Option<NaiveDateTime>>,
+    diesel::dsl::Eq<mappings::updated_at, NaiveDateTime>,
+) {
+    (
+        mappings::is_active.eq(false),
+        mappings::removed_at.eq(Some(to_db(at))),
+        mappings::updated_at.eq(to_db(at)),
+    )
+}
+
+fn view_by_id(connection: &mut DbConnection, id: i64) -> Result<Option<MappingView>, RepoError> {
+    mappings::table
+        .inner_join(patients::table)
+        .inner_join(doctors::table)
+        .filter(mappings::id.eq(id))
+        .select((
+            mappings::all_columns,
+            patients::name,
+            doctors::name,
+            doctors::specialization,
+        ))
+        .first::<ViewRow>(connection)
+        .optional()
+        .map(|row| row.map(into_view))
+        .map_err(from_diesel)
+}
+
+/// [`MappingRepository`] over the shared pool.
+#[derive(Clone)]
+pub struct DieselMappingRepository {
+    pool: DbPool,
+}
+
+impl DieselMappingRepository {
+    /// A repository using `pool`.
+    pub fn new(pool: DbPool) -> Self {
+        Self { pool }
+    }
+}
+
+macro_rules! visible_mappings {
+    ($owner:expr, $filter:expr) => {{
+        let mut query = mappings::table
+            .inner_join(patients::table)
+            .inner_join(doctors::table)
+            .filter(patients::owner_id.eq($owner.0))
+            .filter(patients::archived_at.is_null())
+            .filter(mappings::is_active.eq(true))
+            .into_boxed();
+        if let Some(patient) = $filter.patient {
+            query = query.filter(mappings::patient_id.eq(patient.0));
+        }
+        if let Some(doctor) = $filter.doctor {
+            query = query.filter(mappings::doctor_id.eq(doctor.0));
+        }
+        query
+    }};
+}
+
+impl MappingRepository for DieselMappingRepository {
+    fn find(&self, id: MappingId) -> Result<Option<Mapping>, RepoError> {
+        let mut connection = checkout(&self.pool)?;
+        mappings::table
+            .find(id.0)
+            .first::<MappingRow>(&mut *connection)
+            .optional()
+            .map(|row| row.map(Mapping::from))
+            .map_err(from_diesel)
+    }
+
+    fn list(
+        &self,
+        owner: UserId,
+        filter: MappingFilter,
+        page: Page,
+    ) -> Result<PageOf<MappingView>, RepoError> {
+        let mut connection = checkout(&self.pool)?;
+        let rows = visible_mappings!(owner, filter)
+            .select((
+                mappings::all_columns,
+                patients::name,
+                doctors::name,
+                doctors::specialization,
+            ))
+            .order((mappings::assigned_date.desc(), mappings::id.desc()))
+            .limit(page.limit())
+            .offset(page.offset())
+            .load::<ViewRow>(&mut *connection)
+            .map_err(from_diesel)?;
+        let total: i64 = visible_mappings!(owner, filter)
+            .count()
+            .get_result(&mut *connection)
+            .map_err(from_diesel)?;
+        Ok(PageOf {
+            items: rows.into_iter().map(into_view).collect(),
+            total: total.unsigned_abs(),
+        })
+    }
+
+    fn active_for_patient(
+        &self,
+        patient: PatientId,
+    ) -> Result<Vec<(Mapping, DoctorWithCount)>, RepoError> {
+        let mut connection = checkout(&self.pool)?;
+        mappings::table
+            .inner_join(doctors::table)
+            .filter(mappings::patient_id.eq(patient.0))
+            .filter(mappings::is_active.eq(true))
+            .select((mappings::all_columns, doctors::all_columns, patient_count()))
+            .order((mappings::assigned_date.asc(), mappings::id.asc()))
+            .load::<(MappingRow, DoctorRow, i64)>(&mut *connection)
+            .map_err(from_diesel)?
+            .into_iter()
+            .map(|(mapping, doctor, count)| Ok((mapping.into(), with_count((doctor, count))?)))
+            .collect()
+    }
+
+    fn has_active(&self, patient: PatientId, doctor: DoctorId) -> Result<bool, RepoError> {
+        let mut connection = checkout(&self.pool)?;
+        diesel::select(diesel::dsl::exists(
+            mappings::table
+                .filter(mappings::patient_id.eq(patient.0))
+                .filter(mappings::doctor_id.eq(doctor.0))
+                .filter(mappings::is_active.eq(true)),
+        ))
+        .get_result(&mut *connection)
+        .map_err(from_diesel)
+    }
+
+    fn insert(
+        &self,
+        patient: PatientId,
+        doctor: DoctorId,
+        assigned_by: UserId,
+        notes: &str,
+        at: Timestamp,
+    ) -> Result<MappingView, RepoError> {
+        let mut connection = checkout(&self.pool)?;
+        let id: i64 = diesel::insert_into(mappings::table)
+            .values((
+                mappings::patient_id.eq(patient.0),
+                mappings::doctor_id.eq(doctor.0),
+                mappings::assigned_by.eq(assigned_by.0),
+                mappings::assigned_date.eq(to_db(at)),
+                mappings::notes.eq(notes),
+                mappings::is_active.eq(true),
+                mappings::updated_at.eq(to_db(at)),
+            ))
+            .returning(mappings::id)
+            .get_result(&mut *connection)
+            .map_err(from_diesel)?;
+        view_by_id(&mut connection, id)?
+            .ok_or_else(|| RepoError::Internal(format!("mapping {id} vanished after insert")))
+    }
+
+    fn update_notes(
+        &self,
+        id: MappingId,
+        notes: &str,
+        at: Timestamp,
+    ) -> Result<Option<MappingView>, RepoError> {
+        let mut connection = checkout(&self.pool)?;
+        let updated = diesel::update(
+            mappings::table
+                .find(id.0)
+                .filter(mappings::is_active.eq(true)),
+        )
+        .set((
+            mappings::notes.eq(notes),
+            mappings::updated_at.eq(to_db(at)),
+        ))
+        .execute(&mut *connection)
+        .map_err(from_diesel)?;
+        if updated == 1 {
+            view_by_id(&mut connection, id.0)
+        } else {
+            Ok(None)
+        }
+    }
+
+    fn deactivate(&self, id: MappingId, at: Timestamp) -> Result<bool, RepoError> {
+        let mut connection = checkout(&self.pool)?;
+        diesel::update(
+            mappings::table
+                .find(id.0)
+                .filter(mappings::is_active.eq(true)),
+        )
+        .set(removal(at))
+        .execute(&mut *connection)
+        .map(|updated| updated == 1)
+        .map_err(from_diesel)
+    }
+}

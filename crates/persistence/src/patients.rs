@@ -1,0 +1,216 @@
+//! Patients in the database.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use healthcare_domain::fields::{OptionalEmail, Phone};
+use healthcare_domain::patient::{Age, Gender, Patient, PatientDetails, PatientId, PatientName};
+use healthcare_domain::{Timestamp, UserId};
+use healthcare_ports::ports::PatientRepository;
+use healthcare_ports::{Page, PageOf, RepoError};
+
+use crate::connection::{DbConnection, DbPool, checkout, write_transaction};
+use crate::errors::{corrupt_row, from_diesel};
+use crate::schema::patients;
+use crate::search::{LIKE_ESCAPE, contains_pattern};
+use crate::time::{from_db, opt_from_db, to_db};
+
+/// A row of `patients`, in the table's column order.
+#[derive(Queryable)]
+pub(crate) struct PatientRow {
+    id: i64,
+    owner_id: i64,
+    name: String,
+    _name_lower: String,
+    age: i32,
+    gender: String,
+    phone: String,
+    email: String,
+    address: String,
+    medical_history: String,
+    created_at: NaiveDateTime,
+    updated_at: NaiveDateTime,
+    version: i64,
+    archived_at: Option<NaiveDateTime>,
+}
+
+impl TryFrom<PatientRow> for Patient {
+    type Error = RepoError;
+
+    /// Re-parses through the domain constructors: a row edited by hand into an invalid state
+    /// is reported, never served.
+    fn try_from(row: PatientRow) -> Result<Self, RepoError> {
+        let id = row.id;
+        let corrupt = |field: &'static str| move |_: String| corrupt_row("patients", id, field);
+        Ok(Patient {
+            id: PatientId(row.id),
+            owner: UserId(row.owner_id),
+            details: PatientDetails {
+                name: PatientName::parse(&row.name).map_err(corrupt("name"))?,
+                age: Age::parse(row.age.into()).map_err(corrupt("age"))?,
+                gender: Gender::parse(&row.gender).map_err(corrupt("gender"))?,
+                phone: Phone::parse_optional(&row.phone).map_err(corrupt("phone"))?,
+                email: OptionalEmail::parse(&row.email).map_err(corrupt("email"))?,
+                address: row.address,
+                medical_history: row.medical_history,
+            },
+            created_at: from_db(row.created_at),
+            updated_at: from_db(row.updated_at),
+            version: row.version,
+            archived_at: opt_from_db(row.archived_at),
+        })
+    }
+}
+
+/// [`PatientRepository`] over the shared pool.
+#[derive(Clone)]
+pub struct DieselPatientRepository {
+    pool: DbPool,
+}
+
+impl DieselPatientRepository {
+    /// A repository using `pool`.
+    pub fn new(pool: DbPool) -> Self {
+        Self { pool }
+    }
+}
+
+type LivePatients<'a> = patients::BoxedQuery<'a, crate::connection::DbBackend>;
+
+fn live_patients_of(owner: UserId, search: Option<&str>) -> LivePatients<'static> {
+    let mut query = patients::table
+        .filter(patients::owner_id.eq(owner.0))
+        .filter(patients::archived_at.is_null())
+        .into_boxed();
+    if let Some(term) = search {
+        query = query.filter(
+            patients::name_lower
+                .like(contains_pattern(term))
+                .escape(LIKE_ESCAPE),
+        );
+    }
+    query
+}
+
+fn find_row(connection: &mut DbConnection, id: PatientId) -> Result<Option<Patient>, RepoError> {
+    patients::table
+        .find(id.0)
+        .first::<PatientRow>(connection)
+        .optional()
+        .map_err(from_diesel)?
+        .map(Patient::try_from)
+        .transpose()
+}
+
+impl PatientRepository for DieselPatientRepository {
+    fn find(&self, id: PatientId) -> Result<Option<Patient>, RepoError> {
+        find_row(&mut *checkout(&self.pool)?, id)
+    }
+
+    fn list<'a>(
+        &self,
+        owner: UserId,
+        search: Option<&'a str>,
+        page: Page,
+    ) -> Result<PageOf<Patient>, RepoError> {
+        let mut connection = checkout(&self.pool)?;
+        let rows = live_patients_of(owner, search)
+            .order((patients::created_at.desc(), patients::id.desc()))
+            .limit(page.limit())
+            .offset(page.offset())
+            .load::<PatientRow>(&mut *connection)
+            .map_err(from_diesel)?;
+        let total: i64 = live_patients_of(owner, search)
+            .count()
+            .get_result(&mut *connection)
+            .map_err(from_diesel)?;
+        let items = rows
+            .into_iter()
+            .map(Patient::try_from)
+            .collect::<Result<_, _>>()?;
+        Ok(PageOf {
+            items,
+            total: total.unsigned_abs(),
+        })
+    }
+
+    fn insert(
+        &self,
+        owner: UserId,
+        details: &PatientDetails,
+        at: Timestamp,
+    ) -> Result<Patient, RepoError> {
+        let mut connection = checkout(&self.pool)?;
+        diesel::insert_into(patients::table)
+            .values((
+                patients::owner_id.eq(owner.0),
+                patients::name.eq(details.name.as_str()),
+                patients::name_lower.eq(details.name.as_str().to_lowercase()),
+                patients::age.eq(i32::from(details.age.value())),
+                patients::gender.eq(details.gender.code()),
+                patients::phone.eq(details.phone.as_str()),
+                patients::email.eq(details.email.as_str()),
+                patients::address.eq(&details.address),
+                patients::medical_history.eq(&details.medical_history),
+                patients::created_at.eq(to_db(at)),
+                patients::updated_at.eq(to_db(at)),
+                patients::version.eq(1_i64),
+            ))
+            .returning(patients::all_columns)
+            .get_result::<PatientRow>(&mut *connection)
+            .map_err(from_diesel)
+            .and_then(Patient::try_from)
+    }
+
+    fn update(
+        &self,
+        id: PatientId,
+        details: &PatientDetails,
+        expected_version: i64,
+        at: Timestamp,
+    ) -> Result<Option<Patient>, RepoError> {
+        let mut connection = checkout(&self.pool)?;
+        diesel::update(
+            patients::table
+                .find(id.0)
+                .filter(patients::version.eq(expected_version))
+                .filter(patients::archived_at.is_null()),
+        )
+        .set((
+            patients::name.eq(details.name.as_str()),
+            patients::name_lower.eq(details.name.as_str().to_lowercase()),
+            patients::age.eq(i32::from(details.age.value())),
+            patients::gender.eq(details.gender.code()),
+            patients::phone.eq(details.phone.as_str()),
+            patients::email.eq(details.email.as_str()),
+            patients::address.eq(&details.address),
+            patients::medical_history.eq(&details.medical_history),
+            patients::updated_at.eq(to_db(at)),
+            patients::version.eq(expected_version + 1),
+        ))
+        .returning(patients::all_columns)
+        .get_result::<PatientRow>(&mut *connection)
+        .optional()
+        .map_err(from_diesel)?
+        .map(Patient::try_from)
+        .transpose()
+    }
+
+    fn archive(&self, id: PatientId, at: Timestamp) -> Result<(), RepoError> {
+        let mut connection = checkout(&self.pool)?;
+        write_transaction(&mut connection, |connection| {
+            diesel::update(
+                patients::table
+                    .find(id.0)
+                    .filter(patients::archived_at.is_null()),
+            )
+            .set((
+                patients::archived_at.eq(Some(to_db(at))),
+                patients::updated_at.eq(to_db(at)),
+                patients::version.eq(patients::version + 1),
+            ))
+            .execute(connection)
+            .map_err(from_diesel)?;
+            crate::mappings::deactivate_for_patient(connection, id, at)
+        })
+    }
+}

@@ -1,0 +1,94 @@
+//! Pages of list results.
+
+/// Which page of a list to return.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Page {
+    /// 1-based page number.
+    pub number: u64,
+    /// Items per page (1–100).
+    pub size: u64,
+}
+
+impl Page {
+    /// Largest page size; larger requests are clamped to it.
+    pub const MAX_SIZE: u64 = 100;
+    /// Page size when none is asked for.
+    pub const DEFAULT_SIZE: u64 = 20;
+
+    /// Rows to skip.
+    pub fn offset(self) -> i64 {
+        i64::try_from((self.number.saturating_sub(1)).saturating_mul(self.size)).unwrap_or(i64::MAX)
+    }
+
+    /// Rows to return.
+    pub fn limit(self) -> i64 {
+        i64::try_from(self.size).unwrap_or(i64::MAX)
+    }
+}
+
+/// One page of results and the total number of matching items.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PageOf<T> {
+    /// The items on this page.
+    pub items: Vec<T>,
+    /// How many items match in all.
+    pub total: u64,
+}
+
+impl<T> PageOf<T> {
+    /// A page past the end: any page but the first that has no items.
+    pub fn is_past_end(&self, page: Page) -> bool {
+        page.number > 1 && self.items.is_empty()
+    }
+
+    /// Whether a later page has items.
+    pub fn has_next(&self, page: Page) -> bool {
+        page.number.saturating_mul(page.size) < self.total
+    }
+
+    /// The same page with each item converted.
+    pub fn map<U>(self, convert: impl FnMut(T) -> U) -> PageOf<U> {
+        PageOf {
+            items: self.items.into_iter().map(convert).collect(),
+            total: self.total,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn offsets_and_bounds() {
+        let page = Page {
+            number: 3,
+            size: 20,
+        };
+        assert_eq!((page.offset(), page.limit()), (40, 20));
+        let empty: PageOf<u8> = PageOf {
+            items: vec![],
+            total: 0,
+        };
+        assert!(!empty.is_past_end(Page {
+            number: 1,
+            size: 20
+        }));
+        assert!(empty.is_past_end(Page {
+            number: 2,
+            size: 20
+        }));
+        let full = PageOf {
+            items: vec![1; 20],
+            total: 41,
+        };
+        assert!(full.has_next(Page {
+            number: 2,
+            size: 20
+        }));
+        assert!(!full.has_next(Page {
+            number: 3,
+            size: 20
+        }));
+    }
+}

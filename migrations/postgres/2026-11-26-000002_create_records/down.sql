@@ -1,0 +1,3 @@
+DROP TABLE patient_doctor_mappings;
+DROP TABLE doctors;
+DROP TABLE patients;
