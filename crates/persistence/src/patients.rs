@@ -106,10 +106,10 @@ impl PatientRepository for DieselPatientRepository {
         find_row(&mut *checkout(&self.pool)?, id)
     }
 
-    fn list<'a>(
+    fn list(
         &self,
         owner: UserId,
-        search: Option<&'a str>,
+        search: Option<&str>,
         page: Page,
     ) -> Result<PageOf<Patient>, RepoError> {
         let mut connection = checkout(&self.pool)?;
