@@ -114,7 +114,7 @@ pub fn run(
     settings: &Settings,
     passwords: &dyn PasswordSource,
 ) -> Result<String, CommandError> {
-    let pool = database_pool(settings).map_err(|e| failure(e.to_string()))?;
+    let pool = database_pool(settings, Default::default()).map_err(|e| failure(e.to_string()))?;
     match command {
         Command::Migrate => {
             let applied = migrations::run_pending(&pool).map_err(|e| failure(e.to_string()))?;

@@ -102,7 +102,7 @@ pub struct Settings {
     /// Origins allowed by CORS (empty: CORS off).
     pub cors_allowed_origins: Vec<String>,
     /// Proxies whose forwarding headers are believed.
-    pub trusted_proxies: Vec<String>,
+    pub trusted_proxies: Vec<ipnet::IpNet>,
     /// Access token lifetime.
     pub access_token_lifetime: Duration,
     /// Refresh token lifetime.
@@ -216,7 +216,7 @@ impl Settings {
             port: raw.port,
             allowed_hosts: split_list(&raw.allowed_hosts),
             cors_allowed_origins: split_list(&raw.cors_allowed_origins),
-            trusted_proxies: split_list(&raw.trusted_proxies),
+            trusted_proxies: parse_networks(&raw.trusted_proxies)?,
             access_token_lifetime: Duration::from_secs(raw.access_token_lifetime_seconds),
             refresh_token_lifetime: Duration::from_secs(raw.refresh_token_lifetime_seconds),
             bcrypt_cost: raw.bcrypt_cost,
@@ -257,6 +257,22 @@ fn random_secret() -> Result<String, SettingsError> {
     getrandom::fill(&mut bytes)
         .map_err(|e| error(format!("no randomness for a secret key: {e}")))?;
     Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+}
+
+/// CIDRs (`10.0.0.0/8`) or single addresses (`127.0.0.1`).
+fn parse_networks(value: &str) -> Result<Vec<ipnet::IpNet>, SettingsError> {
+    split_list(value)
+        .iter()
+        .map(|item| {
+            item.parse::<ipnet::IpNet>()
+                .or_else(|_| item.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                .map_err(|_| {
+                    error(format!(
+                        "TRUSTED_PROXIES: {item:?} is not an address or CIDR"
+                    ))
+                })
+        })
+        .collect()
 }
 
 fn split_list(value: &str) -> Vec<String> {
@@ -307,6 +323,7 @@ mod tests {
             ("ALLOWED_HOSTS", "api.example.com, localhost"),
             ("DATABASE_POOL_TIMEOUT_SECONDS", "0.5"),
             ("RUN_MIGRATIONS", "false"),
+            ("TRUSTED_PROXIES", "10.0.0.0/8, 127.0.0.1"),
         ])
         .expect("valid");
         assert_eq!(settings.port, 9001);
@@ -315,6 +332,8 @@ mod tests {
         assert_eq!(settings.allowed_hosts, vec!["api.example.com", "localhost"]);
         assert_eq!(settings.database_pool_timeout, Duration::from_millis(500));
         assert!(!settings.run_migrations);
+        assert_eq!(settings.trusted_proxies.len(), 2);
+        assert!(load(&[("TRUSTED_PROXIES", "not-a-network")]).is_err());
     }
 
     #[test]

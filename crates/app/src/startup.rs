@@ -8,10 +8,10 @@ use actix_web::{App, HttpServer, web};
 use healthcare_http::handlers::fallback::route_not_found;
 use healthcare_http::middleware::telemetry;
 use healthcare_http::{ApiConfig, AppState};
-use healthcare_persistence::migrations;
+use healthcare_persistence::{StatementCounter, migrations};
 
 use crate::settings::Settings;
-use crate::wiring::{PoolProbe, auth_service, database_pool};
+use crate::wiring::{PoolProbe, auth_service, database_pool, record_services};
 
 /// Why the server could not start.
 #[derive(Debug, thiserror::Error)]
@@ -33,13 +33,15 @@ pub enum StartupError {
 pub struct Application {
     port: u16,
     server: Server,
+    statements: StatementCounter,
 }
 
 impl Application {
     /// Prepares the database, binds the listener (port 0 picks a free port, as tests do) and
     /// starts the workers.
     pub async fn build(settings: Settings) -> Result<Self, StartupError> {
-        let pool = database_pool(&settings)?;
+        let statements = StatementCounter::default();
+        let pool = database_pool(&settings, statements.clone())?;
         tracing::info!(database = %settings.database.describe(), "database selected");
         if settings.run_migrations {
             let migrating = pool.clone();
@@ -67,11 +69,16 @@ impl Application {
                 source,
             })?
             .port();
+        let (patients, doctors, mappings) = record_services(&pool);
         let state = web::Data::new(AppState {
             auth: auth_service(&settings, &pool),
+            patients,
+            doctors,
+            mappings,
             database: std::sync::Arc::new(PoolProbe(pool)),
             config: ApiConfig {
                 max_body_bytes: settings.max_body_bytes,
+                trusted_proxies: settings.trusted_proxies.clone(),
             },
         });
         let max_body_bytes = settings.max_body_bytes;
@@ -93,12 +100,21 @@ impl Application {
         })?
         .run();
         tracing::info!(%address, port, "listening");
-        Ok(Self { port, server })
+        Ok(Self {
+            port,
+            server,
+            statements,
+        })
     }
 
     /// The port actually bound.
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// Counts the SQL statements the server's connections run (for tests and diagnostics).
+    pub fn statements(&self) -> StatementCounter {
+        self.statements.clone()
     }
 
     /// Serves until SIGTERM/SIGINT, then lets in-flight requests finish.

@@ -7,11 +7,12 @@ use healthcare_domain::Timestamp;
 use healthcare_http::state::DatabaseProbe;
 use healthcare_persistence::connection::ping;
 use healthcare_persistence::{
-    DbPool, DieselRefreshTokenRepository, DieselUserRepository, PoolSettings, build_pool,
+    DbPool, DieselDoctorRepository, DieselMappingRepository, DieselPatientRepository,
+    DieselRefreshTokenRepository, DieselUserRepository, PoolSettings, StatementCounter, build_pool,
 };
 use healthcare_ports::RepoError;
 use healthcare_ports::ports::Clock;
-use healthcare_ports::services::AuthService;
+use healthcare_ports::services::{AuthService, DoctorService, MappingService, PatientService};
 
 use crate::security::{BcryptHasher, JwtCodec};
 use crate::settings::Settings;
@@ -34,14 +35,32 @@ impl DatabaseProbe for PoolProbe {
     }
 }
 
-/// The database pool the settings describe (no connection is made yet).
-pub fn database_pool(settings: &Settings) -> Result<DbPool, RepoError> {
+/// The database pool the settings describe (no connection is made yet); `statements`
+/// counts every statement its connections run.
+pub fn database_pool(
+    settings: &Settings,
+    statements: StatementCounter,
+) -> Result<DbPool, RepoError> {
     build_pool(
         &settings.database,
         &PoolSettings {
             max_size: settings.database_pool_size,
             checkout_timeout: settings.database_pool_timeout,
+            statements,
         },
+    )
+}
+
+/// The patient, doctor and mapping services over `pool`.
+pub fn record_services(pool: &DbPool) -> (PatientService, DoctorService, MappingService) {
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let patients = Arc::new(DieselPatientRepository::new(pool.clone()));
+    let doctors = Arc::new(DieselDoctorRepository::new(pool.clone()));
+    let mappings = Arc::new(DieselMappingRepository::new(pool.clone()));
+    (
+        PatientService::new(patients.clone(), clock.clone()),
+        DoctorService::new(doctors.clone(), clock.clone()),
+        MappingService::new(mappings, patients, doctors, clock),
     )
 }
 

@@ -8,6 +8,7 @@ use actix_web::http::StatusCode;
 use actix_web::http::header::CONTENT_TYPE;
 use actix_web::{FromRequest, HttpRequest, dev::Payload, web};
 use healthcare_domain::FieldErrors;
+use healthcare_domain::fields::Submitted;
 use serde_json::{Map, Value};
 
 use crate::errors::ApiError;
@@ -19,6 +20,43 @@ pub const REQUIRED: &str = "This field is required.";
 pub const NOT_NULL: &str = "This field may not be null.";
 /// DRF's message for a value that is no string.
 pub const NOT_A_STRING: &str = "Not a valid string.";
+/// DRF's message for a value that is no integer.
+pub const INVALID_INTEGER: &str = "A valid integer is required.";
+
+/// An integer from a JSON value, as DRF's `IntegerField` reads it: `45`, `45.0`, `"45"`,
+/// `" 45 "`, `"45.0"`; never `45.5`, a boolean, or anything out of range.
+pub fn parse_integer(value: &Value) -> Option<i64> {
+    match value {
+        Value::Number(number) => number.as_i64().or_else(|| {
+            number
+                .as_f64()
+                .filter(|f| f.fract() == 0.0 && f.abs() < 9.0e15)
+                .map(|f| f as i64)
+        }),
+        Value::String(text) => parse_integer_text(text),
+        _ => None,
+    }
+}
+
+/// An integer from text, allowing DRF's trailing `.0`.
+pub fn parse_integer_text(text: &str) -> Option<i64> {
+    let text = text.trim();
+    let digits = match text.split_once('.') {
+        Some((whole, fraction)) if fraction.bytes().all(|b| b == b'0') => whole,
+        Some(_) => return None,
+        None => text,
+    };
+    digits.parse().ok()
+}
+
+/// The spellings DRF's `BooleanField` accepts.
+pub fn parse_boolean(text: &str) -> Option<bool> {
+    match text.trim().to_lowercase().as_str() {
+        "true" | "t" | "yes" | "y" | "on" | "1" => Some(true),
+        "false" | "f" | "no" | "n" | "off" | "0" => Some(false),
+        _ => None,
+    }
+}
 
 /// A request body that is a JSON object. An empty body counts as `{}` (DRF's behaviour), so a
 /// missing body reports missing fields.
@@ -127,6 +165,82 @@ impl FieldReader {
         }
     }
 
+    /// A string field for a create or update: numbers are taken as their text.
+    pub fn string(&mut self, field: &str) -> Submitted<String> {
+        self.submitted(field, |value| match value {
+            Value::String(text) => Ok(text.clone()),
+            Value::Number(number) => Ok(number.to_string()),
+            _ => Err(NOT_A_STRING.to_owned()),
+        })
+    }
+
+    /// An integer field: a JSON integer, a float with no fraction, or a string holding one
+    /// (`"45"`), as DRF's `IntegerField` accepts; `45.5` is refused.
+    pub fn integer(&mut self, field: &str) -> Submitted<i64> {
+        self.submitted(field, |value| {
+            parse_integer(value).ok_or_else(|| INVALID_INTEGER.to_owned())
+        })
+    }
+
+    /// A boolean field, with the spellings DRF's `BooleanField` accepts.
+    pub fn boolean(&mut self, field: &str) -> Submitted<bool> {
+        self.submitted(field, |value| {
+            let text = match value {
+                Value::Bool(flag) => return Ok(*flag),
+                Value::Number(number) => number.to_string(),
+                Value::String(text) => text.clone(),
+                _ => String::new(),
+            };
+            parse_boolean(&text).ok_or_else(|| "Must be a valid boolean.".to_owned())
+        })
+    }
+
+    /// A decimal field as text (a JSON number is taken as its text), for `Money::parse`.
+    pub fn decimal(&mut self, field: &str) -> Submitted<String> {
+        self.submitted(field, |value| match value {
+            Value::Number(number) => Ok(number.to_string()),
+            Value::String(text) => Ok(text.clone()),
+            _ => Err("A valid number is required.".to_owned()),
+        })
+    }
+
+    /// A related object's id, as DRF's `PrimaryKeyRelatedField` reads it.
+    pub fn primary_key(&mut self, field: &str) -> Submitted<i64> {
+        self.submitted(field, |value| match value {
+            Value::Number(_) | Value::String(_) => parse_integer(value).ok_or_else(|| {
+                format!(
+                    "Incorrect type. Expected pk value, received {}.",
+                    json_type_name(value)
+                )
+            }),
+            other => Err(format!(
+                "Incorrect type. Expected pk value, received {}.",
+                json_type_name(other)
+            )),
+        })
+    }
+
+    fn submitted<T>(
+        &mut self,
+        field: &str,
+        read: impl FnOnce(&Value) -> Result<T, String>,
+    ) -> Submitted<T> {
+        match self.object.get(field) {
+            None => Submitted::Absent,
+            Some(Value::Null) => {
+                self.errors.add(field, NOT_NULL);
+                Submitted::Rejected
+            }
+            Some(value) => match read(value) {
+                Ok(read) => Submitted::Given(read),
+                Err(message) => {
+                    self.errors.add(field, message);
+                    Submitted::Rejected
+                }
+            },
+        }
+    }
+
     fn fail<T>(&mut self, field: &str, message: &str) -> Option<T> {
         self.errors.add(field, message);
         None
@@ -170,6 +284,63 @@ mod tests {
         let actual: Vec<(&str, Vec<String>)> =
             errors.iter().map(|(f, m)| (f, m.to_vec())).collect();
         assert_eq!(actual, expected);
+    }
+
+    #[test]
+    fn integers_follow_drf_rules() {
+        let mut fields = reader(
+            json!({"a": 45, "b": "45", "c": 45.0, "d": 45.5, "e": "4x", "f": true, "g": " 7 ", "h": "8.00"}),
+        );
+        assert_eq!(fields.integer("a"), Submitted::Given(45));
+        assert_eq!(fields.integer("b"), Submitted::Given(45));
+        assert_eq!(fields.integer("c"), Submitted::Given(45));
+        assert_eq!(fields.integer("d"), Submitted::Rejected);
+        assert_eq!(fields.integer("e"), Submitted::Rejected);
+        assert_eq!(fields.integer("f"), Submitted::Rejected);
+        assert_eq!(fields.integer("g"), Submitted::Given(7));
+        assert_eq!(fields.integer("h"), Submitted::Given(8));
+        assert_eq!(fields.integer("absent"), Submitted::Absent);
+        let errors = fields.into_errors();
+        assert_eq!(
+            errors
+                .iter()
+                .filter(|(_, m)| m == &[INVALID_INTEGER.to_owned()])
+                .count(),
+            3
+        );
+    }
+
+    #[test]
+    fn booleans_decimals_and_keys() {
+        let mut fields = reader(
+            json!({"a": "yes", "b": 0, "c": "maybe", "d": 12.5, "e": "7", "f": [1], "g": "x", "h": null}),
+        );
+        assert_eq!(fields.boolean("a"), Submitted::Given(true));
+        assert_eq!(fields.boolean("b"), Submitted::Given(false));
+        assert_eq!(fields.boolean("c"), Submitted::Rejected);
+        assert_eq!(fields.decimal("d"), Submitted::Given("12.5".to_owned()));
+        assert_eq!(fields.primary_key("e"), Submitted::Given(7));
+        assert_eq!(fields.primary_key("f"), Submitted::Rejected);
+        assert_eq!(fields.primary_key("g"), Submitted::Rejected);
+        assert_eq!(fields.string("h"), Submitted::Rejected);
+        let errors = fields.into_errors();
+        let messages: Vec<(&str, Vec<String>)> =
+            errors.iter().map(|(f, m)| (f, m.to_vec())).collect();
+        assert_eq!(
+            messages,
+            vec![
+                ("c", vec!["Must be a valid boolean.".to_owned()]),
+                (
+                    "f",
+                    vec!["Incorrect type. Expected pk value, received list.".to_owned()]
+                ),
+                (
+                    "g",
+                    vec!["Incorrect type. Expected pk value, received str.".to_owned()]
+                ),
+                ("h", vec![NOT_NULL.to_owned()]),
+            ]
+        );
     }
 
     #[test]

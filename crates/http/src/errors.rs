@@ -34,6 +34,12 @@ pub enum ApiError {
     /// No route matches the path, or a path id is not a positive integer.
     #[error("no such route")]
     RouteNotFound,
+    /// A page number that is not a positive integer, or past the end.
+    #[error("invalid page")]
+    InvalidPage,
+    /// A query string that cannot be decoded.
+    #[error("malformed query string")]
+    InvalidQuery,
     /// The route exists but not for this method.
     #[error("method {0} not allowed")]
     MethodNotAllowed(String),
@@ -124,6 +130,11 @@ impl ApiError {
                 Self::detail(format!("Request body is too large (limit {limit} bytes).")),
             ),
             Self::RouteNotFound => (StatusCode::NOT_FOUND, Self::detail("Not found.")),
+            Self::InvalidPage => (StatusCode::NOT_FOUND, Self::detail("Invalid page.")),
+            Self::InvalidQuery => (
+                StatusCode::BAD_REQUEST,
+                Self::detail("Malformed query string."),
+            ),
             Self::MethodNotAllowed(method) => (
                 StatusCode::METHOD_NOT_ALLOWED,
                 Self::detail(format!("Method \"{method}\" not allowed.")),

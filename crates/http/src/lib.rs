@@ -5,9 +5,12 @@ pub mod auth;
 pub mod body;
 pub mod errors;
 pub mod handlers;
+pub mod json;
 pub mod middleware;
+pub mod query;
 pub mod routes;
 pub mod state;
+pub mod versions;
 
 pub use errors::ApiError;
 pub use routes::configure;

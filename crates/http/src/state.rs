@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use healthcare_ports::services::AuthService;
+use healthcare_ports::services::{AuthService, DoctorService, MappingService, PatientService};
 
 /// Checks whether the database answers, for the readiness probe.
 pub trait DatabaseProbe: Send + Sync {
@@ -15,6 +15,8 @@ pub trait DatabaseProbe: Send + Sync {
 pub struct ApiConfig {
     /// Largest accepted request body, in bytes.
     pub max_body_bytes: usize,
+    /// Proxies whose `X-Forwarded-*` headers are believed.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
 }
 
 /// Shared by every worker; cheap to clone.
@@ -22,6 +24,12 @@ pub struct ApiConfig {
 pub struct AppState {
     /// Accounts and sessions.
     pub auth: AuthService,
+    /// Patient records.
+    pub patients: PatientService,
+    /// The doctor directory.
+    pub doctors: DoctorService,
+    /// Patient–doctor assignments.
+    pub mappings: MappingService,
     /// Readiness check.
     pub database: Arc<dyn DatabaseProbe>,
     /// HTTP settings.

@@ -175,7 +175,10 @@ pub trait PatientRepository: Send + Sync {
     /// first), optionally only those whose name contains `search` ignoring case, where `%`
     /// and `_` match literally; and the total count. MUST cost two statements whatever the
     /// page size.
-    #[expect(clippy::needless_lifetimes, reason = "mockall cannot mock an elided lifetime in Option<&str>")]
+    #[expect(
+        clippy::needless_lifetimes,
+        reason = "mockall cannot mock an elided lifetime in Option<&str>"
+    )]
     fn list<'a>(
         &self,
         owner: UserId,

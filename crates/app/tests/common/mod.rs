@@ -29,6 +29,8 @@ pub struct TestApp {
     pub client: reqwest::Client,
     /// The settings the server runs with (for the admin CLI).
     pub settings: Settings,
+    /// Counts the SQL statements the server runs.
+    pub statements: healthcare_persistence::StatementCounter,
     _sqlite_folder: Option<tempfile::TempDir>,
 }
 
@@ -74,9 +76,11 @@ pub async fn spawn_app_with(backend: Backend, overrides: &[(&str, &str)]) -> Opt
         .await
         .expect("the application starts");
     let address = format!("http://127.0.0.1:{}", application.port());
+    let statements = application.statements();
     actix_web::rt::spawn(application.run_until_stopped());
     Some(TestApp {
         address,
+        statements,
         client: reqwest::Client::builder().build().expect("client"),
         settings,
         _sqlite_folder: folder,

@@ -2,8 +2,12 @@
 //! blocking pool and maps the result.
 
 pub mod auth;
+pub mod doctors;
 pub mod fallback;
 pub mod health;
+pub mod mappings;
+pub mod patients;
+pub mod root;
 
 use healthcare_ports::ServiceError;
 
