@@ -225,3 +225,55 @@ macro_rules! on_both_backends {
         }
     };
 }
+
+/// A valid patient body.
+pub fn patient_body(name: &str) -> Value {
+    json!({"name": name, "age": 45, "gender": "F", "phone": "555-0100", "email": "jane@example.com",
+           "address": "1 Main St", "medical_history": "Asthma"})
+}
+
+/// A valid doctor body.
+pub fn doctor_body(name: &str, specialization: &str) -> Value {
+    json!({"name": name, "specialization": specialization, "phone": "555-0199", "email": "doc@clinic.org",
+           "experience_years": 12, "qualification": "MD", "consultation_fee": "150.00"})
+}
+
+impl TestApp {
+    /// Creates a patient as `session` and returns its id.
+    pub async fn create_patient(&self, session: &Session, name: &str) -> i64 {
+        let reply = self
+            .request(
+                "POST",
+                "/api/patients/",
+                Some(patient_body(name)),
+                Some(&session.access),
+            )
+            .await;
+        assert_eq!(reply.status, 201, "create patient: {}", reply.body);
+        reply.body["id"].as_i64().expect("id")
+    }
+
+    /// Creates a doctor as `session` and returns its id.
+    pub async fn create_doctor(&self, session: &Session, name: &str, specialization: &str) -> i64 {
+        let reply = self
+            .request(
+                "POST",
+                "/api/doctors/",
+                Some(doctor_body(name, specialization)),
+                Some(&session.access),
+            )
+            .await;
+        assert_eq!(reply.status, 201, "create doctor: {}", reply.body);
+        reply.body["id"].as_i64().expect("id")
+    }
+
+    /// Assigns a doctor to a patient as `session` and returns the mapping id.
+    pub async fn assign(&self, session: &Session, patient: i64, doctor: i64) -> i64 {
+        let body = json!({"patient": patient, "doctor": doctor});
+        let reply = self
+            .request("POST", "/api/mappings/", Some(body), Some(&session.access))
+            .await;
+        assert_eq!(reply.status, 201, "assign: {}", reply.body);
+        reply.body["id"].as_i64().expect("id")
+    }
+}
