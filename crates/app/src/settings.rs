@@ -63,6 +63,7 @@ struct RawSettings {
     run_migrations: bool,
     shutdown_timeout_seconds: u64,
     log_format: Option<LogFormat>,
+    metrics_address: String,
 }
 
 /// The JWT signing key, and whether it was generated for this run only.
@@ -121,6 +122,8 @@ pub struct Settings {
     pub shutdown_timeout: Duration,
     /// Log line format.
     pub log_format: LogFormat,
+    /// A separate `host:port` for `/metrics`; `None` serves it on the API listener.
+    pub metrics_address: Option<String>,
 }
 
 /// Why the settings were refused: one sentence for the operator.
@@ -225,6 +228,7 @@ impl Settings {
             database_pool_timeout: Duration::from_secs_f64(raw.database_pool_timeout_seconds),
             run_migrations: raw.run_migrations,
             shutdown_timeout: Duration::from_secs(raw.shutdown_timeout_seconds),
+            metrics_address: Some(raw.metrics_address.trim().to_owned()).filter(|a| !a.is_empty()),
             log_format: raw.log_format.unwrap_or(if production {
                 LogFormat::Json
             } else {

@@ -1,12 +1,15 @@
-//! Builds the running server from the settings: pool, migrations, services, listener.
+//! Builds the running server from the settings: pool, migrations, services, listeners.
 
 use std::net::TcpListener;
+use std::sync::Arc;
 
 use actix_web::dev::Server;
 use actix_web::middleware::{NormalizePath, TrailingSlash, from_fn};
 use actix_web::{App, HttpServer, web};
 use healthcare_http::handlers::fallback::route_not_found;
+use healthcare_http::metrics::Metrics;
 use healthcare_http::middleware::telemetry;
+use healthcare_http::routes::configure_metrics;
 use healthcare_http::{ApiConfig, AppState};
 use healthcare_persistence::{StatementCounter, migrations};
 
@@ -19,7 +22,7 @@ pub enum StartupError {
     /// The database could not be prepared (unreachable, migrations failed).
     #[error("database: {0}")]
     Database(#[from] healthcare_ports::RepoError),
-    /// The listen address could not be bound.
+    /// A listen address could not be bound.
     #[error("cannot listen on {address}: {source}")]
     Bind {
         /// The address.
@@ -27,17 +30,32 @@ pub enum StartupError {
         /// The cause.
         source: std::io::Error,
     },
+    /// The metrics registry could not be built (a bug).
+    #[error("metrics: {0}")]
+    Metrics(String),
 }
 
 /// A bound, running server.
 pub struct Application {
     port: u16,
+    metrics_port: Option<u16>,
     server: Server,
+    metrics_server: Option<Server>,
     statements: StatementCounter,
 }
 
+fn bind(address: &str) -> Result<(TcpListener, u16), StartupError> {
+    let failed = |source| StartupError::Bind {
+        address: address.to_owned(),
+        source,
+    };
+    let listener = TcpListener::bind(address).map_err(failed)?;
+    let port = listener.local_addr().map_err(failed)?.port();
+    Ok((listener, port))
+}
+
 impl Application {
-    /// Prepares the database, binds the listener (port 0 picks a free port, as tests do) and
+    /// Prepares the database, binds the listeners (port 0 picks a free port, as tests do) and
     /// starts the workers.
     pub async fn build(settings: Settings) -> Result<Self, StartupError> {
         let statements = StatementCounter::default();
@@ -57,36 +75,39 @@ impl Application {
                 "SECRET_KEY is not set: using a random key, so tokens will not survive a restart"
             );
         }
-        let address = format!("{}:{}", settings.host, settings.port);
-        let listener = TcpListener::bind(&address).map_err(|source| StartupError::Bind {
-            address: address.clone(),
-            source,
-        })?;
-        let port = listener
-            .local_addr()
-            .map_err(|source| StartupError::Bind {
-                address: address.clone(),
-                source,
-            })?
-            .port();
+        let probe = Arc::new(PoolProbe(pool.clone()));
+        let metrics =
+            Metrics::new(probe.clone()).map_err(|e| StartupError::Metrics(e.to_string()))?;
+        let metrics = web::Data::new(metrics);
         let (patients, doctors, mappings) = record_services(&pool);
         let state = web::Data::new(AppState {
             auth: auth_service(&settings, &pool),
             patients,
             doctors,
             mappings,
-            database: std::sync::Arc::new(PoolProbe(pool)),
+            database: probe,
             config: ApiConfig {
                 max_body_bytes: settings.max_body_bytes,
                 trusted_proxies: settings.trusted_proxies.clone(),
             },
         });
+
+        let address = format!("{}:{}", settings.host, settings.port);
+        let (listener, port) = bind(&address)?;
         let max_body_bytes = settings.max_body_bytes;
+        let metrics_on_api_listener = settings.metrics_address.is_none();
+        let api_metrics = metrics.clone();
         let server = HttpServer::new(move || {
             App::new()
                 .app_data(state.clone())
+                .app_data(api_metrics.clone())
                 .app_data(web::PayloadConfig::new(max_body_bytes))
                 .configure(healthcare_http::configure)
+                .configure(|config| {
+                    if metrics_on_api_listener {
+                        configure_metrics(config);
+                    }
+                })
                 .default_service(web::to(route_not_found))
                 .wrap(from_fn(telemetry))
                 // Outermost: routes match with and without the trailing slash, no redirect.
@@ -100,9 +121,33 @@ impl Application {
         })?
         .run();
         tracing::info!(%address, port, "listening");
+
+        let (metrics_server, metrics_port) = match &settings.metrics_address {
+            None => (None, None),
+            Some(metrics_address) => {
+                let (listener, metrics_port) = bind(metrics_address)?;
+                let server = HttpServer::new(move || {
+                    App::new()
+                        .app_data(metrics.clone())
+                        .configure(configure_metrics)
+                        .default_service(web::to(route_not_found))
+                })
+                .workers(1)
+                .listen(listener)
+                .map_err(|source| StartupError::Bind {
+                    address: metrics_address.clone(),
+                    source,
+                })?
+                .run();
+                tracing::info!(address = %metrics_address, port = metrics_port, "metrics listening");
+                (Some(server), Some(metrics_port))
+            }
+        };
         Ok(Self {
             port,
+            metrics_port,
             server,
+            metrics_server,
             statements,
         })
     }
@@ -112,6 +157,11 @@ impl Application {
         self.port
     }
 
+    /// The port of the separate metrics listener, when `METRICS_ADDRESS` is set.
+    pub fn metrics_port(&self) -> Option<u16> {
+        self.metrics_port
+    }
+
     /// Counts the SQL statements the server's connections run (for tests and diagnostics).
     pub fn statements(&self) -> StatementCounter {
         self.statements.clone()
@@ -119,6 +169,11 @@ impl Application {
 
     /// Serves until SIGTERM/SIGINT, then lets in-flight requests finish.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        match self.metrics_server {
+            Some(metrics_server) => futures_util::future::try_join(self.server, metrics_server)
+                .await
+                .map(drop),
+            None => self.server.await,
+        }
     }
 }

@@ -33,6 +33,18 @@ impl DatabaseProbe for PoolProbe {
     fn ping(&self) -> Result<(), RepoError> {
         ping(&self.0)
     }
+
+    fn pool_state(&self) -> (u32, u32) {
+        let state = self.0.state();
+        (
+            state.connections.saturating_sub(state.idle_connections),
+            state.idle_connections,
+        )
+    }
+
+    fn error_count(&self) -> u64 {
+        healthcare_persistence::errors::database_error_count()
+    }
 }
 
 /// The database pool the settings describe (no connection is made yet); `statements`

@@ -6,6 +6,7 @@ pub mod body;
 pub mod errors;
 pub mod handlers;
 pub mod json;
+pub mod metrics;
 pub mod middleware;
 pub mod query;
 pub mod routes;

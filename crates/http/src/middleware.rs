@@ -5,15 +5,16 @@
 use std::panic::AssertUnwindSafe;
 use std::time::Instant;
 
-use actix_web::Error;
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::middleware::Next;
+use actix_web::{Error, web};
 use futures_util::FutureExt;
 use tracing::Instrument;
 
 use crate::errors::ApiError;
+use crate::metrics::Metrics;
 
 /// The header carrying the request id both ways.
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -46,10 +47,19 @@ pub async fn telemetry(
     let method = request.method().clone();
     let span = tracing::info_span!("request", request_id = %id, %method);
     let started = Instant::now();
+    let metrics = request.app_data::<web::Data<Metrics>>().cloned();
     let outcome = AssertUnwindSafe(next.call(request).instrument(span.clone()))
         .catch_unwind()
         .await;
     let log = |route: &str, status: u16| {
+        if let Some(metrics) = &metrics {
+            metrics.observe(
+                route,
+                method.as_str(),
+                status,
+                started.elapsed().as_secs_f64(),
+            );
+        }
         span.in_scope(|| {
             tracing::info!(
                 route,

@@ -10,6 +10,11 @@ fn resource(path: &str) -> actix_web::Resource {
     web::resource(path).default_service(web::to(fallback::method_not_allowed))
 }
 
+/// Registers `GET /metrics` (on the API listener, or on its own with `METRICS_ADDRESS`).
+pub fn configure_metrics(config: &mut web::ServiceConfig) {
+    config.service(resource("/metrics").route(web::get().to(crate::metrics::metrics_endpoint)));
+}
+
 /// Registers every route.
 pub fn configure(config: &mut web::ServiceConfig) {
     config

@@ -4,10 +4,16 @@ use std::sync::Arc;
 
 use healthcare_ports::services::{AuthService, DoctorService, MappingService, PatientService};
 
-/// Checks whether the database answers, for the readiness probe.
+/// What the HTTP layer may ask of the database: readiness and figures for metrics.
 pub trait DatabaseProbe: Send + Sync {
     /// `Ok` when a trivial query succeeds.
     fn ping(&self) -> Result<(), healthcare_ports::RepoError>;
+
+    /// Pooled connections `(in use, idle)`.
+    fn pool_state(&self) -> (u32, u32);
+
+    /// Database failures since start (monotonic).
+    fn error_count(&self) -> u64;
 }
 
 /// HTTP-level settings.

@@ -1,11 +1,31 @@
 //! Mapping Diesel and pool errors to the core's repository errors.
 
+use std::sync::atomic::{AtomicU64, Ordering};
+
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use healthcare_ports::RepoError;
+
+/// Database failures (everything but conflicts) since the process started, for metrics.
+static DATABASE_ERRORS: AtomicU64 = AtomicU64::new(0);
+
+/// How many database failures this process has seen.
+pub fn database_error_count() -> u64 {
+    DATABASE_ERRORS.load(Ordering::Relaxed)
+}
+
+fn count_failure() {
+    DATABASE_ERRORS.fetch_add(1, Ordering::Relaxed);
+}
 
 /// Converts a query error. A unique violation is a conflict whose meaning the call site
 /// knows; a lost connection or a locked SQLite file is an outage, not a bug.
 pub fn from_diesel(error: DieselError) -> RepoError {
+    if !matches!(
+        error,
+        DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _)
+    ) {
+        count_failure();
+    }
     match error {
         DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _) => RepoError::Conflict,
         DieselError::DatabaseError(DatabaseErrorKind::ClosedConnection, info) => {
@@ -20,6 +40,7 @@ pub fn from_diesel(error: DieselError) -> RepoError {
 
 /// Converts a pool checkout failure (timeout, or the database refusing connections).
 pub fn from_pool(error: r2d2::Error) -> RepoError {
+    count_failure();
     RepoError::Unavailable(error.to_string())
 }
 

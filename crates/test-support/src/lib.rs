@@ -19,26 +19,13 @@ static SERVER: OnceLock<Result<String, String>> = OnceLock::new();
 /// The URL of a new, empty PostgreSQL database, or `None` (with a loud notice) when no
 /// PostgreSQL is available and `REQUIRE_POSTGRES` is not `1`.
 pub fn fresh_postgres_database() -> Option<String> {
-    let admin_url = match SERVER.get_or_init(find_or_start_server) {
-        Ok(url) => url,
+    match SERVER.get_or_init(find_or_start_server) {
+        Ok(admin_url) => Some(create_database(admin_url)),
         Err(reason) => {
-            if std::env::var("REQUIRE_POSTGRES").as_deref() == Ok("1") {
-                panic!("REQUIRE_POSTGRES=1 but PostgreSQL is not available: {reason}");
-            }
-            eprintln!(
-                "\n*** SKIPPED: PostgreSQL test (no PostgreSQL: {reason}). \
-                 Set TEST_DATABASE_URL or install PostgreSQL; REQUIRE_POSTGRES=1 makes this fail. ***\n"
-            );
-            return None;
+            skip_or_fail(reason);
+            None
         }
-    };
-    let name = format!("test_{}", uuid::Uuid::new_v4().simple());
-    let mut admin = PgConnection::establish(admin_url)
-        .unwrap_or_else(|error| panic!("cannot connect to the test PostgreSQL: {error}"));
-    admin
-        .batch_execute(&format!("CREATE DATABASE {name}"))
-        .unwrap_or_else(|error| panic!("cannot create a test database: {error}"));
-    Some(replace_database(admin_url, &name))
+    }
 }
 
 /// A fresh SQLite database URL in its own temporary folder, kept alive by the returned guard.
@@ -70,9 +57,193 @@ fn find_or_start_server() -> Result<String, String> {
     {
         return Ok(url);
     }
-    let bin_dir = find_bin_dir()
-        .ok_or("no initdb/pg_ctl found (PATH, pg_config --bindir, /usr/lib/postgresql/*/bin)")?;
-    start_server(&bin_dir)
+    let server = PostgresServer::start()?;
+    let url = server.admin_url();
+    // The shared server lives as long as the test process; a watcher cleans it up after.
+    server.stop_when_this_process_exits();
+    std::mem::forget(server);
+    Ok(url)
+}
+
+/// A PostgreSQL server of its own, for tests that stop and restart the database. Stopped and
+/// deleted when dropped.
+#[derive(Debug)]
+pub struct PostgresServer {
+    bin_dir: PathBuf,
+    root: PathBuf,
+    port: u16,
+}
+
+impl PostgresServer {
+    /// Initialises and starts a server on a free port from the local installation.
+    pub fn start() -> Result<Self, String> {
+        let bin_dir = find_bin_dir().ok_or(
+            "no initdb/pg_ctl found (PATH, pg_config --bindir, /usr/lib/postgresql/*/bin)",
+        )?;
+        let root = tempfile::Builder::new()
+            .prefix("healthcare-test-pg-")
+            .tempdir()
+            .map_err(|e| e.to_string())?
+            .keep();
+        if running_as_root() {
+            let status = Command::new("chown")
+                .args(["-R", "postgres:"])
+                .arg(&root)
+                .status()
+                .map_err(|e| format!("chown: {e}"))?;
+            if !status.success() {
+                return Err("cannot give the data folder to the postgres user".into());
+            }
+        }
+        let output = pg_command(&bin_dir, "initdb")
+            .args([
+                "-A",
+                "trust",
+                "-U",
+                "postgres",
+                "-E",
+                "UTF8",
+                "--no-sync",
+                "-D",
+            ])
+            .arg(root.join("data"))
+            .output()
+            .map_err(|e| format!("initdb: {e}"))?;
+        if !output.status.success() {
+            return Err(format!(
+                "initdb failed: {}",
+                String::from_utf8_lossy(&output.stderr)
+            ));
+        }
+        let port = TcpListener::bind("127.0.0.1:0")
+            .and_then(|listener| listener.local_addr())
+            .map_err(|e| e.to_string())?
+            .port();
+        let server = Self {
+            bin_dir,
+            root,
+            port,
+        };
+        server.resume()?;
+        Ok(server)
+    }
+
+    /// `postgres://postgres@127.0.0.1:PORT/postgres`.
+    pub fn admin_url(&self) -> String {
+        format!("postgres://postgres@127.0.0.1:{}/postgres", self.port)
+    }
+
+    /// A new, empty database on this server.
+    pub fn create_database(&self) -> String {
+        create_database(&self.admin_url())
+    }
+
+    /// Stops the server at once, as a crash or an outage would (`-m immediate`).
+    pub fn halt(&self) -> Result<(), String> {
+        self.pg_ctl(&["-m", "immediate", "stop"])
+    }
+
+    /// Starts the server (again), on the same port and data.
+    pub fn resume(&self) -> Result<(), String> {
+        let options = format!(
+            "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off -c max_connections=300",
+            self.port,
+            self.root.display()
+        );
+        self.pg_ctl(&[
+            "-o",
+            &options,
+            "-l",
+            &self.root.join("server.log").display().to_string(),
+            "-w",
+            "start",
+        ])
+    }
+
+    fn pg_ctl(&self, args: &[&str]) -> Result<(), String> {
+        let output = pg_command(&self.bin_dir, "pg_ctl")
+            .arg("-D")
+            .arg(self.root.join("data"))
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .output()
+            .map_err(|e| format!("pg_ctl: {e}"))?;
+        if output.status.success() {
+            Ok(())
+        } else {
+            Err(format!(
+                "pg_ctl {args:?} failed: {}",
+                String::from_utf8_lossy(&output.stderr)
+            ))
+        }
+    }
+
+    /// Test processes exit without running destructors, so a detached watcher stops the
+    /// server and deletes its folder once this process is gone.
+    fn stop_when_this_process_exits(&self) {
+        let runuser = if running_as_root() {
+            "runuser -u postgres -- "
+        } else {
+            ""
+        };
+        let script = format!(
+            "while kill -0 {pid} 2>/dev/null; do sleep 0.5; done; \
+             {runuser}'{pg_ctl}' -D '{data}' -m immediate stop >/dev/null 2>&1; rm -rf '{root}'",
+            pid = std::process::id(),
+            pg_ctl = self.bin_dir.join("pg_ctl").display(),
+            data = self.root.join("data").display(),
+            root = self.root.display(),
+        );
+        let spawned = Command::new("setsid")
+            .args(["sh", "-c", &script])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn();
+        if let Err(error) = spawned {
+            eprintln!("warning: the test PostgreSQL will outlive this process: {error}");
+        }
+    }
+}
+
+impl Drop for PostgresServer {
+    fn drop(&mut self) {
+        let _ = self.halt();
+        let _ = std::fs::remove_dir_all(&self.root);
+    }
+}
+
+/// A dedicated server for a test that stops and restarts PostgreSQL, or `None` (with a loud
+/// notice) when no PostgreSQL is installed and `REQUIRE_POSTGRES` is not `1`.
+pub fn dedicated_postgres_server() -> Option<PostgresServer> {
+    match PostgresServer::start() {
+        Ok(server) => Some(server),
+        Err(reason) => {
+            skip_or_fail(&reason);
+            None
+        }
+    }
+}
+
+fn skip_or_fail(reason: &str) {
+    if std::env::var("REQUIRE_POSTGRES").as_deref() == Ok("1") {
+        panic!("REQUIRE_POSTGRES=1 but PostgreSQL is not available: {reason}");
+    }
+    eprintln!(
+        "\n*** SKIPPED: PostgreSQL test (no PostgreSQL: {reason}). \
+         Set TEST_DATABASE_URL or install PostgreSQL; REQUIRE_POSTGRES=1 makes this fail. ***\n"
+    );
+}
+
+fn create_database(admin_url: &str) -> String {
+    let name = format!("test_{}", uuid::Uuid::new_v4().simple());
+    let mut admin = PgConnection::establish(admin_url)
+        .unwrap_or_else(|error| panic!("cannot connect to the test PostgreSQL: {error}"));
+    admin
+        .batch_execute(&format!("CREATE DATABASE {name}"))
+        .unwrap_or_else(|error| panic!("cannot create a test database: {error}"));
+    replace_database(admin_url, &name)
 }
 
 fn find_bin_dir() -> Option<PathBuf> {
@@ -112,98 +283,6 @@ fn pg_command(bin_dir: &Path, tool: &str) -> Command {
         command
     } else {
         Command::new(program)
-    }
-}
-
-fn start_server(bin_dir: &Path) -> Result<String, String> {
-    let root = tempfile::Builder::new()
-        .prefix("healthcare-test-pg-")
-        .tempdir()
-        .map_err(|e| e.to_string())?
-        .keep();
-    if running_as_root() {
-        let status = Command::new("chown")
-            .args(["-R", "postgres:"])
-            .arg(&root)
-            .status()
-            .map_err(|e| format!("chown: {e}"))?;
-        if !status.success() {
-            return Err("cannot give the data folder to the postgres user".into());
-        }
-    }
-    let data = root.join("data");
-    let output = pg_command(bin_dir, "initdb")
-        .args([
-            "-A",
-            "trust",
-            "-U",
-            "postgres",
-            "-E",
-            "UTF8",
-            "--no-sync",
-            "-D",
-        ])
-        .arg(&data)
-        .output()
-        .map_err(|e| format!("initdb: {e}"))?;
-    if !output.status.success() {
-        return Err(format!(
-            "initdb failed: {}",
-            String::from_utf8_lossy(&output.stderr)
-        ));
-    }
-    let port = TcpListener::bind("127.0.0.1:0")
-        .and_then(|listener| listener.local_addr())
-        .map_err(|e| e.to_string())?
-        .port();
-    let options = format!(
-        "-p {port} -k {} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300",
-        root.display()
-    );
-    let output = pg_command(bin_dir, "pg_ctl")
-        .arg("-D")
-        .arg(&data)
-        .args(["-o", &options, "-l"])
-        .arg(root.join("server.log"))
-        .args(["-w", "start"])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .output()
-        .map_err(|e| format!("pg_ctl: {e}"))?;
-    if !output.status.success() {
-        return Err(format!(
-            "pg_ctl start failed: {}",
-            String::from_utf8_lossy(&output.stderr)
-        ));
-    }
-    stop_when_this_process_exits(bin_dir, &root);
-    Ok(format!("postgres://postgres@127.0.0.1:{port}/postgres"))
-}
-
-/// Test processes exit without running destructors, so a detached watcher stops the server
-/// and deletes its folder once this process is gone.
-fn stop_when_this_process_exits(bin_dir: &Path, root: &Path) {
-    let runuser = if running_as_root() {
-        "runuser -u postgres -- "
-    } else {
-        ""
-    };
-    let script = format!(
-        "while kill -0 {pid} 2>/dev/null; do sleep 0.5; done; \
-         {runuser}'{pg_ctl}' -D '{data}' -m immediate stop >/dev/null 2>&1; rm -rf '{root}'",
-        pid = std::process::id(),
-        pg_ctl = bin_dir.join("pg_ctl").display(),
-        data = root.join("data").display(),
-        root = root.display(),
-    );
-    let spawned = Command::new("setsid")
-        .args(["sh", "-c", &script])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn();
-    if let Err(error) = spawned {
-        eprintln!("warning: the test PostgreSQL will outlive this process: {error}");
     }
 }
 

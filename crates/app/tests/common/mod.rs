@@ -29,6 +29,8 @@ pub struct TestApp {
     pub client: reqwest::Client,
     /// The settings the server runs with (for the admin CLI).
     pub settings: Settings,
+    /// `http://127.0.0.1:PORT` of the separate metrics listener, when configured.
+    pub metrics_address: Option<String>,
     /// Counts the SQL statements the server runs.
     pub statements: healthcare_persistence::StatementCounter,
     _sqlite_folder: Option<tempfile::TempDir>,
@@ -77,9 +79,13 @@ pub async fn spawn_app_with(backend: Backend, overrides: &[(&str, &str)]) -> Opt
         .expect("the application starts");
     let address = format!("http://127.0.0.1:{}", application.port());
     let statements = application.statements();
+    let metrics_address = application
+        .metrics_port()
+        .map(|port| format!("http://127.0.0.1:{port}"));
     actix_web::rt::spawn(application.run_until_stopped());
     Some(TestApp {
         address,
+        metrics_address,
         statements,
         client: reqwest::Client::builder().build().expect("client"),
         settings,
@@ -277,3 +283,5 @@ impl TestApp {
         reply.body["id"].as_i64().expect("id")
     }
 }
+
+pub mod process;
