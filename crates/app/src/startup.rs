@@ -4,12 +4,13 @@ use std::net::TcpListener;
 use std::sync::Arc;
 
 use actix_web::dev::Server;
-use actix_web::middleware::{NormalizePath, TrailingSlash, from_fn};
+use actix_web::middleware::from_fn;
 use actix_web::{App, HttpServer, web};
 use healthcare_http::handlers::fallback::route_not_found;
 use healthcare_http::metrics::Metrics;
 use healthcare_http::middleware::telemetry;
-use healthcare_http::routes::configure_metrics;
+use healthcare_http::openapi::ApiDocument;
+use healthcare_http::routes::{configure_app, configure_metrics};
 use healthcare_http::{ApiConfig, AppState};
 use healthcare_persistence::{StatementCounter, migrations};
 
@@ -97,12 +98,14 @@ impl Application {
         let max_body_bytes = settings.max_body_bytes;
         let metrics_on_api_listener = settings.metrics_address.is_none();
         let api_metrics = metrics.clone();
+        let document = web::Data::new(ApiDocument::build(healthcare_http::configure));
         let server = HttpServer::new(move || {
             App::new()
                 .app_data(state.clone())
                 .app_data(api_metrics.clone())
+                .app_data(document.clone())
                 .app_data(web::PayloadConfig::new(max_body_bytes))
-                .configure(healthcare_http::configure)
+                .configure(configure_app)
                 .configure(|config| {
                     if metrics_on_api_listener {
                         configure_metrics(config);
@@ -110,8 +113,6 @@ impl Application {
                 })
                 .default_service(web::to(route_not_found))
                 .wrap(from_fn(telemetry))
-                // Outermost: routes match with and without the trailing slash, no redirect.
-                .wrap(NormalizePath::new(TrailingSlash::Trim))
         })
         .shutdown_timeout(settings.shutdown_timeout.as_secs())
         .listen(listener)

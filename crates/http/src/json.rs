@@ -5,22 +5,42 @@ use healthcare_domain::patient::Patient;
 use healthcare_ports::ports::{DoctorWithCount, MappingView};
 use healthcare_ports::services::PatientAssignments;
 use serde::Serialize;
+use utoipa::ToSchema;
 
 use crate::handlers::timestamp;
 
 /// A patient.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct PatientJson {
+    /// Id.
+    #[schema(minimum = 1)]
     id: i64,
+    /// The user who created the patient (its owner).
+    #[schema(minimum = 1)]
     created_by: i64,
+    /// Full name.
+    #[schema(min_length = 1, max_length = 100)]
     name: String,
+    /// Age in years.
+    #[schema(minimum = 0, maximum = 150)]
     age: i16,
+    /// `M`, `F` or `O`.
+    #[schema(value_type = String, pattern = "^[MFO]$")]
     gender: &'static str,
+    /// Phone, possibly empty.
+    #[schema(max_length = 15)]
     phone: String,
+    /// E-mail address or "".
     email: String,
+    /// Postal address.
     address: String,
+    /// Free-text medical history.
     medical_history: String,
+    /// Creation time (UTC).
+    #[schema(format = DateTime)]
     created_at: String,
+    /// Last change (UTC).
+    #[schema(format = DateTime)]
     updated_at: String,
 }
 
@@ -44,20 +64,45 @@ impl From<Patient> for PatientJson {
 }
 
 /// A doctor with its patient count.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct DoctorJson {
+    /// Id.
+    #[schema(minimum = 1)]
     id: i64,
+    /// Active mappings to non-archived patients, across all users.
+    #[schema(minimum = 0)]
     patient_count: i64,
+    /// Full name.
+    #[schema(min_length = 1, max_length = 100)]
     name: String,
+    /// Specialization.
+    #[schema(min_length = 1, max_length = 100)]
     specialization: String,
+    /// Phone.
+    #[schema(min_length = 1, max_length = 15)]
     phone: String,
+    /// E-mail address.
+    #[schema(format = Email)]
     email: String,
+    /// Years of experience.
+    #[schema(minimum = 0, maximum = 80)]
     experience_years: i16,
+    /// Qualification.
+    #[schema(min_length = 1, max_length = 200)]
     qualification: String,
+    /// Fee with exactly two decimals.
+    #[schema(pattern = r"^\d{1,8}\.\d{2}$")]
     consultation_fee: String,
+    /// Whether new patients can be assigned.
     is_available: bool,
+    /// The user who created the doctor (the only one who may change it).
+    #[schema(minimum = 1)]
     created_by: i64,
+    /// Creation time (UTC).
+    #[schema(format = DateTime)]
     created_at: String,
+    /// Last change (UTC).
+    #[schema(format = DateTime)]
     updated_at: String,
 }
 
@@ -84,16 +129,29 @@ impl From<DoctorWithCount> for DoctorJson {
 }
 
 /// A mapping with the names beside it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct MappingJson {
+    /// Mapping id.
+    #[schema(minimum = 1)]
     id: i64,
+    /// Patient id.
+    #[schema(minimum = 1)]
     patient: i64,
+    /// Doctor id.
+    #[schema(minimum = 1)]
     doctor: i64,
+    /// The patient's name.
     patient_name: String,
+    /// The doctor's name.
     doctor_name: String,
+    /// The doctor's specialization.
     doctor_specialization: String,
+    /// When the doctor was assigned (UTC).
+    #[schema(format = DateTime)]
     assigned_date: String,
+    /// Free-text notes.
     notes: String,
+    /// Always true in API answers: removed mappings are not shown.
     is_active: bool,
 }
 
@@ -115,19 +173,28 @@ impl From<MappingView> for MappingJson {
 }
 
 /// One entry of the by-patient view.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct AssignedDoctorJson {
+    /// Mapping id.
+    #[schema(minimum = 1)]
     id: i64,
+    /// The doctor.
     doctor: DoctorJson,
+    /// When the doctor was assigned (UTC).
+    #[schema(format = DateTime)]
     assigned_date: String,
+    /// Free-text notes.
     notes: String,
+    /// Always true: only active mappings are shown.
     is_active: bool,
 }
 
 /// `GET /api/mappings/{patient_id}/`: a patient and its active assignments.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct PatientAssignmentsJson {
+    /// The patient.
     patient: PatientJson,
+    /// Its active assignments, oldest first.
     assigned_doctors: Vec<AssignedDoctorJson>,
 }
 

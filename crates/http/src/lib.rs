@@ -8,6 +8,7 @@ pub mod handlers;
 pub mod json;
 pub mod metrics;
 pub mod middleware;
+pub mod openapi;
 pub mod query;
 pub mod routes;
 pub mod state;

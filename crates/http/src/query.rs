@@ -125,11 +125,18 @@ fn invalid_filter(name: &str, message: &str) -> ApiError {
 }
 
 /// A page in the contract's shape.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct PageJson<T> {
+    /// Matching items in all.
+    #[schema(minimum = 0)]
     count: u64,
+    /// The next page, absolute, or null on the last.
+    #[schema(format = "uri")]
     next: Option<String>,
+    /// The previous page, absolute, or null on the first.
+    #[schema(format = "uri")]
     previous: Option<String>,
+    /// This page's items.
     results: Vec<T>,
 }
 

@@ -1,75 +1,75 @@
-//! The one routing table. Every route answers with and without a trailing slash (the app
-//! trims it before routing); every known path answers a wrong method with a JSON 405.
+//! The one routing table. utoipa-actix-web collects each handler's documentation as it is
+//! registered, so the OpenAPI document lists exactly the routes served. Routes under `/api` and
+//! `/health` answer with and without a trailing slash (trimmed before routing, no redirect); a
+//! known path with a method it does not serve gets the contract's JSON 405.
 
+use actix_web::middleware::{NormalizePath, TrailingSlash};
 use actix_web::web;
+use utoipa_actix_web::scope;
+use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::handlers::{auth, doctors, fallback, health, mappings, patients, root};
+use crate::openapi;
 
-/// A resource whose unserved methods get the contract's 405.
-fn resource(path: &str) -> actix_web::Resource {
-    web::resource(path).default_service(web::to(fallback::method_not_allowed))
+/// Registers every API and health route.
+pub fn configure(config: &mut ServiceConfig) {
+    config
+        .service(
+            scope("/health")
+                .wrap(NormalizePath::new(TrailingSlash::Trim))
+                .service(health::live)
+                .service(health::ready)
+                .default_service(web::to(fallback::method_or_not_found)),
+        )
+        .service(
+            scope("/api")
+                .wrap(NormalizePath::new(TrailingSlash::Trim))
+                .service(root::api_root)
+                .service(auth::register)
+                .service(auth::login)
+                .service(auth::refresh)
+                .service(auth::logout)
+                .service(auth::me)
+                .service(patients::list)
+                .service(patients::create)
+                .service(patients::retrieve)
+                .service(patients::replace)
+                .service(patients::patch)
+                .service(patients::delete)
+                .service(doctors::list)
+                .service(doctors::create)
+                .service(doctors::retrieve)
+                .service(doctors::replace)
+                .service(doctors::patch)
+                .service(doctors::delete)
+                .service(mappings::list)
+                .service(mappings::create)
+                // GET takes a patient id (the original's by-patient view); PATCH and DELETE
+                // take a mapping id.
+                .service(mappings::for_patient)
+                .service(mappings::update_notes)
+                .service(mappings::remove)
+                // Inside the scope: a separate service at this path would be shadowed by it.
+                .route("/openapi.json", web::get().to(openapi::openapi_json))
+                .default_service(web::to(fallback::method_or_not_found)),
+        );
+}
+
+/// Registers every route on a plain actix configuration (the running server).
+pub fn configure_app(config: &mut web::ServiceConfig) {
+    configure(&mut ServiceConfig::new(config));
+    config
+        .service(openapi::swagger_ui())
+        .route("/swagger", web::get().to(openapi::swagger_redirect))
+        .route("/redoc", web::get().to(openapi::redoc_redirect))
+        .route("/redoc/", web::get().to(openapi::redoc_page))
+        .route(
+            "/redoc/redoc.standalone.js",
+            web::get().to(openapi::redoc_bundle),
+        );
 }
 
 /// Registers `GET /metrics` (on the API listener, or on its own with `METRICS_ADDRESS`).
 pub fn configure_metrics(config: &mut web::ServiceConfig) {
-    config.service(resource("/metrics").route(web::get().to(crate::metrics::metrics_endpoint)));
-}
-
-/// Registers every route.
-pub fn configure(config: &mut web::ServiceConfig) {
-    config
-        .service(
-            web::scope("/health")
-                .service(resource("/live").route(web::get().to(health::live)))
-                .service(resource("/ready").route(web::get().to(health::ready))),
-        )
-        .service(
-            web::scope("/api")
-                .service(resource("").route(web::get().to(root::api_root)))
-                .service(
-                    web::scope("/auth")
-                        .service(resource("/register").route(web::post().to(auth::register)))
-                        .service(resource("/login").route(web::post().to(auth::login)))
-                        .service(resource("/token/refresh").route(web::post().to(auth::refresh)))
-                        .service(resource("/logout").route(web::post().to(auth::logout)))
-                        .service(resource("/me").route(web::get().to(auth::me))),
-                )
-                .service(
-                    resource("/patients")
-                        .route(web::get().to(patients::list))
-                        .route(web::post().to(patients::create)),
-                )
-                .service(
-                    resource("/patients/{id}")
-                        .route(web::get().to(patients::retrieve))
-                        .route(web::put().to(patients::replace))
-                        .route(web::patch().to(patients::patch))
-                        .route(web::delete().to(patients::delete)),
-                )
-                .service(
-                    resource("/doctors")
-                        .route(web::get().to(doctors::list))
-                        .route(web::post().to(doctors::create)),
-                )
-                .service(
-                    resource("/doctors/{id}")
-                        .route(web::get().to(doctors::retrieve))
-                        .route(web::put().to(doctors::replace))
-                        .route(web::patch().to(doctors::patch))
-                        .route(web::delete().to(doctors::delete)),
-                )
-                .service(
-                    resource("/mappings")
-                        .route(web::get().to(mappings::list))
-                        .route(web::post().to(mappings::create)),
-                )
-                .service(
-                    // GET takes a patient id (the original's by-patient view); PATCH and
-                    // DELETE take a mapping id.
-                    resource("/mappings/{id}")
-                        .route(web::get().to(mappings::for_patient))
-                        .route(web::patch().to(mappings::update_notes))
-                        .route(web::delete().to(mappings::remove)),
-                ),
-        );
+    config.route("/metrics", web::get().to(crate::metrics::metrics_endpoint));
 }

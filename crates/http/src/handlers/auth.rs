@@ -1,23 +1,34 @@
 //! `/api/auth/`: register, login, token refresh, logout, me.
 
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpResponse, get, post, web};
 use healthcare_domain::User;
 use healthcare_domain::registration::RegistrationInput;
 use healthcare_ports::services::{LoginInput, SessionTokens};
 use serde::Serialize;
+use utoipa::ToSchema;
 
 use crate::auth::AuthenticatedUser;
 use crate::body::{FieldReader, JsonObject};
 use crate::errors::ApiError;
 use crate::handlers::{run_blocking, timestamp};
+use crate::openapi::{
+    AuthErrors, AuthFailure, BodyErrors, LoginRequest, RefreshRequest, RegisterRequest,
+    ServerErrors,
+};
 use crate::state::AppState;
 
 /// A user as the API shows it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct UserJson {
+    /// Id.
+    #[schema(minimum = 1)]
     id: i64,
+    /// Display name.
     name: String,
+    /// E-mail address as registered.
     email: String,
+    /// Registration time (UTC).
+    #[schema(format = DateTime)]
     created_at: String,
 }
 
@@ -32,9 +43,12 @@ impl From<User> for UserJson {
     }
 }
 
-#[derive(Serialize)]
-struct TokensJson {
+/// An access token and a refresh token.
+#[derive(Serialize, ToSchema)]
+pub struct TokensJson {
+    /// Refresh token: exchange it at `/api/auth/token/refresh/` (it is then spent).
     refresh: String,
+    /// Access token: send it as `Authorization: Bearer <token>`.
     access: String,
 }
 
@@ -47,10 +61,14 @@ impl From<SessionTokens> for TokensJson {
     }
 }
 
-#[derive(Serialize)]
-struct SessionJson {
+/// A new session: the user and its tokens.
+#[derive(Serialize, ToSchema)]
+pub struct SessionJson {
+    /// `User registered successfully` or `Login successful`.
     message: &'static str,
+    /// The user.
     user: UserJson,
+    /// The tokens.
     tokens: TokensJson,
 }
 
@@ -62,7 +80,14 @@ fn session(message: &'static str, (user, tokens): (User, SessionTokens)) -> Sess
     }
 }
 
-/// `POST /api/auth/register/`.
+/// Register a user and sign in.
+#[utoipa::path(
+    tag = "auth",
+    operation_id = "register",
+    request_body = RegisterRequest,
+    responses((status = 201, description = "Registered and signed in.", body = SessionJson), BodyErrors, ServerErrors),
+)]
+#[post("/auth/register")]
 pub async fn register(
     state: web::Data<AppState>,
     body: JsonObject,
@@ -79,7 +104,24 @@ pub async fn register(
     Ok(HttpResponse::Created().json(session("User registered successfully", registered)))
 }
 
-/// `POST /api/auth/login/`.
+/// Sign in with e-mail and password.
+#[utoipa::path(
+    tag = "auth",
+    operation_id = "login",
+    request_body = LoginRequest,
+    responses(
+        (status = 200, description = "Signed in.", body = SessionJson),
+        (
+            status = 401,
+            description = "Wrong password, unknown e-mail or inactive user: the same answer for all three.",
+            body = AuthFailure,
+            headers(("WWW-Authenticate" = String, description = "Always `Bearer realm=\"api\"`."))
+        ),
+        BodyErrors,
+        ServerErrors,
+    ),
+)]
+#[post("/auth/login")]
 pub async fn login(state: web::Data<AppState>, body: JsonObject) -> Result<HttpResponse, ApiError> {
     let mut fields = FieldReader::new(body);
     let input = LoginInput {
@@ -93,18 +135,35 @@ pub async fn login(state: web::Data<AppState>, body: JsonObject) -> Result<HttpR
 
 fn refresh_field(body: JsonObject) -> Result<String, ApiError> {
     let mut fields = FieldReader::new(body);
-    let token = fields.required_string("refresh");
-    match token {
+    match fields.required_string("refresh") {
         Some(token) if !token.is_empty() => Ok(token),
-        Some(_) => Err(healthcare_ports::ServiceError::Validation(
-            healthcare_domain::FieldErrors::single("refresh", healthcare_domain::user::BLANK),
-        )
-        .into()),
+        Some(_) => {
+            let blank =
+                healthcare_domain::FieldErrors::single("refresh", healthcare_domain::user::BLANK);
+            Err(healthcare_ports::ServiceError::Validation(blank).into())
+        }
         None => Err(healthcare_ports::ServiceError::Validation(fields.into_errors()).into()),
     }
 }
 
-/// `POST /api/auth/token/refresh/`.
+/// Exchange a refresh token for a new pair; the presented one is spent.
+#[utoipa::path(
+    tag = "auth",
+    operation_id = "refresh_token",
+    request_body = RefreshRequest,
+    responses(
+        (status = 200, description = "A new pair.", body = TokensJson),
+        (
+            status = 401,
+            description = "Wrong type, invalid, expired, or blacklisted (a spent token presented again revokes its whole family).",
+            body = AuthFailure,
+            headers(("WWW-Authenticate" = String, description = "Always `Bearer realm=\"api\"`."))
+        ),
+        BodyErrors,
+        ServerErrors,
+    ),
+)]
+#[post("/auth/token/refresh")]
 pub async fn refresh(
     state: web::Data<AppState>,
     body: JsonObject,
@@ -114,7 +173,15 @@ pub async fn refresh(
     Ok(HttpResponse::Ok().json(TokensJson::from(tokens)))
 }
 
-/// `POST /api/auth/logout/`.
+/// Sign out: the refresh token's whole chain is revoked.
+#[utoipa::path(
+    tag = "auth",
+    operation_id = "logout",
+    request_body = RefreshRequest,
+    responses((status = 204, description = "Signed out."), AuthErrors, BodyErrors, ServerErrors),
+    security(("bearer" = [])),
+)]
+#[post("/auth/logout")]
 pub async fn logout(
     _caller: AuthenticatedUser,
     state: web::Data<AppState>,
@@ -125,7 +192,14 @@ pub async fn logout(
     Ok(HttpResponse::NoContent().finish())
 }
 
-/// `GET /api/auth/me/`.
+/// The caller.
+#[utoipa::path(
+    tag = "auth",
+    operation_id = "me",
+    responses((status = 200, description = "The signed-in user.", body = UserJson), AuthErrors, ServerErrors),
+    security(("bearer" = [])),
+)]
+#[get("/auth/me")]
 pub async fn me(AuthenticatedUser(user): AuthenticatedUser) -> HttpResponse {
     HttpResponse::Ok().json(UserJson::from(user))
 }

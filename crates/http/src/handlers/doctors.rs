@@ -1,6 +1,6 @@
 //! `/api/doctors/`: the doctor directory.
 
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, put, web};
 use healthcare_domain::doctor::{DoctorId, DoctorInput};
 use healthcare_domain::fields::WriteMode;
 use healthcare_ports::ports::DoctorFilter;
@@ -10,7 +10,11 @@ use crate::body::{FieldReader, JsonObject};
 use crate::errors::ApiError;
 use crate::handlers::run_blocking;
 use crate::json::DoctorJson;
-use crate::query::{ListQuery, page_json};
+use crate::openapi::{
+    AuthErrors, BodyErrors, Detail, DoctorPatch, DoctorWrite, IdParam, ListErrors, Paging,
+    Precondition, PreconditionErrors, RecordErrors, ServerErrors,
+};
+use crate::query::{ListQuery, PageJson, page_json};
 use crate::state::AppState;
 use crate::versions::{PathId, if_match, versioned};
 
@@ -29,7 +33,27 @@ fn doctor_input(body: JsonObject) -> (DoctorInput, healthcare_domain::FieldError
     (input, fields.into_errors())
 }
 
-/// `GET /api/doctors/`: by name; `?specialization=` (substring, any case) and `?available=`.
+/// The doctor list's filters.
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[expect(dead_code, reason = "documentation parameters")]
+struct DoctorFilters {
+    /// Case-insensitive substring of the specialization.
+    specialization: Option<String>,
+    /// `true`/`1`: only available doctors; `false`/`0`: only unavailable ones.
+    #[param(pattern = "^(?i:true|false|1|0)$")]
+    available: Option<String>,
+}
+
+/// Every doctor, by name.
+#[utoipa::path(
+    tag = "doctors",
+    operation_id = "list_doctors",
+    params(Paging, DoctorFilters),
+    responses((status = 200, description = "A page of doctors.", body = PageJson<DoctorJson>), ListErrors, AuthErrors, ServerErrors),
+    security(("bearer" = [])),
+)]
+#[get("/doctors")]
 pub async fn list(
     _caller: AuthenticatedUser,
     state: web::Data<AppState>,
@@ -51,7 +75,18 @@ pub async fn list(
     )?))
 }
 
-/// `POST /api/doctors/`.
+/// Add a doctor; the caller becomes the only one who may change it.
+#[utoipa::path(
+    tag = "doctors",
+    operation_id = "create_doctor",
+    request_body = DoctorWrite,
+    responses(
+        (status = 201, description = "Created.", body = DoctorJson, headers(("ETag" = String, description = "The record's version, for `If-Match`."))),
+        BodyErrors, AuthErrors, ServerErrors,
+    ),
+    security(("bearer" = [])),
+)]
+#[post("/doctors")]
 pub async fn create(
     AuthenticatedUser(user): AuthenticatedUser,
     state: web::Data<AppState>,
@@ -67,7 +102,18 @@ pub async fn create(
     ))
 }
 
-/// `GET /api/doctors/{id}/`.
+/// One doctor.
+#[utoipa::path(
+    tag = "doctors",
+    operation_id = "get_doctor",
+    params(IdParam),
+    responses(
+        (status = 200, description = "The doctor.", body = DoctorJson, headers(("ETag" = String, description = "The record's version, for `If-Match`."))),
+        RecordErrors, AuthErrors, ServerErrors,
+    ),
+    security(("bearer" = [])),
+)]
+#[get("/doctors/{id}")]
 pub async fn retrieve(
     _caller: AuthenticatedUser,
     state: web::Data<AppState>,
@@ -109,7 +155,20 @@ async fn update(
     ))
 }
 
-/// `PUT /api/doctors/{id}/`: every required field; the creator only.
+/// Replace a doctor (its creator only): every required field.
+#[utoipa::path(
+    tag = "doctors",
+    operation_id = "replace_doctor",
+    params(IdParam, Precondition),
+    request_body = DoctorWrite,
+    responses(
+        (status = 200, description = "Replaced.", body = DoctorJson, headers(("ETag" = String, description = "The record's version, for `If-Match`."))),
+        (status = 403, description = "Not the doctor's creator.", body = Detail),
+        BodyErrors, RecordErrors, PreconditionErrors, AuthErrors, ServerErrors,
+    ),
+    security(("bearer" = [])),
+)]
+#[put("/doctors/{id}")]
 pub async fn replace(
     user: AuthenticatedUser,
     state: web::Data<AppState>,
@@ -120,7 +179,20 @@ pub async fn replace(
     update(user, state, id, request, body, WriteMode::Replace).await
 }
 
-/// `PATCH /api/doctors/{id}/`: any subset of fields; the creator only.
+/// Change any subset of a doctor's fields (its creator only).
+#[utoipa::path(
+    tag = "doctors",
+    operation_id = "patch_doctor",
+    params(IdParam, Precondition),
+    request_body = DoctorPatch,
+    responses(
+        (status = 200, description = "Changed.", body = DoctorJson, headers(("ETag" = String, description = "The record's version, for `If-Match`."))),
+        (status = 403, description = "Not the doctor's creator.", body = Detail),
+        BodyErrors, RecordErrors, PreconditionErrors, AuthErrors, ServerErrors,
+    ),
+    security(("bearer" = [])),
+)]
+#[patch("/doctors/{id}")]
 pub async fn patch(
     user: AuthenticatedUser,
     state: web::Data<AppState>,
@@ -131,7 +203,19 @@ pub async fn patch(
     update(user, state, id, request, body, WriteMode::Partial).await
 }
 
-/// `DELETE /api/doctors/{id}/`: archives the doctor and deactivates its mappings.
+/// Delete a doctor (its creator only): archived, and its mappings end.
+#[utoipa::path(
+    tag = "doctors",
+    operation_id = "delete_doctor",
+    params(IdParam),
+    responses(
+        (status = 204, description = "Deleted."),
+        (status = 403, description = "Not the doctor's creator.", body = Detail),
+        RecordErrors, AuthErrors, ServerErrors,
+    ),
+    security(("bearer" = [])),
+)]
+#[delete("/doctors/{id}")]
 pub async fn delete(
     AuthenticatedUser(user): AuthenticatedUser,
     state: web::Data<AppState>,

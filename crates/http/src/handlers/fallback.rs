@@ -1,15 +1,24 @@
 //! Answers for requests no route takes: unknown paths and wrong methods, in JSON.
 
-use actix_web::{HttpRequest, HttpResponse};
+use actix_web::{HttpRequest, HttpResponse, web};
 
 use crate::errors::ApiError;
+use crate::openapi::ApiDocument;
 
 /// Any path no route matches.
 pub async fn route_not_found() -> Result<HttpResponse, ApiError> {
     Err(ApiError::RouteNotFound)
 }
 
-/// A known path with a method it does not serve.
-pub async fn method_not_allowed(request: HttpRequest) -> Result<HttpResponse, ApiError> {
-    Err(ApiError::MethodNotAllowed(request.method().to_string()))
+/// No route took the request: 405 when a documented route has this path (so only the method
+/// is wrong), 404 otherwise.
+pub async fn method_or_not_found(
+    request: HttpRequest,
+    document: web::Data<ApiDocument>,
+) -> Result<HttpResponse, ApiError> {
+    if document.knows_path(request.path()) {
+        Err(ApiError::MethodNotAllowed(request.method().to_string()))
+    } else {
+        Err(ApiError::RouteNotFound)
+    }
 }

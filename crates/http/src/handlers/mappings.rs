@@ -1,6 +1,6 @@
 //! `/api/mappings/`: assigning doctors to the caller's patients.
 
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, web};
 use healthcare_domain::doctor::DoctorId;
 use healthcare_domain::mapping::MappingId;
 use healthcare_domain::patient::PatientId;
@@ -13,11 +13,23 @@ use crate::body::{FieldReader, JsonObject};
 use crate::errors::ApiError;
 use crate::handlers::run_blocking;
 use crate::json::{MappingJson, PatientAssignmentsJson};
-use crate::query::{ListQuery, page_json};
+use crate::openapi::{
+    AuthErrors, BodyErrors, IdParam, ListErrors, MappingCreate, MappingNotes, Message, Paging,
+    RecordErrors, ServerErrors,
+};
+use crate::query::{ListQuery, PageJson, page_json};
 use crate::state::AppState;
 use crate::versions::PathId;
 
-/// `POST /api/mappings/`: `{"patient", "doctor", "notes"?}`; `is_active` is never read.
+/// Assign an available doctor to one of the caller's patients.
+#[utoipa::path(
+    tag = "mappings",
+    operation_id = "assign_doctor",
+    request_body = MappingCreate,
+    responses((status = 201, description = "Assigned.", body = MappingJson), BodyErrors, AuthErrors, ServerErrors),
+    security(("bearer" = [])),
+)]
+#[post("/mappings")]
 pub async fn create(
     AuthenticatedUser(user): AuthenticatedUser,
     state: web::Data<AppState>,
@@ -35,7 +47,26 @@ pub async fn create(
     Ok(HttpResponse::Created().json(MappingJson::from(view)))
 }
 
-/// `GET /api/mappings/`: active mappings of the caller's patients; `?patient=`, `?doctor=`.
+/// The mapping list's filters.
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[expect(dead_code, reason = "documentation parameters")]
+struct MappingFilters {
+    /// Only this patient's mappings.
+    patient: Option<i64>,
+    /// Only this doctor's mappings.
+    doctor: Option<i64>,
+}
+
+/// The active mappings of the caller's patients, newest first.
+#[utoipa::path(
+    tag = "mappings",
+    operation_id = "list_mappings",
+    params(Paging, MappingFilters),
+    responses((status = 200, description = "A page of mappings.", body = PageJson<MappingJson>), ListErrors, AuthErrors, ServerErrors),
+    security(("bearer" = [])),
+)]
+#[get("/mappings")]
 pub async fn list(
     AuthenticatedUser(user): AuthenticatedUser,
     state: web::Data<AppState>,
@@ -57,7 +88,16 @@ pub async fn list(
     )?))
 }
 
-/// `GET /api/mappings/{patient_id}/`: a **patient** id, as in the original API.
+/// One of the caller's patients with its active assignments. The id is a **patient** id, as
+/// in the original API.
+#[utoipa::path(
+    tag = "mappings",
+    operation_id = "patient_assignments",
+    params(("id" = i64, Path, description = "A patient id.", minimum = 1)),
+    responses((status = 200, description = "The patient and its doctors.", body = PatientAssignmentsJson), RecordErrors, AuthErrors, ServerErrors),
+    security(("bearer" = [])),
+)]
+#[get("/mappings/{id}")]
 pub async fn for_patient(
     AuthenticatedUser(user): AuthenticatedUser,
     state: web::Data<AppState>,
@@ -68,7 +108,16 @@ pub async fn for_patient(
     Ok(HttpResponse::Ok().json(PatientAssignmentsJson::from(found)))
 }
 
-/// `PATCH /api/mappings/{id}/`: `{"notes"}` of a **mapping**.
+/// Change a mapping's notes (a **mapping** id).
+#[utoipa::path(
+    tag = "mappings",
+    operation_id = "update_mapping_notes",
+    params(IdParam),
+    request_body = MappingNotes,
+    responses((status = 200, description = "Changed.", body = MappingJson), BodyErrors, RecordErrors, AuthErrors, ServerErrors),
+    security(("bearer" = [])),
+)]
+#[patch("/mappings/{id}")]
 pub async fn update_notes(
     AuthenticatedUser(user): AuthenticatedUser,
     state: web::Data<AppState>,
@@ -87,7 +136,15 @@ pub async fn update_notes(
     Ok(HttpResponse::Ok().json(MappingJson::from(view)))
 }
 
-/// `DELETE /api/mappings/{id}/`: removes a **mapping** (soft delete), once.
+/// Remove a mapping (a **mapping** id): soft delete, once; again is 404.
+#[utoipa::path(
+    tag = "mappings",
+    operation_id = "remove_mapping",
+    params(IdParam),
+    responses((status = 200, description = "Removed.", body = Message), RecordErrors, AuthErrors, ServerErrors),
+    security(("bearer" = [])),
+)]
+#[delete("/mappings/{id}")]
 pub async fn remove(
     AuthenticatedUser(user): AuthenticatedUser,
     state: web::Data<AppState>,

@@ -1,6 +1,6 @@
 //! `/api/patients/`: the caller's patient records.
 
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, put, web};
 use healthcare_domain::fields::WriteMode;
 use healthcare_domain::patient::{PatientId, PatientInput};
 
@@ -9,7 +9,11 @@ use crate::body::{FieldReader, JsonObject};
 use crate::errors::ApiError;
 use crate::handlers::run_blocking;
 use crate::json::PatientJson;
-use crate::query::{ListQuery, page_json};
+use crate::openapi::{
+    AuthErrors, BodyErrors, IdParam, ListErrors, Paging, PatientPatch, PatientWrite, Precondition,
+    PreconditionErrors, RecordErrors, ServerErrors,
+};
+use crate::query::{ListQuery, PageJson, page_json};
 use crate::state::AppState;
 use crate::versions::{PathId, if_match, versioned};
 
@@ -27,7 +31,24 @@ fn patient_input(body: JsonObject) -> (PatientInput, healthcare_domain::FieldErr
     (input, fields.into_errors())
 }
 
-/// `GET /api/patients/`: the caller's patients, newest first; `?search=` on the name.
+/// The `search` filter.
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[expect(dead_code, reason = "documentation parameters")]
+struct PatientSearch {
+    /// Case-insensitive substring of the name (`%` and `_` match literally).
+    search: Option<String>,
+}
+
+/// The caller's patients, newest first.
+#[utoipa::path(
+    tag = "patients",
+    operation_id = "list_patients",
+    params(Paging, PatientSearch),
+    responses((status = 200, description = "A page of the caller's patients.", body = PageJson<PatientJson>), ListErrors, AuthErrors, ServerErrors),
+    security(("bearer" = [])),
+)]
+#[get("/patients")]
 pub async fn list(
     AuthenticatedUser(user): AuthenticatedUser,
     state: web::Data<AppState>,
@@ -46,7 +67,18 @@ pub async fn list(
     )?))
 }
 
-/// `POST /api/patients/`.
+/// Create a patient owned by the caller.
+#[utoipa::path(
+    tag = "patients",
+    operation_id = "create_patient",
+    request_body = PatientWrite,
+    responses(
+        (status = 201, description = "Created.", body = PatientJson, headers(("ETag" = String, description = "The record's version, for `If-Match`."))),
+        BodyErrors, AuthErrors, ServerErrors,
+    ),
+    security(("bearer" = [])),
+)]
+#[post("/patients")]
 pub async fn create(
     AuthenticatedUser(user): AuthenticatedUser,
     state: web::Data<AppState>,
@@ -62,7 +94,18 @@ pub async fn create(
     ))
 }
 
-/// `GET /api/patients/{id}/`.
+/// One of the caller's patients.
+#[utoipa::path(
+    tag = "patients",
+    operation_id = "get_patient",
+    params(IdParam),
+    responses(
+        (status = 200, description = "The patient.", body = PatientJson, headers(("ETag" = String, description = "The record's version, for `If-Match`."))),
+        RecordErrors, AuthErrors, ServerErrors,
+    ),
+    security(("bearer" = [])),
+)]
+#[get("/patients/{id}")]
 pub async fn retrieve(
     AuthenticatedUser(user): AuthenticatedUser,
     state: web::Data<AppState>,
@@ -104,7 +147,19 @@ async fn update(
     ))
 }
 
-/// `PUT /api/patients/{id}/`: every required field.
+/// Replace a patient: every required field.
+#[utoipa::path(
+    tag = "patients",
+    operation_id = "replace_patient",
+    params(IdParam, Precondition),
+    request_body = PatientWrite,
+    responses(
+        (status = 200, description = "Replaced.", body = PatientJson, headers(("ETag" = String, description = "The record's version, for `If-Match`."))),
+        BodyErrors, RecordErrors, PreconditionErrors, AuthErrors, ServerErrors,
+    ),
+    security(("bearer" = [])),
+)]
+#[put("/patients/{id}")]
 pub async fn replace(
     user: AuthenticatedUser,
     state: web::Data<AppState>,
@@ -115,7 +170,19 @@ pub async fn replace(
     update(user, state, id, request, body, WriteMode::Replace).await
 }
 
-/// `PATCH /api/patients/{id}/`: any subset of fields.
+/// Change any subset of a patient's fields.
+#[utoipa::path(
+    tag = "patients",
+    operation_id = "patch_patient",
+    params(IdParam, Precondition),
+    request_body = PatientPatch,
+    responses(
+        (status = 200, description = "Changed.", body = PatientJson, headers(("ETag" = String, description = "The record's version, for `If-Match`."))),
+        BodyErrors, RecordErrors, PreconditionErrors, AuthErrors, ServerErrors,
+    ),
+    security(("bearer" = [])),
+)]
+#[patch("/patients/{id}")]
 pub async fn patch(
     user: AuthenticatedUser,
     state: web::Data<AppState>,
@@ -126,7 +193,15 @@ pub async fn patch(
     update(user, state, id, request, body, WriteMode::Partial).await
 }
 
-/// `DELETE /api/patients/{id}/`: archives the patient and deactivates its mappings.
+/// Delete a patient: it is archived (kept for retention and audit) and its mappings end.
+#[utoipa::path(
+    tag = "patients",
+    operation_id = "delete_patient",
+    params(IdParam),
+    responses((status = 204, description = "Deleted."), RecordErrors, AuthErrors, ServerErrors),
+    security(("bearer" = [])),
+)]
+#[delete("/patients/{id}")]
 pub async fn delete(
     AuthenticatedUser(user): AuthenticatedUser,
     state: web::Data<AppState>,

@@ -1,13 +1,21 @@
 //! `GET /api/`: links to the resource collections.
 
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, get, web};
 use serde_json::json;
 
 use crate::auth::AuthenticatedUser;
+use crate::openapi::{ApiRoot, AuthErrors, ServerErrors};
 use crate::query::absolute_base;
 use crate::state::AppState;
 
-/// The API root, for an authenticated caller.
+/// Links to the collections.
+#[utoipa::path(
+    tag = "meta",
+    operation_id = "api_root",
+    responses((status = 200, description = "Absolute links to the collections.", body = ApiRoot), AuthErrors, ServerErrors),
+    security(("bearer" = [])),
+)]
+#[get("")]
 pub async fn api_root(
     _caller: AuthenticatedUser,
     state: web::Data<AppState>,

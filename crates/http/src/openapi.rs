@@ -1,0 +1,501 @@
+//! The OpenAPI 3.1 document, generated from the handlers' annotations (utoipa-actix-web
+//! collects the routes, so no list is kept by hand), and the pages that show it: Swagger UI at
+//! `/swagger/` and ReDoc at `/redoc/`, every asset served from the binary.
+
+use actix_web::dev::ResourceDef;
+use actix_web::http::header;
+use actix_web::{HttpResponse, web};
+use utoipa::openapi::schema::AdditionalProperties;
+use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa::openapi::{ObjectBuilder, OneOfBuilder, RefOr, Schema, Type};
+use utoipa::{IntoParams, IntoResponses, Modify, OpenApi, PartialSchema, ToSchema};
+use utoipa_actix_web::AppExt;
+
+/// The name of the bearer security scheme in the document.
+pub const BEARER: &str = "bearer";
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Healthcare records API",
+        description = "Patient records, a directory of doctors, and which doctor is assigned to \
+                       which patient. Authenticate with `POST /api/auth/login/` and send the access \
+                       token as `Authorization: Bearer <token>`.",
+        license(name = "MIT"),
+    ),
+    tags(
+        (name = "auth", description = "Registration, sign-in and tokens"),
+        (name = "patients", description = "The caller's patient records"),
+        (name = "doctors", description = "The doctor directory"),
+        (name = "mappings", description = "Which doctor is assigned to which patient"),
+        (name = "meta", description = "API root and health probes"),
+    ),
+    modifiers(&BearerScheme),
+)]
+struct ApiDoc;
+
+struct BearerScheme;
+
+impl Modify for BearerScheme {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let mut http = Http::new(HttpAuthScheme::Bearer);
+        http.bearer_format = Some("JWT".to_owned());
+        http.description =
+            Some("An access token from login, register or token refresh.".to_owned());
+        openapi
+            .components
+            .get_or_insert_with(Default::default)
+            .add_security_scheme(BEARER, SecurityScheme::Http(http));
+    }
+}
+
+/// The document, rendered once at start, and the path templates it lists (to tell a wrong
+/// method, 405, from an unknown path, 404).
+pub struct ApiDocument {
+    json: String,
+    templates: Vec<ResourceDef>,
+}
+
+impl ApiDocument {
+    /// Collects every annotated route registered by `routes`.
+    pub fn build(
+        routes: impl FnOnce(&mut utoipa_actix_web::service_config::ServiceConfig),
+    ) -> Self {
+        let (_, document) = actix_web::App::new()
+            .into_utoipa_app()
+            .openapi(ApiDoc::openapi())
+            .configure(routes)
+            .split_for_parts();
+        let templates = document
+            .paths
+            .paths
+            .keys()
+            .map(|path| ResourceDef::new(path.as_str()))
+            .collect();
+        let json = document.to_pretty_json().unwrap_or_else(|error| {
+            tracing::error!(%error, "cannot render the OpenAPI document");
+            "{}".to_owned()
+        });
+        Self { json, templates }
+    }
+
+    /// The document as JSON.
+    pub fn json(&self) -> &str {
+        &self.json
+    }
+
+    /// Whether some documented route has this path (with any method).
+    pub fn knows_path(&self, path: &str) -> bool {
+        self.templates
+            .iter()
+            .any(|template| template.is_match(path))
+    }
+}
+
+/// `GET /api/openapi.json`.
+pub async fn openapi_json(document: web::Data<ApiDocument>) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("application/json")
+        .body(document.json().to_owned())
+}
+
+/// Swagger UI from the vendored bundle, with the online validator off.
+pub fn swagger_ui() -> utoipa_swagger_ui::SwaggerUi {
+    utoipa_swagger_ui::SwaggerUi::new("/swagger/{_:.*}").config(
+        utoipa_swagger_ui::Config::new(["/api/openapi.json"])
+            .validator_url("none")
+            .persist_authorization(true)
+            .try_it_out_enabled(true),
+    )
+}
+
+/// `GET /swagger`: 308 to `/swagger/`.
+pub async fn swagger_redirect() -> HttpResponse {
+    HttpResponse::PermanentRedirect()
+        .insert_header((header::LOCATION, "/swagger/"))
+        .finish()
+}
+
+/// `GET /redoc`: 308 to `/redoc/`.
+pub async fn redoc_redirect() -> HttpResponse {
+    HttpResponse::PermanentRedirect()
+        .insert_header((header::LOCATION, "/redoc/"))
+        .finish()
+}
+
+const REDOC_PAGE: &str = include_str!("../assets/redoc/index.html");
+const REDOC_BUNDLE: &str = include_str!("../assets/redoc/redoc.standalone.js");
+
+/// `GET /redoc/`: the ReDoc page.
+pub async fn redoc_page() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .body(REDOC_PAGE)
+}
+
+/// `GET /redoc/redoc.standalone.js`: the ReDoc bundle, shipped inside the binary.
+pub async fn redoc_bundle() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("application/javascript; charset=utf-8")
+        .insert_header((header::CACHE_CONTROL, "public, max-age=86400"))
+        .body(REDOC_BUNDLE)
+}
+
+// ----- Schemas of the documentation only: requests are parsed field by field (to report
+// ----- every bad field at once), so these structs describe them without being used to parse.
+
+/// `{"detail": "..."}`.
+#[derive(ToSchema)]
+#[expect(dead_code, reason = "documentation schema")]
+pub struct Detail {
+    /// What went wrong.
+    detail: String,
+}
+
+/// A 401: `detail`, and `code` when a token or the credentials were refused.
+#[derive(ToSchema)]
+#[expect(dead_code, reason = "documentation schema")]
+pub struct AuthFailure {
+    /// What went wrong.
+    detail: String,
+    /// `token_not_valid` or `authentication_failed`.
+    code: Option<String>,
+}
+
+/// A 400: each bad field (or `non_field_errors`) with its messages, or `{"detail": ...}` for a
+/// body that is not valid JSON.
+pub struct BadRequest;
+
+impl PartialSchema for BadRequest {
+    fn schema() -> RefOr<Schema> {
+        let value = OneOfBuilder::new()
+            .item(ObjectBuilder::new().schema_type(Type::String))
+            .item(
+                utoipa::openapi::schema::ArrayBuilder::new()
+                    .items(ObjectBuilder::new().schema_type(Type::String)),
+            );
+        ObjectBuilder::new()
+            .schema_type(Type::Object)
+            .description(Some(
+                "Field name (or `non_field_errors`) → messages; or `detail` → message.",
+            ))
+            .additional_properties(Some(AdditionalProperties::RefOr(RefOr::T(Schema::OneOf(
+                value.build(),
+            )))))
+            .into()
+    }
+}
+
+impl ToSchema for BadRequest {}
+
+/// `{"message": "..."}`.
+#[derive(ToSchema)]
+#[expect(dead_code, reason = "documentation schema")]
+pub struct Message {
+    /// What happened.
+    message: String,
+}
+
+/// A health probe's answer.
+#[derive(ToSchema)]
+#[expect(dead_code, reason = "documentation schema")]
+pub struct Health {
+    /// `ok` or `ready`.
+    status: String,
+}
+
+/// Links to the collections.
+#[derive(ToSchema)]
+#[expect(dead_code, reason = "documentation schema")]
+pub struct ApiRoot {
+    /// The patient list.
+    #[schema(format = "uri")]
+    patients: String,
+    /// The doctor list.
+    #[schema(format = "uri")]
+    doctors: String,
+    /// The mapping list.
+    #[schema(format = "uri")]
+    mappings: String,
+}
+
+/// `page` and `page_size`.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+#[expect(dead_code, reason = "documentation parameters")]
+pub struct Paging {
+    /// 1-based page number (default 1); past the end: 404.
+    #[param(minimum = 1)]
+    page: Option<i64>,
+    /// Items per page (default 20; above 100 counts as 100).
+    #[param(minimum = 1)]
+    page_size: Option<i64>,
+}
+
+/// A path id.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Path)]
+#[expect(dead_code, reason = "documentation parameters")]
+pub struct IdParam {
+    /// The record's id.
+    #[param(minimum = 1)]
+    id: i64,
+}
+
+/// Errors every operation can answer.
+#[derive(IntoResponses)]
+pub enum ServerErrors {
+    /// The database is unreachable.
+    #[response(
+        status = 503,
+        description = "Service temporarily unavailable (database unreachable)."
+    )]
+    Unavailable(Detail),
+    /// A bug; details go to the log only.
+    #[response(status = 500, description = "Internal server error.")]
+    Internal(Detail),
+}
+
+/// The answer to a missing or invalid access token.
+#[derive(IntoResponses)]
+pub enum AuthErrors {
+    /// No or invalid credentials.
+    #[response(
+        status = 401,
+        description = "No credentials, or an invalid, expired or wrong-type token.",
+        headers(("WWW-Authenticate" = String, description = "Always `Bearer realm=\"api\"`."))
+    )]
+    Unauthorized(AuthFailure),
+}
+
+/// Errors of requests that carry a JSON body.
+#[derive(IntoResponses)]
+pub enum BodyErrors {
+    /// Invalid fields or malformed JSON.
+    #[response(
+        status = 400,
+        description = "Invalid fields (every bad field at once), or malformed JSON."
+    )]
+    Invalid(BadRequest),
+    /// Body over the limit.
+    #[response(
+        status = 413,
+        description = "The body is larger than the configured limit."
+    )]
+    TooLarge(Detail),
+    /// Not JSON.
+    #[response(status = 415, description = "The body is not `application/json`.")]
+    UnsupportedMediaType(Detail),
+}
+
+/// Errors of list operations.
+#[derive(IntoResponses)]
+pub enum ListErrors {
+    /// Bad `page_size` or filter.
+    #[response(status = 400, description = "A bad `page_size` or filter value.")]
+    Invalid(BadRequest),
+    /// Bad page.
+    #[response(
+        status = 404,
+        description = "Invalid page: not a positive integer, or past the end."
+    )]
+    InvalidPage(Detail),
+}
+
+/// Errors of operations on one record.
+#[derive(IntoResponses)]
+pub enum RecordErrors {
+    /// Not found (or not the caller's).
+    #[response(
+        status = 404,
+        description = "No such record, or not the caller's (the same answer)."
+    )]
+    NotFound(Detail),
+}
+
+/// Errors of conditional writes.
+#[derive(IntoResponses)]
+pub enum PreconditionErrors {
+    /// `If-Match` no longer matches.
+    #[response(
+        status = 412,
+        description = "The record changed since the `If-Match` version; nothing was changed."
+    )]
+    PreconditionFailed(Detail),
+}
+
+/// The `If-Match` request header.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Header)]
+#[expect(dead_code, reason = "documentation parameters")]
+pub struct Precondition {
+    /// An `ETag` from an earlier response: the write happens only if the record is still at
+    /// that version (412 otherwise). Without it the write proceeds.
+    #[param(rename = "If-Match")]
+    if_match: Option<String>,
+}
+
+/// `POST /api/auth/register/`.
+#[derive(ToSchema)]
+#[expect(dead_code, reason = "documentation schema")]
+pub struct RegisterRequest {
+    /// Display name, 1–150 characters after trimming.
+    #[schema(min_length = 1, max_length = 150)]
+    name: String,
+    /// Unique e-mail address (compared ignoring case).
+    #[schema(format = Email, max_length = 254)]
+    email: String,
+    /// At least 8 characters and at most 72 bytes; not common, not entirely numeric, not too
+    /// similar to the name or e-mail.
+    #[schema(min_length = 8, max_length = 72)]
+    password: String,
+    /// When given, must equal `password`.
+    password_confirm: Option<String>,
+}
+
+/// `POST /api/auth/login/`.
+#[derive(ToSchema)]
+#[expect(dead_code, reason = "documentation schema")]
+pub struct LoginRequest {
+    /// E-mail address, any case.
+    #[schema(format = Email)]
+    email: String,
+    /// Password.
+    password: String,
+}
+
+/// `POST /api/auth/token/refresh/` and `POST /api/auth/logout/`.
+#[derive(ToSchema)]
+#[expect(dead_code, reason = "documentation schema")]
+pub struct RefreshRequest {
+    /// A refresh token.
+    refresh: String,
+}
+
+/// A patient to create or replace (`POST`, `PUT`).
+#[derive(ToSchema)]
+#[expect(dead_code, reason = "documentation schema")]
+pub struct PatientWrite {
+    /// Full name, 1–100 characters.
+    #[schema(min_length = 1, max_length = 100)]
+    name: String,
+    /// Age in years (an integer, or a string holding one).
+    #[schema(minimum = 0, maximum = 150)]
+    age: i64,
+    /// `M`, `F` or `O`.
+    #[schema(pattern = "^[MFO]$")]
+    gender: String,
+    /// At most 15 characters.
+    #[schema(max_length = 15)]
+    phone: Option<String>,
+    /// An e-mail address or the empty string.
+    email: Option<String>,
+    /// Postal address.
+    address: Option<String>,
+    /// Free-text medical history.
+    medical_history: Option<String>,
+}
+
+/// Any subset of a patient's fields (`PATCH`).
+#[derive(ToSchema)]
+#[expect(dead_code, reason = "documentation schema")]
+pub struct PatientPatch {
+    /// Full name, 1–100 characters.
+    #[schema(min_length = 1, max_length = 100)]
+    name: Option<String>,
+    /// Age in years.
+    #[schema(minimum = 0, maximum = 150)]
+    age: Option<i64>,
+    /// `M`, `F` or `O`.
+    #[schema(pattern = "^[MFO]$")]
+    gender: Option<String>,
+    /// At most 15 characters.
+    #[schema(max_length = 15)]
+    phone: Option<String>,
+    /// An e-mail address or the empty string.
+    email: Option<String>,
+    /// Postal address.
+    address: Option<String>,
+    /// Free-text medical history.
+    medical_history: Option<String>,
+}
+
+/// A doctor to create or replace (`POST`, `PUT`).
+#[derive(ToSchema)]
+#[expect(dead_code, reason = "documentation schema")]
+pub struct DoctorWrite {
+    /// Full name, 1–100 characters.
+    #[schema(min_length = 1, max_length = 100)]
+    name: String,
+    /// Specialization, 1–100 characters.
+    #[schema(min_length = 1, max_length = 100)]
+    specialization: String,
+    /// Phone, 1–15 characters.
+    #[schema(min_length = 1, max_length = 15)]
+    phone: String,
+    /// E-mail address.
+    #[schema(format = Email)]
+    email: String,
+    /// Years of experience.
+    #[schema(minimum = 0, maximum = 80)]
+    experience_years: i64,
+    /// Qualification, 1–200 characters.
+    #[schema(min_length = 1, max_length = 200)]
+    qualification: String,
+    /// Fee: a decimal with at most 2 decimals and 10 digits (a JSON number is accepted too).
+    #[schema(pattern = r"^\d{1,8}(\.\d{1,2})?$")]
+    consultation_fee: String,
+    /// Whether new patients can be assigned (default true).
+    is_available: Option<bool>,
+}
+
+/// Any subset of a doctor's fields (`PATCH`).
+#[derive(ToSchema)]
+#[expect(dead_code, reason = "documentation schema")]
+pub struct DoctorPatch {
+    /// Full name, 1–100 characters.
+    #[schema(min_length = 1, max_length = 100)]
+    name: Option<String>,
+    /// Specialization, 1–100 characters.
+    #[schema(min_length = 1, max_length = 100)]
+    specialization: Option<String>,
+    /// Phone, 1–15 characters.
+    #[schema(min_length = 1, max_length = 15)]
+    phone: Option<String>,
+    /// E-mail address.
+    #[schema(format = Email)]
+    email: Option<String>,
+    /// Years of experience.
+    #[schema(minimum = 0, maximum = 80)]
+    experience_years: Option<i64>,
+    /// Qualification, 1–200 characters.
+    #[schema(min_length = 1, max_length = 200)]
+    qualification: Option<String>,
+    /// Fee: a decimal with at most 2 decimals and 10 digits.
+    #[schema(pattern = r"^\d{1,8}(\.\d{1,2})?$")]
+    consultation_fee: Option<String>,
+    /// Whether new patients can be assigned.
+    is_available: Option<bool>,
+}
+
+/// `POST /api/mappings/`.
+#[derive(ToSchema)]
+#[expect(dead_code, reason = "documentation schema")]
+pub struct MappingCreate {
+    /// One of the caller's patients.
+    #[schema(minimum = 1)]
+    patient: i64,
+    /// An available doctor.
+    #[schema(minimum = 1)]
+    doctor: i64,
+    /// Free-text notes.
+    notes: Option<String>,
+}
+
+/// `PATCH /api/mappings/{id}/`.
+#[derive(ToSchema)]
+#[expect(dead_code, reason = "documentation schema")]
+pub struct MappingNotes {
+    /// Free-text notes.
+    notes: Option<String>,
+}
