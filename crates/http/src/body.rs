@@ -20,6 +20,8 @@ pub const REQUIRED: &str = "This field is required.";
 pub const NOT_NULL: &str = "This field may not be null.";
 /// DRF's message for a value that is no string.
 pub const NOT_A_STRING: &str = "Not a valid string.";
+/// DRF's message for text holding a NUL character (PostgreSQL cannot store one).
+pub const NULL_CHARACTER: &str = "Null characters are not allowed.";
 /// DRF's message for a value that is no integer.
 pub const INVALID_INTEGER: &str = "A valid integer is required.";
 
@@ -158,6 +160,7 @@ impl FieldReader {
 
     fn string_value(&mut self, field: &str, value: Value) -> Option<String> {
         match value {
+            Value::String(text) if text.contains('\0') => self.fail(field, NULL_CHARACTER),
             Value::String(text) => Some(text),
             Value::Number(number) => Some(number.to_string()),
             Value::Null => self.fail(field, NOT_NULL),
@@ -168,6 +171,7 @@ impl FieldReader {
     /// A string field for a create or update: numbers are taken as their text.
     pub fn string(&mut self, field: &str) -> Submitted<String> {
         self.submitted(field, |value| match value {
+            Value::String(text) if text.contains('\0') => Err(NULL_CHARACTER.to_owned()),
             Value::String(text) => Ok(text.clone()),
             Value::Number(number) => Ok(number.to_string()),
             _ => Err(NOT_A_STRING.to_owned()),
@@ -313,7 +317,7 @@ mod tests {
     #[test]
     fn booleans_decimals_and_keys() {
         let mut fields = reader(
-            json!({"a": "yes", "b": 0, "c": "maybe", "d": 12.5, "e": "7", "f": [1], "g": "x", "h": null}),
+            json!({"a": "yes", "b": 0, "c": "maybe", "d": 12.5, "e": "7", "f": [1], "g": "x", "h": null, "nul": "a\u{0}b"}),
         );
         assert_eq!(fields.boolean("a"), Submitted::Given(true));
         assert_eq!(fields.boolean("b"), Submitted::Given(false));
@@ -323,6 +327,7 @@ mod tests {
         assert_eq!(fields.primary_key("f"), Submitted::Rejected);
         assert_eq!(fields.primary_key("g"), Submitted::Rejected);
         assert_eq!(fields.string("h"), Submitted::Rejected);
+        assert_eq!(fields.string("nul"), Submitted::Rejected);
         let errors = fields.into_errors();
         let messages: Vec<(&str, Vec<String>)> =
             errors.iter().map(|(f, m)| (f, m.to_vec())).collect();
@@ -339,6 +344,7 @@ mod tests {
                     vec!["Incorrect type. Expected pk value, received str.".to_owned()]
                 ),
                 ("h", vec![NOT_NULL.to_owned()]),
+                ("nul", vec![NULL_CHARACTER.to_owned()]),
             ]
         );
     }

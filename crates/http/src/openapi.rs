@@ -30,6 +30,8 @@ pub const BEARER: &str = "bearer";
         (name = "mappings", description = "Which doctor is assigned to which patient"),
         (name = "meta", description = "API root and health probes"),
     ),
+    // Schemas used only inside response groups: listed so that their references resolve.
+    components(schemas(Detail, AuthFailure, BadRequest)),
     modifiers(&BearerScheme),
 )]
 struct ApiDoc;

@@ -25,6 +25,9 @@ impl ListQuery {
     pub fn parse(request: &HttpRequest) -> Result<Self, ApiError> {
         let params: Vec<(String, String)> = serde_urlencoded::from_str(request.query_string())
             .map_err(|_| ApiError::InvalidQuery)?;
+        if let Some((name, _)) = params.iter().find(|(_, value)| value.contains('\0')) {
+            return Err(invalid_filter(name, crate::body::NULL_CHARACTER));
+        }
         let value = |name: &str| {
             params
                 .iter()
@@ -270,6 +273,10 @@ mod tests {
                 .boolean("available")
                 .is_err()
         );
+        assert!(matches!(
+            query("/x?search=a%00b"),
+            Err(ApiError::Service(ServiceError::Validation(_)))
+        ));
         assert_eq!(
             query("/x?available=0")
                 .expect("valid")

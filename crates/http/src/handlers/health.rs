@@ -12,7 +12,10 @@ use crate::state::AppState;
 #[utoipa::path(
     tag = "meta",
     operation_id = "health_live",
-    responses((status = 200, description = "Running.", body = Health)),
+    responses(
+        (status = 200, description = "Running.", body = Health),
+        (status = 500, description = "Internal server error.", body = Detail),
+    ),
 )]
 #[get("/live")]
 pub async fn live() -> HttpResponse {

@@ -1,0 +1,193 @@
+//! The OpenAPI document and the pages that show it.
+
+mod common;
+
+use common::Backend;
+use serde_json::Value;
+
+fn committed_copy_path() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/openapi.json")
+}
+
+async fn served_document(app: &common::TestApp) -> String {
+    let reply = app
+        .client
+        .get(format!("{}/api/openapi.json", app.address))
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(reply.status().as_u16(), 200);
+    reply.text().await.expect("text")
+}
+
+/// Every API change shows up in review as a change of `docs/openapi.json`. After an intended
+/// change, refresh the copy with `UPDATE_OPENAPI=1 cargo test --test api_docs`.
+#[actix_web::test]
+async fn the_served_document_matches_the_committed_copy() {
+    let app = common::spawn_app(Backend::Sqlite).await.expect("sqlite");
+    let served = served_document(&app).await;
+    let path = committed_copy_path();
+    if std::env::var("UPDATE_OPENAPI").as_deref() == Ok("1") {
+        std::fs::write(&path, format!("{served}\n")).expect("written");
+    }
+    let committed = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        committed.trim_end() == served.trim_end(),
+        "docs/openapi.json differs from the served document; run `UPDATE_OPENAPI=1 cargo test --test api_docs` and review the diff"
+    );
+}
+
+#[actix_web::test]
+async fn the_document_is_complete() {
+    let app = common::spawn_app(Backend::Sqlite).await.expect("sqlite");
+    let document: Value = serde_json::from_str(&served_document(&app).await).expect("json");
+    assert!(
+        document["openapi"]
+            .as_str()
+            .is_some_and(|v| v.starts_with("3.1"))
+    );
+    let scheme = &document["components"]["securitySchemes"]["bearer"];
+    assert_eq!(
+        (scheme["type"].as_str(), scheme["scheme"].as_str()),
+        (Some("http"), Some("bearer"))
+    );
+    let public = [
+        "register",
+        "login",
+        "refresh_token",
+        "health_live",
+        "health_ready",
+    ];
+    let mut operations = 0;
+    for (path, item) in document["paths"].as_object().expect("paths") {
+        for (method, operation) in item.as_object().expect("path item") {
+            operations += 1;
+            let id = operation["operationId"].as_str().expect("operation id");
+            let secured = operation["security"]
+                .as_array()
+                .is_some_and(|s| !s.is_empty());
+            assert_eq!(secured, !public.contains(&id), "{method} {path}: security");
+            let responses = operation["responses"].as_object().expect("responses");
+            for (status, response) in responses {
+                assert!(
+                    response["description"]
+                        .as_str()
+                        .is_some_and(|d| !d.is_empty()),
+                    "{method} {path} {status}"
+                );
+            }
+            assert!(
+                responses.contains_key("500"),
+                "{method} {path} documents 500"
+            );
+            // Liveness never touches the database; everything else can find it unreachable.
+            assert_eq!(
+                responses.contains_key("503"),
+                id != "health_live",
+                "{method} {path}: 503"
+            );
+            if secured {
+                assert!(
+                    responses.contains_key("401"),
+                    "{method} {path} documents 401"
+                );
+            }
+        }
+    }
+    assert_eq!(operations, 25, "every route and method is documented");
+    let list_params: Vec<&str> = document["paths"]["/api/doctors"]["get"]["parameters"]
+        .as_array()
+        .expect("parameters")
+        .iter()
+        .map(|p| p["name"].as_str().expect("name"))
+        .collect();
+    assert_eq!(
+        list_params,
+        vec!["page", "page_size", "specialization", "available"]
+    );
+}
+
+#[actix_web::test]
+async fn swagger_ui_is_served_offline_without_the_validator() {
+    let app = common::spawn_app(Backend::Sqlite).await.expect("sqlite");
+    let no_redirects = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+    let redirect = no_redirects
+        .get(format!("{}/swagger", app.address))
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(redirect.status().as_u16(), 308);
+    assert_eq!(redirect.headers()["location"], "/swagger/");
+    let page = app
+        .client
+        .get(format!("{}/swagger/", app.address))
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(page.status().as_u16(), 200);
+    assert!(page.text().await.expect("html").contains("swagger-ui"));
+    let initializer = app
+        .client
+        .get(format!("{}/swagger/swagger-initializer.js", app.address))
+        .send()
+        .await
+        .expect("sent")
+        .text()
+        .await
+        .expect("js");
+    assert!(initializer.contains("/api/openapi.json"), "{initializer}");
+    assert!(
+        initializer.contains(r#""validatorUrl": "none""#),
+        "{initializer}"
+    );
+}
+
+#[actix_web::test]
+async fn redoc_is_served_offline() {
+    let app = common::spawn_app(Backend::Sqlite).await.expect("sqlite");
+    let no_redirects = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+    let redirect = no_redirects
+        .get(format!("{}/redoc", app.address))
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(
+        (
+            redirect.status().as_u16(),
+            redirect.headers()["location"].to_str().ok()
+        ),
+        (308, Some("/redoc/"))
+    );
+    let page = app
+        .client
+        .get(format!("{}/redoc/", app.address))
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(page.status().as_u16(), 200);
+    let html = page.text().await.expect("html");
+    assert!(html.contains("/redoc/redoc.standalone.js") && html.contains("/api/openapi.json"));
+    assert!(
+        !html.contains("http://") && !html.contains("https://"),
+        "no external URL in the page"
+    );
+    let bundle = app
+        .client
+        .get(format!("{}/redoc/redoc.standalone.js", app.address))
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(bundle.status().as_u16(), 200);
+    assert!(
+        bundle.headers()["content-type"]
+            .to_str()
+            .is_ok_and(|t| t.contains("javascript"))
+    );
+    assert!(bundle.bytes().await.expect("js").len() > 100_000);
+}
