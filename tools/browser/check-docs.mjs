@@ -74,6 +74,16 @@ function sameOrigin(url) {
   }
 }
 
+/** Distinct messages (first line only, stack traces dropped) with how often each came. */
+function tally(messages) {
+  const counts = new Map();
+  for (const message of messages) {
+    const line = String(message).split('\n')[0].trim();
+    counts.set(line, (counts.get(line) || 0) + 1);
+  }
+  return counts;
+}
+
 /** Loads one page, waits for `ready` and runs `inspect`; returns what it found. */
 async function checkPage(context, { name, url, ready, inspect }) {
   const result = { name, problems: [], external: new Set(), consoleErrors: [], summary: '' };
@@ -124,8 +134,8 @@ async function checkPage(context, { name, url, ready, inspect }) {
   await page.close();
 
   for (const target of result.external) result.problems.push(`${name}: request to another origin: ${target}`);
-  for (const text of result.consoleErrors) {
-    if (RESOURCE_FAILURE.test(text)) result.problems.push(`${name}: console: ${text}`);
+  for (const [text, count] of tally(result.consoleErrors.filter((t) => RESOURCE_FAILURE.test(t)))) {
+    result.problems.push(`${name}: console: ${text}${count > 1 ? ` (${count} times)` : ''}`);
   }
   return result;
 }
@@ -136,7 +146,7 @@ const swagger = {
   ready: (min) => {
     const operations = document.querySelectorAll('.opblock').length;
     const failed = document.querySelector('.errors-wrapper, .loading-container .errors');
-    if (failed && operations === 0) return { error: `Swagger UI shows an error: ${failed.innerText.trim().slice(0, 300)}` };
+    if (failed && operations === 0) return { error: `Swagger UI shows an error: ${failed.innerText.trim().split(/\s*\n+\s*/).join(' / ').slice(0, 300)}` };
     return operations >= min && document.body.innerText.includes('/api/patients/') ? { operations } : false;
   },
   async inspect(page, result) {
@@ -181,7 +191,7 @@ const redoc = {
     if (operations === 0) {
       const heading = document.querySelector('h1, h2');
       if (heading && /something went wrong/i.test(heading.textContent)) {
-        return { error: `ReDoc shows an error: ${document.body.innerText.trim().slice(0, 300)}` };
+        return { error: `ReDoc shows an error: ${document.body.innerText.trim().split(/\s*\n+\s*/).slice(0, 3).join(' / ').slice(0, 300)}` };
       }
     }
     return operations >= min && patients ? { operations } : false;
@@ -223,7 +233,8 @@ for (const result of results) {
 }
 for (const result of results) {
   for (const problem of result.problems) console.error(`check-docs: ${problem}`);
-  const other = result.consoleErrors.filter((text) => !RESOURCE_FAILURE.test(text));
-  for (const text of other) console.error(`check-docs: ${result.name}: console error (not fatal): ${text}`);
+  for (const [text, count] of tally(result.consoleErrors.filter((t) => !RESOURCE_FAILURE.test(t)))) {
+    console.error(`check-docs: ${result.name}: console error (not fatal): ${text}${count > 1 ? ` (${count} times)` : ''}`);
+  }
 }
 process.exit(failed ? 1 : 0);
