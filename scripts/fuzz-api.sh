@@ -94,7 +94,17 @@ echo "fuzz-api: registered $email" >&2
 rm -rf "$report_dir"
 mkdir -p "$report_dir"
 config=$report_dir/schemathesis.toml
-printf '[cache]\nenabled = true\ndirectory = "%s/cache"\n' "$report_dir" >"$config"
+# Warnings that mean the checks silently did less than they claim also fail the run: a $ref the
+# document does not define (that part of the schema goes unchecked), a token the API refuses
+# everywhere, a base URL the document disagrees with.
+cat >"$config" <<EOF
+[cache]
+enabled = true
+directory = "$report_dir/cache"
+
+[warnings]
+fail-on = ["unresolvable_reference", "missing_auth", "base_url_mismatch"]
+EOF
 echo "fuzz-api: seed $seed, at most $max_examples examples per operation, $workers worker(s), checks $CHECKS" >&2
 set +e
 timeout --foreground --kill-after=10 "$run_timeout" \
