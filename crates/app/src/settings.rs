@@ -64,6 +64,7 @@ struct RawSettings {
     shutdown_timeout_seconds: u64,
     log_format: Option<LogFormat>,
     metrics_address: String,
+    behind_tls: bool,
 }
 
 /// The JWT signing key, and whether it was generated for this run only.
@@ -124,6 +125,8 @@ pub struct Settings {
     pub log_format: LogFormat,
     /// A separate `host:port` for `/metrics`; `None` serves it on the API listener.
     pub metrics_address: Option<String>,
+    /// Clients reach the service over TLS terminated by a proxy: send HSTS.
+    pub behind_tls: bool,
 }
 
 /// Why the settings were refused: one sentence for the operator.
@@ -189,6 +192,11 @@ impl Settings {
                 )));
             }
         };
+        if production && !raw.behind_tls {
+            return Err(error(
+                "APP_ENV=production needs TLS: set BEHIND_TLS=true when a proxy terminates it",
+            ));
+        }
         let database =
             DatabaseTarget::parse(&raw.database_url).map_err(|e| error(e.to_string()))?;
         if !(4..=31).contains(&raw.bcrypt_cost) {
@@ -228,6 +236,7 @@ impl Settings {
             database_pool_timeout: Duration::from_secs_f64(raw.database_pool_timeout_seconds),
             run_migrations: raw.run_migrations,
             shutdown_timeout: Duration::from_secs(raw.shutdown_timeout_seconds),
+            behind_tls: raw.behind_tls,
             metrics_address: Some(raw.metrics_address.trim().to_owned()).filter(|a| !a.is_empty()),
             log_format: raw.log_format.unwrap_or(if production {
                 LogFormat::Json
@@ -364,9 +373,24 @@ mod tests {
                 "SECRET_KEY is a known example value: generate a random one"
             ))
         );
-        let settings = load(&[("APP_ENV", "production"), ("SECRET_KEY", STRONG)]).expect("valid");
+        let settings = load(&[
+            ("APP_ENV", "production"),
+            ("SECRET_KEY", STRONG),
+            ("BEHIND_TLS", "true"),
+        ])
+        .expect("valid");
         assert!(!settings.debug && !settings.secret_key.generated);
         assert_eq!(settings.log_format, LogFormat::Json);
+    }
+
+    #[test]
+    fn production_refuses_to_start_without_tls() {
+        assert_eq!(
+            load(&[("APP_ENV", "production"), ("SECRET_KEY", STRONG)]).err(),
+            Some(error(
+                "APP_ENV=production needs TLS: set BEHIND_TLS=true when a proxy terminates it"
+            ))
+        );
     }
 
     #[test]

@@ -4,13 +4,14 @@ use std::net::TcpListener;
 use std::sync::Arc;
 
 use actix_web::dev::Server;
-use actix_web::middleware::from_fn;
+use actix_web::middleware::{Condition, from_fn};
 use actix_web::{App, HttpServer, web};
 use healthcare_http::handlers::fallback::route_not_found;
 use healthcare_http::metrics::Metrics;
 use healthcare_http::middleware::telemetry;
 use healthcare_http::openapi::ApiDocument;
 use healthcare_http::routes::{configure_app, configure_metrics};
+use healthcare_http::security::{SecurityPolicy, cors, security};
 use healthcare_http::{ApiConfig, AppState};
 use healthcare_persistence::{StatementCounter, migrations};
 
@@ -99,11 +100,17 @@ impl Application {
         let metrics_on_api_listener = settings.metrics_address.is_none();
         let api_metrics = metrics.clone();
         let document = web::Data::new(ApiDocument::build(healthcare_http::configure));
+        let policy = web::Data::new(SecurityPolicy {
+            allowed_hosts: settings.allowed_hosts.clone(),
+            hsts: settings.behind_tls,
+        });
+        let cors_origins = settings.cors_allowed_origins.clone();
         let server = HttpServer::new(move || {
             App::new()
                 .app_data(state.clone())
                 .app_data(api_metrics.clone())
                 .app_data(document.clone())
+                .app_data(policy.clone())
                 .app_data(web::PayloadConfig::new(max_body_bytes))
                 .configure(configure_app)
                 .configure(|config| {
@@ -112,6 +119,12 @@ impl Application {
                     }
                 })
                 .default_service(web::to(route_not_found))
+                .wrap(Condition::new(
+                    !cors_origins.is_empty(),
+                    cors(&cors_origins),
+                ))
+                .wrap(from_fn(security))
+                // Outermost, so every request, refused ones too, is logged with its id.
                 .wrap(from_fn(telemetry))
         })
         .shutdown_timeout(settings.shutdown_timeout.as_secs())

@@ -40,6 +40,9 @@ pub enum ApiError {
     /// A query string that cannot be decoded.
     #[error("malformed query string")]
     InvalidQuery,
+    /// The `Host` header names no allowed host.
+    #[error("host not allowed")]
+    InvalidHost,
     /// The route exists but not for this method.
     #[error("method {0} not allowed")]
     MethodNotAllowed(String),
@@ -135,6 +138,10 @@ impl ApiError {
                 StatusCode::BAD_REQUEST,
                 Self::detail("Malformed query string."),
             ),
+            Self::InvalidHost => (
+                StatusCode::BAD_REQUEST,
+                Self::detail("Invalid Host header."),
+            ),
             Self::MethodNotAllowed(method) => (
                 StatusCode::METHOD_NOT_ALLOWED,
                 Self::detail(format!("Method \"{method}\" not allowed.")),
@@ -186,7 +193,10 @@ impl ResponseError for ApiError {
                 HeaderValue::from_static(BEARER_CHALLENGE),
             ));
         }
-        response.json(body)
+        let mut response = response.json(body);
+        // Errors actix renders itself (a panic) pass no middleware: they get the headers here.
+        crate::security::apply_static_headers(response.headers_mut(), false);
+        response
     }
 }
 

@@ -11,6 +11,7 @@ pub mod middleware;
 pub mod openapi;
 pub mod query;
 pub mod routes;
+pub mod security;
 pub mod state;
 pub mod versions;
 

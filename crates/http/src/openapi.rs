@@ -139,7 +139,6 @@ pub async fn redoc_page() -> HttpResponse {
 pub async fn redoc_bundle() -> HttpResponse {
     HttpResponse::Ok()
         .content_type("application/javascript; charset=utf-8")
-        .insert_header((header::CACHE_CONTROL, "public, max-age=86400"))
         .body(REDOC_BUNDLE)
 }
 

@@ -40,6 +40,7 @@ impl ServerProcess {
             .env("SECRET_KEY", super::TEST_SECRET)
             .env("BCRYPT_COST", "4")
             .env("LOG_FORMAT", "json")
+            .env("BEHIND_TLS", "true")
             .stdin(Stdio::null())
             .stdout(Stdio::from(log_file.try_clone().expect("log file")))
             .stderr(Stdio::from(log_file));

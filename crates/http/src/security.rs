@@ -1,0 +1,236 @@
+//! Response hardening and request admission: the security headers on every response (errors
+//! included), and the `Host` allow-list (`ALLOWED_HOSTS`), as the original framework checked it.
+
+use actix_web::body::{BoxBody, MessageBody};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header::{self, HeaderMap, HeaderName, HeaderValue};
+use actix_web::middleware::Next;
+use actix_web::{Error, ResponseError, web};
+
+use crate::errors::ApiError;
+
+/// CSP for JSON: nothing may load, nothing may frame it.
+const JSON_CSP: &str = "default-src 'none'; frame-ancestors 'none'";
+/// CSP for the Swagger UI and ReDoc pages: only their own assets, inline styles (both render
+/// with them), ReDoc's blob web worker, and data: images and fonts embedded in the bundles.
+const DOCS_CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; \
+     img-src 'self' data:; font-src 'self' data:; connect-src 'self'; worker-src 'self' blob:; \
+     frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
+/// HSTS when the service is reached over TLS: one year, subdomains included.
+const HSTS: &str = "max-age=31536000; includeSubDomains";
+
+/// The admission and header policy.
+#[derive(Debug, Clone, Default)]
+pub struct SecurityPolicy {
+    /// Accepted `Host` names: exact names, `.example.com` for a domain and its subdomains,
+    /// `*` for any.
+    pub allowed_hosts: Vec<String>,
+    /// Send `Strict-Transport-Security` (the service is reached over TLS).
+    pub hsts: bool,
+}
+
+impl SecurityPolicy {
+    /// Whether the `Host` header (port ignored) names an allowed host.
+    pub fn host_allowed(&self, host_header: Option<&str>) -> bool {
+        let Some(host) = host_header.map(strip_port) else {
+            return false;
+        };
+        let host = host.to_ascii_lowercase();
+        self.allowed_hosts.iter().any(|allowed| {
+            let allowed = allowed.to_ascii_lowercase();
+            allowed == "*"
+                || allowed == host
+                || allowed
+                    .strip_prefix('.')
+                    .is_some_and(|domain| host == domain || host.ends_with(&allowed))
+        })
+    }
+}
+
+/// `example.com:8000` → `example.com`; `[::1]:8000` → `[::1]`.
+fn strip_port(host: &str) -> &str {
+    if host.starts_with('[') {
+        return host
+            .split_once(']')
+            .map_or(host, |(address, _)| &host[..=address.len()]);
+    }
+    match host.rsplit_once(':') {
+        Some((name, port)) if port.bytes().all(|b| b.is_ascii_digit()) => name,
+        _ => host,
+    }
+}
+
+/// Sets the headers every response carries. Called for responses the middleware sees and, for
+/// errors actix renders itself (a panic), from the error mapping.
+pub fn apply_static_headers(headers: &mut HeaderMap, docs_page: bool) {
+    let set = |headers: &mut HeaderMap, name: HeaderName, value: &'static str| {
+        headers.insert(name, HeaderValue::from_static(value));
+    };
+    set(headers, header::X_CONTENT_TYPE_OPTIONS, "nosniff");
+    set(headers, header::CACHE_CONTROL, "no-store");
+    set(headers, header::X_FRAME_OPTIONS, "DENY");
+    set(headers, header::REFERRER_POLICY, "no-referrer");
+    set(
+        headers,
+        header::CONTENT_SECURITY_POLICY,
+        if docs_page { DOCS_CSP } else { JSON_CSP },
+    );
+}
+
+/// CORS for the configured origins: the API's methods, the headers clients send (`Authorization`,
+/// `Content-Type`, `If-Match`, `X-Request-Id`) and read (`ETag`, `X-Request-Id`). Never a wildcard
+/// and never credentials: the API authenticates with bearer tokens, not cookies.
+pub fn cors(allowed_origins: &[String]) -> actix_cors::Cors {
+    allowed_origins
+        .iter()
+        .fold(actix_cors::Cors::default(), |cors, origin| {
+            cors.allowed_origin(origin)
+        })
+        .allowed_methods(["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"])
+        .allowed_headers([
+            header::AUTHORIZATION,
+            header::CONTENT_TYPE,
+            header::IF_MATCH,
+            HeaderName::from_static("x-request-id"),
+        ])
+        .expose_headers([header::ETAG, HeaderName::from_static("x-request-id")])
+        .max_age(3600)
+}
+
+fn is_docs_page(path: &str) -> bool {
+    path.starts_with("/swagger") || path.starts_with("/redoc")
+}
+
+/// The middleware; install with `actix_web::middleware::from_fn(security)` and put a
+/// `web::Data<SecurityPolicy>` in the app data.
+pub async fn security(
+    request: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, Error> {
+    let policy = request
+        .app_data::<web::Data<SecurityPolicy>>()
+        .cloned()
+        .unwrap_or_default();
+    let docs_page = is_docs_page(request.path());
+    let host = request
+        .headers()
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok());
+    let mut response = if policy.host_allowed(host) {
+        next.call(request).await?.map_into_boxed_body()
+    } else {
+        request.into_response(ApiError::InvalidHost.error_response())
+    };
+    let headers = response.headers_mut();
+    apply_static_headers(headers, docs_page);
+    if policy.hsts {
+        headers.insert(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static(HSTS),
+        );
+    }
+    Ok(response)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use actix_web::middleware::from_fn;
+    use actix_web::{App, HttpResponse, test as actix_test};
+
+    fn policy(hosts: &[&str]) -> SecurityPolicy {
+        SecurityPolicy {
+            allowed_hosts: hosts.iter().map(|h| (*h).to_owned()).collect(),
+            hsts: false,
+        }
+    }
+
+    #[test]
+    fn host_patterns_follow_django() {
+        let allowed = policy(&["localhost", "127.0.0.1", ".clinic.org", "[::1]"]);
+        for host in [
+            "localhost",
+            "localhost:8000",
+            "127.0.0.1:9",
+            "clinic.org",
+            "api.clinic.org:443",
+            "LOCALHOST",
+            "[::1]:8000",
+        ] {
+            assert!(allowed.host_allowed(Some(host)), "{host}");
+        }
+        for host in ["evil.com", "clinic.org.evil.com", "notclinic.org", ""] {
+            assert!(!allowed.host_allowed(Some(host)), "{host}");
+        }
+        assert!(!allowed.host_allowed(None));
+        assert!(policy(&["*"]).host_allowed(Some("anything.example")));
+    }
+
+    #[actix_web::test]
+    async fn headers_on_every_response_and_host_refusals_are_json_400() {
+        let app = actix_test::init_service(
+            App::new()
+                .app_data(web::Data::new(SecurityPolicy {
+                    hsts: true,
+                    ..policy(&["api.clinic.org"])
+                }))
+                .wrap(from_fn(security))
+                .route(
+                    "/x",
+                    web::get().to(|| async { HttpResponse::Ok().finish() }),
+                ),
+        )
+        .await;
+        let ok = actix_test::call_service(
+            &app,
+            actix_test::TestRequest::get()
+                .uri("/x")
+                .insert_header((header::HOST, "api.clinic.org"))
+                .to_request(),
+        )
+        .await;
+        assert_eq!(ok.status().as_u16(), 200);
+        let value = |name: HeaderName| {
+            ok.headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+        };
+        assert_eq!(
+            value(header::X_CONTENT_TYPE_OPTIONS).as_deref(),
+            Some("nosniff")
+        );
+        assert_eq!(value(header::CACHE_CONTROL).as_deref(), Some("no-store"));
+        assert_eq!(value(header::X_FRAME_OPTIONS).as_deref(), Some("DENY"));
+        assert_eq!(
+            value(header::REFERRER_POLICY).as_deref(),
+            Some("no-referrer")
+        );
+        assert_eq!(
+            value(header::CONTENT_SECURITY_POLICY).as_deref(),
+            Some(JSON_CSP)
+        );
+        assert_eq!(
+            value(header::STRICT_TRANSPORT_SECURITY).as_deref(),
+            Some(HSTS)
+        );
+
+        let refused = actix_test::call_service(
+            &app,
+            actix_test::TestRequest::get()
+                .uri("/x")
+                .insert_header((header::HOST, "evil.com"))
+                .to_request(),
+        )
+        .await;
+        assert_eq!(refused.status().as_u16(), 400);
+        assert!(
+            refused
+                .headers()
+                .get(header::X_FRAME_OPTIONS)
+                .is_some_and(|v| v == "DENY")
+        );
+        let body = actix_test::read_body(refused).await;
+        assert_eq!(&body[..], br#"{"detail":"Invalid Host header."}"#);
+    }
+}
