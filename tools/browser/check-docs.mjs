@@ -100,6 +100,11 @@ async function checkPage(context, { name, url, ready, inspect }) {
     if (message.type() === 'error') result.consoleErrors.push(message.text());
   });
   page.on('pageerror', (error) => result.consoleErrors.push(`uncaught: ${error.message}`));
+  page.on('response', (response) => {
+    if (sameOrigin(response.url()) && response.status() >= 400 && response.request().resourceType() !== 'document') {
+      result.consoleErrors.push(`Failed to load resource ${response.url()}: HTTP ${response.status()}`);
+    }
+  });
   page.on('requestfailed', (request) => {
     if (sameOrigin(request.url())) {
       result.consoleErrors.push(`Failed to load resource ${request.url()}: ${request.failure()?.errorText}`);
