@@ -20,6 +20,7 @@ on_both_backends!(
     me_requires_a_valid_bearer_token,
     deactivated_users_lose_access_and_refresh,
     concurrent_registrations_of_one_email_create_one_user,
+    password_change_revokes_sessions_and_applies_the_rules,
 );
 
 async fn register_returns_the_user_and_a_token_pair(app: TestApp) {
@@ -431,4 +432,61 @@ async fn deactivate(app: &TestApp, user_id: i64) {
     .await
     .expect("joined");
     assert_eq!(outcome.ok(), Some(format!("User {user_id} deactivated.")));
+}
+
+async fn password_change_revokes_sessions_and_applies_the_rules(app: TestApp) {
+    let session = app.register("Ann Lee", "ann@example.com").await;
+    let change = |body: serde_json::Value| {
+        app.request(
+            "POST",
+            "/api/auth/password/",
+            Some(body),
+            Some(&session.access),
+        )
+    };
+    let reply =
+        change(json!({"old_password": "wrong-password-1", "new_password": "password"})).await;
+    assert_eq!(reply.status, 400);
+    assert_eq!(
+        reply.body,
+        json!({
+            "old_password": ["Your old password was entered incorrectly. Please enter it again."],
+            "new_password": ["This password is too common."],
+        })
+    );
+    let reply = change(json!({})).await;
+    assert_eq!(
+        reply.body,
+        json!({"old_password": ["This field is required."], "new_password": ["This field is required."]})
+    );
+    let reply =
+        change(json!({"old_password": STRONG_PASSWORD, "new_password": "tangerine-lorry-57"}))
+            .await;
+    assert_eq!((reply.status, reply.body), (204, serde_json::Value::Null));
+
+    let refresh = app
+        .post(
+            "/api/auth/token/refresh/",
+            json!({"refresh": session.refresh}),
+        )
+        .await;
+    assert_eq!(refresh.status, 401, "every refresh token was revoked");
+    let old = app
+        .post(
+            "/api/auth/login/",
+            json!({"email": "ann@example.com", "password": STRONG_PASSWORD}),
+        )
+        .await;
+    assert_eq!(old.status, 401);
+    let new = app
+        .post(
+            "/api/auth/login/",
+            json!({"email": "ann@example.com", "password": "tangerine-lorry-57"}),
+        )
+        .await;
+    assert_eq!(new.status, 200);
+    let anonymous = app
+        .request("POST", "/api/auth/password/", Some(json!({})), None)
+        .await;
+    assert_eq!(anonymous.status, 401);
 }

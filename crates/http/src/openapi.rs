@@ -373,6 +373,17 @@ pub struct RefreshRequest {
     refresh: String,
 }
 
+/// `POST /api/auth/password/`.
+#[derive(ToSchema)]
+#[expect(dead_code, reason = "documentation schema")]
+pub struct PasswordChangeRequest {
+    /// The current password.
+    old_password: String,
+    /// The new password, under the same rules as at registration.
+    #[schema(min_length = 8, max_length = 72)]
+    new_password: String,
+}
+
 /// A patient to create or replace (`POST`, `PUT`).
 #[derive(ToSchema)]
 #[expect(dead_code, reason = "documentation schema")]

@@ -30,6 +30,7 @@ pub fn configure(config: &mut ServiceConfig) {
                 .service(auth::refresh)
                 .service(auth::logout)
                 .service(auth::me)
+                .service(auth::change_password)
                 .service(patients::list)
                 .service(patients::create)
                 .service(patients::retrieve)

@@ -108,6 +108,15 @@ impl UserRepository for DieselUserRepository {
             .map_err(from_diesel)
     }
 
+    fn update_password(&self, id: UserId, password_hash: &str) -> Result<bool, RepoError> {
+        let mut connection = checkout(&self.pool)?;
+        diesel::update(users::table.find(id.0))
+            .set(users::password_hash.eq(password_hash))
+            .execute(&mut *connection)
+            .map(|updated| updated == 1)
+            .map_err(from_diesel)
+    }
+
     fn set_active(&self, id: UserId, active: bool) -> Result<bool, RepoError> {
         let mut connection = checkout(&self.pool)?;
         diesel::update(users::table.find(id.0))

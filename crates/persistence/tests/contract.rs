@@ -177,6 +177,13 @@ fn set_active_reports_unknown_ids(pool: &DbPool) {
     let user = users
         .insert(&new_user("ann@example.com"))
         .expect("inserted");
+    assert_eq!(users.update_password(user.id, "$2b$04$other"), Ok(true));
+    let credentials = users
+        .find_credentials_by_email("ann@example.com")
+        .expect("ok")
+        .expect("found");
+    assert_eq!(credentials.password_hash, "$2b$04$other");
+    assert_eq!(users.update_password(UserId(999), "x"), Ok(false));
     assert_eq!(users.set_active(user.id, false), Ok(true));
     assert!(
         !users

@@ -55,6 +55,9 @@ pub trait UserRepository: Send + Sync {
     /// Every user, ordered by id.
     fn list(&self) -> Result<Vec<User>, RepoError>;
 
+    /// Replaces the password hash. MUST return `Ok(false)` for an unknown id.
+    fn update_password(&self, id: UserId, password_hash: &str) -> Result<bool, RepoError>;
+
     /// Sets whether the user is active. MUST return `Ok(false)` for an unknown id.
     fn set_active(&self, id: UserId, active: bool) -> Result<bool, RepoError>;
 }

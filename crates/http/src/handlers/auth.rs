@@ -3,7 +3,7 @@
 use actix_web::{HttpResponse, get, post, web};
 use healthcare_domain::User;
 use healthcare_domain::registration::RegistrationInput;
-use healthcare_ports::services::{LoginInput, SessionTokens};
+use healthcare_ports::services::{LoginInput, PasswordChangeInput, SessionTokens};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -12,8 +12,8 @@ use crate::body::{FieldReader, JsonObject};
 use crate::errors::ApiError;
 use crate::handlers::{run_blocking, timestamp};
 use crate::openapi::{
-    AuthErrors, AuthFailure, BodyErrors, LoginRequest, RefreshRequest, RegisterRequest,
-    ServerErrors,
+    AuthErrors, AuthFailure, BodyErrors, LoginRequest, PasswordChangeRequest, RefreshRequest,
+    RegisterRequest, ServerErrors,
 };
 use crate::state::AppState;
 
@@ -189,6 +189,30 @@ pub async fn logout(
 ) -> Result<HttpResponse, ApiError> {
     let token = refresh_field(body)?;
     run_blocking(move || state.auth.logout(&token)).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Change the caller's password; every refresh token of the user is revoked.
+#[utoipa::path(
+    tag = "auth",
+    operation_id = "change_password",
+    request_body = PasswordChangeRequest,
+    responses((status = 204, description = "Changed."), AuthErrors, BodyErrors, ServerErrors),
+    security(("bearer" = [])),
+)]
+#[post("/auth/password")]
+pub async fn change_password(
+    AuthenticatedUser(user): AuthenticatedUser,
+    state: web::Data<AppState>,
+    body: JsonObject,
+) -> Result<HttpResponse, ApiError> {
+    let mut fields = FieldReader::new(body);
+    let input = PasswordChangeInput {
+        old_password: fields.required_string("old_password"),
+        new_password: fields.required_string("new_password"),
+        shape_errors: fields.into_errors(),
+    };
+    run_blocking(move || state.auth.change_password(&user, input)).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 

@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use healthcare_domain::password::check_password;
 use healthcare_domain::registration::RegistrationInput;
 use healthcare_domain::tokens::{RefreshRejection, RefreshTokenRecord};
 use healthcare_domain::user::normalize_email;
@@ -23,6 +24,21 @@ pub struct LoginInput {
     pub email: Option<String>,
     /// Password.
     pub password: Option<String>,
+    /// Errors found while reading the request.
+    pub shape_errors: FieldErrors,
+}
+
+/// The message for a wrong old password (Django's).
+pub const WRONG_OLD_PASSWORD: &str =
+    "Your old password was entered incorrectly. Please enter it again.";
+
+/// A password change. A `None` field was already reported by the transport in `shape_errors`.
+#[derive(Default)]
+pub struct PasswordChangeInput {
+    /// The current password.
+    pub old_password: Option<String>,
+    /// The new password.
+    pub new_password: Option<String>,
     /// Errors found while reading the request.
     pub shape_errors: FieldErrors,
 }
@@ -202,6 +218,48 @@ impl AuthService {
             Some(user) if user.is_active => Ok(user),
             _ => Err(ServiceError::InvalidAccessToken),
         }
+    }
+
+    /// Changes the caller's password after checking the old one; every refresh token of the
+    /// user is revoked, so other sessions end at their next refresh.
+    pub fn change_password(
+        &self,
+        user: &User,
+        input: PasswordChangeInput,
+    ) -> Result<(), ServiceError> {
+        let mut errors = input.shape_errors;
+        let credentials = self
+            .users
+            .find_credentials_by_email(&normalize_email(&user.email))?
+            .filter(|found| found.user.id == user.id)
+            .ok_or(ServiceError::InvalidAccessToken)?;
+        if let Some(old) = &input.old_password
+            && !self.hasher.verify(old, &credentials.password_hash)
+        {
+            errors.add("old_password", WRONG_OLD_PASSWORD);
+        }
+        let accepted = input.new_password.as_deref().and_then(|new| {
+            let personal = [("name", user.name.as_str()), ("email", user.email.as_str())];
+            match check_password(new, &personal) {
+                Ok(accepted) => Some(accepted),
+                Err(messages) => {
+                    messages
+                        .into_iter()
+                        .for_each(|m| errors.add("new_password", m));
+                    None
+                }
+            }
+        });
+        let Some(accepted) = accepted.filter(|_| errors.is_empty()) else {
+            return Err(errors.into());
+        };
+        let hash = self.hasher.hash(&accepted)?;
+        if !self.users.update_password(user.id, &hash)? {
+            return Err(ServiceError::InvalidAccessToken);
+        }
+        self.refresh_tokens
+            .revoke_all_for_user(user.id, self.clock.now())?;
+        Ok(())
     }
 
     /// Sets whether a user may sign in; deactivation revokes every refresh token at once.
@@ -698,6 +756,58 @@ mod tests {
                 Some(ServiceError::InvalidAccessToken)
             );
         }
+    }
+
+    #[test]
+    fn a_password_change_checks_the_old_one_and_revokes_every_session() {
+        let change = |old: &str, new: &str| PasswordChangeInput {
+            old_password: Some(old.into()),
+            new_password: Some(new.into()),
+            ..Default::default()
+        };
+        let mut ports = Ports::new();
+        ports
+            .users
+            .expect_find_credentials_by_email()
+            .returning(|_| Ok(Some(credentials(true))));
+        ports.hasher.expect_verify().return_const(false);
+        ports.users.expect_update_password().never();
+        let result = ports
+            .service()
+            .change_password(&user(true), change("wrong", "short"));
+        let Some(ServiceError::Validation(errors)) = result.err() else {
+            panic!("expected validation errors");
+        };
+        assert!(errors.has("old_password") && errors.has("new_password"));
+
+        let mut ports = Ports::new();
+        ports
+            .users
+            .expect_find_credentials_by_email()
+            .returning(|_| Ok(Some(credentials(true))));
+        ports.hasher.expect_verify().return_const(true);
+        ports
+            .hasher
+            .expect_hash()
+            .returning(|_| Ok("$2b$04$new".into()));
+        ports
+            .users
+            .expect_update_password()
+            .with(eq(UserId(7)), eq("$2b$04$new"))
+            .times(1)
+            .returning(|_, _| Ok(true));
+        ports
+            .refresh_tokens
+            .expect_revoke_all_for_user()
+            .with(eq(UserId(7)), eq(now()))
+            .times(1)
+            .returning(|_, _| Ok(()));
+        assert_eq!(
+            ports
+                .service()
+                .change_password(&user(true), change("old-password", "tangerine-lorry-57")),
+            Ok(())
+        );
     }
 
     #[test]

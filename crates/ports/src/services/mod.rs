@@ -10,7 +10,7 @@ pub mod versioning;
 #[cfg(test)]
 mod tests;
 
-pub use auth::{AuthService, LoginInput, SessionTokens};
+pub use auth::{AuthService, LoginInput, PasswordChangeInput, SessionTokens};
 pub use doctors::DoctorService;
 pub use mappings::{AssignmentInput, MappingService, PatientAssignments};
 pub use patients::PatientService;
