@@ -41,11 +41,18 @@ async fn wrong_methods_answer_json_405(app: TestApp) {
     let reply = app.request("GET", "/api/auth/login/", None, None).await;
     assert_eq!(reply.status, 405);
     assert_eq!(reply.body, json!({"detail": "Method \"GET\" not allowed."}));
+    assert_eq!(reply.header("allow"), Some("POST"));
     let reply = app.request("DELETE", "/api/auth/me", None, None).await;
     assert_eq!(reply.status, 405);
     assert_eq!(
         reply.body,
         json!({"detail": "Method \"DELETE\" not allowed."})
+    );
+    assert_eq!(reply.header("allow"), Some("GET"));
+    let reply = app.request("DELETE", "/api/patients/", None, None).await;
+    assert_eq!(
+        (reply.status, reply.header("allow")),
+        (405, Some("GET, POST"))
     );
 }
 

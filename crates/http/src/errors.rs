@@ -44,8 +44,13 @@ pub enum ApiError {
     #[error("host not allowed")]
     InvalidHost,
     /// The route exists but not for this method.
-    #[error("method {0} not allowed")]
-    MethodNotAllowed(String),
+    #[error("method {method} not allowed")]
+    MethodNotAllowed {
+        /// The method used.
+        method: String,
+        /// The methods the route serves, for the `Allow` header.
+        allowed: String,
+    },
     /// The work could not be run (blocking pool gone, or it panicked).
     #[error("internal error: {0}")]
     Internal(String),
@@ -142,7 +147,7 @@ impl ApiError {
                 StatusCode::BAD_REQUEST,
                 Self::detail("Invalid Host header."),
             ),
-            Self::MethodNotAllowed(method) => (
+            Self::MethodNotAllowed { method, .. } => (
                 StatusCode::METHOD_NOT_ALLOWED,
                 Self::detail(format!("Method \"{method}\" not allowed.")),
             ),
@@ -192,6 +197,11 @@ impl ResponseError for ApiError {
                 header::WWW_AUTHENTICATE,
                 HeaderValue::from_static(BEARER_CHALLENGE),
             ));
+        }
+        if let Self::MethodNotAllowed { allowed, .. } = self
+            && let Ok(value) = HeaderValue::from_str(allowed)
+        {
+            response.insert_header((header::ALLOW, value));
         }
         let mut response = response.json(body);
         // Errors actix renders itself (a panic) pass no middleware: they get the headers here.

@@ -55,7 +55,8 @@ impl Modify for BearerScheme {
 /// method, 405, from an unknown path, 404).
 pub struct ApiDocument {
     json: String,
-    templates: Vec<ResourceDef>,
+    /// Each documented path template and its methods, as an `Allow` header value.
+    templates: Vec<(ResourceDef, String)>,
 }
 
 impl ApiDocument {
@@ -71,8 +72,8 @@ impl ApiDocument {
         let templates = document
             .paths
             .paths
-            .keys()
-            .map(|path| ResourceDef::new(path.as_str()))
+            .iter()
+            .map(|(path, item)| (ResourceDef::new(path.as_str()), allowed_methods(item)))
             .collect();
         let json = document.to_pretty_json().unwrap_or_else(|error| {
             tracing::error!(%error, "cannot render the OpenAPI document");
@@ -86,12 +87,30 @@ impl ApiDocument {
         &self.json
     }
 
-    /// Whether some documented route has this path (with any method).
-    pub fn knows_path(&self, path: &str) -> bool {
+    /// The methods a documented route with this path serves (an `Allow` header value), or
+    /// `None` for an unknown path.
+    pub fn allowed_methods(&self, path: &str) -> Option<&str> {
         self.templates
             .iter()
-            .any(|template| template.is_match(path))
+            .find(|(template, _)| template.is_match(path))
+            .map(|(_, methods)| methods.as_str())
     }
+}
+
+fn allowed_methods(item: &utoipa::openapi::PathItem) -> String {
+    let operations = [
+        ("GET", &item.get),
+        ("POST", &item.post),
+        ("PUT", &item.put),
+        ("PATCH", &item.patch),
+        ("DELETE", &item.delete),
+    ];
+    operations
+        .iter()
+        .filter(|(_, operation)| operation.is_some())
+        .map(|(method, _)| *method)
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// `GET /api/openapi.json`.
@@ -127,12 +146,21 @@ pub async fn redoc_redirect() -> HttpResponse {
 
 const REDOC_PAGE: &str = include_str!("../assets/redoc/index.html");
 const REDOC_BUNDLE: &str = include_str!("../assets/redoc/redoc.standalone.js");
+const REDOC_OFFLINE: &str = include_str!("../assets/redoc/redoc-offline.js");
 
 /// `GET /redoc/`: the ReDoc page.
 pub async fn redoc_page() -> HttpResponse {
     HttpResponse::Ok()
         .content_type("text/html; charset=utf-8")
         .body(REDOC_PAGE)
+}
+
+/// `GET /redoc/redoc-offline.js`: keeps ReDoc from fetching its logo from a CDN (a separate
+/// file, because the page's CSP allows no inline script).
+pub async fn redoc_offline() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("application/javascript; charset=utf-8")
+        .body(REDOC_OFFLINE)
 }
 
 /// `GET /redoc/redoc.standalone.js`: the ReDoc bundle, shipped inside the binary.
@@ -160,6 +188,7 @@ pub struct AuthFailure {
     /// What went wrong.
     detail: String,
     /// `token_not_valid` or `authentication_failed`.
+    #[schema(nullable = false)]
     code: Option<String>,
 }
 
@@ -226,10 +255,10 @@ pub struct ApiRoot {
 #[expect(dead_code, reason = "documentation parameters")]
 pub struct Paging {
     /// 1-based page number (default 1); past the end: 404.
-    #[param(minimum = 1)]
+    #[param(nullable = false, minimum = 1)]
     page: Option<i64>,
     /// Items per page (default 20; above 100 counts as 100).
-    #[param(minimum = 1)]
+    #[param(nullable = false, minimum = 1)]
     page_size: Option<i64>,
 }
 
@@ -332,7 +361,7 @@ pub enum PreconditionErrors {
 pub struct Precondition {
     /// An `ETag` from an earlier response: the write happens only if the record is still at
     /// that version (412 otherwise). Without it the write proceeds.
-    #[param(rename = "If-Match")]
+    #[param(nullable = false, rename = "If-Match")]
     if_match: Option<String>,
 }
 
@@ -351,6 +380,7 @@ pub struct RegisterRequest {
     #[schema(min_length = 8, max_length = 72)]
     password: String,
     /// When given, must equal `password`.
+    #[schema(nullable = false)]
     password_confirm: Option<String>,
 }
 
@@ -362,6 +392,7 @@ pub struct LoginRequest {
     #[schema(format = Email)]
     email: String,
     /// Password.
+    #[schema(min_length = 1)]
     password: String,
 }
 
@@ -370,6 +401,7 @@ pub struct LoginRequest {
 #[expect(dead_code, reason = "documentation schema")]
 pub struct RefreshRequest {
     /// A refresh token.
+    #[schema(min_length = 1)]
     refresh: String,
 }
 
@@ -378,6 +410,7 @@ pub struct RefreshRequest {
 #[expect(dead_code, reason = "documentation schema")]
 pub struct PasswordChangeRequest {
     /// The current password.
+    #[schema(min_length = 1)]
     old_password: String,
     /// The new password, under the same rules as at registration.
     #[schema(min_length = 8, max_length = 72)]
@@ -398,13 +431,16 @@ pub struct PatientWrite {
     #[schema(pattern = "^[MFO]$")]
     gender: String,
     /// At most 15 characters.
-    #[schema(max_length = 15)]
+    #[schema(nullable = false, max_length = 15)]
     phone: Option<String>,
     /// An e-mail address or the empty string.
+    #[schema(nullable = false)]
     email: Option<String>,
     /// Postal address.
+    #[schema(nullable = false)]
     address: Option<String>,
     /// Free-text medical history.
+    #[schema(nullable = false)]
     medical_history: Option<String>,
 }
 
@@ -413,22 +449,25 @@ pub struct PatientWrite {
 #[expect(dead_code, reason = "documentation schema")]
 pub struct PatientPatch {
     /// Full name, 1–100 characters.
-    #[schema(min_length = 1, max_length = 100)]
+    #[schema(nullable = false, min_length = 1, max_length = 100)]
     name: Option<String>,
     /// Age in years.
-    #[schema(minimum = 0, maximum = 150)]
+    #[schema(nullable = false, minimum = 0, maximum = 150)]
     age: Option<i64>,
     /// `M`, `F` or `O`.
-    #[schema(pattern = "^[MFO]$")]
+    #[schema(nullable = false, pattern = "^[MFO]$")]
     gender: Option<String>,
     /// At most 15 characters.
-    #[schema(max_length = 15)]
+    #[schema(nullable = false, max_length = 15)]
     phone: Option<String>,
     /// An e-mail address or the empty string.
+    #[schema(nullable = false)]
     email: Option<String>,
     /// Postal address.
+    #[schema(nullable = false)]
     address: Option<String>,
     /// Free-text medical history.
+    #[schema(nullable = false)]
     medical_history: Option<String>,
 }
 
@@ -458,6 +497,7 @@ pub struct DoctorWrite {
     #[schema(pattern = r"^\d{1,8}(\.\d{1,2})?$")]
     consultation_fee: String,
     /// Whether new patients can be assigned (default true).
+    #[schema(nullable = false)]
     is_available: Option<bool>,
 }
 
@@ -466,27 +506,28 @@ pub struct DoctorWrite {
 #[expect(dead_code, reason = "documentation schema")]
 pub struct DoctorPatch {
     /// Full name, 1–100 characters.
-    #[schema(min_length = 1, max_length = 100)]
+    #[schema(nullable = false, min_length = 1, max_length = 100)]
     name: Option<String>,
     /// Specialization, 1–100 characters.
-    #[schema(min_length = 1, max_length = 100)]
+    #[schema(nullable = false, min_length = 1, max_length = 100)]
     specialization: Option<String>,
     /// Phone, 1–15 characters.
-    #[schema(min_length = 1, max_length = 15)]
+    #[schema(nullable = false, min_length = 1, max_length = 15)]
     phone: Option<String>,
     /// E-mail address.
-    #[schema(format = Email)]
+    #[schema(nullable = false, format = Email)]
     email: Option<String>,
     /// Years of experience.
-    #[schema(minimum = 0, maximum = 80)]
+    #[schema(nullable = false, minimum = 0, maximum = 80)]
     experience_years: Option<i64>,
     /// Qualification, 1–200 characters.
-    #[schema(min_length = 1, max_length = 200)]
+    #[schema(nullable = false, min_length = 1, max_length = 200)]
     qualification: Option<String>,
     /// Fee: a decimal with at most 2 decimals and 10 digits.
-    #[schema(pattern = r"^\d{1,8}(\.\d{1,2})?$")]
+    #[schema(nullable = false, pattern = r"^\d{1,8}(\.\d{1,2})?$")]
     consultation_fee: Option<String>,
     /// Whether new patients can be assigned.
+    #[schema(nullable = false)]
     is_available: Option<bool>,
 }
 
@@ -501,6 +542,7 @@ pub struct MappingCreate {
     #[schema(minimum = 1)]
     doctor: i64,
     /// Free-text notes.
+    #[schema(nullable = false)]
     notes: Option<String>,
 }
 
@@ -509,5 +551,6 @@ pub struct MappingCreate {
 #[expect(dead_code, reason = "documentation schema")]
 pub struct MappingNotes {
     /// Free-text notes.
+    #[schema(nullable = false)]
     notes: Option<String>,
 }

@@ -67,6 +67,10 @@ pub fn configure_app(config: &mut web::ServiceConfig) {
         .route(
             "/redoc/redoc.standalone.js",
             web::get().to(openapi::redoc_bundle),
+        )
+        .route(
+            "/redoc/redoc-offline.js",
+            web::get().to(openapi::redoc_offline),
         );
 }
 

@@ -16,9 +16,11 @@ pub async fn method_or_not_found(
     request: HttpRequest,
     document: web::Data<ApiDocument>,
 ) -> Result<HttpResponse, ApiError> {
-    if document.knows_path(request.path()) {
-        Err(ApiError::MethodNotAllowed(request.method().to_string()))
-    } else {
-        Err(ApiError::RouteNotFound)
+    match document.allowed_methods(request.path()) {
+        Some(allowed) => Err(ApiError::MethodNotAllowed {
+            method: request.method().to_string(),
+            allowed: allowed.to_owned(),
+        }),
+        None => Err(ApiError::RouteNotFound),
     }
 }
