@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use config::{Config, Environment, File, FileFormat};
+use healthcare_domain::throttle::{AddressRateLimit, LoginThrottle};
 use healthcare_persistence::DatabaseTarget;
 use serde::Deserialize;
 
@@ -65,6 +66,9 @@ struct RawSettings {
     log_format: Option<LogFormat>,
     metrics_address: String,
     behind_tls: bool,
+    throttle_login_failures: u32,
+    throttle_login_window_seconds: u64,
+    throttle_auth_per_address_per_minute: u32,
 }
 
 /// The JWT signing key, and whether it was generated for this run only.
@@ -127,6 +131,10 @@ pub struct Settings {
     pub metrics_address: Option<String>,
     /// Clients reach the service over TLS terminated by a proxy: send HSTS.
     pub behind_tls: bool,
+    /// Failed logins per e-mail before further logins are refused for a while.
+    pub login_throttle: LoginThrottle,
+    /// Auth requests per client address and minute (0: no limit).
+    pub auth_rate_limit: AddressRateLimit,
 }
 
 /// Why the settings were refused: one sentence for the operator.
@@ -215,6 +223,11 @@ impl Settings {
         if raw.access_token_lifetime_seconds == 0 || raw.refresh_token_lifetime_seconds == 0 {
             return Err(error("token lifetimes must be at least one second"));
         }
+        if raw.throttle_login_failures == 0 || raw.throttle_login_window_seconds == 0 {
+            return Err(error(
+                "THROTTLE_LOGIN_FAILURES and THROTTLE_LOGIN_WINDOW_SECONDS must be at least 1",
+            ));
+        }
         if raw.max_body_bytes == 0 {
             return Err(error("MAX_BODY_BYTES must be at least 1"));
         }
@@ -237,6 +250,15 @@ impl Settings {
             run_migrations: raw.run_migrations,
             shutdown_timeout: Duration::from_secs(raw.shutdown_timeout_seconds),
             behind_tls: raw.behind_tls,
+            login_throttle: LoginThrottle {
+                max_failures: raw.throttle_login_failures,
+                window: chrono::Duration::seconds(
+                    i64::try_from(raw.throttle_login_window_seconds).unwrap_or(i64::MAX / 1000),
+                ),
+            },
+            auth_rate_limit: AddressRateLimit {
+                per_minute: raw.throttle_auth_per_address_per_minute,
+            },
             metrics_address: Some(raw.metrics_address.trim().to_owned()).filter(|a| !a.is_empty()),
             log_format: raw.log_format.unwrap_or(if production {
                 LogFormat::Json

@@ -8,11 +8,14 @@ use healthcare_http::state::DatabaseProbe;
 use healthcare_persistence::connection::ping;
 use healthcare_persistence::{
     DbPool, DieselDoctorRepository, DieselMappingRepository, DieselPatientRepository,
-    DieselRefreshTokenRepository, DieselUserRepository, PoolSettings, StatementCounter, build_pool,
+    DieselRefreshTokenRepository, DieselThrottleRepository, DieselUserRepository, PoolSettings,
+    StatementCounter, build_pool,
 };
 use healthcare_ports::RepoError;
 use healthcare_ports::ports::Clock;
-use healthcare_ports::services::{AuthService, DoctorService, MappingService, PatientService};
+use healthcare_ports::services::{
+    AuthService, DoctorService, MappingService, PatientService, Throttling,
+};
 
 use crate::security::{BcryptHasher, JwtCodec};
 use crate::settings::Settings;
@@ -95,5 +98,11 @@ pub fn auth_service(settings: &Settings, pool: &DbPool) -> AuthService {
             settings.refresh_token_lifetime,
         )),
         Arc::new(SystemClock),
+        Throttling::new(
+            Arc::new(DieselThrottleRepository::new(pool.clone())),
+            Arc::new(SystemClock),
+            settings.login_throttle,
+            settings.auth_rate_limit,
+        ),
     )
 }

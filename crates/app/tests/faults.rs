@@ -485,10 +485,16 @@ async fn two_instances_share_one_postgres() {
         .iter()
         .map(|s| s.logs().matches("migration applied").count())
         .sum();
+    let migrations = std::fs::read_dir(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../migrations/postgres"
+    ))
+    .expect("migrations folder")
+    .count();
     assert_eq!(
         applied,
-        2,
-        "the two migrations ran once in all:\n{}\n{}",
+        migrations,
+        "each migration ran once in all:\n{}\n{}",
         first.logs(),
         second.logs()
     );
@@ -538,6 +544,31 @@ async fn two_instances_share_one_postgres() {
         descendant.status().as_u16(),
         401,
         "the family was revoked for both instances"
+    );
+
+    // Login throttling counts failures at both instances together.
+    for (attempt, server) in [&first, &second, &first, &second, &first]
+        .iter()
+        .enumerate()
+    {
+        let reply = client
+            .post(format!("{}/api/auth/login/", server.address))
+            .json(&json!({"email": "ann@example.com", "password": "wrong-password-1"}))
+            .send()
+            .await
+            .expect("sent");
+        assert_eq!(reply.status().as_u16(), 401, "failure {attempt}");
+    }
+    let throttled = client
+        .post(format!("{}/api/auth/login/", second.address))
+        .json(&json!({"email": "ann@example.com", "password": STRONG_PASSWORD}))
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(
+        throttled.status().as_u16(),
+        429,
+        "five failures across two instances throttle the sixth"
     );
 
     let access = rotated["access"].as_str().expect("access");

@@ -10,6 +10,7 @@ pub mod money;
 pub mod password;
 pub mod patient;
 pub mod registration;
+pub mod throttle;
 pub mod tokens;
 pub mod user;
 

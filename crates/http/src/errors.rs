@@ -103,6 +103,12 @@ impl ApiError {
                         TokenProblem::Blacklisted => "Token is blacklisted",
                     }),
                 ),
+                ServiceError::Throttled(seconds) => (
+                    StatusCode::TOO_MANY_REQUESTS,
+                    Self::detail(format!(
+                        "Request was throttled. Expected available in {seconds} seconds."
+                    )),
+                ),
                 ServiceError::PreconditionFailed => (
                     StatusCode::PRECONDITION_FAILED,
                     Self::detail("The record was changed by someone else."),
@@ -197,6 +203,9 @@ impl ResponseError for ApiError {
                 header::WWW_AUTHENTICATE,
                 HeaderValue::from_static(BEARER_CHALLENGE),
             ));
+        }
+        if let Self::Service(ServiceError::Throttled(seconds)) = self {
+            response.insert_header((header::RETRY_AFTER, seconds.to_string()));
         }
         if let Self::MethodNotAllowed { allowed, .. } = self
             && let Ok(value) = HeaderValue::from_str(allowed)

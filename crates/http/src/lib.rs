@@ -13,6 +13,7 @@ pub mod query;
 pub mod routes;
 pub mod security;
 pub mod state;
+pub mod throttle;
 pub mod versions;
 
 pub use errors::ApiError;

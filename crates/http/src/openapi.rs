@@ -298,6 +298,18 @@ pub enum AuthErrors {
     Unauthorized(AuthFailure),
 }
 
+/// The per-address limit of the auth routes (and, for login, the per-e-mail one).
+#[derive(IntoResponses)]
+pub enum ThrottledErrors {
+    /// Too many requests.
+    #[response(
+        status = 429,
+        description = "Throttled: too many auth requests from this address, or (login) too many failures for this e-mail.",
+        headers(("Retry-After" = String, description = "Seconds to wait."))
+    )]
+    Throttled(Detail),
+}
+
 /// Errors of requests that carry a JSON body.
 #[derive(IntoResponses)]
 pub enum BodyErrors {

@@ -8,6 +8,7 @@ pub mod mappings;
 pub mod migrations;
 pub mod patients;
 pub mod refresh_tokens;
+pub mod throttle;
 pub mod users;
 
 mod schema;
@@ -21,4 +22,5 @@ pub use doctors::DieselDoctorRepository;
 pub use mappings::DieselMappingRepository;
 pub use patients::DieselPatientRepository;
 pub use refresh_tokens::DieselRefreshTokenRepository;
+pub use throttle::DieselThrottleRepository;
 pub use users::DieselUserRepository;

@@ -91,3 +91,19 @@ diesel::allow_tables_to_appear_in_same_query!(
     doctors,
     patient_doctor_mappings
 );
+
+diesel::table! {
+    login_failures (id) {
+        id -> BigInt,
+        email_key -> Text,
+        failed_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    rate_buckets (bucket_key, window_start) {
+        bucket_key -> Text,
+        window_start -> Timestamp,
+        hits -> Integer,
+    }
+}

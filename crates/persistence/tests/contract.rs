@@ -8,8 +8,8 @@ use healthcare_domain::tokens::RefreshTokenRecord;
 use healthcare_domain::{Email, NewUser, Timestamp, UserId, UserName};
 use healthcare_persistence::{
     DatabaseTarget, DbPool, DieselDoctorRepository, DieselMappingRepository,
-    DieselPatientRepository, DieselRefreshTokenRepository, DieselUserRepository, PoolSettings,
-    StatementCounter, build_pool, migrations,
+    DieselPatientRepository, DieselRefreshTokenRepository, DieselThrottleRepository,
+    DieselUserRepository, PoolSettings, StatementCounter, build_pool, migrations,
 };
 use healthcare_ports::RepoError;
 use healthcare_ports::ports::{RefreshTokenRepository, UserRepository};
@@ -79,6 +79,8 @@ contract!(
     archiving_a_doctor_deactivates_its_mappings,
     one_active_mapping_per_pair_and_removal_once,
     mapping_lists_show_only_the_owners_active_mappings,
+    login_failures_count_within_the_window_and_clear,
+    rate_buckets_count_every_concurrent_hit_once,
 );
 
 fn at(second: u32) -> Timestamp {
@@ -849,5 +851,75 @@ fn mapping_lists_show_only_the_owners_active_mappings(pool: &DbPool) {
             .expect("listed")
             .total,
         0
+    );
+}
+
+use healthcare_ports::ports::ThrottleRepository;
+
+fn login_failures_count_within_the_window_and_clear(pool: &DbPool) {
+    let counters = DieselThrottleRepository::new(pool.clone());
+    for second in [1, 2, 3] {
+        counters
+            .record_login_failure("ann@example.com", at(second))
+            .expect("recorded");
+    }
+    counters
+        .record_login_failure("bob@example.com", at(4))
+        .expect("recorded");
+    assert_eq!(
+        counters.login_failures_since("ann@example.com", at(0)),
+        Ok((3, Some(at(1))))
+    );
+    assert_eq!(
+        counters.login_failures_since("ann@example.com", at(1)),
+        Ok((2, Some(at(2)))),
+        "older ones ignored"
+    );
+    assert_eq!(
+        counters.login_failures_since("nobody@example.com", at(0)),
+        Ok((0, None))
+    );
+    counters
+        .clear_login_failures("ann@example.com")
+        .expect("cleared");
+    assert_eq!(
+        counters.login_failures_since("ann@example.com", at(0)),
+        Ok((0, None))
+    );
+    assert_eq!(
+        counters.login_failures_since("bob@example.com", at(0)),
+        Ok((1, Some(at(4))))
+    );
+}
+
+fn rate_buckets_count_every_concurrent_hit_once(pool: &DbPool) {
+    let counters = DieselThrottleRepository::new(pool.clone());
+    let mut seen: Vec<u32> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..12)
+            .map(|_| {
+                let counters = counters.clone();
+                scope.spawn(move || {
+                    counters
+                        .hit_rate_bucket("auth:10.0.0.1", at(0))
+                        .expect("counted")
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("joined"))
+            .collect()
+    });
+    seen.sort_unstable();
+    assert_eq!(seen, (1..=12).collect::<Vec<u32>>());
+    assert_eq!(
+        counters.hit_rate_bucket("auth:10.0.0.1", at(30)),
+        Ok(1),
+        "a new window starts at 1"
+    );
+    assert_eq!(
+        counters.hit_rate_bucket("auth:10.0.0.2", at(0)),
+        Ok(1),
+        "addresses count apart"
     );
 }

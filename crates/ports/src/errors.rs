@@ -60,6 +60,9 @@ pub enum ServiceError {
     /// A refresh token was refused.
     #[error("refresh token refused: {0:?}")]
     RefreshToken(TokenProblem),
+    /// Too many requests: retry after this many seconds.
+    #[error("throttled for {0} s")]
+    Throttled(u64),
     /// The record changed since the version the client based its write on.
     #[error("precondition failed")]
     PreconditionFailed,

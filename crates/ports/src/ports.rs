@@ -88,6 +88,28 @@ pub trait RefreshTokenRepository: Send + Sync {
     fn revoke_all_for_user(&self, user_id: UserId, at: Timestamp) -> Result<(), RepoError>;
 }
 
+/// Counters for throttling, shared by every server instance.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+pub trait ThrottleRepository: Send + Sync {
+    /// Records one failed login for `email_key` at `at`.
+    fn record_login_failure(&self, email_key: &str, at: Timestamp) -> Result<(), RepoError>;
+
+    /// How many failures `email_key` has since `since` (exclusive), and the oldest of them.
+    /// MUST ignore older failures.
+    fn login_failures_since(
+        &self,
+        email_key: &str,
+        since: Timestamp,
+    ) -> Result<(u32, Option<Timestamp>), RepoError>;
+
+    /// Forgets every failure of `email_key` (after a successful login).
+    fn clear_login_failures(&self, email_key: &str) -> Result<(), RepoError>;
+
+    /// Counts one more hit in the bucket and returns its hits, this one included. MUST count
+    /// every hit exactly once when several instances hit the same bucket at once.
+    fn hit_rate_bucket(&self, bucket_key: &str, window_start: Timestamp) -> Result<u32, RepoError>;
+}
+
 /// Password hashing (bcrypt in production). Calls block for the whole hashing time.
 #[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
 pub trait PasswordHasher: Send + Sync {

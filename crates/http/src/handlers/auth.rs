@@ -13,9 +13,10 @@ use crate::errors::ApiError;
 use crate::handlers::{run_blocking, timestamp};
 use crate::openapi::{
     AuthErrors, AuthFailure, BodyErrors, LoginRequest, PasswordChangeRequest, RefreshRequest,
-    RegisterRequest, ServerErrors,
+    RegisterRequest, ServerErrors, ThrottledErrors,
 };
 use crate::state::AppState;
+use crate::throttle::AuthRouteQuota;
 
 /// A user as the API shows it.
 #[derive(Debug, Serialize, ToSchema)]
@@ -85,10 +86,11 @@ fn session(message: &'static str, (user, tokens): (User, SessionTokens)) -> Sess
     tag = "auth",
     operation_id = "register",
     request_body = RegisterRequest,
-    responses((status = 201, description = "Registered and signed in.", body = SessionJson), BodyErrors, ServerErrors),
+    responses((status = 201, description = "Registered and signed in.", body = SessionJson), BodyErrors, ThrottledErrors, ServerErrors),
 )]
 #[post("/auth/register")]
 pub async fn register(
+    _quota: AuthRouteQuota,
     state: web::Data<AppState>,
     body: JsonObject,
 ) -> Result<HttpResponse, ApiError> {
@@ -118,11 +120,15 @@ pub async fn register(
             headers(("WWW-Authenticate" = String, description = "Always `Bearer realm=\"api\"`."))
         ),
         BodyErrors,
-        ServerErrors,
+        ThrottledErrors, ServerErrors,
     ),
 )]
 #[post("/auth/login")]
-pub async fn login(state: web::Data<AppState>, body: JsonObject) -> Result<HttpResponse, ApiError> {
+pub async fn login(
+    _quota: AuthRouteQuota,
+    state: web::Data<AppState>,
+    body: JsonObject,
+) -> Result<HttpResponse, ApiError> {
     let mut fields = FieldReader::new(body);
     let input = LoginInput {
         email: fields.required_string("email"),
@@ -160,11 +166,12 @@ fn refresh_field(body: JsonObject) -> Result<String, ApiError> {
             headers(("WWW-Authenticate" = String, description = "Always `Bearer realm=\"api\"`."))
         ),
         BodyErrors,
-        ServerErrors,
+        ThrottledErrors, ServerErrors,
     ),
 )]
 #[post("/auth/token/refresh")]
 pub async fn refresh(
+    _quota: AuthRouteQuota,
     state: web::Data<AppState>,
     body: JsonObject,
 ) -> Result<HttpResponse, ApiError> {
@@ -178,11 +185,12 @@ pub async fn refresh(
     tag = "auth",
     operation_id = "logout",
     request_body = RefreshRequest,
-    responses((status = 204, description = "Signed out."), AuthErrors, BodyErrors, ServerErrors),
+    responses((status = 204, description = "Signed out."), AuthErrors, BodyErrors, ThrottledErrors, ServerErrors),
     security(("bearer" = [])),
 )]
 #[post("/auth/logout")]
 pub async fn logout(
+    _quota: AuthRouteQuota,
     _caller: AuthenticatedUser,
     state: web::Data<AppState>,
     body: JsonObject,
@@ -197,11 +205,12 @@ pub async fn logout(
     tag = "auth",
     operation_id = "change_password",
     request_body = PasswordChangeRequest,
-    responses((status = 204, description = "Changed."), AuthErrors, BodyErrors, ServerErrors),
+    responses((status = 204, description = "Changed."), AuthErrors, BodyErrors, ThrottledErrors, ServerErrors),
     security(("bearer" = [])),
 )]
 #[post("/auth/password")]
 pub async fn change_password(
+    _quota: AuthRouteQuota,
     AuthenticatedUser(user): AuthenticatedUser,
     state: web::Data<AppState>,
     body: JsonObject,

@@ -12,6 +12,7 @@ use crate::ports::{
     Clock, PasswordHasher, RefreshTokenRepository, TokenCodec, TokenDecodeError, TokenKind,
     UserRepository,
 };
+use crate::services::throttling::Throttling;
 use crate::{RepoError, ServiceError, TokenProblem};
 
 /// The message for a registration whose e-mail is taken.
@@ -66,6 +67,7 @@ pub struct AuthService {
     hasher: Arc<dyn PasswordHasher>,
     tokens: Arc<dyn TokenCodec>,
     clock: Arc<dyn Clock>,
+    throttling: Throttling,
 }
 
 impl AuthService {
@@ -76,6 +78,7 @@ impl AuthService {
         hasher: Arc<dyn PasswordHasher>,
         tokens: Arc<dyn TokenCodec>,
         clock: Arc<dyn Clock>,
+        throttling: Throttling,
     ) -> Self {
         Self {
             users,
@@ -83,7 +86,13 @@ impl AuthService {
             hasher,
             tokens,
             clock,
+            throttling,
         }
+    }
+
+    /// Counts an auth request from a client address; refuses it past the per-minute limit.
+    pub fn check_client_address(&self, address: &str) -> Result<(), ServiceError> {
+        self.throttling.check_address(address)
     }
 
     /// Registers a user and signs them in. A taken e-mail (any case) is a field error on
@@ -150,17 +159,24 @@ impl AuthService {
         if !errors.is_empty() {
             return Err(errors.into());
         }
-        let Some(credentials) = self
-            .users
-            .find_credentials_by_email(&normalize_email(&email))?
-        else {
-            self.hasher.verify_dummy(&password);
+        let email_key = normalize_email(&email);
+        // Throttled exactly the same whether or not an account exists: nothing is revealed.
+        self.throttling.check_login(&email_key)?;
+        let credentials = self.users.find_credentials_by_email(&email_key)?;
+        let accepted = match &credentials {
+            Some(found) => {
+                self.hasher.verify(&password, &found.password_hash) && found.user.is_active
+            }
+            None => {
+                self.hasher.verify_dummy(&password);
+                false
+            }
+        };
+        let Some(credentials) = credentials.filter(|_| accepted) else {
+            self.throttling.record_failure(&email_key)?;
             return Err(ServiceError::InvalidCredentials);
         };
-        let password_matches = self.hasher.verify(&password, &credentials.password_hash);
-        if !password_matches || !credentials.user.is_active {
-            return Err(ServiceError::InvalidCredentials);
-        }
+        self.throttling.record_success(&email_key)?;
         let tokens = self.start_session(credentials.user.id)?;
         Ok((credentials.user, tokens))
     }
@@ -334,11 +350,12 @@ impl AuthService {
 mod tests {
     use super::*;
     use crate::ports::{
-        IssuedToken, MockPasswordHasher, MockRefreshTokenRepository, MockTokenCodec,
-        MockUserRepository, TokenClaims, UserCredentials,
+        IssuedToken, MockPasswordHasher, MockRefreshTokenRepository, MockThrottleRepository,
+        MockTokenCodec, MockUserRepository, TokenClaims, UserCredentials,
     };
     use chrono::{Duration, TimeZone, Utc};
     use healthcare_domain::Timestamp;
+    use healthcare_domain::throttle::{AddressRateLimit, LoginThrottle};
     use mockall::predicate::eq;
 
     struct FixedClock(Timestamp);
@@ -398,6 +415,20 @@ mod tests {
         refresh_tokens: MockRefreshTokenRepository,
         hasher: MockPasswordHasher,
         tokens: MockTokenCodec,
+        throttle: MockThrottleRepository,
+    }
+
+    /// Counters with no recent failures that accept every record.
+    fn quiet_counters() -> MockThrottleRepository {
+        let mut counters = MockThrottleRepository::new();
+        counters
+            .expect_login_failures_since()
+            .returning(|_, _| Ok((0, None)));
+        counters
+            .expect_record_login_failure()
+            .returning(|_, _| Ok(()));
+        counters.expect_clear_login_failures().returning(|_| Ok(()));
+        counters
     }
 
     impl Ports {
@@ -407,6 +438,7 @@ mod tests {
                 refresh_tokens: MockRefreshTokenRepository::new(),
                 hasher: MockPasswordHasher::new(),
                 tokens: codec(),
+                throttle: quiet_counters(),
             }
         }
 
@@ -417,6 +449,15 @@ mod tests {
                 Arc::new(self.hasher),
                 Arc::new(self.tokens),
                 Arc::new(FixedClock(now())),
+                Throttling::new(
+                    Arc::new(self.throttle),
+                    Arc::new(FixedClock(now())),
+                    LoginThrottle {
+                        max_failures: 5,
+                        window: Duration::minutes(15),
+                    },
+                    AddressRateLimit { per_minute: 60 },
+                ),
             )
         }
     }
@@ -563,6 +604,75 @@ mod tests {
             .service()
             .login(login_input("ann@example.com", "vivid-otter-41"));
         assert_eq!(result.err(), Some(ServiceError::InvalidCredentials));
+    }
+
+    #[test]
+    fn a_throttled_email_is_refused_before_any_password_check_even_without_an_account() {
+        let mut ports = Ports::new();
+        let mut counters = MockThrottleRepository::new();
+        counters
+            .expect_login_failures_since()
+            .with(eq("nobody@example.com"), eq(now() - Duration::minutes(15)))
+            .returning(|_, _| Ok((5, Some(now() - Duration::minutes(5)))));
+        counters.expect_record_login_failure().never();
+        ports.throttle = counters;
+        ports.users.expect_find_credentials_by_email().never();
+        ports.hasher.expect_verify().never();
+        let result = ports
+            .service()
+            .login(login_input("Nobody@example.com", "vivid-otter-41"));
+        assert_eq!(result.err(), Some(ServiceError::Throttled(600)));
+    }
+
+    #[test]
+    fn failures_are_counted_and_a_success_resets_the_count() {
+        let mut ports = Ports::new();
+        let mut counters = MockThrottleRepository::new();
+        counters
+            .expect_login_failures_since()
+            .returning(|_, _| Ok((2, Some(now()))));
+        counters
+            .expect_record_login_failure()
+            .with(eq("ann@example.com"), eq(now()))
+            .times(1)
+            .returning(|_, _| Ok(()));
+        ports.throttle = counters;
+        ports
+            .users
+            .expect_find_credentials_by_email()
+            .returning(|_| Ok(Some(credentials(true))));
+        ports.hasher.expect_verify().return_const(false);
+        assert_eq!(
+            ports
+                .service()
+                .login(login_input("ann@example.com", "wrong"))
+                .err(),
+            Some(ServiceError::InvalidCredentials)
+        );
+
+        let mut ports = Ports::new();
+        let mut counters = MockThrottleRepository::new();
+        counters
+            .expect_login_failures_since()
+            .returning(|_, _| Ok((4, Some(now()))));
+        counters
+            .expect_clear_login_failures()
+            .with(eq("ann@example.com"))
+            .times(1)
+            .returning(|_| Ok(()));
+        ports.throttle = counters;
+        ports
+            .users
+            .expect_find_credentials_by_email()
+            .returning(|_| Ok(Some(credentials(true))));
+        ports.hasher.expect_verify().return_const(true);
+        ports.refresh_tokens.expect_insert().returning(|_| Ok(()));
+        assert!(
+            ports
+                .service()
+                .login(login_input("ann@example.com", "right"))
+                .is_ok()
+        );
     }
 
     #[test]

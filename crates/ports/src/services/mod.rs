@@ -5,6 +5,7 @@ pub mod auth;
 pub mod doctors;
 pub mod mappings;
 pub mod patients;
+pub mod throttling;
 pub mod versioning;
 
 #[cfg(test)]
@@ -14,4 +15,5 @@ pub use auth::{AuthService, LoginInput, PasswordChangeInput, SessionTokens};
 pub use doctors::DoctorService;
 pub use mappings::{AssignmentInput, MappingService, PatientAssignments};
 pub use patients::PatientService;
+pub use throttling::Throttling;
 pub use versioning::IfMatch;

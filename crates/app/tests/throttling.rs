@@ -1,0 +1,155 @@
+//! Login throttling per e-mail and the per-address limit of the auth routes.
+
+mod common;
+
+use common::{STRONG_PASSWORD, TestApp};
+use serde_json::json;
+
+on_both_backends!(
+    five_failures_throttle_an_email_whether_or_not_it_exists,
+    a_successful_login_resets_the_count
+);
+
+async fn login(app: &TestApp, email: &str, password: &str) -> common::Reply {
+    app.post(
+        "/api/auth/login/",
+        json!({"email": email, "password": password}),
+    )
+    .await
+}
+
+async fn five_failures_throttle_an_email_whether_or_not_it_exists(app: TestApp) {
+    app.register("Ann", "ann@example.com").await;
+    for email in ["ann@example.com", "nobody@example.com"] {
+        for _ in 0..5 {
+            assert_eq!(
+                login(&app, email, "wrong-password-1").await.status,
+                401,
+                "{email}"
+            );
+        }
+        let throttled = login(&app, &email.to_uppercase(), STRONG_PASSWORD).await;
+        assert_eq!(
+            throttled.status, 429,
+            "{email}: even the right password, in any case"
+        );
+        let detail = throttled.body["detail"].as_str().expect("detail");
+        assert!(
+            detail.starts_with("Request was throttled. Expected available in "),
+            "{detail}"
+        );
+        let retry_after: u64 = throttled
+            .header("retry-after")
+            .and_then(|v| v.parse().ok())
+            .expect("Retry-After");
+        assert!((1..=900).contains(&retry_after), "{retry_after}");
+        assert!(detail.contains(&format!("in {retry_after} seconds")));
+    }
+    assert_eq!(
+        login(&app, "other@example.com", "wrong-password-1")
+            .await
+            .status,
+        401,
+        "other e-mails are unaffected"
+    );
+}
+
+async fn a_successful_login_resets_the_count(app: TestApp) {
+    app.register("Ann", "ann@example.com").await;
+    for _ in 0..4 {
+        assert_eq!(
+            login(&app, "ann@example.com", "wrong-password-1")
+                .await
+                .status,
+            401
+        );
+    }
+    assert_eq!(
+        login(&app, "ann@example.com", STRONG_PASSWORD).await.status,
+        200
+    );
+    for _ in 0..4 {
+        assert_eq!(
+            login(&app, "ann@example.com", "wrong-password-1")
+                .await
+                .status,
+            401
+        );
+    }
+    assert_eq!(
+        login(&app, "ann@example.com", STRONG_PASSWORD).await.status,
+        200
+    );
+}
+
+/// A fixed one-minute window can roll over in the middle of a burst; each attempt uses a new
+/// client address (through a trusted proxy's `X-Forwarded-For`) and is judged only when the
+/// whole burst fell in one minute.
+#[actix_web::test]
+async fn auth_routes_are_limited_per_client_address() {
+    let app = common::spawn_app_with(
+        common::Backend::Sqlite,
+        &[
+            ("THROTTLE_AUTH_PER_ADDRESS_PER_MINUTE", "3"),
+            ("TRUSTED_PROXIES", "127.0.0.1"),
+        ],
+    )
+    .await
+    .expect("sqlite");
+    let session = app.register("Ann", "ann@example.com").await;
+    for attempt in 0..3 {
+        let address = format!("198.51.100.{attempt}");
+        let minute = || chrono::Utc::now().timestamp() / 60;
+        let started = minute();
+        let mut statuses = Vec::new();
+        for _ in 0..5 {
+            let request = app
+                .client
+                .post(format!("{}/api/auth/token/refresh/", app.address))
+                .header("X-Forwarded-For", &address)
+                .json(&json!({"refresh": "not-a-token"}));
+            let reply = app.send(request).await;
+            if reply.status == 429 {
+                assert!(reply.header("retry-after").is_some());
+            }
+            statuses.push(reply.status);
+        }
+        if minute() != started {
+            continue;
+        }
+        assert_eq!(statuses, vec![401, 401, 401, 429, 429], "{address}");
+        let other = app
+            .send(
+                app.client
+                    .get(format!("{}/api/auth/me/", app.address))
+                    .header("X-Forwarded-For", &address)
+                    .bearer_auth(&session.access),
+            )
+            .await;
+        assert_eq!(
+            other.status, 200,
+            "only the auth routes that take credentials are limited"
+        );
+        return;
+    }
+    panic!("every attempt straddled a minute boundary");
+}
+
+#[actix_web::test]
+async fn zero_disables_the_per_address_limit() {
+    let app = common::spawn_app_with(
+        common::Backend::Sqlite,
+        &[("THROTTLE_AUTH_PER_ADDRESS_PER_MINUTE", "0")],
+    )
+    .await
+    .expect("sqlite");
+    for _ in 0..70 {
+        let reply = app
+            .post(
+                "/api/auth/token/refresh/",
+                json!({"refresh": "not-a-token"}),
+            )
+            .await;
+        assert_eq!(reply.status, 401);
+    }
+}

@@ -1,0 +1,121 @@
+//! Throttling rules: failed logins per e-mail address, and requests per client address in a
+//! fixed one-minute window. The counts live in the database (shared by every instance); the
+//! rules that judge them live here.
+
+use chrono::Duration;
+
+use crate::Timestamp;
+
+/// How long a throttled client must wait, in whole seconds (at least 1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetryAfter(pub u64);
+
+fn retry_after(until: Timestamp, now: Timestamp) -> RetryAfter {
+    let millis = (until - now).num_milliseconds().max(0);
+    RetryAfter(u64::try_from((millis + 999) / 1000).unwrap_or(0).max(1))
+}
+
+/// After `max_failures` failed logins for one e-mail within `window`, further logins for it
+/// are refused until the oldest counted failure leaves the window, even with the right
+/// password, and whether or not an account exists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LoginThrottle {
+    /// Failures tolerated within the window.
+    pub max_failures: u32,
+    /// How far back failures count.
+    pub window: Duration,
+}
+
+impl LoginThrottle {
+    /// Where the window starts at `now`.
+    pub fn window_start(&self, now: Timestamp) -> Timestamp {
+        now - self.window
+    }
+
+    /// `Err` when `failures` (counted since `window_start`, the oldest at `oldest`) are enough
+    /// to refuse another attempt.
+    pub fn check(
+        &self,
+        failures: u32,
+        oldest: Option<Timestamp>,
+        now: Timestamp,
+    ) -> Result<(), RetryAfter> {
+        match oldest {
+            Some(oldest) if failures >= self.max_failures => {
+                Err(retry_after(oldest + self.window, now))
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+/// At most `per_minute` requests per client address in each fixed minute; 0 disables it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AddressRateLimit {
+    /// Requests allowed per minute; 0 for no limit.
+    pub per_minute: u32,
+}
+
+impl AddressRateLimit {
+    /// Whether the limit is on.
+    pub fn is_enabled(&self) -> bool {
+        self.per_minute > 0
+    }
+
+    /// The start of the minute `now` falls in.
+    pub fn window_start(now: Timestamp) -> Timestamp {
+        let seconds = now.timestamp();
+        chrono::DateTime::from_timestamp(seconds - seconds.rem_euclid(60), 0).unwrap_or(now)
+    }
+
+    /// `Err` when `hits` (this request included) exceed the limit for the window.
+    pub fn check(&self, hits: u32, now: Timestamp) -> Result<(), RetryAfter> {
+        if self.is_enabled() && hits > self.per_minute {
+            Err(retry_after(
+                Self::window_start(now) + Duration::seconds(60),
+                now,
+            ))
+        } else {
+            Ok(())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::{TimeZone, Utc};
+
+    fn at(minute: u32, second: u32) -> Timestamp {
+        Utc.with_ymd_and_hms(2026, 11, 26, 10, minute, second)
+            .single()
+            .expect("valid")
+    }
+
+    #[test]
+    fn login_throttle_counts_failures_in_the_window() {
+        let throttle = LoginThrottle {
+            max_failures: 5,
+            window: Duration::minutes(15),
+        };
+        assert_eq!(throttle.window_start(at(20, 0)), at(5, 0));
+        assert_eq!(throttle.check(4, Some(at(0, 0)), at(1, 0)), Ok(()));
+        assert_eq!(
+            throttle.check(5, Some(at(0, 0)), at(1, 0)),
+            Err(RetryAfter(14 * 60))
+        );
+        assert_eq!(throttle.check(0, None, at(1, 0)), Ok(()));
+    }
+
+    #[test]
+    fn address_limit_uses_fixed_minutes_and_can_be_off() {
+        let limit = AddressRateLimit { per_minute: 60 };
+        assert_eq!(AddressRateLimit::window_start(at(3, 42)), at(3, 0));
+        assert_eq!(limit.check(60, at(3, 42)), Ok(()));
+        assert_eq!(limit.check(61, at(3, 42)), Err(RetryAfter(18)));
+        assert_eq!(
+            AddressRateLimit { per_minute: 0 }.check(10_000, at(3, 42)),
+            Ok(())
+        );
+    }
+}
