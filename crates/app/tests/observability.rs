@@ -5,7 +5,7 @@ mod common;
 use std::time::Duration;
 
 use common::process::ServerProcess;
-use common::{Backend, STRONG_PASSWORD};
+use common::{Backend, STRONG_PASSWORD, TEST_SECRET};
 use serde_json::{Value, json};
 
 #[actix_web::test]
@@ -110,6 +110,36 @@ async fn production_logs_are_json_with_request_ids_and_no_secrets() {
         .send()
         .await
         .expect("sent");
+    let login = client
+        .post(format!("{}/api/auth/login/", server.address))
+        .json(&json!({"email": "zebulon@example.com", "password": STRONG_PASSWORD}))
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(login.status().as_u16(), 200);
+    let patient: Value = client
+        .post(format!("{}/api/patients/", server.address))
+        .bearer_auth(token)
+        .json(
+            &json!({"name": "Quintessa Marlowe", "age": 61, "gender": "F", "phone": "555-867-5309",
+                      "email": "quintessa@example.org", "address": "42 Wallaby Way",
+                      "medical_history": "Hyperkalaemia-Rarissima"}),
+        )
+        .send()
+        .await
+        .expect("sent")
+        .json()
+        .await
+        .expect("json");
+    let patient_id = patient["id"].as_i64().expect("id");
+    let updated = client
+        .patch(format!("{}/api/patients/{patient_id}/", server.address))
+        .bearer_auth(token)
+        .json(&json!({"medical_history": "Chromatophobia-Singularis", "address": "7 Quokka Lane"}))
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(updated.status().as_u16(), 200);
     common::process::tokio_sleep(Duration::from_millis(100)).await;
 
     let logs = server.logs();
@@ -138,6 +168,15 @@ async fn production_logs_are_json_with_request_ids_and_no_secrets() {
         "Xylophonist",
         "zebulon@example.com",
         "Zebulon",
+        "Quintessa",
+        "Marlowe",
+        "555-867-5309",
+        "quintessa@example.org",
+        "Wallaby",
+        "Hyperkalaemia",
+        "Chromatophobia",
+        "Quokka",
+        TEST_SECRET,
     ] {
         assert!(!logs.contains(secret), "the logs contain {secret:?}");
     }
