@@ -6,6 +6,7 @@ pub mod security;
 pub mod settings;
 pub mod startup;
 pub mod telemetry;
+pub mod tls;
 pub mod wiring;
 
 pub use settings::Settings;

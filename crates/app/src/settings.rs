@@ -66,6 +66,8 @@ struct RawSettings {
     log_format: Option<LogFormat>,
     metrics_address: String,
     behind_tls: bool,
+    tls_cert_file: String,
+    tls_key_file: String,
     throttle_login_failures: u32,
     throttle_login_window_seconds: u64,
     throttle_auth_per_address_per_minute: u32,
@@ -86,6 +88,15 @@ impl std::fmt::Debug for SecretKey {
             .field("generated", &self.generated)
             .finish_non_exhaustive()
     }
+}
+
+/// The PEM files the server terminates TLS with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlsFiles {
+    /// Certificate chain.
+    pub cert_file: std::path::PathBuf,
+    /// Private key.
+    pub key_file: std::path::PathBuf,
 }
 
 /// Validated settings.
@@ -131,6 +142,8 @@ pub struct Settings {
     pub metrics_address: Option<String>,
     /// Clients reach the service over TLS terminated by a proxy: send HSTS.
     pub behind_tls: bool,
+    /// Terminate TLS in the server with this certificate chain and key (PEM files).
+    pub tls: Option<TlsFiles>,
     /// Failed logins per e-mail before further logins are refused for a while.
     pub login_throttle: LoginThrottle,
     /// Auth requests per client address and minute (0: no limit).
@@ -200,9 +213,19 @@ impl Settings {
                 )));
             }
         };
-        if production && !raw.behind_tls {
+        let tls = match (raw.tls_cert_file.trim(), raw.tls_key_file.trim()) {
+            ("", "") => None,
+            ("", _) | (_, "") => {
+                return Err(error("TLS_CERT_FILE and TLS_KEY_FILE must be set together"));
+            }
+            (cert, key) => Some(TlsFiles {
+                cert_file: cert.into(),
+                key_file: key.into(),
+            }),
+        };
+        if production && !raw.behind_tls && tls.is_none() {
             return Err(error(
-                "APP_ENV=production needs TLS: set BEHIND_TLS=true when a proxy terminates it",
+                "APP_ENV=production needs TLS: set TLS_CERT_FILE and TLS_KEY_FILE, or BEHIND_TLS=true when a proxy terminates it",
             ));
         }
         let database =
@@ -250,6 +273,7 @@ impl Settings {
             run_migrations: raw.run_migrations,
             shutdown_timeout: Duration::from_secs(raw.shutdown_timeout_seconds),
             behind_tls: raw.behind_tls,
+            tls,
             login_throttle: LoginThrottle {
                 max_failures: raw.throttle_login_failures,
                 window: chrono::Duration::seconds(
@@ -406,11 +430,33 @@ mod tests {
     }
 
     #[test]
+    fn tls_files_come_in_pairs_and_satisfy_production() {
+        assert_eq!(
+            load(&[("TLS_CERT_FILE", "/etc/tls/cert.pem")]).err(),
+            Some(error("TLS_CERT_FILE and TLS_KEY_FILE must be set together"))
+        );
+        let settings = load(&[
+            ("APP_ENV", "production"),
+            ("SECRET_KEY", STRONG),
+            ("TLS_CERT_FILE", "/etc/tls/cert.pem"),
+            ("TLS_KEY_FILE", "/etc/tls/key.pem"),
+        ])
+        .expect("valid");
+        assert_eq!(
+            settings.tls,
+            Some(TlsFiles {
+                cert_file: "/etc/tls/cert.pem".into(),
+                key_file: "/etc/tls/key.pem".into()
+            })
+        );
+    }
+
+    #[test]
     fn production_refuses_to_start_without_tls() {
         assert_eq!(
             load(&[("APP_ENV", "production"), ("SECRET_KEY", STRONG)]).err(),
             Some(error(
-                "APP_ENV=production needs TLS: set BEHIND_TLS=true when a proxy terminates it"
+                "APP_ENV=production needs TLS: set TLS_CERT_FILE and TLS_KEY_FILE, or BEHIND_TLS=true when a proxy terminates it"
             ))
         );
     }

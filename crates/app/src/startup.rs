@@ -16,6 +16,7 @@ use healthcare_http::{ApiConfig, AppState};
 use healthcare_persistence::{StatementCounter, migrations};
 
 use crate::settings::Settings;
+use crate::tls;
 use crate::wiring::{PoolProbe, auth_service, database_pool, record_services};
 
 /// Why the server could not start.
@@ -32,6 +33,9 @@ pub enum StartupError {
         /// The cause.
         source: std::io::Error,
     },
+    /// The TLS certificate or key could not be used.
+    #[error("{0}")]
+    Tls(String),
     /// The metrics registry could not be built (a bug).
     #[error("metrics: {0}")]
     Metrics(String),
@@ -102,7 +106,7 @@ impl Application {
         let document = web::Data::new(ApiDocument::build(healthcare_http::configure));
         let policy = web::Data::new(SecurityPolicy {
             allowed_hosts: settings.allowed_hosts.clone(),
-            hsts: settings.behind_tls,
+            hsts: settings.behind_tls || settings.tls.is_some(),
         });
         let cors_origins = settings.cors_allowed_origins.clone();
         let server = HttpServer::new(move || {
@@ -127,14 +131,21 @@ impl Application {
                 // Outermost, so every request, refused ones too, is logged with its id.
                 .wrap(from_fn(telemetry))
         })
-        .shutdown_timeout(settings.shutdown_timeout.as_secs())
-        .listen(listener)
+        .shutdown_timeout(settings.shutdown_timeout.as_secs());
+        let server = match &settings.tls {
+            None => server.listen(listener),
+            Some(files) => {
+                let config = tls::server_config(&files.cert_file, &files.key_file)
+                    .map_err(StartupError::Tls)?;
+                server.listen_rustls_0_23(listener, config)
+            }
+        }
         .map_err(|source| StartupError::Bind {
             address: address.clone(),
             source,
         })?
         .run();
-        tracing::info!(%address, port, "listening");
+        tracing::info!(%address, port, tls = settings.tls.is_some(), "listening");
 
         let (metrics_server, metrics_port) = match &settings.metrics_address {
             None => (None, None),
