@@ -262,7 +262,7 @@ impl Settings {
             host: raw.host,
             port: raw.port,
             allowed_hosts: split_list(&raw.allowed_hosts),
-            cors_allowed_origins: split_list(&raw.cors_allowed_origins),
+            cors_allowed_origins: parse_origins(&raw.cors_allowed_origins)?,
             trusted_proxies: parse_networks(&raw.trusted_proxies)?,
             access_token_lifetime: Duration::from_secs(raw.access_token_lifetime_seconds),
             refresh_token_lifetime: Duration::from_secs(raw.refresh_token_lifetime_seconds),
@@ -316,6 +316,29 @@ fn random_secret() -> Result<String, SettingsError> {
     getrandom::fill(&mut bytes)
         .map_err(|e| error(format!("no randomness for a secret key: {e}")))?;
     Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+}
+
+/// Exact origins (`https://app.clinic.org`, `http://localhost:3000`); never a wildcard.
+fn parse_origins(value: &str) -> Result<Vec<String>, SettingsError> {
+    split_list(value)
+        .into_iter()
+        .map(|origin| {
+            let valid = origin
+                .split_once("://")
+                .is_some_and(|(scheme, rest)| {
+                    matches!(scheme, "http" | "https")
+                        && !rest.is_empty()
+                        && !rest.contains(['/', '*', ' '])
+                });
+            if valid {
+                Ok(origin)
+            } else {
+                Err(error(format!(
+                    "CORS_ALLOWED_ORIGINS: {origin:?} is not an origin like https://app.example.com (no wildcards)"
+                )))
+            }
+        })
+        .collect()
 }
 
 /// CIDRs (`10.0.0.0/8`) or single addresses (`127.0.0.1`).
@@ -393,6 +416,23 @@ mod tests {
         assert!(!settings.run_migrations);
         assert_eq!(settings.trusted_proxies.len(), 2);
         assert!(load(&[("TRUSTED_PROXIES", "not-a-network")]).is_err());
+        for bad in [
+            "*",
+            "https://*.clinic.org",
+            "app.clinic.org",
+            "https://app.clinic.org/path",
+        ] {
+            assert!(load(&[("CORS_ALLOWED_ORIGINS", bad)]).is_err(), "{bad}");
+        }
+        let settings = load(&[(
+            "CORS_ALLOWED_ORIGINS",
+            "https://app.clinic.org, http://localhost:3000",
+        )])
+        .expect("valid");
+        assert_eq!(
+            settings.cors_allowed_origins,
+            vec!["https://app.clinic.org", "http://localhost:3000"]
+        );
     }
 
     #[test]

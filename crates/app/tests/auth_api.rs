@@ -319,6 +319,19 @@ async fn logout_revokes_the_chain(app: TestApp) {
         .await;
     assert_eq!(unauthenticated.status, 401);
 
+    // Another user cannot end this session with a token they got hold of.
+    let other = app.register("Bob", "bob@example.com").await;
+    let foreign = app
+        .request(
+            "POST",
+            "/api/auth/logout/",
+            Some(json!({"refresh": latest})),
+            Some(&other.access),
+        )
+        .await;
+    assert_eq!(foreign.status, 401);
+    assert_eq!(foreign.body["detail"], "Token is invalid or expired");
+
     let reply = app
         .request(
             "POST",

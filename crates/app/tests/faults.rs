@@ -333,7 +333,12 @@ async fn sigterm_drains_in_flight_requests_and_exits_0() {
     // bcrypt at cost 10 makes each login take long enough to be in flight at the signal.
     let mut server = ServerProcess::start(
         &url,
-        &[("BCRYPT_COST", "10"), ("SHUTDOWN_TIMEOUT_SECONDS", "10")],
+        &[
+            ("BCRYPT_COST", "10"),
+            ("SHUTDOWN_TIMEOUT_SECONDS", "10"),
+            // Six simultaneous logins of one account: a burst the login throttle would count.
+            ("THROTTLE_LOGIN_FAILURES", "100"),
+        ],
     )
     .await;
     let client = reqwest::Client::new();

@@ -7,7 +7,8 @@ use serde_json::json;
 
 on_both_backends!(
     five_failures_throttle_an_email_whether_or_not_it_exists,
-    a_successful_login_resets_the_count
+    a_successful_login_resets_the_count,
+    parallel_guesses_cannot_slip_under_the_limit,
 );
 
 async fn login(app: &TestApp, email: &str, password: &str) -> common::Reply {
@@ -79,6 +80,32 @@ async fn a_successful_login_resets_the_count(app: TestApp) {
     assert_eq!(
         login(&app, "ann@example.com", STRONG_PASSWORD).await.status,
         200
+    );
+}
+
+async fn parallel_guesses_cannot_slip_under_the_limit(app: TestApp) {
+    app.register("Ann", "ann@example.com").await;
+    let guesses = (0..12).map(|i| {
+        login(
+            &app,
+            "ann@example.com",
+            if i == 0 { "wrong-a-1" } else { "wrong-b-2" },
+        )
+    });
+    let statuses: Vec<u16> = futures_util::future::join_all(guesses)
+        .await
+        .iter()
+        .map(|r| r.status)
+        .collect();
+    let judged = statuses.iter().filter(|s| **s == 401).count();
+    assert!(
+        judged <= 5,
+        "at most five guesses were checked: {statuses:?}"
+    );
+    assert_eq!(
+        judged + statuses.iter().filter(|s| **s == 429).count(),
+        12,
+        "{statuses:?}"
     );
 }
 

@@ -32,16 +32,18 @@ impl LoginThrottle {
         now - self.window
     }
 
-    /// `Err` when `failures` (counted since `window_start`, the oldest at `oldest`) are enough
-    /// to refuse another attempt.
-    pub fn check(
+    /// Judges an attempt. `attempts` counts the unsuccessful attempts since `window_start`,
+    /// this one included (it is recorded before it is judged, so parallel attempts cannot all
+    /// slip under the limit); `oldest` is the first of them. `Err` once more than
+    /// `max_failures` are counted.
+    pub fn check_attempt(
         &self,
-        failures: u32,
+        attempts: u32,
         oldest: Option<Timestamp>,
         now: Timestamp,
     ) -> Result<(), RetryAfter> {
         match oldest {
-            Some(oldest) if failures >= self.max_failures => {
+            Some(oldest) if attempts > self.max_failures => {
                 Err(retry_after(oldest + self.window, now))
             }
             _ => Ok(()),
@@ -99,12 +101,16 @@ mod tests {
             window: Duration::minutes(15),
         };
         assert_eq!(throttle.window_start(at(20, 0)), at(5, 0));
-        assert_eq!(throttle.check(4, Some(at(0, 0)), at(1, 0)), Ok(()));
         assert_eq!(
-            throttle.check(5, Some(at(0, 0)), at(1, 0)),
+            throttle.check_attempt(5, Some(at(0, 0)), at(1, 0)),
+            Ok(()),
+            "the fifth is judged"
+        );
+        assert_eq!(
+            throttle.check_attempt(6, Some(at(0, 0)), at(1, 0)),
             Err(RetryAfter(14 * 60))
         );
-        assert_eq!(throttle.check(0, None, at(1, 0)), Ok(()));
+        assert_eq!(throttle.check_attempt(1, Some(at(1, 0)), at(1, 0)), Ok(()));
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! [`AuthRouteQuota`] counts its request against the caller's address first.
 
 use std::future::Future;
+use std::net::IpAddr;
 use std::pin::Pin;
 
 use actix_web::{FromRequest, HttpRequest, dev::Payload, web};
@@ -14,27 +15,30 @@ use crate::state::{ApiConfig, AppState};
 #[derive(Debug)]
 pub struct AuthRouteQuota;
 
-/// The client's address: the peer's, or the first `X-Forwarded-For` entry when the peer is a
-/// trusted proxy.
+/// The client's address: the peer's; behind trusted proxies, the right-most
+/// `X-Forwarded-For` entry that is not itself a trusted proxy (entries further left are
+/// written by the client and prove nothing).
 pub fn client_address(request: &HttpRequest, config: &ApiConfig) -> String {
-    let peer = request.peer_addr().map(|address| address.ip());
-    let trusted = peer.is_some_and(|ip| config.trusted_proxies.iter().any(|net| net.contains(&ip)));
-    let forwarded = trusted
-        .then(|| {
-            request
-                .headers()
-                .get("x-forwarded-for")
-                .and_then(|v| v.to_str().ok())
-        })
-        .flatten()
-        .and_then(|list| list.split(',').next())
-        .map(str::trim)
-        .filter(|address| address.parse::<std::net::IpAddr>().is_ok());
-    match (forwarded, peer) {
-        (Some(address), _) => address.to_owned(),
-        (None, Some(ip)) => ip.to_string(),
-        (None, None) => "unknown".to_owned(),
+    let trusted = |ip: &IpAddr| config.trusted_proxies.iter().any(|net| net.contains(ip));
+    let Some(peer) = request.peer_addr().map(|address| address.ip()) else {
+        return "unknown".to_owned();
+    };
+    if !trusted(&peer) {
+        return peer.to_string();
     }
+    let forwarded: Vec<IpAddr> = request
+        .headers()
+        .get_all("x-forwarded-for")
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|list| list.split(','))
+        .filter_map(|entry| entry.trim().parse().ok())
+        .collect();
+    forwarded
+        .into_iter()
+        .rev()
+        .find(|ip| !trusted(ip))
+        .unwrap_or(peer)
+        .to_string()
 }
 
 impl FromRequest for AuthRouteQuota {
@@ -70,24 +74,32 @@ mod tests {
 
     #[test]
     fn forwarded_addresses_count_only_from_trusted_proxies() {
-        let request = || {
+        let request = |forwarded: &str| {
             TestRequest::default()
                 .peer_addr("10.1.2.3:5000".parse().expect("addr"))
-                .insert_header(("X-Forwarded-For", "203.0.113.9, 10.1.2.3"))
+                .insert_header(("X-Forwarded-For", forwarded.to_owned()))
                 .to_http_request()
         };
-        assert_eq!(client_address(&request(), &config(&[])), "10.1.2.3");
+        let behind = config(&["10.0.0.0/8"]);
         assert_eq!(
-            client_address(&request(), &config(&["10.0.0.0/8"])),
+            client_address(&request("203.0.113.9"), &config(&[])),
+            "10.1.2.3",
+            "untrusted peer"
+        );
+        assert_eq!(
+            client_address(&request("203.0.113.9"), &behind),
             "203.0.113.9"
         );
-        let spoofed = TestRequest::default()
-            .peer_addr("10.1.2.3:5000".parse().expect("addr"))
-            .insert_header(("X-Forwarded-For", "not-an-ip"))
-            .to_http_request();
+        // A client-written entry on the left is ignored: the proxy appended the real address.
         assert_eq!(
-            client_address(&spoofed, &config(&["10.0.0.0/8"])),
-            "10.1.2.3"
+            client_address(&request("1.2.3.4, 203.0.113.9"), &behind),
+            "203.0.113.9"
         );
+        assert_eq!(
+            client_address(&request("203.0.113.9, 10.0.0.7"), &behind),
+            "203.0.113.9",
+            "proxies skipped"
+        );
+        assert_eq!(client_address(&request("not-an-ip"), &behind), "10.1.2.3");
     }
 }

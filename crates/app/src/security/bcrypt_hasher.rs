@@ -51,7 +51,10 @@ impl PasswordHasher for BcryptHasher {
     }
 
     fn verify(&self, password: &str, hash: &str) -> bool {
-        password.len() <= MAX_BYTES && bcrypt::verify(password, hash).unwrap_or(false)
+        // bcrypt runs first whatever the length, so a refused over-long password costs the
+        // same as any other: the time never tells whether the account exists.
+        let matches = bcrypt::verify(password, hash).unwrap_or(false);
+        matches && password.len() <= MAX_BYTES
     }
 
     fn verify_dummy(&self, password: &str) {

@@ -191,12 +191,12 @@ pub async fn refresh(
 #[post("/auth/logout")]
 pub async fn logout(
     _quota: AuthRouteQuota,
-    _caller: AuthenticatedUser,
+    AuthenticatedUser(caller): AuthenticatedUser,
     state: web::Data<AppState>,
     body: JsonObject,
 ) -> Result<HttpResponse, ApiError> {
     let token = refresh_field(body)?;
-    run_blocking(move || state.auth.logout(&token)).await?;
+    run_blocking(move || state.auth.logout(caller.id, &token)).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 

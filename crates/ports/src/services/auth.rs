@@ -161,7 +161,7 @@ impl AuthService {
         }
         let email_key = normalize_email(&email);
         // Throttled exactly the same whether or not an account exists: nothing is revealed.
-        self.throttling.check_login(&email_key)?;
+        self.throttling.admit_login(&email_key)?;
         let credentials = self.users.find_credentials_by_email(&email_key)?;
         let accepted = match &credentials {
             Some(found) => {
@@ -173,7 +173,6 @@ impl AuthService {
             }
         };
         let Some(credentials) = credentials.filter(|_| accepted) else {
-            self.throttling.record_failure(&email_key)?;
             return Err(ServiceError::InvalidCredentials);
         };
         self.throttling.record_success(&email_key)?;
@@ -213,8 +212,12 @@ impl AuthService {
     }
 
     /// Ends the session the refresh token belongs to: its whole family is revoked.
-    pub fn logout(&self, refresh_token: &str) -> Result<(), ServiceError> {
+    /// Only the token's own user may end its session: another user's token is "invalid".
+    pub fn logout(&self, caller: UserId, refresh_token: &str) -> Result<(), ServiceError> {
         let record = self.known_refresh_token(refresh_token)?;
+        if record.user_id != caller {
+            return Err(ServiceError::RefreshToken(TokenProblem::InvalidOrExpired));
+        }
         if record.revoked_at.is_some() {
             return Err(ServiceError::RefreshToken(TokenProblem::Blacklisted));
         }
@@ -613,8 +616,12 @@ mod tests {
         counters
             .expect_login_failures_since()
             .with(eq("nobody@example.com"), eq(now() - Duration::minutes(15)))
-            .returning(|_, _| Ok((5, Some(now() - Duration::minutes(5)))));
-        counters.expect_record_login_failure().never();
+            .returning(|_, _| Ok((6, Some(now() - Duration::minutes(5)))));
+        counters
+            .expect_record_login_failure()
+            .with(eq("nobody@example.com"), eq(now()))
+            .times(1)
+            .returning(|_, _| Ok(()));
         ports.throttle = counters;
         ports.users.expect_find_credentials_by_email().never();
         ports.hasher.expect_verify().never();
@@ -625,7 +632,7 @@ mod tests {
     }
 
     #[test]
-    fn failures_are_counted_and_a_success_resets_the_count() {
+    fn attempts_are_counted_first_and_a_success_resets_the_count() {
         let mut ports = Ports::new();
         let mut counters = MockThrottleRepository::new();
         counters
@@ -654,7 +661,11 @@ mod tests {
         let mut counters = MockThrottleRepository::new();
         counters
             .expect_login_failures_since()
-            .returning(|_, _| Ok((4, Some(now()))));
+            .returning(|_, _| Ok((5, Some(now()))));
+        counters
+            .expect_record_login_failure()
+            .times(1)
+            .returning(|_, _| Ok(()));
         counters
             .expect_clear_login_failures()
             .with(eq("ann@example.com"))
@@ -833,7 +844,13 @@ mod tests {
             .with(eq("family"), eq(now()))
             .times(1)
             .returning(|_, _| Ok(()));
-        assert_eq!(ports.service().logout("r1"), Ok(()));
+        let service = ports.service();
+        assert_eq!(
+            service.logout(UserId(8), "r1").err(),
+            Some(ServiceError::RefreshToken(TokenProblem::InvalidOrExpired)),
+            "another user's refresh token"
+        );
+        assert_eq!(service.logout(UserId(7), "r1"), Ok(()));
 
         let mut ports = Ports::new();
         decoding_refresh(&mut ports);
@@ -843,7 +860,7 @@ mod tests {
             .returning(|_| Ok(Some(refresh_record(false, true))));
         ports.refresh_tokens.expect_revoke_family().never();
         assert_eq!(
-            ports.service().logout("r1").err(),
+            ports.service().logout(UserId(7), "r1").err(),
             Some(ServiceError::RefreshToken(TokenProblem::Blacklisted))
         );
     }

@@ -50,23 +50,21 @@ impl Throttling {
         self.per_address.check(hits, now).map_err(throttled)
     }
 
-    /// Refuses a login for `email_key` while it has too many recent failures.
-    pub(crate) fn check_login(&self, email_key: &str) -> Result<(), ServiceError> {
+    /// Records a login attempt for `email_key` as unsuccessful until it succeeds, then refuses
+    /// it when too many are counted. Recording first means parallel attempts cannot all pass
+    /// the check before any of them is counted.
+    pub(crate) fn admit_login(&self, email_key: &str) -> Result<(), ServiceError> {
         let now = self.clock.now();
-        let (failures, oldest) = self
+        self.counters.record_login_failure(email_key, now)?;
+        let (attempts, oldest) = self
             .counters
             .login_failures_since(email_key, self.login.window_start(now))?;
-        self.login.check(failures, oldest, now).map_err(throttled)
+        self.login
+            .check_attempt(attempts, oldest, now)
+            .map_err(throttled)
     }
 
-    /// Counts a failed login.
-    pub(crate) fn record_failure(&self, email_key: &str) -> Result<(), ServiceError> {
-        Ok(self
-            .counters
-            .record_login_failure(email_key, self.clock.now())?)
-    }
-
-    /// A successful login resets the count.
+    /// A successful login resets the count, its own attempt included.
     pub(crate) fn record_success(&self, email_key: &str) -> Result<(), ServiceError> {
         Ok(self.counters.clear_login_failures(email_key)?)
     }
