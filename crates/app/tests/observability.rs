@@ -117,6 +117,21 @@ async fn production_logs_are_json_with_request_ids_and_no_secrets() {
         .await
         .expect("sent");
     assert_eq!(login.status().as_u16(), 200);
+    let login: Value = login.json().await.expect("json");
+    let issued_tokens = [
+        session["tokens"]["refresh"]
+            .as_str()
+            .expect("refresh")
+            .to_owned(),
+        login["tokens"]["access"]
+            .as_str()
+            .expect("access")
+            .to_owned(),
+        login["tokens"]["refresh"]
+            .as_str()
+            .expect("refresh")
+            .to_owned(),
+    ];
     let patient: Value = client
         .post(format!("{}/api/patients/", server.address))
         .bearer_auth(token)
@@ -162,6 +177,9 @@ async fn production_logs_are_json_with_request_ids_and_no_secrets() {
             .iter()
             .all(|line| line["span"]["request_id"].is_string())
     );
+    for issued in &issued_tokens {
+        assert!(!logs.contains(issued.as_str()), "the logs contain a token");
+    }
     for secret in [
         STRONG_PASSWORD,
         token,
