@@ -92,6 +92,7 @@ impl RefreshTokenRepository for DieselRefreshTokenRepository {
     ) -> Result<bool, RepoError> {
         let mut connection = checkout(&self.pool)?;
         write_transaction(&mut connection, |connection| {
+            lock_user_tokens(connection, successor.user_id)?;
             // The conditional update is the arbiter: of two concurrent redemptions only one
             // sees a row to change.
             let spent = diesel::update(
@@ -112,27 +113,60 @@ impl RefreshTokenRepository for DieselRefreshTokenRepository {
 
     fn revoke_family(&self, family_id: &str, at: Timestamp) -> Result<(), RepoError> {
         let mut connection = checkout(&self.pool)?;
-        diesel::update(
-            refresh_tokens::table
+        write_transaction(&mut connection, |connection| {
+            let owner: Option<i64> = refresh_tokens::table
                 .filter(refresh_tokens::family_id.eq(family_id))
-                .filter(refresh_tokens::revoked_at.is_null()),
-        )
-        .set(refresh_tokens::revoked_at.eq(Some(to_db(at))))
-        .execute(&mut *connection)
-        .map(drop)
-        .map_err(from_diesel)
+                .select(refresh_tokens::user_id)
+                .first(connection)
+                .optional()
+                .map_err(from_diesel)?;
+            if let Some(owner) = owner {
+                lock_user_tokens(connection, UserId(owner))?;
+            }
+            diesel::update(
+                refresh_tokens::table
+                    .filter(refresh_tokens::family_id.eq(family_id))
+                    .filter(refresh_tokens::revoked_at.is_null()),
+            )
+            .set(refresh_tokens::revoked_at.eq(Some(to_db(at))))
+            .execute(connection)
+            .map(drop)
+            .map_err(from_diesel)
+        })
     }
 
     fn revoke_all_for_user(&self, user_id: UserId, at: Timestamp) -> Result<(), RepoError> {
         let mut connection = checkout(&self.pool)?;
-        diesel::update(
-            refresh_tokens::table
-                .filter(refresh_tokens::user_id.eq(user_id.0))
-                .filter(refresh_tokens::revoked_at.is_null()),
-        )
-        .set(refresh_tokens::revoked_at.eq(Some(to_db(at))))
-        .execute(&mut *connection)
-        .map(drop)
-        .map_err(from_diesel)
+        write_transaction(&mut connection, |connection| {
+            lock_user_tokens(connection, user_id)?;
+            diesel::update(
+                refresh_tokens::table
+                    .filter(refresh_tokens::user_id.eq(user_id.0))
+                    .filter(refresh_tokens::revoked_at.is_null()),
+            )
+            .set(refresh_tokens::revoked_at.eq(Some(to_db(at))))
+            .execute(connection)
+            .map(drop)
+            .map_err(from_diesel)
+        })
+    }
+}
+
+/// Serialises rotations and revocations of one user's tokens until the transaction ends, so a
+/// revocation never misses a successor that a concurrent rotation is about to commit. SQLite's
+/// `BEGIN IMMEDIATE` already serialises every writer; PostgreSQL takes an advisory lock.
+fn lock_user_tokens(connection: &mut DbConnection, user_id: UserId) -> Result<(), RepoError> {
+    /// Namespace of these locks, apart from the migration lock.
+    const TOKEN_LOCK_CLASS: i32 = 0x7274;
+    match connection {
+        DbConnection::Pg(inner) => {
+            let key = i32::try_from(user_id.0.rem_euclid(i64::from(i32::MAX))).unwrap_or(0);
+            diesel::connection::SimpleConnection::batch_execute(
+                inner,
+                &format!("SELECT pg_advisory_xact_lock({TOKEN_LOCK_CLASS}, {key})"),
+            )
+            .map_err(from_diesel)
+        }
+        DbConnection::Sqlite(_) => Ok(()),
     }
 }
