@@ -64,6 +64,20 @@ impl AddressRateLimit {
         self.per_minute > 0
     }
 
+    /// The counter a client address is counted under: an IPv4 address by itself, an IPv6
+    /// address by its /64 (one subscriber's network: counting single addresses would give
+    /// every client billions of fresh counters).
+    pub fn bucket_key(address: &str) -> String {
+        match address.parse::<std::net::IpAddr>() {
+            Ok(std::net::IpAddr::V6(v6)) => {
+                let network = u128::from(v6) & !((1_u128 << 64) - 1);
+                format!("auth:{}/64", std::net::Ipv6Addr::from(network))
+            }
+            Ok(std::net::IpAddr::V4(v4)) => format!("auth:{v4}"),
+            Err(_) => format!("auth:{address}"),
+        }
+    }
+
     /// The start of the minute `now` falls in.
     pub fn window_start(now: Timestamp) -> Timestamp {
         let seconds = now.timestamp();
@@ -111,6 +125,26 @@ mod tests {
             Err(RetryAfter(14 * 60))
         );
         assert_eq!(throttle.check_attempt(1, Some(at(1, 0)), at(1, 0)), Ok(()));
+    }
+
+    #[test]
+    fn ipv6_clients_are_counted_by_their_64() {
+        assert_eq!(
+            AddressRateLimit::bucket_key("203.0.113.9"),
+            "auth:203.0.113.9"
+        );
+        assert_eq!(
+            AddressRateLimit::bucket_key("2001:db8:1:2:aaaa::1"),
+            "auth:2001:db8:1:2::/64"
+        );
+        assert_eq!(
+            AddressRateLimit::bucket_key("2001:db8:1:2:ffff::9"),
+            AddressRateLimit::bucket_key("2001:db8:1:2::1")
+        );
+        assert_ne!(
+            AddressRateLimit::bucket_key("2001:db8:1:3::1"),
+            AddressRateLimit::bucket_key("2001:db8:1:2::1")
+        );
     }
 
     #[test]

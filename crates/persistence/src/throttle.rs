@@ -42,8 +42,18 @@ fn increment(
 }
 
 impl ThrottleRepository for DieselThrottleRepository {
-    fn record_login_failure(&self, email_key: &str, at: Timestamp) -> Result<(), RepoError> {
+    fn record_login_failure(
+        &self,
+        email_key: &str,
+        at: Timestamp,
+        forget_before: Timestamp,
+    ) -> Result<(), RepoError> {
         let mut connection = checkout(&self.pool)?;
+        diesel::delete(
+            login_failures::table.filter(login_failures::failed_at.lt(to_db(forget_before))),
+        )
+        .execute(&mut *connection)
+        .map_err(from_diesel)?;
         diesel::insert_into(login_failures::table)
             .values((
                 login_failures::email_key.eq(email_key),

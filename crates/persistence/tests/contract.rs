@@ -860,11 +860,11 @@ fn login_failures_count_within_the_window_and_clear(pool: &DbPool) {
     let counters = DieselThrottleRepository::new(pool.clone());
     for second in [1, 2, 3] {
         counters
-            .record_login_failure("ann@example.com", at(second))
+            .record_login_failure("ann@example.com", at(second), at(0))
             .expect("recorded");
     }
     counters
-        .record_login_failure("bob@example.com", at(4))
+        .record_login_failure("bob@example.com", at(4), at(0))
         .expect("recorded");
     assert_eq!(
         counters.login_failures_since("ann@example.com", at(0)),
@@ -878,6 +878,15 @@ fn login_failures_count_within_the_window_and_clear(pool: &DbPool) {
     assert_eq!(
         counters.login_failures_since("nobody@example.com", at(0)),
         Ok((0, None))
+    );
+    // A later failure sweeps everything older than its window, whoever it belongs to.
+    counters
+        .record_login_failure("carol@example.com", at(10), at(2))
+        .expect("recorded");
+    assert_eq!(
+        counters.login_failures_since("ann@example.com", at(0)),
+        Ok((2, Some(at(2)))),
+        "the failure at 1 s was swept"
     );
     counters
         .clear_login_failures("ann@example.com")

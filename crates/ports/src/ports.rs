@@ -91,8 +91,14 @@ pub trait RefreshTokenRepository: Send + Sync {
 /// Counters for throttling, shared by every server instance.
 #[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
 pub trait ThrottleRepository: Send + Sync {
-    /// Records one failed login for `email_key` at `at`.
-    fn record_login_failure(&self, email_key: &str, at: Timestamp) -> Result<(), RepoError>;
+    /// Records one failed login for `email_key` at `at`, and forgets every failure (of any
+    /// e-mail) older than `forget_before`, so the table cannot grow without bound.
+    fn record_login_failure(
+        &self,
+        email_key: &str,
+        at: Timestamp,
+        forget_before: Timestamp,
+    ) -> Result<(), RepoError>;
 
     /// How many failures `email_key` has since `since` (exclusive), and the oldest of them.
     /// MUST ignore older failures.

@@ -429,7 +429,7 @@ mod tests {
             .returning(|_, _| Ok((0, None)));
         counters
             .expect_record_login_failure()
-            .returning(|_, _| Ok(()));
+            .returning(|_, _, _| Ok(()));
         counters.expect_clear_login_failures().returning(|_| Ok(()));
         counters
     }
@@ -619,9 +619,13 @@ mod tests {
             .returning(|_, _| Ok((6, Some(now() - Duration::minutes(5)))));
         counters
             .expect_record_login_failure()
-            .with(eq("nobody@example.com"), eq(now()))
+            .with(
+                eq("nobody@example.com"),
+                eq(now()),
+                eq(now() - Duration::minutes(15)),
+            )
             .times(1)
-            .returning(|_, _| Ok(()));
+            .returning(|_, _, _| Ok(()));
         ports.throttle = counters;
         ports.users.expect_find_credentials_by_email().never();
         ports.hasher.expect_verify().never();
@@ -640,9 +644,13 @@ mod tests {
             .returning(|_, _| Ok((2, Some(now()))));
         counters
             .expect_record_login_failure()
-            .with(eq("ann@example.com"), eq(now()))
+            .with(
+                eq("ann@example.com"),
+                eq(now()),
+                eq(now() - Duration::minutes(15)),
+            )
             .times(1)
-            .returning(|_, _| Ok(()));
+            .returning(|_, _, _| Ok(()));
         ports.throttle = counters;
         ports
             .users
@@ -665,7 +673,7 @@ mod tests {
         counters
             .expect_record_login_failure()
             .times(1)
-            .returning(|_, _| Ok(()));
+            .returning(|_, _, _| Ok(()));
         counters
             .expect_clear_login_failures()
             .with(eq("ann@example.com"))

@@ -46,7 +46,7 @@ impl Throttling {
         let window = AddressRateLimit::window_start(now);
         let hits = self
             .counters
-            .hit_rate_bucket(&format!("auth:{address}"), window)?;
+            .hit_rate_bucket(&AddressRateLimit::bucket_key(address), window)?;
         self.per_address.check(hits, now).map_err(throttled)
     }
 
@@ -55,10 +55,12 @@ impl Throttling {
     /// the check before any of them is counted.
     pub(crate) fn admit_login(&self, email_key: &str) -> Result<(), ServiceError> {
         let now = self.clock.now();
-        self.counters.record_login_failure(email_key, now)?;
+        let window_start = self.login.window_start(now);
+        self.counters
+            .record_login_failure(email_key, now, window_start)?;
         let (attempts, oldest) = self
             .counters
-            .login_failures_since(email_key, self.login.window_start(now))?;
+            .login_failures_since(email_key, window_start)?;
         self.login
             .check_attempt(attempts, oldest, now)
             .map_err(throttled)
