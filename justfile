@@ -18,6 +18,10 @@ lint:
     cargo fmt --all -- --check
     cargo clippy --workspace --all-targets -- -D warnings
 
+# Benchmarks against the database floor (docs/BENCHMARKS.md); `just bench --quick` for a smoke run.
+bench *args:
+    scripts/bench/run.sh {{args}}
+
 # Everything CI runs.
 ci:
     bash .ci/run

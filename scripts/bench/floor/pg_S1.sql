@@ -1,0 +1,14 @@
+-- pgbench floor for S1 GET /api/doctors/ (page 1): the statements one API request runs, as PostgreSQL logged them
+-- (log_statement = all). Variables: -D uid=USER -D lo=FIRST_PATIENT -D hi=LAST_PATIENT -D pages=N.
+\set one 1
+\set size 20
+\set zero 0
+-- Every request: the pool checkout validation (r2d2 test_on_check_out: "SELECT 1"), then the
+-- authentication extractor's user lookup (DieselUserRepository::find_by_id).
+SELECT 1;
+SELECT "users"."id", "users"."name", "users"."email", "users"."email_lower", "users"."password_hash", "users"."is_active", "users"."is_staff", "users"."created_at" FROM "users" WHERE ("users"."id" = :uid) LIMIT :one;
+-- The handler's repository call checks out a connection again.
+SELECT 1;
+-- DoctorRepository::list: the page with patient counts, then the total.
+SELECT "doctors"."id", "doctors"."created_by", "doctors"."name", "doctors"."specialization", "doctors"."specialization_lower", "doctors"."phone", "doctors"."email", "doctors"."experience_years", "doctors"."qualification", "doctors"."consultation_fee_cents", "doctors"."is_available", "doctors"."created_at", "doctors"."updated_at", "doctors"."version", "doctors"."archived_at", (SELECT COUNT(*) FROM patient_doctor_mappings m JOIN patients p ON p.id = m.patient_id WHERE m.doctor_id = doctors.id AND m.is_active AND p.archived_at IS NULL) FROM "doctors" WHERE ("doctors"."archived_at" IS NULL) ORDER BY "doctors"."name" ASC, "doctors"."id" ASC LIMIT :size OFFSET :zero;
+SELECT COUNT(*) FROM "doctors" WHERE ("doctors"."archived_at" IS NULL);
