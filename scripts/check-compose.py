@@ -20,8 +20,9 @@ if api.get("build") not in (".", {"context": "."}):
 env = api.get("environment", {})
 if not str(env.get("DATABASE_URL", "")).startswith(("postgres://", "postgresql://")):
     problems.append("api DATABASE_URL must point at PostgreSQL")
-if "SECRET_KEY" not in env or ":?" not in str(env["SECRET_KEY"]):
-    problems.append("api SECRET_KEY must be required from the environment")
+for secret in ("SECRET_KEY", "AUDIT_HMAC_KEY"):
+    if secret not in env or ":?" not in str(env[secret]):
+        problems.append(f"api {secret} must be required from the environment")
 if env.get("APP_ENV") != "production":
     problems.append("api must run with APP_ENV=production")
 if api.get("depends_on", {}).get("db", {}).get("condition") != "service_healthy":

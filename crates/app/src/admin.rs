@@ -1,14 +1,24 @@
-//! The admin CLI's commands: migrations, staff accounts, user activation, and a pre-flight
-//! check. Each returns a message for standard output or an error for standard error.
+//! The admin CLI's commands: migrations, staff accounts, user activation, restoring archived
+//! patients, the audit trail, and a pre-flight check. Each returns a message for standard
+//! output or an error for standard error. Changes made here are audited with no actor (the
+//! operator at the console).
 
-use clap::{Parser, Subcommand};
-use healthcare_domain::UserId;
+use std::sync::Arc;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use healthcare_domain::audit::{AuditAction, AuditOutcome, AuditRecord, Mac, RequestOrigin};
+use healthcare_domain::patient::PatientId;
 use healthcare_domain::registration::RegistrationInput;
-use healthcare_persistence::{DbPool, migrations};
-use healthcare_ports::ServiceError;
+use healthcare_domain::{Timestamp, UserId};
+use healthcare_persistence::{DbPool, DieselAuditRepository, migrations};
+use healthcare_ports::ports::{AuditFilter, AuditTrail};
+use healthcare_ports::services::AuditService;
+use healthcare_ports::{Page, ServiceError};
 
 use crate::settings::Settings;
-use crate::wiring::{PoolProbe, auth_service, database_pool};
+use crate::wiring::{
+    ImmediateAuditTrail, PoolProbe, SystemClock, auth_service, database_pool, record_services,
+};
 
 /// The environment variable read for `createsuperuser`'s password before prompting.
 pub const PASSWORD_VARIABLE: &str = "HEALTHCARE_ADMIN_PASSWORD";
@@ -45,6 +55,95 @@ pub enum Command {
         #[command(subcommand)]
         action: UsersAction,
     },
+    /// Operate on patient records.
+    Patients {
+        /// What to do with patients.
+        #[command(subcommand)]
+        action: PatientsAction,
+    },
+    /// Read, seal and verify the audit trail.
+    Audit {
+        /// What to do with the audit trail.
+        #[command(subcommand)]
+        action: AuditCommand,
+    },
+}
+
+/// `patients` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum PatientsAction {
+    /// Un-archive a deleted patient; its former doctor assignments stay ended.
+    Restore {
+        /// The patient's id.
+        id: i64,
+    },
+}
+
+/// How `audit list` prints rows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ExportFormat {
+    /// A JSON array.
+    Json,
+    /// CSV with a header line.
+    Csv,
+}
+
+/// `audit` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Walk the hash chain and report the first row that was changed, deleted or inserted
+    /// (exit 1 when the chain is broken).
+    Verify {
+        /// After archiving a prefix: the sequence number of the last archived row…
+        #[arg(long, requires = "resume_mac")]
+        resume_seq: Option<i64>,
+        /// …and its MAC (64 hex digits).
+        #[arg(long, requires = "resume_seq")]
+        resume_mac: Option<String>,
+    },
+    /// Seal the rows written since the server last sealed (the server does this every second).
+    Seal,
+    /// Print rows, newest first.
+    List {
+        /// Only rows about this patient id.
+        #[arg(long)]
+        patient: Option<i64>,
+        /// Only rows whose actor is this user id.
+        #[arg(long)]
+        user: Option<i64>,
+        /// Only this action, e.g. patient.read.
+        #[arg(long, value_parser = parse_action)]
+        action: Option<AuditAction>,
+        /// Only this outcome: success, failure or denied.
+        #[arg(long, value_parser = parse_outcome)]
+        outcome: Option<AuditOutcome>,
+        /// Only rows at or after this time (RFC 3339).
+        #[arg(long, value_parser = parse_time)]
+        since: Option<Timestamp>,
+        /// Only rows at or before this time (RFC 3339).
+        #[arg(long, value_parser = parse_time)]
+        until: Option<Timestamp>,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "json")]
+        format: ExportFormat,
+    },
+}
+
+fn parse_action(raw: &str) -> Result<AuditAction, String> {
+    AuditAction::parse(raw).ok_or_else(|| {
+        let names: Vec<_> = AuditAction::ALL.iter().map(|a| a.as_str()).collect();
+        format!("expected one of {}", names.join(", "))
+    })
+}
+
+fn parse_outcome(raw: &str) -> Result<AuditOutcome, String> {
+    AuditOutcome::parse(raw).ok_or_else(|| "expected success, failure or denied".to_owned())
+}
+
+fn parse_time(raw: &str) -> Result<Timestamp, String> {
+    chrono::DateTime::parse_from_rfc3339(raw)
+        .map(|at| at.to_utc())
+        .map_err(|e| format!("not an RFC 3339 time ({e})"))
 }
 
 /// `users` subcommands.
@@ -137,7 +236,7 @@ pub fn run(
                 password: Some(passwords.password()?),
                 ..Default::default()
             };
-            let user = auth_service(settings, &pool)
+            let user = auth_service(settings, &pool, console_trail(&pool))
                 .create_staff_user(input)
                 .map_err(describe)?;
             Ok(format!(
@@ -147,7 +246,7 @@ pub fn run(
         }
         Command::Users { action } => {
             require_migrated(&pool)?;
-            let auth = auth_service(settings, &pool);
+            let auth = auth_service(settings, &pool, console_trail(&pool));
             match action {
                 UsersAction::List => {
                     let users = auth.list_users().map_err(describe)?;
@@ -167,6 +266,216 @@ pub fn run(
                 UsersAction::Activate { id } => set_active(&auth, id, true),
             }
         }
+        Command::Patients {
+            action: PatientsAction::Restore { id },
+        } => {
+            require_migrated(&pool)?;
+            let (patients, _, _) = record_services(&pool, &console_trail(&pool));
+            patients
+                .restore_patient(None, &RequestOrigin::default(), PatientId(id))
+                .map_err(|error| match error {
+                    ServiceError::NotFound(_) => {
+                        failure(format!("No archived patient with id {id}."))
+                    }
+                    other => describe(other),
+                })?;
+            Ok(format!(
+                "Patient {id} restored; its former assignments stay ended."
+            ))
+        }
+        Command::Audit { action } => {
+            require_migrated(&pool)?;
+            let audit = AuditService::new(
+                Arc::new(DieselAuditRepository::new(pool.clone())),
+                console_trail(&pool),
+                Arc::new(SystemClock),
+            );
+            match action {
+                AuditCommand::Verify {
+                    resume_seq,
+                    resume_mac,
+                } => verify(settings, &audit, resume_seq, resume_mac.as_deref()),
+                AuditCommand::Seal => {
+                    let round = audit
+                        .seal_pending(&settings.audit_key.key, 500)
+                        .map_err(describe)?;
+                    Ok(match round.head {
+                        Some(head) => format!(
+                            "Sealed {} rows; chain head: seq {} mac {}",
+                            round.sealed,
+                            head.seq,
+                            head.mac.to_hex()
+                        ),
+                        None => "Nothing to seal: the audit trail is empty.".to_owned(),
+                    })
+                }
+                AuditCommand::List {
+                    patient,
+                    user,
+                    action,
+                    outcome,
+                    since,
+                    until,
+                    format,
+                } => {
+                    let filter = AuditFilter {
+                        patient: patient.map(PatientId),
+                        actor: user.map(UserId),
+                        action,
+                        outcome,
+                        since,
+                        until,
+                    };
+                    export(&audit, filter, format)
+                }
+            }
+        }
+    }
+}
+
+fn console_trail(pool: &DbPool) -> Arc<dyn AuditTrail> {
+    Arc::new(ImmediateAuditTrail(Arc::new(DieselAuditRepository::new(
+        pool.clone(),
+    ))))
+}
+
+fn verify(
+    settings: &Settings,
+    audit: &AuditService,
+    resume_seq: Option<i64>,
+    resume_mac: Option<&str>,
+) -> Result<String, CommandError> {
+    let resume = match (resume_seq, resume_mac) {
+        (Some(seq), Some(mac)) => Some((
+            seq,
+            Mac::from_hex(mac).ok_or_else(|| failure("--resume-mac must be 64 hex digits"))?,
+        )),
+        _ => None,
+    };
+    let report = audit
+        .verify(&settings.audit_key.key, resume)
+        .map_err(describe)?;
+    let pending = match report.pending.oldest {
+        Some(oldest) if report.pending.rows > 0 => format!(
+            "{} rows not sealed yet (oldest at {}).",
+            report.pending.rows,
+            oldest.to_rfc3339()
+        ),
+        _ => "No rows waiting to be sealed.".to_owned(),
+    };
+    let (head_seq, head_mac) = report.head;
+    match report.broken {
+        None => Ok(format!(
+            "Audit chain intact: {} sealed rows verified; head seq {head_seq} mac {}. {pending}",
+            report.checked,
+            head_mac.to_hex()
+        )),
+        Some(broken) => Err(failure(format!(
+            "Audit chain BROKEN: {broken}. The {} rows before it verified (up to seq {head_seq}).",
+            report.checked
+        ))),
+    }
+}
+
+/// Every matching row, newest first, up to the moment the export started (rows recorded
+/// during the export would shift the pages).
+fn export(
+    audit: &AuditService,
+    mut filter: AuditFilter,
+    format: ExportFormat,
+) -> Result<String, CommandError> {
+    let started = chrono::Utc::now();
+    filter.until = Some(filter.until.map_or(started, |until| until.min(started)));
+    let mut rows: Vec<AuditRecord> = Vec::new();
+    for number in 1.. {
+        let page = Page {
+            number,
+            size: Page::MAX_SIZE,
+        };
+        let found = audit.export(&filter, page).map_err(describe)?;
+        let done = found.items.len() < Page::MAX_SIZE as usize;
+        rows.extend(found.items);
+        if done {
+            break;
+        }
+    }
+    let records: Vec<ExportRow> = rows.into_iter().map(ExportRow::from).collect();
+    match format {
+        ExportFormat::Json => serde_json::to_string_pretty(&records)
+            .map_err(|e| failure(format!("cannot encode JSON: {e}"))),
+        ExportFormat::Csv => {
+            let mut writer = csv::WriterBuilder::new()
+                .has_headers(false)
+                .from_writer(Vec::new());
+            // Written by hand so that an empty export still has its header line.
+            writer
+                .write_record(EXPORT_COLUMNS)
+                .map_err(|e| failure(format!("cannot encode CSV: {e}")))?;
+            for record in &records {
+                writer
+                    .serialize(record)
+                    .map_err(|e| failure(format!("cannot encode CSV: {e}")))?;
+            }
+            let bytes = writer
+                .into_inner()
+                .map_err(|e| failure(format!("cannot encode CSV: {e}")))?;
+            Ok(String::from_utf8_lossy(&bytes).trim_end().to_owned())
+        }
+    }
+}
+
+/// The CSV header: [`ExportRow`]'s fields, in order.
+const EXPORT_COLUMNS: [&str; 12] = [
+    "id",
+    "at",
+    "actor_user_id",
+    "action",
+    "resource_type",
+    "resource_id",
+    "patient_id",
+    "outcome",
+    "client_address",
+    "request_id",
+    "seq",
+    "mac",
+];
+
+/// One exported row: the API's fields plus the row's place in the chain.
+#[derive(serde::Serialize)]
+struct ExportRow {
+    id: i64,
+    at: String,
+    actor_user_id: Option<i64>,
+    action: &'static str,
+    resource_type: &'static str,
+    resource_id: Option<i64>,
+    patient_id: Option<i64>,
+    outcome: &'static str,
+    client_address: Option<String>,
+    request_id: Option<String>,
+    seq: Option<i64>,
+    mac: Option<String>,
+}
+
+impl From<AuditRecord> for ExportRow {
+    fn from(record: AuditRecord) -> Self {
+        let event = record.event;
+        Self {
+            id: record.id,
+            at: event
+                .at
+                .to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+            actor_user_id: event.actor.map(|user| user.0),
+            action: event.action.as_str(),
+            resource_type: event.action.resource_type(),
+            resource_id: event.resource_id,
+            patient_id: event.patient_id.map(|patient| patient.0),
+            outcome: event.outcome.as_str(),
+            client_address: event.origin.client_address,
+            request_id: event.origin.request_id,
+            seq: record.seal.map(|seal| seal.seq),
+            mac: record.seal.map(|seal| seal.mac.to_hex()),
+        }
     }
 }
 
@@ -175,7 +484,9 @@ fn set_active(
     id: i64,
     active: bool,
 ) -> Result<String, CommandError> {
-    let found = auth.set_user_active(UserId(id), active).map_err(describe)?;
+    let found = auth
+        .set_user_active(None, &RequestOrigin::default(), UserId(id), active)
+        .map_err(describe)?;
     let verb = if active { "activated" } else { "deactivated" };
     if found {
         Ok(format!("User {id} {verb}."))

@@ -2,6 +2,7 @@
 //! adapters to the core. Only this crate knows every concrete type.
 
 pub mod admin;
+pub mod audit;
 pub mod security;
 pub mod settings;
 pub mod startup;

@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use config::{Config, Environment, File, FileFormat};
+use healthcare_domain::audit::{ChainKey, MIN_KEY_BYTES};
 use healthcare_domain::throttle::{AddressRateLimit, LoginThrottle};
 use healthcare_persistence::DatabaseTarget;
 use serde::Deserialize;
@@ -71,6 +72,8 @@ struct RawSettings {
     throttle_login_failures: u32,
     throttle_login_window_seconds: u64,
     throttle_auth_per_address_per_minute: u32,
+    audit_hmac_key: Option<String>,
+    audit_reads: bool,
 }
 
 /// The JWT signing key, and whether it was generated for this run only.
@@ -88,6 +91,19 @@ impl std::fmt::Debug for SecretKey {
             .field("generated", &self.generated)
             .finish_non_exhaustive()
     }
+}
+
+/// The key of the audit chain used in development when `AUDIT_HMAC_KEY` is not set: fixed, so
+/// a development database stays verifiable across restarts; refused when `DEBUG` is off.
+const DEVELOPMENT_AUDIT_KEY: &str = "development-only audit chain key; never in production";
+
+/// The audit chain key, and whether it is the development default.
+#[derive(Debug, Clone)]
+pub struct AuditKey {
+    /// The key.
+    pub key: ChainKey,
+    /// True when no key was configured (development only).
+    pub development_default: bool,
 }
 
 /// The PEM files the server terminates TLS with.
@@ -148,6 +164,10 @@ pub struct Settings {
     pub login_throttle: LoginThrottle,
     /// Auth requests per client address and minute (0: no limit).
     pub auth_rate_limit: AddressRateLimit,
+    /// Key of the audit trail's hash chain.
+    pub audit_key: AuditKey,
+    /// Record reads in the audit trail (always in production).
+    pub audit_reads: bool,
 }
 
 /// Why the settings were refused: one sentence for the operator.
@@ -213,6 +233,33 @@ impl Settings {
                 )));
             }
         };
+        let audit_key = match raw.audit_hmac_key.filter(|key| !key.is_empty()) {
+            Some(key) if !debug => {
+                check_audit_key(&key, &secret_key.value)?;
+                AuditKey {
+                    key: ChainKey::new(key),
+                    development_default: false,
+                }
+            }
+            Some(key) => AuditKey {
+                key: ChainKey::new(key),
+                development_default: false,
+            },
+            None if debug => AuditKey {
+                key: ChainKey::new(DEVELOPMENT_AUDIT_KEY),
+                development_default: true,
+            },
+            None => {
+                return Err(error(format!(
+                    "AUDIT_HMAC_KEY must be set (at least {MIN_KEY_BYTES} random bytes, kept outside the database) when DEBUG is off"
+                )));
+            }
+        };
+        if production && !raw.audit_reads {
+            return Err(error(
+                "AUDIT_READS=false is for measurements only: production records every read",
+            ));
+        }
         let tls = match (raw.tls_cert_file.trim(), raw.tls_key_file.trim()) {
             ("", "") => None,
             ("", _) | (_, "") => {
@@ -283,6 +330,8 @@ impl Settings {
             auth_rate_limit: AddressRateLimit {
                 per_minute: raw.throttle_auth_per_address_per_minute,
             },
+            audit_key,
+            audit_reads: raw.audit_reads,
             metrics_address: Some(raw.metrics_address.trim().to_owned()).filter(|a| !a.is_empty()),
             log_format: raw.log_format.unwrap_or(if production {
                 LogFormat::Json
@@ -306,6 +355,29 @@ fn check_production_secret(key: &str) -> Result<(), SettingsError> {
     {
         return Err(error(
             "SECRET_KEY is a known example value: generate a random one",
+        ));
+    }
+    Ok(())
+}
+
+fn check_audit_key(key: &str, secret_key: &str) -> Result<(), SettingsError> {
+    if key.len() < MIN_KEY_BYTES {
+        return Err(error(format!(
+            "AUDIT_HMAC_KEY is too short: it must be at least {MIN_KEY_BYTES} bytes when DEBUG is off"
+        )));
+    }
+    if key == secret_key {
+        return Err(error(
+            "AUDIT_HMAC_KEY must differ from SECRET_KEY: the audit key must not sign tokens",
+        ));
+    }
+    if key == DEVELOPMENT_AUDIT_KEY
+        || KNOWN_DEFAULT_SECRETS
+            .iter()
+            .any(|known| key.to_lowercase().starts_with(known))
+    {
+        return Err(error(
+            "AUDIT_HMAC_KEY is a known example value: generate a random one",
         ));
     }
     Ok(())
@@ -379,6 +451,7 @@ mod tests {
     }
 
     const STRONG: &str = "k3J9vQ2mX7pL4rT8wY1zB6nC5dF0gH2j";
+    const AUDIT_KEY: &str = "Zq8wE3rT6yU1iO4pA7sD0fG2hJ5kL9xC";
 
     #[test]
     fn development_runs_with_nothing_configured() {
@@ -462,6 +535,7 @@ mod tests {
         let settings = load(&[
             ("APP_ENV", "production"),
             ("SECRET_KEY", STRONG),
+            ("AUDIT_HMAC_KEY", AUDIT_KEY),
             ("BEHIND_TLS", "true"),
         ])
         .expect("valid");
@@ -478,6 +552,7 @@ mod tests {
         let settings = load(&[
             ("APP_ENV", "production"),
             ("SECRET_KEY", STRONG),
+            ("AUDIT_HMAC_KEY", AUDIT_KEY),
             ("TLS_CERT_FILE", "/etc/tls/cert.pem"),
             ("TLS_KEY_FILE", "/etc/tls/key.pem"),
         ])
@@ -494,7 +569,12 @@ mod tests {
     #[test]
     fn production_refuses_to_start_without_tls() {
         assert_eq!(
-            load(&[("APP_ENV", "production"), ("SECRET_KEY", STRONG)]).err(),
+            load(&[
+                ("APP_ENV", "production"),
+                ("SECRET_KEY", STRONG),
+                ("AUDIT_HMAC_KEY", AUDIT_KEY)
+            ])
+            .err(),
             Some(error(
                 "APP_ENV=production needs TLS: set TLS_CERT_FILE and TLS_KEY_FILE, or BEHIND_TLS=true when a proxy terminates it"
             ))
@@ -516,8 +596,59 @@ mod tests {
     }
 
     #[test]
-    fn debug_output_hides_the_secret() {
-        let settings = load(&[("SECRET_KEY", STRONG)]).expect("valid");
-        assert!(!format!("{settings:?}").contains(STRONG));
+    fn production_demands_a_separate_strong_audit_key_and_every_read_recorded() {
+        let production = [
+            ("APP_ENV", "production"),
+            ("SECRET_KEY", STRONG),
+            ("BEHIND_TLS", "true"),
+        ];
+        let with = |extra: &[(&'static str, &'static str)]| {
+            let mut pairs = production.to_vec();
+            pairs.extend_from_slice(extra);
+            load(&pairs).err()
+        };
+        assert_eq!(
+            with(&[]),
+            Some(error(
+                "AUDIT_HMAC_KEY must be set (at least 32 random bytes, kept outside the database) when DEBUG is off"
+            ))
+        );
+        assert_eq!(
+            with(&[("AUDIT_HMAC_KEY", "short")]),
+            Some(error(
+                "AUDIT_HMAC_KEY is too short: it must be at least 32 bytes when DEBUG is off"
+            ))
+        );
+        assert_eq!(
+            with(&[("AUDIT_HMAC_KEY", STRONG)]),
+            Some(error(
+                "AUDIT_HMAC_KEY must differ from SECRET_KEY: the audit key must not sign tokens"
+            ))
+        );
+        assert_eq!(
+            with(&[("AUDIT_HMAC_KEY", DEVELOPMENT_AUDIT_KEY)]),
+            Some(error(
+                "AUDIT_HMAC_KEY is a known example value: generate a random one"
+            ))
+        );
+        assert_eq!(
+            with(&[("AUDIT_HMAC_KEY", AUDIT_KEY), ("AUDIT_READS", "false")]),
+            Some(error(
+                "AUDIT_READS=false is for measurements only: production records every read"
+            ))
+        );
+        assert_eq!(with(&[("AUDIT_HMAC_KEY", AUDIT_KEY)]), None);
+        let development = load(&[]).expect("defaults are valid");
+        assert!(development.audit_key.development_default && development.audit_reads);
+        let unaudited_reads = load(&[("AUDIT_READS", "false")]).expect("valid in development");
+        assert!(!unaudited_reads.audit_reads);
+    }
+
+    #[test]
+    fn debug_output_hides_the_secrets() {
+        let settings =
+            load(&[("SECRET_KEY", STRONG), ("AUDIT_HMAC_KEY", AUDIT_KEY)]).expect("valid");
+        let printed = format!("{settings:?}");
+        assert!(!printed.contains(STRONG) && !printed.contains(AUDIT_KEY));
     }
 }

@@ -15,9 +15,12 @@ use healthcare_http::security::{SecurityPolicy, cors, security};
 use healthcare_http::{ApiConfig, AppState};
 use healthcare_persistence::{StatementCounter, migrations};
 
+use crate::audit::AuditWorkers;
 use crate::settings::Settings;
 use crate::tls;
-use crate::wiring::{PoolProbe, auth_service, database_pool, record_services};
+use crate::wiring::{
+    PoolProbe, audit_service, audit_workers, auth_service, database_pool, record_services,
+};
 
 /// Why the server could not start.
 #[derive(Debug, thiserror::Error)]
@@ -48,6 +51,7 @@ pub struct Application {
     server: Server,
     metrics_server: Option<Server>,
     statements: StatementCounter,
+    audit: AuditWorkers,
 }
 
 fn bind(address: &str) -> Result<(TcpListener, u16), StartupError> {
@@ -81,16 +85,27 @@ impl Application {
                 "SECRET_KEY is not set: using a random key, so tokens will not survive a restart"
             );
         }
+        if settings.audit_key.development_default {
+            tracing::warn!(
+                "AUDIT_HMAC_KEY is not set: the audit chain uses the development key, which production refuses"
+            );
+        }
+        if !settings.audit_reads {
+            tracing::warn!("AUDIT_READS=false: reads of patient data are not being recorded");
+        }
+        let audit = audit_workers(&settings)?;
+        let trail = audit.trail();
         let probe = Arc::new(PoolProbe(pool.clone()));
         let metrics =
             Metrics::new(probe.clone()).map_err(|e| StartupError::Metrics(e.to_string()))?;
         let metrics = web::Data::new(metrics);
-        let (patients, doctors, mappings) = record_services(&pool);
+        let (patients, doctors, mappings) = record_services(&pool, &trail);
         let state = web::Data::new(AppState {
-            auth: auth_service(&settings, &pool),
+            auth: auth_service(&settings, &pool, trail.clone()),
             patients,
             doctors,
             mappings,
+            audit: audit_service(&pool, trail),
             database: probe,
             config: ApiConfig {
                 max_body_bytes: settings.max_body_bytes,
@@ -174,6 +189,7 @@ impl Application {
             server,
             metrics_server,
             statements,
+            audit,
         })
     }
 
@@ -192,13 +208,19 @@ impl Application {
         self.statements.clone()
     }
 
-    /// Serves until SIGTERM/SIGINT, then lets in-flight requests finish.
+    /// Serves until SIGTERM/SIGINT, then lets in-flight requests finish, and stores and seals
+    /// the audit rows still queued.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        match self.metrics_server {
+        let served = match self.metrics_server {
             Some(metrics_server) => futures_util::future::try_join(self.server, metrics_server)
                 .await
                 .map(drop),
             None => self.server.await,
+        };
+        let audit = self.audit;
+        if web::block(move || audit.stop()).await.is_err() {
+            tracing::error!("the audit trail could not be flushed at shutdown");
         }
+        served
     }
 }

@@ -174,3 +174,146 @@ fn an_unreachable_database_fails_the_check() {
     assert_eq!(code, 1);
     assert!(stderr.contains("the database is not reachable"), "{stderr}");
 }
+
+/// Runs raw SQL on the admin's database, as an intruder with write access would.
+fn tamper(admin: &Admin, sql: &str) {
+    use diesel::connection::SimpleConnection;
+    let target = healthcare_persistence::DatabaseTarget::parse(&admin.database_url).expect("url");
+    let settings = healthcare_persistence::PoolSettings {
+        max_size: 1,
+        checkout_timeout: std::time::Duration::from_secs(5),
+        statements: Default::default(),
+    };
+    let pool = healthcare_persistence::build_pool(&target, &settings).expect("pool");
+    let mut connection = pool.get().expect("connection");
+    connection.batch_execute(sql).expect("tampering SQL runs");
+}
+
+fn verify(admin: &Admin) -> (i32, String) {
+    let (code, stdout, stderr) = admin.run(&["audit", "verify"], &[]);
+    (code, format!("{stdout}{stderr}"))
+}
+
+#[test]
+fn audit_verify_reports_the_first_changed_deleted_or_inserted_row() {
+    each_backend(|admin| {
+        admin.run(&["migrate"], &[]);
+        let args = ["createsuperuser", "--email", "a@clinic.org", "--name", "A"];
+        admin.run(
+            &args,
+            &[("HEALTHCARE_ADMIN_PASSWORD", common::STRONG_PASSWORD)],
+        );
+        for _ in 0..3 {
+            assert_eq!(admin.run(&["users", "deactivate", "1"], &[]).0, 0);
+            assert_eq!(admin.run(&["users", "activate", "1"], &[]).0, 0);
+        }
+        let (code, stdout, _) = admin.run(&["audit", "verify"], &[]);
+        assert_eq!(code, 0);
+        assert!(stdout.contains("6 rows not sealed yet"), "{stdout}");
+        let (code, stdout, _) = admin.run(&["audit", "seal"], &[]);
+        assert_eq!(code, 0);
+        assert!(
+            stdout.starts_with("Sealed 6 rows; chain head: seq 6 mac "),
+            "{stdout}"
+        );
+        let (code, report) = verify(&admin);
+        assert_eq!(code, 0, "{report}");
+        assert!(
+            report.starts_with("Audit chain intact: 6 sealed rows verified; head seq 6"),
+            "{report}"
+        );
+
+        // The rows, as an auditor exports them.
+        let (code, json, _) = admin.run(&["audit", "list", "--action", "user.update"], &[]);
+        assert_eq!(code, 0);
+        let rows: Vec<serde_json::Value> = serde_json::from_str(&json).expect("a JSON array");
+        assert_eq!(rows.len(), 6);
+        assert!(rows.iter().all(|row| row["actor_user_id"].is_null()
+            && row["resource_id"] == 1
+            && row["outcome"] == "success"
+            && row["seq"].is_i64()));
+        assert!(
+            rows[0]["seq"].as_i64() > rows[5]["seq"].as_i64(),
+            "newest first"
+        );
+        let (code, csv, _) = admin.run(&["audit", "list", "--user", "1", "--format", "csv"], &[]);
+        assert_eq!(code, 0);
+        assert_eq!(
+            csv.lines().count(),
+            1,
+            "only the header: the console has no actor: {csv}"
+        );
+        assert!(csv.starts_with(
+            "id,at,actor_user_id,action,resource_type,resource_id,patient_id,outcome"
+        ));
+        let (code, csv, _) = admin.run(&["audit", "list", "--format", "csv"], &[]);
+        assert_eq!((code, csv.lines().count()), (0, 7));
+
+        // The application's own triggers refuse changes; an intruder who owns the table drops
+        // them first.
+        let protections = if admin.database_url.starts_with("sqlite") {
+            "DROP TRIGGER audit_events_seal_once; DROP TRIGGER audit_events_no_delete;"
+        } else {
+            "ALTER TABLE audit_events DISABLE TRIGGER audit_events_append_only;"
+        };
+        tamper(&admin, protections);
+
+        tamper(
+            &admin,
+            "UPDATE audit_events SET outcome = 'failure' WHERE seq = 3",
+        );
+        let (code, report) = verify(&admin);
+        assert_eq!(code, 1, "{report}");
+        assert!(report.contains("(seq 3) was changed or forged"), "{report}");
+        tamper(
+            &admin,
+            "UPDATE audit_events SET outcome = 'success' WHERE seq = 3",
+        );
+        assert_eq!(verify(&admin).0, 0, "the original content verifies again");
+
+        tamper(
+            &admin,
+            "UPDATE audit_events SET seq = 70 WHERE seq = 6; \
+            INSERT INTO audit_events (at, action, resource_type, outcome, seq, mac) \
+            SELECT at, action, resource_type, outcome, 6, mac FROM audit_events WHERE seq = 70",
+        );
+        let (code, report) = verify(&admin);
+        assert_eq!(code, 1, "{report}");
+        assert!(report.contains("(seq 6) was changed or forged"), "{report}");
+        tamper(
+            &admin,
+            "DELETE FROM audit_events WHERE seq = 6; UPDATE audit_events SET seq = 6 WHERE seq = 70",
+        );
+        assert_eq!(verify(&admin).0, 0);
+
+        tamper(&admin, "DELETE FROM audit_events WHERE seq = 4");
+        let (code, report) = verify(&admin);
+        assert_eq!(code, 1, "{report}");
+        assert!(
+            report.contains("rows with seq 4 to 4 were deleted"),
+            "{report}"
+        );
+        assert!(report.contains("The 3 rows before it verified"), "{report}");
+    });
+}
+
+#[test]
+fn audit_verify_refuses_another_key() {
+    each_backend(|admin| {
+        admin.run(&["migrate"], &[]);
+        let args = ["createsuperuser", "--email", "a@clinic.org", "--name", "A"];
+        admin.run(
+            &args,
+            &[("HEALTHCARE_ADMIN_PASSWORD", common::STRONG_PASSWORD)],
+        );
+        admin.run(&["users", "deactivate", "1"], &[]);
+        admin.run(&["audit", "seal"], &[]);
+        assert_eq!(verify(&admin).0, 0);
+        let (code, _, stderr) = admin.run(
+            &["audit", "verify"],
+            &[("AUDIT_HMAC_KEY", "someone-elses-key-of-enough-length!!")],
+        );
+        assert_eq!(code, 1);
+        assert!(stderr.contains("(seq 1) was changed or forged"), "{stderr}");
+    });
+}

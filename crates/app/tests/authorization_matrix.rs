@@ -188,6 +188,7 @@ async fn anonymous_callers_get_401_everywhere(app: TestApp) {
         ("GET", "/api/mappings/1/"),
         ("PATCH", "/api/mappings/1/"),
         ("DELETE", "/api/mappings/1/"),
+        ("GET", "/api/audit/"),
     ];
     for (method, path) in routes {
         let body = (method != "GET" && method != "DELETE").then(|| json!({}));

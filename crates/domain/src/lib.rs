@@ -2,6 +2,7 @@
 //! that govern them (ownership, soft delete, password policy, refresh-token rotation). No I/O, no framework, no clock:
 //! time always comes in as an argument.
 
+pub mod audit;
 pub mod doctor;
 pub mod errors;
 pub mod fields;

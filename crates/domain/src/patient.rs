@@ -104,8 +104,31 @@ impl Patient {
     /// The ownership rule: a patient is visible only to its creator, and never once archived.
     /// Anyone else is told it does not exist.
     pub fn is_visible_to(&self, user: UserId) -> bool {
-        self.owner == user && self.archived_at.is_none()
+        self.access_by(user) == PatientAccess::Visible
     }
+
+    /// The ownership rule with its reason, for the audit trail: someone else's patient is a
+    /// denial (answered exactly like a missing one), an archived one of the user's is missing.
+    pub fn access_by(&self, user: UserId) -> PatientAccess {
+        if self.owner != user {
+            PatientAccess::Foreign
+        } else if self.archived_at.is_some() {
+            PatientAccess::Archived
+        } else {
+            PatientAccess::Visible
+        }
+    }
+}
+
+/// How a user stands towards a patient record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PatientAccess {
+    /// The user's own, not archived.
+    Visible,
+    /// The user's own, archived: treated as missing.
+    Archived,
+    /// Someone else's: treated as missing, recorded as denied.
+    Foreign,
 }
 
 /// A patient as submitted; each field as the transport read it.
@@ -354,8 +377,12 @@ mod tests {
         assert!(!patient.is_visible_to(UserId(8)));
         let archived = Patient {
             archived_at: Some(at),
-            ..patient
+            ..patient.clone()
         };
         assert!(!archived.is_visible_to(UserId(7)));
+        assert_eq!(archived.access_by(UserId(7)), PatientAccess::Archived);
+        assert_eq!(archived.access_by(UserId(8)), PatientAccess::Foreign);
+        assert_eq!(patient.access_by(UserId(8)), PatientAccess::Foreign);
+        assert_eq!(patient.access_by(UserId(7)), PatientAccess::Visible);
     }
 }

@@ -4,12 +4,16 @@ use std::future::Future;
 use std::pin::Pin;
 
 use actix_web::http::header::AUTHORIZATION;
-use actix_web::{FromRequest, HttpRequest, dev::Payload, web};
+use actix_web::{FromRequest, HttpMessage, HttpRequest, dev::Payload, web};
 use healthcare_domain::User;
+use healthcare_domain::audit::RequestOrigin;
+use healthcare_ports::services::Caller;
 
 use crate::errors::ApiError;
 use crate::handlers::run_blocking;
+use crate::middleware::RequestId;
 use crate::state::AppState;
+use crate::throttle::client_address;
 
 /// The user whose valid access token came with the request.
 #[derive(Debug, Clone)]
@@ -39,6 +43,38 @@ impl FromRequest for AuthenticatedUser {
                 state.ok_or_else(|| ApiError::Internal("application state missing".into()))?;
             let user = run_blocking(move || state.auth.authenticate(&token)).await?;
             Ok(Self(user))
+        })
+    }
+}
+
+/// Where the request came from, for the audit trail: the client address (as the per-address
+/// limit counts it) and the request id.
+pub fn origin_of(request: &HttpRequest) -> RequestOrigin {
+    RequestOrigin {
+        client_address: request
+            .app_data::<web::Data<AppState>>()
+            .map(|state| client_address(request, &state.config)),
+        request_id: request
+            .extensions()
+            .get::<RequestId>()
+            .map(|id| id.0.clone()),
+    }
+}
+
+/// The authenticated user acting through this request, with the request's origin.
+#[derive(Debug, Clone)]
+pub struct RequestCaller(pub Caller);
+
+impl FromRequest for RequestCaller {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
+
+    fn from_request(request: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let origin = origin_of(request);
+        let user = AuthenticatedUser::from_request(request, payload);
+        Box::pin(async move {
+            let AuthenticatedUser(user) = user.await?;
+            Ok(Self(Caller::new(&user, origin)))
         })
     }
 }

@@ -9,7 +9,7 @@ use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::middleware::Next;
-use actix_web::{Error, web};
+use actix_web::{Error, HttpMessage, web};
 use futures_util::FutureExt;
 use tracing::Instrument;
 
@@ -18,6 +18,10 @@ use crate::metrics::Metrics;
 
 /// The header carrying the request id both ways.
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// The request's id, in the request extensions for handlers (the audit trail records it).
+#[derive(Debug, Clone)]
+pub struct RequestId(pub String);
 
 /// Keeps a well-formed incoming id (so a proxy's id carries through), or makes a new one.
 fn request_id(request: &ServiceRequest) -> String {
@@ -44,6 +48,7 @@ pub async fn telemetry(
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<impl MessageBody>, Error> {
     let id = request_id(&request);
+    request.extensions_mut().insert(RequestId(id.clone()));
     let method = request.method().clone();
     let span = tracing::info_span!("request", request_id = %id, %method);
     let started = Instant::now();

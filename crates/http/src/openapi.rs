@@ -28,6 +28,7 @@ pub const BEARER: &str = "bearer";
         (name = "patients", description = "The caller's patient records"),
         (name = "doctors", description = "The doctor directory"),
         (name = "mappings", description = "Which doctor is assigned to which patient"),
+        (name = "audit", description = "The audit trail of every access to patient data (staff only)"),
         (name = "meta", description = "API root and health probes"),
     ),
     // Schemas used only inside response groups: listed so that their references resolve.

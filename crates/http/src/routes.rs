@@ -8,7 +8,7 @@ use actix_web::web;
 use utoipa_actix_web::scope;
 use utoipa_actix_web::service_config::ServiceConfig;
 
-use crate::handlers::{auth, doctors, fallback, health, mappings, patients, root};
+use crate::handlers::{audit, auth, doctors, fallback, health, mappings, patients, root};
 use crate::openapi;
 
 /// Registers every API and health route.
@@ -50,6 +50,7 @@ pub fn configure(config: &mut ServiceConfig) {
                 .service(mappings::for_patient)
                 .service(mappings::update_notes)
                 .service(mappings::remove)
+                .service(audit::list)
                 // Inside the scope: a separate service at this path would be shadowed by it.
                 .route("/openapi.json", web::get().to(openapi::openapi_json))
                 .default_service(web::to(fallback::method_or_not_found)),

@@ -2,7 +2,9 @@
 
 use std::sync::Arc;
 
-use healthcare_ports::services::{AuthService, DoctorService, MappingService, PatientService};
+use healthcare_ports::services::{
+    AuditService, AuthService, DoctorService, MappingService, PatientService,
+};
 
 /// What the HTTP layer may ask of the database: readiness and figures for metrics.
 pub trait DatabaseProbe: Send + Sync {
@@ -36,6 +38,8 @@ pub struct AppState {
     pub doctors: DoctorService,
     /// Patient–doctor assignments.
     pub mappings: MappingService,
+    /// The audit trail, for staff.
+    pub audit: AuditService,
     /// Readiness check.
     pub database: Arc<dyn DatabaseProbe>,
     /// HTTP settings.

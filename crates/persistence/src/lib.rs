@@ -1,6 +1,7 @@
 //! The Diesel persistence adapter: one connection type over SQLite and PostgreSQL, chosen by
 //! the database URL's scheme; embedded migrations per dialect; the repositories.
 
+pub mod audit;
 pub mod connection;
 pub mod doctors;
 pub mod errors;
@@ -15,6 +16,7 @@ mod schema;
 mod search;
 mod time;
 
+pub use audit::DieselAuditRepository;
 pub use connection::{
     DatabaseTarget, DbConnection, DbPool, PoolSettings, StatementCounter, build_pool,
 };

@@ -2,6 +2,7 @@
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
+use healthcare_domain::audit::AuditEvent;
 use healthcare_domain::doctor::DoctorId;
 use healthcare_domain::mapping::{Mapping, MappingId};
 use healthcare_domain::patient::PatientId;
@@ -9,7 +10,8 @@ use healthcare_domain::{Timestamp, UserId};
 use healthcare_ports::ports::{DoctorWithCount, MappingFilter, MappingRepository, MappingView};
 use healthcare_ports::{Page, PageOf, RepoError};
 
-use crate::connection::{DbConnection, DbPool, checkout};
+use crate::audit::append_in;
+use crate::connection::{DbConnection, DbPool, checkout, write_transaction};
 use crate::doctors::{DoctorRow, patient_count, with_count};
 use crate::errors::from_diesel;
 use crate::schema::{doctors, patient_doctor_mappings as mappings, patients};
@@ -228,23 +230,34 @@ impl MappingRepository for DieselMappingRepository {
         assigned_by: UserId,
         notes: &str,
         at: Timestamp,
+        audit: &AuditEvent,
     ) -> Result<MappingView, RepoError> {
         let mut connection = checkout(&self.pool)?;
-        let id: i64 = diesel::insert_into(mappings::table)
-            .values((
-                mappings::patient_id.eq(patient.0),
-                mappings::doctor_id.eq(doctor.0),
-                mappings::assigned_by.eq(assigned_by.0),
-                mappings::assigned_date.eq(to_db(at)),
-                mappings::notes.eq(notes),
-                mappings::is_active.eq(true),
-                mappings::updated_at.eq(to_db(at)),
-            ))
-            .returning(mappings::id)
-            .get_result(&mut *connection)
-            .map_err(from_diesel)?;
-        view_by_id(&mut connection, id)?
-            .ok_or_else(|| RepoError::Internal(format!("mapping {id} vanished after insert")))
+        write_transaction(&mut connection, |connection| {
+            let id: i64 = diesel::insert_into(mappings::table)
+                .values((
+                    mappings::patient_id.eq(patient.0),
+                    mappings::doctor_id.eq(doctor.0),
+                    mappings::assigned_by.eq(assigned_by.0),
+                    mappings::assigned_date.eq(to_db(at)),
+                    mappings::notes.eq(notes),
+                    mappings::is_active.eq(true),
+                    mappings::updated_at.eq(to_db(at)),
+                ))
+                .returning(mappings::id)
+                .get_result(connection)
+                .map_err(from_diesel)?;
+            append_in(
+                connection,
+                &AuditEvent {
+                    resource_id: Some(id),
+                    patient_id: Some(patient),
+                    ..audit.clone()
+                },
+            )?;
+            view_by_id(connection, id)?
+                .ok_or_else(|| RepoError::Internal(format!("mapping {id} vanished after insert")))
+        })
     }
 
     fn update_notes(
@@ -252,36 +265,50 @@ impl MappingRepository for DieselMappingRepository {
         id: MappingId,
         notes: &str,
         at: Timestamp,
+        audit: &AuditEvent,
     ) -> Result<Option<MappingView>, RepoError> {
         let mut connection = checkout(&self.pool)?;
-        let updated = diesel::update(
-            mappings::table
-                .find(id.0)
-                .filter(mappings::is_active.eq(true)),
-        )
-        .set((
-            mappings::notes.eq(notes),
-            mappings::updated_at.eq(to_db(at)),
-        ))
-        .execute(&mut *connection)
-        .map_err(from_diesel)?;
-        if updated == 1 {
-            view_by_id(&mut connection, id.0)
-        } else {
-            Ok(None)
-        }
+        write_transaction(&mut connection, |connection| {
+            let updated = diesel::update(
+                mappings::table
+                    .find(id.0)
+                    .filter(mappings::is_active.eq(true)),
+            )
+            .set((
+                mappings::notes.eq(notes),
+                mappings::updated_at.eq(to_db(at)),
+            ))
+            .execute(connection)
+            .map_err(from_diesel)?;
+            if updated != 1 {
+                return Ok(None);
+            }
+            append_in(connection, audit)?;
+            view_by_id(connection, id.0)
+        })
     }
 
-    fn deactivate(&self, id: MappingId, at: Timestamp) -> Result<bool, RepoError> {
+    fn deactivate(
+        &self,
+        id: MappingId,
+        at: Timestamp,
+        audit: &AuditEvent,
+    ) -> Result<bool, RepoError> {
         let mut connection = checkout(&self.pool)?;
-        diesel::update(
-            mappings::table
-                .find(id.0)
-                .filter(mappings::is_active.eq(true)),
-        )
-        .set(removal(at))
-        .execute(&mut *connection)
-        .map(|updated| updated == 1)
-        .map_err(from_diesel)
+        write_transaction(&mut connection, |connection| {
+            let updated = diesel::update(
+                mappings::table
+                    .find(id.0)
+                    .filter(mappings::is_active.eq(true)),
+            )
+            .set(removal(at))
+            .execute(connection)
+            .map_err(from_diesel)?;
+            if updated != 1 {
+                return Ok(false);
+            }
+            append_in(connection, audit)?;
+            Ok(true)
+        })
     }
 }

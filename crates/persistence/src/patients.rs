@@ -2,12 +2,14 @@
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
+use healthcare_domain::audit::AuditEvent;
 use healthcare_domain::fields::{OptionalEmail, Phone};
 use healthcare_domain::patient::{Age, Gender, Patient, PatientDetails, PatientId, PatientName};
 use healthcare_domain::{Timestamp, UserId};
 use healthcare_ports::ports::PatientRepository;
 use healthcare_ports::{Page, PageOf, RepoError};
 
+use crate::audit::append_in;
 use crate::connection::{DbConnection, DbPool, checkout, write_transaction};
 use crate::errors::{corrupt_row, from_diesel};
 use crate::schema::patients;
@@ -138,27 +140,21 @@ impl PatientRepository for DieselPatientRepository {
         owner: UserId,
         details: &PatientDetails,
         at: Timestamp,
+        audit: &AuditEvent,
     ) -> Result<Patient, RepoError> {
         let mut connection = checkout(&self.pool)?;
-        diesel::insert_into(patients::table)
-            .values((
-                patients::owner_id.eq(owner.0),
-                patients::name.eq(details.name.as_str()),
-                patients::name_lower.eq(details.name.as_str().to_lowercase()),
-                patients::age.eq(i32::from(details.age.value())),
-                patients::gender.eq(details.gender.code()),
-                patients::phone.eq(details.phone.as_str()),
-                patients::email.eq(details.email.as_str()),
-                patients::address.eq(&details.address),
-                patients::medical_history.eq(&details.medical_history),
-                patients::created_at.eq(to_db(at)),
-                patients::updated_at.eq(to_db(at)),
-                patients::version.eq(1_i64),
-            ))
-            .returning(patients::all_columns)
-            .get_result::<PatientRow>(&mut *connection)
-            .map_err(from_diesel)
-            .and_then(Patient::try_from)
+        write_transaction(&mut connection, |connection| {
+            let patient = insert_row(connection, owner, details, at)?;
+            append_in(
+                connection,
+                &AuditEvent {
+                    resource_id: Some(patient.id.0),
+                    patient_id: Some(patient.id),
+                    ..audit.clone()
+                },
+            )?;
+            Ok(patient)
+        })
     }
 
     fn update(
@@ -167,38 +163,22 @@ impl PatientRepository for DieselPatientRepository {
         details: &PatientDetails,
         expected_version: i64,
         at: Timestamp,
+        audit: &AuditEvent,
     ) -> Result<Option<Patient>, RepoError> {
         let mut connection = checkout(&self.pool)?;
-        diesel::update(
-            patients::table
-                .find(id.0)
-                .filter(patients::version.eq(expected_version))
-                .filter(patients::archived_at.is_null()),
-        )
-        .set((
-            patients::name.eq(details.name.as_str()),
-            patients::name_lower.eq(details.name.as_str().to_lowercase()),
-            patients::age.eq(i32::from(details.age.value())),
-            patients::gender.eq(details.gender.code()),
-            patients::phone.eq(details.phone.as_str()),
-            patients::email.eq(details.email.as_str()),
-            patients::address.eq(&details.address),
-            patients::medical_history.eq(&details.medical_history),
-            patients::updated_at.eq(to_db(at)),
-            patients::version.eq(expected_version + 1),
-        ))
-        .returning(patients::all_columns)
-        .get_result::<PatientRow>(&mut *connection)
-        .optional()
-        .map_err(from_diesel)?
-        .map(Patient::try_from)
-        .transpose()
+        write_transaction(&mut connection, |connection| {
+            let updated = update_row(connection, id, details, expected_version, at)?;
+            if updated.is_some() {
+                append_in(connection, audit)?;
+            }
+            Ok(updated)
+        })
     }
 
-    fn archive(&self, id: PatientId, at: Timestamp) -> Result<(), RepoError> {
+    fn archive(&self, id: PatientId, at: Timestamp, audit: &AuditEvent) -> Result<bool, RepoError> {
         let mut connection = checkout(&self.pool)?;
         write_transaction(&mut connection, |connection| {
-            diesel::update(
+            let archived = diesel::update(
                 patients::table
                     .find(id.0)
                     .filter(patients::archived_at.is_null()),
@@ -210,7 +190,95 @@ impl PatientRepository for DieselPatientRepository {
             ))
             .execute(connection)
             .map_err(from_diesel)?;
-            crate::mappings::deactivate_for_patient(connection, id, at)
+            if archived == 0 {
+                return Ok(false);
+            }
+            crate::mappings::deactivate_for_patient(connection, id, at)?;
+            append_in(connection, audit)?;
+            Ok(true)
         })
     }
+
+    fn restore(&self, id: PatientId, at: Timestamp, audit: &AuditEvent) -> Result<bool, RepoError> {
+        let mut connection = checkout(&self.pool)?;
+        write_transaction(&mut connection, |connection| {
+            let restored = diesel::update(
+                patients::table
+                    .find(id.0)
+                    .filter(patients::archived_at.is_not_null()),
+            )
+            .set((
+                patients::archived_at.eq(None::<NaiveDateTime>),
+                patients::updated_at.eq(to_db(at)),
+                patients::version.eq(patients::version + 1),
+            ))
+            .execute(connection)
+            .map_err(from_diesel)?;
+            if restored == 0 {
+                return Ok(false);
+            }
+            append_in(connection, audit)?;
+            Ok(true)
+        })
+    }
+}
+
+fn insert_row(
+    connection: &mut DbConnection,
+    owner: UserId,
+    details: &PatientDetails,
+    at: Timestamp,
+) -> Result<Patient, RepoError> {
+    diesel::insert_into(patients::table)
+        .values((
+            patients::owner_id.eq(owner.0),
+            patients::name.eq(details.name.as_str()),
+            patients::name_lower.eq(details.name.as_str().to_lowercase()),
+            patients::age.eq(i32::from(details.age.value())),
+            patients::gender.eq(details.gender.code()),
+            patients::phone.eq(details.phone.as_str()),
+            patients::email.eq(details.email.as_str()),
+            patients::address.eq(&details.address),
+            patients::medical_history.eq(&details.medical_history),
+            patients::created_at.eq(to_db(at)),
+            patients::updated_at.eq(to_db(at)),
+            patients::version.eq(1_i64),
+        ))
+        .returning(patients::all_columns)
+        .get_result::<PatientRow>(connection)
+        .map_err(from_diesel)
+        .and_then(Patient::try_from)
+}
+
+fn update_row(
+    connection: &mut DbConnection,
+    id: PatientId,
+    details: &PatientDetails,
+    expected_version: i64,
+    at: Timestamp,
+) -> Result<Option<Patient>, RepoError> {
+    diesel::update(
+        patients::table
+            .find(id.0)
+            .filter(patients::version.eq(expected_version))
+            .filter(patients::archived_at.is_null()),
+    )
+    .set((
+        patients::name.eq(details.name.as_str()),
+        patients::name_lower.eq(details.name.as_str().to_lowercase()),
+        patients::age.eq(i32::from(details.age.value())),
+        patients::gender.eq(details.gender.code()),
+        patients::phone.eq(details.phone.as_str()),
+        patients::email.eq(details.email.as_str()),
+        patients::address.eq(&details.address),
+        patients::medical_history.eq(&details.medical_history),
+        patients::updated_at.eq(to_db(at)),
+        patients::version.eq(expected_version + 1),
+    ))
+    .returning(patients::all_columns)
+    .get_result::<PatientRow>(connection)
+    .optional()
+    .map_err(from_diesel)?
+    .map(Patient::try_from)
+    .transpose()
 }

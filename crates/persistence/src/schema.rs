@@ -107,3 +107,20 @@ diesel::table! {
         hits -> Integer,
     }
 }
+
+diesel::table! {
+    audit_events (id) {
+        id -> BigInt,
+        at -> Timestamp,
+        actor_user_id -> Nullable<BigInt>,
+        action -> Text,
+        resource_type -> Text,
+        resource_id -> Nullable<BigInt>,
+        patient_id -> Nullable<BigInt>,
+        outcome -> Text,
+        client_address -> Nullable<Text>,
+        request_id -> Nullable<Text>,
+        seq -> Nullable<BigInt>,
+        mac -> Nullable<Text>,
+    }
+}

@@ -2,11 +2,13 @@
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
+use healthcare_domain::audit::AuditEvent;
 use healthcare_domain::{NewUser, User, UserId};
 use healthcare_ports::RepoError;
 use healthcare_ports::ports::{UserCredentials, UserRepository};
 
-use crate::connection::{DbPool, checkout};
+use crate::audit::append_in;
+use crate::connection::{DbPool, checkout, write_transaction};
 use crate::errors::from_diesel;
 use crate::schema::users;
 use crate::time::{from_db, to_db};
@@ -108,21 +110,36 @@ impl UserRepository for DieselUserRepository {
             .map_err(from_diesel)
     }
 
-    fn update_password(&self, id: UserId, password_hash: &str) -> Result<bool, RepoError> {
+    fn update_password(
+        &self,
+        id: UserId,
+        password_hash: &str,
+        audit: &AuditEvent,
+    ) -> Result<bool, RepoError> {
         let mut connection = checkout(&self.pool)?;
-        diesel::update(users::table.find(id.0))
-            .set(users::password_hash.eq(password_hash))
-            .execute(&mut *connection)
-            .map(|updated| updated == 1)
-            .map_err(from_diesel)
+        write_transaction(&mut connection, |connection| {
+            let updated = diesel::update(users::table.find(id.0))
+                .set(users::password_hash.eq(password_hash))
+                .execute(connection)
+                .map_err(from_diesel)?;
+            if updated == 1 {
+                append_in(connection, audit)?;
+            }
+            Ok(updated == 1)
+        })
     }
 
-    fn set_active(&self, id: UserId, active: bool) -> Result<bool, RepoError> {
+    fn set_active(&self, id: UserId, active: bool, audit: &AuditEvent) -> Result<bool, RepoError> {
         let mut connection = checkout(&self.pool)?;
-        diesel::update(users::table.find(id.0))
-            .set(users::is_active.eq(active))
-            .execute(&mut *connection)
-            .map(|updated| updated == 1)
-            .map_err(from_diesel)
+        write_transaction(&mut connection, |connection| {
+            let updated = diesel::update(users::table.find(id.0))
+                .set(users::is_active.eq(active))
+                .execute(connection)
+                .map_err(from_diesel)?;
+            if updated == 1 {
+                append_in(connection, audit)?;
+            }
+            Ok(updated == 1)
+        })
     }
 }

@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use chrono::{SubsecRound, TimeZone, Utc};
+use healthcare_domain::audit::{AuditAction, AuditEvent, AuditOutcome, RequestOrigin};
 use healthcare_domain::tokens::RefreshTokenRecord;
 use healthcare_domain::{Email, NewUser, Timestamp, UserId, UserName};
 use healthcare_persistence::{
@@ -87,6 +88,19 @@ fn at(second: u32) -> Timestamp {
     Utc.with_ymd_and_hms(2026, 11, 26, 10, 0, second)
         .single()
         .expect("valid")
+}
+
+/// A sample audit event for the writes that now store one in their transaction.
+fn audit(action: AuditAction) -> AuditEvent {
+    AuditEvent {
+        at: at(0),
+        actor: None,
+        action,
+        resource_id: None,
+        patient_id: None,
+        outcome: AuditOutcome::Success,
+        origin: RequestOrigin::default(),
+    }
 }
 
 fn new_user(email: &str) -> NewUser {
@@ -179,14 +193,27 @@ fn set_active_reports_unknown_ids(pool: &DbPool) {
     let user = users
         .insert(&new_user("ann@example.com"))
         .expect("inserted");
-    assert_eq!(users.update_password(user.id, "$2b$04$other"), Ok(true));
+    assert_eq!(
+        users.update_password(
+            user.id,
+            "$2b$04$other",
+            &audit(AuditAction::AuthPasswordChange)
+        ),
+        Ok(true)
+    );
     let credentials = users
         .find_credentials_by_email("ann@example.com")
         .expect("ok")
         .expect("found");
     assert_eq!(credentials.password_hash, "$2b$04$other");
-    assert_eq!(users.update_password(UserId(999), "x"), Ok(false));
-    assert_eq!(users.set_active(user.id, false), Ok(true));
+    assert_eq!(
+        users.update_password(UserId(999), "x", &audit(AuditAction::AuthPasswordChange)),
+        Ok(false)
+    );
+    assert_eq!(
+        users.set_active(user.id, false, &audit(AuditAction::UserUpdate)),
+        Ok(true)
+    );
     assert!(
         !users
             .find_by_id(user.id)
@@ -194,7 +221,10 @@ fn set_active_reports_unknown_ids(pool: &DbPool) {
             .expect("found")
             .is_active
     );
-    assert_eq!(users.set_active(UserId(999), false), Ok(false));
+    assert_eq!(
+        users.set_active(UserId(999), false, &audit(AuditAction::UserUpdate)),
+        Ok(false)
+    );
 }
 
 fn token(jti: &str, user_id: UserId, family: &str) -> RefreshTokenRecord {
@@ -405,7 +435,12 @@ fn patients_insert_find_and_update_only_at_the_expected_version(pool: &DbPool) {
     let r = repos(pool);
     let created = r
         .patients
-        .insert(r.owner, &patient_details("Jane Roe"), at(1))
+        .insert(
+            r.owner,
+            &patient_details("Jane Roe"),
+            at(1),
+            &audit(AuditAction::PatientCreate),
+        )
         .expect("inserted");
     assert_eq!(
         (created.version, created.owner, created.created_at),
@@ -416,7 +451,13 @@ fn patients_insert_find_and_update_only_at_the_expected_version(pool: &DbPool) {
 
     let renamed = patient_details("Jane Doe");
     assert_eq!(
-        r.patients.update(created.id, &renamed, 7, at(2)),
+        r.patients.update(
+            created.id,
+            &renamed,
+            7,
+            at(2),
+            &audit(AuditAction::PatientUpdate)
+        ),
         Ok(None),
         "stale version"
     );
@@ -427,7 +468,13 @@ fn patients_insert_find_and_update_only_at_the_expected_version(pool: &DbPool) {
     );
     let updated = r
         .patients
-        .update(created.id, &renamed, 1, at(2))
+        .update(
+            created.id,
+            &renamed,
+            1,
+            at(2),
+            &audit(AuditAction::PatientUpdate),
+        )
         .expect("ok")
         .expect("updated");
     assert_eq!(
@@ -454,13 +501,23 @@ fn patient_lists_are_the_owners_newest_first_with_literal_search(pool: &DbPool) 
     for (second, name) in names.iter().enumerate() {
         ids.push(
             r.patients
-                .insert(r.owner, &patient_details(name), at(second as u32))
+                .insert(
+                    r.owner,
+                    &patient_details(name),
+                    at(second as u32),
+                    &audit(AuditAction::PatientCreate),
+                )
                 .expect("inserted")
                 .id,
         );
     }
     r.patients
-        .insert(r.other, &patient_details("Ann Other"), at(30))
+        .insert(
+            r.other,
+            &patient_details("Ann Other"),
+            at(30),
+            &audit(AuditAction::PatientCreate),
+        )
         .expect("inserted");
 
     let first = r.patients.list(r.owner, None, page(1, 2)).expect("listed");
@@ -510,7 +567,12 @@ fn archiving_a_patient_hides_it_and_deactivates_its_mappings(pool: &DbPool) {
     let r = repos(pool);
     let patient = r
         .patients
-        .insert(r.owner, &patient_details("Jane"), at(1))
+        .insert(
+            r.owner,
+            &patient_details("Jane"),
+            at(1),
+            &audit(AuditAction::PatientCreate),
+        )
         .expect("patient");
     let doctor = r
         .doctors
@@ -518,7 +580,14 @@ fn archiving_a_patient_hides_it_and_deactivates_its_mappings(pool: &DbPool) {
         .expect("doctor");
     let view = r
         .mappings
-        .insert(patient.id, doctor.doctor.id, r.owner, "n", at(2))
+        .insert(
+            patient.id,
+            doctor.doctor.id,
+            r.owner,
+            "n",
+            at(2),
+            &audit(AuditAction::MappingCreate),
+        )
         .expect("mapping");
     assert_eq!(
         r.doctors
@@ -529,7 +598,9 @@ fn archiving_a_patient_hides_it_and_deactivates_its_mappings(pool: &DbPool) {
         1
     );
 
-    r.patients.archive(patient.id, at(3)).expect("archived");
+    r.patients
+        .archive(patient.id, at(3), &audit(AuditAction::PatientDelete))
+        .expect("archived");
     let archived = r
         .patients
         .find(patient.id)
@@ -544,8 +615,13 @@ fn archiving_a_patient_hides_it_and_deactivates_its_mappings(pool: &DbPool) {
         0
     );
     assert_eq!(
-        r.patients
-            .update(patient.id, &patient_details("X"), archived.version, at(4)),
+        r.patients.update(
+            patient.id,
+            &patient_details("X"),
+            archived.version,
+            at(4),
+            &audit(AuditAction::PatientUpdate)
+        ),
         Ok(None)
     );
     let mapping = r.mappings.find(view.mapping.id).expect("ok").expect("kept");
@@ -585,10 +661,22 @@ fn doctor_lists_filter_order_and_count_patients(pool: &DbPool) {
     for (name, owner) in [("P1", r.owner), ("P2", r.other), ("P3", r.other)] {
         let patient = r
             .patients
-            .insert(owner, &patient_details(name), at(4))
+            .insert(
+                owner,
+                &patient_details(name),
+                at(4),
+                &audit(AuditAction::PatientCreate),
+            )
             .expect("patient");
         r.mappings
-            .insert(patient.id, zed.doctor.id, owner, "", at(5))
+            .insert(
+                patient.id,
+                zed.doctor.id,
+                owner,
+                "",
+                at(5),
+                &audit(AuditAction::MappingCreate),
+            )
             .expect("mapping");
     }
     let all = r
@@ -661,11 +749,23 @@ fn archiving_a_doctor_deactivates_its_mappings(pool: &DbPool) {
         .expect("doctor");
     let patient = r
         .patients
-        .insert(r.owner, &patient_details("Jane"), at(1))
+        .insert(
+            r.owner,
+            &patient_details("Jane"),
+            at(1),
+            &audit(AuditAction::PatientCreate),
+        )
         .expect("patient");
     let view = r
         .mappings
-        .insert(patient.id, doctor.doctor.id, r.owner, "", at(2))
+        .insert(
+            patient.id,
+            doctor.doctor.id,
+            r.owner,
+            "",
+            at(2),
+            &audit(AuditAction::MappingCreate),
+        )
         .expect("mapping");
     r.doctors
         .archive(doctor.doctor.id, at(3))
@@ -703,12 +803,24 @@ fn one_active_mapping_per_pair_and_removal_once(pool: &DbPool) {
         .expect("doctor");
     let patient = r
         .patients
-        .insert(r.owner, &patient_details("Jane"), at(1))
+        .insert(
+            r.owner,
+            &patient_details("Jane"),
+            at(1),
+            &audit(AuditAction::PatientCreate),
+        )
         .expect("patient");
     let (p, d) = (patient.id, doctor.doctor.id);
     let first = r
         .mappings
-        .insert(p, d, r.owner, "first", at(2))
+        .insert(
+            p,
+            d,
+            r.owner,
+            "first",
+            at(2),
+            &audit(AuditAction::MappingCreate),
+        )
         .expect("mapping");
     assert_eq!(
         (
@@ -721,31 +833,53 @@ fn one_active_mapping_per_pair_and_removal_once(pool: &DbPool) {
     assert!(first.mapping.is_active);
     assert_eq!(r.mappings.has_active(p, d), Ok(true));
     assert_eq!(
-        r.mappings.insert(p, d, r.owner, "again", at(3)),
+        r.mappings.insert(
+            p,
+            d,
+            r.owner,
+            "again",
+            at(3),
+            &audit(AuditAction::MappingCreate)
+        ),
         Err(RepoError::Conflict)
     );
 
     let noted = r
         .mappings
-        .update_notes(first.mapping.id, "changed", at(4))
+        .update_notes(
+            first.mapping.id,
+            "changed",
+            at(4),
+            &audit(AuditAction::MappingUpdate),
+        )
         .expect("ok")
         .expect("active");
     assert_eq!(noted.mapping.notes, "changed");
-    assert_eq!(r.mappings.deactivate(first.mapping.id, at(5)), Ok(true));
     assert_eq!(
-        r.mappings.deactivate(first.mapping.id, at(6)),
+        r.mappings
+            .deactivate(first.mapping.id, at(5), &audit(AuditAction::MappingRemove)),
+        Ok(true)
+    );
+    assert_eq!(
+        r.mappings
+            .deactivate(first.mapping.id, at(6), &audit(AuditAction::MappingRemove)),
         Ok(false),
         "removed at most once"
     );
     assert_eq!(
-        r.mappings.update_notes(first.mapping.id, "x", at(6)),
+        r.mappings.update_notes(
+            first.mapping.id,
+            "x",
+            at(6),
+            &audit(AuditAction::MappingUpdate)
+        ),
         Ok(None)
     );
     assert_eq!(r.mappings.has_active(p, d), Ok(false));
 
     let second = r
         .mappings
-        .insert(p, d, r.owner, "", at(7))
+        .insert(p, d, r.owner, "", at(7), &audit(AuditAction::MappingCreate))
         .expect("a removed pair can be assigned again");
     assert_ne!(second.mapping.id, first.mapping.id);
     let assigned = r.mappings.active_for_patient(p).expect("listed");
@@ -766,7 +900,9 @@ fn one_active_mapping_per_pair_and_removal_once(pool: &DbPool) {
             .map(|_| {
                 let mappings = r.mappings.clone();
                 let (owner, od) = (r.owner, other_doctor.doctor.id);
-                scope.spawn(move || mappings.insert(p, od, owner, "", at(9)))
+                scope.spawn(move || {
+                    mappings.insert(p, od, owner, "", at(9), &audit(AuditAction::MappingCreate))
+                })
             })
             .collect();
         handles
@@ -795,29 +931,71 @@ fn mapping_lists_show_only_the_owners_active_mappings(pool: &DbPool) {
         .expect("doctor");
     let mine = r
         .patients
-        .insert(r.owner, &patient_details("Mine"), at(1))
+        .insert(
+            r.owner,
+            &patient_details("Mine"),
+            at(1),
+            &audit(AuditAction::PatientCreate),
+        )
         .expect("patient");
     let theirs = r
         .patients
-        .insert(r.other, &patient_details("Theirs"), at(1))
+        .insert(
+            r.other,
+            &patient_details("Theirs"),
+            at(1),
+            &audit(AuditAction::PatientCreate),
+        )
         .expect("patient");
     let m1 = r
         .mappings
-        .insert(mine.id, d1.doctor.id, r.owner, "", at(2))
+        .insert(
+            mine.id,
+            d1.doctor.id,
+            r.owner,
+            "",
+            at(2),
+            &audit(AuditAction::MappingCreate),
+        )
         .expect("mapping");
     let m2 = r
         .mappings
-        .insert(mine.id, d2.doctor.id, r.owner, "", at(3))
+        .insert(
+            mine.id,
+            d2.doctor.id,
+            r.owner,
+            "",
+            at(3),
+            &audit(AuditAction::MappingCreate),
+        )
         .expect("mapping");
     r.mappings
-        .insert(theirs.id, d1.doctor.id, r.other, "", at(4))
+        .insert(
+            theirs.id,
+            d1.doctor.id,
+            r.other,
+            "",
+            at(4),
+            &audit(AuditAction::MappingCreate),
+        )
         .expect("mapping");
     let removed = r
         .mappings
-        .insert(theirs.id, d2.doctor.id, r.other, "", at(5))
+        .insert(
+            theirs.id,
+            d2.doctor.id,
+            r.other,
+            "",
+            at(5),
+            &audit(AuditAction::MappingCreate),
+        )
         .expect("mapping");
     r.mappings
-        .deactivate(removed.mapping.id, at(6))
+        .deactivate(
+            removed.mapping.id,
+            at(6),
+            &audit(AuditAction::MappingRemove),
+        )
         .expect("removed");
 
     let all = r

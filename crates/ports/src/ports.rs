@@ -1,6 +1,9 @@
 //! The traits the core needs. Each method's documentation states what an adapter MUST do;
 //! the persistence contract tests check exactly those sentences on both databases.
 
+use healthcare_domain::audit::{
+    AuditAction, AuditEvent, AuditOutcome, AuditRecord, ChainKey, Seal,
+};
 use healthcare_domain::doctor::{Doctor, DoctorDetails, DoctorId};
 use healthcare_domain::mapping::{Mapping, MappingId};
 use healthcare_domain::password::AcceptedPassword;
@@ -55,11 +58,18 @@ pub trait UserRepository: Send + Sync {
     /// Every user, ordered by id.
     fn list(&self) -> Result<Vec<User>, RepoError>;
 
-    /// Replaces the password hash. MUST return `Ok(false)` for an unknown id.
-    fn update_password(&self, id: UserId, password_hash: &str) -> Result<bool, RepoError>;
+    /// Replaces the password hash and stores `audit` in the same transaction. MUST return
+    /// `Ok(false)` and store nothing for an unknown id.
+    fn update_password(
+        &self,
+        id: UserId,
+        password_hash: &str,
+        audit: &AuditEvent,
+    ) -> Result<bool, RepoError>;
 
-    /// Sets whether the user is active. MUST return `Ok(false)` for an unknown id.
-    fn set_active(&self, id: UserId, active: bool) -> Result<bool, RepoError>;
+    /// Sets whether the user is active and stores `audit` in the same transaction. MUST return
+    /// `Ok(false)` and store nothing for an unknown id.
+    fn set_active(&self, id: UserId, active: bool, audit: &AuditEvent) -> Result<bool, RepoError>;
 }
 
 /// Storage of issued refresh tokens, shared by every server instance.
@@ -217,27 +227,35 @@ pub trait PatientRepository: Send + Sync {
         page: Page,
     ) -> Result<PageOf<Patient>, RepoError>;
 
-    /// Stores a new patient (version 1) and returns it.
+    /// Stores a new patient (version 1) and returns it. Stores `audit` in the same
+    /// transaction, with the new patient's id as its `resource_id` and `patient_id`.
     fn insert(
         &self,
         owner: UserId,
         details: &PatientDetails,
         at: Timestamp,
+        audit: &AuditEvent,
     ) -> Result<Patient, RepoError>;
 
     /// Replaces the details and increments the version, only if the version is still
-    /// `expected_version` and the patient is not archived. MUST return `Ok(None)` and change
-    /// nothing otherwise.
+    /// `expected_version` and the patient is not archived, storing `audit` in the same
+    /// transaction. MUST return `Ok(None)` and store nothing otherwise.
     fn update(
         &self,
         id: PatientId,
         details: &PatientDetails,
         expected_version: i64,
         at: Timestamp,
+        audit: &AuditEvent,
     ) -> Result<Option<Patient>, RepoError>;
 
-    /// Archives the patient and deactivates its active mappings, in one transaction.
-    fn archive(&self, id: PatientId, at: Timestamp) -> Result<(), RepoError>;
+    /// Archives the patient, deactivates its active mappings and stores `audit`, in one
+    /// transaction. MUST return `Ok(false)` and store nothing when it was already archived.
+    fn archive(&self, id: PatientId, at: Timestamp, audit: &AuditEvent) -> Result<bool, RepoError>;
+
+    /// Un-archives the patient and stores `audit`, in one transaction; its mappings stay
+    /// inactive. MUST return `Ok(false)` and store nothing when it was not archived.
+    fn restore(&self, id: PatientId, at: Timestamp, audit: &AuditEvent) -> Result<bool, RepoError>;
 }
 
 /// A doctor and how many active mappings to non-archived patients it has (all users').
@@ -342,8 +360,10 @@ pub trait MappingRepository: Send + Sync {
     /// Whether the pair has an active mapping.
     fn has_active(&self, patient: PatientId, doctor: DoctorId) -> Result<bool, RepoError>;
 
-    /// Stores a new active mapping. MUST return `Err(RepoError::Conflict)` when the pair
-    /// already has an active one (the partial unique index decides races).
+    /// Stores a new active mapping, and `audit` in the same transaction with the new
+    /// mapping's id as its `resource_id`. MUST return `Err(RepoError::Conflict)` and store
+    /// nothing when the pair already has an active one (the partial unique index decides
+    /// races).
     fn insert(
         &self,
         patient: PatientId,
@@ -351,18 +371,92 @@ pub trait MappingRepository: Send + Sync {
         assigned_by: UserId,
         notes: &str,
         at: Timestamp,
+        audit: &AuditEvent,
     ) -> Result<MappingView, RepoError>;
 
-    /// Replaces the notes of an active mapping. MUST return `Ok(None)` for an unknown or
-    /// inactive one.
+    /// Replaces the notes of an active mapping, storing `audit` in the same transaction. MUST
+    /// return `Ok(None)` and store nothing for an unknown or inactive one.
     fn update_notes(
         &self,
         id: MappingId,
         notes: &str,
         at: Timestamp,
+        audit: &AuditEvent,
     ) -> Result<Option<MappingView>, RepoError>;
 
-    /// Deactivates an active mapping. MUST return `Ok(false)` when it was not active, so a
-    /// mapping is removed at most once even under concurrent requests.
-    fn deactivate(&self, id: MappingId, at: Timestamp) -> Result<bool, RepoError>;
+    /// Deactivates an active mapping, storing `audit` in the same transaction. MUST return
+    /// `Ok(false)` and store nothing when it was not active, so a mapping is removed at most
+    /// once even under concurrent requests.
+    fn deactivate(
+        &self,
+        id: MappingId,
+        at: Timestamp,
+        audit: &AuditEvent,
+    ) -> Result<bool, RepoError>;
+}
+
+/// Filters of the audit trail; every one given must match.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AuditFilter {
+    /// Rows about this patient.
+    pub patient: Option<PatientId>,
+    /// Rows whose actor is this user.
+    pub actor: Option<UserId>,
+    /// Rows of this action.
+    pub action: Option<AuditAction>,
+    /// Rows with this outcome.
+    pub outcome: Option<AuditOutcome>,
+    /// Rows at or after this time.
+    pub since: Option<Timestamp>,
+    /// Rows at or before this time.
+    pub until: Option<Timestamp>,
+}
+
+/// What one sealing round did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SealRound {
+    /// Rows sealed in this round.
+    pub sealed: usize,
+    /// The last sealed row of the chain after the round (none while the chain is empty).
+    pub head: Option<Seal>,
+}
+
+/// Unsealed rows waiting for the sealer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PendingSeal {
+    /// How many.
+    pub rows: u64,
+    /// When the oldest of them happened.
+    pub oldest: Option<Timestamp>,
+}
+
+/// Storage of the audit trail: append-only; nothing here deletes or changes a recorded event.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+pub trait AuditRepository: Send + Sync {
+    /// Stores the events, unsealed, in one transaction.
+    fn append(&self, events: &[AuditEvent]) -> Result<(), RepoError>;
+
+    /// Seals up to `limit` unsealed rows, oldest id first, continuing the chain with the next
+    /// sequence numbers. MUST hold a lock that serialises sealers of every instance, so the
+    /// sequence has neither gaps nor duplicates.
+    fn seal_pending(&self, key: &ChainKey, limit: u32) -> Result<SealRound, RepoError>;
+
+    /// Up to `limit` sealed rows with a sequence number above `after_seq`, ascending.
+    fn sealed_after(&self, after_seq: i64, limit: u32) -> Result<Vec<AuditRecord>, RepoError>;
+
+    /// The rows the sealer has not reached yet.
+    fn pending_seal(&self) -> Result<PendingSeal, RepoError>;
+
+    /// One page of rows matching `filter`, newest first (ties by id, newest first), and the
+    /// total. MUST cost two statements whatever the page size.
+    fn list(&self, filter: &AuditFilter, page: Page) -> Result<PageOf<AuditRecord>, RepoError>;
+}
+
+/// Where services record events that change nothing (reads, refusals, sign-ins). Rows for
+/// changes are stored by the repositories, inside the change's own transaction.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+pub trait AuditTrail: Send + Sync {
+    /// Records the event. MAY return before it is stored, to batch writes off the request
+    /// path; an implementation that does MUST store it within a second.
+    fn record(&self, event: AuditEvent);
 }

@@ -12,6 +12,9 @@ use serde_json::{Value, json};
 /// The secret every test server signs with.
 pub const TEST_SECRET: &str = "black-box-test-secret-key-32-bytes-long!";
 
+/// The audit chain key of every test server.
+pub const TEST_AUDIT_KEY: &str = "black-box-test-audit-chain-key-32-bytes!";
+
 /// Which database a test runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -56,6 +59,7 @@ pub fn test_settings(database_url: &str, overrides: &[(&str, &str)]) -> Settings
         ("PORT", "0"),
         ("BCRYPT_COST", "4"),
         ("SECRET_KEY", TEST_SECRET),
+        ("AUDIT_HMAC_KEY", TEST_AUDIT_KEY),
         ("DATABASE_POOL_SIZE", "4"),
     ]
     .iter()

@@ -38,6 +38,7 @@ impl ServerProcess {
             .env("DATABASE_URL", database_url)
             .env("PORT", port.to_string())
             .env("SECRET_KEY", super::TEST_SECRET)
+            .env("AUDIT_HMAC_KEY", super::TEST_AUDIT_KEY)
             .env("BCRYPT_COST", "4")
             .env("LOG_FORMAT", "json")
             .env("BEHIND_TLS", "true")

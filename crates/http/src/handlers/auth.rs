@@ -1,13 +1,13 @@
 //! `/api/auth/`: register, login, token refresh, logout, me.
 
-use actix_web::{HttpResponse, get, post, web};
+use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use healthcare_domain::User;
 use healthcare_domain::registration::RegistrationInput;
 use healthcare_ports::services::{LoginInput, PasswordChangeInput, SessionTokens};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::auth::AuthenticatedUser;
+use crate::auth::{AuthenticatedUser, RequestCaller, origin_of};
 use crate::body::{FieldReader, JsonObject};
 use crate::errors::ApiError;
 use crate::handlers::{run_blocking, timestamp};
@@ -127,15 +127,17 @@ pub async fn register(
 pub async fn login(
     _quota: AuthRouteQuota,
     state: web::Data<AppState>,
+    request: HttpRequest,
     body: JsonObject,
 ) -> Result<HttpResponse, ApiError> {
+    let origin = origin_of(&request);
     let mut fields = FieldReader::new(body);
     let input = LoginInput {
         email: fields.required_string("email"),
         password: fields.required_string("password"),
         shape_errors: fields.into_errors(),
     };
-    let signed_in = run_blocking(move || state.auth.login(input)).await?;
+    let signed_in = run_blocking(move || state.auth.login(input, &origin)).await?;
     Ok(HttpResponse::Ok().json(session("Login successful", signed_in)))
 }
 
@@ -173,10 +175,12 @@ fn refresh_field(body: JsonObject) -> Result<String, ApiError> {
 pub async fn refresh(
     _quota: AuthRouteQuota,
     state: web::Data<AppState>,
+    request: HttpRequest,
     body: JsonObject,
 ) -> Result<HttpResponse, ApiError> {
+    let origin = origin_of(&request);
     let token = refresh_field(body)?;
-    let tokens = run_blocking(move || state.auth.refresh_session(&token)).await?;
+    let tokens = run_blocking(move || state.auth.refresh_session(&token, &origin)).await?;
     Ok(HttpResponse::Ok().json(TokensJson::from(tokens)))
 }
 
@@ -191,12 +195,12 @@ pub async fn refresh(
 #[post("/auth/logout")]
 pub async fn logout(
     _quota: AuthRouteQuota,
-    AuthenticatedUser(caller): AuthenticatedUser,
+    RequestCaller(caller): RequestCaller,
     state: web::Data<AppState>,
     body: JsonObject,
 ) -> Result<HttpResponse, ApiError> {
     let token = refresh_field(body)?;
-    run_blocking(move || state.auth.logout(caller.id, &token)).await?;
+    run_blocking(move || state.auth.logout(&caller, &token)).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -213,15 +217,17 @@ pub async fn change_password(
     _quota: AuthRouteQuota,
     AuthenticatedUser(user): AuthenticatedUser,
     state: web::Data<AppState>,
+    request: HttpRequest,
     body: JsonObject,
 ) -> Result<HttpResponse, ApiError> {
+    let origin = origin_of(&request);
     let mut fields = FieldReader::new(body);
     let input = PasswordChangeInput {
         old_password: fields.required_string("old_password"),
         new_password: fields.required_string("new_password"),
         shape_errors: fields.into_errors(),
     };
-    run_blocking(move || state.auth.change_password(&user, input)).await?;
+    run_blocking(move || state.auth.change_password(&user, &origin, input)).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 

@@ -8,7 +8,7 @@ use healthcare_ports::ports::MappingFilter;
 use healthcare_ports::services::AssignmentInput;
 use serde_json::json;
 
-use crate::auth::AuthenticatedUser;
+use crate::auth::RequestCaller;
 use crate::body::{FieldReader, JsonObject};
 use crate::errors::ApiError;
 use crate::handlers::run_blocking;
@@ -31,7 +31,7 @@ use crate::versions::PathId;
 )]
 #[post("/mappings")]
 pub async fn create(
-    AuthenticatedUser(user): AuthenticatedUser,
+    RequestCaller(caller): RequestCaller,
     state: web::Data<AppState>,
     body: JsonObject,
 ) -> Result<HttpResponse, ApiError> {
@@ -43,7 +43,7 @@ pub async fn create(
     };
     let shape_errors = fields.into_errors();
     let view =
-        run_blocking(move || state.mappings.assign_doctor(user.id, input, shape_errors)).await?;
+        run_blocking(move || state.mappings.assign_doctor(&caller, input, shape_errors)).await?;
     Ok(HttpResponse::Created().json(MappingJson::from(view)))
 }
 
@@ -68,7 +68,7 @@ struct MappingFilters {
 )]
 #[get("/mappings")]
 pub async fn list(
-    AuthenticatedUser(user): AuthenticatedUser,
+    RequestCaller(caller): RequestCaller,
     state: web::Data<AppState>,
     request: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
@@ -78,7 +78,7 @@ pub async fn list(
         doctor: query.integer("doctor")?.map(DoctorId),
     };
     let (page, service) = (query.page, state.mappings.clone());
-    let found = run_blocking(move || service.list_mappings(user.id, filter, page)).await?;
+    let found = run_blocking(move || service.list_mappings(&caller, filter, page)).await?;
     Ok(HttpResponse::Ok().json(page_json(
         &request,
         &state.config,
@@ -99,12 +99,12 @@ pub async fn list(
 )]
 #[get("/mappings/{id}")]
 pub async fn for_patient(
-    AuthenticatedUser(user): AuthenticatedUser,
+    RequestCaller(caller): RequestCaller,
     state: web::Data<AppState>,
     PathId(id): PathId,
 ) -> Result<HttpResponse, ApiError> {
     let found =
-        run_blocking(move || state.mappings.patient_assignments(user.id, PatientId(id))).await?;
+        run_blocking(move || state.mappings.patient_assignments(&caller, PatientId(id))).await?;
     Ok(HttpResponse::Ok().json(PatientAssignmentsJson::from(found)))
 }
 
@@ -119,7 +119,7 @@ pub async fn for_patient(
 )]
 #[patch("/mappings/{id}")]
 pub async fn update_notes(
-    AuthenticatedUser(user): AuthenticatedUser,
+    RequestCaller(caller): RequestCaller,
     state: web::Data<AppState>,
     PathId(id): PathId,
     body: JsonObject,
@@ -130,7 +130,7 @@ pub async fn update_notes(
     let view = run_blocking(move || {
         state
             .mappings
-            .update_mapping_notes(user.id, MappingId(id), notes, shape_errors)
+            .update_mapping_notes(&caller, MappingId(id), notes, shape_errors)
     })
     .await?;
     Ok(HttpResponse::Ok().json(MappingJson::from(view)))
@@ -146,10 +146,10 @@ pub async fn update_notes(
 )]
 #[delete("/mappings/{id}")]
 pub async fn remove(
-    AuthenticatedUser(user): AuthenticatedUser,
+    RequestCaller(caller): RequestCaller,
     state: web::Data<AppState>,
     PathId(id): PathId,
 ) -> Result<HttpResponse, ApiError> {
-    run_blocking(move || state.mappings.remove_mapping(user.id, MappingId(id))).await?;
+    run_blocking(move || state.mappings.remove_mapping(&caller, MappingId(id))).await?;
     Ok(HttpResponse::Ok().json(json!({"message": "Doctor successfully removed from patient"})))
 }

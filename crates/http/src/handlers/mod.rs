@@ -1,6 +1,7 @@
 //! Request handlers, one module per area. Each extracts, converts, runs the use case on the
 //! blocking pool and maps the result.
 
+pub mod audit;
 pub mod auth;
 pub mod doctors;
 pub mod fallback;

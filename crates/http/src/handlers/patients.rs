@@ -4,7 +4,7 @@ use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, put, web};
 use healthcare_domain::fields::WriteMode;
 use healthcare_domain::patient::{PatientId, PatientInput};
 
-use crate::auth::AuthenticatedUser;
+use crate::auth::RequestCaller;
 use crate::body::{FieldReader, JsonObject};
 use crate::errors::ApiError;
 use crate::handlers::run_blocking;
@@ -50,14 +50,14 @@ struct PatientSearch {
 )]
 #[get("/patients")]
 pub async fn list(
-    AuthenticatedUser(user): AuthenticatedUser,
+    RequestCaller(caller): RequestCaller,
     state: web::Data<AppState>,
     request: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
     let query = ListQuery::parse(&request)?;
     let (search, page, service) = (query.text("search"), query.page, state.patients.clone());
     let found =
-        run_blocking(move || service.list_patients(user.id, search.as_deref(), page)).await?;
+        run_blocking(move || service.list_patients(&caller, search.as_deref(), page)).await?;
     Ok(HttpResponse::Ok().json(page_json(
         &request,
         &state.config,
@@ -80,13 +80,13 @@ pub async fn list(
 )]
 #[post("/patients")]
 pub async fn create(
-    AuthenticatedUser(user): AuthenticatedUser,
+    RequestCaller(caller): RequestCaller,
     state: web::Data<AppState>,
     body: JsonObject,
 ) -> Result<HttpResponse, ApiError> {
     let (input, shape_errors) = patient_input(body);
     let patient =
-        run_blocking(move || state.patients.create_patient(user.id, input, shape_errors)).await?;
+        run_blocking(move || state.patients.create_patient(&caller, input, shape_errors)).await?;
     Ok(versioned(
         HttpResponse::Created(),
         patient.version,
@@ -107,11 +107,11 @@ pub async fn create(
 )]
 #[get("/patients/{id}")]
 pub async fn retrieve(
-    AuthenticatedUser(user): AuthenticatedUser,
+    RequestCaller(caller): RequestCaller,
     state: web::Data<AppState>,
     PathId(id): PathId,
 ) -> Result<HttpResponse, ApiError> {
-    let patient = run_blocking(move || state.patients.get_patient(user.id, PatientId(id))).await?;
+    let patient = run_blocking(move || state.patients.get_patient(&caller, PatientId(id))).await?;
     Ok(versioned(
         HttpResponse::Ok(),
         patient.version,
@@ -120,7 +120,7 @@ pub async fn retrieve(
 }
 
 async fn update(
-    user: AuthenticatedUser,
+    RequestCaller(caller): RequestCaller,
     state: web::Data<AppState>,
     id: PathId,
     request: HttpRequest,
@@ -131,7 +131,7 @@ async fn update(
     let condition = if_match(&request);
     let patient = run_blocking(move || {
         state.patients.update_patient(
-            user.0.id,
+            &caller,
             PatientId(id.0),
             input,
             shape_errors,
@@ -161,13 +161,13 @@ async fn update(
 )]
 #[put("/patients/{id}")]
 pub async fn replace(
-    user: AuthenticatedUser,
+    caller: RequestCaller,
     state: web::Data<AppState>,
     id: PathId,
     request: HttpRequest,
     body: JsonObject,
 ) -> Result<HttpResponse, ApiError> {
-    update(user, state, id, request, body, WriteMode::Replace).await
+    update(caller, state, id, request, body, WriteMode::Replace).await
 }
 
 /// Change any subset of a patient's fields.
@@ -184,13 +184,13 @@ pub async fn replace(
 )]
 #[patch("/patients/{id}")]
 pub async fn patch(
-    user: AuthenticatedUser,
+    caller: RequestCaller,
     state: web::Data<AppState>,
     id: PathId,
     request: HttpRequest,
     body: JsonObject,
 ) -> Result<HttpResponse, ApiError> {
-    update(user, state, id, request, body, WriteMode::Partial).await
+    update(caller, state, id, request, body, WriteMode::Partial).await
 }
 
 /// Delete a patient: it is archived (kept for retention and audit) and its mappings end.
@@ -203,10 +203,10 @@ pub async fn patch(
 )]
 #[delete("/patients/{id}")]
 pub async fn delete(
-    AuthenticatedUser(user): AuthenticatedUser,
+    RequestCaller(caller): RequestCaller,
     state: web::Data<AppState>,
     PathId(id): PathId,
 ) -> Result<HttpResponse, ApiError> {
-    run_blocking(move || state.patients.delete_patient(user.id, PatientId(id))).await?;
+    run_blocking(move || state.patients.delete_patient(&caller, PatientId(id))).await?;
     Ok(HttpResponse::NoContent().finish())
 }

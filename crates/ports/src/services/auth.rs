@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use healthcare_domain::audit::{AuditAction, AuditEvent, AuditOutcome, RequestOrigin};
 use healthcare_domain::password::check_password;
 use healthcare_domain::registration::RegistrationInput;
 use healthcare_domain::tokens::{RefreshRejection, RefreshTokenRecord};
@@ -9,9 +10,10 @@ use healthcare_domain::user::normalize_email;
 use healthcare_domain::{FieldErrors, NewUser, User, UserId};
 
 use crate::ports::{
-    Clock, PasswordHasher, RefreshTokenRepository, TokenCodec, TokenDecodeError, TokenKind,
-    UserRepository,
+    AuditTrail, Clock, PasswordHasher, RefreshTokenRepository, TokenCodec, TokenDecodeError,
+    TokenKind, UserRepository,
 };
+use crate::services::audit::{Caller, Refusal, Target, event_of, record_outcome, record_refusal};
 use crate::services::throttling::Throttling;
 use crate::{RepoError, ServiceError, TokenProblem};
 
@@ -66,6 +68,7 @@ pub struct AuthService {
     refresh_tokens: Arc<dyn RefreshTokenRepository>,
     hasher: Arc<dyn PasswordHasher>,
     tokens: Arc<dyn TokenCodec>,
+    trail: Arc<dyn AuditTrail>,
     clock: Arc<dyn Clock>,
     throttling: Throttling,
 }
@@ -77,6 +80,7 @@ impl AuthService {
         refresh_tokens: Arc<dyn RefreshTokenRepository>,
         hasher: Arc<dyn PasswordHasher>,
         tokens: Arc<dyn TokenCodec>,
+        trail: Arc<dyn AuditTrail>,
         clock: Arc<dyn Clock>,
         throttling: Throttling,
     ) -> Self {
@@ -85,6 +89,7 @@ impl AuthService {
             refresh_tokens,
             hasher,
             tokens,
+            trail,
             clock,
             throttling,
         }
@@ -146,7 +151,22 @@ impl AuthService {
 
     /// Signs a user in. A wrong password, an unknown e-mail and an inactive user give the same
     /// error after the same work (one password verification each).
-    pub fn login(&self, input: LoginInput) -> Result<(User, SessionTokens), ServiceError> {
+    pub fn login(
+        &self,
+        input: LoginInput,
+        origin: &RequestOrigin,
+    ) -> Result<(User, SessionTokens), ServiceError> {
+        let now = self.clock.now();
+        let mut event = event_of(None, origin, AuditAction::AuthLogin, now, Target::NONE);
+        let result = self.sign_in(input, &mut event);
+        record_outcome(self.trail.as_ref(), event, result)
+    }
+
+    fn sign_in(
+        &self,
+        input: LoginInput,
+        event: &mut AuditEvent,
+    ) -> Result<(User, SessionTokens), Refusal> {
         let mut errors = input.shape_errors;
         for (field, value) in [("email", &input.email), ("password", &input.password)] {
             if value.as_deref().is_some_and(|v| v.is_empty()) {
@@ -163,6 +183,10 @@ impl AuthService {
         // Throttled exactly the same whether or not an account exists: nothing is revealed.
         self.throttling.admit_login(&email_key)?;
         let credentials = self.users.find_credentials_by_email(&email_key)?;
+        if let Some(found) = &credentials {
+            event.actor = Some(found.user.id);
+            event.resource_id = Some(found.user.id.0);
+        }
         let accepted = match &credentials {
             Some(found) => {
                 self.hasher.verify(&password, &found.password_hash) && found.user.is_active
@@ -173,7 +197,7 @@ impl AuthService {
             }
         };
         let Some(credentials) = credentials.filter(|_| accepted) else {
-            return Err(ServiceError::InvalidCredentials);
+            return Err(ServiceError::InvalidCredentials.into());
         };
         self.throttling.record_success(&email_key)?;
         let tokens = self.start_session(credentials.user.id)?;
@@ -182,8 +206,23 @@ impl AuthService {
 
     /// Exchanges a refresh token for a new pair. The presented token is spent; presenting a
     /// spent token again revokes every token descended from the same login.
-    pub fn refresh_session(&self, refresh_token: &str) -> Result<SessionTokens, ServiceError> {
-        let record = self.redeemable_refresh_token(refresh_token)?;
+    pub fn refresh_session(
+        &self,
+        refresh_token: &str,
+        origin: &RequestOrigin,
+    ) -> Result<SessionTokens, ServiceError> {
+        let now = self.clock.now();
+        let mut event = event_of(None, origin, AuditAction::AuthRefresh, now, Target::NONE);
+        let result = self.rotate(refresh_token, &mut event);
+        record_outcome(self.trail.as_ref(), event, result.map_err(Refusal::from))
+    }
+
+    fn rotate(
+        &self,
+        refresh_token: &str,
+        event: &mut AuditEvent,
+    ) -> Result<SessionTokens, ServiceError> {
+        let record = self.redeemable_refresh_token(refresh_token, event)?;
         let user = self.users.find_by_id(record.user_id)?;
         if !user.is_some_and(|u| u.is_active) {
             return Err(ServiceError::RefreshToken(TokenProblem::InvalidOrExpired));
@@ -213,17 +252,22 @@ impl AuthService {
 
     /// Ends the session the refresh token belongs to: its whole family is revoked.
     /// Only the token's own user may end its session: another user's token is "invalid".
-    pub fn logout(&self, caller: UserId, refresh_token: &str) -> Result<(), ServiceError> {
-        let record = self.known_refresh_token(refresh_token)?;
-        if record.user_id != caller {
-            return Err(ServiceError::RefreshToken(TokenProblem::InvalidOrExpired));
-        }
-        if record.revoked_at.is_some() {
-            return Err(ServiceError::RefreshToken(TokenProblem::Blacklisted));
-        }
-        self.refresh_tokens
-            .revoke_family(&record.family_id, self.clock.now())?;
-        Ok(())
+    pub fn logout(&self, caller: &Caller, refresh_token: &str) -> Result<(), ServiceError> {
+        let now = self.clock.now();
+        let target = Target::record(caller.user.0, None);
+        let event = caller.event(AuditAction::AuthLogout, now, target);
+        let result = (|| {
+            let record = self.known_refresh_token(refresh_token)?;
+            if record.user_id != caller.user {
+                return Err(ServiceError::RefreshToken(TokenProblem::InvalidOrExpired));
+            }
+            if record.revoked_at.is_some() {
+                return Err(ServiceError::RefreshToken(TokenProblem::Blacklisted));
+            }
+            self.refresh_tokens.revoke_family(&record.family_id, now)?;
+            Ok(())
+        })();
+        record_outcome(self.trail.as_ref(), event, result.map_err(Refusal::from))
     }
 
     /// The user an access token belongs to, if the token is valid and the user still exists
@@ -244,7 +288,30 @@ impl AuthService {
     pub fn change_password(
         &self,
         user: &User,
+        origin: &RequestOrigin,
         input: PasswordChangeInput,
+    ) -> Result<(), ServiceError> {
+        let now = self.clock.now();
+        let target = Target::record(user.id.0, None);
+        let event = event_of(
+            Some(user.id),
+            origin,
+            AuditAction::AuthPasswordChange,
+            now,
+            target,
+        );
+        let result = self.replace_password(user, input, &event);
+        record_refusal(self.trail.as_ref(), event, result.map_err(Refusal::from))?;
+        // The change and its row are committed; a failure from here on is not a second row.
+        self.refresh_tokens.revoke_all_for_user(user.id, now)?;
+        Ok(())
+    }
+
+    fn replace_password(
+        &self,
+        user: &User,
+        input: PasswordChangeInput,
+        event: &AuditEvent,
     ) -> Result<(), ServiceError> {
         let mut errors = input.shape_errors;
         let credentials = self
@@ -273,20 +340,37 @@ impl AuthService {
             return Err(errors.into());
         };
         let hash = self.hasher.hash(&accepted)?;
-        if !self.users.update_password(user.id, &hash)? {
+        if !self.users.update_password(user.id, &hash, event)? {
             return Err(ServiceError::InvalidAccessToken);
         }
-        self.refresh_tokens
-            .revoke_all_for_user(user.id, self.clock.now())?;
         Ok(())
     }
 
     /// Sets whether a user may sign in; deactivation revokes every refresh token at once.
-    pub fn set_user_active(&self, user_id: UserId, active: bool) -> Result<bool, ServiceError> {
-        let found = self.users.set_active(user_id, active)?;
-        if found && !active {
-            self.refresh_tokens
-                .revoke_all_for_user(user_id, self.clock.now())?;
+    /// `actor` is the staff user acting, or none for an operator at the console.
+    pub fn set_user_active(
+        &self,
+        actor: Option<UserId>,
+        origin: &RequestOrigin,
+        user_id: UserId,
+        active: bool,
+    ) -> Result<bool, ServiceError> {
+        let now = self.clock.now();
+        let target = Target::record(user_id.0, None);
+        let event = event_of(actor, origin, AuditAction::UserUpdate, now, target);
+        let result = self
+            .users
+            .set_active(user_id, active, &event)
+            .map_err(Refusal::from);
+        let found = record_refusal(self.trail.as_ref(), event.clone(), result)?;
+        if !found {
+            self.trail.record(AuditEvent {
+                outcome: AuditOutcome::Failure,
+                ..event
+            });
+        } else if !active {
+            // Committed with its row; a failure from here on is not a second row.
+            self.refresh_tokens.revoke_all_for_user(user_id, now)?;
         }
         Ok(found)
     }
@@ -331,8 +415,14 @@ impl AuthService {
             .ok_or(ServiceError::RefreshToken(TokenProblem::InvalidOrExpired))
     }
 
-    fn redeemable_refresh_token(&self, token: &str) -> Result<RefreshTokenRecord, ServiceError> {
+    fn redeemable_refresh_token(
+        &self,
+        token: &str,
+        event: &mut AuditEvent,
+    ) -> Result<RefreshTokenRecord, ServiceError> {
         let record = self.known_refresh_token(token)?;
+        event.actor = Some(record.user_id);
+        event.resource_id = Some(record.user_id.0);
         let now = self.clock.now();
         match record.check_redeemable(now) {
             Ok(()) => Ok(record),
@@ -356,10 +446,11 @@ mod tests {
         IssuedToken, MockPasswordHasher, MockRefreshTokenRepository, MockThrottleRepository,
         MockTokenCodec, MockUserRepository, TokenClaims, UserCredentials,
     };
+    use crate::services::tests::RecordingTrail;
     use chrono::{Duration, TimeZone, Utc};
     use healthcare_domain::Timestamp;
     use healthcare_domain::throttle::{AddressRateLimit, LoginThrottle};
-    use mockall::predicate::eq;
+    use mockall::predicate::{eq, function};
 
     struct FixedClock(Timestamp);
 
@@ -419,6 +510,7 @@ mod tests {
         hasher: MockPasswordHasher,
         tokens: MockTokenCodec,
         throttle: MockThrottleRepository,
+        trail: Arc<RecordingTrail>,
     }
 
     /// Counters with no recent failures that accept every record.
@@ -442,7 +534,14 @@ mod tests {
                 hasher: MockPasswordHasher::new(),
                 tokens: codec(),
                 throttle: quiet_counters(),
+                trail: RecordingTrail::shared(),
             }
+        }
+
+        /// The service and the trail it records to.
+        fn start(self) -> (AuthService, Arc<RecordingTrail>) {
+            let trail = self.trail.clone();
+            (self.service(), trail)
         }
 
         fn service(self) -> AuthService {
@@ -451,6 +550,7 @@ mod tests {
                 Arc::new(self.refresh_tokens),
                 Arc::new(self.hasher),
                 Arc::new(self.tokens),
+                self.trail,
                 Arc::new(FixedClock(now())),
                 Throttling::new(
                     Arc::new(self.throttle),
@@ -471,6 +571,39 @@ mod tests {
             email: Some(email.into()),
             password: Some(password.into()),
             ..Default::default()
+        }
+    }
+
+    fn origin() -> RequestOrigin {
+        RequestOrigin {
+            client_address: Some("198.51.100.4".into()),
+            request_id: Some("req-7".into()),
+        }
+    }
+
+    fn caller(user: UserId) -> Caller {
+        Caller {
+            user,
+            is_staff: false,
+            origin: origin(),
+        }
+    }
+
+    /// The row expected for `action` by `actor` about user `resource`.
+    fn row(
+        action: AuditAction,
+        actor: Option<UserId>,
+        resource: Option<UserId>,
+        outcome: AuditOutcome,
+    ) -> AuditEvent {
+        AuditEvent {
+            at: now(),
+            actor,
+            action,
+            resource_id: resource.map(|user| user.0),
+            patient_id: None,
+            outcome,
+            origin: origin(),
         }
     }
 
@@ -574,10 +707,17 @@ mod tests {
             .times(1)
             .return_const(());
         ports.refresh_tokens.expect_insert().never();
-        let result = ports
-            .service()
-            .login(login_input("nobody@example.com", "vivid-otter-41"));
+        let (service, trail) = ports.start();
+        let result = service.login(
+            login_input("nobody@example.com", "vivid-otter-41"),
+            &origin(),
+        );
         assert_eq!(result.err(), Some(ServiceError::InvalidCredentials));
+        assert_eq!(
+            trail.take_one(),
+            row(AuditAction::AuthLogin, None, None, AuditOutcome::Failure),
+            "no account: no actor"
+        );
     }
 
     #[test]
@@ -588,10 +728,19 @@ mod tests {
             .expect_find_credentials_by_email()
             .returning(|_| Ok(Some(credentials(true))));
         ports.hasher.expect_verify().times(1).return_const(false);
-        let result = ports
-            .service()
-            .login(login_input("ann@example.com", "wrong-password"));
+        let (service, trail) = ports.start();
+        let result = service.login(login_input("ann@example.com", "wrong-password"), &origin());
         assert_eq!(result.err(), Some(ServiceError::InvalidCredentials));
+        assert_eq!(
+            trail.take_one(),
+            row(
+                AuditAction::AuthLogin,
+                Some(UserId(7)),
+                Some(UserId(7)),
+                AuditOutcome::Failure
+            ),
+            "the account's id, though the password was wrong"
+        );
     }
 
     #[test]
@@ -603,10 +752,18 @@ mod tests {
             .returning(|_| Ok(Some(credentials(false))));
         ports.hasher.expect_verify().times(1).return_const(true);
         ports.refresh_tokens.expect_insert().never();
-        let result = ports
-            .service()
-            .login(login_input("ann@example.com", "vivid-otter-41"));
+        let (service, trail) = ports.start();
+        let result = service.login(login_input("ann@example.com", "vivid-otter-41"), &origin());
         assert_eq!(result.err(), Some(ServiceError::InvalidCredentials));
+        assert_eq!(
+            trail.take_one(),
+            row(
+                AuditAction::AuthLogin,
+                Some(UserId(7)),
+                Some(UserId(7)),
+                AuditOutcome::Failure
+            )
+        );
     }
 
     #[test]
@@ -629,10 +786,16 @@ mod tests {
         ports.throttle = counters;
         ports.users.expect_find_credentials_by_email().never();
         ports.hasher.expect_verify().never();
-        let result = ports
-            .service()
-            .login(login_input("Nobody@example.com", "vivid-otter-41"));
+        let (service, trail) = ports.start();
+        let result = service.login(
+            login_input("Nobody@example.com", "vivid-otter-41"),
+            &origin(),
+        );
         assert_eq!(result.err(), Some(ServiceError::Throttled(600)));
+        assert_eq!(
+            trail.take_one(),
+            row(AuditAction::AuthLogin, None, None, AuditOutcome::Denied)
+        );
     }
 
     #[test]
@@ -660,7 +823,7 @@ mod tests {
         assert_eq!(
             ports
                 .service()
-                .login(login_input("ann@example.com", "wrong"))
+                .login(login_input("ann@example.com", "wrong"), &origin())
                 .err(),
             Some(ServiceError::InvalidCredentials)
         );
@@ -686,11 +849,20 @@ mod tests {
             .returning(|_| Ok(Some(credentials(true))));
         ports.hasher.expect_verify().return_const(true);
         ports.refresh_tokens.expect_insert().returning(|_| Ok(()));
+        let (service, trail) = ports.start();
         assert!(
-            ports
-                .service()
-                .login(login_input("ann@example.com", "right"))
+            service
+                .login(login_input("ann@example.com", "right"), &origin())
                 .is_ok()
+        );
+        assert_eq!(
+            trail.take_one(),
+            row(
+                AuditAction::AuthLogin,
+                Some(UserId(7)),
+                Some(UserId(7)),
+                AuditOutcome::Success
+            )
         );
     }
 
@@ -703,11 +875,16 @@ mod tests {
         input
             .shape_errors
             .add("password", "This field is required.");
-        let result = Ports::new().service().login(input);
+        let (service, trail) = Ports::new().start();
+        let result = service.login(input, &origin());
         let Some(ServiceError::Validation(errors)) = result.err() else {
             panic!("expected validation errors");
         };
         assert!(errors.has("email") && errors.has("password"));
+        assert_eq!(
+            trail.take_one(),
+            row(AuditAction::AuthLogin, None, None, AuditOutcome::Failure)
+        );
     }
 
     fn refresh_record(spent: bool, revoked: bool) -> RefreshTokenRecord {
@@ -750,8 +927,18 @@ mod tests {
             .withf(|spent, successor, _| spent == "r1" && successor.family_id == "family")
             .times(1)
             .returning(|_, _, _| Ok(true));
-        let tokens = ports.service().refresh_session("r1").expect("rotated");
+        let (service, trail) = ports.start();
+        let tokens = service.refresh_session("r1", &origin()).expect("rotated");
         assert_eq!(tokens.refresh, "Refresh-1");
+        assert_eq!(
+            trail.take_one(),
+            row(
+                AuditAction::AuthRefresh,
+                Some(UserId(7)),
+                Some(UserId(7)),
+                AuditOutcome::Success
+            )
+        );
     }
 
     #[test]
@@ -769,10 +956,21 @@ mod tests {
             .times(1)
             .returning(|_, _| Ok(()));
         ports.refresh_tokens.expect_rotate().never();
-        let result = ports.service().refresh_session("r1");
+        let (service, trail) = ports.start();
+        let result = service.refresh_session("r1", &origin());
         assert_eq!(
             result.err(),
             Some(ServiceError::RefreshToken(TokenProblem::Blacklisted))
+        );
+        assert_eq!(
+            trail.take_one(),
+            row(
+                AuditAction::AuthRefresh,
+                Some(UserId(7)),
+                Some(UserId(7)),
+                AuditOutcome::Denied
+            ),
+            "reuse is a denial"
         );
     }
 
@@ -797,11 +995,13 @@ mod tests {
             .expect_revoke_family()
             .times(1)
             .returning(|_, _| Ok(()));
-        let result = ports.service().refresh_session("r1");
+        let (service, trail) = ports.start();
+        let result = service.refresh_session("r1", &origin());
         assert_eq!(
             result.err(),
             Some(ServiceError::RefreshToken(TokenProblem::Blacklisted))
         );
+        assert_eq!(trail.take_one().outcome, AuditOutcome::Denied);
     }
 
     #[test]
@@ -817,7 +1017,7 @@ mod tests {
             .expect_find_by_id()
             .returning(|_| Ok(Some(user(false))));
         ports.refresh_tokens.expect_rotate().never();
-        let result = ports.service().refresh_session("r1");
+        let result = ports.service().refresh_session("r1", &origin());
         assert_eq!(
             result.err(),
             Some(ServiceError::RefreshToken(TokenProblem::InvalidOrExpired))
@@ -831,10 +1031,16 @@ mod tests {
             .tokens
             .expect_decode()
             .returning(|_, _| Err(TokenDecodeError::WrongType));
-        let result = ports.service().refresh_session("access");
+        let (service, trail) = ports.start();
+        let result = service.refresh_session("access", &origin());
         assert_eq!(
             result.err(),
             Some(ServiceError::RefreshToken(TokenProblem::WrongType))
+        );
+        assert_eq!(
+            trail.take_one(),
+            row(AuditAction::AuthRefresh, None, None, AuditOutcome::Denied),
+            "an undecodable token names no one"
         );
     }
 
@@ -852,13 +1058,31 @@ mod tests {
             .with(eq("family"), eq(now()))
             .times(1)
             .returning(|_, _| Ok(()));
-        let service = ports.service();
+        let (service, trail) = ports.start();
         assert_eq!(
-            service.logout(UserId(8), "r1").err(),
+            service.logout(&caller(UserId(8)), "r1").err(),
             Some(ServiceError::RefreshToken(TokenProblem::InvalidOrExpired)),
             "another user's refresh token"
         );
-        assert_eq!(service.logout(UserId(7), "r1"), Ok(()));
+        assert_eq!(
+            trail.take_one(),
+            row(
+                AuditAction::AuthLogout,
+                Some(UserId(8)),
+                Some(UserId(8)),
+                AuditOutcome::Denied
+            )
+        );
+        assert_eq!(service.logout(&caller(UserId(7)), "r1"), Ok(()));
+        assert_eq!(
+            trail.take_one(),
+            row(
+                AuditAction::AuthLogout,
+                Some(UserId(7)),
+                Some(UserId(7)),
+                AuditOutcome::Success
+            )
+        );
 
         let mut ports = Ports::new();
         decoding_refresh(&mut ports);
@@ -868,7 +1092,7 @@ mod tests {
             .returning(|_| Ok(Some(refresh_record(false, true))));
         ports.refresh_tokens.expect_revoke_family().never();
         assert_eq!(
-            ports.service().logout(UserId(7), "r1").err(),
+            ports.service().logout(&caller(UserId(7)), "r1").err(),
             Some(ServiceError::RefreshToken(TokenProblem::Blacklisted))
         );
     }
@@ -907,13 +1131,21 @@ mod tests {
             .returning(|_| Ok(Some(credentials(true))));
         ports.hasher.expect_verify().return_const(false);
         ports.users.expect_update_password().never();
-        let result = ports
-            .service()
-            .change_password(&user(true), change("wrong", "short"));
+        let (service, trail) = ports.start();
+        let result = service.change_password(&user(true), &origin(), change("wrong", "short"));
         let Some(ServiceError::Validation(errors)) = result.err() else {
             panic!("expected validation errors");
         };
         assert!(errors.has("old_password") && errors.has("new_password"));
+        assert_eq!(
+            trail.take_one(),
+            row(
+                AuditAction::AuthPasswordChange,
+                Some(UserId(7)),
+                Some(UserId(7)),
+                AuditOutcome::Failure
+            )
+        );
 
         let mut ports = Ports::new();
         ports
@@ -928,21 +1160,34 @@ mod tests {
         ports
             .users
             .expect_update_password()
-            .with(eq(UserId(7)), eq("$2b$04$new"))
+            .with(
+                eq(UserId(7)),
+                eq("$2b$04$new"),
+                eq(row(
+                    AuditAction::AuthPasswordChange,
+                    Some(UserId(7)),
+                    Some(UserId(7)),
+                    AuditOutcome::Success,
+                )),
+            )
             .times(1)
-            .returning(|_, _| Ok(true));
+            .returning(|_, _, _| Ok(true));
         ports
             .refresh_tokens
             .expect_revoke_all_for_user()
             .with(eq(UserId(7)), eq(now()))
             .times(1)
             .returning(|_, _| Ok(()));
+        let (service, trail) = ports.start();
         assert_eq!(
-            ports
-                .service()
-                .change_password(&user(true), change("old-password", "tangerine-lorry-57")),
+            service.change_password(
+                &user(true),
+                &origin(),
+                change("old-password", "tangerine-lorry-57")
+            ),
             Ok(())
         );
+        trail.assert_empty();
     }
 
     #[test]
@@ -951,14 +1196,80 @@ mod tests {
         ports
             .users
             .expect_set_active()
-            .with(eq(UserId(7)), eq(false))
-            .returning(|_, _| Ok(true));
+            .with(
+                eq(UserId(7)),
+                eq(false),
+                function(|audit: &AuditEvent| {
+                    *audit
+                        == row(
+                            AuditAction::UserUpdate,
+                            Some(UserId(1)),
+                            Some(UserId(7)),
+                            AuditOutcome::Success,
+                        )
+                }),
+            )
+            .times(1)
+            .returning(|_, _, _| Ok(true));
         ports
             .refresh_tokens
             .expect_revoke_all_for_user()
             .with(eq(UserId(7)), eq(now()))
             .times(1)
             .returning(|_, _| Ok(()));
-        assert_eq!(ports.service().set_user_active(UserId(7), false), Ok(true));
+        let (service, trail) = ports.start();
+        assert_eq!(
+            service.set_user_active(Some(UserId(1)), &origin(), UserId(7), false),
+            Ok(true)
+        );
+        trail.assert_empty();
+    }
+
+    #[test]
+    fn changing_an_unknown_user_is_recorded_as_one_failure() {
+        let mut ports = Ports::new();
+        ports
+            .users
+            .expect_set_active()
+            .times(1)
+            .returning(|_, _, _| Ok(false));
+        ports.refresh_tokens.expect_revoke_all_for_user().never();
+        let (service, trail) = ports.start();
+        assert_eq!(
+            service.set_user_active(None, &origin(), UserId(99), false),
+            Ok(false)
+        );
+        assert_eq!(
+            trail.take_one(),
+            row(
+                AuditAction::UserUpdate,
+                None,
+                Some(UserId(99)),
+                AuditOutcome::Failure
+            )
+        );
+    }
+
+    #[test]
+    fn a_failed_deactivation_is_recorded_as_one_failure() {
+        let mut ports = Ports::new();
+        ports
+            .users
+            .expect_set_active()
+            .returning(|_, _, _| Err(RepoError::Unavailable("down".into())));
+        let (service, trail) = ports.start();
+        assert_eq!(
+            service.set_user_active(Some(UserId(1)), &origin(), UserId(7), false),
+            Err(ServiceError::Unavailable("down".into()))
+        );
+        assert_eq!(
+            trail.take_one(),
+            row(
+                AuditAction::UserUpdate,
+                Some(UserId(1)),
+                Some(UserId(7)),
+                AuditOutcome::Failure
+            )
+        );
     }
 }

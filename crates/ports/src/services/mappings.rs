@@ -1,18 +1,21 @@
-//! Assigning doctors to the caller's patients, and removing assignments.
+//! Assigning doctors to the caller's patients, and removing assignments. Every use case leaves
+//! exactly one audit row.
 
 use std::sync::Arc;
 
+use healthcare_domain::audit::AuditAction;
 use healthcare_domain::doctor::DoctorId;
 use healthcare_domain::fields::{Submitted, WriteMode, check_field, parse_free_text};
 use healthcare_domain::mapping::{AssignmentRequest, Mapping, MappingId, already_assigned};
-use healthcare_domain::patient::{Patient, PatientId};
+use healthcare_domain::patient::{Patient, PatientAccess, PatientId};
 use healthcare_domain::{FieldErrors, UserId};
 
 use crate::pagination::{Page, PageOf};
 use crate::ports::{
-    Clock, DoctorRepository, DoctorWithCount, MappingFilter, MappingRepository, MappingView,
-    PatientRepository,
+    AuditTrail, Clock, DoctorRepository, DoctorWithCount, MappingFilter, MappingRepository,
+    MappingView, PatientRepository,
 };
+use crate::services::audit::{Caller, Refusal, Target, record_outcome, record_refusal};
 use crate::{RepoError, Resource, ServiceError};
 
 /// An assignment as submitted.
@@ -41,6 +44,7 @@ pub struct MappingService {
     mappings: Arc<dyn MappingRepository>,
     patients: Arc<dyn PatientRepository>,
     doctors: Arc<dyn DoctorRepository>,
+    trail: Arc<dyn AuditTrail>,
     clock: Arc<dyn Clock>,
 }
 
@@ -50,12 +54,14 @@ impl MappingService {
         mappings: Arc<dyn MappingRepository>,
         patients: Arc<dyn PatientRepository>,
         doctors: Arc<dyn DoctorRepository>,
+        trail: Arc<dyn AuditTrail>,
         clock: Arc<dyn Clock>,
     ) -> Self {
         Self {
             mappings,
             patients,
             doctors,
+            trail,
             clock,
         }
     }
@@ -65,10 +71,23 @@ impl MappingService {
     /// requests race (the database's unique index decides).
     pub fn assign_doctor(
         &self,
-        caller: UserId,
+        caller: &Caller,
         input: AssignmentInput,
         shape_errors: FieldErrors,
     ) -> Result<MappingView, ServiceError> {
+        let now = self.clock.now();
+        let mut event = caller.event(AuditAction::MappingCreate, now, Target::NONE);
+        let result = self.assign(caller.user, input, shape_errors, &mut event);
+        record_refusal(self.trail.as_ref(), event, result)
+    }
+
+    fn assign(
+        &self,
+        caller: UserId,
+        input: AssignmentInput,
+        shape_errors: FieldErrors,
+        event: &mut healthcare_domain::audit::AuditEvent,
+    ) -> Result<MappingView, Refusal> {
         let mut errors = shape_errors;
         let create = WriteMode::Create;
         let patient_ref = check_field(&mut errors, "patient", input.patient, true, create, Ok);
@@ -89,8 +108,21 @@ impl MappingService {
             .map(|id| self.doctors.find(DoctorId(id)))
             .transpose()?
             .flatten();
+        // Record which patient was asked for, whether or not the caller may see it.
+        event.patient_id = patient.as_ref().map(|found| found.id);
+        let foreign = patient
+            .as_ref()
+            .is_some_and(|found| found.access_by(caller) == PatientAccess::Foreign);
+        let refuse = |errors: FieldErrors| {
+            let error = ServiceError::from(errors);
+            if foreign {
+                Refusal::denied(error)
+            } else {
+                Refusal::from(error)
+            }
+        };
         let (Some(patient_ref), Some(doctor_ref)) = (patient_ref, doctor_ref) else {
-            return Err(errors.into());
+            return Err(refuse(errors));
         };
         let request = AssignmentRequest {
             caller,
@@ -99,21 +131,21 @@ impl MappingService {
         };
         let (patient_id, doctor_id) = match request.check_fields() {
             Ok(ids) if errors.is_empty() => ids,
-            Ok(_) => return Err(errors.into()),
+            Ok(_) => return Err(refuse(errors)),
             Err(field_errors) => {
                 errors.merge(field_errors);
-                return Err(errors.into());
+                return Err(refuse(errors));
             }
         };
         if self.mappings.has_active(patient_id, doctor_id)? {
-            return Err(already_assigned().into());
+            return Err(ServiceError::from(already_assigned()).into());
         }
         let notes = notes.unwrap_or_default();
         match self
             .mappings
-            .insert(patient_id, doctor_id, caller, &notes, self.clock.now())
+            .insert(patient_id, doctor_id, caller, &notes, event.at, event)
         {
-            Err(RepoError::Conflict) => Err(already_assigned().into()),
+            Err(RepoError::Conflict) => Err(ServiceError::from(already_assigned()).into()),
             other => Ok(other?),
         }
     }
@@ -121,79 +153,121 @@ impl MappingService {
     /// The active mappings of the caller's patients, newest first.
     pub fn list_mappings(
         &self,
-        caller: UserId,
+        caller: &Caller,
         filter: MappingFilter,
         page: Page,
     ) -> Result<PageOf<MappingView>, ServiceError> {
-        Ok(self.mappings.list(caller, filter, page)?)
+        let target = Target {
+            resource_id: None,
+            patient_id: filter.patient,
+        };
+        let event = caller.event(AuditAction::MappingList, self.clock.now(), target);
+        let result = self
+            .mappings
+            .list(caller.user, filter, page)
+            .map_err(Refusal::from);
+        record_outcome(self.trail.as_ref(), event, result)
     }
 
     /// One of the caller's patients with its active assignments.
     pub fn patient_assignments(
         &self,
-        caller: UserId,
+        caller: &Caller,
         patient_id: PatientId,
     ) -> Result<PatientAssignments, ServiceError> {
-        let patient = self
-            .patients
-            .find(patient_id)?
-            .filter(|patient| patient.is_visible_to(caller))
-            .ok_or(ServiceError::NotFound(Resource::Patient))?;
-        let assignments = self.mappings.active_for_patient(patient_id)?;
-        Ok(PatientAssignments {
-            patient,
-            assignments,
-        })
+        let target = Target {
+            resource_id: None,
+            patient_id: Some(patient_id),
+        };
+        let event = caller.event(AuditAction::MappingList, self.clock.now(), target);
+        let result = (|| {
+            let not_found = ServiceError::NotFound(Resource::Patient);
+            let patient = match self.patients.find(patient_id)? {
+                Some(patient) => match patient.access_by(caller.user) {
+                    PatientAccess::Visible => patient,
+                    PatientAccess::Foreign => return Err(Refusal::denied(not_found)),
+                    PatientAccess::Archived => return Err(not_found.into()),
+                },
+                None => return Err(not_found.into()),
+            };
+            let assignments = self.mappings.active_for_patient(patient_id)?;
+            Ok(PatientAssignments {
+                patient,
+                assignments,
+            })
+        })();
+        record_outcome(self.trail.as_ref(), event, result)
     }
 
-    /// An active mapping of one of the caller's patients; anything else is "not found".
-    fn visible_mapping(&self, caller: UserId, id: MappingId) -> Result<Mapping, ServiceError> {
+    /// An active mapping of one of the caller's patients; anything else is "not found" (a
+    /// denial when the patient is someone else's). The event learns the mapping's patient.
+    fn visible_mapping(
+        &self,
+        caller: UserId,
+        id: MappingId,
+        event: &mut healthcare_domain::audit::AuditEvent,
+    ) -> Result<Mapping, Refusal> {
         let not_found = ServiceError::NotFound(Resource::PatientDoctorMapping);
         let mapping = self
             .mappings
             .find(id)?
             .filter(Mapping::is_removable)
             .ok_or(not_found.clone())?;
+        event.patient_id = Some(mapping.patient_id);
         match self.patients.find(mapping.patient_id)? {
-            Some(patient) if patient.is_visible_to(caller) => Ok(mapping),
-            _ => Err(not_found),
+            Some(patient) => match patient.access_by(caller) {
+                PatientAccess::Visible => Ok(mapping),
+                PatientAccess::Foreign => Err(Refusal::denied(not_found)),
+                PatientAccess::Archived => Err(not_found.into()),
+            },
+            None => Err(not_found.into()),
         }
     }
 
     /// Changes the notes of an active mapping of one of the caller's patients.
     pub fn update_mapping_notes(
         &self,
-        caller: UserId,
+        caller: &Caller,
         id: MappingId,
         notes: Submitted<String>,
         shape_errors: FieldErrors,
     ) -> Result<MappingView, ServiceError> {
-        let mapping = self.visible_mapping(caller, id)?;
-        let mut errors = shape_errors;
-        let notes = check_field(
-            &mut errors,
-            "notes",
-            notes,
-            false,
-            WriteMode::Partial,
-            parse_free_text,
-        );
-        if !errors.is_empty() {
-            return Err(errors.into());
-        }
-        let notes = notes.unwrap_or(mapping.notes);
-        self.mappings
-            .update_notes(id, &notes, self.clock.now())?
-            .ok_or(ServiceError::NotFound(Resource::PatientDoctorMapping))
+        let now = self.clock.now();
+        let mut event = caller.event(AuditAction::MappingUpdate, now, Target::record(id.0, None));
+        let result = (|| {
+            let mapping = self.visible_mapping(caller.user, id, &mut event)?;
+            let mut errors = shape_errors;
+            let notes = check_field(
+                &mut errors,
+                "notes",
+                notes,
+                false,
+                WriteMode::Partial,
+                parse_free_text,
+            );
+            if !errors.is_empty() {
+                return Err(errors.into());
+            }
+            let notes = notes.unwrap_or(mapping.notes);
+            self.mappings
+                .update_notes(id, &notes, now, &event)?
+                .ok_or(ServiceError::NotFound(Resource::PatientDoctorMapping).into())
+        })();
+        record_refusal(self.trail.as_ref(), event, result)
     }
 
     /// Removes (deactivates) a mapping once; a second removal is "not found".
-    pub fn remove_mapping(&self, caller: UserId, id: MappingId) -> Result<(), ServiceError> {
-        self.visible_mapping(caller, id)?;
-        if self.mappings.deactivate(id, self.clock.now())? {
-            Ok(())
-        } else {
-            Err(ServiceError::NotFound(Resource::PatientDoctorMapping))
-        }
+    pub fn remove_mapping(&self, caller: &Caller, id: MappingId) -> Result<(), ServiceError> {
+        let now = self.clock.now();
+        let mut event = caller.event(AuditAction::MappingRemove, now, Target::record(id.0, None));
+        let result = (|| {
+            self.visible_mapping(caller.user, id, &mut event)?;
+            if self.mappings.deactivate(id, now, &event)? {
+                Ok(())
+            } else {
+                Err(ServiceError::NotFound(Resource::PatientDoctorMapping).into())
+            }
+        })();
+        record_refusal(self.trail.as_ref(), event, result)
     }
 }

@@ -1,6 +1,7 @@
 //! Use-case services, one per aggregate. Each takes the acting user explicitly and holds the
 //! real logic: load, check the domain rule, apply the transition, persist.
 
+pub mod audit;
 pub mod auth;
 pub mod doctors;
 pub mod mappings;
@@ -9,8 +10,11 @@ pub mod throttling;
 pub mod versioning;
 
 #[cfg(test)]
+mod audit_tests;
+#[cfg(test)]
 mod tests;
 
+pub use audit::{AuditService, Caller, ChainReport};
 pub use auth::{AuthService, LoginInput, PasswordChangeInput, SessionTokens};
 pub use doctors::DoctorService;
 pub use mappings::{AssignmentInput, MappingService, PatientAssignments};

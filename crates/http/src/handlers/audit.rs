@@ -1,0 +1,159 @@
+//! `/api/audit/`: the audit trail, newest first, for staff users only.
+
+use actix_web::{HttpRequest, HttpResponse, get, web};
+use healthcare_domain::audit::{AuditAction, AuditOutcome, AuditRecord};
+use healthcare_domain::patient::PatientId;
+use healthcare_domain::{FieldErrors, Timestamp, UserId};
+use healthcare_ports::ServiceError;
+use healthcare_ports::ports::AuditFilter;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::auth::RequestCaller;
+use crate::errors::ApiError;
+use crate::handlers::{run_blocking, timestamp};
+use crate::openapi::{AuthErrors, Detail, ListErrors, Paging, ServerErrors};
+use crate::query::{ListQuery, PageJson, page_json};
+use crate::state::AppState;
+
+/// One recorded access or security event. Never holds a value of a patient field.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AuditEventJson {
+    /// Row id.
+    id: i64,
+    /// When (UTC).
+    #[schema(format = DateTime)]
+    at: String,
+    /// Who acted (null: an unknown account, or an operator at the console).
+    actor_user_id: Option<i64>,
+    /// What was done, e.g. `patient.read`.
+    action: String,
+    /// The kind of record: `patient`, `mapping`, `user` or `audit_event`.
+    resource_type: String,
+    /// Which record, when there is one.
+    resource_id: Option<i64>,
+    /// The patient whose data was touched, when there is one.
+    patient_id: Option<i64>,
+    /// `success`, `failure` or `denied` (another owner's record is `denied`).
+    outcome: String,
+    /// The client's address.
+    client_address: Option<String>,
+    /// The request's `X-Request-Id`.
+    request_id: Option<String>,
+}
+
+impl From<AuditRecord> for AuditEventJson {
+    fn from(record: AuditRecord) -> Self {
+        let event = record.event;
+        Self {
+            id: record.id,
+            at: timestamp(event.at),
+            actor_user_id: event.actor.map(|user| user.0),
+            action: event.action.as_str().to_owned(),
+            resource_type: event.action.resource_type().to_owned(),
+            resource_id: event.resource_id,
+            patient_id: event.patient_id.map(|patient| patient.0),
+            outcome: event.outcome.as_str().to_owned(),
+            client_address: event.origin.client_address,
+            request_id: event.origin.request_id,
+        }
+    }
+}
+
+/// The filters of the audit trail.
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[expect(dead_code, reason = "documentation parameters")]
+struct AuditFilters {
+    /// Only rows about this patient id.
+    patient: Option<i64>,
+    /// Only rows whose actor is this user id.
+    user: Option<i64>,
+    /// Only this action, e.g. `patient.read`.
+    action: Option<String>,
+    /// Only this outcome: `success`, `failure` or `denied`.
+    outcome: Option<String>,
+    /// Only rows at or after this time (RFC 3339).
+    #[param(format = DateTime)]
+    since: Option<String>,
+    /// Only rows at or before this time (RFC 3339).
+    #[param(format = DateTime)]
+    until: Option<String>,
+}
+
+fn invalid(name: &str, message: String) -> ApiError {
+    ServiceError::Validation(FieldErrors::single(name, message)).into()
+}
+
+fn choice<T>(
+    query: &ListQuery,
+    name: &str,
+    parse: impl Fn(&str) -> Option<T>,
+) -> Result<Option<T>, ApiError> {
+    match query.text(name) {
+        None => Ok(None),
+        Some(raw) => parse(&raw)
+            .map(Some)
+            .ok_or_else(|| invalid(name, format!("\"{raw}\" is not a valid choice."))),
+    }
+}
+
+fn instant(query: &ListQuery, name: &str) -> Result<Option<Timestamp>, ApiError> {
+    match query.text(name) {
+        None => Ok(None),
+        Some(raw) => chrono::DateTime::parse_from_rfc3339(&raw)
+            .map(|at| Some(at.to_utc()))
+            .map_err(|_| {
+                invalid(
+                    name,
+                    "Datetime has wrong format. Use RFC 3339, e.g. 2026-11-26T08:00:00Z.".into(),
+                )
+            }),
+    }
+}
+
+fn audit_filter(query: &ListQuery) -> Result<AuditFilter, ApiError> {
+    Ok(AuditFilter {
+        patient: query.integer("patient")?.map(PatientId),
+        actor: query.integer("user")?.map(UserId),
+        action: choice(query, "action", AuditAction::parse)?,
+        outcome: choice(query, "outcome", AuditOutcome::parse)?,
+        since: instant(query, "since")?,
+        until: instant(query, "until")?,
+    })
+}
+
+/// The audit trail, newest first (staff only). Reading it is itself recorded.
+#[utoipa::path(
+    tag = "audit",
+    operation_id = "list_audit_events",
+    params(Paging, AuditFilters),
+    responses(
+        (status = 200, description = "A page of audit rows.", body = PageJson<AuditEventJson>),
+        (status = 403, description = "Not a staff user.", body = Detail),
+        ListErrors, AuthErrors, ServerErrors,
+    ),
+    security(("bearer" = [])),
+)]
+#[get("/audit")]
+pub async fn list(
+    RequestCaller(caller): RequestCaller,
+    state: web::Data<AppState>,
+    request: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
+    let query = ListQuery::parse(&request)?;
+    // A non-staff caller is refused (and recorded) whatever the filters say.
+    let filter = match audit_filter(&query) {
+        Err(error) if caller.is_staff => return Err(error),
+        parsed => parsed.unwrap_or_default(),
+    };
+    let (page, service) = (query.page, state.audit.clone());
+    let found = run_blocking(move || service.list_events(&caller, &filter, page)).await?;
+    Ok(HttpResponse::Ok().json(page_json(
+        &request,
+        &state.config,
+        &query,
+        found,
+        AuditEventJson::from,
+    )?))
+}

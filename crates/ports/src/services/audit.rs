@@ -1,0 +1,284 @@
+//! Who is acting, how each use case's outcome is recorded, and reading and checking the trail.
+
+use std::sync::Arc;
+
+use healthcare_domain::audit::{
+    AuditAction, AuditEvent, AuditOutcome, AuditRecord, ChainBreak, ChainKey, ChainVerifier, Mac,
+    RequestOrigin,
+};
+use healthcare_domain::patient::PatientId;
+use healthcare_domain::{Timestamp, User, UserId};
+
+use crate::pagination::{Page, PageOf};
+use crate::ports::{AuditFilter, AuditRepository, AuditTrail, Clock, PendingSeal, SealRound};
+use crate::{RepoError, ServiceError};
+
+/// The signed-in user a request acts for, and where the request came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Caller {
+    /// The user.
+    pub user: UserId,
+    /// Whether the user is staff (may read the audit trail).
+    pub is_staff: bool,
+    /// Client address and request id, for the audit trail.
+    pub origin: RequestOrigin,
+}
+
+impl Caller {
+    /// The caller `user`, acting from `origin`.
+    pub fn new(user: &User, origin: RequestOrigin) -> Self {
+        Self {
+            user: user.id,
+            is_staff: user.is_staff && user.is_active,
+            origin,
+        }
+    }
+
+    /// An event of this caller, outcome to be decided (`Success` until then).
+    pub(crate) fn event(&self, action: AuditAction, at: Timestamp, target: Target) -> AuditEvent {
+        event_of(Some(self.user), &self.origin, action, at, target)
+    }
+}
+
+/// Which record an event is about.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Target {
+    pub(crate) resource_id: Option<i64>,
+    pub(crate) patient_id: Option<PatientId>,
+}
+
+impl Target {
+    /// No single record (a list, or a record not created yet).
+    pub(crate) const NONE: Target = Target {
+        resource_id: None,
+        patient_id: None,
+    };
+
+    /// A patient record.
+    pub(crate) fn patient(id: PatientId) -> Self {
+        Self {
+            resource_id: Some(id.0),
+            patient_id: Some(id),
+        }
+    }
+
+    /// Another record (a mapping, a user) touching `patient` when known.
+    pub(crate) fn record(id: i64, patient: Option<PatientId>) -> Self {
+        Self {
+            resource_id: Some(id),
+            patient_id: patient,
+        }
+    }
+}
+
+/// An event before its outcome is known.
+pub(crate) fn event_of(
+    actor: Option<UserId>,
+    origin: &RequestOrigin,
+    action: AuditAction,
+    at: Timestamp,
+    target: Target,
+) -> AuditEvent {
+    AuditEvent {
+        at,
+        actor,
+        action,
+        resource_id: target.resource_id,
+        patient_id: target.patient_id,
+        outcome: AuditOutcome::Success,
+        origin: origin.clone(),
+    }
+}
+
+/// A refused or failed use case, with the outcome its audit row records.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Refusal {
+    pub(crate) error: ServiceError,
+    pub(crate) outcome: AuditOutcome,
+}
+
+impl Refusal {
+    /// Refused because of who asked (another owner's record, answered as if missing).
+    pub(crate) fn denied(error: ServiceError) -> Self {
+        Self {
+            error,
+            outcome: AuditOutcome::Denied,
+        }
+    }
+}
+
+impl From<ServiceError> for Refusal {
+    fn from(error: ServiceError) -> Self {
+        let outcome = match error {
+            ServiceError::Forbidden
+            | ServiceError::Throttled(_)
+            | ServiceError::InvalidAccessToken
+            | ServiceError::RefreshToken(_) => AuditOutcome::Denied,
+            ServiceError::Validation(_)
+            | ServiceError::NotFound(_)
+            | ServiceError::InvalidCredentials
+            | ServiceError::PreconditionFailed
+            | ServiceError::Unavailable(_)
+            | ServiceError::Internal(_) => AuditOutcome::Failure,
+        };
+        Self { error, outcome }
+    }
+}
+
+impl From<RepoError> for Refusal {
+    fn from(error: RepoError) -> Self {
+        ServiceError::from(error).into()
+    }
+}
+
+impl From<healthcare_domain::FieldErrors> for Refusal {
+    fn from(errors: healthcare_domain::FieldErrors) -> Self {
+        ServiceError::from(errors).into()
+    }
+}
+
+/// Finishes a use case whose success was recorded elsewhere (a change, recorded in its own
+/// transaction): only a refusal is recorded here, so each request leaves exactly one row.
+pub(crate) fn record_refusal<T>(
+    trail: &dyn AuditTrail,
+    event: AuditEvent,
+    result: Result<T, Refusal>,
+) -> Result<T, ServiceError> {
+    result.map_err(|refusal| {
+        trail.record(AuditEvent {
+            outcome: refusal.outcome,
+            ..event
+        });
+        refusal.error
+    })
+}
+
+/// Finishes a use case that changes nothing: its row is recorded whatever the outcome.
+pub(crate) fn record_outcome<T>(
+    trail: &dyn AuditTrail,
+    event: AuditEvent,
+    result: Result<T, Refusal>,
+) -> Result<T, ServiceError> {
+    let outcome = match &result {
+        Ok(_) => AuditOutcome::Success,
+        Err(refusal) => refusal.outcome,
+    };
+    trail.record(AuditEvent { outcome, ..event });
+    result.map_err(|refusal| refusal.error)
+}
+
+/// How far `audit verify` got.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChainReport {
+    /// Sealed rows checked.
+    pub checked: i64,
+    /// The last good row's sequence number and MAC (record it outside the database: deleting
+    /// rows from the end of the chain can only be detected against such a record).
+    pub head: (i64, Mac),
+    /// The first break, if any.
+    pub broken: Option<ChainBreak>,
+    /// Rows not sealed yet.
+    pub pending: PendingSeal,
+}
+
+/// Rows fetched per round trip while verifying.
+const VERIFY_BATCH: u32 = 1_000;
+
+/// Reading, sealing and verifying the audit trail.
+#[derive(Clone)]
+pub struct AuditService {
+    repository: Arc<dyn AuditRepository>,
+    trail: Arc<dyn AuditTrail>,
+    clock: Arc<dyn Clock>,
+}
+
+impl AuditService {
+    /// Wires the service to its ports.
+    pub fn new(
+        repository: Arc<dyn AuditRepository>,
+        trail: Arc<dyn AuditTrail>,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        Self {
+            repository,
+            trail,
+            clock,
+        }
+    }
+
+    /// A page of the trail, newest first: staff only (others get `Forbidden`). The reading is
+    /// itself recorded.
+    pub fn list_events(
+        &self,
+        caller: &Caller,
+        filter: &AuditFilter,
+        page: Page,
+    ) -> Result<PageOf<AuditRecord>, ServiceError> {
+        let event = caller.event(AuditAction::AuditRead, self.clock.now(), Target::NONE);
+        let result = if caller.is_staff {
+            self.repository.list(filter, page).map_err(Refusal::from)
+        } else {
+            Err(Refusal::from(ServiceError::Forbidden))
+        };
+        record_outcome(self.trail.as_ref(), event, result)
+    }
+
+    /// Every row matching `filter`, newest first, for the operator's console (not recorded:
+    /// the console is outside the API and its user is the operator).
+    pub fn export(
+        &self,
+        filter: &AuditFilter,
+        page: Page,
+    ) -> Result<PageOf<AuditRecord>, ServiceError> {
+        Ok(self.repository.list(filter, page)?)
+    }
+
+    /// Seals what is pending, in rounds of `batch` rows, until nothing is left.
+    pub fn seal_pending(&self, key: &ChainKey, batch: u32) -> Result<SealRound, ServiceError> {
+        let batch = batch.max(1);
+        let mut total = 0;
+        loop {
+            let round = self.repository.seal_pending(key, batch)?;
+            total += round.sealed;
+            if round.sealed < batch as usize {
+                return Ok(SealRound {
+                    sealed: total,
+                    head: round.head,
+                });
+            }
+        }
+    }
+
+    /// Walks the chain from its start (or from `resume`: the sequence number and MAC of the
+    /// last row of an archived prefix) and reports the first break.
+    pub fn verify(
+        &self,
+        key: &ChainKey,
+        resume: Option<(i64, Mac)>,
+    ) -> Result<ChainReport, ServiceError> {
+        let (mut verifier, start) = match resume {
+            Some((seq, mac)) => (ChainVerifier::resuming(key.clone(), seq + 1, mac), seq),
+            None => (ChainVerifier::new(key.clone()), 0),
+        };
+        let mut after = start;
+        let broken = 'walk: loop {
+            let rows = self.repository.sealed_after(after, VERIFY_BATCH)?;
+            let Some(last) = rows.last() else {
+                break None;
+            };
+            after = last.seal.map_or(after, |seal| seal.seq);
+            for row in &rows {
+                let Some(seal) = &row.seal else { continue };
+                if let Err(found) = verifier.check(row.id, &row.event, seal) {
+                    break 'walk Some(found);
+                }
+            }
+        };
+        Ok(ChainReport {
+            checked: verifier.last_seq() - start,
+            head: (verifier.last_seq(), verifier.head()),
+            broken,
+            pending: self.repository.pending_seal()?,
+        })
+    }
+}
