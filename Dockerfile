@@ -19,6 +19,7 @@ ENV APP_ENV=production \
     HOST=0.0.0.0 \
     PORT=8000 \
     DATABASE_URL=sqlite:///data/healthcare.db \
-    SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt
+    SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt \
+    MALLOC_ARENA_MAX=2
 EXPOSE 8000
 CMD ["healthcare-api"]

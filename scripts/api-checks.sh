@@ -26,6 +26,8 @@ binary=target/release/healthcare-api
 
 start_server() { # DATABASE_URL
   local port
+  # The fuzz user is made staff so that the staff-only audit route is fuzzed too.
+  export FUZZ_GRANT_STAFF="env DATABASE_URL=$1 target/release/healthcare-admin users grant-staff"
   port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
   DATABASE_URL=$1 PORT=$port BCRYPT_COST=4 SECRET_KEY=api-checks-secret-key-of-at-least-32-bytes \
     RUST_LOG=warn "$binary" >"$work/server-$port.log" 2>&1 &

@@ -14,7 +14,10 @@
 # NDJSON event log, and the crash files `st replay` reads) go to target/fuzz-report/.
 #
 # Knobs (environment): FUZZ_SEED (default 20240611), FUZZ_MAX_EXAMPLES (30), FUZZ_WORKERS (1),
-# FUZZ_TIMEOUT (hard cap on the Schemathesis run in seconds, 600), PYTHON (python3).
+# FUZZ_TIMEOUT (hard cap on the Schemathesis run in seconds, 600), PYTHON (python3),
+# FUZZ_GRANT_STAFF (a command run with the fuzz user's id appended, e.g.
+# "healthcare-admin users grant-staff", so the staff-only routes are fuzzed too; without it
+# they answer 403 and the run fails on that warning).
 # One worker by default: with more, Python 3.11 (this machine's python3) breaks inside
 # Hypothesis ("AST constructor recursion depth mismatch", a CPython bug in concurrent ast.parse)
 # and Schemathesis reports it as a runtime error; one worker is also what keeps a seed's run
@@ -78,14 +81,20 @@ if [[ $status != 201 && $status != 200 ]]; then
     echo >&2
     exit 1
 fi
-token=$("$venv/bin/python" -c '
+read -r token user_id < <("$venv/bin/python" -c '
 import json, sys
 try:
-    print(json.load(open(sys.argv[1]))["tokens"]["access"])
+    session = json.load(open(sys.argv[1]))
+    print(session["tokens"]["access"], session["user"]["id"])
 except (ValueError, KeyError, TypeError) as error:
-    sys.exit("no tokens.access in the register response: %r" % (error,))
-' "$response") || { echo "fuzz-api: $(head -c 2000 "$response")" >&2; exit 1; }
-echo "fuzz-api: registered $email" >&2
+    sys.exit("no tokens.access or user.id in the register response: %r" % (error,))
+' "$response") || true
+[[ -n ${token:-} && -n ${user_id:-} ]] || { echo "fuzz-api: $(head -c 2000 "$response")" >&2; exit 1; }
+echo "fuzz-api: registered $email (user $user_id)" >&2
+if [[ -n ${FUZZ_GRANT_STAFF:-} ]]; then
+    read -ra grant <<<"$FUZZ_GRANT_STAFF"
+    "${grant[@]}" "$user_id" >&2
+fi
 
 # 3. The run. The report folder is emptied first and holds this run only: JUnit XML, NDJSON
 # events, and Schemathesis's crash cache (what `st replay ID` reads). The config file pins that

@@ -161,6 +161,16 @@ pub enum UsersAction {
         /// The user's id.
         id: i64,
     },
+    /// Make a user staff (may read the audit trail).
+    GrantStaff {
+        /// The user's id.
+        id: i64,
+    },
+    /// Take staff rights away.
+    RevokeStaff {
+        /// The user's id.
+        id: i64,
+    },
 }
 
 /// A failed command: the message and the exit code.
@@ -264,6 +274,8 @@ pub fn run(
                 }
                 UsersAction::Deactivate { id } => set_active(&auth, id, false),
                 UsersAction::Activate { id } => set_active(&auth, id, true),
+                UsersAction::GrantStaff { id } => set_staff(&auth, id, true),
+                UsersAction::RevokeStaff { id } => set_staff(&auth, id, false),
             }
         }
         Command::Patients {
@@ -488,6 +500,26 @@ fn set_active(
         .set_user_active(None, &RequestOrigin::default(), UserId(id), active)
         .map_err(describe)?;
     let verb = if active { "activated" } else { "deactivated" };
+    if found {
+        Ok(format!("User {id} {verb}."))
+    } else {
+        Err(failure(format!("No user with id {id}.")))
+    }
+}
+
+fn set_staff(
+    auth: &healthcare_ports::services::AuthService,
+    id: i64,
+    staff: bool,
+) -> Result<String, CommandError> {
+    let found = auth
+        .set_user_staff(None, &RequestOrigin::default(), UserId(id), staff)
+        .map_err(describe)?;
+    let verb = if staff {
+        "is now staff"
+    } else {
+        "is no longer staff"
+    };
     if found {
         Ok(format!("User {id} {verb}."))
     } else {

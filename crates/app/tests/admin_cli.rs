@@ -148,6 +148,53 @@ fn users_can_be_deactivated_and_activated() {
 }
 
 #[test]
+fn staff_rights_can_be_granted_and_revoked_and_each_change_is_audited() {
+    each_backend(|admin| {
+        admin.run(&["migrate"], &[]);
+        let args = ["createsuperuser", "--email", "a@clinic.org", "--name", "A"];
+        admin.run(
+            &args,
+            &[("HEALTHCARE_ADMIN_PASSWORD", common::STRONG_PASSWORD)],
+        );
+        let staff_column = |admin: &Admin| {
+            let (_, listing, _) = admin.run(&["users", "list"], &[]);
+            let row = listing.lines().nth(1).expect("one user").to_owned();
+            row.split_whitespace()
+                .nth(2)
+                .expect("staff column")
+                .to_owned()
+        };
+        assert_eq!(
+            admin.run(&["users", "revoke-staff", "1"], &[]).1.trim(),
+            "User 1 is no longer staff."
+        );
+        assert_eq!(staff_column(&admin), "false");
+        assert_eq!(
+            admin.run(&["users", "grant-staff", "1"], &[]).1.trim(),
+            "User 1 is now staff."
+        );
+        assert_eq!(staff_column(&admin), "true");
+        let (code, _, stderr) = admin.run(&["users", "grant-staff", "999"], &[]);
+        assert_eq!(
+            (code, stderr.trim()),
+            (1, "healthcare-admin: No user with id 999.")
+        );
+        let (_, json, _) = admin.run(&["audit", "list", "--action", "user.update"], &[]);
+        let rows: Vec<serde_json::Value> = serde_json::from_str(&json).expect("a JSON array");
+        let summary: Vec<(i64, &str)> = rows
+            .iter()
+            .map(|row| {
+                (
+                    row["resource_id"].as_i64().expect("resource"),
+                    row["outcome"].as_str().expect("outcome"),
+                )
+            })
+            .collect();
+        assert_eq!(summary, [(999, "failure"), (1, "success"), (1, "success")]);
+    });
+}
+
+#[test]
 fn bad_configuration_exits_2_with_one_sentence() {
     let admin = Admin::new(Backend::Sqlite).expect("sqlite");
     let (code, _, stderr) = admin.run(&["check"], &[("DATABASE_URL", "mysql://localhost/db")]);

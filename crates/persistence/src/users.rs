@@ -129,6 +129,20 @@ impl UserRepository for DieselUserRepository {
         })
     }
 
+    fn set_staff(&self, id: UserId, staff: bool, audit: &AuditEvent) -> Result<bool, RepoError> {
+        let mut connection = checkout(&self.pool)?;
+        write_transaction(&mut connection, |connection| {
+            let updated = diesel::update(users::table.find(id.0))
+                .set(users::is_staff.eq(staff))
+                .execute(connection)
+                .map_err(from_diesel)?;
+            if updated == 1 {
+                append_in(connection, audit)?;
+            }
+            Ok(updated == 1)
+        })
+    }
+
     fn set_active(&self, id: UserId, active: bool, audit: &AuditEvent) -> Result<bool, RepoError> {
         let mut connection = checkout(&self.pool)?;
         write_transaction(&mut connection, |connection| {

@@ -70,6 +70,10 @@ pub trait UserRepository: Send + Sync {
     /// Sets whether the user is active and stores `audit` in the same transaction. MUST return
     /// `Ok(false)` and store nothing for an unknown id.
     fn set_active(&self, id: UserId, active: bool, audit: &AuditEvent) -> Result<bool, RepoError>;
+
+    /// Sets whether the user is staff and stores `audit` in the same transaction. MUST return
+    /// `Ok(false)` and store nothing for an unknown id.
+    fn set_staff(&self, id: UserId, staff: bool, audit: &AuditEvent) -> Result<bool, RepoError>;
 }
 
 /// Storage of issued refresh tokens, shared by every server instance.

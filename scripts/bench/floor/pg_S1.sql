@@ -3,11 +3,8 @@
 \set one 1
 \set size 20
 \set zero 0
--- Every request: the pool checkout validation (r2d2 test_on_check_out: "SELECT 1"), then the
--- authentication extractor's user lookup (DieselUserRepository::find_by_id).
-SELECT 1;
-SELECT "users"."id", "users"."name", "users"."email", "users"."email_lower", "users"."password_hash", "users"."is_active", "users"."is_staff", "users"."created_at" FROM "users" WHERE ("users"."id" = :uid) LIMIT :one;
--- The handler's repository call checks out a connection again.
+-- The authentication's user lookup is cached by the server (AuthService::authenticate reads an
+-- account at most every 10 s), so a request starts with the handler's pool checkout validation.
 SELECT 1;
 -- DoctorRepository::list: the page with patient counts, then the total.
 SELECT "doctors"."id", "doctors"."created_by", "doctors"."name", "doctors"."specialization", "doctors"."specialization_lower", "doctors"."phone", "doctors"."email", "doctors"."experience_years", "doctors"."qualification", "doctors"."consultation_fee_cents", "doctors"."is_available", "doctors"."created_at", "doctors"."updated_at", "doctors"."version", "doctors"."archived_at", (SELECT COUNT(*) FROM patient_doctor_mappings m JOIN patients p ON p.id = m.patient_id WHERE m.doctor_id = doctors.id AND m.is_active AND p.archived_at IS NULL) FROM "doctors" WHERE ("doctors"."archived_at" IS NULL) ORDER BY "doctors"."name" ASC, "doctors"."id" ASC LIMIT :size OFFSET :zero;

@@ -2,11 +2,8 @@
 -- (log_statement = all). Variables: -D uid=USER -D lo=FIRST_PATIENT -D hi=LAST_PATIENT -D pages=N.
 \set one 1
 \set id random(:lo, :hi)
--- Every request: the pool checkout validation (r2d2 test_on_check_out: "SELECT 1"), then the
--- authentication extractor's user lookup (DieselUserRepository::find_by_id).
-SELECT 1;
-SELECT "users"."id", "users"."name", "users"."email", "users"."email_lower", "users"."password_hash", "users"."is_active", "users"."is_staff", "users"."created_at" FROM "users" WHERE ("users"."id" = :uid) LIMIT :one;
--- The handler's repository call checks out a connection again.
+-- The authentication's user lookup is cached by the server (AuthService::authenticate reads an
+-- account at most every 10 s), so a request starts with the handler's pool checkout validation.
 SELECT 1;
 -- PatientRepository::find.
 SELECT "patients"."id", "patients"."owner_id", "patients"."name", "patients"."name_lower", "patients"."age", "patients"."gender", "patients"."phone", "patients"."email", "patients"."address", "patients"."medical_history", "patients"."created_at", "patients"."updated_at", "patients"."version", "patients"."archived_at" FROM "patients" WHERE ("patients"."id" = :id) LIMIT :one;

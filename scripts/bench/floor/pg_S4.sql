@@ -3,11 +3,11 @@
 \set one 1
 \set age random(0, 99)
 \set phone random(0, 9999999)
--- Every request: the pool checkout validation (r2d2 test_on_check_out: "SELECT 1"), then the
--- authentication extractor's user lookup (DieselUserRepository::find_by_id).
+-- The authentication's user lookup is cached by the server (AuthService::authenticate reads an
+-- account at most every 10 s), so a request starts with the handler's pool checkout validation.
 SELECT 1;
-SELECT "users"."id", "users"."name", "users"."email", "users"."email_lower", "users"."password_hash", "users"."is_active", "users"."is_staff", "users"."created_at" FROM "users" WHERE ("users"."id" = :uid) LIMIT :one;
--- The handler's repository call checks out a connection again.
-SELECT 1;
--- PatientRepository::insert.
+-- PatientRepository::insert: the patient and its audit row in one transaction.
+BEGIN;
 INSERT INTO "patients" ("owner_id", "name", "name_lower", "age", "gender", "phone", "email", "address", "medical_history", "created_at", "updated_at", "version") VALUES (:uid, 'Emma Silva', 'emma silva', :age, 'F', '+1555' || :phone, 'bench' || :phone || '@example.org', '12 Harbour Road, Springfield', 'Seasonal allergies; no known drug allergies. Annual check-up.', LOCALTIMESTAMP, LOCALTIMESTAMP, :one) RETURNING "patients"."id", "patients"."owner_id", "patients"."name", "patients"."name_lower", "patients"."age", "patients"."gender", "patients"."phone", "patients"."email", "patients"."address", "patients"."medical_history", "patients"."created_at", "patients"."updated_at", "patients"."version", "patients"."archived_at";
+INSERT INTO "audit_events" ("at", "actor_user_id", "action", "resource_type", "resource_id", "patient_id", "outcome", "client_address", "request_id") VALUES (LOCALTIMESTAMP, :uid, 'patient.create', 'patient', :phone, :phone, 'success', '127.0.0.1', 'floor-' || :phone);
+COMMIT;

@@ -1,13 +1,14 @@
 //! Registration, sign-in, token rotation and sign-out.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use healthcare_domain::audit::{AuditAction, AuditEvent, AuditOutcome, RequestOrigin};
 use healthcare_domain::password::check_password;
 use healthcare_domain::registration::RegistrationInput;
 use healthcare_domain::tokens::{RefreshRejection, RefreshTokenRecord};
 use healthcare_domain::user::normalize_email;
-use healthcare_domain::{FieldErrors, NewUser, User, UserId};
+use healthcare_domain::{FieldErrors, NewUser, Timestamp, User, UserId};
 
 use crate::ports::{
     AuditTrail, Clock, PasswordHasher, RefreshTokenRepository, TokenCodec, TokenDecodeError,
@@ -61,9 +62,20 @@ impl std::fmt::Debug for SessionTokens {
     }
 }
 
+/// How long an authenticated account is trusted without reading it again. A deactivation (or
+/// a change of staff rights) made elsewhere takes effect within this; the contract allows 30
+/// seconds. It saves a database round trip on nearly every request (docs/BENCHMARKS.md).
+const ACCOUNT_CACHE_SECONDS: i64 = 10;
+/// Most accounts cached at once; past it the cache starts over.
+const ACCOUNT_CACHE_LIMIT: usize = 10_000;
+
+/// Recently authenticated active accounts and when each was read.
+type AccountCache = Arc<Mutex<HashMap<UserId, (User, Timestamp)>>>;
+
 /// Accounts and sessions.
 #[derive(Clone)]
 pub struct AuthService {
+    accounts: AccountCache,
     users: Arc<dyn UserRepository>,
     refresh_tokens: Arc<dyn RefreshTokenRepository>,
     hasher: Arc<dyn PasswordHasher>,
@@ -85,6 +97,7 @@ impl AuthService {
         throttling: Throttling,
     ) -> Self {
         Self {
+            accounts: AccountCache::default(),
             users,
             refresh_tokens,
             hasher,
@@ -213,11 +226,11 @@ impl AuthService {
     ) -> Result<SessionTokens, ServiceError> {
         let now = self.clock.now();
         let mut event = event_of(None, origin, AuditAction::AuthRefresh, now, Target::NONE);
-        let result = self.rotate(refresh_token, &mut event);
+        let result = self.redeem(refresh_token, &mut event);
         record_outcome(self.trail.as_ref(), event, result.map_err(Refusal::from))
     }
 
-    fn rotate(
+    fn redeem(
         &self,
         refresh_token: &str,
         event: &mut AuditEvent,
@@ -271,16 +284,40 @@ impl AuthService {
     }
 
     /// The user an access token belongs to, if the token is valid and the user still exists
-    /// and is active.
+    /// and is active. The account is read at most every [`ACCOUNT_CACHE_SECONDS`].
     pub fn authenticate(&self, access_token: &str) -> Result<User, ServiceError> {
         let claims = self
             .tokens
             .decode(access_token, TokenKind::Access)
             .map_err(|_| ServiceError::InvalidAccessToken)?;
-        match self.users.find_by_id(claims.user_id)? {
-            Some(user) if user.is_active => Ok(user),
-            _ => Err(ServiceError::InvalidAccessToken),
+        let now = self.clock.now();
+        let fresh_after = now - chrono::Duration::seconds(ACCOUNT_CACHE_SECONDS);
+        if let Some((user, _)) = self
+            .cached_accounts()
+            .get(&claims.user_id)
+            .filter(|(_, read_at)| *read_at > fresh_after)
+        {
+            return Ok(user.clone());
         }
+        let found = self.users.find_by_id(claims.user_id)?;
+        let mut accounts = self.cached_accounts();
+        match found {
+            Some(user) if user.is_active => {
+                if accounts.len() >= ACCOUNT_CACHE_LIMIT {
+                    accounts.clear();
+                }
+                accounts.insert(user.id, (user.clone(), now));
+                Ok(user)
+            }
+            _ => {
+                accounts.remove(&claims.user_id);
+                Err(ServiceError::InvalidAccessToken)
+            }
+        }
+    }
+
+    fn cached_accounts(&self) -> std::sync::MutexGuard<'_, HashMap<UserId, (User, Timestamp)>> {
+        self.accounts.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Changes the caller's password after checking the old one; every refresh token of the
@@ -355,22 +392,57 @@ impl AuthService {
         user_id: UserId,
         active: bool,
     ) -> Result<bool, ServiceError> {
-        let now = self.clock.now();
+        let found = self.update_user(actor, origin, user_id, |event| {
+            self.users.set_active(user_id, active, event)
+        })?;
+        if found && !active {
+            // Committed with its row; a failure from here on is not a second row.
+            self.refresh_tokens
+                .revoke_all_for_user(user_id, self.clock.now())?;
+        }
+        Ok(found)
+    }
+
+    /// Grants or removes staff rights (reading the audit trail). `actor` as for
+    /// [`Self::set_user_active`].
+    pub fn set_user_staff(
+        &self,
+        actor: Option<UserId>,
+        origin: &RequestOrigin,
+        user_id: UserId,
+        staff: bool,
+    ) -> Result<bool, ServiceError> {
+        self.update_user(actor, origin, user_id, |event| {
+            self.users.set_staff(user_id, staff, event)
+        })
+    }
+
+    /// One `user.update`: the write stores its row when it finds the user; an unknown user is
+    /// recorded as a failure and reported as `Ok(false)`.
+    fn update_user(
+        &self,
+        actor: Option<UserId>,
+        origin: &RequestOrigin,
+        user_id: UserId,
+        write: impl FnOnce(&AuditEvent) -> Result<bool, RepoError>,
+    ) -> Result<bool, ServiceError> {
         let target = Target::record(user_id.0, None);
-        let event = event_of(actor, origin, AuditAction::UserUpdate, now, target);
-        let result = self
-            .users
-            .set_active(user_id, active, &event)
-            .map_err(Refusal::from);
+        let event = event_of(
+            actor,
+            origin,
+            AuditAction::UserUpdate,
+            self.clock.now(),
+            target,
+        );
+        let result = write(&event).map_err(Refusal::from);
+        // This instance sees the change at once; others within ACCOUNT_CACHE_SECONDS.
+        self.cached_accounts().remove(&user_id);
         let found = record_refusal(self.trail.as_ref(), event.clone(), result)?;
         if !found {
             self.trail.record(AuditEvent {
                 outcome: AuditOutcome::Failure,
                 ..event
             });
-        } else if !active {
-            // Committed with its row; a failure from here on is not a second row.
-            self.refresh_tokens.revoke_all_for_user(user_id, now)?;
         }
         Ok(found)
     }
@@ -1115,6 +1187,56 @@ mod tests {
                 Some(ServiceError::InvalidAccessToken)
             );
         }
+    }
+
+    #[test]
+    fn an_active_account_is_read_once_per_cache_period_and_forgotten_when_changed_here() {
+        let mut ports = Ports::new();
+        ports.tokens.expect_decode().returning(|_, _| {
+            Ok(TokenClaims {
+                kind: TokenKind::Access,
+                user_id: UserId(7),
+                jti: "a".into(),
+                expires_at: now(),
+            })
+        });
+        // The clock stands still: within the cache period, one read serves every request,
+        // until this instance deactivates the user; then the account is read again.
+        let mut reads = mockall::Sequence::new();
+        ports
+            .users
+            .expect_find_by_id()
+            .times(1)
+            .in_sequence(&mut reads)
+            .return_const(Ok(Some(user(true))));
+        ports
+            .users
+            .expect_find_by_id()
+            .times(1)
+            .in_sequence(&mut reads)
+            .return_const(Ok(Some(user(false))));
+        ports
+            .users
+            .expect_set_active()
+            .times(1)
+            .returning(|_, _, _| Ok(true));
+        ports
+            .refresh_tokens
+            .expect_revoke_all_for_user()
+            .returning(|_, _| Ok(()));
+        let service = ports.service();
+        for _ in 0..3 {
+            assert_eq!(service.authenticate("a").map(|u| u.id), Ok(UserId(7)));
+        }
+        let origin = RequestOrigin::default();
+        assert_eq!(
+            service.set_user_active(None, &origin, UserId(7), false),
+            Ok(true)
+        );
+        assert_eq!(
+            service.authenticate("a").err(),
+            Some(ServiceError::InvalidAccessToken)
+        );
     }
 
     #[test]
