@@ -105,6 +105,28 @@ pub(crate) fn append_in(
         .map_err(from_diesel)
 }
 
+/// Rows per multi-row statement: 9 parameters each stays far below SQLite's limit.
+const APPEND_ROWS_PER_STATEMENT: usize = 100;
+
+/// One `UPDATE … FROM (VALUES …)` sealing every row of `seals` (PostgreSQL, and SQLite since
+/// 3.33). The values are inlined: integers, and MACs that are lower-case hex by construction.
+fn seal_statement(seals: &[(i64, Seal)]) -> String {
+    use std::fmt::Write;
+    let mut sql = String::with_capacity(64 + seals.len() * 96);
+    sql.push_str("UPDATE audit_events SET seq = v.column2, mac = v.column3 FROM (VALUES ");
+    for (index, (id, seal)) in seals.iter().enumerate() {
+        let separator = if index == 0 { "" } else { ", " };
+        let _ = write!(
+            sql,
+            "{separator}({id}, {}, '{}')",
+            seal.seq,
+            seal.mac.to_hex()
+        );
+    }
+    sql.push_str(") AS v WHERE audit_events.id = v.column1");
+    sql
+}
+
 /// Serialises sealers of every instance until the transaction ends. SQLite's `BEGIN
 /// IMMEDIATE` already serialises every writer; PostgreSQL takes an advisory lock.
 fn lock_chain(connection: &mut DbConnection) -> Result<(), RepoError> {
@@ -187,10 +209,16 @@ impl AuditRepository for DieselAuditRepository {
         }
         let mut connection = checkout(&self.pool)?;
         write_transaction(&mut connection, |connection| {
-            // One statement per row: Diesel's multi-backend connection has no batch insert,
-            // and the one transaction makes the batch cost a single commit.
-            for event in events {
-                append_in(connection, event)?;
+            // Multi-row statements (the multi-backend connection has no batch insert of its
+            // own, so each dialect's connection runs it), within SQLite's parameter limit.
+            for chunk in events.chunks(APPEND_ROWS_PER_STATEMENT) {
+                let rows: Vec<_> = chunk.iter().map(new_row).collect();
+                let insert = diesel::insert_into(audit_events::table).values(rows);
+                match connection {
+                    DbConnection::Pg(inner) => insert.execute(inner),
+                    DbConnection::Sqlite(inner) => insert.execute(inner),
+                }
+                .map_err(from_diesel)?;
             }
             Ok(())
         })
@@ -208,19 +236,19 @@ impl AuditRepository for DieselAuditRepository {
                 .load::<AuditRow>(connection)
                 .map_err(from_diesel)?;
             let sealed = pending.len();
+            let mut seals = Vec::with_capacity(sealed);
             for row in pending {
                 let record = AuditRecord::try_from(row)?;
                 let previous = head.map_or(Mac::GENESIS, |seal| seal.mac);
                 let seq = head.map_or(1, |seal| seal.seq + 1);
                 let mac = key.seal(&previous, seq, record.id, &record.event);
-                diesel::update(audit_events::table.find(record.id))
-                    .set((
-                        audit_events::seq.eq(Some(seq)),
-                        audit_events::mac.eq(Some(mac.to_hex())),
-                    ))
+                seals.push((record.id, Seal { seq, mac }));
+                head = Some(Seal { seq, mac });
+            }
+            for chunk in seals.chunks(APPEND_ROWS_PER_STATEMENT) {
+                diesel::sql_query(seal_statement(chunk))
                     .execute(connection)
                     .map_err(from_diesel)?;
-                head = Some(Seal { seq, mac });
             }
             Ok(SealRound { sealed, head })
         })

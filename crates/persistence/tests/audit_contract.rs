@@ -1100,6 +1100,9 @@ fn concurrent_sealers_and_appenders_keep_one_gapless_chain(db: &Database) {
                         if done {
                             return sealed;
                         }
+                        // Leave the write lock to the appenders now and then: SQLite's busy
+                        // handler is not fair, and four sealers in a tight loop can starve them.
+                        std::thread::sleep(std::time::Duration::from_millis(1));
                     }
                 })
             })
