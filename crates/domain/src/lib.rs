@@ -11,6 +11,7 @@ pub mod money;
 pub mod password;
 pub mod patient;
 pub mod registration;
+pub mod staff;
 pub mod throttle;
 pub mod tokens;
 pub mod user;

@@ -25,6 +25,8 @@ pub enum Resource {
     Doctor,
     /// A patient–doctor assignment.
     PatientDoctorMapping,
+    /// A user account (staff pages only).
+    User,
 }
 
 /// Why a refresh token was refused.

@@ -417,6 +417,47 @@ impl AuthService {
         })
     }
 
+    /// Sets a password chosen by staff or an operator (a forced reset), checked by the password
+    /// policy (messages on `password`); every refresh token of the user is revoked. Recorded
+    /// as `user.update`. `Ok(false)` for an unknown user.
+    pub fn reset_password(
+        &self,
+        actor: Option<UserId>,
+        origin: &RequestOrigin,
+        user_id: UserId,
+        new_password: &str,
+    ) -> Result<bool, ServiceError> {
+        let Some(user) = self.users.find_by_id(user_id)? else {
+            return self.update_user(actor, origin, user_id, |_| Ok(false));
+        };
+        let personal = [("name", user.name.as_str()), ("email", user.email.as_str())];
+        let hash = check_password(new_password, &personal)
+            .map_err(|messages| {
+                let mut errors = FieldErrors::new();
+                messages.into_iter().for_each(|m| errors.add("password", m));
+                ServiceError::from(errors)
+            })
+            .and_then(|accepted| self.hasher.hash(&accepted));
+        let hash = match hash {
+            Ok(hash) => hash,
+            // Refused before the write: still its one `user.update` row, as a failure.
+            Err(error) => {
+                let target = Target::record(user_id.0, None);
+                let now = self.clock.now();
+                let event = event_of(actor, origin, AuditAction::UserUpdate, now, target);
+                return record_refusal(self.trail.as_ref(), event, Err(Refusal::from(error)));
+            }
+        };
+        let found = self.update_user(actor, origin, user_id, |event| {
+            self.users.update_password(user_id, &hash, event)
+        })?;
+        if found {
+            self.refresh_tokens
+                .revoke_all_for_user(user_id, self.clock.now())?;
+        }
+        Ok(found)
+    }
+
     /// One `user.update`: the write stores its row when it finds the user; an unknown user is
     /// recorded as a failure and reported as `Ok(false)`.
     fn update_user(

@@ -6,11 +6,15 @@ pub mod auth;
 pub mod doctors;
 pub mod mappings;
 pub mod patients;
+pub mod staff_records;
+pub mod staff_sign_in;
 pub mod throttling;
 pub mod versioning;
 
 #[cfg(test)]
 mod audit_tests;
+#[cfg(test)]
+mod staff_tests;
 #[cfg(test)]
 mod tests;
 
@@ -19,5 +23,7 @@ pub use auth::{AuthService, LoginInput, PasswordChangeInput, SessionTokens};
 pub use doctors::DoctorService;
 pub use mappings::{AssignmentInput, MappingService, PatientAssignments};
 pub use patients::PatientService;
+pub use staff_records::{StaffRecords, StaffRecordsPorts};
+pub use staff_sign_in::{StaffCaller, StaffSignIn, StaffSignInPorts};
 pub use throttling::Throttling;
 pub use versioning::IfMatch;

@@ -130,18 +130,18 @@ fn change_event(event: &AuditEvent, action: AuditAction, target: Option<PatientI
         && event.origin == origin()
 }
 
-fn text(value: &str) -> Submitted<String> {
+pub(super) fn text(value: &str) -> Submitted<String> {
     Submitted::Given(value.to_owned())
 }
 
-fn page() -> Page {
+pub(super) fn page() -> Page {
     Page {
         number: 1,
         size: 20,
     }
 }
 
-fn patient(owner: UserId, archived: bool) -> Patient {
+pub(super) fn patient(owner: UserId, archived: bool) -> Patient {
     let details = PatientInput {
         name: text("Jane Roe"),
         age: Submitted::Given(40),
@@ -718,7 +718,7 @@ fn assignment() -> AssignmentInput {
     }
 }
 
-fn view() -> MappingView {
+pub(super) fn view() -> MappingView {
     MappingView {
         mapping: mapping(true),
         patient_name: "Jane Roe".into(),
@@ -727,7 +727,7 @@ fn view() -> MappingView {
     }
 }
 
-fn mapping(active: bool) -> Mapping {
+pub(super) fn mapping(active: bool) -> Mapping {
     Mapping {
         id: MappingId(9),
         patient_id: PatientId(1),
