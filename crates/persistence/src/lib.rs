@@ -1,6 +1,7 @@
 //! The Diesel persistence adapter: one connection type over SQLite and PostgreSQL, chosen by
 //! the database URL's scheme; embedded migrations per dialect; the repositories.
 
+pub mod admin_sessions;
 pub mod audit;
 pub mod connection;
 pub mod doctors;
@@ -9,6 +10,8 @@ pub mod mappings;
 pub mod migrations;
 pub mod patients;
 pub mod refresh_tokens;
+pub mod second_factors;
+pub mod staff_directory;
 pub mod throttle;
 pub mod users;
 
@@ -16,6 +19,7 @@ mod schema;
 mod search;
 mod time;
 
+pub use admin_sessions::DieselAdminSessionRepository;
 pub use audit::DieselAuditRepository;
 pub use connection::{
     DatabaseTarget, DbConnection, DbPool, PoolSettings, StatementCounter, build_pool,
@@ -24,5 +28,7 @@ pub use doctors::DieselDoctorRepository;
 pub use mappings::DieselMappingRepository;
 pub use patients::DieselPatientRepository;
 pub use refresh_tokens::DieselRefreshTokenRepository;
+pub use second_factors::DieselSecondFactorRepository;
+pub use staff_directory::DieselStaffDirectory;
 pub use throttle::DieselThrottleRepository;
 pub use users::DieselUserRepository;

@@ -44,9 +44,12 @@ impl From<MappingRow> for Mapping {
     }
 }
 
-type ViewRow = (MappingRow, String, String, String);
+/// A mapping with its patient's name and its doctor's name and specialization.
+pub(crate) type ViewRow = (MappingRow, String, String, String);
 
-fn into_view((row, patient_name, doctor_name, doctor_specialization): ViewRow) -> MappingView {
+pub(crate) fn into_view(
+    (row, patient_name, doctor_name, doctor_specialization): ViewRow,
+) -> MappingView {
     MappingView {
         mapping: row.into(),
         patient_name,

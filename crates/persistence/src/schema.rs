@@ -80,16 +80,52 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    staff_second_factors (user_id) {
+        user_id -> BigInt,
+        secret -> Binary,
+        confirmed_at -> Nullable<Timestamp>,
+        last_step -> BigInt,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    staff_recovery_codes (id) {
+        id -> BigInt,
+        user_id -> BigInt,
+        code_hash -> Text,
+        used_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    admin_sessions (token_hash) {
+        token_hash -> Text,
+        user_id -> BigInt,
+        csrf_token -> Text,
+        second_factor_done -> Bool,
+        created_at -> Timestamp,
+        last_seen_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(patients -> users (owner_id));
 diesel::joinable!(doctors -> users (created_by));
 diesel::joinable!(patient_doctor_mappings -> patients (patient_id));
 diesel::joinable!(patient_doctor_mappings -> doctors (doctor_id));
+diesel::joinable!(staff_second_factors -> users (user_id));
+diesel::joinable!(staff_recovery_codes -> users (user_id));
+diesel::joinable!(admin_sessions -> users (user_id));
 diesel::allow_tables_to_appear_in_same_query!(
     users,
     refresh_tokens,
     patients,
     doctors,
-    patient_doctor_mappings
+    patient_doctor_mappings,
+    staff_second_factors,
+    staff_recovery_codes,
+    admin_sessions
 );
 
 diesel::table! {

@@ -5,6 +5,12 @@
 /// The escape character used with `LIKE ... ESCAPE`.
 pub(crate) const LIKE_ESCAPE: char = '\\';
 
+diesel::define_sql_function! {
+    /// SQL `lower()`, for columns without a stored `*_lower` twin. Both databases lower-case
+    /// ASCII letters alike; other letters depend on the database (SQLite: ASCII only).
+    fn lower(text: diesel::sql_types::Text) -> diesel::sql_types::Text;
+}
+
 /// `%term%`, lower-cased, with the term's wildcards escaped.
 pub(crate) fn contains_pattern(term: &str) -> String {
     let mut pattern = String::with_capacity(term.len() + 2);

@@ -15,7 +15,7 @@ use crate::time::{from_db, to_db};
 
 /// A row of `users`, in the table's column order.
 #[derive(Queryable)]
-struct UserRow {
+pub(crate) struct UserRow {
     id: i64,
     name: String,
     email: String,
@@ -41,7 +41,7 @@ impl UserRow {
         }
     }
 
-    fn into_user(self) -> User {
+    pub(crate) fn into_user(self) -> User {
         self.into_credentials().user
     }
 }
