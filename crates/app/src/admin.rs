@@ -17,7 +17,8 @@ use healthcare_ports::{Page, ServiceError};
 
 use crate::settings::Settings;
 use crate::wiring::{
-    ImmediateAuditTrail, PoolProbe, SystemClock, auth_service, database_pool, record_services,
+    ImmediateAuditTrail, PoolProbe, SystemClock, auth_service, database_pool, password_hasher,
+    record_services, staff_sign_in,
 };
 
 /// The environment variable read for `createsuperuser`'s password before prompting.
@@ -171,6 +172,12 @@ pub enum UsersAction {
         /// The user's id.
         id: i64,
     },
+    /// Remove a staff user's second factor and recovery codes (a lost phone) and end their
+    /// admin sessions; their next sign-in to the admin site enrols again.
+    ResetSecondFactor {
+        /// The user's id.
+        id: i64,
+    },
 }
 
 /// A failed command: the message and the exit code.
@@ -276,6 +283,24 @@ pub fn run(
                 UsersAction::Activate { id } => set_active(&auth, id, true),
                 UsersAction::GrantStaff { id } => set_staff(&auth, id, true),
                 UsersAction::RevokeStaff { id } => set_staff(&auth, id, false),
+                UsersAction::ResetSecondFactor { id } => {
+                    let sign_in = staff_sign_in(
+                        settings,
+                        &pool,
+                        console_trail(&pool),
+                        password_hasher(settings),
+                    );
+                    let reset = sign_in
+                        .reset_second_factor(None, &RequestOrigin::default(), UserId(id))
+                        .map_err(describe)?;
+                    if reset {
+                        Ok(format!(
+                            "Second factor of user {id} removed; their next admin sign-in enrols a new one."
+                        ))
+                    } else {
+                        Err(failure(format!("User {id} has no second factor.")))
+                    }
+                }
             }
         }
         Command::Patients {

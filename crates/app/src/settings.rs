@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use config::{Config, Environment, File, FileFormat};
 use healthcare_domain::audit::{ChainKey, MIN_KEY_BYTES};
+use healthcare_domain::staff::SessionPolicy;
 use healthcare_domain::throttle::{AddressRateLimit, LoginThrottle};
 use healthcare_persistence::DatabaseTarget;
 use serde::Deserialize;
@@ -74,6 +75,7 @@ struct RawSettings {
     throttle_auth_per_address_per_minute: u32,
     audit_hmac_key: Option<String>,
     audit_reads: bool,
+    admin_session_idle_minutes: u32,
 }
 
 /// The JWT signing key, and whether it was generated for this run only.
@@ -168,6 +170,10 @@ pub struct Settings {
     pub audit_key: AuditKey,
     /// Record reads in the audit trail (always in production).
     pub audit_reads: bool,
+    /// How long admin site sessions live.
+    pub admin_sessions: SessionPolicy,
+    /// Mark the admin session cookie `Secure` (TLS in the server or at a proxy).
+    pub secure_cookies: bool,
 }
 
 /// Why the settings were refused: one sentence for the operator.
@@ -298,9 +304,15 @@ impl Settings {
                 "THROTTLE_LOGIN_FAILURES and THROTTLE_LOGIN_WINDOW_SECONDS must be at least 1",
             ));
         }
+        if !(1..=24 * 60).contains(&raw.admin_session_idle_minutes) {
+            return Err(error(
+                "ADMIN_SESSION_IDLE_MINUTES must be between 1 and 1440",
+            ));
+        }
         if raw.max_body_bytes == 0 {
             return Err(error("MAX_BODY_BYTES must be at least 1"));
         }
+        let secure_cookies = raw.behind_tls || tls.is_some();
         Ok(Self {
             app_env: raw.app_env,
             debug,
@@ -332,6 +344,11 @@ impl Settings {
             },
             audit_key,
             audit_reads: raw.audit_reads,
+            admin_sessions: SessionPolicy {
+                idle_timeout: chrono::Duration::minutes(i64::from(raw.admin_session_idle_minutes)),
+                ..SessionPolicy::default()
+            },
+            secure_cookies,
             metrics_address: Some(raw.metrics_address.trim().to_owned()).filter(|a| !a.is_empty()),
             log_format: raw.log_format.unwrap_or(if production {
                 LogFormat::Json

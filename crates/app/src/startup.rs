@@ -18,9 +18,7 @@ use healthcare_persistence::{StatementCounter, migrations};
 use crate::audit::AuditWorkers;
 use crate::settings::Settings;
 use crate::tls;
-use crate::wiring::{
-    PoolProbe, audit_service, audit_workers, auth_service, database_pool, record_services,
-};
+use crate::wiring::{PoolProbe, audit_workers, database_pool, services};
 
 /// Why the server could not start.
 #[derive(Debug, thiserror::Error)]
@@ -99,17 +97,21 @@ impl Application {
         let metrics =
             Metrics::new(probe.clone()).map_err(|e| StartupError::Metrics(e.to_string()))?;
         let metrics = web::Data::new(metrics);
-        let (patients, doctors, mappings) = record_services(&pool, &trail);
+        let services = services(&settings, &pool, trail);
+        forget_idle_admin_sessions(services.staff_sign_in.clone());
         let state = web::Data::new(AppState {
-            auth: auth_service(&settings, &pool, trail.clone()),
-            patients,
-            doctors,
-            mappings,
-            audit: audit_service(&pool, trail),
+            auth: services.auth,
+            patients: services.patients,
+            doctors: services.doctors,
+            mappings: services.mappings,
+            audit: services.audit,
+            staff_sign_in: services.staff_sign_in,
+            staff: services.staff,
             database: probe,
             config: ApiConfig {
                 max_body_bytes: settings.max_body_bytes,
                 trusted_proxies: settings.trusted_proxies.clone(),
+                secure_cookies: settings.secure_cookies,
             },
         });
 
@@ -223,4 +225,25 @@ impl Application {
         }
         served
     }
+}
+
+/// How often sessions idle past the timeout are deleted (they are refused anyway; this only
+/// keeps the table small).
+const IDLE_SESSION_SWEEP: std::time::Duration = std::time::Duration::from_secs(300);
+
+/// Deletes idle admin sessions every [`IDLE_SESSION_SWEEP`], on the blocking pool.
+fn forget_idle_admin_sessions(sign_in: healthcare_ports::services::StaffSignIn) {
+    actix_web::rt::spawn(async move {
+        let mut interval = actix_web::rt::time::interval(IDLE_SESSION_SWEEP);
+        loop {
+            interval.tick().await;
+            let sweeping = sign_in.clone();
+            match web::block(move || sweeping.forget_idle_sessions()).await {
+                Ok(Ok(0)) => {}
+                Ok(Ok(count)) => tracing::debug!(count, "idle admin sessions forgotten"),
+                Ok(Err(error)) => tracing::warn!(%error, "cannot forget idle admin sessions"),
+                Err(error) => tracing::warn!(%error, "idle admin session sweep did not run"),
+            }
+        }
+    });
 }

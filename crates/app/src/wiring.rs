@@ -8,15 +8,17 @@ use healthcare_domain::audit::AuditEvent;
 use healthcare_http::state::DatabaseProbe;
 use healthcare_persistence::connection::ping;
 use healthcare_persistence::{
-    DbPool, DieselAuditRepository, DieselDoctorRepository, DieselMappingRepository,
-    DieselPatientRepository, DieselRefreshTokenRepository, DieselThrottleRepository,
+    DbPool, DieselAdminSessionRepository, DieselAuditRepository, DieselDoctorRepository,
+    DieselMappingRepository, DieselPatientRepository, DieselRefreshTokenRepository,
+    DieselSecondFactorRepository, DieselStaffDirectory, DieselThrottleRepository,
     DieselUserRepository, PoolSettings, StatementCounter, build_pool,
 };
-use healthcare_ports::RepoError;
-use healthcare_ports::ports::{AuditRepository, AuditTrail, Clock};
+use healthcare_ports::ports::{AuditRepository, AuditTrail, Clock, RandomSource};
 use healthcare_ports::services::{
-    AuditService, AuthService, DoctorService, MappingService, PatientService, Throttling,
+    AuditService, AuthService, DoctorService, MappingService, PatientService, StaffRecords,
+    StaffRecordsPorts, StaffSignIn, StaffSignInPorts, Throttling,
 };
+use healthcare_ports::{RepoError, ServiceError};
 
 use crate::audit::{AuditWorkers, ReadAuditing};
 
@@ -132,8 +134,9 @@ pub fn record_services(
     )
 }
 
-/// The account and session service over `pool`, recording into `trail`.
-pub fn auth_service(settings: &Settings, pool: &DbPool, trail: Arc<dyn AuditTrail>) -> AuthService {
+/// The bcrypt hasher, warmed up off the start-up path. Build one per process: it bounds how
+/// many hashes run at once.
+pub fn password_hasher(settings: &Settings) -> Arc<BcryptHasher> {
     let hasher = Arc::new(BcryptHasher::new(settings.bcrypt_cost));
     let warming = hasher.clone();
     // Off the start-up path: the dummy hash takes one full bcrypt computation.
@@ -141,6 +144,30 @@ pub fn auth_service(settings: &Settings, pool: &DbPool, trail: Arc<dyn AuditTrai
         warming.warm_up();
         healthcare_domain::preload_common_passwords();
     });
+    hasher
+}
+
+/// Login and per-address throttling, counted in the database.
+fn throttling(settings: &Settings, pool: &DbPool) -> Throttling {
+    Throttling::new(
+        Arc::new(DieselThrottleRepository::new(pool.clone())),
+        Arc::new(SystemClock),
+        settings.login_throttle,
+        settings.auth_rate_limit,
+    )
+}
+
+/// The account and session service over `pool`, recording into `trail`.
+pub fn auth_service(settings: &Settings, pool: &DbPool, trail: Arc<dyn AuditTrail>) -> AuthService {
+    auth_service_with(settings, pool, trail, password_hasher(settings))
+}
+
+fn auth_service_with(
+    settings: &Settings,
+    pool: &DbPool,
+    trail: Arc<dyn AuditTrail>,
+    hasher: Arc<BcryptHasher>,
+) -> AuthService {
     AuthService::new(
         Arc::new(DieselUserRepository::new(pool.clone())),
         Arc::new(DieselRefreshTokenRepository::new(pool.clone())),
@@ -152,11 +179,91 @@ pub fn auth_service(settings: &Settings, pool: &DbPool, trail: Arc<dyn AuditTrai
         )),
         trail,
         Arc::new(SystemClock),
-        Throttling::new(
-            Arc::new(DieselThrottleRepository::new(pool.clone())),
-            Arc::new(SystemClock),
-            settings.login_throttle,
-            settings.auth_rate_limit,
-        ),
+        throttling(settings, pool),
     )
+}
+
+/// The operating system's random generator.
+pub struct OsRandom;
+
+impl RandomSource for OsRandom {
+    fn fill(&self, buffer: &mut [u8]) -> Result<(), ServiceError> {
+        getrandom::fill(buffer)
+            .map_err(|error| ServiceError::Internal(format!("no random bytes: {error}")))
+    }
+}
+
+/// The admin site's sign-in service over `pool`.
+pub fn staff_sign_in(
+    settings: &Settings,
+    pool: &DbPool,
+    trail: Arc<dyn AuditTrail>,
+    hasher: Arc<BcryptHasher>,
+) -> StaffSignIn {
+    StaffSignIn::new(
+        StaffSignInPorts {
+            users: Arc::new(DieselUserRepository::new(pool.clone())),
+            hasher,
+            throttling: throttling(settings, pool),
+            factors: Arc::new(DieselSecondFactorRepository::new(pool.clone())),
+            sessions: Arc::new(DieselAdminSessionRepository::new(pool.clone())),
+            random: Arc::new(OsRandom),
+            trail,
+            clock: Arc::new(SystemClock),
+        },
+        settings.admin_sessions,
+    )
+}
+
+/// Every service the server uses, sharing one hasher.
+pub struct Services {
+    /// Accounts and API sessions.
+    pub auth: AuthService,
+    /// Patients.
+    pub patients: PatientService,
+    /// Doctors.
+    pub doctors: DoctorService,
+    /// Mappings.
+    pub mappings: MappingService,
+    /// The audit trail.
+    pub audit: AuditService,
+    /// Admin site sign-in.
+    pub staff_sign_in: StaffSignIn,
+    /// Admin site use cases.
+    pub staff: StaffRecords,
+}
+
+/// Builds every service over `pool`, recording into `trail`.
+pub fn services(settings: &Settings, pool: &DbPool, trail: Arc<dyn AuditTrail>) -> Services {
+    let hasher = password_hasher(settings);
+    let auth = auth_service_with(settings, pool, trail.clone(), hasher.clone());
+    let (patients, doctors, mappings) = record_services(pool, &trail);
+    let audit = audit_service(pool, trail.clone());
+    let staff_sign_in = staff_sign_in(settings, pool, trail.clone(), hasher);
+    let staff = StaffRecords::new(
+        StaffRecordsPorts {
+            directory: Arc::new(DieselStaffDirectory::new(pool.clone())),
+            users: Arc::new(DieselUserRepository::new(pool.clone())),
+            patients: Arc::new(DieselPatientRepository::new(pool.clone())),
+            doctors: Arc::new(DieselDoctorRepository::new(pool.clone())),
+            mappings: Arc::new(DieselMappingRepository::new(pool.clone())),
+            factors: Arc::new(DieselSecondFactorRepository::new(pool.clone())),
+            trail,
+            clock: Arc::new(SystemClock),
+        },
+        auth.clone(),
+        staff_sign_in.clone(),
+        patients.clone(),
+        audit.clone(),
+        settings.audit_key.key.clone(),
+    );
+    Services {
+        auth,
+        patients,
+        doctors,
+        mappings,
+        audit,
+        staff_sign_in,
+        staff,
+    }
 }

@@ -174,6 +174,7 @@ fn resource_name(resource: Resource) -> &'static str {
         Resource::Patient => "Patient",
         Resource::Doctor => "Doctor",
         Resource::PatientDoctorMapping => "PatientDoctorMapping",
+        Resource::User => "User",
     }
 }
 

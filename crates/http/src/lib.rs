@@ -1,6 +1,7 @@
 //! The actix-web adapter: the routing table, request parsing, authentication, and the one
 //! mapping from errors to the contract's JSON responses.
 
+pub mod admin;
 pub mod auth;
 pub mod body;
 pub mod errors;

@@ -222,6 +222,7 @@ mod tests {
                 .iter()
                 .map(|net| net.parse().expect("cidr"))
                 .collect(),
+            secure_cookies: false,
         }
     }
 

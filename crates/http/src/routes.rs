@@ -72,7 +72,9 @@ pub fn configure_app(config: &mut web::ServiceConfig) {
         .route(
             "/redoc/redoc-offline.js",
             web::get().to(openapi::redoc_offline),
-        );
+        )
+        // The staff admin site: HTML pages, not part of the API's OpenAPI document.
+        .configure(crate::admin::configure_admin);
 }
 
 /// Registers `GET /metrics` (on the API listener, or on its own with `METRICS_ADDRESS`).

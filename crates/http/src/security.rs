@@ -16,6 +16,10 @@ const JSON_CSP: &str = "default-src 'none'; frame-ancestors 'none'";
 const DOCS_CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; \
      img-src 'self' data:; font-src 'self' data:; connect-src 'self'; worker-src 'self' blob:; \
      frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
+/// CSP for the staff admin site: its own stylesheet and images (data: too), forms posting
+/// only to itself; no scripts at all.
+const ADMIN_CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self' data:; \
+     form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 /// HSTS when the service is reached over TLS: one year, subdomains included.
 const HSTS: &str = "max-age=31536000; includeSubDomains";
 
@@ -63,6 +67,11 @@ fn strip_port(host: &str) -> &str {
 /// Sets the headers every response carries. Called for responses the middleware sees and, for
 /// errors actix renders itself (a panic), from the error mapping.
 pub fn apply_static_headers(headers: &mut HeaderMap, docs_page: bool) {
+    apply_headers(headers, if docs_page { DOCS_CSP } else { JSON_CSP });
+}
+
+/// The static headers with `csp` as the content security policy.
+fn apply_headers(headers: &mut HeaderMap, csp: &'static str) {
     let set = |headers: &mut HeaderMap, name: HeaderName, value: &'static str| {
         headers.insert(name, HeaderValue::from_static(value));
     };
@@ -70,11 +79,7 @@ pub fn apply_static_headers(headers: &mut HeaderMap, docs_page: bool) {
     set(headers, header::CACHE_CONTROL, "no-store");
     set(headers, header::X_FRAME_OPTIONS, "DENY");
     set(headers, header::REFERRER_POLICY, "no-referrer");
-    set(
-        headers,
-        header::CONTENT_SECURITY_POLICY,
-        if docs_page { DOCS_CSP } else { JSON_CSP },
-    );
+    set(headers, header::CONTENT_SECURITY_POLICY, csp);
 }
 
 /// CORS for the configured origins: the API's methods, the headers clients send (`Authorization`,
@@ -101,6 +106,21 @@ fn is_docs_page(path: &str) -> bool {
     path.starts_with("/swagger") || path.starts_with("/redoc")
 }
 
+fn is_admin_page(path: &str) -> bool {
+    path == "/admin" || path.starts_with("/admin/")
+}
+
+/// The content security policy for a request path.
+fn csp_for_path(path: &str) -> &'static str {
+    if is_admin_page(path) {
+        ADMIN_CSP
+    } else if is_docs_page(path) {
+        DOCS_CSP
+    } else {
+        JSON_CSP
+    }
+}
+
 /// The middleware; install with `actix_web::middleware::from_fn(security)` and put a
 /// `web::Data<SecurityPolicy>` in the app data.
 pub async fn security(
@@ -111,7 +131,7 @@ pub async fn security(
         .app_data::<web::Data<SecurityPolicy>>()
         .cloned()
         .unwrap_or_default();
-    let docs_page = is_docs_page(request.path());
+    let csp = csp_for_path(request.path());
     let host = request
         .headers()
         .get(header::HOST)
@@ -122,7 +142,7 @@ pub async fn security(
         request.into_response(ApiError::InvalidHost.error_response())
     };
     let headers = response.headers_mut();
-    apply_static_headers(headers, docs_page);
+    apply_headers(headers, csp);
     if policy.hsts {
         headers.insert(
             header::STRICT_TRANSPORT_SECURITY,
@@ -164,6 +184,23 @@ mod tests {
         }
         assert!(!allowed.host_allowed(None));
         assert!(policy(&["*"]).host_allowed(Some("anything.example")));
+    }
+
+    #[test]
+    fn the_policy_follows_the_path() {
+        for path in [
+            "/admin",
+            "/admin/",
+            "/admin/login",
+            "/admin/static/admin.css",
+        ] {
+            assert_eq!(csp_for_path(path), ADMIN_CSP, "{path}");
+        }
+        assert_eq!(csp_for_path("/administrator"), JSON_CSP);
+        assert_eq!(csp_for_path("/api/patients"), JSON_CSP);
+        assert_eq!(csp_for_path("/redoc/"), DOCS_CSP);
+        assert_eq!(csp_for_path("/swagger-ui/"), DOCS_CSP);
+        assert!(!ADMIN_CSP.contains("unsafe") && !ADMIN_CSP.contains("script-src"));
     }
 
     #[actix_web::test]

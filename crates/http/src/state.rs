@@ -3,7 +3,8 @@
 use std::sync::Arc;
 
 use healthcare_ports::services::{
-    AuditService, AuthService, DoctorService, MappingService, PatientService,
+    AuditService, AuthService, DoctorService, MappingService, PatientService, StaffRecords,
+    StaffSignIn,
 };
 
 /// What the HTTP layer may ask of the database: readiness and figures for metrics.
@@ -25,6 +26,9 @@ pub struct ApiConfig {
     pub max_body_bytes: usize,
     /// Proxies whose `X-Forwarded-*` headers are believed.
     pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// Whether the admin site's session cookie is marked `Secure` (served over TLS, directly
+    /// or behind a proxy).
+    pub secure_cookies: bool,
 }
 
 /// Shared by every worker; cheap to clone.
@@ -40,6 +44,10 @@ pub struct AppState {
     pub mappings: MappingService,
     /// The audit trail, for staff.
     pub audit: AuditService,
+    /// Admin site sign-in and sessions.
+    pub staff_sign_in: StaffSignIn,
+    /// Admin site use cases.
+    pub staff: StaffRecords,
     /// Readiness check.
     pub database: Arc<dyn DatabaseProbe>,
     /// HTTP settings.

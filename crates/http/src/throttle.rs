@@ -69,6 +69,7 @@ mod tests {
         ApiConfig {
             max_body_bytes: 1,
             trusted_proxies: trusted.iter().map(|n| n.parse().expect("cidr")).collect(),
+            secure_cookies: false,
         }
     }
 

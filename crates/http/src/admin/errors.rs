@@ -1,0 +1,208 @@
+//! The one mapping from a failed admin request to an HTML page. Handlers that can show the
+//! problem on a form (validation, stale versions) catch those first; everything else lands
+//! here.
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::{HttpResponse, ResponseError};
+use healthcare_ports::{Resource, ServiceError};
+use maud::html;
+
+use crate::admin::layout::{html_response, page};
+use crate::admin::session::removal_cookie;
+use crate::errors::ApiError;
+use crate::handlers::run_blocking;
+
+/// Shown when a signed-in account is not (or no longer) active staff.
+pub const NOT_STAFF: &str = "This account may not use the admin site.";
+/// Shown when a form's CSRF token does not match the session's.
+pub const FORM_EXPIRED: &str = "The form expired; reload the page and try again.";
+/// Shown above a form whose record changed since it was loaded.
+pub const STALE_VERSION: &str = "Someone else changed this record; reload to see their version.";
+
+/// Why an admin request failed.
+#[derive(Debug, thiserror::Error)]
+pub enum AdminError {
+    /// A use case failed.
+    #[error(transparent)]
+    Service(#[from] ServiceError),
+    /// The request itself is malformed (query string, form body); the message is shown.
+    #[error("bad request: {0}")]
+    BadRequest(String),
+    /// The form's CSRF token is missing or wrong.
+    #[error("CSRF token refused")]
+    FormExpired,
+    /// No such page or record.
+    #[error("not found")]
+    NotFound,
+    /// No valid session: back to the sign-in page, forgetting the cookie.
+    #[error("not signed in")]
+    SignedOut {
+        /// Whether the cookie being cleared was `Secure`.
+        secure: bool,
+    },
+    /// Signed in, but not (or no longer) active staff.
+    #[error("not staff")]
+    NotStaff {
+        /// Whether the cookie being cleared was `Secure`.
+        secure: bool,
+    },
+}
+
+/// Runs a use case on the blocking pool (through the API's helper), keeping its error.
+pub async fn call<T, F>(work: F) -> Result<T, ServiceError>
+where
+    F: FnOnce() -> Result<T, ServiceError> + Send + 'static,
+    T: Send + 'static,
+{
+    match run_blocking(work).await {
+        Ok(value) => Ok(value),
+        Err(ApiError::Service(error)) => Err(error),
+        Err(other) => Err(ServiceError::Internal(other.to_string())),
+    }
+}
+
+fn resource_name(resource: Resource) -> &'static str {
+    match resource {
+        Resource::Patient => "patient",
+        Resource::Doctor => "doctor",
+        Resource::PatientDoctorMapping => "mapping",
+        Resource::User => "user",
+    }
+}
+
+/// A full error page: a heading and one explaining sentence.
+pub fn error_page(status: StatusCode, title: &str, message: &str) -> HttpResponse {
+    html_response(
+        status,
+        page(
+            title,
+            None,
+            html! {
+                div.notice.notice-error role="alert" { p { (message) } }
+                p { a href="/admin/" { "Back to the admin home page" } }
+            },
+        ),
+    )
+}
+
+impl AdminError {
+    fn status(&self) -> StatusCode {
+        match self {
+            Self::Service(error) => match error {
+                ServiceError::Validation(_) | ServiceError::InvalidCredentials => {
+                    StatusCode::BAD_REQUEST
+                }
+                ServiceError::NotFound(_) => StatusCode::NOT_FOUND,
+                ServiceError::Forbidden => StatusCode::FORBIDDEN,
+                ServiceError::InvalidAccessToken | ServiceError::RefreshToken(_) => {
+                    StatusCode::SEE_OTHER
+                }
+                ServiceError::Throttled(_) => StatusCode::TOO_MANY_REQUESTS,
+                ServiceError::PreconditionFailed => StatusCode::CONFLICT,
+                ServiceError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+                ServiceError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            },
+            Self::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Self::FormExpired | Self::NotStaff { .. } => StatusCode::FORBIDDEN,
+            Self::NotFound => StatusCode::NOT_FOUND,
+            Self::SignedOut { .. } => StatusCode::SEE_OTHER,
+        }
+    }
+}
+
+/// A redirect to the sign-in page that forgets the session cookie.
+pub fn to_sign_in(secure: bool) -> HttpResponse {
+    HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, "/admin/login"))
+        .cookie(removal_cookie(secure))
+        .finish()
+}
+
+impl ResponseError for AdminError {
+    fn status_code(&self) -> StatusCode {
+        self.status()
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let status = self.status();
+        match self {
+            Self::SignedOut { secure } => to_sign_in(*secure),
+            Self::NotStaff { secure } => {
+                let mut response = error_page(status, "Access denied", NOT_STAFF);
+                // Dropping the cookie cannot fail for a cookie we build ourselves.
+                let _ = response.add_cookie(&removal_cookie(*secure));
+                response
+            }
+            Self::BadRequest(message) => error_page(status, "Bad request", message),
+            Self::FormExpired => error_page(status, "Form expired", FORM_EXPIRED),
+            Self::NotFound => error_page(
+                status,
+                "Page not found",
+                "There is no page at this address.",
+            ),
+            Self::Service(error) => match error {
+                ServiceError::Validation(errors) => {
+                    let messages: Vec<String> = errors
+                        .iter()
+                        .flat_map(|(_, messages)| messages.iter().cloned())
+                        .collect();
+                    error_page(status, "Request refused", &messages.join(" "))
+                }
+                ServiceError::InvalidCredentials => error_page(
+                    status,
+                    "Sign-in failed",
+                    "Please enter a correct email and password.",
+                ),
+                ServiceError::NotFound(resource) => error_page(
+                    status,
+                    "Not found",
+                    &format!(
+                        "There is no {} with this id (or it was deleted).",
+                        resource_name(*resource)
+                    ),
+                ),
+                ServiceError::Forbidden => {
+                    let mut response = error_page(status, "Access denied", NOT_STAFF);
+                    let _ = response.add_cookie(&removal_cookie(false));
+                    response
+                }
+                // A session that ended mid-request; the cookie carried no `Secure` flag
+                // requirement for removal from a secure origin.
+                ServiceError::InvalidAccessToken | ServiceError::RefreshToken(_) => {
+                    to_sign_in(false)
+                }
+                ServiceError::Throttled(seconds) => {
+                    let mut response = error_page(
+                        status,
+                        "Too many attempts",
+                        &format!("Too many attempts. Try again in {seconds} seconds."),
+                    );
+                    if let Ok(value) = HeaderValue::from_str(&seconds.to_string()) {
+                        response.headers_mut().insert(header::RETRY_AFTER, value);
+                    }
+                    response
+                }
+                ServiceError::PreconditionFailed => {
+                    error_page(status, "Changed by someone else", STALE_VERSION)
+                }
+                ServiceError::Unavailable(cause) => {
+                    tracing::warn!(%cause, "admin page: database unavailable");
+                    error_page(
+                        status,
+                        "Service unavailable",
+                        "The service is temporarily unavailable. Try again in a moment.",
+                    )
+                }
+                ServiceError::Internal(cause) => {
+                    tracing::error!(%cause, "admin page failed");
+                    error_page(
+                        status,
+                        "Server error",
+                        "Something went wrong on our side. The problem was logged.",
+                    )
+                }
+            },
+        }
+    }
+}

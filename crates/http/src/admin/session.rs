@@ -1,0 +1,101 @@
+//! The admin session: its cookie, the extractor that turns it into a checked staff caller,
+//! and the CSRF check every POST form goes through.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use actix_web::cookie::{Cookie, SameSite};
+use actix_web::{FromRequest, HttpRequest, dev::Payload, web};
+use healthcare_ports::ServiceError;
+use healthcare_ports::services::StaffCaller;
+
+use crate::admin::errors::{AdminError, call};
+use crate::admin::params::FormData;
+use crate::auth::origin_of;
+use crate::state::AppState;
+
+/// The session cookie's name.
+pub const COOKIE_NAME: &str = "admin_session";
+/// The hidden field every POST form carries.
+pub const CSRF_FIELD: &str = "csrf_token";
+
+/// The session cookie holding `token`: script-proof, same-site only, admin paths only.
+pub fn session_cookie(token: String, secure: bool) -> Cookie<'static> {
+    Cookie::build(COOKIE_NAME, token)
+        .path("/admin")
+        .http_only(true)
+        .same_site(SameSite::Strict)
+        .secure(secure)
+        .finish()
+}
+
+/// A cookie that makes the browser forget the session.
+pub fn removal_cookie(secure: bool) -> Cookie<'static> {
+    let mut cookie = session_cookie(String::new(), secure);
+    cookie.make_removal();
+    cookie
+}
+
+/// The session token the browser sent, if any.
+pub fn session_token(request: &HttpRequest) -> Option<String> {
+    request
+        .cookie(COOKIE_NAME)
+        .map(|cookie| cookie.value().to_owned())
+        .filter(|token| !token.is_empty())
+}
+
+/// Whether cookies are marked `Secure` in this deployment.
+pub fn secure_cookies(request: &HttpRequest) -> bool {
+    request
+        .app_data::<web::Data<AppState>>()
+        .is_some_and(|state| state.config.secure_cookies)
+}
+
+/// A request from signed-in, active staff (checked against the session store now).
+#[derive(Debug, Clone)]
+pub struct StaffRequest {
+    /// The staff user, their origin and their session's CSRF token.
+    pub caller: StaffCaller,
+    token: String,
+}
+
+impl StaffRequest {
+    /// The session token (for signing out).
+    pub fn token(&self) -> &str {
+        &self.token
+    }
+
+    /// Refuses a form that does not carry this session's CSRF token.
+    pub fn check_csrf(&self, form: &FormData) -> Result<(), AdminError> {
+        match form.get(CSRF_FIELD) {
+            Some(presented) if self.caller.accepts_csrf_token(presented) => Ok(()),
+            _ => Err(AdminError::FormExpired),
+        }
+    }
+}
+
+impl FromRequest for StaffRequest {
+    type Error = AdminError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, AdminError>>>>;
+
+    fn from_request(request: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let token = session_token(request);
+        let state = request.app_data::<web::Data<AppState>>().cloned();
+        let origin = origin_of(request);
+        Box::pin(async move {
+            let state = state.ok_or_else(|| {
+                AdminError::Service(ServiceError::Internal("application state missing".into()))
+            })?;
+            let secure = state.config.secure_cookies;
+            let token = token.ok_or(AdminError::SignedOut { secure })?;
+            let service = state.staff_sign_in.clone();
+            let presented = token.clone();
+            match call(move || service.authenticate(&presented, origin)).await {
+                Ok(caller) => Ok(Self { caller, token }),
+                Err(ServiceError::InvalidAccessToken) => Err(AdminError::SignedOut { secure }),
+                Err(ServiceError::Forbidden) => Err(AdminError::NotStaff { secure }),
+                Err(other) => Err(other.into()),
+            }
+        })
+    }
+}
