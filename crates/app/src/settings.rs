@@ -487,6 +487,29 @@ mod tests {
     }
 
     #[test]
+    fn admin_sessions_idle_timeout_and_secure_cookies_follow_the_settings() {
+        let defaults = load(&[]).expect("defaults are valid");
+        assert_eq!(
+            defaults.admin_sessions.idle_timeout,
+            chrono::Duration::minutes(15)
+        );
+        assert!(!defaults.secure_cookies, "plain HTTP in development");
+        let set =
+            load(&[("ADMIN_SESSION_IDLE_MINUTES", "5"), ("BEHIND_TLS", "true")]).expect("valid");
+        assert_eq!(
+            set.admin_sessions.idle_timeout,
+            chrono::Duration::minutes(5)
+        );
+        assert!(set.secure_cookies, "TLS at a proxy: Secure cookies");
+        for bad in ["0", "1441", "-3", "soon"] {
+            assert!(
+                load(&[("ADMIN_SESSION_IDLE_MINUTES", bad)]).is_err(),
+                "{bad} accepted"
+            );
+        }
+    }
+
+    #[test]
     fn environment_variables_override_the_defaults() {
         let settings = load(&[
             ("DATABASE_URL", "postgres://u@h/db"),

@@ -195,6 +195,83 @@ fn staff_rights_can_be_granted_and_revoked_and_each_change_is_audited() {
 }
 
 #[test]
+fn a_lost_second_factor_is_reset_from_the_console() {
+    use healthcare_ports::ports::{AdminSession, AdminSessionRepository, SecondFactorRepository};
+    each_backend(|admin| {
+        admin.run(&["migrate"], &[]);
+        let args = ["createsuperuser", "--email", "a@clinic.org", "--name", "A"];
+        admin.run(
+            &args,
+            &[("HEALTHCARE_ADMIN_PASSWORD", common::STRONG_PASSWORD)],
+        );
+        let (code, _, stderr) = admin.run(&["users", "reset-second-factor", "1"], &[]);
+        assert_eq!(
+            (code, stderr.trim()),
+            (1, "healthcare-admin: User 1 has no second factor.")
+        );
+        // Enrolled and signed in, as the admin site would leave it.
+        let target =
+            healthcare_persistence::DatabaseTarget::parse(&admin.database_url).expect("url");
+        let settings = healthcare_persistence::PoolSettings {
+            max_size: 1,
+            checkout_timeout: std::time::Duration::from_secs(5),
+            statements: Default::default(),
+        };
+        let pool = healthcare_persistence::build_pool(&target, &settings).expect("pool");
+        let factors = healthcare_persistence::DieselSecondFactorRepository::new(pool.clone());
+        let sessions = healthcare_persistence::DieselAdminSessionRepository::new(pool);
+        let user = healthcare_domain::UserId(1);
+        let now = chrono::Utc::now();
+        let secret = healthcare_domain::staff::TotpSecret::from_bytes(vec![9; 20]).expect("secret");
+        assert!(factors.start_enrolment(user, &secret, now).expect("enrol"));
+        let event = healthcare_domain::audit::AuditEvent {
+            at: now,
+            actor: Some(user),
+            action: healthcare_domain::audit::AuditAction::AdminLogin,
+            resource_id: Some(1),
+            patient_id: None,
+            outcome: healthcare_domain::audit::AuditOutcome::Success,
+            origin: Default::default(),
+        };
+        assert!(
+            factors
+                .confirm_enrolment(user, 1, &["h".into()], now, &event)
+                .expect("confirm")
+        );
+        sessions
+            .insert(&AdminSession {
+                token_hash: "session".into(),
+                user_id: user,
+                csrf_token: "csrf".into(),
+                second_factor_done: true,
+                created_at: now,
+                last_seen_at: now,
+            })
+            .expect("session");
+
+        let (code, stdout, _) = admin.run(&["users", "reset-second-factor", "1"], &[]);
+        assert_eq!(code, 0);
+        assert_eq!(
+            stdout.trim(),
+            "Second factor of user 1 removed; their next admin sign-in enrols a new one."
+        );
+        assert_eq!(factors.find(user).expect("find"), None);
+        assert_eq!(
+            sessions.find("session").expect("find"),
+            None,
+            "sessions ended"
+        );
+        let (_, json, _) = admin.run(&["audit", "list", "--action", "user.update"], &[]);
+        let rows: Vec<serde_json::Value> = serde_json::from_str(&json).expect("a JSON array");
+        let outcomes: Vec<&str> = rows
+            .iter()
+            .map(|row| row["outcome"].as_str().expect("outcome"))
+            .collect();
+        assert_eq!(outcomes, ["success", "failure"], "{json}");
+    });
+}
+
+#[test]
 fn bad_configuration_exits_2_with_one_sentence() {
     let admin = Admin::new(Backend::Sqlite).expect("sqlite");
     let (code, _, stderr) = admin.run(&["check"], &[("DATABASE_URL", "mysql://localhost/db")]);
