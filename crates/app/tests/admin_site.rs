@@ -621,6 +621,89 @@ async fn staff_manage_doctors_and_mappings(app: TestApp) {
     assert_eq!(api.status, 200);
 }
 
+/// The notes of the owner's only active mapping, as the JSON API shows them.
+async fn api_notes(app: &TestApp, owner: &Session) -> serde_json::Value {
+    let mappings = app.get("/api/mappings/", &owner.access).await;
+    assert_eq!(mappings.status, 200, "{}", mappings.body);
+    mappings.body["results"][0]["notes"].clone()
+}
+
+async fn staff_edit_mapping_notes(app: TestApp) {
+    let owner = app.register("Olive Owner", "olive@example.com").await;
+    let patient = app.create_patient(&owner, "Priya Patel").await;
+    let doctor = app.create_doctor(&owner, "Dr Who", "Cardiology").await;
+    let mapping = app.assign(&owner, patient, doctor).await;
+    let staff_session = staff_user(&app, "Sam Staff", STAFF_EMAIL).await;
+    let mut staff = Browser::signed_in(&app, STAFF_EMAIL).await;
+
+    // The list links each row to the mapping's page, which links its patient and doctor.
+    let path = format!("/admin/mappings/{mapping}/");
+    let list = staff.get("/admin/mappings/").await;
+    list.assert_contains(&format!("href=\"{path}\""));
+    let detail = staff.get(&path).await;
+    assert_eq!(detail.status, 200, "{}", detail.html);
+    detail.assert_contains(&format!("href=\"/admin/patients/{patient}/\""));
+    detail.assert_contains(&format!("href=\"/admin/doctors/{doctor}/\""));
+    detail.assert_contains("Priya Patel");
+    detail.assert_contains("Dr Who");
+    detail.assert_contains("<textarea");
+    detail.assert_contains("name=\"notes\"");
+
+    // Notes are free text without a length limit, as in the API; what cannot be stored (a NUL
+    // character) is a 400 page, and nothing changes.
+    let refused = staff
+        .submit(&path, &path, &[("notes", "Typed\0text")])
+        .await;
+    assert_eq!(refused.status, 400, "{}", refused.html);
+    refused.assert_contains("Null characters are not allowed.");
+    let missing = staff.submit(&path, &path, &[]).await;
+    assert_eq!(missing.status, 400, "{}", missing.html);
+    assert_eq!(api_notes(&app, &owner).await, "");
+
+    // A valid note is stored trimmed (the API's rule) and shown on the page.
+    let saved = staff
+        .submit(&path, &path, &[("notes", "  Sees the patient weekly.\n")])
+        .await;
+    assert_eq!(saved.status, 303, "{}", saved.html);
+    assert_eq!(
+        saved.location.as_deref(),
+        Some(format!("{path}?done=saved").as_str())
+    );
+    assert_eq!(api_notes(&app, &owner).await, "Sees the patient weekly.");
+    let shown = staff.get(&format!("{path}?done=saved")).await;
+    shown.assert_contains("The notes were saved.");
+    shown.assert_contains(">Sees the patient weekly.</textarea>");
+    let long = "n".repeat(10_000);
+    let saved = staff.submit(&path, &path, &[("notes", &long)]).await;
+    assert_eq!(saved.status, 303, "{}", saved.html);
+    assert_eq!(api_notes(&app, &owner).await, long.as_str());
+
+    let updates = rows_of(&app, AuditAction::MappingUpdate).await;
+    assert!(
+        updates.iter().any(|row| {
+            row.event.actor == Some(UserId(staff_session.user_id))
+                && row.event.resource_id == Some(mapping)
+                && row.event.patient_id.map(|id| id.0) == Some(patient)
+                && row.event.outcome == healthcare_domain::audit::AuditOutcome::Success
+        }),
+        "{updates:?}"
+    );
+
+    // An ended mapping keeps its page but no longer takes notes; unknown ids are no page.
+    let removed = staff.submit(&path, &format!("{path}remove"), &[]).await;
+    assert_eq!(removed.status, 303, "{}", removed.html);
+    let ended = staff.get(&path).await;
+    assert_eq!(ended.status, 200, "{}", ended.html);
+    ended.assert_contains("Ended");
+    assert!(!ended.html.contains("<textarea"), "{}", ended.html);
+    let late = staff
+        .submit(&path, &path, &[("notes", "After the end.")])
+        .await;
+    assert_eq!(late.status, 404, "{}", late.html);
+    assert_eq!(staff.get("/admin/mappings/999999/").await.status, 404);
+    assert_eq!(staff.get("/admin/mappings/abc/").await.status, 404);
+}
+
 async fn staff_manage_users_and_changes_end_sessions_at_once(app: TestApp) {
     let staff_session = staff_user(&app, "Sam Staff", STAFF_EMAIL).await;
     let other = staff_user(&app, "Tara Twin", "tara@clinic.org").await;
@@ -779,6 +862,7 @@ fn every_route(patient: i64, doctor: i64, mapping: i64, user: i64) -> Vec<(&'sta
         "/admin/doctors/".to_owned(),
         format!("/admin/doctors/{doctor}/"),
         "/admin/mappings/".to_owned(),
+        format!("/admin/mappings/{mapping}/"),
         "/admin/users/".to_owned(),
         format!("/admin/users/{user}/"),
         "/admin/audit/".to_owned(),
@@ -795,6 +879,7 @@ fn every_route(patient: i64, doctor: i64, mapping: i64, user: i64) -> Vec<(&'sta
             format!("/admin/doctors/{doctor}/"),
             format!("/admin/doctors/{doctor}/archive"),
             format!("/admin/doctors/{doctor}/restore"),
+            format!("/admin/mappings/{mapping}/"),
             format!("/admin/mappings/{mapping}/remove"),
             format!("/admin/users/{user}/active"),
             format!("/admin/users/{user}/staff"),
@@ -849,6 +934,7 @@ async fn every_route_and_method_refuses_anonymous_and_non_staff_users(app: TestA
         ("staff", "true"),
         ("password", "brand-new-kettle-93"),
         ("version", "1"),
+        ("notes", "Changed"),
     ];
     for (method, path) in every_route(patient, doctor, mapping, owner.user_id) {
         let mut anonymous = Browser::new(&app);
@@ -880,6 +966,11 @@ async fn every_route_and_method_refuses_anonymous_and_non_staff_users(app: TestA
     assert_eq!(still.body["name"], "Priya Secret");
     let mappings = app.get("/api/mappings/", &owner.access).await;
     assert_eq!(mappings.body["count"], 1, "{}", mappings.body);
+    assert_eq!(
+        mappings.body["results"][0]["notes"], "",
+        "{}",
+        mappings.body
+    );
     let login = app
         .post(
             "/api/auth/login/",
@@ -924,6 +1015,7 @@ on_both_backends!(
     forms_without_the_session_csrf_token_change_nothing,
     staff_find_edit_archive_and_restore_patients_with_audit_rows,
     staff_manage_doctors_and_mappings,
+    staff_edit_mapping_notes,
     staff_manage_users_and_changes_end_sessions_at_once,
     the_audit_page_filters_and_verifies_the_chain,
 );

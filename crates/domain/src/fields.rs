@@ -6,6 +6,8 @@ use crate::user::{Email, check_max_chars, parse_bounded_text};
 
 /// DRF's message for a missing required field.
 pub const REQUIRED: &str = "This field is required.";
+/// DRF's message for text holding a NUL character (PostgreSQL cannot store one).
+pub const NULL_CHARACTER: &str = "Null characters are not allowed.";
 
 /// One field of a submitted record, as the transport read it.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]

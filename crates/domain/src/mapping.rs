@@ -7,6 +7,7 @@
 
 use crate::doctor::{Doctor, DoctorId};
 use crate::errors::{FieldErrors, NON_FIELD_ERRORS};
+use crate::fields::{NULL_CHARACTER, Submitted, WriteMode, check_field, parse_free_text};
 use crate::patient::{Patient, PatientId};
 use crate::{Timestamp, UserId};
 
@@ -36,6 +37,29 @@ impl Mapping {
     pub fn is_removable(&self) -> bool {
         self.is_active
     }
+}
+
+/// The field holding a mapping's notes.
+pub const NOTES: &str = "notes";
+
+/// A mapping's notes: free text, trimmed like DRF's `CharField`, with no length limit (a
+/// `TextField` in the reference API). Only a NUL character is refused: PostgreSQL cannot store
+/// one (the JSON API's transport already refuses it, with the same message).
+pub fn parse_notes(raw: String) -> Result<String, String> {
+    if raw.contains('\0') {
+        return Err(NULL_CHARACTER.to_owned());
+    }
+    parse_free_text(raw)
+}
+
+/// Checks submitted notes (optional in every write mode), recording a refusal on `notes`:
+/// `Some(notes)` when given and valid.
+pub fn check_notes(
+    errors: &mut FieldErrors,
+    submitted: Submitted<String>,
+    mode: WriteMode,
+) -> Option<String> {
+    check_field(errors, NOTES, submitted, false, mode, parse_notes)
 }
 
 /// DRF's message for a related id that matches nothing the caller may use.
@@ -213,6 +237,35 @@ mod tests {
     fn both_bad_fields_are_reported() {
         let errors = check(None, None).expect_err("invalid");
         assert!(errors.has("patient") && errors.has("doctor"));
+    }
+
+    #[test]
+    fn notes_are_trimmed_free_text_without_nul_characters() {
+        let mut errors = FieldErrors::new();
+        let long = "x".repeat(100_000);
+        assert_eq!(parse_notes(format!("  {long}\n")), Ok(long));
+        assert_eq!(
+            check_notes(
+                &mut errors,
+                Submitted::Given(" ok ".into()),
+                WriteMode::Create
+            ),
+            Some("ok".to_owned())
+        );
+        assert_eq!(
+            check_notes(&mut errors, Submitted::Absent, WriteMode::Replace),
+            None
+        );
+        assert!(errors.is_empty(), "notes are never required");
+        assert_eq!(
+            check_notes(
+                &mut errors,
+                Submitted::Given("a\0b".into()),
+                WriteMode::Partial
+            ),
+            None
+        );
+        assert_eq!(errors, FieldErrors::single(NOTES, NULL_CHARACTER));
     }
 
     #[test]

@@ -97,6 +97,13 @@ impl AddressRateLimit {
     }
 }
 
+/// The failure counter of a user's second-factor codes. It shares the login counters, so its
+/// key must never equal a typed e-mail: those are keyed lower-cased (`normalize_email`), and
+/// this key has upper-case letters.
+pub fn second_factor_key(user: crate::UserId) -> String {
+    format!("Second factor of user {}", user.0)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -157,5 +164,12 @@ mod tests {
             AddressRateLimit { per_minute: 0 }.check(10_000, at(3, 42)),
             Ok(())
         );
+    }
+
+    #[test]
+    fn second_factor_counters_cannot_be_reached_by_typing_an_email() {
+        let key = second_factor_key(crate::UserId(1));
+        assert_ne!(crate::user::normalize_email(&key), key);
+        assert_ne!(second_factor_key(crate::UserId(2)), key);
     }
 }

@@ -20,8 +20,8 @@ pub const REQUIRED: &str = "This field is required.";
 pub const NOT_NULL: &str = "This field may not be null.";
 /// DRF's message for a value that is no string.
 pub const NOT_A_STRING: &str = "Not a valid string.";
-/// DRF's message for text holding a NUL character (PostgreSQL cannot store one).
-pub const NULL_CHARACTER: &str = "Null characters are not allowed.";
+/// DRF's message for text holding a NUL character (PostgreSQL cannot store one); the domain's.
+pub use healthcare_domain::fields::NULL_CHARACTER;
 /// DRF's message for a value that is no integer.
 pub const INVALID_INTEGER: &str = "A valid integer is required.";
 

@@ -155,6 +155,12 @@ impl ConnectionManager {
                         self.sqlite_busy_timeout.as_millis()
                     ))
                     .map_err(ConnectionError::CouldntSetupConfiguration)?;
+                // SQLite's own lower() folds ASCII only; searches must fold "É" as PostgreSQL
+                // does (and as the stored `name_lower` columns are folded, in Rust).
+                crate::search::lower_utils::register_impl(&mut connection, |text: String| {
+                    text.to_lowercase()
+                })
+                .map_err(ConnectionError::CouldntSetupConfiguration)?;
                 Ok(DbConnection::Sqlite(connection))
             }
         }

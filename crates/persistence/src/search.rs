@@ -6,8 +6,9 @@
 pub(crate) const LIKE_ESCAPE: char = '\\';
 
 diesel::define_sql_function! {
-    /// SQL `lower()`, for columns without a stored `*_lower` twin. Both databases lower-case
-    /// ASCII letters alike; other letters depend on the database (SQLite: ASCII only).
+    /// SQL `lower()`, for columns without a stored `*_lower` twin. On SQLite every connection
+    /// replaces the built-in (ASCII only) with Rust's Unicode lower-casing; PostgreSQL folds
+    /// by its locale (a UTF-8 one in every supported set-up).
     fn lower(text: diesel::sql_types::Text) -> diesel::sql_types::Text;
 }
 

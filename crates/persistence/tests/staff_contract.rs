@@ -94,7 +94,52 @@ contract!(
     mapping_directory_shows_every_owner_active_or_not,
     directory_lists_cost_two_statements_whatever_the_page_size,
     restore_doctor_unarchives_once_and_leaves_mappings_inactive,
+    names_are_found_ignoring_case_beyond_ascii,
 );
+
+fn names_are_found_ignoring_case_beyond_ascii(db: &Database) {
+    let r = repos(&db.pool);
+    let emile = r.user("Émile Ørsted", "emile@example.com", false);
+    r.user("Emile Plain", "plain@example.com", false);
+    for term in ["émile", "ÉMILE", "Émile", "ørsted", "ØRSTED"] {
+        let found = r
+            .directory
+            .users(
+                &UserFilter {
+                    search: Some(term.into()),
+                    ..UserFilter::default()
+                },
+                page(1, 10),
+            )
+            .expect("listed");
+        let ids: Vec<UserId> = found.items.iter().map(|user| user.id).collect();
+        assert_eq!(ids, vec![emile], "{term}");
+    }
+    let doctor = r
+        .doctors
+        .insert(
+            emile,
+            &doctor_details("Dr Åsa Öberg", "Ærztliche Allgemeinmedizin"),
+            at(1),
+        )
+        .expect("doctor")
+        .doctor
+        .id;
+    for term in ["åsa", "ÖBERG", "ærztliche"] {
+        let found = r
+            .directory
+            .doctors(
+                &DoctorSearch {
+                    search: Some(term.into()),
+                    ..DoctorSearch::default()
+                },
+                page(1, 10),
+            )
+            .expect("listed");
+        let ids: Vec<_> = found.items.iter().map(|d| d.doctor.id).collect();
+        assert_eq!(ids, vec![doctor], "{term}");
+    }
+}
 
 // ---------------------------------------------------------------------------------------------
 // Fixtures

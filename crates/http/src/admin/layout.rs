@@ -225,6 +225,8 @@ fn field_messages(messages: &[String]) -> Markup {
 pub enum Input<'a> {
     /// `<input type=…>`.
     Text(&'a str),
+    /// A password chosen for someone else: never filled in by the browser's password manager.
+    NewPassword,
     /// A whole number, as a text input: a `number` input would hide a mistyped value when
     /// the form is shown again.
     Number,
@@ -276,6 +278,12 @@ pub fn field(
                         }
                         Input::Text(kind) => {
                             input #(id) type=(kind) name=(name) value=(value) required[required]
+                                autocomplete=[(kind == "password").then_some("current-password")]
+                                aria-invalid=[invalid.then_some("true")];
+                        }
+                        Input::NewPassword => {
+                            input #(id) type="password" name=(name) required[required]
+                                autocomplete="new-password"
                                 aria-invalid=[invalid.then_some("true")];
                         }
                         Input::Number => {

@@ -1,15 +1,20 @@
-//! `/admin/mappings/`: every owner's patient–doctor assignments; end an active one.
+//! `/admin/mappings/`: every owner's patient–doctor assignments; edit an active one's notes,
+//! end it.
 
+use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use healthcare_domain::doctor::DoctorId;
-use healthcare_domain::mapping::MappingId;
+use healthcare_domain::mapping::{MappingId, NOTES};
 use healthcare_domain::patient::PatientId;
-use healthcare_ports::ports::MappingSearch;
-use maud::html;
+use healthcare_ports::ServiceError;
+use healthcare_ports::ports::{MappingSearch, MappingView};
+use healthcare_ports::services::StaffCaller;
+use maud::{Markup, html};
 
 use crate::admin::errors::{AdminError, call};
 use crate::admin::layout::{
-    Section, action_button, badge, empty_row, flash, ok, page, pagination, see_other, when,
+    FormState, Input, Section, action_button, badge, csrf_field, empty_row, error_summary, field,
+    flash, html_response, ok, page, pagination, see_other, when,
 };
 use crate::admin::params::FormData;
 use crate::admin::path_id;
@@ -64,6 +69,8 @@ pub async fn list(
                         td { @if mapping.is_active { (badge("Active", true)) } @else { (badge("Ended", false)) } }
                         td { (mapping.notes) }
                         td.actions-cell {
+                            a.button href={ "/admin/mappings/" (mapping.id.0) "/" } { "Details" }
+                            " "
                             @if mapping.is_active {
                                 (action_button(&staff.caller, &format!("/admin/mappings/{}/remove", mapping.id.0), "Remove", true))
                             }
@@ -95,4 +102,128 @@ pub async fn remove(
     let (service, caller) = (state.staff.clone(), staff.caller.clone());
     call(move || service.remove_mapping(&caller, MappingId(id))).await?;
     Ok(see_other("/admin/mappings/?done=removed"))
+}
+
+/// The notes form's one field: (name, label).
+const FIELDS: [(&str, &str); 1] = [(NOTES, "Notes")];
+
+fn status(active: bool) -> Markup {
+    if active {
+        badge("Active", true)
+    } else {
+        badge("Ended", false)
+    }
+}
+
+fn detail_page(
+    staff: &StaffCaller,
+    view: &MappingView,
+    form: &FormState,
+    done: Option<&str>,
+) -> Markup {
+    let mapping = &view.mapping;
+    let id = mapping.id.0;
+    let saved = (done == Some("saved")).then_some("The notes were saved.");
+    let body = html! {
+        (flash(saved))
+        section.card {
+            h2 { "Assignment" }
+            dl.facts {
+                dt { "Id" } dd { (id) }
+                dt { "Patient" } dd { a href={ "/admin/patients/" (mapping.patient_id.0) "/" } { (view.patient_name) } }
+                dt { "Doctor" } dd {
+                    a href={ "/admin/doctors/" (mapping.doctor_id.0) "/" } { (view.doctor_name) }
+                    " " span.muted { (view.doctor_specialization) }
+                }
+                dt { "Assigned" } dd { (when(mapping.assigned_date)) }
+                dt { "Status" } dd { (status(mapping.is_active)) }
+            }
+        }
+        section.card {
+            h2 { "Notes" }
+            @if mapping.is_active {
+                (error_summary(form, &FIELDS))
+                form method="post" action={ "/admin/mappings/" (id) "/" } {
+                    (csrf_field(staff.csrf_token()))
+                    (field(form, NOTES, "Notes", Input::TextArea, false))
+                    div.actions { button.button.button-primary type="submit" { "Save notes" } }
+                }
+            } @else {
+                @if mapping.notes.is_empty() { p.muted { "No notes." } } @else { p { (mapping.notes) } }
+                p.hint { "Ended mappings cannot be edited." }
+            }
+        }
+        @if mapping.is_active {
+            section.card.danger-zone {
+                h2 { "Remove" }
+                p { "Removing a mapping ends it; the row stays, marked ended, for the record." }
+                (action_button(staff, &format!("/admin/mappings/{id}/remove"), "Remove mapping", true))
+            }
+        }
+    };
+    page(
+        &format!("Mapping: {} – {}", view.patient_name, view.doctor_name),
+        Some((staff, Section::Mappings)),
+        body,
+    )
+}
+
+async fn load(
+    state: &web::Data<AppState>,
+    staff: &StaffRequest,
+    id: i64,
+) -> Result<MappingView, AdminError> {
+    let (service, caller) = (state.staff.clone(), staff.caller.clone());
+    Ok(call(move || service.mapping(&caller, MappingId(id))).await?)
+}
+
+/// `GET /admin/mappings/{id}/`.
+pub async fn detail(
+    staff: StaffRequest,
+    state: web::Data<AppState>,
+    request: HttpRequest,
+    raw_id: web::Path<String>,
+) -> Result<HttpResponse, AdminError> {
+    let id = path_id(&raw_id)?;
+    let query = FormData::query(&request)?;
+    let view = load(&state, &staff, id).await?;
+    let form = FormState::filled(vec![(NOTES.into(), view.mapping.notes.clone())]);
+    Ok(ok(detail_page(
+        &staff.caller,
+        &view,
+        &form,
+        query.get("done"),
+    )))
+}
+
+/// `POST /admin/mappings/{id}/`: saves the notes; errors show the form again as typed.
+pub async fn update(
+    staff: StaffRequest,
+    state: web::Data<AppState>,
+    raw_id: web::Path<String>,
+    form: FormData,
+) -> Result<HttpResponse, AdminError> {
+    let id = path_id(&raw_id)?;
+    staff.check_csrf(&form)?;
+    let notes = form
+        .get(NOTES)
+        .ok_or_else(|| AdminError::BadRequest("The form is missing its notes.".into()))?
+        .to_owned();
+    let (service, caller) = (state.staff.clone(), staff.caller.clone());
+    let result = call(move || service.update_mapping_notes(&caller, MappingId(id), &notes)).await;
+    let errors = match result {
+        Ok(_) => return Ok(see_other(&format!("/admin/mappings/{id}/?done=saved"))),
+        Err(ServiceError::Validation(errors)) => errors,
+        Err(other) => return Err(other.into()),
+    };
+    let shown = FormState {
+        values: form.0,
+        errors,
+        banner: None,
+    };
+    let view = load(&state, &staff, id).await?;
+    Ok(html_response(
+        StatusCode::BAD_REQUEST,
+        detail_page(&staff.caller, &view, &shown, None),
+    ))
 }

@@ -65,6 +65,8 @@ pub fn configure_admin(config: &mut web::ServiceConfig) {
                 web::get().to(|| async { see_other("/admin/mappings/") }),
             )
             .route("/mappings/", web::get().to(mappings::list))
+            .route("/mappings/{id}/", web::get().to(mappings::detail))
+            .route("/mappings/{id}/", web::post().to(mappings::update))
             .route("/mappings/{id}/remove", web::post().to(mappings::remove))
             .route(
                 "/users",
@@ -125,7 +127,7 @@ const SECTIONS: [(&str, &str, &str); 5] = [
     (
         "/admin/mappings/",
         "Mappings",
-        "Which doctor treats which patient; end an assignment.",
+        "Which doctor treats which patient; edit an assignment's notes, end it.",
     ),
     (
         "/admin/users/",

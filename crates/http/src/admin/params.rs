@@ -6,7 +6,7 @@ use std::pin::Pin;
 
 use actix_web::http::header::CONTENT_TYPE;
 use actix_web::{FromRequest, HttpRequest, dev::Payload, web};
-use chrono::{DateTime, NaiveDateTime, Utc};
+use chrono::{DateTime, Datelike, NaiveDateTime, Utc};
 use healthcare_domain::fields::Submitted;
 use healthcare_domain::{FieldErrors, Timestamp};
 use healthcare_ports::pagination::Page;
@@ -143,18 +143,23 @@ pub const INVALID_DATETIME: &str =
 /// A moment typed in a `datetime-local` field (taken as UTC) or as RFC 3339 with an offset.
 pub fn parse_datetime(text: &str) -> Result<Timestamp, String> {
     let text = text.trim();
-    if let Ok(at) = DateTime::parse_from_rfc3339(text) {
-        return Ok(at.with_timezone(&Utc));
-    }
-    [
-        "%Y-%m-%dT%H:%M",
-        "%Y-%m-%dT%H:%M:%S",
-        "%Y-%m-%dT%H:%M:%S%.f",
-    ]
-    .iter()
-    .find_map(|format| NaiveDateTime::parse_from_str(text, format).ok())
-    .map(|naive| naive.and_utc())
-    .ok_or_else(|| INVALID_DATETIME.to_owned())
+    let parsed = DateTime::parse_from_rfc3339(text)
+        .map(|at| at.with_timezone(&Utc))
+        .ok()
+        .or_else(|| {
+            [
+                "%Y-%m-%dT%H:%M",
+                "%Y-%m-%dT%H:%M:%S",
+                "%Y-%m-%dT%H:%M:%S%.f",
+            ]
+            .iter()
+            .find_map(|format| NaiveDateTime::parse_from_str(text, format).ok())
+            .map(|naive| naive.and_utc())
+        });
+    // chrono reads signed and five-digit years, which the databases cannot store.
+    parsed
+        .filter(|at| (1..=9999).contains(&at.year()))
+        .ok_or_else(|| INVALID_DATETIME.to_owned())
 }
 
 /// A text field of a record form: absent when the form did not have it.
@@ -208,6 +213,14 @@ mod tests {
             Err(INVALID_DATETIME.to_owned())
         );
         assert!(parse_datetime("2026-13-01T10:00").is_err());
+        // Years the databases cannot store are refused, not passed on (a 500 on PostgreSQL).
+        for out_of_range in [
+            "-5000-01-01T00:00",
+            "+12026-01-01T00:00",
+            "0000-01-01T00:00",
+        ] {
+            assert!(parse_datetime(out_of_range).is_err(), "{out_of_range}");
+        }
     }
 
     #[test]

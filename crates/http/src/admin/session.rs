@@ -52,11 +52,19 @@ pub fn secure_cookies(request: &HttpRequest) -> bool {
 }
 
 /// A request from signed-in, active staff (checked against the session store now).
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct StaffRequest {
     /// The staff user, their origin and their session's CSRF token.
     pub caller: StaffCaller,
     token: String,
+}
+
+impl std::fmt::Debug for StaffRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StaffRequest")
+            .field("caller", &self.caller)
+            .finish_non_exhaustive()
+    }
 }
 
 impl StaffRequest {

@@ -182,7 +182,7 @@ fn detail_page(
             p { "The password policy applies. Setting it signs the user out everywhere (API tokens and admin sessions)." }
             form method="post" action={ (base) "/password" } {
                 (csrf_field(staff.csrf_token()))
-                (field(form, "password", "New password", Input::Text("password"), true))
+                (field(form, "password", "New password", Input::NewPassword, true))
                 div.actions { button.button.button-danger type="submit" { "Set password" } }
             }
         }

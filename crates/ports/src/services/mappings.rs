@@ -5,8 +5,10 @@ use std::sync::Arc;
 
 use healthcare_domain::audit::AuditAction;
 use healthcare_domain::doctor::DoctorId;
-use healthcare_domain::fields::{Submitted, WriteMode, check_field, parse_free_text};
-use healthcare_domain::mapping::{AssignmentRequest, Mapping, MappingId, already_assigned};
+use healthcare_domain::fields::{Submitted, WriteMode, check_field};
+use healthcare_domain::mapping::{
+    AssignmentRequest, Mapping, MappingId, already_assigned, check_notes,
+};
 use healthcare_domain::patient::{Patient, PatientAccess, PatientId};
 use healthcare_domain::{FieldErrors, UserId};
 
@@ -92,14 +94,7 @@ impl MappingService {
         let create = WriteMode::Create;
         let patient_ref = check_field(&mut errors, "patient", input.patient, true, create, Ok);
         let doctor_ref = check_field(&mut errors, "doctor", input.doctor, true, create, Ok);
-        let notes = check_field(
-            &mut errors,
-            "notes",
-            input.notes,
-            false,
-            create,
-            parse_free_text,
-        );
+        let notes = check_notes(&mut errors, input.notes, create);
         let patient = patient_ref
             .map(|id| self.patients.find(PatientId(id)))
             .transpose()?
@@ -237,14 +232,7 @@ impl MappingService {
         let result = (|| {
             let mapping = self.visible_mapping(caller.user, id, &mut event)?;
             let mut errors = shape_errors;
-            let notes = check_field(
-                &mut errors,
-                "notes",
-                notes,
-                false,
-                WriteMode::Partial,
-                parse_free_text,
-            );
+            let notes = check_notes(&mut errors, notes, WriteMode::Partial);
             if !errors.is_empty() {
                 return Err(errors.into());
             }

@@ -6,8 +6,8 @@ use std::sync::Arc;
 
 use healthcare_domain::audit::{AuditAction, AuditRecord, ChainKey};
 use healthcare_domain::doctor::{DoctorChanges, DoctorId, DoctorInput};
-use healthcare_domain::fields::WriteMode;
-use healthcare_domain::mapping::MappingId;
+use healthcare_domain::fields::{Submitted, WriteMode};
+use healthcare_domain::mapping::{Mapping, MappingId, check_notes};
 use healthcare_domain::patient::{Patient, PatientChanges, PatientId, PatientInput};
 use healthcare_domain::{FieldErrors, User, UserId};
 
@@ -405,6 +405,77 @@ impl StaffRecords {
             .mappings(filter, page)
             .map_err(Refusal::from);
         record_outcome(self.trail(), event, result)
+    }
+
+    /// One mapping, active or ended, with its patient's and doctor's names (audited as a
+    /// mapping list, since it names a patient). `NotFound` when unknown.
+    pub fn mapping(&self, staff: &StaffCaller, id: MappingId) -> Result<MappingView, ServiceError> {
+        let found = self.ports.mappings.find(id)?;
+        let patient = found.as_ref().map(|mapping| mapping.patient_id);
+        let event = staff.event(
+            AuditAction::MappingList,
+            self.now(),
+            Target::record(id.0, patient),
+        );
+        let result = found
+            .ok_or(ServiceError::NotFound(Resource::PatientDoctorMapping))
+            .and_then(|mapping| self.mapping_view(mapping))
+            .map_err(Refusal::from);
+        record_outcome(self.trail(), event, result)
+    }
+
+    fn mapping_view(&self, mapping: Mapping) -> Result<MappingView, ServiceError> {
+        let not_found = || ServiceError::NotFound(Resource::PatientDoctorMapping);
+        let patient = self
+            .ports
+            .patients
+            .find(mapping.patient_id)?
+            .ok_or_else(not_found)?;
+        let doctor = self
+            .ports
+            .doctors
+            .find(mapping.doctor_id)?
+            .ok_or_else(not_found)?
+            .doctor;
+        Ok(MappingView {
+            mapping,
+            patient_name: patient.details.name.as_str().to_owned(),
+            doctor_name: doctor.details.name.as_str().to_owned(),
+            doctor_specialization: doctor.details.specialization.as_str().to_owned(),
+        })
+    }
+
+    /// Replaces the notes of an active mapping, with the API's validation of notes; the change
+    /// and its audit row are stored together. `NotFound` when unknown or ended.
+    pub fn update_mapping_notes(
+        &self,
+        staff: &StaffCaller,
+        id: MappingId,
+        notes: &str,
+    ) -> Result<MappingView, ServiceError> {
+        let now = self.now();
+        let found = self.ports.mappings.find(id)?;
+        let event = staff.event(
+            AuditAction::MappingUpdate,
+            now,
+            Target::record(id.0, found.as_ref().map(|mapping| mapping.patient_id)),
+        );
+        let not_found = || Refusal::from(ServiceError::NotFound(Resource::PatientDoctorMapping));
+        let result: Result<MappingView, Refusal> = (|| {
+            if !found.as_ref().is_some_and(Mapping::is_removable) {
+                return Err(not_found());
+            }
+            let mut errors = FieldErrors::new();
+            let submitted = Submitted::Given(notes.to_owned());
+            let Some(notes) = check_notes(&mut errors, submitted, WriteMode::Replace) else {
+                return Err(errors.into());
+            };
+            self.ports
+                .mappings
+                .update_notes(id, &notes, now, &event)?
+                .ok_or_else(not_found)
+        })();
+        record_refusal(self.trail(), event.clone(), result)
     }
 
     /// Ends an active mapping. `NotFound` when unknown or already ended.

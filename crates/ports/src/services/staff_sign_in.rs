@@ -9,6 +9,7 @@ use healthcare_domain::staff::{
     TOTP_SECRET_BYTES, TotpSecret, hash_recovery_code, looks_like_recovery_code,
     may_use_admin_site, session_token, session_token_hash as token_hash, tokens_match,
 };
+use healthcare_domain::throttle::second_factor_key;
 use healthcare_domain::user::normalize_email;
 use healthcare_domain::{FieldErrors, User, UserId};
 
@@ -25,11 +26,20 @@ pub const WRONG_CODE: &str = "This code is not valid. Enter the current code fro
 
 /// A signed-in staff user acting through the admin site. Only [`StaffSignIn::authenticate`]
 /// makes one, after checking the session and that the user may use the site.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct StaffCaller {
     user: User,
     origin: RequestOrigin,
     csrf_token: String,
+}
+
+impl std::fmt::Debug for StaffCaller {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StaffCaller")
+            .field("user", &self.user)
+            .field("origin", &self.origin)
+            .finish_non_exhaustive()
+    }
 }
 
 impl StaffCaller {
@@ -100,7 +110,7 @@ pub struct PendingSignIn {
 }
 
 /// What the second-factor page asks for.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub enum SecondFactorStep {
     /// A code from the enrolled authenticator, or a recovery code.
     Verify,
@@ -111,6 +121,16 @@ pub enum SecondFactorStep {
         /// The `otpauth://` URI for the QR code.
         provisioning_uri: String,
     },
+}
+
+impl std::fmt::Debug for SecondFactorStep {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Verify => f.write_str("Verify"),
+            // The secret never reaches a log.
+            Self::Enrol { .. } => f.write_str("Enrol { .. }"),
+        }
+    }
 }
 
 /// The outcome of a successful second factor.
@@ -281,7 +301,7 @@ impl StaffSignIn {
             Target::record(user.0, None),
         );
         let result: Result<SignedIn, Refusal> = (|| {
-            let throttle_key = format!("admin-second-factor:{}", user.0);
+            let throttle_key = second_factor_key(user);
             self.throttling.admit_login(&throttle_key)?;
             let factor = self
                 .factors

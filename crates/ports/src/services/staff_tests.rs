@@ -8,8 +8,10 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use chrono::Duration;
 use healthcare_domain::audit::{AuditAction, AuditEvent, AuditOutcome, ChainKey};
+use healthcare_domain::doctor::DoctorId;
+use healthcare_domain::fields::NULL_CHARACTER;
 use healthcare_domain::fields::Submitted;
-use healthcare_domain::mapping::MappingId;
+use healthcare_domain::mapping::{Mapping, MappingId};
 use healthcare_domain::patient::{PatientId, PatientInput};
 use healthcare_domain::staff::{SessionPolicy, TotpSecret, hash_recovery_code, session_token_hash};
 use healthcare_domain::throttle::{AddressRateLimit, LoginThrottle};
@@ -21,11 +23,13 @@ use super::staff_sign_in::{
     IssuedSession, PendingSignIn, SecondFactorStep, StaffCaller, StaffSignIn, StaffSignInPorts,
     WRONG_CODE,
 };
-use super::tests::{FixedClock, RecordingTrail, at, mapping, origin, page, patient, text, view};
+use super::tests::{
+    FixedClock, RecordingTrail, at, doctor, mapping, origin, page, patient, text, view,
+};
 use super::{AuditService, AuthService, PatientService, Throttling};
 use crate::pagination::PageOf;
 use crate::ports::{
-    AdminSession, AuditFilter, MockAdminSessionRepository, MockAuditRepository,
+    AdminSession, AuditFilter, MappingView, MockAdminSessionRepository, MockAuditRepository,
     MockDoctorRepository, MockMappingRepository, MockPasswordHasher, MockPatientRepository,
     MockRandomSource, MockRefreshTokenRepository, MockSecondFactorRepository, MockStaffDirectory,
     MockThrottleRepository, MockTokenCodec, MockUserRepository, PatientFilter, SecondFactor,
@@ -689,7 +693,7 @@ fn a_wrong_first_code_is_refused_and_counted() {
         .throttle
         .expect_record_login_failure()
         .with(
-            eq(format!("admin-second-factor:{}", STAFF.0)),
+            eq(healthcare_domain::throttle::second_factor_key(STAFF)),
             eq(at()),
             always(),
         )
@@ -1366,6 +1370,165 @@ fn removing_an_ended_or_unknown_mapping_is_not_found() {
             )
         );
     }
+}
+
+fn mapping_update(patient: Option<PatientId>, outcome: AuditOutcome) -> AuditEvent {
+    row(
+        AuditAction::MappingUpdate,
+        Some(STAFF),
+        Some(9),
+        patient,
+        outcome,
+    )
+}
+
+#[test]
+fn invalid_notes_are_refused_on_their_field_before_anything_is_stored() {
+    let mut ports = Ports::new();
+    ports
+        .mappings
+        .expect_find()
+        .with(eq(MappingId(9)))
+        .return_const(Ok(Some(mapping(true))));
+    ports.mappings.expect_update_notes().never();
+    let (service, trail) = ports.records();
+    assert_eq!(
+        service.update_mapping_notes(&staff(), MappingId(9), "before\0after"),
+        Err(ServiceError::Validation(FieldErrors::single(
+            "notes",
+            NULL_CHARACTER
+        )))
+    );
+    assert_eq!(
+        trail.take_one(),
+        mapping_update(Some(PatientId(1)), AuditOutcome::Failure)
+    );
+}
+
+#[test]
+fn new_notes_are_stored_trimmed_with_the_staff_users_row() {
+    let updated = MappingView {
+        mapping: Mapping {
+            notes: "Checked weekly.".into(),
+            ..mapping(true)
+        },
+        ..view()
+    };
+    let mut ports = Ports::new();
+    ports
+        .mappings
+        .expect_find()
+        .return_const(Ok(Some(mapping(true))));
+    ports
+        .mappings
+        .expect_update_notes()
+        .with(
+            eq(MappingId(9)),
+            eq("Checked weekly."),
+            eq(at()),
+            eq(mapping_update(Some(PatientId(1)), AuditOutcome::Success)),
+        )
+        .times(1)
+        .return_const(Ok(Some(updated.clone())));
+    let (service, trail) = ports.records();
+    assert_eq!(
+        service.update_mapping_notes(&staff(), MappingId(9), "  Checked weekly.\n"),
+        Ok(updated)
+    );
+    trail.assert_empty();
+}
+
+#[test]
+fn notes_of_an_ended_or_unknown_mapping_are_not_found() {
+    for found in [Some(mapping(false)), None] {
+        let mut ports = Ports::new();
+        ports.mappings.expect_find().return_const(Ok(found.clone()));
+        ports.mappings.expect_update_notes().never();
+        let (service, trail) = ports.records();
+        assert_eq!(
+            service.update_mapping_notes(&staff(), MappingId(9), "Too late."),
+            Err(ServiceError::NotFound(Resource::PatientDoctorMapping))
+        );
+        assert_eq!(
+            trail.take_one(),
+            mapping_update(found.map(|found| found.patient_id), AuditOutcome::Failure)
+        );
+    }
+
+    // Ended between the read and the write: the repository stores nothing.
+    let mut ports = Ports::new();
+    ports
+        .mappings
+        .expect_find()
+        .return_const(Ok(Some(mapping(true))));
+    ports
+        .mappings
+        .expect_update_notes()
+        .times(1)
+        .return_const(Ok(None));
+    let (service, trail) = ports.records();
+    assert_eq!(
+        service.update_mapping_notes(&staff(), MappingId(9), "Raced."),
+        Err(ServiceError::NotFound(Resource::PatientDoctorMapping))
+    );
+    assert_eq!(
+        trail.take_one(),
+        mapping_update(Some(PatientId(1)), AuditOutcome::Failure)
+    );
+}
+
+#[test]
+fn reading_a_mapping_names_its_patient_and_doctor_and_is_recorded() {
+    let mut ports = Ports::new();
+    ports
+        .mappings
+        .expect_find()
+        .with(eq(MappingId(9)))
+        .return_const(Ok(Some(mapping(false))));
+    ports
+        .patients
+        .expect_find()
+        .with(eq(PatientId(1)))
+        .return_const(Ok(Some(patient(OWNER, true))));
+    ports
+        .doctors
+        .expect_find()
+        .with(eq(DoctorId(2)))
+        .return_const(Ok(Some(doctor(OWNER, false, true))));
+    let (service, trail) = ports.records();
+    let expected = MappingView {
+        mapping: mapping(false),
+        ..view()
+    };
+    assert_eq!(service.mapping(&staff(), MappingId(9)), Ok(expected));
+    assert_eq!(
+        trail.take_one(),
+        row(
+            AuditAction::MappingList,
+            Some(STAFF),
+            Some(9),
+            Some(PatientId(1)),
+            AuditOutcome::Success
+        )
+    );
+
+    let mut ports = Ports::new();
+    ports.mappings.expect_find().return_const(Ok(None));
+    let (service, trail) = ports.records();
+    assert_eq!(
+        service.mapping(&staff(), MappingId(9)),
+        Err(ServiceError::NotFound(Resource::PatientDoctorMapping))
+    );
+    assert_eq!(
+        trail.take_one(),
+        row(
+            AuditAction::MappingList,
+            Some(STAFF),
+            Some(9),
+            None,
+            AuditOutcome::Failure
+        )
+    );
 }
 
 // ---- staff records: accounts

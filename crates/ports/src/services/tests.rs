@@ -163,7 +163,7 @@ pub(super) fn patient(owner: UserId, archived: bool) -> Patient {
     }
 }
 
-fn doctor(created_by: UserId, available: bool, archived: bool) -> DoctorWithCount {
+pub(super) fn doctor(created_by: UserId, available: bool, archived: bool) -> DoctorWithCount {
     let mut details = DoctorInput {
         name: text("Dr. Ada"),
         specialization: text("Cardiology"),
