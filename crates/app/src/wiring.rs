@@ -15,8 +15,8 @@ use healthcare_persistence::{
 };
 use healthcare_ports::ports::{AuditRepository, AuditTrail, Clock, RandomSource};
 use healthcare_ports::services::{
-    AuditService, AuthService, DoctorService, MappingService, PatientService, StaffRecords,
-    StaffRecordsPorts, StaffSignIn, StaffSignInPorts, Throttling,
+    AuditService, AuthPorts, AuthService, DoctorService, MappingService, PatientService,
+    StaffRecords, StaffRecordsPorts, StaffSignIn, StaffSignInPorts, Throttling,
 };
 use healthcare_ports::{RepoError, ServiceError};
 
@@ -169,16 +169,19 @@ fn auth_service_with(
     hasher: Arc<BcryptHasher>,
 ) -> AuthService {
     AuthService::new(
-        Arc::new(DieselUserRepository::new(pool.clone())),
-        Arc::new(DieselRefreshTokenRepository::new(pool.clone())),
-        hasher,
-        Arc::new(JwtCodec::new(
-            &settings.secret_key.value,
-            settings.access_token_lifetime,
-            settings.refresh_token_lifetime,
-        )),
-        trail,
-        Arc::new(SystemClock),
+        AuthPorts {
+            users: Arc::new(DieselUserRepository::new(pool.clone())),
+            refresh_tokens: Arc::new(DieselRefreshTokenRepository::new(pool.clone())),
+            admin_sessions: Arc::new(DieselAdminSessionRepository::new(pool.clone())),
+            hasher,
+            tokens: Arc::new(JwtCodec::new(
+                &settings.secret_key.value,
+                settings.access_token_lifetime,
+                settings.refresh_token_lifetime,
+            )),
+            trail,
+            clock: Arc::new(SystemClock),
+        },
         throttling(settings, pool),
     )
 }

@@ -223,7 +223,11 @@ fn a_lost_second_factor_is_reset_from_the_console() {
         let user = healthcare_domain::UserId(1);
         let now = chrono::Utc::now();
         let secret = healthcare_domain::staff::TotpSecret::from_bytes(vec![9; 20]).expect("secret");
-        assert!(factors.start_enrolment(user, &secret, now).expect("enrol"));
+        assert!(
+            factors
+                .start_enrolment(user, &secret, "sign-in", now)
+                .expect("enrol")
+        );
         let event = healthcare_domain::audit::AuditEvent {
             at: now,
             actor: Some(user),
@@ -235,7 +239,7 @@ fn a_lost_second_factor_is_reset_from_the_console() {
         };
         assert!(
             factors
-                .confirm_enrolment(user, 1, &["h".into()], now, &event)
+                .confirm_enrolment(user, "sign-in", 1, &["h".into()], now, &event)
                 .expect("confirm")
         );
         sessions

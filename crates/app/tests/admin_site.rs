@@ -980,6 +980,51 @@ async fn every_route_and_method_refuses_anonymous_and_non_staff_users(app: TestA
     assert_eq!(login.status, 200, "still active, password unchanged");
 }
 
+async fn a_password_change_through_the_api_ends_admin_sessions_at_once(app: TestApp) {
+    let session = staff_user(&app, "Sam Staff", STAFF_EMAIL).await;
+    let mut staff = Browser::signed_in(&app, STAFF_EMAIL).await;
+    let changed = app
+        .request(
+            "POST",
+            "/api/auth/password/",
+            Some(serde_json::json!({
+                "old_password": common::STRONG_PASSWORD,
+                "new_password": "brand-new-kettle-93",
+            })),
+            Some(&session.access),
+        )
+        .await;
+    assert_eq!(changed.status, 204, "{}", changed.body);
+    staff.get("/admin/").await.assert_redirects_to_login();
+}
+
+async fn a_second_sign_in_never_sees_the_secret_another_one_was_shown(app: TestApp) {
+    staff_user(&app, "Sam Staff", STAFF_EMAIL).await;
+    let mut first = Browser::new(&app);
+    let shown_first = first.password_step(STAFF_EMAIL).await;
+    let first_secret = shown_first.between("<code", "</code>").expect("secret");
+    let mut second = Browser::new(&app);
+    let shown_second = second.password_step(STAFF_EMAIL).await;
+    let second_secret = shown_second.between("<code", "</code>").expect("secret");
+    assert_ne!(first_secret, second_secret);
+    // Reloading keeps one sign-in's secret, so a scanned code still works.
+    let again = second.get("/admin/login/second-factor").await;
+    assert_eq!(again.between("<code", "</code>"), Some(second_secret));
+    // The first sign-in's secret was replaced: its code no longer enrols anything.
+    let stale = TotpSecret::from_base32(first_secret.rsplit('>').next().unwrap_or_default())
+        .expect("base32");
+    let refused = first
+        .post(
+            "/admin/login/second-factor",
+            &[
+                ("csrf_token", &shown_first.csrf()),
+                ("code", &stale.code_at(chrono::Utc::now())),
+            ],
+        )
+        .await;
+    assert_eq!(refused.status, 400, "{}", refused.html);
+}
+
 async fn admin_logins_are_throttled_like_the_api(app: TestApp) {
     staff_user(&app, "Sam Staff", STAFF_EMAIL).await;
     let mut browser = Browser::new(&app);
@@ -1007,6 +1052,8 @@ async fn admin_logins_are_throttled_like_the_api(app: TestApp) {
 }
 
 on_both_backends!(
+    a_password_change_through_the_api_ends_admin_sessions_at_once,
+    a_second_sign_in_never_sees_the_secret_another_one_was_shown,
     every_route_and_method_refuses_anonymous_and_non_staff_users,
     admin_logins_are_throttled_like_the_api,
     anonymous_visitors_get_the_login_page_and_never_data,

@@ -86,6 +86,7 @@ diesel::table! {
         secret -> Binary,
         confirmed_at -> Nullable<Timestamp>,
         last_step -> BigInt,
+        enrolling_session -> Nullable<Text>,
         created_at -> Timestamp,
     }
 }

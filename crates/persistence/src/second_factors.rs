@@ -24,6 +24,7 @@ struct FactorRow {
     secret: Vec<u8>,
     confirmed_at: Option<NaiveDateTime>,
     last_step: i64,
+    enrolling_session: Option<String>,
     _created_at: NaiveDateTime,
 }
 
@@ -38,6 +39,7 @@ impl TryFrom<FactorRow> for SecondFactor {
             secret,
             confirmed_at: opt_from_db(row.confirmed_at),
             last_step: row.last_step,
+            enrolling_session: row.enrolling_session,
         })
     }
 }
@@ -63,6 +65,7 @@ fn replace_unconfirmed(
     connection: &mut DbConnection,
     user: UserId,
     secret: &TotpSecret,
+    session: &str,
     at: Timestamp,
 ) -> Result<bool, RepoError> {
     diesel::update(
@@ -73,6 +76,7 @@ fn replace_unconfirmed(
     .set((
         factors::secret.eq(secret.as_bytes()),
         factors::last_step.eq(0_i64),
+        factors::enrolling_session.eq(Some(session)),
         factors::created_at.eq(to_db(at)),
     ))
     .execute(connection)
@@ -124,6 +128,7 @@ impl SecondFactorRepository for DieselSecondFactorRepository {
         &self,
         user: UserId,
         secret: &TotpSecret,
+        session: &str,
         at: Timestamp,
     ) -> Result<bool, RepoError> {
         let mut connection = checkout(&self.pool)?;
@@ -132,7 +137,7 @@ impl SecondFactorRepository for DieselSecondFactorRepository {
             // (PostgreSQL; SQLite's `BEGIN IMMEDIATE` serialises writers), so a lost race is
             // retried a few times before it counts as a conflict.
             for _ in 0..ENROLMENT_ATTEMPTS {
-                if replace_unconfirmed(connection, user, secret, at)? {
+                if replace_unconfirmed(connection, user, secret, session, at)? {
                     return Ok(true);
                 }
                 let confirmed_at: Option<Option<NaiveDateTime>> = factors::table
@@ -156,6 +161,7 @@ impl SecondFactorRepository for DieselSecondFactorRepository {
                             factors::user_id.eq(user.0),
                             factors::secret.eq(secret.as_bytes()),
                             factors::last_step.eq(0_i64),
+                            factors::enrolling_session.eq(Some(session)),
                             factors::created_at.eq(to_db(at)),
                         ))
                         .execute(connection)
@@ -173,6 +179,7 @@ impl SecondFactorRepository for DieselSecondFactorRepository {
     fn confirm_enrolment(
         &self,
         user: UserId,
+        session: &str,
         step: i64,
         recovery_code_hashes: &[String],
         at: Timestamp,
@@ -183,11 +190,13 @@ impl SecondFactorRepository for DieselSecondFactorRepository {
             let confirmed = diesel::update(
                 factors::table
                     .find(user.0)
-                    .filter(factors::confirmed_at.is_null()),
+                    .filter(factors::confirmed_at.is_null())
+                    .filter(factors::enrolling_session.eq(session)),
             )
             .set((
                 factors::confirmed_at.eq(Some(to_db(at))),
                 factors::last_step.eq(step),
+                factors::enrolling_session.eq(None::<String>),
             ))
             .execute(connection)
             .map_err(from_diesel)?;

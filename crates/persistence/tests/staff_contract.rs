@@ -144,6 +144,9 @@ fn names_are_found_ignoring_case_beyond_ascii(db: &Database) {
 // ---------------------------------------------------------------------------------------------
 // Fixtures
 
+/// The sign-in that is shown the enrolment secret.
+const SIGN_IN: &str = "hash of the enrolling sign-in";
+
 fn at(second: u32) -> Timestamp {
     Utc.with_ymd_and_hms(2026, 11, 26, 10, 0, second)
         .single()
@@ -273,12 +276,14 @@ impl Repos {
     fn enrolled(&self, email: &str, codes: usize) -> UserId {
         let user = self.user("Staff", email, true);
         assert_eq!(
-            self.factors.start_enrolment(user, &secret(1), at(1)),
+            self.factors
+                .start_enrolment(user, &secret(1), SIGN_IN, at(1)),
             Ok(true)
         );
         assert_eq!(
             self.factors.confirm_enrolment(
                 user,
+                SIGN_IN,
                 100,
                 &hashes("code", codes),
                 at(2),
@@ -354,6 +359,7 @@ fn unknown_users_have_no_factor_and_nothing_succeeds(db: &Database) {
         assert_eq!(
             r.factors.confirm_enrolment(
                 who,
+                SIGN_IN,
                 5,
                 &hashes("code", 2),
                 at(3),
@@ -377,7 +383,10 @@ fn unknown_users_have_no_factor_and_nothing_succeeds(db: &Database) {
 fn enrolment_replaces_an_unconfirmed_factor_and_refuses_once_confirmed(db: &Database) {
     let r = repos(&db.pool);
     let user = r.user("Ann", "ann@example.com", true);
-    assert_eq!(r.factors.start_enrolment(user, &secret(1), at(1)), Ok(true));
+    assert_eq!(
+        r.factors.start_enrolment(user, &secret(1), SIGN_IN, at(1)),
+        Ok(true)
+    );
     assert_eq!(
         r.factors.find(user),
         Ok(Some(SecondFactor {
@@ -385,20 +394,48 @@ fn enrolment_replaces_an_unconfirmed_factor_and_refuses_once_confirmed(db: &Data
             secret: secret(1),
             confirmed_at: None,
             last_step: 0,
+            enrolling_session: Some(SIGN_IN.into()),
         }))
     );
     // An unconfirmed factor gives no login.
     assert_eq!(r.factors.accept_step(user, 10), Ok(false));
 
-    // Starting again replaces the unconfirmed secret.
-    assert_eq!(r.factors.start_enrolment(user, &secret(2), at(2)), Ok(true));
+    // Another sign-in starting again replaces the unconfirmed secret, and only the sign-in
+    // that was shown the current secret may confirm it.
+    assert_eq!(
+        r.factors
+            .start_enrolment(user, &secret(2), "another sign-in", at(2)),
+        Ok(true)
+    );
     let replaced = r.factors.find(user).expect("ok").expect("found");
     assert_eq!(replaced.secret, secret(2));
     assert_eq!(replaced.confirmed_at, None);
+    assert_eq!(
+        replaced.enrolling_session.as_deref(),
+        Some("another sign-in")
+    );
+    assert_eq!(
+        r.factors.confirm_enrolment(
+            user,
+            SIGN_IN,
+            50,
+            &hashes("code", 2),
+            at(3),
+            &event(AuditAction::UserUpdate, 3)
+        ),
+        Ok(false),
+        "shown to another sign-in"
+    );
+    assert_eq!(r.audit_rows().len(), 0, "nothing stored");
+    assert_eq!(
+        r.factors.start_enrolment(user, &secret(2), SIGN_IN, at(2)),
+        Ok(true)
+    );
 
     assert_eq!(
         r.factors.confirm_enrolment(
             user,
+            SIGN_IN,
             50,
             &hashes("code", 2),
             at(3),
@@ -408,7 +445,7 @@ fn enrolment_replaces_an_unconfirmed_factor_and_refuses_once_confirmed(db: &Data
     );
     // Once confirmed, enrolment is refused and nothing changes.
     assert_eq!(
-        r.factors.start_enrolment(user, &secret(3), at(4)),
+        r.factors.start_enrolment(user, &secret(3), SIGN_IN, at(4)),
         Ok(false)
     );
     assert_eq!(
@@ -418,12 +455,13 @@ fn enrolment_replaces_an_unconfirmed_factor_and_refuses_once_confirmed(db: &Data
             secret: secret(2),
             confirmed_at: Some(at(3)),
             last_step: 50,
+            enrolling_session: None,
         }))
     );
     // Other users are unaffected by one user's factor.
     let other = r.user("Bob", "bob@example.com", true);
     assert_eq!(
-        r.factors.start_enrolment(other, &secret(4), at(5)),
+        r.factors.start_enrolment(other, &secret(4), SIGN_IN, at(5)),
         Ok(true)
     );
     assert_eq!(
@@ -437,7 +475,10 @@ fn concurrent_enrolments_all_succeed_and_leave_one_factor(db: &Database) {
     for round in 0..4_u8 {
         let user = r.user("Ann", &format!("ann{round}@example.com"), true);
         // Two browsers starting enrolment at once: neither fails, one secret is kept.
-        let winners = race(6, || r.factors.start_enrolment(user, &secret(round), at(1)));
+        let winners = race(6, || {
+            r.factors
+                .start_enrolment(user, &secret(round), SIGN_IN, at(1))
+        });
         assert_eq!(winners, 6, "round {round}");
         let factor = r.factors.find(user).expect("ok").expect("found");
         assert_eq!((factor.confirmed_at, factor.last_step), (None, 0));
@@ -451,7 +492,10 @@ fn concurrent_enrolments_all_succeed_and_leave_one_factor(db: &Database) {
 fn confirmation_stores_codes_and_audit_once(db: &Database) {
     let r = repos(&db.pool);
     let user = r.user("Ann", "ann@example.com", true);
-    assert_eq!(r.factors.start_enrolment(user, &secret(1), at(1)), Ok(true));
+    assert_eq!(
+        r.factors.start_enrolment(user, &secret(1), SIGN_IN, at(1)),
+        Ok(true)
+    );
     // A stale code left from before must not survive the confirmation: the codes are replaced.
     run(
         &db.pool,
@@ -463,7 +507,7 @@ fn confirmation_stores_codes_and_audit_once(db: &Database) {
     let audit = event(AuditAction::UserUpdate, 2);
     assert_eq!(
         r.factors
-            .confirm_enrolment(user, 77, &hashes("code", 10), at(2), &audit),
+            .confirm_enrolment(user, SIGN_IN, 77, &hashes("code", 10), at(2), &audit),
         Ok(true)
     );
     let factor = r.factors.find(user).expect("ok").expect("found");
@@ -478,6 +522,7 @@ fn confirmation_stores_codes_and_audit_once(db: &Database) {
     assert_eq!(
         r.factors.confirm_enrolment(
             user,
+            SIGN_IN,
             90,
             &hashes("again", 3),
             at(4),
@@ -500,13 +545,17 @@ fn confirmation_stores_codes_and_audit_once(db: &Database) {
 fn confirmation_is_one_transaction(db: &Database) {
     let r = repos(&db.pool);
     let user = r.user("Ann", "ann@example.com", true);
-    assert_eq!(r.factors.start_enrolment(user, &secret(1), at(1)), Ok(true));
+    assert_eq!(
+        r.factors.start_enrolment(user, &secret(1), SIGN_IN, at(1)),
+        Ok(true)
+    );
 
     // A failing code insert (a duplicate hash) undoes the confirmation.
     let duplicate = vec!["same".to_owned(), "same".to_owned()];
     assert_eq!(
         r.factors.confirm_enrolment(
             user,
+            SIGN_IN,
             10,
             &duplicate,
             at(2),
@@ -520,6 +569,7 @@ fn confirmation_is_one_transaction(db: &Database) {
         r.factors
             .confirm_enrolment(
                 user,
+                SIGN_IN,
                 10,
                 &hashes("code", 3),
                 at(2),
@@ -537,6 +587,7 @@ fn confirmation_is_one_transaction(db: &Database) {
     assert_eq!(
         r.factors.confirm_enrolment(
             user,
+            SIGN_IN,
             10,
             &hashes("code", 3),
             at(3),
@@ -683,7 +734,7 @@ fn reset_removes_factor_codes_and_only_the_users_sessions(db: &Database) {
     assert_eq!(r.audit_rows().len(), 3);
     // The user may enrol afresh.
     assert_eq!(
-        r.factors.start_enrolment(user, &secret(5), at(11)),
+        r.factors.start_enrolment(user, &secret(5), SIGN_IN, at(11)),
         Ok(true)
     );
 }

@@ -484,6 +484,8 @@ pub struct SecondFactor {
     pub confirmed_at: Option<Timestamp>,
     /// The last accepted time step (replay protection); 0 before any.
     pub last_step: i64,
+    /// While enrolling: the token hash of the sign-in that was shown the secret.
+    pub enrolling_session: Option<String>,
 }
 
 /// Storage of staff users' second factors and recovery codes.
@@ -492,21 +494,25 @@ pub trait SecondFactorRepository: Send + Sync {
     /// The user's factor, confirmed or not. MUST return `Ok(None)` when there is none.
     fn find(&self, user: UserId) -> Result<Option<SecondFactor>, RepoError>;
 
-    /// Stores an unconfirmed factor with `secret`, replacing an unconfirmed one. MUST return
-    /// `Ok(false)` and change nothing when the user has a confirmed factor.
+    /// Stores an unconfirmed factor with `secret`, shown to the sign-in whose session token
+    /// hash is `session`, replacing an unconfirmed one. MUST return `Ok(false)` and change
+    /// nothing when the user has a confirmed factor.
     fn start_enrolment(
         &self,
         user: UserId,
         secret: &TotpSecret,
+        session: &str,
         at: Timestamp,
     ) -> Result<bool, RepoError>;
 
-    /// Confirms the unconfirmed factor with its first accepted `step`, replaces the user's
-    /// recovery codes by `recovery_code_hashes` and stores `audit`, in one transaction. MUST
-    /// return `Ok(false)` and store nothing when there is no unconfirmed factor.
+    /// Confirms the unconfirmed factor shown to `session` with its first accepted `step`,
+    /// replaces the user's recovery codes by `recovery_code_hashes` and stores `audit`, in one
+    /// transaction. MUST return `Ok(false)` and store nothing when there is no unconfirmed
+    /// factor or it was shown to another sign-in.
     fn confirm_enrolment(
         &self,
         user: UserId,
+        session: &str,
         step: i64,
         recovery_code_hashes: &[String],
         at: Timestamp,

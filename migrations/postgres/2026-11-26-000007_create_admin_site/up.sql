@@ -7,6 +7,9 @@ CREATE TABLE staff_second_factors (
     confirmed_at TIMESTAMP,
     -- The last accepted time step: a code is accepted at most once (replay protection).
     last_step BIGINT NOT NULL DEFAULT 0,
+    -- While enrolling: the sign-in (hash of its session token) that was shown the secret;
+    -- only that sign-in may confirm it, and any other sign-in gets a new secret.
+    enrolling_session TEXT,
     created_at TIMESTAMP NOT NULL
 );
 

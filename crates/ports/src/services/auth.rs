@@ -11,8 +11,8 @@ use healthcare_domain::user::normalize_email;
 use healthcare_domain::{FieldErrors, NewUser, Timestamp, User, UserId};
 
 use crate::ports::{
-    AuditTrail, Clock, PasswordHasher, RefreshTokenRepository, TokenCodec, TokenDecodeError,
-    TokenKind, UserRepository,
+    AdminSessionRepository, AuditTrail, Clock, PasswordHasher, RefreshTokenRepository, TokenCodec,
+    TokenDecodeError, TokenKind, UserRepository,
 };
 use crate::services::audit::{Caller, Refusal, Target, event_of, record_outcome, record_refusal};
 use crate::services::throttling::Throttling;
@@ -78,6 +78,7 @@ pub struct AuthService {
     accounts: AccountCache,
     users: Arc<dyn UserRepository>,
     refresh_tokens: Arc<dyn RefreshTokenRepository>,
+    admin_sessions: Arc<dyn AdminSessionRepository>,
     hasher: Arc<dyn PasswordHasher>,
     tokens: Arc<dyn TokenCodec>,
     trail: Arc<dyn AuditTrail>,
@@ -85,27 +86,47 @@ pub struct AuthService {
     throttling: Throttling,
 }
 
+/// The ports [`AuthService`] needs.
+#[derive(Clone)]
+pub struct AuthPorts {
+    /// Accounts.
+    pub users: Arc<dyn UserRepository>,
+    /// API sessions.
+    pub refresh_tokens: Arc<dyn RefreshTokenRepository>,
+    /// Admin site sessions, ended with the API's when credentials or rights change.
+    pub admin_sessions: Arc<dyn AdminSessionRepository>,
+    /// Password hashing.
+    pub hasher: Arc<dyn PasswordHasher>,
+    /// Token signing.
+    pub tokens: Arc<dyn TokenCodec>,
+    /// Sign-ins and account changes.
+    pub trail: Arc<dyn AuditTrail>,
+    /// Time.
+    pub clock: Arc<dyn Clock>,
+}
+
 impl AuthService {
     /// Wires the service to its ports.
-    pub fn new(
-        users: Arc<dyn UserRepository>,
-        refresh_tokens: Arc<dyn RefreshTokenRepository>,
-        hasher: Arc<dyn PasswordHasher>,
-        tokens: Arc<dyn TokenCodec>,
-        trail: Arc<dyn AuditTrail>,
-        clock: Arc<dyn Clock>,
-        throttling: Throttling,
-    ) -> Self {
+    pub fn new(ports: AuthPorts, throttling: Throttling) -> Self {
         Self {
             accounts: AccountCache::default(),
-            users,
-            refresh_tokens,
-            hasher,
-            tokens,
-            trail,
-            clock,
+            users: ports.users,
+            refresh_tokens: ports.refresh_tokens,
+            admin_sessions: ports.admin_sessions,
+            hasher: ports.hasher,
+            tokens: ports.tokens,
+            trail: ports.trail,
+            clock: ports.clock,
             throttling,
         }
+    }
+
+    /// Ends every session of the user, API and admin site alike. Runs after the change that
+    /// calls for it is committed with its audit row: a failure here is not a second row.
+    fn sign_out_everywhere(&self, user: UserId) -> Result<(), ServiceError> {
+        self.refresh_tokens
+            .revoke_all_for_user(user, self.clock.now())?;
+        Ok(self.admin_sessions.delete_for_user(user)?)
     }
 
     /// Counts an auth request from a client address; refuses it past the per-minute limit.
@@ -321,7 +342,8 @@ impl AuthService {
     }
 
     /// Changes the caller's password after checking the old one; every refresh token of the
-    /// user is revoked, so other sessions end at their next refresh.
+    /// user is revoked, so other API sessions end at their next refresh, and their admin site
+    /// sessions end at once.
     pub fn change_password(
         &self,
         user: &User,
@@ -339,9 +361,7 @@ impl AuthService {
         );
         let result = self.replace_password(user, input, &event);
         record_refusal(self.trail.as_ref(), event, result.map_err(Refusal::from))?;
-        // The change and its row are committed; a failure from here on is not a second row.
-        self.refresh_tokens.revoke_all_for_user(user.id, now)?;
-        Ok(())
+        self.sign_out_everywhere(user.id)
     }
 
     fn replace_password(
@@ -383,7 +403,7 @@ impl AuthService {
         Ok(())
     }
 
-    /// Sets whether a user may sign in; deactivation revokes every refresh token at once.
+    /// Sets whether a user may sign in; deactivation ends every session at once.
     /// `actor` is the staff user acting, or none for an operator at the console.
     pub fn set_user_active(
         &self,
@@ -396,9 +416,7 @@ impl AuthService {
             self.users.set_active(user_id, active, event)
         })?;
         if found && !active {
-            // Committed with its row; a failure from here on is not a second row.
-            self.refresh_tokens
-                .revoke_all_for_user(user_id, self.clock.now())?;
+            self.sign_out_everywhere(user_id)?;
         }
         Ok(found)
     }
@@ -412,13 +430,18 @@ impl AuthService {
         user_id: UserId,
         staff: bool,
     ) -> Result<bool, ServiceError> {
-        self.update_user(actor, origin, user_id, |event| {
+        let found = self.update_user(actor, origin, user_id, |event| {
             self.users.set_staff(user_id, staff, event)
-        })
+        })?;
+        if found && !staff {
+            // The admin site is for staff only: their sessions there end at once.
+            self.admin_sessions.delete_for_user(user_id)?;
+        }
+        Ok(found)
     }
 
     /// Sets a password chosen by staff or an operator (a forced reset), checked by the password
-    /// policy (messages on `password`); every refresh token of the user is revoked. Recorded
+    /// policy (messages on `password`); every session of the user ends. Recorded
     /// as `user.update`. `Ok(false)` for an unknown user.
     pub fn reset_password(
         &self,
@@ -452,8 +475,7 @@ impl AuthService {
             self.users.update_password(user_id, &hash, event)
         })?;
         if found {
-            self.refresh_tokens
-                .revoke_all_for_user(user_id, self.clock.now())?;
+            self.sign_out_everywhere(user_id)?;
         }
         Ok(found)
     }
@@ -556,8 +578,8 @@ impl AuthService {
 mod tests {
     use super::*;
     use crate::ports::{
-        IssuedToken, MockPasswordHasher, MockRefreshTokenRepository, MockThrottleRepository,
-        MockTokenCodec, MockUserRepository, TokenClaims, UserCredentials,
+        IssuedToken, MockAdminSessionRepository, MockPasswordHasher, MockRefreshTokenRepository,
+        MockThrottleRepository, MockTokenCodec, MockUserRepository, TokenClaims, UserCredentials,
     };
     use crate::services::tests::RecordingTrail;
     use chrono::{Duration, TimeZone, Utc};
@@ -620,6 +642,7 @@ mod tests {
     struct Ports {
         users: MockUserRepository,
         refresh_tokens: MockRefreshTokenRepository,
+        admin_sessions: MockAdminSessionRepository,
         hasher: MockPasswordHasher,
         tokens: MockTokenCodec,
         throttle: MockThrottleRepository,
@@ -644,6 +667,7 @@ mod tests {
             Self {
                 users: MockUserRepository::new(),
                 refresh_tokens: MockRefreshTokenRepository::new(),
+                admin_sessions: MockAdminSessionRepository::new(),
                 hasher: MockPasswordHasher::new(),
                 tokens: codec(),
                 throttle: quiet_counters(),
@@ -659,12 +683,15 @@ mod tests {
 
         fn service(self) -> AuthService {
             AuthService::new(
-                Arc::new(self.users),
-                Arc::new(self.refresh_tokens),
-                Arc::new(self.hasher),
-                Arc::new(self.tokens),
-                self.trail,
-                Arc::new(FixedClock(now())),
+                AuthPorts {
+                    users: Arc::new(self.users),
+                    refresh_tokens: Arc::new(self.refresh_tokens),
+                    admin_sessions: Arc::new(self.admin_sessions),
+                    hasher: Arc::new(self.hasher),
+                    tokens: Arc::new(self.tokens),
+                    trail: self.trail,
+                    clock: Arc::new(FixedClock(now())),
+                },
                 Throttling::new(
                     Arc::new(self.throttle),
                     Arc::new(FixedClock(now())),
@@ -1265,6 +1292,10 @@ mod tests {
             .refresh_tokens
             .expect_revoke_all_for_user()
             .returning(|_, _| Ok(()));
+        ports
+            .admin_sessions
+            .expect_delete_for_user()
+            .returning(|_| Ok(()));
         let service = ports.service();
         for _ in 0..3 {
             assert_eq!(service.authenticate("a").map(|u| u.id), Ok(UserId(7)));
@@ -1341,6 +1372,12 @@ mod tests {
             .with(eq(UserId(7)), eq(now()))
             .times(1)
             .returning(|_, _| Ok(()));
+        ports
+            .admin_sessions
+            .expect_delete_for_user()
+            .with(eq(UserId(7)))
+            .times(1)
+            .returning(|_| Ok(()));
         let (service, trail) = ports.start();
         assert_eq!(
             service.change_password(
@@ -1380,6 +1417,12 @@ mod tests {
             .with(eq(UserId(7)), eq(now()))
             .times(1)
             .returning(|_, _| Ok(()));
+        ports
+            .admin_sessions
+            .expect_delete_for_user()
+            .with(eq(UserId(7)))
+            .times(1)
+            .returning(|_| Ok(()));
         let (service, trail) = ports.start();
         assert_eq!(
             service.set_user_active(Some(UserId(1)), &origin(), UserId(7), false),
@@ -1397,6 +1440,7 @@ mod tests {
             .times(1)
             .returning(|_, _, _| Ok(false));
         ports.refresh_tokens.expect_revoke_all_for_user().never();
+        ports.admin_sessions.expect_delete_for_user().never();
         let (service, trail) = ports.start();
         assert_eq!(
             service.set_user_active(None, &origin(), UserId(99), false),

@@ -19,7 +19,7 @@ mod staff_tests;
 mod tests;
 
 pub use audit::{AuditService, Caller, ChainReport};
-pub use auth::{AuthService, LoginInput, PasswordChangeInput, SessionTokens};
+pub use auth::{AuthPorts, AuthService, LoginInput, PasswordChangeInput, SessionTokens};
 pub use doctors::DoctorService;
 pub use mappings::{AssignmentInput, MappingService, PatientAssignments};
 pub use patients::PatientService;

@@ -170,11 +170,7 @@ impl StaffRecords {
         let found = self
             .auth
             .set_user_active(Some(staff.user().id), staff.origin(), id, active)?;
-        found_or_missing(found)?;
-        if !active {
-            self.sign_in.end_sessions_of(id)?;
-        }
-        Ok(())
+        found_or_missing(found)
     }
 
     /// Grants or removes staff rights; removal ends the user's admin sessions at once. Staff
@@ -189,11 +185,7 @@ impl StaffRecords {
         let found =
             self.auth
                 .set_user_staff(Some(staff.user().id), staff.origin(), id, is_staff)?;
-        found_or_missing(found)?;
-        if !is_staff {
-            self.sign_in.end_sessions_of(id)?;
-        }
-        Ok(())
+        found_or_missing(found)
     }
 
     /// Sets a new password chosen by staff (a forced reset), checked by the password policy;
@@ -204,11 +196,12 @@ impl StaffRecords {
         id: UserId,
         new_password: &str,
     ) -> Result<(), ServiceError> {
+        // One's own password is changed with the old one, through the API.
+        refuse_self(staff, id)?;
         let found =
             self.auth
                 .reset_password(Some(staff.user().id), staff.origin(), id, new_password)?;
-        found_or_missing(found)?;
-        self.sign_in.end_sessions_of(id)
+        found_or_missing(found)
     }
 
     /// Removes a user's second factor; their next sign-in enrols again. `Ok(false)` when they

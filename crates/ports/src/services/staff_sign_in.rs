@@ -254,21 +254,25 @@ impl StaffSignIn {
         Ok(PendingSignIn { user, session })
     }
 
-    /// What the second-factor page should ask for. On first sign-in this creates (once) the
-    /// secret to enrol.
+    /// What the second-factor page should ask for. On first sign-in this creates the secret
+    /// to enrol, bound to this sign-in: a secret another sign-in was shown is never shown
+    /// again (whoever knows only the password cannot read the secret the user will adopt).
     pub fn second_factor_step(
         &self,
         pending: &PendingSignIn,
     ) -> Result<SecondFactorStep, ServiceError> {
         let user = pending.user.id;
+        let this_sign_in = pending.session.token_hash.as_str();
         let secret = match self.factors.find(user)? {
             Some(factor) if factor.confirmed_at.is_some() => return Ok(SecondFactorStep::Verify),
-            Some(factor) => factor.secret,
-            None => {
+            Some(factor) if factor.enrolling_session.as_deref() == Some(this_sign_in) => {
+                factor.secret
+            }
+            _ => {
                 let secret = self.new_secret()?;
                 if !self
                     .factors
-                    .start_enrolment(user, &secret, self.clock.now())?
+                    .start_enrolment(user, &secret, this_sign_in, self.clock.now())?
                 {
                     // Confirmed by a concurrent sign-in in between.
                     return Ok(SecondFactorStep::Verify);
@@ -320,9 +324,10 @@ impl StaffSignIn {
                     .ok_or_else(wrong_code)?;
                 recovery_codes = self.new_recovery_codes()?;
                 let hashes: Vec<String> = recovery_codes.iter().map(RecoveryCode::hash).collect();
+                let shown_to = pending.session.token_hash.as_str();
                 if !self
                     .factors
-                    .confirm_enrolment(user, step, &hashes, now, &event)?
+                    .confirm_enrolment(user, shown_to, step, &hashes, now, &event)?
                 {
                     return Err(wrong_code());
                 }
@@ -422,11 +427,6 @@ impl StaffSignIn {
             });
         }
         Ok(found)
-    }
-
-    /// Ends every admin session of `user` (deactivation, loss of staff rights, new password).
-    pub fn end_sessions_of(&self, user: UserId) -> Result<(), ServiceError> {
-        Ok(self.sessions.delete_for_user(user)?)
     }
 
     /// Forgets sessions idle past the timeout (housekeeping; expired sessions are refused

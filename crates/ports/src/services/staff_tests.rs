@@ -26,7 +26,7 @@ use super::staff_sign_in::{
 use super::tests::{
     FixedClock, RecordingTrail, at, doctor, mapping, origin, page, patient, text, view,
 };
-use super::{AuditService, AuthService, PatientService, Throttling};
+use super::{AuditService, AuthPorts, AuthService, PatientService, Throttling};
 use crate::pagination::PageOf;
 use crate::ports::{
     AdminSession, AuditFilter, MappingView, MockAdminSessionRepository, MockAuditRepository,
@@ -85,6 +85,8 @@ fn factor(confirmed: bool) -> SecondFactor {
         secret: secret(),
         confirmed_at: confirmed.then(at),
         last_step: 0,
+        // An enrolment in progress was shown to the pending sign-in of these tests.
+        enrolling_session: (!confirmed).then(|| session_token_hash(TOKEN)),
     }
 }
 
@@ -267,13 +269,17 @@ impl Ports {
             },
             AddressRateLimit { per_minute: 0 },
         );
+        let sessions = Arc::new(self.sessions);
         let auth = AuthService::new(
-            users.clone(),
-            Arc::new(self.refresh_tokens),
-            hasher.clone(),
-            Arc::new(MockTokenCodec::new()),
-            trail.clone(),
-            clock.clone(),
+            AuthPorts {
+                users: users.clone(),
+                refresh_tokens: Arc::new(self.refresh_tokens),
+                admin_sessions: sessions.clone(),
+                hasher: hasher.clone(),
+                tokens: Arc::new(MockTokenCodec::new()),
+                trail: trail.clone(),
+                clock: clock.clone(),
+            },
             throttling.clone(),
         );
         let sign_in = StaffSignIn::new(
@@ -282,7 +288,7 @@ impl Ports {
                 hasher,
                 throttling,
                 factors: factors.clone(),
-                sessions: Arc::new(self.sessions),
+                sessions,
                 random: Arc::new(self.random),
                 trail: trail.clone(),
                 clock: clock.clone(),
@@ -514,6 +520,7 @@ fn pending_finds_only_sessions_waiting_for_their_second_factor() {
 fn without_a_factor_the_second_step_starts_an_enrolment() {
     // The first random bytes drawn (all 1) make the secret.
     let generated = TotpSecret::from_bytes(vec![1; 20]).expect("long enough");
+    let generated_secret = generated.clone();
     let mut ports = Ports::new();
     ports
         .factors
@@ -523,7 +530,12 @@ fn without_a_factor_the_second_step_starts_an_enrolment() {
     ports
         .factors
         .expect_start_enrolment()
-        .with(eq(STAFF), eq(generated.clone()), eq(at()))
+        .withf(move |user, secret, session, at_| {
+            *user == STAFF
+                && *secret == generated_secret
+                && session == session_token_hash(TOKEN)
+                && *at_ == at()
+        })
         .times(1)
         .return_const(Ok(true));
     let (service, trail) = ports.sign_in();
@@ -571,6 +583,33 @@ fn an_unconfirmed_factor_shows_the_same_secret_again() {
             provisioning_uri: secret().provisioning_uri(EMAIL),
         })
     );
+}
+
+#[test]
+fn a_secret_shown_to_another_sign_in_is_never_shown_again() {
+    let generated = TotpSecret::from_bytes(vec![1; 20]).expect("long enough");
+    let mut ports = Ports::new();
+    let mut elsewhere = factor(false);
+    elsewhere.enrolling_session = Some(session_token_hash("another sign-in"));
+    ports
+        .factors
+        .expect_find()
+        .return_const(Ok(Some(elsewhere)));
+    ports
+        .factors
+        .expect_start_enrolment()
+        .withf(|_, _, session, _| session == session_token_hash(TOKEN))
+        .times(1)
+        .return_const(Ok(true));
+    let (service, _trail) = ports.sign_in();
+    assert_eq!(
+        service.second_factor_step(&pending()),
+        Ok(SecondFactorStep::Enrol {
+            secret_base32: generated.to_base32(),
+            provisioning_uri: generated.provisioning_uri(EMAIL),
+        })
+    );
+    assert_ne!(generated, secret(), "not the secret the other sign-in saw");
 }
 
 #[test]
@@ -636,14 +675,15 @@ fn the_first_code_confirms_the_enrolment_and_hands_out_recovery_codes() {
     ports
         .factors
         .expect_confirm_enrolment()
-        .withf(|user, step_, _, at_, audit| {
+        .withf(|user, session, step_, _, at_, audit| {
             *user == STAFF
+                && session == session_token_hash(TOKEN)
                 && *step_ == step()
                 && *at_ == at()
                 && *audit == admin_login(Some(STAFF), AuditOutcome::Success)
         })
         .times(1)
-        .returning(move |_, _, given, _, _| {
+        .returning(move |_, _, _, given, _, _| {
             keep(given.to_vec());
             Ok(true)
         });
@@ -1597,6 +1637,7 @@ fn staff_cannot_deactivate_themselves_or_drop_their_own_rights() {
     let mut ports = Ports::new();
     ports.users.expect_set_active().never();
     ports.users.expect_set_staff().never();
+    ports.users.expect_update_password().never();
     ports.refresh_tokens.expect_revoke_all_for_user().never();
     ports.sessions.expect_delete_for_user().never();
     let (service, trail) = ports.records();
@@ -1606,6 +1647,11 @@ fn staff_cannot_deactivate_themselves_or_drop_their_own_rights() {
     )));
     assert_eq!(service.set_user_active(&staff(), STAFF, false), refused);
     assert_eq!(service.set_user_staff(&staff(), STAFF, false), refused);
+    // Their own password is changed with the old one, through the API.
+    assert_eq!(
+        service.reset_password(&staff(), STAFF, "brand-new-kettle-93"),
+        refused
+    );
     trail.assert_empty();
 }
 
