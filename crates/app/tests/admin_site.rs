@@ -547,7 +547,8 @@ async fn staff_manage_doctors_and_mappings(app: TestApp) {
     let patient = app.create_patient(&owner, "Priya Patel").await;
     let doctor = app.create_doctor(&owner, "Dr Who", "Cardiology").await;
     let mapping = app.assign(&owner, patient, doctor).await;
-    staff_user(&app, "Sam Staff", STAFF_EMAIL).await;
+    let staff_session = staff_user(&app, "Sam Staff", STAFF_EMAIL).await;
+    let staff_id = Some(UserId(staff_session.user_id));
     let mut staff = Browser::signed_in(&app, STAFF_EMAIL).await;
 
     let list = staff.get("/admin/doctors/?q=cardio").await;
@@ -556,6 +557,13 @@ async fn staff_manage_doctors_and_mappings(app: TestApp) {
     let path = format!("/admin/doctors/{doctor}/");
     let detail = staff.get(&path).await;
     detail.assert_contains("Priya Patel");
+    let lists = rows_of(&app, AuditAction::MappingList).await;
+    assert!(
+        lists
+            .iter()
+            .any(|row| row.event.actor == staff_id && row.event.resource_id == Some(doctor)),
+        "the doctor page's row names the doctor: {lists:?}"
+    );
     let version = detail
         .between("name=\"version\" value=\"", "\"")
         .expect("version field");
@@ -607,8 +615,22 @@ async fn staff_manage_doctors_and_mappings(app: TestApp) {
     assert_eq!(again.status, 404, "{}", again.html);
     assert!(!rows_of(&app, AuditAction::MappingRemove).await.is_empty());
 
+    // Archiving ends the doctor's active mappings, each recorded with the staff user as actor.
+    let active = app.assign(&owner, patient, doctor).await;
     let archived = staff.submit(&path, &format!("{path}archive"), &[]).await;
     assert_eq!(archived.status, 303, "{}", archived.html);
+    let removals = rows_of(&app, AuditAction::MappingRemove).await;
+    let ended: Vec<_> = removals
+        .iter()
+        .filter(|row| row.event.resource_id == Some(active))
+        .collect();
+    assert_eq!(ended.len(), 1, "{removals:?}");
+    assert_eq!(ended[0].event.actor, staff_id);
+    assert_eq!(ended[0].event.patient_id.map(|id| id.0), Some(patient));
+    assert_eq!(
+        ended[0].event.outcome,
+        healthcare_domain::audit::AuditOutcome::Success
+    );
     let api = app
         .get(&format!("/api/doctors/{doctor}/"), &owner.access)
         .await;

@@ -642,8 +642,96 @@ async fn the_chain_stays_valid_under_concurrent_requests(app: TestApp) {
     assert_eq!((report.broken, report.checked), (None, 121));
 }
 
+/// Deleting a doctor ends every owner's mappings to it, each recorded as a `mapping.remove` row
+/// of the request, with the doctor's creator as actor; a refused delete records nothing.
+async fn deleting_a_doctor_records_each_mapping_it_ends(app: TestApp) {
+    let pool = pool(&app);
+    let ann = app.register("Ann Lee", "ann@example.com").await;
+    let bob = app.register("Bob Roe", "bob@example.com").await;
+    let doctor = app.create_doctor(&ann, "Dr. Ada", "Cardiology").await;
+    let (jane, joe) = (
+        app.create_patient(&ann, "Jane Roe").await,
+        app.create_patient(&bob, "Joe Doe").await,
+    );
+    let ended = [
+        (app.assign(&ann, jane, doctor).await, jane),
+        (app.assign(&bob, joe, doctor).await, joe),
+    ];
+    let path = format!("/api/doctors/{doctor}/");
+    let refused = call(
+        &app,
+        "d-delete-foreign",
+        "DELETE",
+        &path,
+        None,
+        Some(&bob.access),
+    )
+    .await;
+    assert_eq!(refused.status, 403, "{}", refused.body);
+    let deleted = call(&app, "d-delete", "DELETE", &path, None, Some(&ann.access)).await;
+    assert_eq!(deleted.status, 204, "{}", deleted.body);
+    // A read after the delete, so the refused delete's row would have arrived by then.
+    let read = call(
+        &app,
+        "p-read-after",
+        "GET",
+        &format!("/api/patients/{jane}/"),
+        None,
+        Some(&ann.access),
+    )
+    .await;
+    assert_eq!(read.status, 200);
+
+    let rows = rows_by_request(&pool, &["d-delete", "p-read-after"]).await;
+    assert!(
+        !rows.contains_key("d-delete-foreign"),
+        "a refused delete records nothing: {:?}",
+        rows.get("d-delete-foreign")
+    );
+    let mut got: Vec<_> = rows["d-delete"]
+        .iter()
+        .map(|row| {
+            let event = &row.event;
+            (
+                event.actor.map(|u| u.0),
+                event.action.as_str(),
+                event.resource_id,
+                event.patient_id.map(|p| p.0),
+                event.outcome.as_str(),
+                event.origin.client_address.clone(),
+            )
+        })
+        .collect();
+    got.sort();
+    let want: Vec<_> = ended
+        .iter()
+        .map(|(mapping, patient)| {
+            (
+                Some(ann.user_id),
+                "mapping.remove",
+                Some(*mapping),
+                Some(*patient),
+                "success",
+                Some("127.0.0.1".to_owned()),
+            )
+        })
+        .collect();
+    assert_eq!(
+        got, want,
+        "one row per ended mapping, of both owners' patients"
+    );
+    let remaining = app.get(&format!("/api/mappings/{joe}/"), &bob.access).await;
+    assert_eq!(remaining.status, 200, "{}", remaining.body);
+    assert_eq!(
+        remaining.body["assigned_doctors"],
+        json!([]),
+        "the other owner's mapping ended too"
+    );
+}
+
 on_both_backends!(
     every_audited_request_leaves_exactly_one_row,
+    deleting_a_doctor_records_each_mapping_it_ends,
     the_audit_api_is_for_staff_filtered_paginated_and_newest_first,
     the_chain_stays_valid_under_concurrent_requests,
 );

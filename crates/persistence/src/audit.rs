@@ -105,6 +105,27 @@ pub(crate) fn append_in(
         .map_err(from_diesel)
 }
 
+/// Stores `events` on `connection`, in order, with as few statements as SQLite's parameter
+/// limit allows: called by [`DieselAuditRepository::append`] and by the repositories whose one
+/// change records several events, inside that change's transaction.
+pub(crate) fn append_all_in(
+    connection: &mut DbConnection,
+    events: &[AuditEvent],
+) -> Result<(), RepoError> {
+    // Multi-row statements (the multi-backend connection has no batch insert of its own, so
+    // each dialect's connection runs it), within SQLite's parameter limit.
+    for chunk in events.chunks(APPEND_ROWS_PER_STATEMENT) {
+        let rows: Vec<_> = chunk.iter().map(new_row).collect();
+        let insert = diesel::insert_into(audit_events::table).values(rows);
+        match connection {
+            DbConnection::Pg(inner) => insert.execute(inner),
+            DbConnection::Sqlite(inner) => insert.execute(inner),
+        }
+        .map_err(from_diesel)?;
+    }
+    Ok(())
+}
+
 /// Rows per multi-row statement: 9 parameters each stays far below SQLite's limit.
 const APPEND_ROWS_PER_STATEMENT: usize = 100;
 
@@ -209,18 +230,7 @@ impl AuditRepository for DieselAuditRepository {
         }
         let mut connection = checkout(&self.pool)?;
         write_transaction(&mut connection, |connection| {
-            // Multi-row statements (the multi-backend connection has no batch insert of its
-            // own, so each dialect's connection runs it), within SQLite's parameter limit.
-            for chunk in events.chunks(APPEND_ROWS_PER_STATEMENT) {
-                let rows: Vec<_> = chunk.iter().map(new_row).collect();
-                let insert = diesel::insert_into(audit_events::table).values(rows);
-                match connection {
-                    DbConnection::Pg(inner) => insert.execute(inner),
-                    DbConnection::Sqlite(inner) => insert.execute(inner),
-                }
-                .map_err(from_diesel)?;
-            }
-            Ok(())
+            append_all_in(connection, events)
         })
     }
 

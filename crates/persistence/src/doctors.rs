@@ -4,6 +4,7 @@ use chrono::NaiveDateTime;
 use diesel::dsl::sql;
 use diesel::prelude::*;
 use diesel::sql_types::BigInt;
+use healthcare_domain::audit::AuditEvent;
 use healthcare_domain::doctor::{
     Doctor, DoctorDetails, DoctorId, DoctorName, ExperienceYears, Qualification, Specialization,
 };
@@ -14,6 +15,7 @@ use healthcare_domain::{Timestamp, UserId};
 use healthcare_ports::ports::{DoctorFilter, DoctorRepository, DoctorWithCount};
 use healthcare_ports::{Page, PageOf, RepoError};
 
+use crate::audit::append_all_in;
 use crate::connection::{DbConnection, DbPool, checkout, write_transaction};
 use crate::errors::{corrupt_row, from_diesel};
 use crate::schema::doctors;
@@ -233,10 +235,10 @@ impl DoctorRepository for DieselDoctorRepository {
         }
     }
 
-    fn archive(&self, id: DoctorId, at: Timestamp) -> Result<(), RepoError> {
+    fn archive(&self, id: DoctorId, at: Timestamp, audit: &AuditEvent) -> Result<bool, RepoError> {
         let mut connection = checkout(&self.pool)?;
         write_transaction(&mut connection, |connection| {
-            diesel::update(
+            let archived = diesel::update(
                 doctors::table
                     .find(id.0)
                     .filter(doctors::archived_at.is_null()),
@@ -248,7 +250,20 @@ impl DoctorRepository for DieselDoctorRepository {
             ))
             .execute(connection)
             .map_err(from_diesel)?;
-            crate::mappings::deactivate_for_doctor(connection, id, at)
+            if archived != 1 {
+                return Ok(false);
+            }
+            let events: Vec<AuditEvent> =
+                crate::mappings::deactivate_for_doctor(connection, id, at)?
+                    .into_iter()
+                    .map(|(mapping, patient)| AuditEvent {
+                        resource_id: Some(mapping.0),
+                        patient_id: Some(patient),
+                        ..audit.clone()
+                    })
+                    .collect();
+            append_all_in(connection, &events)?;
+            Ok(true)
         })
     }
 }

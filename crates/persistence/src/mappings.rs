@@ -75,21 +75,27 @@ pub(crate) fn deactivate_for_patient(
     .map_err(from_diesel)
 }
 
-/// Deactivates every active mapping of a doctor being archived (inside its transaction).
+/// Deactivates every active mapping of a doctor being archived (inside its transaction),
+/// returning the ended mappings' ids and patients, by mapping id.
 pub(crate) fn deactivate_for_doctor(
     connection: &mut DbConnection,
     doctor: DoctorId,
     at: Timestamp,
-) -> Result<(), RepoError> {
-    diesel::update(
+) -> Result<Vec<(MappingId, PatientId)>, RepoError> {
+    let mut ended: Vec<(i64, i64)> = diesel::update(
         mappings::table
             .filter(mappings::doctor_id.eq(doctor.0))
             .filter(mappings::is_active.eq(true)),
     )
     .set(removal(at))
-    .execute(connection)
-    .map(drop)
-    .map_err(from_diesel)
+    .returning((mappings::id, mappings::patient_id))
+    .load(connection)
+    .map_err(from_diesel)?;
+    ended.sort_unstable();
+    Ok(ended
+        .into_iter()
+        .map(|(id, patient)| (MappingId(id), PatientId(patient)))
+        .collect())
 }
 
 #[expect(clippy::type_complexity, reason = "Diesel's assignment tuple type")]

@@ -12,7 +12,7 @@ use healthcare_domain::audit::{
     AuditAction, AuditEvent, AuditOutcome, AuditRecord, ChainBreak, ChainKey, ChainVerifier,
     RequestOrigin, Seal,
 };
-use healthcare_domain::doctor::{DoctorChanges, DoctorDetails, DoctorInput};
+use healthcare_domain::doctor::{DoctorChanges, DoctorDetails, DoctorId, DoctorInput};
 use healthcare_domain::fields::{Submitted, WriteMode};
 use healthcare_domain::patient::{PatientChanges, PatientDetails, PatientId, PatientInput};
 use healthcare_domain::{Email, FieldErrors, NewUser, Timestamp, UserId, UserName};
@@ -75,6 +75,7 @@ macro_rules! contract {
 contract!(
     patient_writes_store_one_row_only_when_they_succeed,
     mapping_writes_store_one_row_only_when_they_succeed,
+    archiving_a_doctor_stores_one_removal_row_per_ended_mapping,
     user_writes_store_one_row_only_when_they_succeed,
     a_failed_audit_insert_rolls_the_change_back,
     restore_unarchives_once_and_leaves_mappings_inactive,
@@ -438,6 +439,132 @@ fn mapping_writes_store_one_row_only_when_they_succeed(db: &Database) {
     assert_eq!(row_count(&r.audit), 5, "one row for the one winner");
 }
 
+/// One `mapping.remove` row per mapping the archive ends (every owner's), in its transaction;
+/// nothing for mappings already ended or other doctors' mappings, nor for a refused archive.
+fn archiving_a_doctor_stores_one_removal_row_per_ended_mapping(db: &Database) {
+    let r = repos(&db.pool);
+    let second_owner = r
+        .users
+        .insert(&new_user("second@example.com"))
+        .expect("user")
+        .id;
+    let doctor = r
+        .doctors
+        .insert(r.owner, &doctor_details("Dr. A"), at(1))
+        .expect("doctor")
+        .doctor
+        .id;
+    let other_doctor = r
+        .doctors
+        .insert(second_owner, &doctor_details("Dr. B"), at(1))
+        .expect("doctor")
+        .doctor
+        .id;
+    let patient = |owner: UserId, name: &str| {
+        r.patients
+            .insert(
+                owner,
+                &patient_details(name),
+                at(2),
+                &event(AuditAction::PatientCreate, 2),
+            )
+            .expect("patient")
+            .id
+    };
+    let map = |patient: PatientId, doctor: DoctorId, owner: UserId| {
+        r.mappings
+            .insert(
+                patient,
+                doctor,
+                owner,
+                "",
+                at(3),
+                &event(AuditAction::MappingCreate, 3),
+            )
+            .expect("mapping")
+            .mapping
+            .id
+    };
+    let (ann, bea) = (patient(r.owner, "Ann"), patient(r.owner, "Bea"));
+    let (cal, dee) = (patient(second_owner, "Cal"), patient(r.owner, "Dee"));
+    let ended = [
+        (map(ann, doctor, r.owner), ann),
+        (map(bea, doctor, r.owner), bea),
+        (map(cal, doctor, second_owner), cal),
+    ];
+    let kept = map(ann, other_doctor, r.owner);
+    let already_ended = map(dee, doctor, r.owner);
+    assert_eq!(
+        r.mappings
+            .deactivate(already_ended, at(4), &event(AuditAction::MappingRemove, 4)),
+        Ok(true)
+    );
+    let last_before = newest(&r.audit).id;
+    let count_before = row_count(&r.audit);
+
+    let remove = event(AuditAction::MappingRemove, 5);
+    assert_eq!(r.doctors.archive(doctor, at(5), &remove), Ok(true));
+    let mut stored: Vec<AuditEvent> = all_rows(&r.audit)
+        .into_iter()
+        .filter(|row| row.id > last_before)
+        .map(|row| row.event)
+        .collect();
+    stored.sort_by_key(|event| event.resource_id);
+    let expected: Vec<AuditEvent> = ended
+        .iter()
+        .map(|(mapping, patient)| AuditEvent {
+            resource_id: Some(mapping.0),
+            patient_id: Some(*patient),
+            ..remove.clone()
+        })
+        .collect();
+    assert_eq!(
+        stored, expected,
+        "one row per ended mapping of either owner: its id and patient, the rest as given"
+    );
+    assert_eq!(row_count(&r.audit), count_before + ended.len());
+    for (mapping, _) in ended {
+        assert!(
+            !r.mappings
+                .find(mapping)
+                .expect("ok")
+                .expect("kept")
+                .is_active
+        );
+    }
+    assert!(
+        r.mappings.find(kept).expect("ok").expect("kept").is_active,
+        "another doctor's mapping of the same patient stays"
+    );
+
+    // Already archived, unknown, or with nothing to end: no row.
+    let again = event(AuditAction::MappingRemove, 6);
+    assert_eq!(r.doctors.archive(doctor, at(6), &again), Ok(false));
+    assert_eq!(r.doctors.archive(DoctorId(9999), at(6), &again), Ok(false));
+    assert_eq!(
+        r.doctors
+            .find(doctor)
+            .expect("ok")
+            .expect("kept")
+            .doctor
+            .archived_at,
+        Some(at(5)),
+        "archived once"
+    );
+    let lonely = r
+        .doctors
+        .insert(r.owner, &doctor_details("Dr. C"), at(6))
+        .expect("doctor")
+        .doctor
+        .id;
+    assert_eq!(r.doctors.archive(lonely, at(7), &again), Ok(true));
+    assert_eq!(
+        row_count(&r.audit),
+        count_before + ended.len(),
+        "no row without an ended mapping"
+    );
+}
+
 fn user_writes_store_one_row_only_when_they_succeed(db: &Database) {
     let r = repos(&db.pool);
     let password = event(AuditAction::AuthPasswordChange, 1);
@@ -584,6 +711,32 @@ fn a_failed_audit_insert_rolls_the_change_back(db: &Database) {
             .expect("found")
             .is_active,
         "the deactivation was rolled back"
+    );
+    assert!(
+        r.doctors
+            .archive(
+                doctor.doctor.id,
+                at(3),
+                &event(AuditAction::MappingRemove, 3)
+            )
+            .is_err()
+    );
+    assert_eq!(
+        r.doctors
+            .find(doctor.doctor.id)
+            .expect("ok")
+            .expect("found")
+            .doctor,
+        doctor.doctor,
+        "the doctor archive was rolled back"
+    );
+    assert!(
+        r.mappings
+            .find(view.mapping.id)
+            .expect("ok")
+            .expect("found")
+            .is_active,
+        "and so was the end of its mapping"
     );
     assert!(
         r.users

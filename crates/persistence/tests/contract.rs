@@ -767,9 +767,11 @@ fn archiving_a_doctor_deactivates_its_mappings(pool: &DbPool) {
             &audit(AuditAction::MappingCreate),
         )
         .expect("mapping");
-    r.doctors
-        .archive(doctor.doctor.id, at(3))
-        .expect("archived");
+    assert_eq!(
+        r.doctors
+            .archive(doctor.doctor.id, at(3), &audit(AuditAction::MappingRemove)),
+        Ok(true)
+    );
     assert!(
         !r.mappings
             .find(view.mapping.id)
@@ -792,6 +794,18 @@ fn archiving_a_doctor_deactivates_its_mappings(pool: &DbPool) {
             .doctor
             .archived_at,
         Some(at(3))
+    );
+    assert_eq!(
+        r.doctors
+            .archive(doctor.doctor.id, at(4), &audit(AuditAction::MappingRemove)),
+        Ok(false),
+        "archived at most once"
+    );
+    assert_eq!(
+        r.doctors
+            .archive(DoctorId(9999), at(4), &audit(AuditAction::MappingRemove)),
+        Ok(false),
+        "unknown"
     );
 }
 

@@ -1052,7 +1052,11 @@ fn doctor_directory_filters_orders_and_counts(db: &Database) {
                 .expect("archived");
         }
     }
-    r.doctors.archive(bob_old, at(5)).expect("archived");
+    assert_eq!(
+        r.doctors
+            .archive(bob_old, at(5), &event(AuditAction::MappingRemove, 5)),
+        Ok(true)
+    );
 
     let listed = |filter: DoctorSearch| {
         let found = r.directory.doctors(&filter, page(1, 100)).expect("listed");
@@ -1413,7 +1417,11 @@ fn restore_doctor_unarchives_once_and_leaves_mappings_inactive(db: &Database) {
         1
     );
 
-    r.doctors.archive(doctor.id, at(4)).expect("archived");
+    assert_eq!(
+        r.doctors
+            .archive(doctor.id, at(4), &event(AuditAction::MappingRemove, 4)),
+        Ok(true)
+    );
     assert_eq!(
         r.doctors
             .find(doctor.id)

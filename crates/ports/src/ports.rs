@@ -313,8 +313,12 @@ pub trait DoctorRepository: Send + Sync {
         at: Timestamp,
     ) -> Result<Option<DoctorWithCount>, RepoError>;
 
-    /// Archives the doctor and deactivates its active mappings, in one transaction.
-    fn archive(&self, id: DoctorId, at: Timestamp) -> Result<(), RepoError>;
+    /// Archives the doctor, deactivates its active mappings and stores, in the same
+    /// transaction, one copy of `audit` per ended mapping with that mapping's id as
+    /// `resource_id` and its patient as `patient_id` (the action and outcome as given:
+    /// `mapping.remove`). MUST return `Ok(false)` and change and store nothing when the doctor
+    /// is unknown or already archived.
+    fn archive(&self, id: DoctorId, at: Timestamp, audit: &AuditEvent) -> Result<bool, RepoError>;
 }
 
 /// A mapping with the names the API shows beside it.

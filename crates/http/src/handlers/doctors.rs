@@ -5,7 +5,7 @@ use healthcare_domain::doctor::{DoctorId, DoctorInput};
 use healthcare_domain::fields::WriteMode;
 use healthcare_ports::ports::DoctorFilter;
 
-use crate::auth::AuthenticatedUser;
+use crate::auth::{AuthenticatedUser, RequestCaller};
 use crate::body::{FieldReader, JsonObject};
 use crate::errors::ApiError;
 use crate::handlers::run_blocking;
@@ -217,10 +217,10 @@ pub async fn patch(
 )]
 #[delete("/doctors/{id}")]
 pub async fn delete(
-    AuthenticatedUser(user): AuthenticatedUser,
+    RequestCaller(caller): RequestCaller,
     state: web::Data<AppState>,
     PathId(id): PathId,
 ) -> Result<HttpResponse, ApiError> {
-    run_blocking(move || state.doctors.delete_doctor(user.id, DoctorId(id))).await?;
+    run_blocking(move || state.doctors.delete_doctor(&caller, DoctorId(id))).await?;
     Ok(HttpResponse::NoContent().finish())
 }

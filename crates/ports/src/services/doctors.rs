@@ -2,12 +2,14 @@
 
 use std::sync::Arc;
 
+use healthcare_domain::audit::AuditAction;
 use healthcare_domain::doctor::{DoctorChanges, DoctorId, DoctorInput};
 use healthcare_domain::fields::WriteMode;
 use healthcare_domain::{FieldErrors, UserId};
 
 use crate::pagination::{Page, PageOf};
 use crate::ports::{Clock, DoctorFilter, DoctorRepository, DoctorWithCount};
+use crate::services::audit::{Caller, Target};
 use crate::services::versioning::{IfMatch, write_with_version_check};
 use crate::{Resource, ServiceError};
 
@@ -97,9 +99,18 @@ impl DoctorService {
         )
     }
 
-    /// Archives a doctor the caller created and deactivates its mappings.
-    pub fn delete_doctor(&self, caller: UserId, id: DoctorId) -> Result<(), ServiceError> {
-        self.get_changeable(caller, id)?;
-        Ok(self.doctors.archive(id, self.clock.now())?)
+    /// Archives a doctor the caller created and deactivates its mappings, each ended mapping
+    /// recorded (in the archive's transaction) as a `mapping.remove` row with the caller as
+    /// actor. A refusal leaves no row: doctor routes are not audited otherwise.
+    pub fn delete_doctor(&self, caller: &Caller, id: DoctorId) -> Result<(), ServiceError> {
+        self.get_changeable(caller.user, id)?;
+        let now = self.clock.now();
+        let event = caller.event(AuditAction::MappingRemove, now, Target::NONE);
+        if self.doctors.archive(id, now, &event)? {
+            Ok(())
+        } else {
+            // Archived by someone else since it was read.
+            Err(ServiceError::NotFound(Resource::Doctor))
+        }
     }
 }

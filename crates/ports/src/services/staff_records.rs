@@ -328,7 +328,11 @@ impl StaffRecords {
     /// names patients).
     pub fn doctor(&self, staff: &StaffCaller, id: DoctorId) -> Result<DoctorDetail, ServiceError> {
         let doctor = self.find_doctor(id)?;
-        let event = staff.event(AuditAction::MappingList, self.now(), Target::NONE);
+        let event = staff.event(
+            AuditAction::MappingList,
+            self.now(),
+            Target::record(id.0, None),
+        );
         let result = self
             .related_mappings(MappingSearch {
                 doctor: Some(id),
@@ -364,13 +368,21 @@ impl StaffRecords {
             .ok_or(ServiceError::PreconditionFailed)
     }
 
-    /// Archives a doctor and ends its mappings.
-    pub fn archive_doctor(&self, _staff: &StaffCaller, id: DoctorId) -> Result<(), ServiceError> {
+    /// Archives a doctor and ends its mappings, each ended mapping recorded (in the archive's
+    /// transaction) as a `mapping.remove` row with the staff user as actor. `NotFound` when
+    /// unknown or already archived.
+    pub fn archive_doctor(&self, staff: &StaffCaller, id: DoctorId) -> Result<(), ServiceError> {
         let current = self.find_doctor(id)?;
         if current.doctor.archived_at.is_some() {
             return Err(ServiceError::NotFound(Resource::Doctor));
         }
-        Ok(self.ports.doctors.archive(id, self.now())?)
+        let now = self.now();
+        let event = staff.event(AuditAction::MappingRemove, now, Target::NONE);
+        if self.ports.doctors.archive(id, now, &event)? {
+            Ok(())
+        } else {
+            Err(ServiceError::NotFound(Resource::Doctor))
+        }
     }
 
     /// Un-archives a doctor; its mappings stay ended.
