@@ -195,11 +195,6 @@ impl StaffSignIn {
         }
     }
 
-    /// The session rules in force.
-    pub fn policy(&self) -> SessionPolicy {
-        self.policy
-    }
-
     /// Step one: e-mail and password, throttled like the API's login. Wrong password, unknown
     /// e-mail and inactive account give the same error; an active non-staff account with the
     /// right password is `Forbidden`. Success begins a session waiting for the second factor.
