@@ -23,9 +23,10 @@ use diesel::sql_types::{BigInt, Text, Untyped};
 use diesel::sqlite::Sqlite;
 use diesel::{Connection, QueryResult, SqliteConnection};
 
-/// The pragmas `ConnectionManager` sets on every SQLite connection (busy timeout 5 s).
-const PRAGMAS: &str = "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
-     PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;";
+/// The pragmas `ConnectionManager` sets on every SQLite connection, in its order: the busy
+/// timeout (5 s) first, so 64 workers switching to WAL at once wait instead of failing.
+const PRAGMAS: &str = "PRAGMA busy_timeout = 5000; PRAGMA journal_mode = WAL; \
+     PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;";
 
 /// r2d2 validates every checkout (`ConnectionManager::is_valid`).
 const CHECKOUT: &str = "SELECT 1";

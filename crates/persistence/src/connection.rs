@@ -149,9 +149,11 @@ impl ConnectionManager {
                 })?;
                 let mut connection = SqliteConnection::establish(path)?;
                 connection
+                    // The busy timeout first: switching to WAL takes a lock, and connections
+                    // opened together would otherwise fail at once with "database is locked".
                     .batch_execute(&format!(
-                        "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
-                         PRAGMA foreign_keys = ON; PRAGMA busy_timeout = {};",
+                        "PRAGMA busy_timeout = {}; PRAGMA journal_mode = WAL; \
+                         PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
                         self.sqlite_busy_timeout.as_millis()
                     ))
                     .map_err(ConnectionError::CouldntSetupConfiguration)?;
