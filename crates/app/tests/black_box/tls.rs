@@ -1,10 +1,8 @@
 //! The server terminating TLS itself, with a self-signed certificate made for the test.
 
-mod common;
-
 use std::sync::Arc;
 
-use common::Backend;
+use crate::common::Backend;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio_rustls::rustls;
 
@@ -17,7 +15,7 @@ async fn the_server_terminates_tls_with_the_configured_certificate() {
     let key_file = folder.path().join("key.pem");
     std::fs::write(&cert_file, generated.cert.pem()).expect("written");
     std::fs::write(&key_file, generated.signing_key.serialize_pem()).expect("written");
-    let app = common::spawn_app_with(
+    let app = crate::common::spawn_app_with(
         Backend::Sqlite,
         &[
             ("TLS_CERT_FILE", cert_file.to_str().expect("utf-8")),
@@ -73,9 +71,10 @@ async fn the_server_terminates_tls_with_the_configured_certificate() {
 async fn unusable_tls_files_stop_the_start_with_a_sentence() {
     let folder = tempfile::tempdir().expect("folder");
     let missing = folder.path().join("missing.pem");
-    let (url, _sqlite) = common::database_url(Backend::Sqlite).expect("sqlite");
+    let (url, _sqlite) = crate::common::database_url(Backend::Sqlite).expect("sqlite");
     let path = missing.to_str().expect("utf-8");
-    let settings = common::test_settings(&url, &[("TLS_CERT_FILE", path), ("TLS_KEY_FILE", path)]);
+    let settings =
+        crate::common::test_settings(&url, &[("TLS_CERT_FILE", path), ("TLS_KEY_FILE", path)]);
     let error = healthcare_app::Application::build(settings)
         .await
         .err()

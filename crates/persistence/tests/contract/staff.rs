@@ -1,6 +1,6 @@
 //! The staff admin site's storage contract: second factors and recovery codes, admin sessions
 //! and the staff directory, every MUST sentence of their ports checked by one set of functions
-//! run on SQLite and on PostgreSQL (the same way as `contract.rs`).
+//! run on SQLite and on PostgreSQL (the same way as `records.rs`).
 
 use std::sync::Barrier;
 use std::time::Duration;

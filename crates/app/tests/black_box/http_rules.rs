@@ -1,9 +1,7 @@
 //! Black-box tests of the contract's General rules: JSON everywhere, trailing slashes, content
 //! types, body limits, unknown routes, wrong methods, health probes, request ids.
 
-mod common;
-
-use common::TestApp;
+use crate::common::TestApp;
 use reqwest::header::CONTENT_TYPE;
 use serde_json::json;
 
@@ -176,7 +174,7 @@ async fn request_ids_are_echoed(app: TestApp) {
 /// The database going away: readiness answers 503 in the contract's shape; liveness stays 200.
 #[actix_web::test]
 async fn readiness_reports_an_unreachable_database() {
-    let settings = common::test_settings(
+    let settings = crate::common::test_settings(
         "postgres://nobody@127.0.0.1:1/none",
         &[
             ("RUN_MIGRATIONS", "false"),

@@ -1,8 +1,6 @@
 //! Black-box tests of the contract's Doctors section, on SQLite and PostgreSQL.
 
-mod common;
-
-use common::{TestApp, doctor_body};
+use crate::common::{TestApp, doctor_body};
 use serde_json::{Value, json};
 
 on_both_backends!(

@@ -2,12 +2,10 @@
 //! sessions and CSRF, every page and form with its validation errors and permissions, and the
 //! audit rows admin access leaves. On SQLite and PostgreSQL.
 
-mod common;
-
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::{Session, TestApp};
+use crate::common::{Session, TestApp};
 use healthcare_domain::UserId;
 use healthcare_domain::audit::{AuditAction, AuditRecord, RequestOrigin};
 use healthcare_domain::staff::TotpSecret;
@@ -164,7 +162,10 @@ impl<'a> Browser<'a> {
         let page = self
             .post(
                 "/admin/login",
-                &[("email", email), ("password", common::STRONG_PASSWORD)],
+                &[
+                    ("email", email),
+                    ("password", crate::common::STRONG_PASSWORD),
+                ],
             )
             .await;
         assert_eq!(page.status, 303, "{}", page.html);
@@ -204,7 +205,7 @@ impl<'a> Browser<'a> {
 
 /// Every stored audit row of `action`, once the writer has had time to store them.
 async fn rows_of(app: &TestApp, action: AuditAction) -> Vec<AuditRecord> {
-    common::process::tokio_sleep(Duration::from_millis(700)).await;
+    crate::common::process::tokio_sleep(Duration::from_millis(700)).await;
     let repository = DieselAuditRepository::new(pool(app));
     let filter = AuditFilter {
         action: Some(action),
@@ -273,7 +274,7 @@ async fn wrong_credentials_and_non_staff_users_are_refused(app: TestApp) {
     let mut browser = Browser::new(&app);
     for (email, password) in [
         ("nora@example.com", "wrong-password-123"),
-        ("nobody@example.com", common::STRONG_PASSWORD),
+        ("nobody@example.com", crate::common::STRONG_PASSWORD),
         ("", ""),
     ] {
         let page = browser
@@ -288,7 +289,7 @@ async fn wrong_credentials_and_non_staff_users_are_refused(app: TestApp) {
             "/admin/login",
             &[
                 ("email", "nora@example.com"),
-                ("password", common::STRONG_PASSWORD),
+                ("password", crate::common::STRONG_PASSWORD),
             ],
         )
         .await;
@@ -839,7 +840,7 @@ async fn the_audit_page_filters_and_verifies_the_chain(app: TestApp) {
         .await;
     staff_user(&app, "Sam Staff", STAFF_EMAIL).await;
     let mut staff = Browser::signed_in(&app, STAFF_EMAIL).await;
-    common::process::tokio_sleep(Duration::from_millis(700)).await;
+    crate::common::process::tokio_sleep(Duration::from_millis(700)).await;
 
     let page = staff
         .get(&format!(
@@ -867,7 +868,7 @@ async fn the_audit_page_filters_and_verifies_the_chain(app: TestApp) {
         assert_eq!(page.status, 400, "{bad}: {}", page.html);
     }
     // Give the sealer a round, then verify.
-    common::process::tokio_sleep(Duration::from_millis(1_500)).await;
+    crate::common::process::tokio_sleep(Duration::from_millis(1_500)).await;
     let verified = staff.get("/admin/audit/verify").await;
     assert_eq!(verified.status, 200, "{}", verified.html);
     verified.assert_contains("intact");
@@ -996,7 +997,7 @@ async fn every_route_and_method_refuses_anonymous_and_non_staff_users(app: TestA
     let login = app
         .post(
             "/api/auth/login/",
-            serde_json::json!({"email": "olive@example.com", "password": common::STRONG_PASSWORD}),
+            serde_json::json!({"email": "olive@example.com", "password": crate::common::STRONG_PASSWORD}),
         )
         .await;
     assert_eq!(login.status, 200, "still active, password unchanged");
@@ -1010,7 +1011,7 @@ async fn a_password_change_through_the_api_ends_admin_sessions_at_once(app: Test
             "POST",
             "/api/auth/password/",
             Some(serde_json::json!({
-                "old_password": common::STRONG_PASSWORD,
+                "old_password": crate::common::STRONG_PASSWORD,
                 "new_password": "brand-new-kettle-93",
             })),
             Some(&session.access),
@@ -1064,7 +1065,7 @@ async fn admin_logins_are_throttled_like_the_api(app: TestApp) {
             "/admin/login",
             &[
                 ("email", STAFF_EMAIL),
-                ("password", common::STRONG_PASSWORD),
+                ("password", crate::common::STRONG_PASSWORD),
             ],
         )
         .await;

@@ -1,8 +1,6 @@
 //! Hardening seen from outside: security headers on every response, the Host allow-list, CORS.
 
-mod common;
-
-use common::Backend;
+use crate::common::Backend;
 use reqwest::header::{HOST, ORIGIN};
 use serde_json::json;
 
@@ -16,7 +14,7 @@ fn header(reply: &reqwest::Response, name: &str) -> Option<String> {
 
 #[actix_web::test]
 async fn every_response_carries_the_security_headers() {
-    let app = common::spawn_app_with(Backend::Sqlite, &[("BEHIND_TLS", "true")])
+    let app = crate::common::spawn_app_with(Backend::Sqlite, &[("BEHIND_TLS", "true")])
         .await
         .expect("sqlite");
     for (path, csp) in [
@@ -81,7 +79,9 @@ async fn every_response_carries_the_security_headers() {
 
 #[actix_web::test]
 async fn hsts_only_behind_tls() {
-    let app = common::spawn_app(Backend::Sqlite).await.expect("sqlite");
+    let app = crate::common::spawn_app(Backend::Sqlite)
+        .await
+        .expect("sqlite");
     let reply = app
         .client
         .get(format!("{}/health/live", app.address))
@@ -93,7 +93,7 @@ async fn hsts_only_behind_tls() {
 
 #[actix_web::test]
 async fn hosts_outside_allowed_hosts_are_refused() {
-    let app = common::spawn_app_with(
+    let app = crate::common::spawn_app_with(
         Backend::Sqlite,
         &[("ALLOWED_HOSTS", "api.clinic.org,127.0.0.1")],
     )
@@ -124,7 +124,9 @@ async fn hosts_outside_allowed_hosts_are_refused() {
 
 #[actix_web::test]
 async fn cors_is_off_unless_origins_are_listed() {
-    let off = common::spawn_app(Backend::Sqlite).await.expect("sqlite");
+    let off = crate::common::spawn_app(Backend::Sqlite)
+        .await
+        .expect("sqlite");
     let reply = off
         .client
         .get(format!("{}/health/live", off.address))
@@ -134,7 +136,7 @@ async fn cors_is_off_unless_origins_are_listed() {
         .expect("sent");
     assert_eq!(header(&reply, "access-control-allow-origin"), None);
 
-    let on = common::spawn_app_with(
+    let on = crate::common::spawn_app_with(
         Backend::Sqlite,
         &[("CORS_ALLOWED_ORIGINS", "https://app.clinic.org")],
     )

@@ -1,6 +1,6 @@
 //! The audit storage contract: what the repositories store in the audit trail with each write,
 //! the trail's queries, the sealer's chain and the append-only triggers, checked by one set of
-//! functions run on SQLite and on PostgreSQL (the same way as `contract.rs`).
+//! functions run on SQLite and on PostgreSQL (the same way as `records.rs`).
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;

@@ -1,8 +1,6 @@
 //! Login throttling per e-mail and the per-address limit of the auth routes.
 
-mod common;
-
-use common::{STRONG_PASSWORD, TestApp};
+use crate::common::{STRONG_PASSWORD, TestApp};
 use serde_json::json;
 
 on_both_backends!(
@@ -11,7 +9,7 @@ on_both_backends!(
     parallel_guesses_cannot_slip_under_the_limit,
 );
 
-async fn login(app: &TestApp, email: &str, password: &str) -> common::Reply {
+async fn login(app: &TestApp, email: &str, password: &str) -> crate::common::Reply {
     app.post(
         "/api/auth/login/",
         json!({"email": email, "password": password}),
@@ -114,8 +112,8 @@ async fn parallel_guesses_cannot_slip_under_the_limit(app: TestApp) {
 /// whole burst fell in one minute.
 #[actix_web::test]
 async fn auth_routes_are_limited_per_client_address() {
-    let app = common::spawn_app_with(
-        common::Backend::Sqlite,
+    let app = crate::common::spawn_app_with(
+        crate::common::Backend::Sqlite,
         &[
             ("THROTTLE_AUTH_PER_ADDRESS_PER_MINUTE", "3"),
             ("TRUSTED_PROXIES", "127.0.0.1"),
@@ -164,8 +162,8 @@ async fn auth_routes_are_limited_per_client_address() {
 
 #[actix_web::test]
 async fn zero_disables_the_per_address_limit() {
-    let app = common::spawn_app_with(
-        common::Backend::Sqlite,
+    let app = crate::common::spawn_app_with(
+        crate::common::Backend::Sqlite,
         &[("THROTTLE_AUTH_PER_ADDRESS_PER_MINUTE", "0")],
     )
     .await

@@ -1,8 +1,6 @@
 //! Black-box tests of the contract's Patient–doctor mappings section, on SQLite and PostgreSQL.
 
-mod common;
-
-use common::TestApp;
+use crate::common::TestApp;
 use serde_json::{Value, json};
 
 on_both_backends!(
@@ -19,7 +17,7 @@ on_both_backends!(
 );
 
 struct World {
-    ann: common::Session,
+    ann: crate::common::Session,
     patient: i64,
     doctor: i64,
 }

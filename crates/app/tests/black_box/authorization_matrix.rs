@@ -1,9 +1,7 @@
 //! The authorization matrix: for every route and method, what a second user and an anonymous
 //! caller get when they touch the first user's records, and proof that nothing changed.
 
-mod common;
-
-use common::{TestApp, doctor_body, patient_body};
+use crate::common::{TestApp, doctor_body, patient_body};
 use serde_json::{Value, json};
 
 on_both_backends!(

@@ -1,8 +1,6 @@
 //! Black-box tests of the contract's Auth section, on SQLite and PostgreSQL.
 
-mod common;
-
-use common::{STRONG_PASSWORD, TestApp};
+use crate::common::{STRONG_PASSWORD, TestApp};
 use healthcare_app::admin::{Command, CommandError, PasswordSource, UsersAction, run};
 use serde_json::json;
 

@@ -1,10 +1,8 @@
 //! The `healthcare-admin` binary, run as an operator would, on SQLite and PostgreSQL.
 
-mod common;
-
 use std::process::{Command, Output};
 
-use common::Backend;
+use crate::common::Backend;
 
 struct Admin {
     database_url: String,
@@ -14,7 +12,7 @@ struct Admin {
 
 impl Admin {
     fn new(backend: Backend) -> Option<Self> {
-        let (database_url, sqlite_folder) = common::database_url(backend)?;
+        let (database_url, sqlite_folder) = crate::common::database_url(backend)?;
         Some(Self {
             database_url,
             folder: tempfile::tempdir().expect("folder"),
@@ -95,7 +93,7 @@ fn createsuperuser_applies_the_password_rules_and_creates_staff() {
 
         let (code, stdout, stderr) = admin.run(
             &args,
-            &[("HEALTHCARE_ADMIN_PASSWORD", common::STRONG_PASSWORD)],
+            &[("HEALTHCARE_ADMIN_PASSWORD", crate::common::STRONG_PASSWORD)],
         );
         assert_eq!(code, 0, "{stderr}");
         assert!(
@@ -105,7 +103,7 @@ fn createsuperuser_applies_the_password_rules_and_creates_staff() {
 
         let (code, _, stderr) = admin.run(
             &args,
-            &[("HEALTHCARE_ADMIN_PASSWORD", common::STRONG_PASSWORD)],
+            &[("HEALTHCARE_ADMIN_PASSWORD", crate::common::STRONG_PASSWORD)],
         );
         assert_eq!(code, 1);
         assert!(
@@ -129,7 +127,7 @@ fn users_can_be_deactivated_and_activated() {
         let args = ["createsuperuser", "--email", "a@clinic.org", "--name", "A"];
         admin.run(
             &args,
-            &[("HEALTHCARE_ADMIN_PASSWORD", common::STRONG_PASSWORD)],
+            &[("HEALTHCARE_ADMIN_PASSWORD", crate::common::STRONG_PASSWORD)],
         );
         assert_eq!(
             admin.run(&["users", "deactivate", "1"], &[]).1.trim(),
@@ -154,7 +152,7 @@ fn staff_rights_can_be_granted_and_revoked_and_each_change_is_audited() {
         let args = ["createsuperuser", "--email", "a@clinic.org", "--name", "A"];
         admin.run(
             &args,
-            &[("HEALTHCARE_ADMIN_PASSWORD", common::STRONG_PASSWORD)],
+            &[("HEALTHCARE_ADMIN_PASSWORD", crate::common::STRONG_PASSWORD)],
         );
         let staff_column = |admin: &Admin| {
             let (_, listing, _) = admin.run(&["users", "list"], &[]);
@@ -202,7 +200,7 @@ fn a_lost_second_factor_is_reset_from_the_console() {
         let args = ["createsuperuser", "--email", "a@clinic.org", "--name", "A"];
         admin.run(
             &args,
-            &[("HEALTHCARE_ADMIN_PASSWORD", common::STRONG_PASSWORD)],
+            &[("HEALTHCARE_ADMIN_PASSWORD", crate::common::STRONG_PASSWORD)],
         );
         let (code, _, stderr) = admin.run(&["users", "reset-second-factor", "1"], &[]);
         assert_eq!(
@@ -329,7 +327,7 @@ fn audit_verify_reports_the_first_changed_deleted_or_inserted_row() {
         let args = ["createsuperuser", "--email", "a@clinic.org", "--name", "A"];
         admin.run(
             &args,
-            &[("HEALTHCARE_ADMIN_PASSWORD", common::STRONG_PASSWORD)],
+            &[("HEALTHCARE_ADMIN_PASSWORD", crate::common::STRONG_PASSWORD)],
         );
         for _ in 0..3 {
             assert_eq!(admin.run(&["users", "deactivate", "1"], &[]).0, 0);
@@ -432,7 +430,7 @@ fn audit_verify_refuses_another_key() {
         let args = ["createsuperuser", "--email", "a@clinic.org", "--name", "A"];
         admin.run(
             &args,
-            &[("HEALTHCARE_ADMIN_PASSWORD", common::STRONG_PASSWORD)],
+            &[("HEALTHCARE_ADMIN_PASSWORD", crate::common::STRONG_PASSWORD)],
         );
         admin.run(&["users", "deactivate", "1"], &[]);
         admin.run(&["audit", "seal"], &[]);

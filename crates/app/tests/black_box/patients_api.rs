@@ -1,8 +1,6 @@
 //! Black-box tests of the contract's Patients section, on SQLite and PostgreSQL.
 
-mod common;
-
-use common::{Session, TestApp, patient_body};
+use crate::common::{Session, TestApp, patient_body};
 use serde_json::{Value, json};
 
 on_both_backends!(

@@ -1,11 +1,6 @@
 //! Black-box test harness: spawns the real application on a random port, on SQLite or on a
 //! fresh PostgreSQL database, and drives it over HTTP.
 
-#![allow(
-    dead_code,
-    reason = "each test binary uses a different part of the harness"
-)]
-
 use healthcare_app::{Application, Settings};
 use serde_json::{Value, json};
 
@@ -36,7 +31,6 @@ pub struct TestApp {
     pub metrics_address: Option<String>,
     /// Counts the SQL statements the server runs.
     pub statements: healthcare_persistence::StatementCounter,
-    _sqlite_folder: Option<tempfile::TempDir>,
 }
 
 /// The database URL for `backend`, or `None` when PostgreSQL is unavailable (skipped loudly).
@@ -86,15 +80,37 @@ pub async fn spawn_app_with(backend: Backend, overrides: &[(&str, &str)]) -> Opt
     let metrics_address = application
         .metrics_port()
         .map(|port| format!("http://127.0.0.1:{port}"));
-    actix_web::rt::spawn(application.run_until_stopped());
+    actix_web::rt::spawn(ServerThenFolder {
+        server: Box::pin(application.run_until_stopped()),
+        _folder: folder,
+    });
     Some(TestApp {
         address,
         metrics_address,
         statements,
         client: reqwest::Client::builder().build().expect("client"),
         settings,
-        _sqlite_folder: folder,
     })
+}
+
+/// The running server, then its SQLite folder: fields drop in order, so when the test's
+/// runtime ends, the server (and the audit writer it flushes) stops before the folder is
+/// removed. Removing it first left the final flush retrying against a missing file until the
+/// pool's checkout timeout, two seconds per test.
+struct ServerThenFolder {
+    server: std::pin::Pin<Box<dyn std::future::Future<Output = std::io::Result<()>>>>,
+    _folder: Option<tempfile::TempDir>,
+}
+
+impl std::future::Future for ServerThenFolder {
+    type Output = std::io::Result<()>;
+
+    fn poll(
+        mut self: std::pin::Pin<&mut Self>,
+        context: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Self::Output> {
+        self.server.as_mut().poll(context)
+    }
 }
 
 /// A response's status and parsed JSON body (`Value::Null` for an empty body).
@@ -209,7 +225,6 @@ impl TestApp {
 pub const STRONG_PASSWORD: &str = "vivid-otter-41-harbour";
 
 /// Declares each listed `async fn name(app: TestApp)` as two tests, one per backend.
-#[macro_export]
 macro_rules! on_both_backends {
     ($($name:ident),* $(,)?) => {
         mod sqlite {

@@ -2,13 +2,11 @@
 //! shutdown, concurrency limits, and two instances sharing one PostgreSQL. The time limits are
 //! deadlines against hangs (waits poll, never sleep as synchronisation), not benchmarks.
 
-mod common;
-
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use common::process::{ServerProcess, tokio_sleep};
-use common::{Backend, STRONG_PASSWORD, patient_body};
+use crate::common::process::{ServerProcess, tokio_sleep};
+use crate::common::{Backend, STRONG_PASSWORD, patient_body};
 use serde_json::{Value, json};
 
 const UNAVAILABLE: &str = "Service temporarily unavailable.";
@@ -21,7 +19,7 @@ async fn database_outage_answers_503_then_recovers() {
         return;
     };
     let url = server.create_database();
-    let settings = common::test_settings(&url, &[("DATABASE_POOL_TIMEOUT_SECONDS", "1")]);
+    let settings = crate::common::test_settings(&url, &[("DATABASE_POOL_TIMEOUT_SECONDS", "1")]);
     let application = healthcare_app::Application::build(settings)
         .await
         .expect("starts");
@@ -163,7 +161,7 @@ async fn client_stream(
 }
 
 async fn crash_consistency(backend: Backend) {
-    let Some((url, _folder)) = common::database_url(backend) else {
+    let Some((url, _folder)) = crate::common::database_url(backend) else {
         return;
     };
     let server = ServerProcess::start(&url, &[]).await;
@@ -187,7 +185,7 @@ async fn crash_consistency(backend: Backend) {
         let doctor: Value = client
             .post(format!("{address}/api/doctors/"))
             .bearer_auth(&token)
-            .json(&common::doctor_body(&format!("Dr. {i}"), "General"))
+            .json(&crate::common::doctor_body(&format!("Dr. {i}"), "General"))
             .send()
             .await
             .expect("sent")
@@ -341,7 +339,7 @@ async fn crash_consistency_on_postgres() {
 /// the process exits 0 within the shutdown timeout.
 #[actix_web::test]
 async fn sigterm_drains_in_flight_requests_and_exits_0() {
-    let Some((url, _folder)) = common::database_url(Backend::Sqlite) else {
+    let Some((url, _folder)) = crate::common::database_url(Backend::Sqlite) else {
         return;
     };
     // bcrypt at cost 10 makes each login take long enough to be in flight at the signal.
@@ -402,7 +400,7 @@ async fn sigterm_drains_in_flight_requests_and_exits_0() {
 /// the pool timeout; none hangs.
 #[actix_web::test]
 async fn more_requests_than_connections_never_hang() {
-    let Some(app) = common::spawn_app_with(
+    let Some(app) = crate::common::spawn_app_with(
         Backend::Sqlite,
         &[
             ("DATABASE_POOL_SIZE", "2"),
@@ -445,7 +443,7 @@ async fn more_requests_than_connections_never_hang() {
 /// Eight concurrent writers on SQLite never see "database is locked" (or any error).
 #[actix_web::test]
 async fn eight_concurrent_writers_on_sqlite_never_fail() {
-    let Some(app) = common::spawn_app(Backend::Sqlite).await else {
+    let Some(app) = crate::common::spawn_app(Backend::Sqlite).await else {
         return;
     };
     let session = app.register("Ann", "ann@example.com").await;

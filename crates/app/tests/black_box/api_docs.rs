@@ -1,15 +1,13 @@
 //! The OpenAPI document and the pages that show it.
 
-mod common;
-
-use common::Backend;
+use crate::common::Backend;
 use serde_json::Value;
 
 fn committed_copy_path() -> std::path::PathBuf {
     std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/openapi.json")
 }
 
-async fn served_document(app: &common::TestApp) -> String {
+async fn served_document(app: &crate::common::TestApp) -> String {
     let reply = app
         .client
         .get(format!("{}/api/openapi.json", app.address))
@@ -21,10 +19,12 @@ async fn served_document(app: &common::TestApp) -> String {
 }
 
 /// Every API change shows up in review as a change of `docs/openapi.json`. After an intended
-/// change, refresh the copy with `UPDATE_OPENAPI=1 cargo test --test api_docs`.
+/// change, refresh the copy with `UPDATE_OPENAPI=1 cargo test --test black_box api_docs`.
 #[actix_web::test]
 async fn the_served_document_matches_the_committed_copy() {
-    let app = common::spawn_app(Backend::Sqlite).await.expect("sqlite");
+    let app = crate::common::spawn_app(Backend::Sqlite)
+        .await
+        .expect("sqlite");
     let served = served_document(&app).await;
     let path = committed_copy_path();
     if std::env::var("UPDATE_OPENAPI").as_deref() == Ok("1") {
@@ -33,13 +33,15 @@ async fn the_served_document_matches_the_committed_copy() {
     let committed = std::fs::read_to_string(&path).unwrap_or_default();
     assert!(
         committed.trim_end() == served.trim_end(),
-        "docs/openapi.json differs from the served document; run `UPDATE_OPENAPI=1 cargo test --test api_docs` and review the diff"
+        "docs/openapi.json differs from the served document; run `UPDATE_OPENAPI=1 cargo test --test black_box api_docs` and review the diff"
     );
 }
 
 #[actix_web::test]
 async fn the_document_is_complete() {
-    let app = common::spawn_app(Backend::Sqlite).await.expect("sqlite");
+    let app = crate::common::spawn_app(Backend::Sqlite)
+        .await
+        .expect("sqlite");
     let document: Value = serde_json::from_str(&served_document(&app).await).expect("json");
     assert!(
         document["openapi"]
@@ -109,7 +111,9 @@ async fn the_document_is_complete() {
 
 #[actix_web::test]
 async fn swagger_ui_is_served_offline_without_the_validator() {
-    let app = common::spawn_app(Backend::Sqlite).await.expect("sqlite");
+    let app = crate::common::spawn_app(Backend::Sqlite)
+        .await
+        .expect("sqlite");
     let no_redirects = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
@@ -147,7 +151,9 @@ async fn swagger_ui_is_served_offline_without_the_validator() {
 
 #[actix_web::test]
 async fn redoc_is_served_offline() {
-    let app = common::spawn_app(Backend::Sqlite).await.expect("sqlite");
+    let app = crate::common::spawn_app(Backend::Sqlite)
+        .await
+        .expect("sqlite");
     let no_redirects = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()

@@ -1,5 +1,5 @@
-//! The repository contract suite: every sentence a port's documentation says an adapter MUST
-//! do, checked by one set of functions run on SQLite and on PostgreSQL.
+//! Users, refresh tokens, throttling, patients, doctors and mappings: what their ports say an
+//! adapter MUST do.
 
 use std::time::Duration;
 
@@ -347,7 +347,7 @@ fn a_postgres_url_with_the_server_down_keeps_the_real_error() {
     );
 }
 
-mod records {
+mod fixtures {
     //! Fixtures for the patient, doctor and mapping contracts.
 
     use super::*;
@@ -425,7 +425,7 @@ use healthcare_ports::Page;
 use healthcare_ports::ports::{
     DoctorFilter, DoctorRepository, MappingFilter, MappingRepository, PatientRepository,
 };
-use records::{doctor_details, patient_details, repos};
+use fixtures::{doctor_details, patient_details, repos};
 
 fn page(number: u64, size: u64) -> Page {
     Page { number, size }

@@ -1,16 +1,16 @@
 //! Metrics and logs, as an operator sees them.
 
-mod common;
-
 use std::time::Duration;
 
-use common::process::ServerProcess;
-use common::{Backend, STRONG_PASSWORD, TEST_SECRET};
+use crate::common::process::ServerProcess;
+use crate::common::{Backend, STRONG_PASSWORD, TEST_SECRET};
 use serde_json::{Value, json};
 
 #[actix_web::test]
 async fn metrics_count_requests_by_route_template() {
-    let app = common::spawn_app(Backend::Sqlite).await.expect("sqlite");
+    let app = crate::common::spawn_app(Backend::Sqlite)
+        .await
+        .expect("sqlite");
     let session = app.register("Ann", "ann@example.com").await;
     let patient = app.create_patient(&session, "Jane").await;
     app.get(&format!("/api/patients/{patient}/"), &session.access)
@@ -58,7 +58,7 @@ async fn metrics_count_requests_by_route_template() {
 
 #[actix_web::test]
 async fn metrics_can_move_to_their_own_address() {
-    let app = common::spawn_app_with(Backend::Sqlite, &[("METRICS_ADDRESS", "127.0.0.1:0")])
+    let app = crate::common::spawn_app_with(Backend::Sqlite, &[("METRICS_ADDRESS", "127.0.0.1:0")])
         .await
         .expect("sqlite");
     let on_api = app.request("GET", "/metrics", None, None).await;
@@ -87,7 +87,7 @@ async fn metrics_can_move_to_their_own_address() {
 /// raw path, query string, body, password or token.
 #[actix_web::test]
 async fn production_logs_are_json_with_request_ids_and_no_secrets() {
-    let (url, _folder) = common::database_url(Backend::Sqlite).expect("sqlite");
+    let (url, _folder) = crate::common::database_url(Backend::Sqlite).expect("sqlite");
     let server = ServerProcess::start(&url, &[("APP_ENV", "production")]).await;
     let client = reqwest::Client::new();
     let session: Value = client
@@ -155,7 +155,7 @@ async fn production_logs_are_json_with_request_ids_and_no_secrets() {
         .await
         .expect("sent");
     assert_eq!(updated.status().as_u16(), 200);
-    common::process::tokio_sleep(Duration::from_millis(100)).await;
+    crate::common::process::tokio_sleep(Duration::from_millis(100)).await;
 
     let logs = server.logs();
     let completed: Vec<Value> = logs

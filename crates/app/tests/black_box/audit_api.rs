@@ -2,13 +2,11 @@
 //! fields, `GET /api/audit/` is for staff only, and the chain stays valid under concurrent
 //! requests. On SQLite and PostgreSQL.
 
-mod common;
-
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::{Reply, Session, TestApp};
+use crate::common::{Reply, Session, TestApp};
 use healthcare_domain::audit::{AuditRecord, RequestOrigin};
 use healthcare_domain::patient::PatientId;
 use healthcare_domain::registration::RegistrationInput;
@@ -127,7 +125,7 @@ async fn staff(app: &TestApp, pool: &DbPool) -> Session {
     let input = RegistrationInput {
         name: Some("Sam Staff".into()),
         email: Some("staff@clinic.org".into()),
-        password: Some(common::STRONG_PASSWORD.into()),
+        password: Some(crate::common::STRONG_PASSWORD.into()),
         ..Default::default()
     };
     let user = actix_web::rt::task::spawn_blocking(move || auth.create_staff_user(input))
@@ -138,7 +136,7 @@ async fn staff(app: &TestApp, pool: &DbPool) -> Session {
         app,
         "staff-login",
         "staff@clinic.org",
-        common::STRONG_PASSWORD,
+        crate::common::STRONG_PASSWORD,
     )
     .await;
     assert_eq!(reply.status, 200, "{}", reply.body);
@@ -178,7 +176,7 @@ async fn every_audited_request_leaves_exactly_one_row(app: TestApp) {
         "p-create",
         "POST",
         "/api/patients/",
-        Some(common::patient_body("Jane Roe")),
+        Some(crate::common::patient_body("Jane Roe")),
         token,
     )
     .await;
@@ -303,7 +301,13 @@ async fn every_audited_request_leaves_exactly_one_row(app: TestApp) {
         204
     );
 
-    let session = login(&app, "a-login", "ann@example.com", common::STRONG_PASSWORD).await;
+    let session = login(
+        &app,
+        "a-login",
+        "ann@example.com",
+        crate::common::STRONG_PASSWORD,
+    )
+    .await;
     assert_eq!(session.status, 200);
     assert_eq!(
         login(&app, "a-login-bad", "ann@example.com", "wrong-password")
@@ -354,7 +358,7 @@ async fn every_audited_request_leaves_exactly_one_row(app: TestApp) {
         204
     );
     let change = Some(
-        json!({"old_password": common::STRONG_PASSWORD, "new_password": "tangerine-lorry-57-quay"}),
+        json!({"old_password": crate::common::STRONG_PASSWORD, "new_password": "tangerine-lorry-57-quay"}),
     );
     assert_eq!(
         call(

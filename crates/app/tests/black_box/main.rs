@@ -1,0 +1,22 @@
+//! Black-box tests of the real application: the server on a random port (or as a process) and
+//! the admin CLI, on SQLite and on PostgreSQL. One test binary, so the whole application is
+//! linked once; each module is one area of the contract.
+
+#[macro_use]
+mod common;
+
+mod admin_cli;
+mod admin_site;
+mod api_docs;
+mod audit_api;
+mod auth_api;
+mod authorization_matrix;
+mod doctors_api;
+mod faults;
+mod http_rules;
+mod mappings_api;
+mod observability;
+mod patients_api;
+mod security_api;
+mod throttling;
+mod tls;
