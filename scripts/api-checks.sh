@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
-# The checks that need a running release server: the OpenAPI document validates as 3.1,
-# Schemathesis finds nothing on SQLite and on PostgreSQL, and the docs pages render offline in
-# headless Chromium, and a browser walk through the staff admin site passes.
+# The checks that need a running server: the OpenAPI document validates as 3.1, Schemathesis
+# finds nothing on SQLite and on PostgreSQL, the docs pages render offline in headless
+# Chromium, and a browser walk through the staff admin site passes.
 #   usage: scripts/api-checks.sh POSTGRES_ADMIN_URL
+# Environment:
+#   HEALTHCARE_BIN_DIR    folder holding healthcare-api and healthcare-admin to test (CI passes
+#                         the ones its test build made); without it a release build is made
+#   HEALTHCARE_TOOLS_DIR  where the Python tools' venvs live (default target/)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 admin_url=${1:?PostgreSQL admin URL (e.g. postgres://postgres@127.0.0.1:5432/postgres)}
@@ -14,20 +18,27 @@ cleanup() {
 }
 trap cleanup EXIT
 
+tools_dir=${HEALTHCARE_TOOLS_DIR:-target}
 echo "--- OpenAPI 3.1 validation (openapi-spec-validator)"
-venv=target/ci-venv
+venv=$tools_dir/ci-venv
 [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
 "$venv/bin/pip" install --quiet --disable-pip-version-check "openapi-spec-validator==0.9.0"
 "$venv/bin/openapi-spec-validator" docs/openapi.json
 
-echo "--- release binary"
-cargo build --release --locked -p healthcare_app
-binary=target/release/healthcare-api
+if [ -n "${HEALTHCARE_BIN_DIR:-}" ]; then
+  bin_dir=$HEALTHCARE_BIN_DIR
+else
+  echo "--- release binary"
+  cargo build --release --locked -p healthcare_app
+  bin_dir=${CARGO_TARGET_DIR:-target}/release
+fi
+binary=$bin_dir/healthcare-api
+admin_cli=$bin_dir/healthcare-admin
 
 start_server() { # DATABASE_URL
   local port
   # The fuzz user is made staff so that the staff-only audit route is fuzzed too.
-  export FUZZ_GRANT_STAFF="env DATABASE_URL=$1 target/release/healthcare-admin users grant-staff"
+  export FUZZ_GRANT_STAFF="env DATABASE_URL=$1 $admin_cli users grant-staff"
   port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
   DATABASE_URL=$1 PORT=$port BCRYPT_COST=4 SECRET_KEY=api-checks-secret-key-of-at-least-32-bytes \
     RUST_LOG=warn "$binary" >"$work/server-$port.log" 2>&1 &
@@ -81,7 +92,7 @@ admin_preconditions() { # DATABASE_URL
   export ADMIN_PATIENT_NAME="Zelda Quenby-Browsercheck"
   local created token
   created=$(env DATABASE_URL="$1" HEALTHCARE_ADMIN_PASSWORD="$ADMIN_STAFF_PASSWORD" \
-    target/release/healthcare-admin createsuperuser --email "$ADMIN_STAFF_EMAIL" --name "$ADMIN_STAFF_NAME")
+    "$admin_cli" createsuperuser --email "$ADMIN_STAFF_EMAIL" --name "$ADMIN_STAFF_NAME")
   echo "$created"
   ADMIN_STAFF_ID=${created##* with id }
   export ADMIN_STAFF_ID

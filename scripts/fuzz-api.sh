@@ -4,7 +4,8 @@
 #   scripts/fuzz-api.sh BASE_URL            e.g. scripts/fuzz-api.sh http://127.0.0.1:8123
 #
 # The server must already be running at BASE_URL. The script
-#   1. creates (or reuses) a Python venv at target/fuzz-venv with a pinned Schemathesis,
+#   1. creates (or reuses) a Python venv at target/fuzz-venv (or $HEALTHCARE_TOOLS_DIR/fuzz-venv)
+#      with a pinned Schemathesis,
 #   2. registers a fresh user (random e-mail) and takes its access token,
 #   3. runs `st run BASE_URL/api/openapi.json` with that token as a bearer header, a fixed
 #      seed and a bounded number of examples per operation, checking the five response checks
@@ -41,7 +42,7 @@ case $base in
 esac
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-venv=$root/target/fuzz-venv
+venv=${HEALTHCARE_TOOLS_DIR:-$root/target}/fuzz-venv
 report_dir=$root/target/fuzz-report
 seed=${FUZZ_SEED:-20240611}
 max_examples=${FUZZ_MAX_EXAMPLES:-30}
