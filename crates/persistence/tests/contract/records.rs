@@ -418,6 +418,7 @@ mod fixtures {
     }
 }
 
+use fixtures::{doctor_details, patient_details, repos};
 use healthcare_domain::doctor::DoctorId;
 use healthcare_domain::mapping::MappingId;
 use healthcare_domain::patient::PatientId;
@@ -425,7 +426,6 @@ use healthcare_ports::Page;
 use healthcare_ports::ports::{
     DoctorFilter, DoctorRepository, MappingFilter, MappingRepository, PatientRepository,
 };
-use fixtures::{doctor_details, patient_details, repos};
 
 fn page(number: u64, size: u64) -> Page {
     Page { number, size }
