@@ -3,10 +3,13 @@
 //! output or an error for standard error. Changes made here are audited with no actor (the
 //! operator at the console).
 
+use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use clap::{Parser, Subcommand, ValueEnum};
-use healthcare_domain::audit::{AuditAction, AuditOutcome, AuditRecord, Mac, RequestOrigin};
+use healthcare_domain::audit::{
+    AuditAction, AuditOutcome, AuditRecord, DEFAULT_MAX_SKEW_SECONDS, Mac, RequestOrigin,
+};
 use healthcare_domain::patient::PatientId;
 use healthcare_domain::registration::RegistrationInput;
 use healthcare_domain::{Timestamp, UserId};
@@ -92,8 +95,8 @@ pub enum ExportFormat {
 /// `audit` subcommands.
 #[derive(Debug, Subcommand)]
 pub enum AuditCommand {
-    /// Walk the hash chain and report the first row that was changed, deleted or inserted
-    /// (exit 1 when the chain is broken).
+    /// Walk the hash chain and report the first row that was changed, deleted, inserted or
+    /// back-dated, and every unsealed row the server did not write (exit 1 on any finding).
     Verify {
         /// After archiving a prefix: the sequence number of the last archived row…
         #[arg(long, requires = "resume_mac")]
@@ -101,6 +104,9 @@ pub enum AuditCommand {
         /// …and its MAC (64 hex digits).
         #[arg(long, requires = "resume_seq")]
         resume_mac: Option<String>,
+        /// How far, in seconds, a row may be dated before a row sealed ahead of it.
+        #[arg(long, default_value_t = DEFAULT_MAX_SKEW_SECONDS)]
+        max_skew_seconds: i64,
     },
     /// Seal the rows written since the server last sealed (the server does this every second).
     Seal,
@@ -331,12 +337,19 @@ pub fn run(
                 AuditCommand::Verify {
                     resume_seq,
                     resume_mac,
-                } => verify(settings, &audit, resume_seq, resume_mac.as_deref()),
+                    max_skew_seconds,
+                } => verify(
+                    settings,
+                    &audit,
+                    resume_seq,
+                    resume_mac.as_deref(),
+                    max_skew_seconds,
+                ),
                 AuditCommand::Seal => {
                     let round = audit
-                        .seal_pending(&settings.audit_key.key, 500)
+                        .seal_pending(&settings.audit_key.key, 500, &mut BTreeSet::new())
                         .map_err(describe)?;
-                    Ok(match round.head {
+                    let sealed = match round.head {
                         Some(head) => format!(
                             "Sealed {} rows; chain head: seq {} mac {}",
                             round.sealed,
@@ -344,7 +357,15 @@ pub fn run(
                             head.mac.to_hex()
                         ),
                         None => "Nothing to seal: the audit trail is empty.".to_owned(),
-                    })
+                    };
+                    if round.refused.is_empty() {
+                        Ok(sealed)
+                    } else {
+                        Err(failure(format!(
+                            "{sealed}. Left unsealed, not written by the server: rows {}.",
+                            ids(&round.refused)
+                        )))
+                    }
                 }
                 AuditCommand::List {
                     patient,
@@ -376,11 +397,22 @@ fn console_trail(pool: &DbPool) -> Arc<dyn AuditTrail> {
     ))))
 }
 
+/// Ids as a short list: the first few, then how many more.
+fn ids(ids: &[i64]) -> String {
+    const SHOWN: usize = 20;
+    let listed: Vec<String> = ids.iter().take(SHOWN).map(i64::to_string).collect();
+    match ids.len().checked_sub(SHOWN) {
+        Some(more) if more > 0 => format!("{} and {more} more", listed.join(", ")),
+        _ => listed.join(", "),
+    }
+}
+
 fn verify(
     settings: &Settings,
     audit: &AuditService,
     resume_seq: Option<i64>,
     resume_mac: Option<&str>,
+    max_skew_seconds: i64,
 ) -> Result<String, CommandError> {
     let resume = match (resume_seq, resume_mac) {
         (Some(seq), Some(mac)) => Some((
@@ -390,7 +422,7 @@ fn verify(
         _ => None,
     };
     let report = audit
-        .verify(&settings.audit_key.key, resume)
+        .verify(&settings.audit_key.key, resume, max_skew_seconds)
         .map_err(describe)?;
     let pending = match report.pending.oldest {
         Some(oldest) if report.pending.rows > 0 => format!(
@@ -401,14 +433,27 @@ fn verify(
         _ => "No rows waiting to be sealed.".to_owned(),
     };
     let (head_seq, head_mac) = report.head;
+    let forged = if report.unauthenticated.is_empty() {
+        String::new()
+    } else {
+        format!(
+            " FORGED: {} unsealed rows were not written by the server (no valid row MAC): {}.",
+            report.unauthenticated.len(),
+            ids(&report.unauthenticated)
+        )
+    };
     match report.broken {
-        None => Ok(format!(
+        None if forged.is_empty() => Ok(format!(
             "Audit chain intact: {} sealed rows verified; head seq {head_seq} mac {}. {pending}",
             report.checked,
             head_mac.to_hex()
         )),
+        None => Err(failure(format!(
+            "Audit chain intact up to seq {head_seq} ({} sealed rows verified).{forged}",
+            report.checked
+        ))),
         Some(broken) => Err(failure(format!(
-            "Audit chain BROKEN: {broken}. The {} rows before it verified (up to seq {head_seq}).",
+            "Audit chain BROKEN: {broken}. The {} rows before it verified (up to seq {head_seq}).{forged}",
             report.checked
         ))),
     }

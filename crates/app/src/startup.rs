@@ -94,8 +94,8 @@ impl Application {
         let audit = audit_workers(&settings)?;
         let trail = audit.trail();
         let probe = Arc::new(PoolProbe(pool.clone()));
-        let metrics =
-            Metrics::new(probe.clone()).map_err(|e| StartupError::Metrics(e.to_string()))?;
+        let metrics = Metrics::new(probe.clone(), audit.queue())
+            .map_err(|e| StartupError::Metrics(e.to_string()))?;
         let metrics = web::Data::new(metrics);
         let services = services(&settings, &pool, trail);
         forget_idle_admin_sessions(services.staff_sign_in.clone());

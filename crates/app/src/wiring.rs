@@ -67,6 +67,7 @@ pub fn database_pool(
             max_size: settings.database_pool_size,
             checkout_timeout: settings.database_pool_timeout,
             statements,
+            audit_key: settings.audit_key.key.clone(),
         },
     )
 }
@@ -82,6 +83,7 @@ pub fn audit_workers(settings: &Settings) -> Result<AuditWorkers, RepoError> {
             max_size: AUDIT_POOL_SIZE,
             checkout_timeout: settings.database_pool_timeout,
             statements: StatementCounter::default(),
+            audit_key: settings.audit_key.key.clone(),
         },
     )?;
     let reads = if settings.audit_reads {
@@ -89,10 +91,12 @@ pub fn audit_workers(settings: &Settings) -> Result<AuditWorkers, RepoError> {
     } else {
         ReadAuditing::Off
     };
+    // A request waits for room in a full audit queue as long as it would for a connection.
     AuditWorkers::start(
         Arc::new(DieselAuditRepository::new(pool)),
         settings.audit_key.key.clone(),
         reads,
+        settings.database_pool_timeout,
     )
     .map_err(|e| RepoError::Internal(format!("cannot start the audit threads: {e}")))
 }
@@ -102,10 +106,8 @@ pub fn audit_workers(settings: &Settings) -> Result<AuditWorkers, RepoError> {
 pub struct ImmediateAuditTrail(pub Arc<dyn AuditRepository>);
 
 impl AuditTrail for ImmediateAuditTrail {
-    fn record(&self, event: AuditEvent) {
-        if let Err(error) = self.0.append(std::slice::from_ref(&event)) {
-            tracing::error!(%error, action = %event.action, "audit row not stored");
-        }
+    fn record(&self, event: AuditEvent) -> Result<(), ServiceError> {
+        Ok(self.0.append(std::slice::from_ref(&event))?)
     }
 }
 

@@ -4,10 +4,15 @@
 //! A row never holds a value of a patient field: only who, what, which record, when, from
 //! where and with what outcome.
 //!
-//! Sealing: each row gets a contiguous sequence number and
-//! `mac = HMAC-SHA-256(key, previous mac ‖ canonical content)`, the first row chaining from
-//! [`Mac::GENESIS`]. Whoever can write the table but does not hold the key cannot recompute
-//! the chain, so a changed, deleted or inserted sealed row breaks it.
+//! Two MACs, both keyed with `AUDIT_HMAC_KEY`:
+//! - the row's own [`RowSeal`], made by the server as it writes the row:
+//!   `HMAC-SHA-256(key, random nonce ‖ canonical content)`. The sealer chains only rows that
+//!   carry a valid one, so a row inserted straight into the table is refused and reported;
+//! - the chain: each sealed row gets a contiguous sequence number and
+//!   `mac = HMAC-SHA-256(key, previous mac ‖ canonical content)`, the first row chaining from
+//!   [`Mac::GENESIS`], so a changed, deleted or inserted sealed row breaks it.
+//!
+//! Whoever can write the table but does not hold the key can compute neither.
 
 use std::fmt;
 
@@ -203,15 +208,50 @@ pub struct AuditEvent {
     pub origin: RequestOrigin,
 }
 
-/// A stored row: the event, its database id and, once sealed, its place in the chain.
+/// A stored row: the event, its database id, the MAC the server wrote it with and, once
+/// sealed, its place in the chain.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuditRecord {
     /// Database id (assigned at insert; may commit out of order).
     pub id: i64,
     /// The event.
     pub event: AuditEvent,
+    /// The row's own MAC (none on rows written before row MACs existed, or forged).
+    pub row_seal: Option<RowSeal>,
     /// The seal, once the sealer has reached the row.
     pub seal: Option<Seal>,
+}
+
+/// A row's own MAC, made when the server writes it. The random nonce makes every row's MAC
+/// unique (the table refuses a repeated nonce), so a genuine row cannot be inserted twice.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RowSeal {
+    /// 128 random bits.
+    pub nonce: [u8; 16],
+    /// `HMAC-SHA-256(key, nonce ‖ canonical content)`.
+    pub mac: Mac,
+}
+
+/// Which rows must carry a [`RowSeal`]: all but those written before row MACs existed, which
+/// the migration that added them bounds by id and time. Those are chained without one, as
+/// they always were; a row without one that claims a later id or time is not the server's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RowSealsFrom {
+    /// The first id written with row MACs.
+    pub first_id: i64,
+    /// When row MACs began.
+    pub since: Timestamp,
+}
+
+impl RowSealsFrom {
+    /// Whether the row may enter the chain, and counts as written by the server: it carries
+    /// a valid row MAC, or it predates row MACs.
+    pub fn is_authentic(&self, key: &ChainKey, record: &AuditRecord) -> bool {
+        match &record.row_seal {
+            Some(row_seal) => key.row_verifies(row_seal, &record.event),
+            None => record.id < self.first_id && record.event.at <= self.since,
+        }
+    }
 }
 
 /// A row's place in the chain.
@@ -286,26 +326,55 @@ impl ChainKey {
         hmac.update(&canonical_content(seq, id, event));
         hmac.verify_slice(&mac.0).is_ok()
     }
+
+    /// The row MAC the server writes `event` with, under a fresh random `nonce`.
+    pub fn seal_row(&self, nonce: [u8; 16], event: &AuditEvent) -> RowSeal {
+        let mac = Mac(self.row_hmac(&nonce, event).finalize().into_bytes().into());
+        RowSeal { nonce, mac }
+    }
+
+    /// Whether `row_seal` is the server's MAC of `event` (compared in constant time).
+    pub fn row_verifies(&self, row_seal: &RowSeal, event: &AuditEvent) -> bool {
+        self.row_hmac(&row_seal.nonce, event)
+            .verify_slice(&row_seal.mac.0)
+            .is_ok()
+    }
+
+    fn row_hmac(&self, nonce: &[u8; 16], event: &AuditEvent) -> Hmac<Sha256> {
+        #[expect(clippy::expect_used, reason = "HMAC accepts keys of every length")]
+        let mut hmac = Hmac::<Sha256>::new_from_slice(&self.0).expect("HMAC takes any key");
+        hmac.update(b"audit-row-v1");
+        hmac.update(nonce);
+        hmac.update(&event_content(Vec::with_capacity(160), event));
+        hmac
+    }
 }
 
-/// The bytes a MAC covers: every field, each length-prefixed (absent fields as a distinct
-/// marker), so no two different rows share an encoding.
+/// The bytes a chain MAC covers: the row's place and every field of its event.
 fn canonical_content(seq: i64, id: i64, event: &AuditEvent) -> Vec<u8> {
-    fn field(out: &mut Vec<u8>, value: Option<&[u8]>) {
-        match value {
-            None => out.push(0),
-            Some(bytes) => {
-                out.push(1);
-                out.extend_from_slice(&(bytes.len() as u64).to_be_bytes());
-                out.extend_from_slice(bytes);
-            }
-        }
-    }
-    let number = |value: i64| value.to_be_bytes();
     let mut out = Vec::with_capacity(160);
     out.extend_from_slice(b"audit-v1");
-    field(&mut out, Some(&number(seq)));
-    field(&mut out, Some(&number(id)));
+    field(&mut out, Some(&seq.to_be_bytes()));
+    field(&mut out, Some(&id.to_be_bytes()));
+    event_content(out, event)
+}
+
+/// Appends one length-prefixed field (an absent one as a distinct marker), so no two
+/// different rows share an encoding.
+fn field(out: &mut Vec<u8>, value: Option<&[u8]>) {
+    match value {
+        None => out.push(0),
+        Some(bytes) => {
+            out.push(1);
+            out.extend_from_slice(&(bytes.len() as u64).to_be_bytes());
+            out.extend_from_slice(bytes);
+        }
+    }
+}
+
+/// Appends every field of `event` to `out`.
+fn event_content(mut out: Vec<u8>, event: &AuditEvent) -> Vec<u8> {
+    let number = |value: i64| value.to_be_bytes();
     field(&mut out, Some(&number(event.at.timestamp_micros())));
     field(
         &mut out,
@@ -369,33 +438,71 @@ pub enum ChainBreak {
         /// The intruder's database id.
         id: i64,
     },
+    /// A chained row that should carry the server's row MAC does not: it was written by
+    /// someone without the key and sealed by a release that did not check.
+    #[error("row {id} (seq {seq}) was not written by the server: its row MAC is missing or wrong")]
+    Unauthenticated {
+        /// Its sequence number.
+        seq: i64,
+        /// Its database id.
+        id: i64,
+    },
+    /// A row is dated well before a row chained ahead of it: rows are sealed within seconds
+    /// of being written, so it was inserted late or back-dated.
+    #[error("row {id} (seq {seq}) is dated {behind_seconds} s before a row sealed ahead of it")]
+    Backdated {
+        /// Its sequence number.
+        seq: i64,
+        /// Its database id.
+        id: i64,
+        /// How far before the latest earlier-sealed row it is dated.
+        behind_seconds: i64,
+    },
+}
+
+/// How far a row may be dated before a row sealed ahead of it (instances, batches and a
+/// short database outage reorder rows by up to this much) before `verify` reports it.
+pub const DEFAULT_MAX_SKEW_SECONDS: i64 = 300;
+
+/// What a walk accepts besides the chain itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct VerifyPolicy {
+    /// Which rows must carry a row MAC.
+    pub row_seals: RowSealsFrom,
+    /// How far (seconds) a row may be dated before one sealed ahead of it.
+    pub max_skew_seconds: i64,
 }
 
 /// Walks sealed rows in sequence order and reports the first break.
 #[derive(Debug)]
 pub struct ChainVerifier {
     key: ChainKey,
+    policy: VerifyPolicy,
     next_seq: i64,
     previous: Mac,
+    latest: Option<Timestamp>,
 }
 
 impl ChainVerifier {
     /// A walk from the first row.
-    pub fn new(key: ChainKey) -> Self {
-        Self::resuming(key, 1, Mac::GENESIS)
+    pub fn new(key: ChainKey, policy: VerifyPolicy) -> Self {
+        Self::resuming(key, policy, 1, Mac::GENESIS)
     }
 
     /// A walk from `next_seq`, whose predecessor's MAC is `previous` (after an archive).
-    pub fn resuming(key: ChainKey, next_seq: i64, previous: Mac) -> Self {
+    pub fn resuming(key: ChainKey, policy: VerifyPolicy, next_seq: i64, previous: Mac) -> Self {
         Self {
             key,
+            policy,
             next_seq,
             previous,
+            latest: None,
         }
     }
 
-    /// Checks the next row (rows must come in ascending `seq`).
-    pub fn check(&mut self, id: i64, event: &AuditEvent, seal: &Seal) -> Result<(), ChainBreak> {
+    /// Checks the next sealed row (rows must come in ascending `seq`).
+    pub fn check(&mut self, record: &AuditRecord, seal: &Seal) -> Result<(), ChainBreak> {
+        let (id, event) = (record.id, &record.event);
         if seal.seq < self.next_seq {
             return Err(ChainBreak::Inserted { seq: seal.seq, id });
         }
@@ -411,6 +518,20 @@ impl ChainVerifier {
         {
             return Err(ChainBreak::Changed { seq: seal.seq, id });
         }
+        if !self.policy.row_seals.is_authentic(&self.key, record) {
+            return Err(ChainBreak::Unauthenticated { seq: seal.seq, id });
+        }
+        if let Some(latest) = self.latest {
+            let behind_seconds = (latest - event.at).num_seconds();
+            if behind_seconds > self.policy.max_skew_seconds {
+                return Err(ChainBreak::Backdated {
+                    seq: seal.seq,
+                    id,
+                    behind_seconds,
+                });
+            }
+        }
+        self.latest = Some(self.latest.map_or(event.at, |latest| latest.max(event.at)));
         self.previous = seal.mac;
         self.next_seq += 1;
         Ok(())
@@ -451,6 +572,24 @@ mod tests {
         }
     }
 
+    /// Row MACs from id 1 on: every row must carry one.
+    const POLICY: VerifyPolicy = VerifyPolicy {
+        row_seals: RowSealsFrom {
+            first_id: 1,
+            since: chrono::DateTime::UNIX_EPOCH,
+        },
+        max_skew_seconds: DEFAULT_MAX_SKEW_SECONDS,
+    };
+
+    fn record(key: &ChainKey, id: i64, event: AuditEvent) -> AuditRecord {
+        AuditRecord {
+            id,
+            row_seal: Some(key.seal_row([id as u8; 16], &event)),
+            event,
+            seal: None,
+        }
+    }
+
     fn chain(key: &ChainKey, count: i64) -> Vec<(i64, AuditEvent, Seal)> {
         let mut previous = Mac::GENESIS;
         (1..=count)
@@ -465,9 +604,9 @@ mod tests {
     }
 
     fn verify(key: &ChainKey, rows: &[(i64, AuditEvent, Seal)]) -> Result<i64, ChainBreak> {
-        let mut verifier = ChainVerifier::new(key.clone());
+        let mut verifier = ChainVerifier::new(key.clone(), POLICY);
         for (id, event, seal) in rows {
-            verifier.check(*id, event, seal)?;
+            verifier.check(&record(key, *id, event.clone()), seal)?;
         }
         Ok(verifier.last_seq())
     }
@@ -561,12 +700,90 @@ mod tests {
     fn a_walk_can_resume_after_an_archived_prefix() {
         let key = ChainKey::new(*b"0123456789abcdef0123456789abcdef");
         let rows = chain(&key, 5);
-        let mut verifier = ChainVerifier::resuming(key, 3, rows[1].2.mac);
+        let mut verifier = ChainVerifier::resuming(key.clone(), POLICY, 3, rows[1].2.mac);
         for (id, event, seal) in &rows[2..] {
-            assert_eq!(verifier.check(*id, event, seal), Ok(()));
+            let row = record(&key, *id, event.clone());
+            assert_eq!(verifier.check(&row, seal), Ok(()));
         }
         assert_eq!(verifier.last_seq(), 5);
         assert_eq!(verifier.head(), rows[4].2.mac);
+    }
+
+    #[test]
+    fn a_row_mac_authenticates_exactly_the_row_the_server_wrote() {
+        let key = ChainKey::new(*b"0123456789abcdef0123456789abcdef");
+        let genuine = record(&key, 5, event(5));
+        assert!(POLICY.row_seals.is_authentic(&key, &genuine));
+        let mut changed = genuine.clone();
+        changed.event.outcome = AuditOutcome::Denied;
+        assert!(!POLICY.row_seals.is_authentic(&key, &changed));
+        let other = ChainKey::new(*b"another key of thirty-two bytes!");
+        let forged = record(&other, 5, event(5));
+        assert!(!POLICY.row_seals.is_authentic(&key, &forged));
+        let unsealed = AuditRecord {
+            row_seal: None,
+            ..genuine
+        };
+        assert!(!POLICY.row_seals.is_authentic(&key, &unsealed));
+        // Rows from before row MACs existed need none; a later id or date gives it away.
+        let before = |first_id, since| RowSealsFrom { first_id, since };
+        let written = unsealed.event.at;
+        assert!(before(6, written).is_authentic(&key, &unsealed));
+        assert!(!before(5, written).is_authentic(&key, &unsealed));
+        let earlier = written - chrono::Duration::seconds(1);
+        assert!(!before(6, earlier).is_authentic(&key, &unsealed));
+        assert_ne!(
+            key.seal_row([1; 16], &event(5)).mac,
+            key.seal_row([2; 16], &event(5)).mac,
+            "the nonce makes every MAC unique"
+        );
+    }
+
+    #[test]
+    fn a_chained_row_without_a_valid_row_mac_is_reported() {
+        let key = ChainKey::new(*b"0123456789abcdef0123456789abcdef");
+        let rows = chain(&key, 3);
+        let mut verifier = ChainVerifier::new(key.clone(), POLICY);
+        verifier
+            .check(&record(&key, rows[0].0, rows[0].1.clone()), &rows[0].2)
+            .expect("genuine");
+        let forged = AuditRecord {
+            row_seal: None,
+            ..record(&key, rows[1].0, rows[1].1.clone())
+        };
+        assert_eq!(
+            verifier.check(&forged, &rows[1].2),
+            Err(ChainBreak::Unauthenticated { seq: 2, id: 20 })
+        );
+    }
+
+    #[test]
+    fn a_row_dated_well_before_one_sealed_ahead_of_it_is_reported() {
+        let key = ChainKey::new(*b"0123456789abcdef0123456789abcdef");
+        let mut events = vec![event(1), event(2), event(3)];
+        events[1].at -= chrono::Duration::seconds(DEFAULT_MAX_SKEW_SECONDS);
+        events[2].at -= chrono::Duration::seconds(DEFAULT_MAX_SKEW_SECONDS + 1);
+        let mut previous = Mac::GENESIS;
+        let mut verifier = ChainVerifier::new(key.clone(), POLICY);
+        let mut results = Vec::new();
+        for (index, event) in events.into_iter().enumerate() {
+            let (seq, id) = (index as i64 + 1, index as i64 + 1);
+            let mac = key.seal(&previous, seq, id, &event);
+            previous = mac;
+            results.push(verifier.check(&record(&key, id, event), &Seal { seq, mac }));
+        }
+        assert_eq!(
+            results,
+            [
+                Ok(()),
+                Ok(()), // within the window
+                Err(ChainBreak::Backdated {
+                    seq: 3,
+                    id: 3,
+                    behind_seconds: DEFAULT_MAX_SKEW_SECONDS + 1
+                })
+            ]
+        );
     }
 
     #[test]

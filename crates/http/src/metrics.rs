@@ -1,5 +1,6 @@
 //! Prometheus metrics: requests by route template, method and status; latency; database pool
-//! use and errors. One registry per application, rendered in the text format at `/metrics`.
+//! use and errors; the audit queue. One registry per application, rendered in the text format
+//! at `/metrics`.
 
 use std::sync::Arc;
 
@@ -9,7 +10,7 @@ use prometheus::{
     TextEncoder,
 };
 
-use crate::state::DatabaseProbe;
+use crate::state::{AuditQueueProbe, DatabaseProbe};
 
 /// The metrics of one running application.
 pub struct Metrics {
@@ -20,6 +21,10 @@ pub struct Metrics {
     pool_idle: IntGauge,
     database_errors: IntCounter,
     database: Arc<dyn DatabaseProbe>,
+    audit_queued: IntGauge,
+    audit_written: IntCounter,
+    audit_refused: IntCounter,
+    audit: Arc<dyn AuditQueueProbe>,
 }
 
 /// Latency buckets in seconds, from 1 ms to 10 s.
@@ -28,8 +33,12 @@ const LATENCY_BUCKETS: [f64; 14] = [
 ];
 
 impl Metrics {
-    /// Registers every metric; `database` reports the pool and the error count at scrape time.
-    pub fn new(database: Arc<dyn DatabaseProbe>) -> Result<Self, prometheus::Error> {
+    /// Registers every metric; `database` reports the pool and the error count, and `audit`
+    /// the audit queue, at scrape time.
+    pub fn new(
+        database: Arc<dyn DatabaseProbe>,
+        audit: Arc<dyn AuditQueueProbe>,
+    ) -> Result<Self, prometheus::Error> {
         let registry = Registry::new();
         let requests = IntCounterVec::new(
             Opts::new(
@@ -58,11 +67,24 @@ impl Metrics {
             "db_errors_total",
             "Database failures: unreachable server, pool timeouts and unexpected query errors.",
         )?;
+        let audit_queued =
+            IntGauge::new("audit_queue_events", "Audit events waiting to be written.")?;
+        let audit_written = IntCounter::new(
+            "audit_events_written_total",
+            "Audit events the background writers stored.",
+        )?;
+        let audit_refused = IntCounter::new(
+            "audit_events_refused_total",
+            "Requests answered 503 because their audit event could not be queued in time.",
+        )?;
         registry.register(Box::new(requests.clone()))?;
         registry.register(Box::new(latency.clone()))?;
         registry.register(Box::new(pool_in_use.clone()))?;
         registry.register(Box::new(pool_idle.clone()))?;
         registry.register(Box::new(database_errors.clone()))?;
+        registry.register(Box::new(audit_queued.clone()))?;
+        registry.register(Box::new(audit_written.clone()))?;
+        registry.register(Box::new(audit_refused.clone()))?;
         Ok(Self {
             registry,
             requests,
@@ -71,6 +93,10 @@ impl Metrics {
             pool_idle,
             database_errors,
             database,
+            audit_queued,
+            audit_written,
+            audit_refused,
+            audit,
         })
     }
 
@@ -94,11 +120,18 @@ impl Metrics {
         let (in_use, idle) = self.database.pool_state();
         self.pool_in_use.set(in_use.into());
         self.pool_idle.set(idle.into());
-        // Mirror the adapter's monotonic error count into the counter.
-        let (total, seen) = (self.database.error_count(), self.database_errors.get());
-        if total > seen {
-            self.database_errors.inc_by(total - seen);
+        // Mirror the adapters' monotonic counts into the counters.
+        for (counter, total) in [
+            (&self.database_errors, self.database.error_count()),
+            (&self.audit_written, self.audit.written()),
+            (&self.audit_refused, self.audit.refused()),
+        ] {
+            if total > counter.get() {
+                counter.inc_by(total - counter.get());
+            }
         }
+        self.audit_queued
+            .set(i64::try_from(self.audit.queued()).unwrap_or(i64::MAX));
         let mut buffer = Vec::new();
         TextEncoder::new().encode(&self.registry.gather(), &mut buffer)?;
         String::from_utf8(buffer).map_err(|e| prometheus::Error::Msg(e.to_string()))
@@ -140,9 +173,26 @@ mod tests {
         }
     }
 
+    struct FakeAuditQueue;
+
+    impl AuditQueueProbe for FakeAuditQueue {
+        fn queued(&self) -> u64 {
+            12
+        }
+
+        fn written(&self) -> u64 {
+            3_400
+        }
+
+        fn refused(&self) -> u64 {
+            5
+        }
+    }
+
     #[test]
-    fn renders_requests_latency_and_database_figures() {
-        let metrics = Metrics::new(Arc::new(FakeDatabase)).expect("registered");
+    fn renders_requests_latency_database_and_audit_queue_figures() {
+        let metrics =
+            Metrics::new(Arc::new(FakeDatabase), Arc::new(FakeAuditQueue)).expect("registered");
         metrics.observe("/api/patients/{id}", "GET", 200, 0.003);
         metrics.observe("/api/patients/{id}", "GET", 200, 0.004);
         metrics.observe("<unmatched>", "BREW", 404, 0.001);
@@ -165,11 +215,12 @@ mod tests {
         assert!(text.contains("db_pool_connections_in_use 3"));
         assert!(text.contains("db_pool_connections_idle 2"));
         assert!(text.contains("db_errors_total 7"));
+        assert!(text.contains("audit_queue_events 12"), "{text}");
+        assert!(text.contains("audit_events_written_total 3400"), "{text}");
+        assert!(text.contains("audit_events_refused_total 5"), "{text}");
+        let again = metrics.render().expect("rendered");
         assert!(
-            metrics
-                .render()
-                .expect("rendered")
-                .contains("db_errors_total 7"),
+            again.contains("db_errors_total 7") && again.contains("audit_events_refused_total 5"),
             "mirrored, not added twice"
         );
     }

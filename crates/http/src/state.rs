@@ -19,6 +19,18 @@ pub trait DatabaseProbe: Send + Sync {
     fn error_count(&self) -> u64;
 }
 
+/// The audit trail's queue, as the metrics report it.
+pub trait AuditQueueProbe: Send + Sync {
+    /// Events waiting to be written now.
+    fn queued(&self) -> u64;
+
+    /// Events written since start (monotonic).
+    fn written(&self) -> u64;
+
+    /// Requests refused since start because their event could not be queued (monotonic).
+    fn refused(&self) -> u64;
+}
+
 /// HTTP-level settings.
 #[derive(Debug, Clone)]
 pub struct ApiConfig {

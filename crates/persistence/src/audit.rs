@@ -1,10 +1,14 @@
-//! The audit trail in the database: appended rows, the sealer's chain, and queries.
+//! The audit trail in the database: rows appended with the server's row MAC, the sealer's
+//! chain (which admits only rows whose row MAC verifies), and queries.
+
+use std::collections::BTreeSet;
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use healthcare_domain::UserId;
 use healthcare_domain::audit::{
-    AuditAction, AuditEvent, AuditOutcome, AuditRecord, ChainKey, Mac, RequestOrigin, Seal,
+    AuditAction, AuditEvent, AuditOutcome, AuditRecord, ChainKey, Mac, RequestOrigin, RowSeal,
+    RowSealsFrom, Seal,
 };
 use healthcare_domain::patient::PatientId;
 use healthcare_ports::ports::{AuditFilter, AuditRepository, PendingSeal, SealRound};
@@ -12,7 +16,7 @@ use healthcare_ports::{Page, PageOf, RepoError};
 
 use crate::connection::{DbConnection, DbPool, checkout, write_transaction};
 use crate::errors::{corrupt_row, from_diesel};
-use crate::schema::audit_events;
+use crate::schema::{audit_events, audit_row_seals_from};
 use crate::time::{from_db, opt_from_db, to_db};
 
 /// A row of `audit_events`, in the table's column order.
@@ -30,6 +34,8 @@ struct AuditRow {
     request_id: Option<String>,
     seq: Option<i64>,
     mac: Option<String>,
+    row_nonce: Option<String>,
+    row_mac: Option<String>,
 }
 
 impl TryFrom<AuditRow> for AuditRecord {
@@ -39,10 +45,17 @@ impl TryFrom<AuditRow> for AuditRecord {
         let corrupt = |field| corrupt_row("audit_events", row.id, field);
         let action = AuditAction::parse(&row.action).ok_or_else(|| corrupt("action"))?;
         let outcome = AuditOutcome::parse(&row.outcome).ok_or_else(|| corrupt("outcome"))?;
+        // A MAC that is not even hex is tampering too: it simply fails to verify.
         let seal = match (row.seq, row.mac.as_deref()) {
             (Some(seq), Some(mac)) => Some(Seal {
                 seq,
-                // A MAC that is not even hex is tampering too: it simply fails to verify.
+                mac: Mac::from_hex(mac).unwrap_or(Mac::GENESIS),
+            }),
+            _ => None,
+        };
+        let row_seal = match (row.row_nonce.as_deref(), row.row_mac.as_deref()) {
+            (Some(nonce), Some(mac)) => Some(RowSeal {
+                nonce: parse_nonce(nonce).unwrap_or_default(),
                 mac: Mac::from_hex(mac).unwrap_or(Mac::GENESIS),
             }),
             _ => None,
@@ -61,9 +74,16 @@ impl TryFrom<AuditRow> for AuditRecord {
                     request_id: row.request_id,
                 },
             },
+            row_seal,
             seal,
         })
     }
+}
+
+fn parse_nonce(text: &str) -> Option<[u8; 16]> {
+    let mut nonce = [0; 16];
+    hex::decode_to_slice(text, &mut nonce).ok()?;
+    Some(nonce)
 }
 
 type NewAuditRow<'a> = (
@@ -76,9 +96,13 @@ type NewAuditRow<'a> = (
     diesel::dsl::Eq<audit_events::outcome, &'static str>,
     diesel::dsl::Eq<audit_events::client_address, Option<&'a str>>,
     diesel::dsl::Eq<audit_events::request_id, Option<&'a str>>,
+    diesel::dsl::Eq<audit_events::row_nonce, String>,
+    diesel::dsl::Eq<audit_events::row_mac, String>,
 );
 
-fn new_row(event: &AuditEvent) -> NewAuditRow<'_> {
+/// The row for `event`, signed with `key` under a fresh random nonce.
+fn new_row<'a>(key: &ChainKey, event: &'a AuditEvent) -> NewAuditRow<'a> {
+    let row_seal = key.seal_row(uuid::Uuid::new_v4().into_bytes(), event);
     (
         audit_events::at.eq(to_db(event.at)),
         audit_events::actor_user_id.eq(event.actor.map(|user| user.0)),
@@ -89,6 +113,8 @@ fn new_row(event: &AuditEvent) -> NewAuditRow<'_> {
         audit_events::outcome.eq(event.outcome.as_str()),
         audit_events::client_address.eq(event.origin.client_address.as_deref()),
         audit_events::request_id.eq(event.origin.request_id.as_deref()),
+        audit_events::row_nonce.eq(hex::encode(row_seal.nonce)),
+        audit_events::row_mac.eq(row_seal.mac.to_hex()),
     )
 }
 
@@ -96,10 +122,11 @@ fn new_row(event: &AuditEvent) -> NewAuditRow<'_> {
 /// change the event records.
 pub(crate) fn append_in(
     connection: &mut DbConnection,
+    key: &ChainKey,
     event: &AuditEvent,
 ) -> Result<(), RepoError> {
     diesel::insert_into(audit_events::table)
-        .values(new_row(event))
+        .values(new_row(key, event))
         .execute(connection)
         .map(|_| ())
         .map_err(from_diesel)
@@ -110,12 +137,13 @@ pub(crate) fn append_in(
 /// change records several events, inside that change's transaction.
 pub(crate) fn append_all_in(
     connection: &mut DbConnection,
+    key: &ChainKey,
     events: &[AuditEvent],
 ) -> Result<(), RepoError> {
     // Multi-row statements (the multi-backend connection has no batch insert of its own, so
     // each dialect's connection runs it), within SQLite's parameter limit.
     for chunk in events.chunks(APPEND_ROWS_PER_STATEMENT) {
-        let rows: Vec<_> = chunk.iter().map(new_row).collect();
+        let rows: Vec<_> = chunk.iter().map(|event| new_row(key, event)).collect();
         let insert = diesel::insert_into(audit_events::table).values(rows);
         match connection {
             DbConnection::Pg(inner) => insert.execute(inner),
@@ -126,7 +154,7 @@ pub(crate) fn append_all_in(
     Ok(())
 }
 
-/// Rows per multi-row statement: 9 parameters each stays far below SQLite's limit.
+/// Rows per multi-row statement: 11 parameters each stays far below SQLite's limit.
 const APPEND_ROWS_PER_STATEMENT: usize = 100;
 
 /// One `UPDATE … FROM (VALUES …)` sealing every row of `seals` (PostgreSQL, and SQLite since
@@ -223,6 +251,18 @@ fn matching(
     query
 }
 
+/// The boundary the row-MAC migration recorded.
+fn row_seals_from_in(connection: &mut DbConnection) -> Result<RowSealsFrom, RepoError> {
+    let (first_id, since) = audit_row_seals_from::table
+        .select((audit_row_seals_from::first_id, audit_row_seals_from::since))
+        .first::<(i64, NaiveDateTime)>(connection)
+        .map_err(from_diesel)?;
+    Ok(RowSealsFrom {
+        first_id,
+        since: from_db(since),
+    })
+}
+
 impl AuditRepository for DieselAuditRepository {
     fn append(&self, events: &[AuditEvent]) -> Result<(), RepoError> {
         if events.is_empty() {
@@ -230,25 +270,40 @@ impl AuditRepository for DieselAuditRepository {
         }
         let mut connection = checkout(&self.pool)?;
         write_transaction(&mut connection, |connection| {
-            append_all_in(connection, events)
+            append_all_in(connection, self.pool.audit_key(), events)
         })
     }
 
-    fn seal_pending(&self, key: &ChainKey, limit: u32) -> Result<SealRound, RepoError> {
+    fn seal_pending(
+        &self,
+        key: &ChainKey,
+        limit: u32,
+        refused_before: &BTreeSet<i64>,
+    ) -> Result<SealRound, RepoError> {
         let mut connection = checkout(&self.pool)?;
         write_transaction(&mut connection, |connection| {
             lock_chain(connection)?;
+            let row_seals = row_seals_from_in(connection)?;
             let mut head = chain_head(connection)?;
+            // Rows refused earlier stay unsealed: read past them rather than stall on them.
+            let skipped = i64::try_from(refused_before.len()).unwrap_or(i64::MAX);
             let pending = audit_events::table
                 .filter(audit_events::seq.is_null())
                 .order(audit_events::id.asc())
-                .limit(i64::from(limit))
+                .limit(i64::from(limit).saturating_add(skipped))
                 .load::<AuditRow>(connection)
                 .map_err(from_diesel)?;
-            let sealed = pending.len();
-            let mut seals = Vec::with_capacity(sealed);
+            let mut seals = Vec::with_capacity(pending.len());
+            let mut refused = Vec::new();
             for row in pending {
+                if refused_before.contains(&row.id) || seals.len() == limit as usize {
+                    continue;
+                }
                 let record = AuditRecord::try_from(row)?;
+                if !row_seals.is_authentic(key, &record) {
+                    refused.push(record.id);
+                    continue;
+                }
                 let previous = head.map_or(Mac::GENESIS, |seal| seal.mac);
                 let seq = head.map_or(1, |seal| seal.seq + 1);
                 let mac = key.seal(&previous, seq, record.id, &record.event);
@@ -260,8 +315,31 @@ impl AuditRepository for DieselAuditRepository {
                     .execute(connection)
                     .map_err(from_diesel)?;
             }
-            Ok(SealRound { sealed, head })
+            Ok(SealRound {
+                sealed: seals.len(),
+                head,
+                refused,
+            })
         })
+    }
+
+    fn row_seals_from(&self) -> Result<RowSealsFrom, RepoError> {
+        let mut connection = checkout(&self.pool)?;
+        row_seals_from_in(&mut connection)
+    }
+
+    fn unsealed_after(&self, after_id: i64, limit: u32) -> Result<Vec<AuditRecord>, RepoError> {
+        let mut connection = checkout(&self.pool)?;
+        audit_events::table
+            .filter(audit_events::seq.is_null())
+            .filter(audit_events::id.gt(after_id))
+            .order(audit_events::id.asc())
+            .limit(i64::from(limit))
+            .load::<AuditRow>(&mut *connection)
+            .map_err(from_diesel)?
+            .into_iter()
+            .map(AuditRecord::try_from)
+            .collect()
     }
 
     fn sealed_after(&self, after_seq: i64, limit: u32) -> Result<Vec<AuditRecord>, RepoError> {

@@ -10,6 +10,7 @@ use diesel::connection::{
     TransactionManager,
 };
 use diesel::{Connection, ConnectionError, PgConnection, SqliteConnection};
+use healthcare_domain::audit::ChainKey;
 use healthcare_ports::RepoError;
 
 use crate::errors::{from_diesel, from_pool};
@@ -32,8 +33,34 @@ mod multi {
 /// The backend type of [`DbConnection`], for boxed queries.
 pub type DbBackend = <DbConnection as Connection>::Backend;
 
-/// The pool every repository shares.
-pub type DbPool = r2d2::Pool<ConnectionManager>;
+/// The pool every repository shares, with the key every audit row written through it is
+/// signed with (see [`healthcare_domain::audit::RowSeal`]): whatever repository writes a row,
+/// the row carries the server's MAC.
+#[derive(Clone)]
+pub struct DbPool {
+    connections: r2d2::Pool<ConnectionManager>,
+    audit_key: ChainKey,
+}
+
+impl DbPool {
+    /// Open connections and idle ones.
+    pub fn state(&self) -> r2d2::State {
+        self.connections.state()
+    }
+
+    /// The key audit rows are signed with.
+    pub(crate) fn audit_key(&self) -> &ChainKey {
+        &self.audit_key
+    }
+}
+
+impl std::fmt::Debug for DbPool {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DbPool")
+            .field("state", &self.connections.state())
+            .finish_non_exhaustive()
+    }
+}
 
 /// A pooled connection.
 pub type PooledConnection = r2d2::PooledConnection<ConnectionManager>;
@@ -203,7 +230,7 @@ impl r2d2::HandleError<ConnectionError> for TracingErrorHandler {
     }
 }
 
-/// Pool sizing and timeouts.
+/// Pool sizing and timeouts, and the audit rows' key.
 #[derive(Debug, Clone)]
 pub struct PoolSettings {
     /// Most open connections.
@@ -212,6 +239,8 @@ pub struct PoolSettings {
     pub checkout_timeout: Duration,
     /// Counts every statement the pool's connections run.
     pub statements: StatementCounter,
+    /// `AUDIT_HMAC_KEY`: every audit row written through the pool is signed with it.
+    pub audit_key: ChainKey,
 }
 
 /// Builds the pool without connecting yet, creating the SQLite file's folder if needed, so a
@@ -229,17 +258,20 @@ pub fn build_pool(target: &DatabaseTarget, settings: &PoolSettings) -> Result<Db
         sqlite_busy_timeout: Duration::from_secs(5),
         statements: settings.statements.clone(),
     };
-    Ok(r2d2::Pool::builder()
-        .max_size(settings.max_size)
-        .min_idle(Some(0))
-        .connection_timeout(settings.checkout_timeout)
-        .error_handler(Box::new(TracingErrorHandler))
-        .build_unchecked(manager))
+    Ok(DbPool {
+        connections: r2d2::Pool::builder()
+            .max_size(settings.max_size)
+            .min_idle(Some(0))
+            .connection_timeout(settings.checkout_timeout)
+            .error_handler(Box::new(TracingErrorHandler))
+            .build_unchecked(manager),
+        audit_key: settings.audit_key.clone(),
+    })
 }
 
 /// Checks a connection out, mapping a timeout to "unavailable".
 pub fn checkout(pool: &DbPool) -> Result<PooledConnection, RepoError> {
-    pool.get().map_err(from_pool)
+    pool.connections.get().map_err(from_pool)
 }
 
 /// Whether the database answers a trivial query.

@@ -262,7 +262,7 @@ impl DoctorRepository for DieselDoctorRepository {
                         ..audit.clone()
                     })
                     .collect();
-            append_all_in(connection, &events)?;
+            append_all_in(connection, self.pool.audit_key(), &events)?;
             Ok(true)
         })
     }

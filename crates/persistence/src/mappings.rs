@@ -258,6 +258,7 @@ impl MappingRepository for DieselMappingRepository {
                 .map_err(from_diesel)?;
             append_in(
                 connection,
+                self.pool.audit_key(),
                 &AuditEvent {
                     resource_id: Some(id),
                     patient_id: Some(patient),
@@ -292,7 +293,7 @@ impl MappingRepository for DieselMappingRepository {
             if updated != 1 {
                 return Ok(None);
             }
-            append_in(connection, audit)?;
+            append_in(connection, self.pool.audit_key(), audit)?;
             view_by_id(connection, id.0)
         })
     }
@@ -316,7 +317,7 @@ impl MappingRepository for DieselMappingRepository {
             if updated != 1 {
                 return Ok(false);
             }
-            append_in(connection, audit)?;
+            append_in(connection, self.pool.audit_key(), audit)?;
             Ok(true)
         })
     }

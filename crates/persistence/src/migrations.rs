@@ -41,6 +41,37 @@ pub fn run_pending(pool: &DbPool) -> Result<Vec<String>, RepoError> {
     }
 }
 
+/// Applies the pending migrations up to and including `last_version` (a migration folder's
+/// date part, e.g. `2026-11-26-000007`), leaving the database as an older release left it:
+/// for upgrade tests, which then write that release's data and apply the rest.
+pub fn run_up_to(pool: &DbPool, last_version: &str) -> Result<(), RepoError> {
+    let last: String = last_version.chars().filter(|c| *c != '-').collect();
+    let mut connection = checkout(pool)?;
+    match &mut *connection {
+        DbConnection::Pg(inner) => apply_up_to(inner, POSTGRES_MIGRATIONS, &last),
+        DbConnection::Sqlite(inner) => apply_up_to(inner, SQLITE_MIGRATIONS, &last),
+    }
+}
+
+fn apply_up_to<DB: diesel::backend::Backend>(
+    connection: &mut impl MigrationHarness<DB>,
+    source: EmbeddedMigrations,
+    last: &str,
+) -> Result<(), RepoError> {
+    for migration in connection
+        .pending_migrations(source)
+        .map_err(migration_error)?
+    {
+        if migration.name().version().to_string().as_str() > last {
+            break;
+        }
+        connection
+            .run_migration(&*migration)
+            .map_err(migration_error)?;
+    }
+    Ok(())
+}
+
 /// Whether any migration is still to be applied.
 pub fn has_pending(pool: &DbPool) -> Result<bool, RepoError> {
     let mut connection = checkout(pool)?;

@@ -147,6 +147,7 @@ impl PatientRepository for DieselPatientRepository {
             let patient = insert_row(connection, owner, details, at)?;
             append_in(
                 connection,
+                self.pool.audit_key(),
                 &AuditEvent {
                     resource_id: Some(patient.id.0),
                     patient_id: Some(patient.id),
@@ -169,7 +170,7 @@ impl PatientRepository for DieselPatientRepository {
         write_transaction(&mut connection, |connection| {
             let updated = update_row(connection, id, details, expected_version, at)?;
             if updated.is_some() {
-                append_in(connection, audit)?;
+                append_in(connection, self.pool.audit_key(), audit)?;
             }
             Ok(updated)
         })
@@ -194,7 +195,7 @@ impl PatientRepository for DieselPatientRepository {
                 return Ok(false);
             }
             crate::mappings::deactivate_for_patient(connection, id, at)?;
-            append_in(connection, audit)?;
+            append_in(connection, self.pool.audit_key(), audit)?;
             Ok(true)
         })
     }
@@ -217,7 +218,7 @@ impl PatientRepository for DieselPatientRepository {
             if restored == 0 {
                 return Ok(false);
             }
-            append_in(connection, audit)?;
+            append_in(connection, self.pool.audit_key(), audit)?;
             Ok(true)
         })
     }

@@ -159,5 +159,15 @@ diesel::table! {
         request_id -> Nullable<Text>,
         seq -> Nullable<BigInt>,
         mac -> Nullable<Text>,
+        row_nonce -> Nullable<Text>,
+        row_mac -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    /// One row, written by the migration that introduced row MACs: what came before it.
+    audit_row_seals_from (first_id) {
+        first_id -> BigInt,
+        since -> Timestamp,
     }
 }

@@ -207,7 +207,7 @@ impl SecondFactorRepository for DieselSecondFactorRepository {
                 .execute(connection)
                 .map_err(from_diesel)?;
             insert_codes(connection, user, recovery_code_hashes)?;
-            append_in(connection, audit)?;
+            append_in(connection, self.pool.audit_key(), audit)?;
             Ok(true)
         })
     }
@@ -273,7 +273,7 @@ impl SecondFactorRepository for DieselSecondFactorRepository {
             diesel::delete(admin_sessions::table.filter(admin_sessions::user_id.eq(user.0)))
                 .execute(connection)
                 .map_err(from_diesel)?;
-            append_in(connection, audit)?;
+            append_in(connection, self.pool.audit_key(), audit)?;
             Ok(true)
         })
     }

@@ -123,7 +123,7 @@ impl UserRepository for DieselUserRepository {
                 .execute(connection)
                 .map_err(from_diesel)?;
             if updated == 1 {
-                append_in(connection, audit)?;
+                append_in(connection, self.pool.audit_key(), audit)?;
             }
             Ok(updated == 1)
         })
@@ -137,7 +137,7 @@ impl UserRepository for DieselUserRepository {
                 .execute(connection)
                 .map_err(from_diesel)?;
             if updated == 1 {
-                append_in(connection, audit)?;
+                append_in(connection, self.pool.audit_key(), audit)?;
             }
             Ok(updated == 1)
         })
@@ -151,7 +151,7 @@ impl UserRepository for DieselUserRepository {
                 .execute(connection)
                 .map_err(from_diesel)?;
             if updated == 1 {
-                append_in(connection, audit)?;
+                append_in(connection, self.pool.audit_key(), audit)?;
             }
             Ok(updated == 1)
         })

@@ -20,6 +20,14 @@ impl Admin {
         })
     }
 
+    /// A pool of the test's own on the admin's database (it writes no audit row).
+    fn direct_pool(&self) -> healthcare_persistence::DbPool {
+        let database =
+            healthcare_persistence::DatabaseTarget::parse(&self.database_url).expect("url");
+        let unused = healthcare_domain::audit::ChainKey::new("no audit row is written here");
+        crate::common::direct_pool(&database, &unused)
+    }
+
     fn run(&self, args: &[&str], extra_env: &[(&str, &str)]) -> (i32, String, String) {
         let mut command = Command::new(env!("CARGO_BIN_EXE_healthcare-admin"));
         command
@@ -208,14 +216,7 @@ fn a_lost_second_factor_is_reset_from_the_console() {
             (1, "healthcare-admin: User 1 has no second factor.")
         );
         // Enrolled and signed in, as the admin site would leave it.
-        let target =
-            healthcare_persistence::DatabaseTarget::parse(&admin.database_url).expect("url");
-        let settings = healthcare_persistence::PoolSettings {
-            max_size: 1,
-            checkout_timeout: std::time::Duration::from_secs(5),
-            statements: Default::default(),
-        };
-        let pool = healthcare_persistence::build_pool(&target, &settings).expect("pool");
+        let pool = admin.direct_pool();
         let factors = healthcare_persistence::DieselSecondFactorRepository::new(pool.clone());
         let sessions = healthcare_persistence::DieselAdminSessionRepository::new(pool);
         let user = healthcare_domain::UserId(1);
@@ -304,14 +305,8 @@ fn an_unreachable_database_fails_the_check() {
 /// Runs raw SQL on the admin's database, as an intruder with write access would.
 fn tamper(admin: &Admin, sql: &str) {
     use diesel::connection::SimpleConnection;
-    let target = healthcare_persistence::DatabaseTarget::parse(&admin.database_url).expect("url");
-    let settings = healthcare_persistence::PoolSettings {
-        max_size: 1,
-        checkout_timeout: std::time::Duration::from_secs(5),
-        statements: Default::default(),
-    };
-    let pool = healthcare_persistence::build_pool(&target, &settings).expect("pool");
-    let mut connection = pool.get().expect("connection");
+    let mut connection =
+        healthcare_persistence::connection::checkout(&admin.direct_pool()).expect("connection");
     connection.batch_execute(sql).expect("tampering SQL runs");
 }
 
@@ -420,6 +415,46 @@ fn audit_verify_reports_the_first_changed_deleted_or_inserted_row() {
             "{report}"
         );
         assert!(report.contains("The 3 rows before it verified"), "{report}");
+    });
+}
+
+/// Someone with write access to the database but not the key inserts a row, back-dated ten
+/// months: the sealer leaves it out of the chain and `verify` reports it.
+#[test]
+fn a_row_inserted_straight_into_the_table_is_refused_and_reported() {
+    each_backend(|admin| {
+        admin.run(&["migrate"], &[]);
+        let args = ["createsuperuser", "--email", "a@clinic.org", "--name", "A"];
+        admin.run(
+            &args,
+            &[("HEALTHCARE_ADMIN_PASSWORD", crate::common::STRONG_PASSWORD)],
+        );
+        admin.run(&["users", "deactivate", "1"], &[]);
+        tamper(
+            &admin,
+            "INSERT INTO audit_events (at, actor_user_id, action, resource_type, resource_id, \
+             patient_id, outcome, client_address) VALUES ('2026-02-03 09:15:00', 1, \
+             'patient.read', 'patient', 12, 12, 'success', '10.1.2.3')",
+        );
+        admin.run(&["users", "activate", "1"], &[]);
+
+        let (code, stdout, stderr) = admin.run(&["audit", "seal"], &[]);
+        assert_eq!(code, 1, "{stdout}{stderr}");
+        let forged = stderr
+            .trim()
+            .strip_prefix("healthcare-admin: Sealed 2 rows; chain head: seq 2 mac ")
+            .and_then(|rest| rest.split_once(". Left unsealed, not written by the server: rows "))
+            .map(|(_, id)| id.trim_end_matches('.').to_owned())
+            .unwrap_or_else(|| panic!("the two genuine rows sealed, one refused: {stderr}"));
+        let (code, report) = verify(&admin);
+        assert_eq!(code, 1, "{report}");
+        assert!(
+            report.contains("Audit chain intact up to seq 2")
+                && report.contains(&format!(
+                    "FORGED: 1 unsealed rows were not written by the server (no valid row MAC): {forged}."
+                )),
+            "{report}"
+        );
     });
 }
 

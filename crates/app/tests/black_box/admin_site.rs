@@ -9,22 +9,14 @@ use crate::common::{Session, TestApp};
 use healthcare_domain::UserId;
 use healthcare_domain::audit::{AuditAction, AuditRecord, RequestOrigin};
 use healthcare_domain::staff::TotpSecret;
-use healthcare_persistence::{DbPool, DieselAuditRepository, PoolSettings, build_pool};
+use healthcare_persistence::{DbPool, DieselAuditRepository};
 use healthcare_ports::Page as PageRequest;
 use healthcare_ports::ports::{AuditFilter, AuditRepository, AuditTrail};
 
 const STAFF_EMAIL: &str = "sam.staff@clinic.org";
 
 fn pool(app: &TestApp) -> DbPool {
-    build_pool(
-        &app.settings.database,
-        &PoolSettings {
-            max_size: 2,
-            checkout_timeout: Duration::from_secs(5),
-            statements: Default::default(),
-        },
-    )
-    .expect("pool")
+    crate::common::direct_pool(&app.settings.database, &app.settings.audit_key.key)
 }
 
 fn console_trail(pool: &DbPool) -> Arc<dyn AuditTrail> {

@@ -217,7 +217,7 @@ pub async fn list(
     )))
 }
 
-/// `GET /admin/audit/verify`: walks the sealed chain (read only).
+/// `GET /admin/audit/verify`: walks the sealed chain and checks the unsealed rows (read only).
 pub async fn verify(
     staff: StaffRequest,
     state: web::Data<AppState>,
@@ -231,6 +231,19 @@ pub async fn verify(
                 p.chain-broken { strong { "The chain is broken: " } (broken) "." }
                 p { "Rows after this point cannot be trusted. Compare with the last head recorded outside the database." }
             },
+        }
+        @if !report.unauthenticated.is_empty() {
+            div.notice.notice-error role="alert" {
+                p.forged-rows {
+                    strong { (report.unauthenticated.len()) " unsealed rows were not written by the server" }
+                    " (no valid row MAC; the sealer leaves them out of the chain): "
+                    @for (index, id) in report.unauthenticated.iter().take(20).enumerate() {
+                        @if index > 0 { ", " }
+                        "#" (id)
+                    }
+                    "."
+                }
+            }
         }
         dl.facts.card {
             dt { "Sealed rows checked" } dd.num { (report.checked) }

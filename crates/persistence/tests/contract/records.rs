@@ -32,6 +32,7 @@ fn counted_pool_for(url: &str, statements: StatementCounter) -> DbPool {
             max_size: 4,
             checkout_timeout: Duration::from_secs(5),
             statements,
+            audit_key: healthcare_domain::audit::ChainKey::new("contract suite audit key"),
         },
     )
     .expect("pool")

@@ -1,10 +1,11 @@
 //! Who is acting, how each use case's outcome is recorded, and reading and checking the trail.
 
+use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use healthcare_domain::audit::{
     AuditAction, AuditEvent, AuditOutcome, AuditRecord, ChainBreak, ChainKey, ChainVerifier, Mac,
-    RequestOrigin,
+    RequestOrigin, VerifyPolicy,
 };
 use healthcare_domain::patient::PatientId;
 use healthcare_domain::{Timestamp, User, UserId};
@@ -144,13 +145,16 @@ pub(crate) fn record_refusal<T>(
     event: AuditEvent,
     result: Result<T, Refusal>,
 ) -> Result<T, ServiceError> {
-    result.map_err(|refusal| {
-        trail.record(AuditEvent {
-            outcome: refusal.outcome,
-            ..event
-        });
-        refusal.error
-    })
+    match result {
+        Ok(value) => Ok(value),
+        Err(refusal) => {
+            trail.record(AuditEvent {
+                outcome: refusal.outcome,
+                ..event
+            })?;
+            Err(refusal.error)
+        }
+    }
 }
 
 /// Finishes a use case that changes nothing: its row is recorded whatever the outcome.
@@ -163,7 +167,7 @@ pub(crate) fn record_outcome<T>(
         Ok(_) => AuditOutcome::Success,
         Err(refusal) => refusal.outcome,
     };
-    trail.record(AuditEvent { outcome, ..event });
+    trail.record(AuditEvent { outcome, ..event })?;
     result.map_err(|refusal| refusal.error)
 }
 
@@ -179,6 +183,15 @@ pub struct ChainReport {
     pub broken: Option<ChainBreak>,
     /// Rows not sealed yet.
     pub pending: PendingSeal,
+    /// Unsealed rows the server did not write (no valid row MAC), by id: forged.
+    pub unauthenticated: Vec<i64>,
+}
+
+impl ChainReport {
+    /// Whether nothing was found: no break and no forged row.
+    pub fn is_intact(&self) -> bool {
+        self.broken.is_none() && self.unauthenticated.is_empty()
+    }
 }
 
 /// Rows fetched per round trip while verifying.
@@ -233,32 +246,54 @@ impl AuditService {
         Ok(self.repository.list(filter, page)?)
     }
 
-    /// Seals what is pending, in rounds of `batch` rows, until nothing is left.
-    pub fn seal_pending(&self, key: &ChainKey, batch: u32) -> Result<SealRound, ServiceError> {
+    /// Seals what is pending, in rounds of `batch` rows, until nothing is left. Rows without
+    /// the server's row MAC stay unsealed: `refused` collects their ids across calls (pass the
+    /// same set every time, so each is reported once and none stalls the rounds), and the
+    /// result's `refused` lists the ones found by this call.
+    pub fn seal_pending(
+        &self,
+        key: &ChainKey,
+        batch: u32,
+        refused: &mut BTreeSet<i64>,
+    ) -> Result<SealRound, ServiceError> {
         let batch = batch.max(1);
-        let mut total = 0;
+        let (mut sealed, mut found) = (0, Vec::new());
         loop {
-            let round = self.repository.seal_pending(key, batch)?;
-            total += round.sealed;
+            let round = self.repository.seal_pending(key, batch, refused)?;
+            sealed += round.sealed;
+            refused.extend(&round.refused);
+            found.extend(round.refused);
             if round.sealed < batch as usize {
                 return Ok(SealRound {
-                    sealed: total,
+                    sealed,
                     head: round.head,
+                    refused: found,
                 });
             }
         }
     }
 
     /// Walks the chain from its start (or from `resume`: the sequence number and MAC of the
-    /// last row of an archived prefix) and reports the first break.
+    /// last row of an archived prefix) and reports the first break, then lists the unsealed
+    /// rows the server did not write. A row dated more than `max_skew_seconds` before one
+    /// sealed ahead of it is a break too.
     pub fn verify(
         &self,
         key: &ChainKey,
         resume: Option<(i64, Mac)>,
+        max_skew_seconds: i64,
     ) -> Result<ChainReport, ServiceError> {
+        let row_seals = self.repository.row_seals_from()?;
+        let policy = VerifyPolicy {
+            row_seals,
+            max_skew_seconds,
+        };
         let (mut verifier, start) = match resume {
-            Some((seq, mac)) => (ChainVerifier::resuming(key.clone(), seq + 1, mac), seq),
-            None => (ChainVerifier::new(key.clone()), 0),
+            Some((seq, mac)) => (
+                ChainVerifier::resuming(key.clone(), policy, seq + 1, mac),
+                seq,
+            ),
+            None => (ChainVerifier::new(key.clone(), policy), 0),
         };
         let mut after = start;
         let broken = 'walk: loop {
@@ -269,16 +304,29 @@ impl AuditService {
             after = last.seal.map_or(after, |seal| seal.seq);
             for row in &rows {
                 let Some(seal) = &row.seal else { continue };
-                if let Err(found) = verifier.check(row.id, &row.event, seal) {
+                if let Err(found) = verifier.check(row, seal) {
                     break 'walk Some(found);
                 }
             }
         };
+        let mut unauthenticated = Vec::new();
+        let mut after_id = 0;
+        loop {
+            let rows = self.repository.unsealed_after(after_id, VERIFY_BATCH)?;
+            let Some(last) = rows.last() else { break };
+            after_id = last.id;
+            unauthenticated.extend(
+                rows.iter()
+                    .filter(|row| !row_seals.is_authentic(key, row))
+                    .map(|row| row.id),
+            );
+        }
         Ok(ChainReport {
             checked: verifier.last_seq() - start,
             head: (verifier.last_seq(), verifier.head()),
             broken,
             pending: self.repository.pending_seal()?,
+            unauthenticated,
         })
     }
 }

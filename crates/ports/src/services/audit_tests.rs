@@ -1,10 +1,12 @@
 //! Tests of reading, sealing and verifying the audit trail, with a mock repository.
 
+use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use healthcare_domain::UserId;
 use healthcare_domain::audit::{
-    AuditAction, AuditEvent, AuditOutcome, AuditRecord, ChainBreak, ChainKey, Mac, Seal,
+    AuditAction, AuditEvent, AuditOutcome, AuditRecord, ChainBreak, ChainKey,
+    DEFAULT_MAX_SKEW_SECONDS, Mac, RowSealsFrom, Seal,
 };
 use healthcare_domain::patient::PatientId;
 use mockall::Sequence;
@@ -73,11 +75,37 @@ fn sealed_chain(key: &ChainKey, count: i64) -> Vec<AuditRecord> {
             previous = mac;
             AuditRecord {
                 id,
+                row_seal: Some(key.seal_row([seq as u8; 16], &event)),
                 event,
                 seal: Some(Seal { seq, mac }),
             }
         })
         .collect()
+}
+
+/// Every row must carry a row MAC; `unsealed` are the rows the sealer has not reached.
+fn expect_unsealed(repository: &mut MockAuditRepository, unsealed: Vec<AuditRecord>) {
+    repository
+        .expect_row_seals_from()
+        .return_const(Ok(RowSealsFrom {
+            first_id: 1,
+            since: at(),
+        }));
+    let last = unsealed.last().map_or(0, |row| row.id);
+    repository
+        .expect_unsealed_after()
+        .with(eq(0), always())
+        .return_const(Ok(unsealed));
+    repository
+        .expect_unsealed_after()
+        .with(eq(last), always())
+        .return_const(Ok(vec![]));
+}
+
+fn verify(service: &AuditService, key: &ChainKey) -> ChainReport {
+    service
+        .verify(key, None, DEFAULT_MAX_SKEW_SECONDS)
+        .expect("walked")
 }
 
 fn nothing_pending() -> PendingSeal {
@@ -155,6 +183,7 @@ fn an_intact_chain_verifies_to_its_head() {
     let rows = sealed_chain(&key, 3);
     let head = rows[2].seal.map(|seal| seal.mac);
     let mut repository = MockAuditRepository::new();
+    expect_unsealed(&mut repository, vec![]);
     repository
         .expect_sealed_after()
         .with(eq(0), always())
@@ -170,7 +199,8 @@ fn an_intact_chain_verifies_to_its_head() {
         .times(1)
         .return_const(Ok(nothing_pending()));
     let (service, trail) = service(repository);
-    let report = service.verify(&key, None).expect("verified");
+    let report = verify(&service, &key);
+    assert!(report.is_intact());
     assert_eq!(
         Some(report),
         head.map(|mac| ChainReport {
@@ -178,6 +208,7 @@ fn an_intact_chain_verifies_to_its_head() {
             head: (3, mac),
             broken: None,
             pending: nothing_pending(),
+            unauthenticated: vec![],
         })
     );
     trail.assert_empty();
@@ -187,14 +218,13 @@ fn an_intact_chain_verifies_to_its_head() {
 fn verifying_with_another_key_reports_the_first_row_changed() {
     let rows = sealed_chain(&key(), 2);
     let mut repository = MockAuditRepository::new();
+    expect_unsealed(&mut repository, vec![]);
     repository.expect_sealed_after().return_const(Ok(rows));
     repository
         .expect_pending_seal()
         .return_const(Ok(nothing_pending()));
     let (service, _trail) = service(repository);
-    let report = service
-        .verify(&ChainKey::new([8_u8; 32]), None)
-        .expect("walked");
+    let report = verify(&service, &ChainKey::new([8_u8; 32]));
     assert_eq!(report.broken, Some(ChainBreak::Changed { seq: 1, id: 10 }));
     assert_eq!(report.checked, 0);
     assert_eq!(report.head, (0, Mac::GENESIS));
@@ -207,6 +237,7 @@ fn a_changed_outcome_breaks_the_chain_at_its_row() {
     rows[1].event.outcome = AuditOutcome::Denied;
     let first = rows[0].seal.map(|seal| seal.mac);
     let mut repository = MockAuditRepository::new();
+    expect_unsealed(&mut repository, vec![]);
     repository
         .expect_sealed_after()
         .with(eq(0), always())
@@ -219,7 +250,7 @@ fn a_changed_outcome_breaks_the_chain_at_its_row() {
             oldest: Some(at()),
         }));
     let (service, _trail) = service(repository);
-    let report = service.verify(&key, None).expect("walked");
+    let report = verify(&service, &key);
     assert_eq!(report.broken, Some(ChainBreak::Changed { seq: 2, id: 20 }));
     assert_eq!(report.checked, 1);
     assert_eq!(Some(report.head), first.map(|mac| (1, mac)));
@@ -232,12 +263,13 @@ fn a_deleted_row_is_reported() {
     let mut rows = sealed_chain(&key, 3);
     rows.remove(1);
     let mut repository = MockAuditRepository::new();
+    expect_unsealed(&mut repository, vec![]);
     repository.expect_sealed_after().return_const(Ok(rows));
     repository
         .expect_pending_seal()
         .return_const(Ok(nothing_pending()));
     let (service, _trail) = service(repository);
-    let report = service.verify(&key, None).expect("walked");
+    let report = verify(&service, &key);
     assert_eq!(
         report.broken,
         Some(ChainBreak::Deleted {
@@ -255,6 +287,7 @@ fn verification_resumes_after_an_archived_prefix() {
     let tail: Vec<AuditRecord> = rows[2..].to_vec();
     let head = rows[3].seal.map(|seal| seal.mac);
     let mut repository = MockAuditRepository::new();
+    expect_unsealed(&mut repository, vec![]);
     repository
         .expect_sealed_after()
         .with(eq(2), always())
@@ -269,7 +302,9 @@ fn verification_resumes_after_an_archived_prefix() {
         .expect_pending_seal()
         .return_const(Ok(nothing_pending()));
     let (service, _trail) = service(repository);
-    let report = service.verify(&key, resume).expect("walked");
+    let report = service
+        .verify(&key, resume, DEFAULT_MAX_SKEW_SECONDS)
+        .expect("walked");
     assert_eq!(report.broken, None);
     assert_eq!(report.checked, 2);
     assert_eq!(Some(report.head), head.map(|mac| (4, mac)));
@@ -288,20 +323,22 @@ fn sealing_loops_until_a_round_seals_less_than_the_batch() {
     for (sealed, seq) in [(10, 10), (10, 20), (3, 23)] {
         repository
             .expect_seal_pending()
-            .with(always(), eq(10))
+            .with(always(), eq(10), always())
             .times(1)
             .in_sequence(&mut order)
             .return_const(Ok(SealRound {
                 sealed,
                 head: head(seq),
+                refused: vec![],
             }));
     }
     let (service, trail) = service(repository);
     assert_eq!(
-        service.seal_pending(&key(), 10),
+        service.seal_pending(&key(), 10, &mut BTreeSet::new()),
         Ok(SealRound {
             sealed: 23,
             head: head(23),
+            refused: vec![],
         })
     );
     trail.assert_empty();
@@ -316,13 +353,78 @@ fn sealing_stops_at_once_when_nothing_is_pending() {
         .return_const(Ok(SealRound {
             sealed: 0,
             head: None,
+            refused: vec![],
         }));
     let (service, _trail) = service(repository);
     assert_eq!(
-        service.seal_pending(&key(), 10),
+        service.seal_pending(&key(), 10, &mut BTreeSet::new()),
         Ok(SealRound {
             sealed: 0,
             head: None,
+            refused: vec![],
         })
     );
+}
+
+#[test]
+fn refused_rows_are_reported_once_and_passed_over_afterwards() {
+    let mut repository = MockAuditRepository::new();
+    let mut order = Sequence::new();
+    repository
+        .expect_seal_pending()
+        .withf(|_, _, refused| refused.is_empty())
+        .times(1)
+        .in_sequence(&mut order)
+        .return_const(Ok(SealRound {
+            sealed: 10,
+            head: None,
+            refused: vec![5],
+        }));
+    repository
+        .expect_seal_pending()
+        .withf(|_, _, refused| refused.contains(&5))
+        .times(2)
+        .in_sequence(&mut order)
+        .return_const(Ok(SealRound {
+            sealed: 0,
+            head: None,
+            refused: vec![],
+        }));
+    let (service, _trail) = service(repository);
+    let mut refused = BTreeSet::new();
+    let first = service.seal_pending(&key(), 10, &mut refused);
+    assert_eq!(first.map(|round| round.refused), Ok(vec![5]));
+    let again = service.seal_pending(&key(), 10, &mut refused);
+    assert_eq!(again.map(|round| round.refused), Ok(vec![]));
+    assert_eq!(refused, BTreeSet::from([5]));
+}
+
+#[test]
+fn unsealed_rows_without_the_servers_row_mac_are_reported_as_forged() {
+    let key = key();
+    let genuine = AuditRecord {
+        seal: None,
+        ..sealed_chain(&key, 1).remove(0)
+    };
+    let forged = AuditRecord {
+        id: 30,
+        row_seal: None,
+        ..genuine.clone()
+    };
+    let signed_elsewhere = AuditRecord {
+        id: 40,
+        row_seal: Some(ChainKey::new([9_u8; 32]).seal_row([4; 16], &genuine.event)),
+        ..genuine.clone()
+    };
+    let mut repository = MockAuditRepository::new();
+    expect_unsealed(&mut repository, vec![genuine, forged, signed_elsewhere]);
+    repository.expect_sealed_after().return_const(Ok(vec![]));
+    repository
+        .expect_pending_seal()
+        .return_const(Ok(nothing_pending()));
+    let (service, _trail) = service(repository);
+    let report = verify(&service, &key);
+    assert_eq!(report.broken, None);
+    assert_eq!(report.unauthenticated, vec![30, 40]);
+    assert!(!report.is_intact());
 }

@@ -505,7 +505,7 @@ impl AuthService {
             self.trail.record(AuditEvent {
                 outcome: AuditOutcome::Failure,
                 ..event
-            });
+            })?;
         }
         Ok(found)
     }

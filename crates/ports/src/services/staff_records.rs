@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use healthcare_domain::audit::{AuditAction, AuditRecord, ChainKey};
+use healthcare_domain::audit::{AuditAction, AuditRecord, ChainKey, DEFAULT_MAX_SKEW_SECONDS};
 use healthcare_domain::doctor::{DoctorChanges, DoctorId, DoctorInput};
 use healthcare_domain::fields::{Submitted, WriteMode};
 use healthcare_domain::mapping::{Mapping, MappingId, check_notes};
@@ -514,7 +514,8 @@ impl StaffRecords {
 
     /// Verifies the whole sealed chain.
     pub fn verify_chain(&self, _staff: &StaffCaller) -> Result<ChainReport, ServiceError> {
-        self.audit.verify(&self.chain_key, None)
+        self.audit
+            .verify(&self.chain_key, None, DEFAULT_MAX_SKEW_SECONDS)
     }
 
     fn caller(&self, staff: &StaffCaller) -> Caller {

@@ -392,7 +392,7 @@ impl StaffSignIn {
                 self.clock.now(),
                 Target::record(session.user_id.0, None),
             );
-            self.trail.record(event);
+            self.trail.record(event)?;
         }
         Ok(())
     }
@@ -419,7 +419,7 @@ impl StaffSignIn {
             self.trail.record(AuditEvent {
                 outcome: AuditOutcome::Failure,
                 ..event
-            });
+            })?;
         }
         Ok(found)
     }

@@ -55,11 +55,12 @@ impl RecordingTrail {
 }
 
 impl AuditTrail for RecordingTrail {
-    fn record(&self, event: AuditEvent) {
+    fn record(&self, event: AuditEvent) -> Result<(), ServiceError> {
         self.0
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .push(event);
+        Ok(())
     }
 }
 
@@ -354,6 +355,40 @@ fn reading_a_patient_records_who_read_which_record_from_where() {
     assert_eq!(row.at, at());
     assert_eq!(row.origin.client_address.as_deref(), Some("203.0.113.9"));
     assert_eq!(row.origin.request_id.as_deref(), Some("req-42"));
+}
+
+/// A trail whose queue stayed full: it takes nothing.
+struct FullTrail;
+
+impl AuditTrail for FullTrail {
+    fn record(&self, _: AuditEvent) -> Result<(), ServiceError> {
+        Err(ServiceError::Unavailable("audit queue full".into()))
+    }
+}
+
+#[test]
+fn a_read_whose_row_cannot_be_taken_is_refused_without_its_data() {
+    let service = PatientService::new(
+        Arc::new(patients_with(Some(patient(OWNER, false)))),
+        Arc::new(FullTrail),
+        Arc::new(FixedClock),
+    );
+    assert_eq!(
+        service.get_patient(&caller(OWNER), PatientId(1)),
+        Err(ServiceError::Unavailable("audit queue full".into()))
+    );
+    assert_eq!(
+        service.update_patient(
+            &caller(STRANGER),
+            PatientId(1),
+            age_patch(),
+            FieldErrors::default(),
+            WriteMode::Partial,
+            None,
+        ),
+        Err(ServiceError::Unavailable("audit queue full".into())),
+        "a refusal whose row cannot be taken is not answered either"
+    );
 }
 
 #[test]

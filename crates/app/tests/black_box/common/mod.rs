@@ -63,6 +63,24 @@ pub fn test_settings(database_url: &str, overrides: &[(&str, &str)]) -> Settings
     Settings::load_from(&variables).expect("test settings are valid")
 }
 
+/// A small pool of the test's own on `database`, for looking at (or tampering with) what the
+/// server stored; audit rows written through it are signed with `audit_key`.
+pub fn direct_pool(
+    database: &healthcare_persistence::DatabaseTarget,
+    audit_key: &healthcare_domain::audit::ChainKey,
+) -> healthcare_persistence::DbPool {
+    healthcare_persistence::build_pool(
+        database,
+        &healthcare_persistence::PoolSettings {
+            max_size: 2,
+            checkout_timeout: std::time::Duration::from_secs(5),
+            statements: Default::default(),
+            audit_key: audit_key.clone(),
+        },
+    )
+    .expect("pool")
+}
+
 /// Starts the application on `backend`.
 pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
     spawn_app_with(backend, &[]).await
