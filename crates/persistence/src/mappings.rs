@@ -17,6 +17,38 @@ use crate::errors::from_diesel;
 use crate::schema::{doctors, patient_doctor_mappings as mappings, patients};
 use crate::time::{from_db, to_db};
 
+/// Whether the patient is live and the doctor live and available, read with both rows locked
+/// until the transaction ends. PostgreSQL: `FOR SHARE`, so an archive that has not committed
+/// makes this wait and then see it, and an archive that starts later waits for this insert
+/// and then ends the mapping with the others (patient first, then doctor, the order every
+/// writer takes). SQLite: `BEGIN IMMEDIATE` already serialises every writer.
+fn both_accept_assignments(
+    connection: &mut DbConnection,
+    patient: PatientId,
+    doctor: DoctorId,
+) -> Result<bool, RepoError> {
+    let live_patient = patients::table
+        .find(patient.0)
+        .filter(patients::archived_at.is_null())
+        .select(patients::id);
+    let available_doctor = doctors::table
+        .find(doctor.0)
+        .filter(doctors::archived_at.is_null())
+        .filter(doctors::is_available.eq(true))
+        .select(doctors::id);
+    let (patient, doctor) = match connection {
+        DbConnection::Pg(inner) => (
+            live_patient.for_share().first::<i64>(inner).optional(),
+            available_doctor.for_share().first::<i64>(inner).optional(),
+        ),
+        DbConnection::Sqlite(inner) => (
+            live_patient.first::<i64>(inner).optional(),
+            available_doctor.first::<i64>(inner).optional(),
+        ),
+    };
+    Ok(patient.map_err(from_diesel)?.is_some() && doctor.map_err(from_diesel)?.is_some())
+}
+
 /// A row of `patient_doctor_mappings`, in the table's column order.
 #[derive(Queryable)]
 pub(crate) struct MappingRow {
@@ -240,9 +272,12 @@ impl MappingRepository for DieselMappingRepository {
         notes: &str,
         at: Timestamp,
         audit: &AuditEvent,
-    ) -> Result<MappingView, RepoError> {
+    ) -> Result<Option<MappingView>, RepoError> {
         let mut connection = checkout(&self.pool)?;
         write_transaction(&mut connection, |connection| {
+            if !both_accept_assignments(connection, patient, doctor)? {
+                return Ok(None);
+            }
             let id: i64 = diesel::insert_into(mappings::table)
                 .values((
                     mappings::patient_id.eq(patient.0),
@@ -266,6 +301,7 @@ impl MappingRepository for DieselMappingRepository {
                 },
             )?;
             view_by_id(connection, id)?
+                .map(Some)
                 .ok_or_else(|| RepoError::Internal(format!("mapping {id} vanished after insert")))
         })
     }

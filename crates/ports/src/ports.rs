@@ -374,7 +374,10 @@ pub trait MappingRepository: Send + Sync {
     /// Stores a new active mapping, and `audit` in the same transaction with the new
     /// mapping's id as its `resource_id`. MUST return `Err(RepoError::Conflict)` and store
     /// nothing when the pair already has an active one (the partial unique index decides
-    /// races).
+    /// races). MUST return `Ok(None)` and store nothing when, in that same transaction, the
+    /// patient is archived or the doctor archived or unavailable, with both rows locked
+    /// against a concurrent archive until it commits: a mapping never outlives the archiving
+    /// of its patient or doctor, whichever commits first.
     fn insert(
         &self,
         patient: PatientId,
@@ -383,7 +386,7 @@ pub trait MappingRepository: Send + Sync {
         notes: &str,
         at: Timestamp,
         audit: &AuditEvent,
-    ) -> Result<MappingView, RepoError>;
+    ) -> Result<Option<MappingView>, RepoError>;
 
     /// Replaces the notes of an active mapping, storing `audit` in the same transaction. MUST
     /// return `Ok(None)` and store nothing for an unknown or inactive one.

@@ -364,7 +364,8 @@ fn mapping_writes_store_one_row_only_when_they_succeed(db: &Database) {
     let view = r
         .mappings
         .insert(p, d, r.owner, "first", at(2), &create)
-        .expect("mapping");
+        .expect("mapping")
+        .expect("both accept assignments");
     assert_eq!(row_count(&r.audit), 2);
     assert_eq!(
         newest(&r.audit).event,
@@ -502,6 +503,7 @@ fn archiving_a_doctor_stores_one_removal_row_per_ended_mapping(db: &Database) {
                 &event(AuditAction::MappingCreate, 3),
             )
             .expect("mapping")
+            .expect("both accept assignments")
             .mapping
             .id
     };
@@ -638,7 +640,8 @@ fn a_failed_audit_insert_rolls_the_change_back(db: &Database) {
             at(2),
             &event(AuditAction::MappingCreate, 2),
         )
-        .expect("mapping");
+        .expect("mapping")
+        .expect("both accept assignments");
     let other_doctor = r
         .doctors
         .insert(r.owner, &doctor_details("Dr. B"), at(2))
@@ -811,7 +814,8 @@ fn restore_unarchives_once_and_leaves_mappings_inactive(db: &Database) {
             at(2),
             &event(AuditAction::MappingCreate, 2),
         )
-        .expect("mapping");
+        .expect("mapping")
+        .expect("both accept assignments");
 
     let not_archived = event(AuditAction::PatientRestore, 3);
     assert_eq!(

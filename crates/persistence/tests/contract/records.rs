@@ -81,6 +81,8 @@ contract!(
     archiving_a_doctor_deactivates_its_mappings,
     one_active_mapping_per_pair_and_removal_once,
     mapping_lists_show_only_the_owners_active_mappings,
+    a_mapping_needs_a_live_patient_and_a_live_available_doctor,
+    an_assignment_racing_an_archive_never_outlives_it,
     login_failures_count_within_the_window_and_clear,
     rate_buckets_count_every_concurrent_hit_once,
 );
@@ -589,7 +591,8 @@ fn archiving_a_patient_hides_it_and_deactivates_its_mappings(pool: &DbPool) {
             at(2),
             &audit(AuditAction::MappingCreate),
         )
-        .expect("mapping");
+        .expect("mapping")
+        .expect("both accept assignments");
     assert_eq!(
         r.doctors
             .find(doctor.doctor.id)
@@ -678,7 +681,8 @@ fn doctor_lists_filter_order_and_count_patients(pool: &DbPool) {
                 at(5),
                 &audit(AuditAction::MappingCreate),
             )
-            .expect("mapping");
+            .expect("mapping")
+            .expect("both accept assignments");
     }
     let all = r
         .doctors
@@ -767,7 +771,8 @@ fn archiving_a_doctor_deactivates_its_mappings(pool: &DbPool) {
             at(2),
             &audit(AuditAction::MappingCreate),
         )
-        .expect("mapping");
+        .expect("mapping")
+        .expect("both accept assignments");
     assert_eq!(
         r.doctors
             .archive(doctor.doctor.id, at(3), &audit(AuditAction::MappingRemove)),
@@ -836,7 +841,8 @@ fn one_active_mapping_per_pair_and_removal_once(pool: &DbPool) {
             at(2),
             &audit(AuditAction::MappingCreate),
         )
-        .expect("mapping");
+        .expect("mapping")
+        .expect("both accept assignments");
     assert_eq!(
         (
             first.patient_name.as_str(),
@@ -895,7 +901,8 @@ fn one_active_mapping_per_pair_and_removal_once(pool: &DbPool) {
     let second = r
         .mappings
         .insert(p, d, r.owner, "", at(7), &audit(AuditAction::MappingCreate))
-        .expect("a removed pair can be assigned again");
+        .expect("a removed pair can be assigned again")
+        .expect("both accept assignments");
     assert_ne!(second.mapping.id, first.mapping.id);
     let assigned = r.mappings.active_for_patient(p).expect("listed");
     assert_eq!(assigned.len(), 1);
@@ -932,6 +939,119 @@ fn one_active_mapping_per_pair_and_removal_once(pool: &DbPool) {
             .filter(|o| o.is_err())
             .all(|o| o.as_ref().err() == Some(&RepoError::Conflict))
     );
+}
+
+fn a_mapping_needs_a_live_patient_and_a_live_available_doctor(pool: &DbPool) {
+    let r = repos(pool);
+    let patient = |name: &str| {
+        r.patients
+            .insert(
+                r.owner,
+                &patient_details(name),
+                at(1),
+                &audit(AuditAction::PatientCreate),
+            )
+            .expect("patient")
+            .id
+    };
+    let doctor = |name: &str, available: bool| {
+        r.doctors
+            .insert(
+                r.other,
+                &doctor_details(name, "Cardiology", available),
+                at(1),
+            )
+            .expect("doctor")
+            .doctor
+            .id
+    };
+    let (live, archived) = (patient("Live"), patient("Archived"));
+    let (available, unavailable, gone) = (
+        doctor("Dr. A", true),
+        doctor("Dr. B", false),
+        doctor("Dr. C", true),
+    );
+    r.patients
+        .archive(archived, at(2), &audit(AuditAction::PatientDelete))
+        .expect("archived");
+    r.doctors
+        .archive(gone, at(2), &audit(AuditAction::MappingRemove))
+        .expect("archived");
+    for (patient, doctor) in [(archived, available), (live, unavailable), (live, gone)] {
+        assert_eq!(
+            r.mappings.insert(
+                patient,
+                doctor,
+                r.owner,
+                "",
+                at(3),
+                &audit(AuditAction::MappingCreate)
+            ),
+            Ok(None),
+            "{patient:?} {doctor:?}"
+        );
+        assert_eq!(r.mappings.has_active(patient, doctor), Ok(false));
+    }
+}
+
+/// An archive and an assignment of the same patient or doctor, started together, forty times:
+/// whichever commits first, no active mapping is left to an archived record.
+fn an_assignment_racing_an_archive_never_outlives_it(pool: &DbPool) {
+    let r = repos(pool);
+    for round in 0..40_u32 {
+        let patient = r
+            .patients
+            .insert(
+                r.owner,
+                &patient_details("Jane"),
+                at(1),
+                &audit(AuditAction::PatientCreate),
+            )
+            .expect("patient")
+            .id;
+        let doctor = r
+            .doctors
+            .insert(r.other, &doctor_details("Dr. A", "Cardiology", true), at(1))
+            .expect("doctor")
+            .doctor
+            .id;
+        let start = std::sync::Barrier::new(2);
+        let (assigned, archived) = std::thread::scope(|scope| {
+            let assign = scope.spawn(|| {
+                start.wait();
+                r.mappings.insert(
+                    patient,
+                    doctor,
+                    r.owner,
+                    "",
+                    at(2),
+                    &audit(AuditAction::MappingCreate),
+                )
+            });
+            let archive = scope.spawn(|| {
+                start.wait();
+                if round % 2 == 0 {
+                    r.patients
+                        .archive(patient, at(2), &audit(AuditAction::PatientDelete))
+                } else {
+                    r.doctors
+                        .archive(doctor, at(2), &audit(AuditAction::MappingRemove))
+                }
+            });
+            (
+                assign.join().expect("joined"),
+                archive.join().expect("joined"),
+            )
+        });
+        assert_eq!(archived, Ok(true), "round {round}");
+        assert!(assigned.is_ok(), "round {round}: {assigned:?}");
+        assert_eq!(
+            r.mappings.has_active(patient, doctor),
+            Ok(false),
+            "round {round}: the mapping outlived the archive of its {}",
+            if round % 2 == 0 { "patient" } else { "doctor" }
+        );
+    }
 }
 
 fn mapping_lists_show_only_the_owners_active_mappings(pool: &DbPool) {
@@ -972,7 +1092,8 @@ fn mapping_lists_show_only_the_owners_active_mappings(pool: &DbPool) {
             at(2),
             &audit(AuditAction::MappingCreate),
         )
-        .expect("mapping");
+        .expect("mapping")
+        .expect("both accept assignments");
     let m2 = r
         .mappings
         .insert(
@@ -983,7 +1104,8 @@ fn mapping_lists_show_only_the_owners_active_mappings(pool: &DbPool) {
             at(3),
             &audit(AuditAction::MappingCreate),
         )
-        .expect("mapping");
+        .expect("mapping")
+        .expect("both accept assignments");
     r.mappings
         .insert(
             theirs.id,
@@ -993,7 +1115,8 @@ fn mapping_lists_show_only_the_owners_active_mappings(pool: &DbPool) {
             at(4),
             &audit(AuditAction::MappingCreate),
         )
-        .expect("mapping");
+        .expect("mapping")
+        .expect("both accept assignments");
     let removed = r
         .mappings
         .insert(
@@ -1004,7 +1127,8 @@ fn mapping_lists_show_only_the_owners_active_mappings(pool: &DbPool) {
             at(5),
             &audit(AuditAction::MappingCreate),
         )
-        .expect("mapping");
+        .expect("mapping")
+        .expect("both accept assignments");
     r.mappings
         .deactivate(
             removed.mapping.id,

@@ -1046,7 +1046,8 @@ fn doctor_directory_filters_orders_and_counts(db: &Database) {
                 at(3),
                 &event(AuditAction::MappingCreate, 3),
             )
-            .expect("mapping");
+            .expect("mapping")
+            .expect("both accept assignments");
         if archive {
             r.patients
                 .archive(patient.id, at(4), &event(AuditAction::PatientDelete, 4))
@@ -1175,6 +1176,7 @@ fn mapping_directory_shows_every_owner_active_or_not(db: &Database) {
                 &event(AuditAction::MappingCreate, second),
             )
             .expect("mapping")
+            .expect("both accept assignments")
             .mapping
             .id
     };
@@ -1306,7 +1308,8 @@ fn directory_lists_cost_two_statements_whatever_the_page_size(db: &Database) {
                 at(i),
                 &event(AuditAction::MappingCreate, i),
             )
-            .expect("mapping");
+            .expect("mapping")
+            .expect("both accept assignments");
         r.user(&format!("U{i}"), &format!("u{i}@example.com"), false);
     }
     let cost = |list: &dyn Fn(Page) -> usize, size: u64| {
@@ -1395,6 +1398,7 @@ fn restore_doctor_unarchives_once_and_leaves_mappings_inactive(db: &Database) {
             &event(AuditAction::MappingCreate, 2),
         )
         .expect("mapping")
+        .expect("both accept assignments")
         .mapping
         .id;
 

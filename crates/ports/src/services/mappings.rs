@@ -20,6 +20,9 @@ use crate::ports::{
 use crate::services::audit::{Caller, Refusal, Target, record_outcome, record_refusal};
 use crate::{RepoError, Resource, ServiceError};
 
+/// How often an assignment is judged again when its patient or doctor changed under it.
+const ASSIGN_ATTEMPTS: usize = 3;
+
 /// An assignment as submitted.
 #[derive(Debug, Clone, Default)]
 pub struct AssignmentInput {
@@ -94,7 +97,42 @@ impl MappingService {
         let create = WriteMode::Create;
         let patient_ref = check_field(&mut errors, "patient", input.patient, true, create, Ok);
         let doctor_ref = check_field(&mut errors, "doctor", input.doctor, true, create, Ok);
-        let notes = check_notes(&mut errors, input.notes, create);
+        let notes = check_notes(&mut errors, input.notes, create).unwrap_or_default();
+        // The repository re-checks both records under a lock; when one changed in between
+        // (archived, or the doctor made unavailable), read them again and judge afresh.
+        for _ in 0..ASSIGN_ATTEMPTS {
+            let (patient_id, doctor_id) =
+                self.checked_pair(caller, patient_ref, doctor_ref, errors.clone(), event)?;
+            if self.mappings.has_active(patient_id, doctor_id)? {
+                return Err(ServiceError::from(already_assigned()).into());
+            }
+            match self
+                .mappings
+                .insert(patient_id, doctor_id, caller, &notes, event.at, event)
+            {
+                Ok(Some(view)) => return Ok(view),
+                Ok(None) => continue,
+                Err(RepoError::Conflict) => {
+                    return Err(ServiceError::from(already_assigned()).into());
+                }
+                Err(error) => return Err(error.into()),
+            }
+        }
+        Err(ServiceError::Internal(
+            "the patient or doctor kept changing during an assignment".into(),
+        )
+        .into())
+    }
+
+    /// Reads the patient and the doctor and applies the field rules; the ids when both pass.
+    fn checked_pair(
+        &self,
+        caller: UserId,
+        patient_ref: Option<i64>,
+        doctor_ref: Option<i64>,
+        mut errors: FieldErrors,
+        event: &mut healthcare_domain::audit::AuditEvent,
+    ) -> Result<(PatientId, DoctorId), Refusal> {
         let patient = patient_ref
             .map(|id| self.patients.find(PatientId(id)))
             .transpose()?
@@ -124,24 +162,13 @@ impl MappingService {
             patient: (patient_ref, patient.as_ref()),
             doctor: (doctor_ref, doctor.as_ref().map(|found| &found.doctor)),
         };
-        let (patient_id, doctor_id) = match request.check_fields() {
-            Ok(ids) if errors.is_empty() => ids,
-            Ok(_) => return Err(refuse(errors)),
+        match request.check_fields() {
+            Ok(ids) if errors.is_empty() => Ok(ids),
+            Ok(_) => Err(refuse(errors)),
             Err(field_errors) => {
                 errors.merge(field_errors);
-                return Err(refuse(errors));
+                Err(refuse(errors))
             }
-        };
-        if self.mappings.has_active(patient_id, doctor_id)? {
-            return Err(ServiceError::from(already_assigned()).into());
-        }
-        let notes = notes.unwrap_or_default();
-        match self
-            .mappings
-            .insert(patient_id, doctor_id, caller, &notes, event.at, event)
-        {
-            Err(RepoError::Conflict) => Err(ServiceError::from(already_assigned()).into()),
-            other => Ok(other?),
         }
     }
 

@@ -10,6 +10,7 @@ use healthcare_domain::fields::{Submitted, WriteMode};
 use healthcare_domain::mapping::{Mapping, MappingId};
 use healthcare_domain::patient::{Patient, PatientChanges, PatientId, PatientInput};
 use healthcare_domain::{FieldErrors, Timestamp, User, UserId};
+use mockall::Sequence;
 use mockall::predicate::{always, eq, function};
 
 use super::*;
@@ -935,13 +936,54 @@ fn a_valid_assignment_is_stored_with_the_caller() {
             }),
         )
         .times(1)
-        .returning(|_, _, _, _, _, _| Ok(view()));
+        .returning(|_, _, _, _, _, _| Ok(Some(view())));
     let (service, trail) = ports.start();
     assert_eq!(
         service.assign_doctor(&caller(OWNER), assignment(), FieldErrors::new()),
         Ok(view())
     );
     trail.assert_empty();
+}
+
+#[test]
+fn a_patient_archived_while_being_assigned_is_judged_again_and_refused() {
+    let mut ports = MappingPorts::new(None, Some(doctor(STRANGER, true, false)));
+    ports.patients = MockPatientRepository::new();
+    let mut reads = Sequence::new();
+    ports
+        .patients
+        .expect_find()
+        .times(1)
+        .in_sequence(&mut reads)
+        .return_const(Ok(Some(patient(OWNER, false))));
+    ports
+        .patients
+        .expect_find()
+        .times(1)
+        .in_sequence(&mut reads)
+        .return_const(Ok(Some(patient(OWNER, true))));
+    ports.mappings.expect_has_active().return_const(Ok(false));
+    // The repository found the patient archived under its lock and stored nothing.
+    ports
+        .mappings
+        .expect_insert()
+        .times(1)
+        .returning(|_, _, _, _, _, _| Ok(None));
+    let (service, trail) = ports.start();
+    assert_eq!(
+        service.assign_doctor(&caller(OWNER), assignment(), FieldErrors::new()),
+        Err(ServiceError::Validation(FieldErrors::single(
+            "patient",
+            "Invalid pk \"1\" - object does not exist."
+        )))
+    );
+    assert_row(
+        &trail.take_one(),
+        AuditAction::MappingCreate,
+        AuditOutcome::Failure,
+        None,
+        Some(PatientId(1)),
+    );
 }
 
 #[test]
