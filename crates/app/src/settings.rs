@@ -71,6 +71,7 @@ struct RawSettings {
     tls_cert_file: String,
     tls_key_file: String,
     throttle_login_failures: u32,
+    throttle_login_failures_per_email: u32,
     throttle_login_window_seconds: u64,
     throttle_auth_per_address_per_minute: u32,
     audit_hmac_key: Option<String>,
@@ -335,6 +336,10 @@ impl Settings {
             tls,
             login_throttle: LoginThrottle {
                 max_failures: raw.throttle_login_failures,
+                // Raising the per-address limit raises the per-account ceiling with it.
+                max_failures_per_email: raw
+                    .throttle_login_failures_per_email
+                    .max(raw.throttle_login_failures),
                 window: chrono::Duration::seconds(
                     i64::try_from(raw.throttle_login_window_seconds).unwrap_or(i64::MAX / 1000),
                 ),

@@ -15,15 +15,30 @@ fn retry_after(until: Timestamp, now: Timestamp) -> RetryAfter {
     RetryAfter(u64::try_from((millis + 999) / 1000).unwrap_or(0).max(1))
 }
 
-/// After `max_failures` failed logins for one e-mail within `window`, further logins for it
-/// are refused until the oldest counted failure leaves the window, even with the right
-/// password, and whether or not an account exists.
+/// Failed sign-ins are counted twice within `window`: per account and client address, and per
+/// account from everywhere. Past `max_failures` from one address, that address is refused for
+/// the account; past the higher `max_failures_per_email`, every address is. So a guesser
+/// elsewhere cannot lock a user out, while a guess spread over many addresses stays bounded.
+/// A refusal holds until the oldest counted failure leaves the window, even with the right
+/// password, and whether or not an account exists. Attempts refused while a counter is full
+/// are not counted, so hammering a locked account never extends the lock.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct LoginThrottle {
-    /// Failures tolerated within the window.
+    /// Failures tolerated within the window for one account from one client address.
     pub max_failures: u32,
+    /// Failures tolerated within the window for one account from every address together.
+    pub max_failures_per_email: u32,
     /// How far back failures count.
     pub window: Duration,
+}
+
+/// One failure counter of a sign-in attempt, and its limit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FailureCounter {
+    /// The stored key.
+    pub key: String,
+    /// Failures tolerated within the window.
+    pub limit: u32,
 }
 
 impl LoginThrottle {
@@ -32,20 +47,51 @@ impl LoginThrottle {
         now - self.window
     }
 
-    /// Judges an attempt. `attempts` counts the unsuccessful attempts since `window_start`,
-    /// this one included (it is recorded before it is judged, so parallel attempts cannot all
-    /// slip under the limit); `oldest` is the first of them. `Err` once more than
-    /// `max_failures` are counted.
-    pub fn check_attempt(
+    /// The counters an attempt on `subject` (a normalized e-mail, or a
+    /// [`second_factor_key`]) from `address` is counted under. The per-address key starts
+    /// with an upper-case letter, so no typed e-mail (stored lower-cased) can reach it.
+    pub fn counters(&self, subject: &str, address: &str) -> [FailureCounter; 2] {
+        [
+            FailureCounter {
+                key: format!("Attempts on {subject} from {address}"),
+                limit: self.max_failures,
+            },
+            FailureCounter {
+                key: subject.to_owned(),
+                limit: self.max_failures_per_email,
+            },
+        ]
+    }
+
+    /// Before an attempt is counted: `Err` when `counter` is already full (`attempts`
+    /// failures since the window's start, the first at `oldest`). Such an attempt is refused
+    /// and not counted.
+    pub fn check_not_full(
         &self,
+        counter: &FailureCounter,
         attempts: u32,
         oldest: Option<Timestamp>,
         now: Timestamp,
     ) -> Result<(), RetryAfter> {
         match oldest {
-            Some(oldest) if attempts > self.max_failures => {
+            Some(oldest) if attempts >= counter.limit => {
                 Err(retry_after(oldest + self.window, now))
             }
+            _ => Ok(()),
+        }
+    }
+
+    /// After the attempt is counted (recorded before it is judged, so parallel attempts cannot
+    /// all slip under the limit): `Err` once more than the limit are counted.
+    pub fn check_attempt(
+        &self,
+        counter: &FailureCounter,
+        attempts: u32,
+        oldest: Option<Timestamp>,
+        now: Timestamp,
+    ) -> Result<(), RetryAfter> {
+        match oldest {
+            Some(oldest) if attempts > counter.limit => Err(retry_after(oldest + self.window, now)),
             _ => Ok(()),
         }
     }
@@ -115,23 +161,51 @@ mod tests {
             .expect("valid")
     }
 
+    const THROTTLE: LoginThrottle = LoginThrottle {
+        max_failures: 5,
+        max_failures_per_email: 50,
+        window: Duration::minutes(15),
+    };
+
     #[test]
     fn login_throttle_counts_failures_in_the_window() {
-        let throttle = LoginThrottle {
-            max_failures: 5,
-            window: Duration::minutes(15),
+        let [per_address, per_email] = THROTTLE.counters("ann@example.com", "203.0.113.9");
+        assert_eq!(THROTTLE.window_start(at(20, 0)), at(5, 0));
+        let judge =
+            |counter, attempts| THROTTLE.check_attempt(counter, attempts, Some(at(0, 0)), at(1, 0));
+        assert_eq!(judge(&per_address, 5), Ok(()), "the fifth is judged");
+        assert_eq!(judge(&per_address, 6), Err(RetryAfter(14 * 60)));
+        assert_eq!(judge(&per_email, 50), Ok(()));
+        assert_eq!(judge(&per_email, 51), Err(RetryAfter(14 * 60)));
+        assert_eq!(
+            THROTTLE.check_attempt(&per_address, 1, Some(at(1, 0)), at(1, 0)),
+            Ok(())
+        );
+    }
+
+    #[test]
+    fn a_full_counter_refuses_before_counting() {
+        let [per_address, per_email] = THROTTLE.counters("ann@example.com", "203.0.113.9");
+        let before = |counter, attempts| {
+            THROTTLE.check_not_full(counter, attempts, Some(at(0, 0)), at(1, 0))
         };
-        assert_eq!(throttle.window_start(at(20, 0)), at(5, 0));
+        assert_eq!(before(&per_address, 4), Ok(()));
+        assert_eq!(before(&per_address, 5), Err(RetryAfter(14 * 60)));
+        assert_eq!(before(&per_email, 49), Ok(()));
+        assert_eq!(before(&per_email, 50), Err(RetryAfter(14 * 60)));
         assert_eq!(
-            throttle.check_attempt(5, Some(at(0, 0)), at(1, 0)),
-            Ok(()),
-            "the fifth is judged"
+            THROTTLE.check_not_full(&per_address, 0, None, at(1, 0)),
+            Ok(())
         );
-        assert_eq!(
-            throttle.check_attempt(6, Some(at(0, 0)), at(1, 0)),
-            Err(RetryAfter(14 * 60))
-        );
-        assert_eq!(throttle.check_attempt(1, Some(at(1, 0)), at(1, 0)), Ok(()));
+    }
+
+    #[test]
+    fn each_address_has_its_own_counter_that_no_typed_email_reaches() {
+        let [from_home, everywhere] = THROTTLE.counters("ann@example.com", "203.0.113.9");
+        let [from_elsewhere, _] = THROTTLE.counters("ann@example.com", "198.51.100.7");
+        assert_ne!(from_home.key, from_elsewhere.key);
+        assert_eq!(everywhere.key, "ann@example.com");
+        assert_ne!(crate::user::normalize_email(&from_home.key), from_home.key);
     }
 
     #[test]

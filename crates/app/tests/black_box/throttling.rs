@@ -9,6 +9,21 @@ on_both_backends!(
     parallel_guesses_cannot_slip_under_the_limit,
 );
 
+/// A login attempt from `address`, as a trusted proxy reports it.
+async fn login_from(
+    app: &TestApp,
+    address: &str,
+    email: &str,
+    password: &str,
+) -> crate::common::Reply {
+    let request = app
+        .client
+        .post(format!("{}/api/auth/login/", app.address))
+        .header("X-Forwarded-For", address)
+        .json(&json!({"email": email, "password": password}));
+    app.send(request).await
+}
+
 async fn login(app: &TestApp, email: &str, password: &str) -> crate::common::Reply {
     app.post(
         "/api/auth/login/",
@@ -176,5 +191,81 @@ async fn zero_disables_the_per_address_limit() {
             )
             .await;
         assert_eq!(reply.status, 401);
+    }
+}
+
+/// Guesses from one address lock that address out of the account, not the account's owner
+/// elsewhere; guesses from many addresses hit the higher per-account ceiling.
+#[actix_web::test]
+async fn a_guesser_elsewhere_cannot_lock_the_owner_out() {
+    let app = crate::common::spawn_app_with(
+        crate::common::Backend::Sqlite,
+        &[
+            ("TRUSTED_PROXIES", "127.0.0.1"),
+            ("THROTTLE_LOGIN_FAILURES_PER_EMAIL", "8"),
+        ],
+    )
+    .await
+    .expect("sqlite");
+    app.register("Ann", "ann@example.com").await;
+    let attacker = "198.51.100.66";
+    for _ in 0..5 {
+        let guess = login_from(&app, attacker, "ann@example.com", "wrong-password-1").await;
+        assert_eq!(guess.status, 401);
+    }
+    let locked = login_from(&app, attacker, "ann@example.com", STRONG_PASSWORD).await;
+    assert_eq!(locked.status, 429, "the guesser's address is locked out");
+    let owner = login_from(&app, "203.0.113.7", "ann@example.com", STRONG_PASSWORD).await;
+    assert_eq!(
+        owner.status, 200,
+        "the owner, elsewhere, is not: {}",
+        owner.body
+    );
+
+    // The per-account ceiling of eight counts every attempt from every address, the owner's
+    // too (only the owner's address is cleared by their success): two more guesses reach it.
+    for _ in 0..2 {
+        let guess = login_from(&app, "192.0.2.5", "ann@example.com", "wrong-password-1").await;
+        assert_eq!(guess.status, 401);
+    }
+    let everywhere = login_from(&app, "203.0.113.8", "ann@example.com", STRONG_PASSWORD).await;
+    assert_eq!(
+        everywhere.status, 429,
+        "past the ceiling every address waits"
+    );
+}
+
+/// Attempts refused during a lock are not counted: hammering a locked account does not keep
+/// it locked past the window of the failures that locked it.
+#[actix_web::test]
+async fn attempts_during_a_lock_do_not_extend_it() {
+    let app = crate::common::spawn_app_with(
+        crate::common::Backend::Sqlite,
+        &[("THROTTLE_LOGIN_WINDOW_SECONDS", "2")],
+    )
+    .await
+    .expect("sqlite");
+    app.register("Ann", "ann@example.com").await;
+    for _ in 0..5 {
+        assert_eq!(
+            login(&app, "ann@example.com", "wrong-password-1")
+                .await
+                .status,
+            401
+        );
+    }
+    let locked_at = std::time::Instant::now();
+    let deadline = locked_at + std::time::Duration::from_secs(6);
+    loop {
+        let attempt = login(&app, "ann@example.com", STRONG_PASSWORD).await;
+        if attempt.status == 200 {
+            break;
+        }
+        assert_eq!(attempt.status, 429, "{}", attempt.body);
+        assert!(
+            std::time::Instant::now() < deadline,
+            "still locked 6 s into a 2 s window: the refused attempts extended the lock"
+        );
+        actix_web::rt::time::sleep(std::time::Duration::from_millis(100)).await;
     }
 }

@@ -15,7 +15,7 @@ use crate::ports::{
     TokenDecodeError, TokenKind, UserRepository,
 };
 use crate::services::audit::{Caller, Refusal, Target, event_of, record_outcome, record_refusal};
-use crate::services::throttling::Throttling;
+use crate::services::throttling::{Throttling, attempt_address, report_staff_lockout};
 use crate::{RepoError, ServiceError, TokenProblem};
 
 /// The message for a registration whose e-mail is taken.
@@ -214,12 +214,18 @@ impl AuthService {
             return Err(errors.into());
         }
         let email_key = normalize_email(&email);
-        // Throttled exactly the same whether or not an account exists: nothing is revealed.
-        self.throttling.admit_login(&email_key)?;
+        let address = attempt_address(&event.origin).to_owned();
         let credentials = self.users.find_credentials_by_email(&email_key)?;
         if let Some(found) = &credentials {
             event.actor = Some(found.user.id);
             event.resource_id = Some(found.user.id.0);
+        }
+        // Throttled exactly the same whether or not an account exists: nothing is revealed.
+        if let Err(refused) = self.throttling.admit_login(&email_key, &address) {
+            if let Some(found) = &credentials {
+                report_staff_lockout(&found.user, &address, &refused);
+            }
+            return Err(refused.into());
         }
         let accepted = match &credentials {
             Some(found) => {
@@ -233,7 +239,7 @@ impl AuthService {
         let Some(credentials) = credentials.filter(|_| accepted) else {
             return Err(ServiceError::InvalidCredentials.into());
         };
-        self.throttling.record_success(&email_key)?;
+        self.throttling.record_success(&email_key, &address)?;
         let tokens = self.start_session(credentials.user.id)?;
         Ok((credentials.user, tokens))
     }
@@ -371,15 +377,24 @@ impl AuthService {
         event: &AuditEvent,
     ) -> Result<(), ServiceError> {
         let mut errors = input.shape_errors;
+        let email_key = normalize_email(&user.email);
         let credentials = self
             .users
-            .find_credentials_by_email(&normalize_email(&user.email))?
+            .find_credentials_by_email(&email_key)?
             .filter(|found| found.user.id == user.id)
             .ok_or(ServiceError::InvalidAccessToken)?;
-        if let Some(old) = &input.old_password
-            && !self.hasher.verify(old, &credentials.password_hash)
-        {
-            errors.add("old_password", WRONG_OLD_PASSWORD);
+        if let Some(old) = &input.old_password {
+            // A wrong old password is a password guess: counted like a failed sign-in.
+            let address = attempt_address(&event.origin);
+            if let Err(refused) = self.throttling.admit_login(&email_key, address) {
+                report_staff_lockout(user, address, &refused);
+                return Err(refused);
+            }
+            if self.hasher.verify(old, &credentials.password_hash) {
+                self.throttling.record_success(&email_key, address)?;
+            } else {
+                errors.add("old_password", WRONG_OLD_PASSWORD);
+            }
         }
         let accepted = input.new_password.as_deref().and_then(|new| {
             let personal = [("name", user.name.as_str()), ("email", user.email.as_str())];
@@ -585,7 +600,7 @@ mod tests {
     use chrono::{Duration, TimeZone, Utc};
     use healthcare_domain::Timestamp;
     use healthcare_domain::throttle::{AddressRateLimit, LoginThrottle};
-    use mockall::predicate::{eq, function};
+    use mockall::predicate::{always, eq, function};
 
     struct FixedClock(Timestamp);
 
@@ -697,6 +712,7 @@ mod tests {
                     Arc::new(FixedClock(now())),
                     LoginThrottle {
                         max_failures: 5,
+                        max_failures_per_email: 50,
                         window: Duration::minutes(15),
                     },
                     AddressRateLimit { per_minute: 60 },
@@ -912,20 +928,20 @@ mod tests {
         let mut counters = MockThrottleRepository::new();
         counters
             .expect_login_failures_since()
-            .with(eq("nobody@example.com"), eq(now() - Duration::minutes(15)))
-            .returning(|_, _| Ok((6, Some(now() - Duration::minutes(5)))));
-        counters
-            .expect_record_login_failure()
             .with(
-                eq("nobody@example.com"),
-                eq(now()),
+                eq("Attempts on nobody@example.com from 198.51.100.4"),
                 eq(now() - Duration::minutes(15)),
             )
-            .times(1)
-            .returning(|_, _, _| Ok(()));
+            .returning(|_, _| Ok((5, Some(now() - Duration::minutes(5)))));
+        // Refused while locked: not counted, so the lock does not extend itself.
+        counters.expect_record_login_failure().never();
         ports.throttle = counters;
-        ports.users.expect_find_credentials_by_email().never();
+        ports
+            .users
+            .expect_find_credentials_by_email()
+            .returning(|_| Ok(None));
         ports.hasher.expect_verify().never();
+        ports.hasher.expect_verify_dummy().never();
         let (service, trail) = ports.start();
         let result = service.login(
             login_input("Nobody@example.com", "vivid-otter-41"),
@@ -939,21 +955,20 @@ mod tests {
     }
 
     #[test]
-    fn attempts_are_counted_first_and_a_success_resets_the_count() {
+    fn attempts_are_counted_per_address_and_per_account_and_a_success_resets_the_address() {
+        let per_address = "Attempts on ann@example.com from 198.51.100.4";
         let mut ports = Ports::new();
         let mut counters = MockThrottleRepository::new();
         counters
             .expect_login_failures_since()
             .returning(|_, _| Ok((2, Some(now()))));
-        counters
-            .expect_record_login_failure()
-            .with(
-                eq("ann@example.com"),
-                eq(now()),
-                eq(now() - Duration::minutes(15)),
-            )
-            .times(1)
-            .returning(|_, _, _| Ok(()));
+        for key in [per_address, "ann@example.com"] {
+            counters
+                .expect_record_login_failure()
+                .with(eq(key), eq(now()), eq(now() - Duration::minutes(15)))
+                .times(1)
+                .returning(|_, _, _| Ok(()));
+        }
         ports.throttle = counters;
         ports
             .users
@@ -972,14 +987,14 @@ mod tests {
         let mut counters = MockThrottleRepository::new();
         counters
             .expect_login_failures_since()
-            .returning(|_, _| Ok((5, Some(now()))));
+            .returning(|_, _| Ok((4, Some(now()))));
         counters
             .expect_record_login_failure()
-            .times(1)
+            .times(2)
             .returning(|_, _, _| Ok(()));
         counters
             .expect_clear_login_failures()
-            .with(eq("ann@example.com"))
+            .with(eq(per_address))
             .times(1)
             .returning(|_| Ok(()));
         ports.throttle = counters;
@@ -1003,6 +1018,37 @@ mod tests {
                 Some(UserId(7)),
                 AuditOutcome::Success
             )
+        );
+    }
+
+    #[test]
+    fn a_full_account_counter_refuses_every_address() {
+        let mut ports = Ports::new();
+        let mut counters = MockThrottleRepository::new();
+        counters
+            .expect_login_failures_since()
+            .with(
+                eq("Attempts on ann@example.com from 198.51.100.4"),
+                always(),
+            )
+            .returning(|_, _| Ok((0, None)));
+        counters
+            .expect_login_failures_since()
+            .with(eq("ann@example.com"), always())
+            .returning(|_, _| Ok((50, Some(now() - Duration::minutes(10)))));
+        counters.expect_record_login_failure().never();
+        ports.throttle = counters;
+        ports
+            .users
+            .expect_find_credentials_by_email()
+            .returning(|_| Ok(Some(credentials(true))));
+        ports.hasher.expect_verify().never();
+        let (service, _trail) = ports.start();
+        assert_eq!(
+            service
+                .login(login_input("ann@example.com", "right"), &origin())
+                .err(),
+            Some(ServiceError::Throttled(300))
         );
     }
 
@@ -1388,6 +1434,63 @@ mod tests {
             Ok(())
         );
         trail.assert_empty();
+    }
+
+    #[test]
+    fn wrong_old_passwords_are_counted_like_failed_sign_ins() {
+        let change = || PasswordChangeInput {
+            old_password: Some("guess".into()),
+            new_password: Some("tangerine-lorry-57".into()),
+            ..Default::default()
+        };
+        let mut ports = Ports::new();
+        let mut counters = MockThrottleRepository::new();
+        counters
+            .expect_login_failures_since()
+            .returning(|_, _| Ok((1, Some(now()))));
+        for key in [
+            "Attempts on ann@example.com from 198.51.100.4",
+            "ann@example.com",
+        ] {
+            counters
+                .expect_record_login_failure()
+                .with(eq(key), eq(now()), always())
+                .times(1)
+                .returning(|_, _, _| Ok(()));
+        }
+        counters.expect_clear_login_failures().never();
+        ports.throttle = counters;
+        ports
+            .users
+            .expect_find_credentials_by_email()
+            .returning(|_| Ok(Some(credentials(true))));
+        ports.hasher.expect_verify().return_const(false);
+        let (service, _trail) = ports.start();
+        assert!(matches!(
+            service.change_password(&user(true), &origin(), change()),
+            Err(ServiceError::Validation(_))
+        ));
+
+        // Once the counter is full, the guess is refused before the password is checked.
+        let mut ports = Ports::new();
+        let mut counters = MockThrottleRepository::new();
+        counters
+            .expect_login_failures_since()
+            .returning(|_, _| Ok((5, Some(now() - Duration::minutes(5)))));
+        counters.expect_record_login_failure().never();
+        ports.throttle = counters;
+        ports
+            .users
+            .expect_find_credentials_by_email()
+            .returning(|_| Ok(Some(credentials(true))));
+        ports.hasher.expect_verify().never();
+        ports.users.expect_update_password().never();
+        let (service, trail) = ports.start();
+        assert_eq!(
+            service.change_password(&user(true), &origin(), change()),
+            Err(ServiceError::Throttled(600))
+        );
+        assert_eq!(trail.take_one().outcome, AuditOutcome::Denied);
     }
 
     #[test]

@@ -18,7 +18,7 @@ use crate::ports::{
     SecondFactorRepository, UserRepository,
 };
 use crate::services::audit::{Refusal, Target, event_of, record_outcome, record_refusal};
-use crate::services::throttling::Throttling;
+use crate::services::throttling::{Throttling, attempt_address, report_staff_lockout};
 use crate::{RepoError, ServiceError};
 
 /// The message beside the code field when a code is refused.
@@ -211,8 +211,14 @@ impl StaffSignIn {
                 return Err(ServiceError::InvalidCredentials.into());
             }
             let email_key = normalize_email(email);
-            self.throttling.admit_login(&email_key)?;
+            let address = attempt_address(origin);
             let credentials = self.users.find_credentials_by_email(&email_key)?;
+            if let Err(refused) = self.throttling.admit_login(&email_key, address) {
+                if let Some(found) = &credentials {
+                    report_staff_lockout(&found.user, address, &refused);
+                }
+                return Err(refused.into());
+            }
             let accepted = match &credentials {
                 Some(found) => {
                     self.hasher.verify(password, &found.password_hash) && found.user.is_active
@@ -227,7 +233,7 @@ impl StaffSignIn {
             };
             event.actor = Some(credentials.user.id);
             event.resource_id = Some(credentials.user.id.0);
-            self.throttling.record_success(&email_key)?;
+            self.throttling.record_success(&email_key, address)?;
             if !may_use_admin_site(&credentials.user) {
                 return Err(ServiceError::Forbidden.into());
             }
@@ -301,7 +307,8 @@ impl StaffSignIn {
         );
         let result: Result<SignedIn, Refusal> = (|| {
             let throttle_key = second_factor_key(user);
-            self.throttling.admit_login(&throttle_key)?;
+            let address = attempt_address(origin);
+            self.throttling.admit_login(&throttle_key, address)?;
             let factor = self
                 .factors
                 .find(user)?
@@ -342,7 +349,7 @@ impl StaffSignIn {
                     return Err(wrong_code());
                 }
             }
-            self.throttling.record_success(&throttle_key)?;
+            self.throttling.record_success(&throttle_key, address)?;
             self.sessions.delete(&pending.session.token_hash)?;
             let session = self.begin_session(user, true)?;
             Ok(SignedIn {

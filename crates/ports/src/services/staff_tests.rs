@@ -265,6 +265,7 @@ impl Ports {
             clock.clone(),
             LoginThrottle {
                 max_failures: 5,
+                max_failures_per_email: 50,
                 window: Duration::minutes(15),
             },
             AddressRateLimit { per_minute: 0 },
@@ -393,12 +394,14 @@ fn a_wrong_password_an_unknown_email_and_an_inactive_user_fail_alike() {
 fn a_failed_password_is_counted_and_not_forgiven() {
     let mut ports = Ports::new();
     ports.throttle = MockThrottleRepository::new();
-    ports
-        .throttle
-        .expect_record_login_failure()
-        .with(eq(EMAIL), eq(at()), always())
-        .times(1)
-        .returning(|_, _, _| Ok(()));
+    for key in [EMAIL, &format!("Attempts on {EMAIL} from 203.0.113.9")] {
+        ports
+            .throttle
+            .expect_record_login_failure()
+            .with(eq(key.to_owned()), eq(at()), always())
+            .times(1)
+            .returning(|_, _, _| Ok(()));
+    }
     ports
         .throttle
         .expect_login_failures_since()
@@ -440,16 +443,17 @@ fn an_active_non_staff_user_with_the_right_password_is_forbidden() {
 fn a_throttled_email_is_refused_before_any_password_check() {
     let mut ports = Ports::new();
     ports.throttle = MockThrottleRepository::new();
-    ports
-        .throttle
-        .expect_record_login_failure()
-        .returning(|_, _, _| Ok(()));
+    // Refused while locked: not counted, so the lock does not extend itself.
+    ports.throttle.expect_record_login_failure().never();
     ports
         .throttle
         .expect_login_failures_since()
-        .returning(|_, _| Ok((6, Some(at()))));
+        .returning(|_, _| Ok((5, Some(at()))));
     ports.throttle.expect_clear_login_failures().never();
-    ports.users.expect_find_credentials_by_email().never();
+    ports
+        .users
+        .expect_find_credentials_by_email()
+        .return_const(Ok(Some(credentials(true, true))));
     ports.hasher.expect_verify().never();
     ports.hasher.expect_verify_dummy().never();
     ports.sessions.expect_insert().never();
@@ -729,16 +733,15 @@ fn the_first_code_confirms_the_enrolment_and_hands_out_recovery_codes() {
 fn a_wrong_first_code_is_refused_and_counted() {
     let mut ports = ports_keeping_sessions();
     ports.throttle = MockThrottleRepository::new();
-    ports
-        .throttle
-        .expect_record_login_failure()
-        .with(
-            eq(healthcare_domain::throttle::second_factor_key(STAFF)),
-            eq(at()),
-            always(),
-        )
-        .times(1)
-        .returning(|_, _, _| Ok(()));
+    let subject = healthcare_domain::throttle::second_factor_key(STAFF);
+    for key in [format!("Attempts on {subject} from 203.0.113.9"), subject] {
+        ports
+            .throttle
+            .expect_record_login_failure()
+            .with(eq(key), eq(at()), always())
+            .times(1)
+            .returning(|_, _, _| Ok(()));
+    }
     ports
         .throttle
         .expect_login_failures_since()
