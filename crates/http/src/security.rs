@@ -34,9 +34,11 @@ pub struct SecurityPolicy {
 }
 
 impl SecurityPolicy {
-    /// Whether the `Host` header (port ignored) names an allowed host.
+    /// Whether the `Host` header is a well-formed authority (a name or a bracketed IPv6
+    /// address, then at most `:port`) naming an allowed host. Anything else is refused, even
+    /// with `*`: the header is copied into pagination links.
     pub fn host_allowed(&self, host_header: Option<&str>) -> bool {
-        let Some(host) = host_header.map(strip_port) else {
+        let Some(host) = host_header.and_then(host_of) else {
             return false;
         };
         let host = host.to_ascii_lowercase();
@@ -51,17 +53,38 @@ impl SecurityPolicy {
     }
 }
 
-/// `example.com:8000` → `example.com`; `[::1]:8000` → `[::1]`.
-fn strip_port(host: &str) -> &str {
-    if host.starts_with('[') {
-        return host
-            .split_once(']')
-            .map_or(host, |(address, _)| &host[..=address.len()]);
-    }
-    match host.rsplit_once(':') {
-        Some((name, port)) if port.bytes().all(|b| b.is_ascii_digit()) => name,
-        _ => host,
-    }
+/// The host of a `Host` header, as Django's `split_domain_port` reads it: a name of letters,
+/// digits, dots and hyphens (a trailing dot dropped), or a bracketed IPv6 address, then at
+/// most `:` and digits. `None` for anything else (`[::1]@evil.com`, `a b`, `host:x`).
+fn host_of(header: &str) -> Option<&str> {
+    let (host, rest) = if header.starts_with('[') {
+        let end = header.find(']')?;
+        let address = &header[1..end];
+        let valid = address.contains(':')
+            && address
+                .bytes()
+                .all(|b| b.is_ascii_hexdigit() || b == b':' || b == b'.');
+        if !valid {
+            return None;
+        }
+        (&header[..=end], &header[end + 1..])
+    } else {
+        let end = header.find(':').unwrap_or(header.len());
+        let name = &header[..end];
+        let valid = !name.is_empty()
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-');
+        if !valid {
+            return None;
+        }
+        (name.strip_suffix('.').unwrap_or(name), &header[end..])
+    };
+    let port_ok = rest.is_empty()
+        || rest
+            .strip_prefix(':')
+            .is_some_and(|port| !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit()));
+    port_ok.then_some(host)
 }
 
 /// Sets the headers every response carries. Called for responses the middleware sees and, for
@@ -184,6 +207,29 @@ mod tests {
         }
         assert!(!allowed.host_allowed(None));
         assert!(policy(&["*"]).host_allowed(Some("anything.example")));
+        assert!(allowed.host_allowed(Some("localhost.")), "a trailing dot");
+    }
+
+    #[test]
+    fn anything_after_the_host_but_a_port_is_refused() {
+        let allowed = policy(&["localhost", "[::1]", "*"]);
+        for host in [
+            "[::1]@evil.com",
+            "[::1]evil.com",
+            "[::1]:80@evil.com",
+            "[::1]:",
+            "localhost@evil.com",
+            "localhost:80@evil.com",
+            "localhost:",
+            "localhost:8x",
+            "user@localhost",
+            "localhost/evil",
+            "local host",
+            "[evil.com]",
+            "[::1",
+        ] {
+            assert!(!allowed.host_allowed(Some(host)), "{host}");
+        }
     }
 
     #[test]
