@@ -15,6 +15,8 @@ use tracing::Instrument;
 
 use crate::errors::ApiError;
 use crate::metrics::Metrics;
+use crate::state::AppState;
+use crate::throttle::from_trusted_proxy;
 
 /// The header carrying the request id both ways.
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -23,11 +25,12 @@ pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 #[derive(Debug, Clone)]
 pub struct RequestId(pub String);
 
-/// Keeps a well-formed incoming id (so a proxy's id carries through), or makes a new one.
-fn request_id(request: &ServiceRequest) -> String {
-    request
-        .headers()
-        .get(&REQUEST_ID)
+/// The request's id: a well-formed incoming id when a trusted proxy sent it (so the proxy's id
+/// carries through), otherwise a new one. A client's own value is never taken: it would go
+/// into the audit trail as if the server had assigned it.
+fn request_id(incoming: Option<&HeaderValue>, from_trusted_proxy: bool) -> String {
+    incoming
+        .filter(|_| from_trusted_proxy)
         .and_then(|value| value.to_str().ok())
         .filter(|id| {
             !id.is_empty()
@@ -47,7 +50,10 @@ pub async fn telemetry(
     request: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<impl MessageBody>, Error> {
-    let id = request_id(&request);
+    let trusted = request
+        .app_data::<web::Data<AppState>>()
+        .is_some_and(|state| from_trusted_proxy(request.request(), &state.config));
+    let id = request_id(request.headers().get(&REQUEST_ID), trusted);
     request.extensions_mut().insert(RequestId(id.clone()));
     let method = request.method().clone();
     let span = tracing::info_span!("request", request_id = %id, %method);
@@ -133,6 +139,16 @@ mod tests {
     }
 
     #[actix_web::test]
+    async fn only_a_trusted_proxys_request_id_is_kept() {
+        let incoming = HeaderValue::from_static("abc-1");
+        assert_eq!(request_id(Some(&incoming), true), "abc-1");
+        assert_ne!(request_id(Some(&incoming), false), "abc-1");
+        let spoofed = HeaderValue::from_static("bad id; DROP");
+        assert_ne!(request_id(Some(&spoofed), true), "bad id; DROP");
+        assert_eq!(request_id(None, true).len(), 36, "a UUID");
+    }
+
+    #[actix_web::test]
     async fn responses_carry_the_request_id() {
         let app = test::init_service(App::new().wrap(from_fn(telemetry)).route(
             "/ok",
@@ -144,12 +160,12 @@ mod tests {
             .insert_header(("X-Request-Id", "abc-1"))
             .to_request();
         let response = test::call_service(&app, request).await;
-        assert_eq!(
-            response
-                .headers()
-                .get(REQUEST_ID)
-                .and_then(|v| v.to_str().ok()),
-            Some("abc-1")
-        );
+        let id = response
+            .headers()
+            .get(REQUEST_ID)
+            .and_then(|v| v.to_str().ok())
+            .expect("an id");
+        assert_ne!(id, "abc-1", "no trusted proxy: the server's own id");
+        assert_eq!(id.len(), 36);
     }
 }

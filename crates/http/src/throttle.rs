@@ -41,6 +41,17 @@ pub fn client_address(request: &HttpRequest, config: &ApiConfig) -> String {
         .to_string()
 }
 
+/// Whether the request comes straight from a proxy listed in `TRUSTED_PROXIES` (whose
+/// forwarding headers are believed).
+pub fn from_trusted_proxy(request: &HttpRequest, config: &ApiConfig) -> bool {
+    request.peer_addr().is_some_and(|peer| {
+        config
+            .trusted_proxies
+            .iter()
+            .any(|net| net.contains(&peer.ip()))
+    })
+}
+
 impl FromRequest for AuthRouteQuota {
     type Error = ApiError;
     type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;

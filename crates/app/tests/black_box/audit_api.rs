@@ -769,7 +769,10 @@ async fn deleting_a_doctor_records_each_mapping_it_ends(app: TestApp) {
     );
 }
 
+// The tests name each request with `X-Request-Id`, which the server keeps only from a trusted
+// proxy: the test client plays one (without `X-Forwarded-For` its own address is recorded).
 on_both_backends!(
+    settings: &[("TRUSTED_PROXIES", "127.0.0.1")];
     every_audited_request_leaves_exactly_one_row,
     deleting_a_doctor_records_each_mapping_it_ends,
     the_audit_api_is_for_staff_filtered_paginated_and_newest_first,

@@ -1,7 +1,7 @@
 //! Black-box tests of the contract's General rules: JSON everywhere, trailing slashes, content
 //! types, body limits, unknown routes, wrong methods, health probes, request ids.
 
-use crate::common::TestApp;
+use crate::common::{Reply, TestApp};
 use reqwest::header::CONTENT_TYPE;
 use serde_json::json;
 
@@ -149,26 +149,38 @@ async fn request_ids_are_echoed(app: TestApp) {
     let reply = app.request("GET", "/health/live", None, None).await;
     let generated = reply.header("x-request-id").expect("an id is generated");
     assert_eq!(generated.len(), 36);
-    let reply = app
-        .send(
-            app.client
-                .get(format!("{}/nope", app.address))
-                .header("X-Request-Id", "trace-42"),
-        )
-        .await;
+    let reply = id_for(&app, "/health/live", "trace-42").await;
+    let id = reply.header("x-request-id").expect("an id");
+    assert_ne!(
+        id, "trace-42",
+        "a client cannot choose the id the audit trail records"
+    );
+    assert_eq!(id.len(), 36);
+
+    let behind_proxy = crate::common::spawn_app_with(
+        crate::common::Backend::Sqlite,
+        &[("TRUSTED_PROXIES", "127.0.0.1")],
+    )
+    .await
+    .expect("sqlite");
+    let reply = id_for(&behind_proxy, "/nope", "trace-42").await;
     assert_eq!(
         reply.header("x-request-id"),
         Some("trace-42"),
-        "kept, on errors too"
+        "a trusted proxy's id is kept, on errors too"
     );
-    let reply = app
-        .send(
-            app.client
-                .get(format!("{}/health/live", app.address))
-                .header("X-Request-Id", "bad id!"),
-        )
-        .await;
+    let reply = id_for(&behind_proxy, "/health/live", "bad id!").await;
     assert_ne!(reply.header("x-request-id"), Some("bad id!"));
+}
+
+/// `GET path` with `X-Request-Id: id`.
+async fn id_for(app: &TestApp, path: &str, id: &str) -> Reply {
+    app.send(
+        app.client
+            .get(format!("{}{path}", app.address))
+            .header("X-Request-Id", id),
+    )
+    .await
 }
 
 /// The database going away: readiness answers 503 in the contract's shape; liveness stays 200.

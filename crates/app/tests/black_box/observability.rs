@@ -88,7 +88,12 @@ async fn metrics_can_move_to_their_own_address() {
 #[actix_web::test]
 async fn production_logs_are_json_with_request_ids_and_no_secrets() {
     let (url, _folder) = crate::common::database_url(Backend::Sqlite).expect("sqlite");
-    let server = ServerProcess::start(&url, &[("APP_ENV", "production")]).await;
+    // The request id below is kept only from a trusted proxy, which the test client plays.
+    let server = ServerProcess::start(
+        &url,
+        &[("APP_ENV", "production"), ("TRUSTED_PROXIES", "127.0.0.1")],
+    )
+    .await;
     let client = reqwest::Client::new();
     let session: Value = client
         .post(format!("{}/api/auth/register/", server.address))

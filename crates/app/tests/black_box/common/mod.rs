@@ -242,14 +242,18 @@ impl TestApp {
 /// A password that passes every rule.
 pub const STRONG_PASSWORD: &str = "vivid-otter-41-harbour";
 
-/// Declares each listed `async fn name(app: TestApp)` as two tests, one per backend.
+/// Declares each listed `async fn name(app: TestApp)` as two tests, one per backend; with
+/// `settings: [(NAME, value), …];` first, the servers run with those settings.
 macro_rules! on_both_backends {
     ($($name:ident),* $(,)?) => {
+        on_both_backends!(settings: &[]; $($name),*);
+    };
+    (settings: $settings:expr; $($name:ident),* $(,)?) => {
         mod sqlite {
             $(
                 #[actix_web::test]
                 async fn $name() {
-                    let app = $crate::common::spawn_app($crate::common::Backend::Sqlite)
+                    let app = $crate::common::spawn_app_with($crate::common::Backend::Sqlite, $settings)
                         .await
                         .expect("SQLite is always available");
                     super::$name(app).await;
@@ -260,7 +264,7 @@ macro_rules! on_both_backends {
             $(
                 #[actix_web::test]
                 async fn $name() {
-                    if let Some(app) = $crate::common::spawn_app($crate::common::Backend::Postgres).await {
+                    if let Some(app) = $crate::common::spawn_app_with($crate::common::Backend::Postgres, $settings).await {
                         super::$name(app).await;
                     }
                 }
