@@ -10,6 +10,7 @@ use serde::Serialize;
 use crate::body::{parse_boolean, parse_integer_text};
 use crate::errors::ApiError;
 use crate::state::ApiConfig;
+use crate::throttle::from_trusted_proxy;
 
 /// A list request's query parameters and the page it asks for.
 #[derive(Debug)]
@@ -175,12 +176,15 @@ pub fn page_json<T, J>(
 /// `scheme://host/path/` of the request, believing `X-Forwarded-Proto`/`-Host` only from a
 /// trusted proxy.
 pub fn absolute_base(request: &HttpRequest, config: &ApiConfig) -> String {
-    let trusted = request.peer_addr().is_some_and(|peer| {
-        config
-            .trusted_proxies
-            .iter()
-            .any(|net| net.contains(&peer.ip()))
-    });
+    let path = request.path();
+    let slash = if path.ends_with('/') { "" } else { "/" };
+    format!("{}{path}{slash}", own_origin(request, config))
+}
+
+/// `scheme://host` the client reached (the origin of the pages it was served), believing
+/// `X-Forwarded-Proto`/`-Host` only from a trusted proxy.
+pub fn own_origin(request: &HttpRequest, config: &ApiConfig) -> String {
+    let trusted = from_trusted_proxy(request, config);
     let forwarded = |name: &str| {
         trusted
             .then(|| request.headers().get(name).and_then(|v| v.to_str().ok()))
@@ -205,9 +209,7 @@ pub fn absolute_base(request: &HttpRequest, config: &ApiConfig) -> String {
                 .map(str::to_owned)
         })
         .unwrap_or_else(|| request.app_config().host().to_owned());
-    let path = request.path();
-    let slash = if path.ends_with('/') { "" } else { "/" };
-    format!("{scheme}://{host}{path}{slash}")
+    format!("{scheme}://{host}")
 }
 
 #[cfg(test)]

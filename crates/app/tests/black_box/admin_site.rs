@@ -261,6 +261,54 @@ async fn anonymous_visitors_get_the_login_page_and_never_data(app: TestApp) {
     assert_eq!(still.status, 200);
 }
 
+/// Login CSRF: another site's page posting the sign-in form (a browser sends its origin) is
+/// refused before any password is checked; our own page's post is judged as usual.
+async fn the_sign_in_form_refuses_posts_from_other_sites(app: TestApp) {
+    staff_user(&app, "Sam Staff", STAFF_EMAIL).await;
+    let mut browser = Browser::new(&app);
+    let url = format!("{}/admin/login", app.address);
+    let fields = [
+        ("email", STAFF_EMAIL),
+        ("password", crate::common::STRONG_PASSWORD),
+    ];
+    let own_origin = app.address.clone();
+    for (header, value) in [
+        ("origin", "https://evil.example"),
+        ("origin", "null"),
+        ("sec-fetch-site", "cross-site"),
+        ("sec-fetch-site", "same-site"),
+    ] {
+        let request = browser
+            .client
+            .post(&url)
+            .header(header, value)
+            .form(&fields);
+        let page = browser.send(request).await;
+        assert_eq!(page.status, 403, "{header}: {value}: {}", page.html);
+        assert!(
+            browser.cookie.is_none(),
+            "{header}: {value}: no session begun"
+        );
+    }
+    assert!(
+        rows_of(&app, AuditAction::AdminLogin).await.is_empty(),
+        "no password was checked"
+    );
+    for (header, value) in [
+        ("origin", own_origin.as_str()),
+        ("sec-fetch-site", "same-origin"),
+    ] {
+        let request = browser
+            .client
+            .post(&url)
+            .header(header, value)
+            .form(&fields);
+        let page = browser.send(request).await;
+        assert_eq!(page.status, 303, "{header}: {value}: {}", page.html);
+        browser.cookie = None;
+    }
+}
+
 async fn wrong_credentials_and_non_staff_users_are_refused(app: TestApp) {
     app.register("Nora Nonstaff", "nora@example.com").await;
     let mut browser = Browser::new(&app);
@@ -1073,6 +1121,7 @@ on_both_backends!(
     admin_logins_are_throttled_like_the_api,
     anonymous_visitors_get_the_login_page_and_never_data,
     wrong_credentials_and_non_staff_users_are_refused,
+    the_sign_in_form_refuses_posts_from_other_sites,
     staff_enrol_a_second_factor_then_sign_in_with_codes,
     forms_without_the_session_csrf_token_change_nothing,
     staff_find_edit_archive_and_restore_patients_with_audit_rows,

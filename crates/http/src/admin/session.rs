@@ -12,7 +12,8 @@ use healthcare_ports::services::StaffCaller;
 use crate::admin::errors::{AdminError, call};
 use crate::admin::params::FormData;
 use crate::auth::origin_of;
-use crate::state::AppState;
+use crate::query::own_origin;
+use crate::state::{ApiConfig, AppState};
 
 /// The session cookie's name.
 pub const COOKIE_NAME: &str = "admin_session";
@@ -42,6 +43,20 @@ pub fn session_token(request: &HttpRequest) -> Option<String> {
         .cookie(COOKIE_NAME)
         .map(|cookie| cookie.value().to_owned())
         .filter(|token| !token.is_empty())
+}
+
+/// Whether a form post comes from one of our own pages, judged from what browsers send:
+/// `Sec-Fetch-Site` (`same-origin`, or `none` for a user's own navigation) when present,
+/// otherwise `Origin` (which must be our own origin). Requests with neither are not from a
+/// browser that another site could drive, and pass. Guards the sign-in form, which has no
+/// session yet to bind a CSRF token to: without it another site could sign a visitor in to
+/// an account of its own (login CSRF).
+pub fn posted_from_own_page(request: &HttpRequest, config: &ApiConfig) -> bool {
+    let header = |name: &str| request.headers().get(name).and_then(|v| v.to_str().ok());
+    if let Some(site) = header("sec-fetch-site") {
+        return matches!(site, "same-origin" | "none");
+    }
+    header("origin").is_none_or(|origin| origin == own_origin(request, config))
 }
 
 /// Whether cookies are marked `Secure` in this deployment.

@@ -16,7 +16,7 @@ use crate::admin::layout::{
 };
 use crate::admin::params::FormData;
 use crate::admin::session::{
-    CSRF_FIELD, StaffRequest, secure_cookies, session_cookie, session_token,
+    CSRF_FIELD, StaffRequest, posted_from_own_page, secure_cookies, session_cookie, session_token,
 };
 use crate::auth::origin_of;
 use crate::state::AppState;
@@ -53,6 +53,9 @@ pub async fn login(
     request: HttpRequest,
     form: FormData,
 ) -> Result<HttpResponse, AdminError> {
+    if !posted_from_own_page(&request, &state.config) {
+        return Err(AdminError::FormExpired);
+    }
     let origin = origin_of(&request);
     let address = client_address(&request, &state.config);
     let (email, password) = (form.value("email"), form.value("password"));
