@@ -61,6 +61,7 @@ struct RawSettings {
     refresh_token_lifetime_seconds: u64,
     bcrypt_cost: u32,
     max_body_bytes: usize,
+    body_read_timeout_seconds: u64,
     database_pool_size: u32,
     database_pool_timeout_seconds: f64,
     run_migrations: bool,
@@ -147,6 +148,8 @@ pub struct Settings {
     pub bcrypt_cost: u32,
     /// Request body limit in bytes.
     pub max_body_bytes: usize,
+    /// Longest a request body may take to arrive.
+    pub body_read_timeout: Duration,
     /// Most pooled database connections.
     pub database_pool_size: u32,
     /// How long a request waits for a connection before answering 503.
@@ -313,6 +316,9 @@ impl Settings {
         if raw.max_body_bytes == 0 {
             return Err(error("MAX_BODY_BYTES must be at least 1"));
         }
+        if raw.body_read_timeout_seconds == 0 {
+            return Err(error("BODY_READ_TIMEOUT_SECONDS must be at least 1"));
+        }
         let secure_cookies = raw.behind_tls || tls.is_some();
         Ok(Self {
             app_env: raw.app_env,
@@ -328,6 +334,7 @@ impl Settings {
             refresh_token_lifetime: Duration::from_secs(raw.refresh_token_lifetime_seconds),
             bcrypt_cost: raw.bcrypt_cost,
             max_body_bytes: raw.max_body_bytes,
+            body_read_timeout: Duration::from_secs(raw.body_read_timeout_seconds),
             database_pool_size: raw.database_pool_size,
             database_pool_timeout: Duration::from_secs_f64(raw.database_pool_timeout_seconds),
             run_migrations: raw.run_migrations,

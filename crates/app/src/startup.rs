@@ -110,6 +110,7 @@ impl Application {
             database: probe,
             config: ApiConfig {
                 max_body_bytes: settings.max_body_bytes,
+                body_read_timeout: settings.body_read_timeout,
                 trusted_proxies: settings.trusted_proxies.clone(),
                 secure_cookies: settings.secure_cookies,
             },

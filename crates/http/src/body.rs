@@ -3,6 +3,7 @@
 
 use std::future::Future;
 use std::pin::Pin;
+use std::time::Duration;
 
 use actix_web::http::StatusCode;
 use actix_web::http::header::CONTENT_TYPE;
@@ -77,15 +78,18 @@ impl FromRequest for JsonObject {
             .headers()
             .get(CONTENT_TYPE)
             .map(|value| value.to_str().unwrap_or("").to_owned());
-        let bytes = web::Bytes::from_request(request, payload);
+        let bytes = read_body(request, payload);
         Box::pin(async move {
-            let bytes = bytes.await.map_err(|error| {
-                if error.as_response_error().status_code() == StatusCode::PAYLOAD_TOO_LARGE {
-                    ApiError::PayloadTooLarge(limit)
-                } else {
-                    ApiError::JsonParse(error.to_string())
-                }
-            })?;
+            let bytes = bytes
+                .await
+                .map_err(|BodyTooSlow(timeout)| ApiError::BodyTooSlow(timeout.as_secs()))?
+                .map_err(|error| {
+                    if error.as_response_error().status_code() == StatusCode::PAYLOAD_TOO_LARGE {
+                        ApiError::PayloadTooLarge(limit)
+                    } else {
+                        ApiError::JsonParse(error.to_string())
+                    }
+                })?;
             if bytes.is_empty() {
                 return Ok(Self::default());
             }
@@ -97,6 +101,32 @@ impl FromRequest for JsonObject {
         })
     }
 }
+
+/// A body that did not arrive within its deadline (the deadline).
+#[derive(Debug)]
+pub struct BodyTooSlow(pub Duration);
+
+/// Reads the whole body (within `MAX_BODY_BYTES`) with a deadline for all of it, so a client
+/// sending a byte now and then cannot hold a connection and a worker's buffer forever.
+pub fn read_body(
+    request: &HttpRequest,
+    payload: &mut Payload,
+) -> impl Future<Output = Result<Result<web::Bytes, actix_web::Error>, BodyTooSlow>> + use<> {
+    let timeout = request
+        .app_data::<web::Data<AppState>>()
+        .map_or(DEFAULT_BODY_READ_TIMEOUT, |state| {
+            state.config.body_read_timeout
+        });
+    let bytes = web::Bytes::from_request(request, payload);
+    async move {
+        actix_web::rt::time::timeout(timeout, bytes)
+            .await
+            .map_err(|_| BodyTooSlow(timeout))
+    }
+}
+
+/// The body deadline where no configuration is installed (unit tests).
+const DEFAULT_BODY_READ_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// `application/json`, with or without parameters such as a charset.
 fn is_json(content_type: &str) -> bool {

@@ -31,6 +31,9 @@ pub enum ApiError {
     /// The body is larger than the configured limit (in bytes).
     #[error("request body over {0} bytes")]
     PayloadTooLarge(usize),
+    /// The body did not arrive within the configured time (in seconds).
+    #[error("request body not received within {0} s")]
+    BodyTooSlow(u64),
     /// No route matches the path, or a path id is not a positive integer.
     #[error("no such route")]
     RouteNotFound,
@@ -142,6 +145,12 @@ impl ApiError {
             Self::PayloadTooLarge(limit) => (
                 StatusCode::PAYLOAD_TOO_LARGE,
                 Self::detail(format!("Request body is too large (limit {limit} bytes).")),
+            ),
+            Self::BodyTooSlow(seconds) => (
+                StatusCode::REQUEST_TIMEOUT,
+                Self::detail(format!(
+                    "The request body was not received within {seconds} s."
+                )),
             ),
             Self::RouteNotFound => (StatusCode::NOT_FOUND, Self::detail("Not found.")),
             Self::InvalidPage => (StatusCode::NOT_FOUND, Self::detail("Invalid page.")),

@@ -320,6 +320,12 @@ pub enum BodyErrors {
         description = "Invalid fields (every bad field at once), or malformed JSON."
     )]
     Invalid(BadRequest),
+    /// Body too slow.
+    #[response(
+        status = 408,
+        description = "The body did not arrive within the configured time (`BODY_READ_TIMEOUT_SECONDS`)."
+    )]
+    TooSlow(Detail),
     /// Body over the limit.
     #[response(
         status = 413,

@@ -220,6 +220,7 @@ mod tests {
     fn config(trusted: &[&str]) -> ApiConfig {
         ApiConfig {
             max_body_bytes: 1024,
+            body_read_timeout: std::time::Duration::from_secs(10),
             trusted_proxies: trusted
                 .iter()
                 .map(|net| net.parse().expect("cidr"))

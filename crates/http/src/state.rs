@@ -36,6 +36,8 @@ pub trait AuditQueueProbe: Send + Sync {
 pub struct ApiConfig {
     /// Largest accepted request body, in bytes.
     pub max_body_bytes: usize,
+    /// Longest a request body may take to arrive, from its first byte to its last.
+    pub body_read_timeout: std::time::Duration,
     /// Proxies whose `X-Forwarded-*` headers are believed.
     pub trusted_proxies: Vec<ipnet::IpNet>,
     /// Whether the admin site's session cookie is marked `Secure` (served over TLS, directly

@@ -79,6 +79,7 @@ mod tests {
     fn config(trusted: &[&str]) -> ApiConfig {
         ApiConfig {
             max_body_bytes: 1,
+            body_read_timeout: std::time::Duration::from_secs(10),
             trusted_proxies: trusted.iter().map(|n| n.parse().expect("cidr")).collect(),
             secure_cookies: false,
         }

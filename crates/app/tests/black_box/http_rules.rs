@@ -135,6 +135,65 @@ async fn oversized_bodies_are_413(app: TestApp) {
     );
 }
 
+/// A body trickling in a byte at a time is cut off at the deadline with 408, and the
+/// connection is closed, so a slow client cannot hold it open indefinitely.
+#[actix_web::test]
+async fn bodies_must_arrive_within_the_deadline() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let app = crate::common::spawn_app_with(
+        crate::common::Backend::Sqlite,
+        &[("BODY_READ_TIMEOUT_SECONDS", "1")],
+    )
+    .await
+    .expect("sqlite");
+    let address = app.address.trim_start_matches("http://").to_owned();
+    let mut stream = tokio::net::TcpStream::connect(&address)
+        .await
+        .expect("connected");
+    stream
+        .write_all(
+            b"POST /api/auth/login/ HTTP/1.1\r\nHost: 127.0.0.1\r\n\
+              Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{",
+        )
+        .await
+        .expect("head sent");
+    let started = std::time::Instant::now();
+    let mut received = Vec::new();
+    let mut buffer = [0_u8; 4096];
+    // One byte every 200 ms: the connection is never idle, but the body never completes.
+    while started.elapsed() < std::time::Duration::from_secs(5) {
+        match tokio::time::timeout(
+            std::time::Duration::from_millis(200),
+            stream.read(&mut buffer),
+        )
+        .await
+        {
+            Ok(Ok(0)) | Ok(Err(_)) => break,
+            Ok(Ok(read)) => received.extend_from_slice(&buffer[..read]),
+            Err(_) => {
+                if stream.write_all(b" ").await.is_err() {
+                    break;
+                }
+            }
+        }
+    }
+    let response = String::from_utf8_lossy(&received);
+    assert!(
+        response.starts_with("HTTP/1.1 408"),
+        "after {:?}: {response}",
+        started.elapsed()
+    );
+    assert!(
+        response.contains(r#"{"detail":"The request body was not received within 1 s."}"#),
+        "{response}"
+    );
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(4),
+        "answered and closed soon after the deadline: {:?}",
+        started.elapsed()
+    );
+}
+
 async fn health_probes_answer(app: TestApp) {
     let live = app.request("GET", "/health/live", None, None).await;
     assert_eq!((live.status, live.body), (200, json!({"status": "ok"})));

@@ -32,6 +32,9 @@ pub enum AdminError {
     /// The form's CSRF token is missing or wrong.
     #[error("CSRF token refused")]
     FormExpired,
+    /// The form did not arrive within the body deadline.
+    #[error("form body too slow")]
+    FormTooSlow,
     /// No such page or record.
     #[error("not found")]
     NotFound,
@@ -105,6 +108,7 @@ impl AdminError {
             },
             Self::BadRequest(_) => StatusCode::BAD_REQUEST,
             Self::FormExpired | Self::NotStaff { .. } => StatusCode::FORBIDDEN,
+            Self::FormTooSlow => StatusCode::REQUEST_TIMEOUT,
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::SignedOut { .. } => StatusCode::SEE_OTHER,
         }
@@ -136,6 +140,11 @@ impl ResponseError for AdminError {
             }
             Self::BadRequest(message) => error_page(status, "Bad request", message),
             Self::FormExpired => error_page(status, "Form expired", FORM_EXPIRED),
+            Self::FormTooSlow => error_page(
+                status,
+                "Form not received",
+                "The form took too long to arrive. Please submit it again.",
+            ),
             Self::NotFound => error_page(
                 status,
                 "Page not found",

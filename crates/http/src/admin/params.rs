@@ -5,14 +5,14 @@ use std::future::Future;
 use std::pin::Pin;
 
 use actix_web::http::header::CONTENT_TYPE;
-use actix_web::{FromRequest, HttpRequest, dev::Payload, web};
+use actix_web::{FromRequest, HttpRequest, dev::Payload};
 use chrono::{DateTime, Datelike, NaiveDateTime, Utc};
 use healthcare_domain::fields::Submitted;
 use healthcare_domain::{FieldErrors, Timestamp};
 use healthcare_ports::pagination::Page;
 
 use crate::admin::errors::AdminError;
-use crate::body::{INVALID_INTEGER, parse_boolean, parse_integer_text};
+use crate::body::{INVALID_INTEGER, parse_boolean, parse_integer_text, read_body};
 
 /// Rows per list page.
 pub const PAGE_SIZE: u64 = 25;
@@ -118,11 +118,14 @@ impl FromRequest for FormData {
             .and_then(|value| value.to_str().ok())
             .unwrap_or("")
             .to_owned();
-        let bytes = web::Bytes::from_request(request, payload);
+        let bytes = read_body(request, payload);
         Box::pin(async move {
-            let bytes = bytes.await.map_err(|_| {
-                AdminError::BadRequest("The submitted form is too large or incomplete.".into())
-            })?;
+            let bytes = bytes
+                .await
+                .map_err(|_| AdminError::FormTooSlow)?
+                .map_err(|_| {
+                    AdminError::BadRequest("The submitted form is too large or incomplete.".into())
+                })?;
             let essence = content_type.split(';').next().unwrap_or("").trim();
             if !bytes.is_empty()
                 && !essence.eq_ignore_ascii_case("application/x-www-form-urlencoded")
