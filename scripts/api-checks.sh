@@ -37,8 +37,8 @@ admin_cli=$bin_dir/healthcare-admin
 
 start_server() { # DATABASE_URL
   local port
-  # The fuzz user is made staff so that the staff-only audit route is fuzzed too.
-  export FUZZ_GRANT_STAFF="env DATABASE_URL=$1 $admin_cli users grant-staff"
+  # The fuzz user is made staff with a second factor, so the staff-only audit route is fuzzed too.
+  export FUZZ_ADMIN_CLI="env DATABASE_URL=$1 $admin_cli"
   port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
   DATABASE_URL=$1 PORT=$port BCRYPT_COST=4 SECRET_KEY=api-checks-secret-key-of-at-least-32-bytes \
     RUST_LOG=warn "$binary" >"$work/server-$port.log" 2>&1 &

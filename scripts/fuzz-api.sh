@@ -16,8 +16,9 @@
 #
 # Knobs (environment): FUZZ_SEED (default 20240611), FUZZ_MAX_EXAMPLES (30), FUZZ_WORKERS (1),
 # FUZZ_TIMEOUT (hard cap on the Schemathesis run in seconds, 600), PYTHON (python3),
-# FUZZ_GRANT_STAFF (a command run with the fuzz user's id appended, e.g.
-# "healthcare-admin users grant-staff", so the staff-only routes are fuzzed too; without it
+# FUZZ_ADMIN_CLI (the admin CLI, e.g. "env DATABASE_URL=... healthcare-admin": the fuzz user is
+# made staff with a second factor enrolled at the console, and its token is exchanged for a
+# two-factor one with a recovery code, so the staff-only routes are fuzzed too; without it
 # they answer 403 and the run fails on that warning).
 # One worker by default: with more, Python 3.11 (this machine's python3) breaks inside
 # Hypothesis ("AST constructor recursion depth mismatch", a CPython bug in concurrent ast.parse)
@@ -92,9 +93,21 @@ except (ValueError, KeyError, TypeError) as error:
 ' "$response") || true
 [[ -n ${token:-} && -n ${user_id:-} ]] || { echo "fuzz-api: $(head -c 2000 "$response")" >&2; exit 1; }
 echo "fuzz-api: registered $email (user $user_id)" >&2
-if [[ -n ${FUZZ_GRANT_STAFF:-} ]]; then
-    read -ra grant <<<"$FUZZ_GRANT_STAFF"
-    "${grant[@]}" "$user_id" >&2
+if [[ -n ${FUZZ_ADMIN_CLI:-} ]]; then
+    read -ra admin_cli <<<"$FUZZ_ADMIN_CLI"
+    "${admin_cli[@]}" users grant-staff "$user_id" >&2
+    recovery_code=$("${admin_cli[@]}" users enrol-second-factor "$user_id" |
+        sed -n 's/^recovery code: //p' | head -n 1)
+    [[ -n $recovery_code ]] || { echo "fuzz-api: no recovery code from the console enrolment" >&2; exit 1; }
+    status=$(curl -sS --max-time 30 -o "$response" -w '%{http_code}' \
+        -H 'Content-Type: application/json' -H "Authorization: Bearer $token" \
+        --data "{\"code\": \"$recovery_code\"}" "$base/api/auth/second-factor/") || status=000
+    if [[ $status != 200 ]]; then
+        echo "fuzz-api: the second-factor step answered HTTP $status: $(head -c 2000 "$response")" >&2
+        exit 1
+    fi
+    token=$("$venv/bin/python" -c 'import json, sys; print(json.load(open(sys.argv[1]))["access"])' "$response")
+    echo "fuzz-api: staff with a second factor" >&2
 fi
 
 # 3. The run. The report folder is emptied first and holds this run only: JUnit XML, NDJSON

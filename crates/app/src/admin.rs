@@ -178,6 +178,12 @@ pub enum UsersAction {
         /// The user's id.
         id: i64,
     },
+    /// Enrol a second factor for a staff user and print its secret and recovery codes, once,
+    /// to hand over in person (instead of enrolling at their first admin sign-in).
+    EnrolSecondFactor {
+        /// The user's id.
+        id: i64,
+    },
     /// Remove a staff user's second factor and recovery codes (a lost phone) and end their
     /// admin sessions; their next sign-in to the admin site enrols again.
     ResetSecondFactor {
@@ -289,6 +295,37 @@ pub fn run(
                 UsersAction::Activate { id } => set_active(&auth, id, true),
                 UsersAction::GrantStaff { id } => set_staff(&auth, id, true),
                 UsersAction::RevokeStaff { id } => set_staff(&auth, id, false),
+                UsersAction::EnrolSecondFactor { id } => {
+                    let sign_in = staff_sign_in(
+                        settings,
+                        &pool,
+                        console_trail(&pool),
+                        password_hasher(settings),
+                    );
+                    match sign_in.enrol_at_console(UserId(id)) {
+                        Ok(enrolled) => {
+                            let mut lines = vec![
+                                format!("Second factor of user {id} enrolled."),
+                                format!("secret: {}", enrolled.secret_base32),
+                                format!("uri: {}", enrolled.provisioning_uri),
+                            ];
+                            lines.extend(
+                                enrolled
+                                    .recovery_codes
+                                    .iter()
+                                    .map(|code| format!("recovery code: {}", code.as_str())),
+                            );
+                            Ok(lines.join("\n"))
+                        }
+                        Err(ServiceError::NotFound(_)) => {
+                            Err(failure(format!("User {id} is not an active staff user.")))
+                        }
+                        Err(ServiceError::Forbidden) => Err(failure(format!(
+                            "User {id} has a second factor already; reset it first."
+                        ))),
+                        Err(other) => Err(describe(other)),
+                    }
+                }
                 UsersAction::ResetSecondFactor { id } => {
                     let sign_in = staff_sign_in(
                         settings,

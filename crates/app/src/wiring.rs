@@ -175,6 +175,7 @@ fn auth_service_with(
             users: Arc::new(DieselUserRepository::new(pool.clone())),
             refresh_tokens: Arc::new(DieselRefreshTokenRepository::new(pool.clone())),
             admin_sessions: Arc::new(DieselAdminSessionRepository::new(pool.clone())),
+            factors: Arc::new(DieselSecondFactorRepository::new(pool.clone())),
             hasher,
             tokens: Arc::new(JwtCodec::new(
                 &settings.secret_key.value,

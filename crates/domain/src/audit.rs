@@ -59,11 +59,13 @@ pub enum AuditAction {
     AdminLogin,
     /// Reading the audit trail.
     AuditRead,
+    /// Confirming a second-factor code on the API (`POST /api/auth/second-factor/`).
+    AuthSecondFactor,
 }
 
 impl AuditAction {
     /// Every action, in documentation order.
-    pub const ALL: [AuditAction; 17] = [
+    pub const ALL: [AuditAction; 18] = [
         Self::PatientRead,
         Self::PatientList,
         Self::PatientCreate,
@@ -81,6 +83,7 @@ impl AuditAction {
         Self::UserUpdate,
         Self::AdminLogin,
         Self::AuditRead,
+        Self::AuthSecondFactor,
     ];
 
     /// The stored name, e.g. `patient.read`.
@@ -103,6 +106,7 @@ impl AuditAction {
             Self::UserUpdate => "user.update",
             Self::AdminLogin => "admin.login",
             Self::AuditRead => "audit.read",
+            Self::AuthSecondFactor => "auth.second_factor",
         }
     }
 
@@ -128,7 +132,8 @@ impl AuditAction {
             | Self::AuthLogout
             | Self::AuthPasswordChange
             | Self::UserUpdate
-            | Self::AdminLogin => "user",
+            | Self::AdminLogin
+            | Self::AuthSecondFactor => "user",
             Self::AuditRead => "audit_event",
         }
     }

@@ -11,6 +11,27 @@ pub fn may_use_admin_site(user: &User) -> bool {
     user.is_active && user.is_staff
 }
 
+/// Whether a session may read the whole audit trail through the API.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuditTrailAccess {
+    /// Active staff who proved a second factor in this session.
+    Allowed,
+    /// Active staff signed in with the password only: a code first.
+    NeedsSecondFactor,
+    /// Anyone else.
+    Forbidden,
+}
+
+/// The whole audit trail spans every patient: like the admin site, it needs active staff
+/// rights and a second factor, never a password alone.
+pub fn audit_trail_access(user: &User, second_factor: bool) -> AuditTrailAccess {
+    match (may_use_admin_site(user), second_factor) {
+        (true, true) => AuditTrailAccess::Allowed,
+        (true, false) => AuditTrailAccess::NeedsSecondFactor,
+        (false, _) => AuditTrailAccess::Forbidden,
+    }
+}
+
 /// Bytes of a new TOTP secret: 160 bits, as RFC 4226 recommends.
 pub const TOTP_SECRET_BYTES: usize = 20;
 /// Seconds per TOTP step.
@@ -250,7 +271,20 @@ mod tests {
             is_active: active,
             is_staff: staff,
             created_at: Utc.timestamp_opt(0, 0).single().expect("valid"),
+            tokens_valid_after: None,
         }
+    }
+
+    #[test]
+    fn the_whole_audit_trail_needs_active_staff_and_a_second_factor() {
+        use AuditTrailAccess::{Allowed, Forbidden, NeedsSecondFactor};
+        assert_eq!(audit_trail_access(&user(true, true), true), Allowed);
+        assert_eq!(
+            audit_trail_access(&user(true, true), false),
+            NeedsSecondFactor
+        );
+        assert_eq!(audit_trail_access(&user(false, true), true), Forbidden);
+        assert_eq!(audit_trail_access(&user(true, false), true), Forbidden);
     }
 
     #[test]

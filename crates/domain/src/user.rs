@@ -2,6 +2,7 @@
 //! entities (bounded names, e-mail addresses).
 
 use crate::Timestamp;
+use chrono::SubsecRound;
 
 /// Message for a value that is present but blank.
 pub const BLANK: &str = "This field may not be blank.";
@@ -141,6 +142,21 @@ pub struct User {
     pub is_staff: bool,
     /// When the user registered.
     pub created_at: Timestamp,
+    /// Access tokens issued before this are refused: set when the user signs out, changes
+    /// their password, or a replayed refresh token reveals a theft.
+    pub tokens_valid_after: Option<Timestamp>,
+}
+
+impl User {
+    /// Whether an access token issued at `issued_at` (to the millisecond, as our tokens carry
+    /// it) still works: the account is active and the token was not issued before the last
+    /// sign-out, password change or theft.
+    pub fn accepts_token_issued_at(&self, issued_at: Timestamp) -> bool {
+        self.is_active
+            && self
+                .tokens_valid_after
+                .is_none_or(|after| issued_at >= after.trunc_subsecs(3))
+    }
 }
 
 /// A user about to be stored: validated fields and the password hash.
@@ -226,5 +242,39 @@ mod tests {
         assert_eq!(email.as_str(), "Ann.LEE@Example.COM");
         assert_eq!(email.normalized(), "ann.lee@example.com");
         assert_eq!(normalize_email("ÉLODIE@exemple.fr"), "élodie@exemple.fr");
+    }
+
+    #[test]
+    fn tokens_issued_before_a_sign_out_are_refused() {
+        use chrono::TimeZone;
+        let at = |seconds: i64, millis: u32| {
+            chrono::Utc
+                .timestamp_opt(seconds, millis * 1_000_000)
+                .single()
+                .expect("valid")
+        };
+        let mut user = User {
+            id: crate::UserId(1),
+            name: "Ann".into(),
+            email: "ann@example.com".into(),
+            is_active: true,
+            is_staff: false,
+            created_at: at(0, 0),
+            tokens_valid_after: None,
+        };
+        assert!(user.accepts_token_issued_at(at(5, 0)));
+        user.tokens_valid_after = Some(at(100, 400));
+        assert!(!user.accepts_token_issued_at(at(99, 0)));
+        assert!(
+            !user.accepts_token_issued_at(at(100, 399)),
+            "issued earlier in the same second"
+        );
+        assert!(
+            user.accepts_token_issued_at(at(100, 401)),
+            "a sign-in right after a sign-out works"
+        );
+        assert!(user.accepts_token_issued_at(at(101, 0)));
+        user.is_active = false;
+        assert!(!user.accepts_token_issued_at(at(101, 0)));
     }
 }

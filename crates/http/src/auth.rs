@@ -7,7 +7,7 @@ use actix_web::http::header::AUTHORIZATION;
 use actix_web::{FromRequest, HttpMessage, HttpRequest, dev::Payload, web};
 use healthcare_domain::User;
 use healthcare_domain::audit::RequestOrigin;
-use healthcare_ports::services::Caller;
+use healthcare_ports::services::{Authenticated, Caller};
 
 use crate::errors::ApiError;
 use crate::handlers::run_blocking;
@@ -30,20 +30,26 @@ fn bearer_token(request: &HttpRequest) -> Option<String> {
         .filter(|token| !token.is_empty())
 }
 
+/// The session behind the request's access token, checked now.
+fn authenticate(
+    request: &HttpRequest,
+) -> impl Future<Output = Result<Authenticated, ApiError>> + use<> {
+    let token = bearer_token(request);
+    let state = request.app_data::<web::Data<AppState>>().cloned();
+    async move {
+        let token = token.ok_or(ApiError::NotAuthenticated)?;
+        let state = state.ok_or_else(|| ApiError::Internal("application state missing".into()))?;
+        run_blocking(move || state.auth.authenticate(&token)).await
+    }
+}
+
 impl FromRequest for AuthenticatedUser {
     type Error = ApiError;
     type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
 
     fn from_request(request: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let token = bearer_token(request);
-        let state = request.app_data::<web::Data<AppState>>().cloned();
-        Box::pin(async move {
-            let token = token.ok_or(ApiError::NotAuthenticated)?;
-            let state =
-                state.ok_or_else(|| ApiError::Internal("application state missing".into()))?;
-            let user = run_blocking(move || state.auth.authenticate(&token)).await?;
-            Ok(Self(user))
-        })
+        let authenticated = authenticate(request);
+        Box::pin(async move { Ok(Self(authenticated.await?.user)) })
     }
 }
 
@@ -69,12 +75,12 @@ impl FromRequest for RequestCaller {
     type Error = ApiError;
     type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
 
-    fn from_request(request: &HttpRequest, payload: &mut Payload) -> Self::Future {
+    fn from_request(request: &HttpRequest, _: &mut Payload) -> Self::Future {
         let origin = origin_of(request);
-        let user = AuthenticatedUser::from_request(request, payload);
+        let authenticated = authenticate(request);
         Box::pin(async move {
-            let AuthenticatedUser(user) = user.await?;
-            Ok(Self(Caller::new(&user, origin)))
+            let Authenticated { user, factors } = authenticated.await?;
+            Ok(Self(Caller::new(&user, factors, origin)))
         })
     }
 }

@@ -87,6 +87,13 @@ impl ApiError {
                     StatusCode::FORBIDDEN,
                     Self::detail("You do not have permission to perform this action."),
                 ),
+                ServiceError::SecondFactorRequired => (
+                    StatusCode::FORBIDDEN,
+                    json!({
+                        "detail": "This needs a second factor: send a code to POST /api/auth/second-factor/ and use the tokens it returns.",
+                        "code": "second_factor_required",
+                    }),
+                ),
                 ServiceError::InvalidCredentials => (
                     StatusCode::UNAUTHORIZED,
                     json!({

@@ -182,13 +182,14 @@ pub struct Detail {
     detail: String,
 }
 
-/// A 401: `detail`, and `code` when a token or the credentials were refused.
+/// A 401 or 403: `detail`, and `code` when a token or the credentials were refused, or a
+/// second factor is needed.
 #[derive(ToSchema)]
 #[expect(dead_code, reason = "documentation schema")]
 pub struct AuthFailure {
     /// What went wrong.
     detail: String,
-    /// `token_not_valid` or `authentication_failed`.
+    /// `token_not_valid`, `authentication_failed` or `second_factor_required`.
     #[schema(nullable = false)]
     code: Option<String>,
 }
@@ -422,6 +423,16 @@ pub struct RefreshRequest {
     /// A refresh token.
     #[schema(min_length = 1)]
     refresh: String,
+}
+
+/// `POST /api/auth/second-factor/`.
+#[derive(ToSchema)]
+#[expect(dead_code, reason = "documentation schema")]
+pub struct SecondFactorRequest {
+    /// The current code of the authenticator app enrolled on the admin site (6 digits), or an
+    /// unused recovery code.
+    #[schema(min_length = 1)]
+    code: String,
 }
 
 /// `POST /api/auth/password/`.

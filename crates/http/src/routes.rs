@@ -31,6 +31,7 @@ pub fn configure(config: &mut ServiceConfig) {
                 .service(auth::logout)
                 .service(auth::me)
                 .service(auth::change_password)
+                .service(auth::second_factor)
                 .service(patients::list)
                 .service(patients::create)
                 .service(patients::retrieve)

@@ -11,6 +11,7 @@ diesel::table! {
         is_active -> Bool,
         is_staff -> Bool,
         created_at -> Timestamp,
+        tokens_valid_after -> Nullable<Timestamp>,
     }
 }
 

@@ -3,7 +3,7 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use healthcare_domain::audit::AuditEvent;
-use healthcare_domain::{NewUser, User, UserId};
+use healthcare_domain::{NewUser, Timestamp, User, UserId};
 use healthcare_ports::RepoError;
 use healthcare_ports::ports::{UserCredentials, UserRepository};
 
@@ -11,7 +11,7 @@ use crate::audit::append_in;
 use crate::connection::{DbPool, checkout, write_transaction};
 use crate::errors::from_diesel;
 use crate::schema::users;
-use crate::time::{from_db, to_db};
+use crate::time::{from_db, opt_from_db, to_db};
 
 /// A row of `users`, in the table's column order.
 #[derive(Queryable)]
@@ -24,6 +24,7 @@ pub(crate) struct UserRow {
     is_active: bool,
     is_staff: bool,
     created_at: NaiveDateTime,
+    tokens_valid_after: Option<NaiveDateTime>,
 }
 
 impl UserRow {
@@ -36,6 +37,7 @@ impl UserRow {
                 is_active: self.is_active,
                 is_staff: self.is_staff,
                 created_at: from_db(self.created_at),
+                tokens_valid_after: opt_from_db(self.tokens_valid_after),
             },
             password_hash: self.password_hash,
         }
@@ -127,6 +129,21 @@ impl UserRepository for DieselUserRepository {
             }
             Ok(updated == 1)
         })
+    }
+
+    fn refuse_tokens_issued_before(&self, id: UserId, at: Timestamp) -> Result<(), RepoError> {
+        let mut connection = checkout(&self.pool)?;
+        diesel::update(
+            users::table.find(id.0).filter(
+                users::tokens_valid_after
+                    .is_null()
+                    .or(users::tokens_valid_after.lt(to_db(at))),
+            ),
+        )
+        .set(users::tokens_valid_after.eq(to_db(at)))
+        .execute(&mut *connection)
+        .map(drop)
+        .map_err(from_diesel)
     }
 
     fn set_staff(&self, id: UserId, staff: bool, audit: &AuditEvent) -> Result<bool, RepoError> {

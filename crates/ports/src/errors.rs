@@ -53,6 +53,10 @@ pub enum ServiceError {
     /// The caller may see the record but not change it.
     #[error("permission denied")]
     Forbidden,
+    /// Allowed only to a session that proved a second factor; this one used the password
+    /// alone.
+    #[error("second factor required")]
+    SecondFactorRequired,
     /// Login failed: wrong password, unknown e-mail or inactive user (never says which).
     #[error("invalid credentials")]
     InvalidCredentials,

@@ -77,6 +77,11 @@ pub trait UserRepository: Send + Sync {
     /// Sets whether the user is staff and stores `audit` in the same transaction. MUST return
     /// `Ok(false)` and store nothing for an unknown id.
     fn set_staff(&self, id: UserId, staff: bool, audit: &AuditEvent) -> Result<bool, RepoError>;
+
+    /// Refuses the user's access tokens issued before `at` from now on (`User::
+    /// tokens_valid_after`). MUST never move that time back, and MUST do nothing for an
+    /// unknown id.
+    fn refuse_tokens_issued_before(&self, id: UserId, at: Timestamp) -> Result<(), RepoError>;
 }
 
 /// Storage of issued refresh tokens, shared by every server instance.
@@ -164,10 +169,24 @@ pub struct TokenClaims {
     pub kind: TokenKind,
     /// Whose token it is.
     pub user_id: UserId,
+    /// How the session was signed in: the password, or the password and a second-factor code
+    /// (JWT `amr`, RFC 8176: `["pwd"]` or `["pwd", "otp"]`; tokens without it: the password).
+    pub factors: SignInFactors,
     /// Unique token id.
     pub jti: String,
+    /// When it was issued (to the millisecond).
+    pub issued_at: Timestamp,
     /// Expiry.
     pub expires_at: Timestamp,
+}
+
+/// What a session proved when it was signed in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SignInFactors {
+    /// The password only.
+    Password,
+    /// The password, then a second-factor code.
+    PasswordAndCode,
 }
 
 /// A signed token and its claims.
@@ -199,11 +218,13 @@ pub enum TokenDecodeError {
 /// Signing and checking tokens (JWT HS256 in production).
 #[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
 pub trait TokenCodec: Send + Sync {
-    /// Issues a token of `kind` for the user, valid from `now` for the configured lifetime.
+    /// Issues a token of `kind` for the user, for a session signed in with `factors`, valid
+    /// from `now` for the configured lifetime.
     fn issue(
         &self,
         kind: TokenKind,
         user_id: UserId,
+        factors: SignInFactors,
         now: Timestamp,
     ) -> Result<IssuedToken, ServiceError>;
 

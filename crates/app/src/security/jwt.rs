@@ -5,7 +5,9 @@ use std::time::Duration;
 use chrono::{SubsecRound, TimeZone};
 use healthcare_domain::{Timestamp, UserId};
 use healthcare_ports::ServiceError;
-use healthcare_ports::ports::{IssuedToken, TokenClaims, TokenCodec, TokenDecodeError, TokenKind};
+use healthcare_ports::ports::{
+    IssuedToken, SignInFactors, TokenClaims, TokenCodec, TokenDecodeError, TokenKind,
+};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 
@@ -17,8 +19,21 @@ struct Claims {
     token_type: String,
     user_id: i64,
     jti: String,
-    iat: i64,
+    /// Issue time, to the millisecond (RFC 7519 allows a fractional NumericDate), so a sign-out
+    /// refuses exactly the tokens issued before it.
+    iat: f64,
     exp: i64,
+    /// Authentication methods (RFC 8176); absent in tokens issued before it existed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    amr: Vec<String>,
+}
+
+/// The `amr` values of each way of signing in.
+fn methods(factors: SignInFactors) -> Vec<String> {
+    match factors {
+        SignInFactors::Password => vec!["pwd".to_owned()],
+        SignInFactors::PasswordAndCode => vec!["pwd".to_owned(), "otp".to_owned()],
+    }
 }
 
 fn kind_name(kind: TokenKind) -> &'static str {
@@ -60,6 +75,7 @@ impl TokenCodec for JwtCodec {
         &self,
         kind: TokenKind,
         user_id: UserId,
+        factors: SignInFactors,
         now: Timestamp,
     ) -> Result<IssuedToken, ServiceError> {
         let lifetime = match kind {
@@ -68,14 +84,17 @@ impl TokenCodec for JwtCodec {
         };
         let lifetime = chrono::Duration::from_std(lifetime)
             .map_err(|e| ServiceError::Internal(format!("token lifetime: {e}")))?;
-        // `exp` has whole seconds; the recorded expiry must equal what the token says.
+        // `exp` has whole seconds and `iat` milliseconds; the claims returned must equal what
+        // the token says.
         let expires_at = (now + lifetime).trunc_subsecs(0);
+        let issued_at = now.trunc_subsecs(3);
         let claims = Claims {
             token_type: kind_name(kind).to_owned(),
             user_id: user_id.0,
             jti: uuid::Uuid::new_v4().simple().to_string(),
-            iat: now.timestamp(),
+            iat: issued_at.timestamp_millis() as f64 / 1000.0,
             exp: expires_at.timestamp(),
+            amr: methods(factors),
         };
         let token =
             jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding_key)
@@ -85,7 +104,9 @@ impl TokenCodec for JwtCodec {
             claims: TokenClaims {
                 kind,
                 user_id,
+                factors,
                 jti: claims.jti,
+                issued_at,
                 expires_at,
             },
         })
@@ -103,15 +124,24 @@ impl TokenCodec for JwtCodec {
         if kind != expected {
             return Err(TokenDecodeError::WrongType);
         }
-        let expires_at = chrono::Utc
-            .timestamp_opt(claims.exp, 0)
-            .single()
-            .ok_or(TokenDecodeError::Invalid)?;
+        let time = |millis: i64| {
+            chrono::Utc
+                .timestamp_millis_opt(millis)
+                .single()
+                .ok_or(TokenDecodeError::Invalid)
+        };
+        let factors = if claims.amr.iter().any(|method| method == "otp") {
+            SignInFactors::PasswordAndCode
+        } else {
+            SignInFactors::Password
+        };
         Ok(TokenClaims {
             kind,
             user_id: UserId(claims.user_id),
+            factors,
             jti: claims.jti,
-            expires_at,
+            issued_at: time((claims.iat * 1000.0).round() as i64)?,
+            expires_at: time(claims.exp.saturating_mul(1000))?,
         })
     }
 }
@@ -141,20 +171,42 @@ mod tests {
             token_type: token_type.into(),
             user_id: 3,
             jti: "j".into(),
-            iat: now,
+            iat: now as f64,
             exp: now + exp_offset,
+            amr: Vec::new(),
         }
     }
 
     #[test]
     fn round_trip_and_type_check() {
+        for factors in [SignInFactors::Password, SignInFactors::PasswordAndCode] {
+            let issued = codec()
+                .issue(TokenKind::Access, UserId(3), factors, chrono::Utc::now())
+                .expect("issued");
+            let decoded = codec()
+                .decode(&issued.token, TokenKind::Access)
+                .expect("valid");
+            assert_eq!(decoded, issued.claims);
+            assert_eq!(decoded.factors, factors);
+        }
         let issued = codec()
-            .issue(TokenKind::Access, UserId(3), chrono::Utc::now())
+            .issue(
+                TokenKind::Access,
+                UserId(3),
+                SignInFactors::Password,
+                chrono::Utc::now(),
+            )
             .expect("issued");
-        let decoded = codec()
-            .decode(&issued.token, TokenKind::Access)
-            .expect("valid");
-        assert_eq!(decoded, issued.claims);
+        // Tokens minted before `amr` existed count as signed in with the password.
+        let older = encode_raw(
+            &Header::new(Algorithm::HS256),
+            &claims("access", 60),
+            SECRET,
+        );
+        assert_eq!(
+            codec().decode(&older, TokenKind::Access).map(|c| c.factors),
+            Ok(SignInFactors::Password)
+        );
         assert_eq!(
             codec().decode(&issued.token, TokenKind::Refresh),
             Err(TokenDecodeError::WrongType)

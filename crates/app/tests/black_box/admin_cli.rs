@@ -201,6 +201,46 @@ fn staff_rights_can_be_granted_and_revoked_and_each_change_is_audited() {
 }
 
 #[test]
+fn a_second_factor_is_enrolled_at_the_console_once() {
+    each_backend(|admin| {
+        admin.run(&["migrate"], &[]);
+        let args = ["createsuperuser", "--email", "a@clinic.org", "--name", "A"];
+        admin.run(
+            &args,
+            &[("HEALTHCARE_ADMIN_PASSWORD", crate::common::STRONG_PASSWORD)],
+        );
+        let (code, stdout, stderr) = admin.run(&["users", "enrol-second-factor", "1"], &[]);
+        assert_eq!(code, 0, "{stderr}");
+        let lines: Vec<&str> = stdout.lines().collect();
+        assert_eq!(lines[0], "Second factor of user 1 enrolled.");
+        let secret = lines[1].strip_prefix("secret: ").expect("the secret");
+        assert!(healthcare_domain::staff::TotpSecret::from_base32(secret).is_some());
+        assert!(lines[2].starts_with("uri: otpauth://totp/"), "{stdout}");
+        let codes: Vec<&str> = lines
+            .iter()
+            .filter_map(|line| line.strip_prefix("recovery code: "))
+            .collect();
+        assert_eq!(codes.len(), 10, "{stdout}");
+
+        let (code, _, stderr) = admin.run(&["users", "enrol-second-factor", "1"], &[]);
+        assert_eq!(
+            (code, stderr.trim()),
+            (
+                1,
+                "healthcare-admin: User 1 has a second factor already; reset it first."
+            )
+        );
+        let (code, _, stderr) = admin.run(&["users", "enrol-second-factor", "99"], &[]);
+        assert_eq!(
+            (code, stderr.trim()),
+            (1, "healthcare-admin: User 99 is not an active staff user.")
+        );
+        assert_eq!(admin.run(&["users", "reset-second-factor", "1"], &[]).0, 0);
+        assert_eq!(admin.run(&["users", "enrol-second-factor", "1"], &[]).0, 0);
+    });
+}
+
+#[test]
 fn a_lost_second_factor_is_reset_from_the_console() {
     use healthcare_ports::ports::{AdminSession, AdminSessionRepository, SecondFactorRepository};
     each_backend(|admin| {

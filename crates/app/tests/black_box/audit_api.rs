@@ -111,7 +111,8 @@ async fn login(app: &TestApp, request_id: &str, email: &str, password: &str) -> 
     .await
 }
 
-/// A staff user (made as `healthcare-admin createsuperuser` does), signed in.
+/// A staff user (made as `healthcare-admin createsuperuser` does), with a second factor,
+/// signed in with both factors (request `s-second-factor`): what the whole trail requires.
 async fn staff(app: &TestApp, pool: &DbPool) -> Session {
     let auth = healthcare_app::wiring::auth_service(&app.settings, pool, console_trail(pool));
     let input = RegistrationInput {
@@ -132,7 +133,7 @@ async fn staff(app: &TestApp, pool: &DbPool) -> Session {
     )
     .await;
     assert_eq!(reply.status, 200, "{}", reply.body);
-    Session {
+    let password_only = Session {
         access: reply.body["tokens"]["access"]
             .as_str()
             .expect("access")
@@ -142,7 +143,25 @@ async fn staff(app: &TestApp, pool: &DbPool) -> Session {
             .expect("refresh")
             .into(),
         user_id: user.id.0,
-    }
+    };
+    let listed = call(
+        app,
+        "s-password-only",
+        "GET",
+        "/api/audit/",
+        None,
+        Some(&password_only.access),
+    )
+    .await;
+    assert_eq!(
+        (listed.status, listed.body["code"].as_str()),
+        (403, Some("second_factor_required")),
+        "a password alone does not open the whole trail: {}",
+        listed.body
+    );
+    app.enrol_second_factor(user.id.0).await;
+    app.confirm_second_factor(&password_only, "s-second-factor")
+        .await
 }
 
 /// What one row must say.
@@ -342,13 +361,38 @@ async fn every_audited_request_leaves_exactly_one_row(app: TestApp) {
         .status,
         401
     );
-    let logout = Some(json!({"refresh": ann.refresh}));
+    // The replay refused Ann's access tokens issued so far, and signing out refuses those of
+    // its moment: each step below signs in afresh.
+    let again = login(
+        &app,
+        "a-login-again",
+        "ann@example.com",
+        crate::common::STRONG_PASSWORD,
+    )
+    .await;
+    let logout = Some(json!({"refresh": again.body["tokens"]["refresh"]}));
+    let again_token = again.body["tokens"]["access"].as_str();
     assert_eq!(
-        call(&app, "a-logout", "POST", "/api/auth/logout/", logout, token)
-            .await
-            .status,
+        call(
+            &app,
+            "a-logout",
+            "POST",
+            "/api/auth/logout/",
+            logout,
+            again_token
+        )
+        .await
+        .status,
         204
     );
+    let last = login(
+        &app,
+        "a-login-last",
+        "ann@example.com",
+        crate::common::STRONG_PASSWORD,
+    )
+    .await;
+    let token = last.body["tokens"]["access"].as_str();
     let change = Some(
         json!({"old_password": crate::common::STRONG_PASSWORD, "new_password": "tangerine-lorry-57-quay"}),
     );
@@ -420,8 +464,12 @@ async fn every_audited_request_leaves_exactly_one_row(app: TestApp) {
         Expect { request_id: "a-login-nobody", actor: None, action: "auth.login", resource_id: None, patient_id: None, outcome: "failure" },
         Expect { request_id: "a-refresh", actor: a, action: "auth.refresh", resource_id: a, patient_id: None, outcome: "success" },
         Expect { request_id: "a-refresh-reuse", actor: a, action: "auth.refresh", resource_id: a, patient_id: None, outcome: "denied" },
+        Expect { request_id: "a-login-again", actor: a, action: "auth.login", resource_id: a, patient_id: None, outcome: "success" },
         Expect { request_id: "a-logout", actor: a, action: "auth.logout", resource_id: a, patient_id: None, outcome: "success" },
+        Expect { request_id: "a-login-last", actor: a, action: "auth.login", resource_id: a, patient_id: None, outcome: "success" },
         Expect { request_id: "a-password", actor: a, action: "auth.password_change", resource_id: a, patient_id: None, outcome: "success" },
+        Expect { request_id: "s-password-only", actor: s, action: "audit.read", resource_id: None, patient_id: None, outcome: "denied" },
+        Expect { request_id: "s-second-factor", actor: s, action: "auth.second_factor", resource_id: s, patient_id: None, outcome: "success" },
         Expect { request_id: "audit-denied", actor: b, action: "audit.read", resource_id: None, patient_id: None, outcome: "denied" },
         Expect { request_id: "audit-read", actor: s, action: "audit.read", resource_id: None, patient_id: None, outcome: "success" },
         Expect { request_id: "p-restore", actor: None, action: "patient.restore", resource_id: p, patient_id: p, outcome: "success" },
@@ -536,7 +584,7 @@ async fn the_audit_api_is_for_staff_filtered_paginated_and_newest_first(app: Tes
         (&json!("patient"), &json!("success"))
     );
     assert!(
-        results[0]["id"].as_i64() > results[1]["id"].as_i64(),
+        results[0]["at"].as_str() >= results[1]["at"].as_str(),
         "newest first"
     );
 

@@ -15,6 +15,7 @@ on_both_backends!(
     refresh_rotates_and_detects_reuse,
     refresh_rejects_wrong_type_and_garbage,
     logout_revokes_the_chain,
+    access_tokens_end_with_sign_out_password_change_and_theft,
     me_requires_a_valid_bearer_token,
     deactivated_users_lose_access_and_refresh,
     concurrent_registrations_of_one_email_create_one_user,
@@ -292,6 +293,93 @@ async fn refresh_rejects_wrong_type_and_garbage(app: TestApp) {
         (reply.status, reply.body),
         (400, json!({"refresh": ["This field is required."]}))
     );
+}
+
+/// A sign-out, a password change and a replayed refresh token each refuse the user's access
+/// tokens issued before them at once, not when they expire; a session that is still valid
+/// gets new ones by refreshing.
+async fn access_tokens_end_with_sign_out_password_change_and_theft(app: TestApp) {
+    let me = |token: String| {
+        let app = &app;
+        async move { app.get("/api/auth/me/", &token).await.status }
+    };
+    let tokens = |reply: &crate::common::Reply, at: &str| {
+        let at = if at.is_empty() {
+            reply.body.clone()
+        } else {
+            reply.body[at].clone()
+        };
+        (
+            at["access"].as_str().expect("access").to_owned(),
+            at["refresh"].as_str().expect("refresh").to_owned(),
+        )
+    };
+    let login = || {
+        app.post(
+            "/api/auth/login/",
+            json!({"email": "ann@example.com", "password": STRONG_PASSWORD}),
+        )
+    };
+    let ann = app.register("Ann", "ann@example.com").await;
+    let (phone, phone_refresh) = tokens(&login().await, "tokens");
+
+    let signed_out = app
+        .request(
+            "POST",
+            "/api/auth/logout/",
+            Some(json!({"refresh": ann.refresh})),
+            Some(&ann.access),
+        )
+        .await;
+    assert_eq!(signed_out.status, 204);
+    assert_eq!(
+        me(ann.access.clone()).await,
+        401,
+        "the signed-out session's token"
+    );
+    assert_eq!(
+        me(phone.clone()).await,
+        401,
+        "every access token issued before the sign-out"
+    );
+    let refreshed = app
+        .post(
+            "/api/auth/token/refresh/",
+            json!({"refresh": phone_refresh}),
+        )
+        .await;
+    assert_eq!(
+        refreshed.status, 200,
+        "the other session refreshes: {}",
+        refreshed.body
+    );
+    let (phone, _) = tokens(&refreshed, "");
+    assert_eq!(me(phone.clone()).await, 200);
+
+    // The spent refresh token presented again: someone else holds a copy.
+    let replay = app
+        .post(
+            "/api/auth/token/refresh/",
+            json!({"refresh": phone_refresh}),
+        )
+        .await;
+    assert_eq!(replay.status, 401);
+    assert_eq!(me(phone).await, 401, "a theft ends the access tokens too");
+
+    let (laptop, _) = tokens(&login().await, "tokens");
+    assert_eq!(me(laptop.clone()).await, 200);
+    let changed = app
+        .request(
+            "POST",
+            "/api/auth/password/",
+            Some(
+                json!({"old_password": STRONG_PASSWORD, "new_password": "tangerine-lorry-57-quay"}),
+            ),
+            Some(&laptop),
+        )
+        .await;
+    assert_eq!(changed.status, 204);
+    assert_eq!(me(laptop).await, 401, "a password change ends them as well");
 }
 
 async fn logout_revokes_the_chain(app: TestApp) {

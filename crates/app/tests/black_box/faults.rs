@@ -539,6 +539,21 @@ async fn two_instances_share_one_postgres() {
         "issued by one, rotated at the other"
     );
     let rotated: Value = rotated.json().await.expect("json");
+    let access = rotated["access"].as_str().expect("access").to_owned();
+    let me_at = |server: &ServerProcess| {
+        client
+            .get(format!("{}/api/auth/me/", server.address))
+            .bearer_auth(&access)
+            .send()
+    };
+    for server in [&first, &second] {
+        let me = me_at(server).await.expect("sent");
+        assert_eq!(
+            me.status().as_u16(),
+            200,
+            "tokens are valid on every instance"
+        );
+    }
 
     let replay = client
         .post(format!("{}/api/auth/token/refresh/", first.address))
@@ -551,6 +566,22 @@ async fn two_instances_share_one_postgres() {
         replay.json::<Value>().await.expect("json")["detail"],
         "Token is blacklisted"
     );
+    // The replay reveals a theft: the user's access tokens are refused at once where it was
+    // seen, and within the account cache period on the other instance.
+    let me = me_at(&first).await.expect("sent");
+    assert_eq!(
+        me.status().as_u16(),
+        401,
+        "refused at once where the theft was seen"
+    );
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while me_at(&second).await.expect("sent").status().as_u16() != 401 {
+        assert!(
+            Instant::now() < deadline,
+            "still accepted by the other instance after 15 s"
+        );
+        tokio_sleep(Duration::from_millis(250)).await;
+    }
     let descendant = client
         .post(format!("{}/api/auth/token/refresh/", second.address))
         .json(&json!({"refresh": rotated["refresh"]}))
@@ -586,18 +617,5 @@ async fn two_instances_share_one_postgres() {
         throttled.status().as_u16(),
         429,
         "five failures across two instances throttle the sixth"
-    );
-
-    let access = rotated["access"].as_str().expect("access");
-    let me = client
-        .get(format!("{}/api/auth/me/", first.address))
-        .bearer_auth(access)
-        .send()
-        .await
-        .expect("sent");
-    assert_eq!(
-        me.status().as_u16(),
-        200,
-        "tokens are valid on every instance"
     );
 }

@@ -97,7 +97,9 @@ impl AdminError {
                     StatusCode::BAD_REQUEST
                 }
                 ServiceError::NotFound(_) => StatusCode::NOT_FOUND,
-                ServiceError::Forbidden => StatusCode::FORBIDDEN,
+                ServiceError::Forbidden | ServiceError::SecondFactorRequired => {
+                    StatusCode::FORBIDDEN
+                }
                 ServiceError::InvalidAccessToken | ServiceError::RefreshToken(_) => {
                     StatusCode::SEE_OTHER
                 }
@@ -171,7 +173,7 @@ impl ResponseError for AdminError {
                         resource_name(*resource)
                     ),
                 ),
-                ServiceError::Forbidden => {
+                ServiceError::Forbidden | ServiceError::SecondFactorRequired => {
                     let mut response = error_page(status, "Access denied", NOT_STAFF);
                     let _ = response.add_cookie(&removal_cookie(false));
                     response

@@ -3,6 +3,7 @@
 use actix_web::{HttpRequest, HttpResponse, get, web};
 use healthcare_domain::audit::{AuditAction, AuditOutcome, AuditRecord};
 use healthcare_domain::patient::PatientId;
+use healthcare_domain::staff::AuditTrailAccess;
 use healthcare_domain::{FieldErrors, Timestamp, UserId};
 use healthcare_ports::ServiceError;
 use healthcare_ports::ports::AuditFilter;
@@ -12,7 +13,7 @@ use utoipa::ToSchema;
 use crate::auth::RequestCaller;
 use crate::errors::ApiError;
 use crate::handlers::{run_blocking, timestamp};
-use crate::openapi::{AuthErrors, Detail, ListErrors, Paging, ServerErrors};
+use crate::openapi::{AuthErrors, AuthFailure, ListErrors, Paging, ServerErrors};
 use crate::query::{ListQuery, PageJson, page_json};
 use crate::state::AppState;
 
@@ -130,7 +131,7 @@ fn audit_filter(query: &ListQuery) -> Result<AuditFilter, ApiError> {
     params(Paging, AuditFilters),
     responses(
         (status = 200, description = "A page of audit rows.", body = PageJson<AuditEventJson>),
-        (status = 403, description = "Not a staff user.", body = Detail),
+        (status = 403, description = "Not a staff user, or (`code`: `second_factor_required`) a staff session signed in without a second factor: confirm a code at `POST /api/auth/second-factor/` first.", body = AuthFailure),
         ListErrors, AuthErrors, ServerErrors,
     ),
     security(("bearer" = [])),
@@ -142,9 +143,9 @@ pub async fn list(
     request: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
     let query = ListQuery::parse(&request)?;
-    // A non-staff caller is refused (and recorded) whatever the filters say.
+    // A caller who may not read the trail is refused (and recorded) whatever the filters say.
     let filter = match audit_filter(&query) {
-        Err(error) if caller.is_staff => return Err(error),
+        Err(error) if caller.audit_trail == AuditTrailAccess::Allowed => return Err(error),
         parsed => parsed.unwrap_or_default(),
     };
     let (page, service) = (query.page, state.audit.clone());

@@ -1,4 +1,5 @@
-//! `/api/auth/`: register, login, token refresh, logout, me.
+//! `/api/auth/`: register, login, token refresh, logout, me, password change and the
+//! second-factor step.
 
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use healthcare_domain::User;
@@ -13,7 +14,7 @@ use crate::errors::ApiError;
 use crate::handlers::{run_blocking, timestamp};
 use crate::openapi::{
     AuthErrors, AuthFailure, BodyErrors, LoginRequest, PasswordChangeRequest, RefreshRequest,
-    RegisterRequest, ServerErrors, ThrottledErrors,
+    RegisterRequest, SecondFactorRequest, ServerErrors, ThrottledErrors,
 };
 use crate::state::AppState;
 use crate::throttle::AuthRouteQuota;
@@ -229,6 +230,39 @@ pub async fn change_password(
     };
     run_blocking(move || state.auth.change_password(&user, &origin, input)).await?;
     Ok(HttpResponse::NoContent().finish())
+}
+
+/// Prove a second factor: a code of the authenticator app enrolled on the admin site (or a
+/// recovery code) for the signed-in user. Answers a new pair whose tokens (and their refreshed
+/// successors) carry both factors (`amr: ["pwd", "otp"]`), which the whole audit trail
+/// (`GET /api/audit/`) requires. Wrong codes count against the sign-in throttle.
+#[utoipa::path(
+    tag = "auth",
+    operation_id = "confirm_second_factor",
+    request_body = SecondFactorRequest,
+    responses(
+        (status = 200, description = "A new pair, signed in with both factors.", body = TokensJson),
+        AuthErrors, BodyErrors, ThrottledErrors, ServerErrors,
+    ),
+    security(("bearer" = [])),
+)]
+#[post("/auth/second-factor")]
+pub async fn second_factor(
+    _quota: AuthRouteQuota,
+    RequestCaller(caller): RequestCaller,
+    state: web::Data<AppState>,
+    body: JsonObject,
+) -> Result<HttpResponse, ApiError> {
+    let mut fields = FieldReader::new(body);
+    let code = fields.required_string("code");
+    let shape_errors = fields.into_errors();
+    let tokens = run_blocking(move || {
+        state
+            .auth
+            .confirm_second_factor(&caller, code.as_deref(), shape_errors)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(TokensJson::from(tokens)))
 }
 
 /// The caller.

@@ -71,6 +71,7 @@ contract!(
     find_returns_none_for_unknown_ids_and_emails,
     timestamps_round_trip_with_microseconds,
     set_active_reports_unknown_ids,
+    the_token_cut_off_only_moves_forward,
     rotate_spends_a_token_once,
     revoke_family_and_user_touch_only_their_tokens,
     migrations_are_idempotent,
@@ -188,6 +189,37 @@ fn timestamps_round_trip_with_microseconds(pool: &DbPool) {
             .expect("found")
             .created_at,
         precise
+    );
+}
+
+fn the_token_cut_off_only_moves_forward(pool: &DbPool) {
+    let users = DieselUserRepository::new(pool.clone());
+    let user = users
+        .insert(&new_user("ann@example.com"))
+        .expect("inserted");
+    let cut_off = |users: &DieselUserRepository| {
+        users
+            .find_by_id(user.id)
+            .expect("ok")
+            .expect("found")
+            .tokens_valid_after
+    };
+    assert_eq!(cut_off(&users), None, "no sign-out yet");
+    users
+        .refuse_tokens_issued_before(user.id, at(20))
+        .expect("set");
+    assert_eq!(cut_off(&users), Some(at(20)));
+    users
+        .refuse_tokens_issued_before(user.id, at(10))
+        .expect("ignored");
+    assert_eq!(cut_off(&users), Some(at(20)), "never moved back");
+    users
+        .refuse_tokens_issued_before(user.id, at(30))
+        .expect("set");
+    assert_eq!(cut_off(&users), Some(at(30)));
+    assert_eq!(
+        users.refuse_tokens_issued_before(UserId(999), at(40)),
+        Ok(())
     );
 }
 

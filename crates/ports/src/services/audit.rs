@@ -8,10 +8,13 @@ use healthcare_domain::audit::{
     RequestOrigin, VerifyPolicy,
 };
 use healthcare_domain::patient::PatientId;
+use healthcare_domain::staff::{AuditTrailAccess, audit_trail_access};
 use healthcare_domain::{Timestamp, User, UserId};
 
 use crate::pagination::{Page, PageOf};
-use crate::ports::{AuditFilter, AuditRepository, AuditTrail, Clock, PendingSeal, SealRound};
+use crate::ports::{
+    AuditFilter, AuditRepository, AuditTrail, Clock, PendingSeal, SealRound, SignInFactors,
+};
 use crate::{RepoError, ServiceError};
 
 /// The signed-in user a request acts for, and where the request came from.
@@ -19,18 +22,18 @@ use crate::{RepoError, ServiceError};
 pub struct Caller {
     /// The user.
     pub user: UserId,
-    /// Whether the user is staff (may read the audit trail).
-    pub is_staff: bool,
+    /// What the caller may do with the whole audit trail.
+    pub audit_trail: AuditTrailAccess,
     /// Client address and request id, for the audit trail.
     pub origin: RequestOrigin,
 }
 
 impl Caller {
-    /// The caller `user`, acting from `origin`.
-    pub fn new(user: &User, origin: RequestOrigin) -> Self {
+    /// The caller `user`, whose session was signed in with `factors`, acting from `origin`.
+    pub fn new(user: &User, factors: SignInFactors, origin: RequestOrigin) -> Self {
         Self {
             user: user.id,
-            is_staff: user.is_staff && user.is_active,
+            audit_trail: audit_trail_access(user, factors == SignInFactors::PasswordAndCode),
             origin,
         }
     }
@@ -112,6 +115,7 @@ impl From<ServiceError> for Refusal {
     fn from(error: ServiceError) -> Self {
         let outcome = match error {
             ServiceError::Forbidden
+            | ServiceError::SecondFactorRequired
             | ServiceError::Throttled(_)
             | ServiceError::InvalidAccessToken
             | ServiceError::RefreshToken(_) => AuditOutcome::Denied,
@@ -219,8 +223,8 @@ impl AuditService {
         }
     }
 
-    /// A page of the trail, newest first: staff only (others get `Forbidden`). The reading is
-    /// itself recorded.
+    /// A page of the trail, newest first: active staff signed in with a second factor only (staff
+    /// without one get `SecondFactorRequired`, others `Forbidden`). The reading is itself recorded.
     pub fn list_events(
         &self,
         caller: &Caller,
@@ -228,10 +232,12 @@ impl AuditService {
         page: Page,
     ) -> Result<PageOf<AuditRecord>, ServiceError> {
         let event = caller.event(AuditAction::AuditRead, self.clock.now(), Target::NONE);
-        let result = if caller.is_staff {
-            self.repository.list(filter, page).map_err(Refusal::from)
-        } else {
-            Err(Refusal::from(ServiceError::Forbidden))
+        let result = match caller.audit_trail {
+            AuditTrailAccess::Allowed => self.repository.list(filter, page).map_err(Refusal::from),
+            AuditTrailAccess::NeedsSecondFactor => {
+                Err(Refusal::from(ServiceError::SecondFactorRequired))
+            }
+            AuditTrailAccess::Forbidden => Err(Refusal::from(ServiceError::Forbidden)),
         };
         record_outcome(self.trail.as_ref(), event, result)
     }

@@ -9,6 +9,7 @@ use healthcare_domain::audit::{
     DEFAULT_MAX_SKEW_SECONDS, Mac, RowSealsFrom, Seal,
 };
 use healthcare_domain::patient::PatientId;
+use healthcare_domain::staff::AuditTrailAccess;
 use mockall::Sequence;
 use mockall::predicate::{always, eq};
 
@@ -26,10 +27,10 @@ fn service(repository: MockAuditRepository) -> (AuditService, Arc<RecordingTrail
     (service, trail)
 }
 
-fn caller(is_staff: bool) -> Caller {
+fn caller(audit_trail: AuditTrailAccess) -> Caller {
     Caller {
         user: READER,
-        is_staff,
+        audit_trail,
         origin: origin(),
     }
 }
@@ -121,7 +122,7 @@ fn reading_the_trail_is_refused_to_non_staff_and_recorded() {
     repository.expect_list().never();
     let (service, trail) = service(repository);
     assert_eq!(
-        service.list_events(&caller(false), &filter(), page()),
+        service.list_events(&caller(AuditTrailAccess::Forbidden), &filter(), page()),
         Err(ServiceError::Forbidden)
     );
     assert_eq!(
@@ -139,6 +140,22 @@ fn reading_the_trail_is_refused_to_non_staff_and_recorded() {
 }
 
 #[test]
+fn staff_signed_in_with_the_password_alone_are_asked_for_a_second_factor() {
+    let mut repository = MockAuditRepository::new();
+    repository.expect_list().never();
+    let (service, trail) = service(repository);
+    assert_eq!(
+        service.list_events(
+            &caller(AuditTrailAccess::NeedsSecondFactor),
+            &filter(),
+            page()
+        ),
+        Err(ServiceError::SecondFactorRequired)
+    );
+    assert_eq!(trail.take_one().outcome, AuditOutcome::Denied);
+}
+
+#[test]
 fn staff_read_the_trail_and_the_reading_is_recorded() {
     let rows = sealed_chain(&key(), 2);
     let listed = PageOf {
@@ -153,7 +170,7 @@ fn staff_read_the_trail_and_the_reading_is_recorded() {
         .return_const(Ok(listed.clone()));
     let (service, trail) = service(repository);
     assert_eq!(
-        service.list_events(&caller(true), &filter(), page()),
+        service.list_events(&caller(AuditTrailAccess::Allowed), &filter(), page()),
         Ok(listed)
     );
     let row = trail.take_one();

@@ -11,12 +11,16 @@ use healthcare_domain::user::normalize_email;
 use healthcare_domain::{FieldErrors, NewUser, Timestamp, User, UserId};
 
 use crate::ports::{
-    AdminSessionRepository, AuditTrail, Clock, PasswordHasher, RefreshTokenRepository, TokenCodec,
-    TokenDecodeError, TokenKind, UserRepository,
+    AdminSessionRepository, AuditTrail, Clock, PasswordHasher, RefreshTokenRepository,
+    SecondFactorRepository, SignInFactors, TokenCodec, TokenDecodeError, TokenKind, UserRepository,
 };
 use crate::services::audit::{Caller, Refusal, Target, event_of, record_outcome, record_refusal};
 use crate::services::throttling::{Throttling, attempt_address, report_staff_lockout};
 use crate::{RepoError, ServiceError, TokenProblem};
+
+mod second_factor;
+
+pub use second_factor::NO_SECOND_FACTOR;
 
 /// The message for a registration whose e-mail is taken.
 pub const EMAIL_TAKEN: &str = "A user with this email already exists.";
@@ -72,6 +76,15 @@ const ACCOUNT_CACHE_LIMIT: usize = 10_000;
 /// Recently authenticated active accounts and when each was read.
 type AccountCache = Arc<Mutex<HashMap<UserId, (User, Timestamp)>>>;
 
+/// Who an access token speaks for, checked now, and how that session signed in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Authenticated {
+    /// The account, active.
+    pub user: User,
+    /// The password alone, or the password and a second-factor code.
+    pub factors: SignInFactors,
+}
+
 /// Accounts and sessions.
 #[derive(Clone)]
 pub struct AuthService {
@@ -79,6 +92,7 @@ pub struct AuthService {
     users: Arc<dyn UserRepository>,
     refresh_tokens: Arc<dyn RefreshTokenRepository>,
     admin_sessions: Arc<dyn AdminSessionRepository>,
+    factors: Arc<dyn SecondFactorRepository>,
     hasher: Arc<dyn PasswordHasher>,
     tokens: Arc<dyn TokenCodec>,
     trail: Arc<dyn AuditTrail>,
@@ -95,6 +109,8 @@ pub struct AuthPorts {
     pub refresh_tokens: Arc<dyn RefreshTokenRepository>,
     /// Admin site sessions, ended with the API's when credentials or rights change.
     pub admin_sessions: Arc<dyn AdminSessionRepository>,
+    /// Second factors, for the API's second-factor step.
+    pub factors: Arc<dyn SecondFactorRepository>,
     /// Password hashing.
     pub hasher: Arc<dyn PasswordHasher>,
     /// Token signing.
@@ -113,6 +129,7 @@ impl AuthService {
             users: ports.users,
             refresh_tokens: ports.refresh_tokens,
             admin_sessions: ports.admin_sessions,
+            factors: ports.factors,
             hasher: ports.hasher,
             tokens: ports.tokens,
             trail: ports.trail,
@@ -121,12 +138,22 @@ impl AuthService {
         }
     }
 
-    /// Ends every session of the user, API and admin site alike. Runs after the change that
-    /// calls for it is committed with its audit row: a failure here is not a second row.
+    /// Ends every session of the user, API and admin site alike: refresh tokens revoked,
+    /// access tokens refused, admin sessions deleted. Runs after the change that calls for it
+    /// is committed with its audit row: a failure here is not a second row.
     fn sign_out_everywhere(&self, user: UserId) -> Result<(), ServiceError> {
-        self.refresh_tokens
-            .revoke_all_for_user(user, self.clock.now())?;
+        let now = self.clock.now();
+        self.refresh_tokens.revoke_all_for_user(user, now)?;
+        self.refuse_access_tokens(user, now)?;
         Ok(self.admin_sessions.delete_for_user(user)?)
+    }
+
+    /// Refuses the user's access tokens issued before `now`: at once on this instance (its
+    /// account cache forgets the user), within the cache period on the others.
+    fn refuse_access_tokens(&self, user: UserId, now: Timestamp) -> Result<(), ServiceError> {
+        self.users.refuse_tokens_issued_before(user, now)?;
+        self.cached_accounts().remove(&user);
+        Ok(())
     }
 
     /// Counts an auth request from a client address; refuses it past the per-minute limit.
@@ -141,7 +168,7 @@ impl AuthService {
         input: RegistrationInput,
     ) -> Result<(User, SessionTokens), ServiceError> {
         self.create_user(input, false).and_then(|user| {
-            let tokens = self.start_session(user.id)?;
+            let tokens = self.start_session(user.id, SignInFactors::Password)?;
             Ok((user, tokens))
         })
     }
@@ -240,7 +267,7 @@ impl AuthService {
             return Err(ServiceError::InvalidCredentials.into());
         };
         self.throttling.record_success(&email_key, &address)?;
-        let tokens = self.start_session(credentials.user.id)?;
+        let tokens = self.start_session(credentials.user.id, SignInFactors::Password)?;
         Ok((credentials.user, tokens))
     }
 
@@ -262,14 +289,20 @@ impl AuthService {
         refresh_token: &str,
         event: &mut AuditEvent,
     ) -> Result<SessionTokens, ServiceError> {
-        let record = self.redeemable_refresh_token(refresh_token, event)?;
+        let (record, factors) = self.redeemable_refresh_token(refresh_token, event)?;
         let user = self.users.find_by_id(record.user_id)?;
         if !user.is_some_and(|u| u.is_active) {
             return Err(ServiceError::RefreshToken(TokenProblem::InvalidOrExpired));
         }
         let now = self.clock.now();
-        let access = self.tokens.issue(TokenKind::Access, record.user_id, now)?;
-        let refresh = self.tokens.issue(TokenKind::Refresh, record.user_id, now)?;
+        // The successors carry the session's factors: a second factor is proved once per
+        // sign-in, not once per access token.
+        let access = self
+            .tokens
+            .issue(TokenKind::Access, record.user_id, factors, now)?;
+        let refresh = self
+            .tokens
+            .issue(TokenKind::Refresh, record.user_id, factors, now)?;
         let successor = RefreshTokenRecord {
             jti: refresh.claims.jti.clone(),
             user_id: record.user_id,
@@ -285,19 +318,32 @@ impl AuthService {
             })
         } else {
             // Another request redeemed it first: a replay, handled like any reuse.
-            self.refresh_tokens.revoke_family(&record.family_id, now)?;
+            self.revoke_stolen_family(&record, now)?;
             Err(ServiceError::RefreshToken(TokenProblem::Blacklisted))
         }
     }
 
-    /// Ends the session the refresh token belongs to: its whole family is revoked.
-    /// Only the token's own user may end its session: another user's token is "invalid".
+    /// A refresh token was presented twice: someone else holds a copy. Its family is revoked
+    /// and the user's access tokens issued so far are refused.
+    fn revoke_stolen_family(
+        &self,
+        record: &RefreshTokenRecord,
+        now: Timestamp,
+    ) -> Result<(), ServiceError> {
+        self.refresh_tokens.revoke_family(&record.family_id, now)?;
+        self.refuse_access_tokens(record.user_id, now)
+    }
+
+    /// Ends the session the refresh token belongs to: its whole family is revoked, and the
+    /// user's access tokens issued so far are refused (other sessions get new ones with their
+    /// refresh tokens). Only the token's own user may end its session: another user's token
+    /// is "invalid".
     pub fn logout(&self, caller: &Caller, refresh_token: &str) -> Result<(), ServiceError> {
         let now = self.clock.now();
         let target = Target::record(caller.user.0, None);
         let event = caller.event(AuditAction::AuthLogout, now, target);
         let result = (|| {
-            let record = self.known_refresh_token(refresh_token)?;
+            let (record, _) = self.known_refresh_token(refresh_token)?;
             if record.user_id != caller.user {
                 return Err(ServiceError::RefreshToken(TokenProblem::InvalidOrExpired));
             }
@@ -305,28 +351,41 @@ impl AuthService {
                 return Err(ServiceError::RefreshToken(TokenProblem::Blacklisted));
             }
             self.refresh_tokens.revoke_family(&record.family_id, now)?;
-            Ok(())
+            self.refuse_access_tokens(caller.user, now)
         })();
         record_outcome(self.trail.as_ref(), event, result.map_err(Refusal::from))
     }
 
-    /// The user an access token belongs to, if the token is valid and the user still exists
-    /// and is active. The account is read at most every [`ACCOUNT_CACHE_SECONDS`].
-    pub fn authenticate(&self, access_token: &str) -> Result<User, ServiceError> {
+    /// The user an access token belongs to, if the token is valid, the user still exists and
+    /// is active, and the token was not issued before their last sign-out, password change or
+    /// theft. The account is read at most every [`ACCOUNT_CACHE_SECONDS`].
+    pub fn authenticate(&self, access_token: &str) -> Result<Authenticated, ServiceError> {
         let claims = self
             .tokens
             .decode(access_token, TokenKind::Access)
             .map_err(|_| ServiceError::InvalidAccessToken)?;
+        let user = self.account(claims.user_id)?;
+        if !user.accepts_token_issued_at(claims.issued_at) {
+            return Err(ServiceError::InvalidAccessToken);
+        }
+        Ok(Authenticated {
+            user,
+            factors: claims.factors,
+        })
+    }
+
+    /// The active account `id`, from the cache when read within [`ACCOUNT_CACHE_SECONDS`].
+    fn account(&self, id: UserId) -> Result<User, ServiceError> {
         let now = self.clock.now();
         let fresh_after = now - chrono::Duration::seconds(ACCOUNT_CACHE_SECONDS);
         if let Some((user, _)) = self
             .cached_accounts()
-            .get(&claims.user_id)
+            .get(&id)
             .filter(|(_, read_at)| *read_at > fresh_after)
         {
             return Ok(user.clone());
         }
-        let found = self.users.find_by_id(claims.user_id)?;
+        let found = self.users.find_by_id(id)?;
         let mut accounts = self.cached_accounts();
         match found {
             Some(user) if user.is_active => {
@@ -337,7 +396,7 @@ impl AuthService {
                 Ok(user)
             }
             _ => {
-                accounts.remove(&claims.user_id);
+                accounts.remove(&id);
                 Err(ServiceError::InvalidAccessToken)
             }
         }
@@ -530,10 +589,18 @@ impl AuthService {
         Ok(self.users.list()?)
     }
 
-    fn start_session(&self, user_id: UserId) -> Result<SessionTokens, ServiceError> {
+    fn start_session(
+        &self,
+        user_id: UserId,
+        factors: SignInFactors,
+    ) -> Result<SessionTokens, ServiceError> {
         let now = self.clock.now();
-        let access = self.tokens.issue(TokenKind::Access, user_id, now)?;
-        let refresh = self.tokens.issue(TokenKind::Refresh, user_id, now)?;
+        let access = self
+            .tokens
+            .issue(TokenKind::Access, user_id, factors, now)?;
+        let refresh = self
+            .tokens
+            .issue(TokenKind::Refresh, user_id, factors, now)?;
         self.refresh_tokens.insert(&RefreshTokenRecord {
             jti: refresh.claims.jti.clone(),
             user_id,
@@ -549,7 +616,11 @@ impl AuthService {
         })
     }
 
-    fn known_refresh_token(&self, token: &str) -> Result<RefreshTokenRecord, ServiceError> {
+    /// The stored record of a refresh token, and the factors its session signed in with.
+    fn known_refresh_token(
+        &self,
+        token: &str,
+    ) -> Result<(RefreshTokenRecord, SignInFactors), ServiceError> {
         let claims = self
             .tokens
             .decode(token, TokenKind::Refresh)
@@ -562,6 +633,7 @@ impl AuthService {
         self.refresh_tokens
             .find(&claims.jti)?
             .filter(|record| record.user_id == claims.user_id)
+            .map(|record| (record, claims.factors))
             .ok_or(ServiceError::RefreshToken(TokenProblem::InvalidOrExpired))
     }
 
@@ -569,19 +641,19 @@ impl AuthService {
         &self,
         token: &str,
         event: &mut AuditEvent,
-    ) -> Result<RefreshTokenRecord, ServiceError> {
-        let record = self.known_refresh_token(token)?;
+    ) -> Result<(RefreshTokenRecord, SignInFactors), ServiceError> {
+        let (record, factors) = self.known_refresh_token(token)?;
         event.actor = Some(record.user_id);
         event.resource_id = Some(record.user_id.0);
         let now = self.clock.now();
         match record.check_redeemable(now) {
-            Ok(()) => Ok(record),
+            Ok(()) => Ok((record, factors)),
             Err(RefreshRejection::Expired) => {
                 Err(ServiceError::RefreshToken(TokenProblem::InvalidOrExpired))
             }
             Err(RefreshRejection::Blacklisted { revoke_family }) => {
                 if revoke_family {
-                    self.refresh_tokens.revoke_family(&record.family_id, now)?;
+                    self.revoke_stolen_family(&record, now)?;
                 }
                 Err(ServiceError::RefreshToken(TokenProblem::Blacklisted))
             }
@@ -594,7 +666,8 @@ mod tests {
     use super::*;
     use crate::ports::{
         IssuedToken, MockAdminSessionRepository, MockPasswordHasher, MockRefreshTokenRepository,
-        MockThrottleRepository, MockTokenCodec, MockUserRepository, TokenClaims, UserCredentials,
+        MockSecondFactorRepository, MockThrottleRepository, MockTokenCodec, MockUserRepository,
+        TokenClaims, UserCredentials,
     };
     use crate::services::tests::RecordingTrail;
     use chrono::{Duration, TimeZone, Utc};
@@ -624,6 +697,7 @@ mod tests {
             is_active: active,
             is_staff: false,
             created_at: now(),
+            tokens_valid_after: None,
         }
     }
 
@@ -638,19 +712,23 @@ mod tests {
     fn codec() -> MockTokenCodec {
         let mut codec = MockTokenCodec::new();
         let counter = std::sync::atomic::AtomicUsize::new(0);
-        codec.expect_issue().returning(move |kind, user_id, now| {
-            let n = counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            let jti = format!("{kind:?}-{n}");
-            Ok(IssuedToken {
-                token: jti.clone(),
-                claims: TokenClaims {
-                    kind,
-                    user_id,
-                    jti,
-                    expires_at: now + Duration::days(7),
-                },
-            })
-        });
+        codec
+            .expect_issue()
+            .returning(move |kind, user_id, factors, now| {
+                let n = counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let jti = format!("{kind:?}-{n}");
+                Ok(IssuedToken {
+                    token: jti.clone(),
+                    claims: TokenClaims {
+                        kind,
+                        user_id,
+                        factors,
+                        jti,
+                        issued_at: now,
+                        expires_at: now + Duration::days(7),
+                    },
+                })
+            });
         codec
     }
 
@@ -658,6 +736,7 @@ mod tests {
         users: MockUserRepository,
         refresh_tokens: MockRefreshTokenRepository,
         admin_sessions: MockAdminSessionRepository,
+        factors: MockSecondFactorRepository,
         hasher: MockPasswordHasher,
         tokens: MockTokenCodec,
         throttle: MockThrottleRepository,
@@ -683,6 +762,7 @@ mod tests {
                 users: MockUserRepository::new(),
                 refresh_tokens: MockRefreshTokenRepository::new(),
                 admin_sessions: MockAdminSessionRepository::new(),
+                factors: MockSecondFactorRepository::new(),
                 hasher: MockPasswordHasher::new(),
                 tokens: codec(),
                 throttle: quiet_counters(),
@@ -702,6 +782,7 @@ mod tests {
                     users: Arc::new(self.users),
                     refresh_tokens: Arc::new(self.refresh_tokens),
                     admin_sessions: Arc::new(self.admin_sessions),
+                    factors: Arc::new(self.factors),
                     hasher: Arc::new(self.hasher),
                     tokens: Arc::new(self.tokens),
                     trail: self.trail,
@@ -738,11 +819,14 @@ mod tests {
     }
 
     fn caller(user: UserId) -> Caller {
-        Caller {
-            user,
-            is_staff: false,
-            origin: origin(),
-        }
+        Caller::new(
+            &User {
+                id: user,
+                ..self::user(true)
+            },
+            SignInFactors::Password,
+            origin(),
+        )
     }
 
     /// The row expected for `action` by `actor` about user `resource`.
@@ -1089,7 +1173,9 @@ mod tests {
             Ok(TokenClaims {
                 kind: TokenKind::Refresh,
                 user_id: UserId(7),
+                factors: SignInFactors::Password,
                 jti: "r1".into(),
+                issued_at: now(),
                 expires_at: now() + Duration::days(1),
             })
         });
@@ -1128,6 +1214,161 @@ mod tests {
     }
 
     #[test]
+    fn a_refreshed_session_keeps_its_second_factor() {
+        let mut ports = Ports::new();
+        ports
+            .refresh_tokens
+            .expect_find()
+            .returning(|_| Ok(Some(refresh_record(false, false))));
+        ports
+            .users
+            .expect_find_by_id()
+            .returning(|_| Ok(Some(user(true))));
+        ports
+            .refresh_tokens
+            .expect_rotate()
+            .returning(|_, _, _| Ok(true));
+        let mut codec = MockTokenCodec::new();
+        codec
+            .expect_issue()
+            .withf(|_, _, factors, _| *factors == SignInFactors::PasswordAndCode)
+            .times(2)
+            .returning(|kind, user_id, factors, now| {
+                Ok(IssuedToken {
+                    token: format!("{kind:?}"),
+                    claims: TokenClaims {
+                        kind,
+                        user_id,
+                        factors,
+                        jti: format!("{kind:?}"),
+                        issued_at: now,
+                        expires_at: now,
+                    },
+                })
+            });
+        codec.expect_decode().returning(|_, _| {
+            Ok(TokenClaims {
+                kind: TokenKind::Refresh,
+                user_id: UserId(7),
+                factors: SignInFactors::PasswordAndCode,
+                jti: "r1".into(),
+                issued_at: now(),
+                expires_at: now() + Duration::days(1),
+            })
+        });
+        ports.tokens = codec;
+        assert!(ports.service().refresh_session("r1", &origin()).is_ok());
+    }
+
+    #[test]
+    fn access_tokens_issued_before_a_sign_out_are_refused() {
+        for (issued_at, accepted) in [
+            (now() - Duration::seconds(1), false),
+            (now(), true),
+            (now() + Duration::seconds(1), true),
+        ] {
+            let mut ports = Ports::new();
+            ports.tokens.expect_decode().returning(move |_, _| {
+                Ok(TokenClaims {
+                    kind: TokenKind::Access,
+                    user_id: UserId(7),
+                    factors: SignInFactors::Password,
+                    jti: "a".into(),
+                    issued_at,
+                    expires_at: now() + Duration::minutes(15),
+                })
+            });
+            ports.users.expect_find_by_id().returning(|_| {
+                Ok(Some(User {
+                    tokens_valid_after: Some(now()),
+                    ..user(true)
+                }))
+            });
+            let authenticated = ports.service().authenticate("a");
+            assert_eq!(authenticated.is_ok(), accepted, "issued {issued_at}");
+        }
+    }
+
+    fn enrolled_factor() -> crate::ports::SecondFactor {
+        crate::ports::SecondFactor {
+            user_id: UserId(7),
+            secret: healthcare_domain::staff::TotpSecret::from_bytes(vec![7; 20])
+                .expect("long enough"),
+            confirmed_at: Some(now()),
+            last_step: 0,
+            enrolling_session: None,
+        }
+    }
+
+    #[test]
+    fn a_valid_code_starts_a_session_whose_tokens_carry_the_second_factor() {
+        let mut ports = Ports::new();
+        ports
+            .factors
+            .expect_find()
+            .returning(|_| Ok(Some(enrolled_factor())));
+        let step = now().timestamp() / 30;
+        ports
+            .factors
+            .expect_accept_step()
+            .with(eq(UserId(7)), eq(step))
+            .times(1)
+            .returning(|_, _| Ok(true));
+        ports.refresh_tokens.expect_insert().returning(|_| Ok(()));
+        let code = enrolled_factor().secret.code_at(now());
+        let (service, trail) = ports.start();
+        let tokens = service
+            .confirm_second_factor(&caller(UserId(7)), Some(&code), FieldErrors::new())
+            .expect("confirmed");
+        assert_eq!(
+            (tokens.access.as_str(), tokens.refresh.as_str()),
+            ("Access-0", "Refresh-1")
+        );
+        assert_eq!(
+            trail.take_one(),
+            row(
+                AuditAction::AuthSecondFactor,
+                Some(UserId(7)),
+                Some(UserId(7)),
+                AuditOutcome::Success
+            )
+        );
+    }
+
+    #[test]
+    fn a_wrong_code_or_a_missing_factor_is_a_field_error() {
+        let mut ports = Ports::new();
+        ports
+            .factors
+            .expect_find()
+            .returning(|_| Ok(Some(enrolled_factor())));
+        ports.factors.expect_accept_step().never();
+        ports.tokens.expect_issue().never();
+        let (service, trail) = ports.start();
+        let refused =
+            service.confirm_second_factor(&caller(UserId(7)), Some("000000x"), FieldErrors::new());
+        assert_eq!(
+            refused,
+            Err(ServiceError::Validation(FieldErrors::single(
+                "code",
+                crate::services::staff_sign_in::WRONG_CODE
+            )))
+        );
+        assert_eq!(trail.take_one().outcome, AuditOutcome::Failure);
+
+        let mut ports = Ports::new();
+        ports.factors.expect_find().returning(|_| Ok(None));
+        let service = ports.service();
+        assert_eq!(
+            service.confirm_second_factor(&caller(UserId(7)), Some("123456"), FieldErrors::new()),
+            Err(ServiceError::Validation(FieldErrors::single(
+                "code",
+                NO_SECOND_FACTOR
+            )))
+        );
+    }
+
+    #[test]
     fn presenting_a_spent_refresh_token_revokes_its_family() {
         let mut ports = Ports::new();
         decoding_refresh(&mut ports);
@@ -1139,6 +1380,12 @@ mod tests {
             .refresh_tokens
             .expect_revoke_family()
             .with(eq("family"), eq(now()))
+            .times(1)
+            .returning(|_, _| Ok(()));
+        ports
+            .users
+            .expect_refuse_tokens_issued_before()
+            .with(eq(UserId(7)), always())
             .times(1)
             .returning(|_, _| Ok(()));
         ports.refresh_tokens.expect_rotate().never();
@@ -1179,6 +1426,12 @@ mod tests {
         ports
             .refresh_tokens
             .expect_revoke_family()
+            .times(1)
+            .returning(|_, _| Ok(()));
+        ports
+            .users
+            .expect_refuse_tokens_issued_before()
+            .with(eq(UserId(7)), always())
             .times(1)
             .returning(|_, _| Ok(()));
         let (service, trail) = ports.start();
@@ -1244,6 +1497,12 @@ mod tests {
             .with(eq("family"), eq(now()))
             .times(1)
             .returning(|_, _| Ok(()));
+        ports
+            .users
+            .expect_refuse_tokens_issued_before()
+            .with(eq(UserId(7)), always())
+            .times(1)
+            .returning(|_, _| Ok(()));
         let (service, trail) = ports.start();
         assert_eq!(
             service.logout(&caller(UserId(8)), "r1").err(),
@@ -1291,7 +1550,9 @@ mod tests {
                 Ok(TokenClaims {
                     kind: TokenKind::Access,
                     user_id: UserId(7),
+                    factors: SignInFactors::Password,
                     jti: "a".into(),
+                    issued_at: now(),
                     expires_at: now(),
                 })
             });
@@ -1310,7 +1571,9 @@ mod tests {
             Ok(TokenClaims {
                 kind: TokenKind::Access,
                 user_id: UserId(7),
+                factors: SignInFactors::Password,
                 jti: "a".into(),
+                issued_at: now(),
                 expires_at: now(),
             })
         });
@@ -1339,12 +1602,17 @@ mod tests {
             .expect_revoke_all_for_user()
             .returning(|_, _| Ok(()));
         ports
+            .users
+            .expect_refuse_tokens_issued_before()
+            .with(eq(UserId(7)), always())
+            .returning(|_, _| Ok(()));
+        ports
             .admin_sessions
             .expect_delete_for_user()
             .returning(|_| Ok(()));
         let service = ports.service();
         for _ in 0..3 {
-            assert_eq!(service.authenticate("a").map(|u| u.id), Ok(UserId(7)));
+            assert_eq!(service.authenticate("a").map(|u| u.user.id), Ok(UserId(7)));
         }
         let origin = RequestOrigin::default();
         assert_eq!(
@@ -1416,6 +1684,12 @@ mod tests {
             .refresh_tokens
             .expect_revoke_all_for_user()
             .with(eq(UserId(7)), eq(now()))
+            .times(1)
+            .returning(|_, _| Ok(()));
+        ports
+            .users
+            .expect_refuse_tokens_issued_before()
+            .with(eq(UserId(7)), always())
             .times(1)
             .returning(|_, _| Ok(()));
         ports
@@ -1518,6 +1792,12 @@ mod tests {
             .refresh_tokens
             .expect_revoke_all_for_user()
             .with(eq(UserId(7)), eq(now()))
+            .times(1)
+            .returning(|_, _| Ok(()));
+        ports
+            .users
+            .expect_refuse_tokens_issued_before()
+            .with(eq(UserId(7)), always())
             .times(1)
             .returning(|_, _| Ok(()));
         ports

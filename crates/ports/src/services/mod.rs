@@ -19,11 +19,13 @@ mod staff_tests;
 mod tests;
 
 pub use audit::{AuditService, Caller, ChainReport};
-pub use auth::{AuthPorts, AuthService, LoginInput, PasswordChangeInput, SessionTokens};
+pub use auth::{
+    AuthPorts, AuthService, Authenticated, LoginInput, PasswordChangeInput, SessionTokens,
+};
 pub use doctors::DoctorService;
 pub use mappings::{AssignmentInput, MappingService, PatientAssignments};
 pub use patients::PatientService;
 pub use staff_records::{StaffRecords, StaffRecordsPorts};
-pub use staff_sign_in::{StaffCaller, StaffSignIn, StaffSignInPorts};
+pub use staff_sign_in::{ConsoleEnrolment, StaffCaller, StaffSignIn, StaffSignInPorts};
 pub use throttling::Throttling;
 pub use versioning::IfMatch;

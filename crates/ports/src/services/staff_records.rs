@@ -15,7 +15,7 @@ use crate::pagination::{Page, PageOf};
 use crate::ports::{
     AuditFilter, AuditTrail, Clock, DoctorRepository, DoctorSearch, DoctorWithCount,
     MappingRepository, MappingSearch, MappingView, PatientFilter, PatientRepository,
-    SecondFactorRepository, StaffDirectory, UserFilter, UserRepository,
+    SecondFactorRepository, SignInFactors, StaffDirectory, UserFilter, UserRepository,
 };
 use crate::services::audit::{
     Caller, ChainReport, Refusal, Target, record_outcome, record_refusal,
@@ -518,8 +518,13 @@ impl StaffRecords {
             .verify(&self.chain_key, None, DEFAULT_MAX_SKEW_SECONDS)
     }
 
+    /// Staff on the admin site signed in with their second factor.
     fn caller(&self, staff: &StaffCaller) -> Caller {
-        Caller::new(staff.user(), staff.origin().clone())
+        Caller::new(
+            staff.user(),
+            SignInFactors::PasswordAndCode,
+            staff.origin().clone(),
+        )
     }
 
     fn find_patient(&self, id: PatientId) -> Result<Patient, ServiceError> {

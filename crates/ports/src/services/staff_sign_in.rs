@@ -11,15 +11,31 @@ use healthcare_domain::staff::{
 };
 use healthcare_domain::throttle::second_factor_key;
 use healthcare_domain::user::normalize_email;
-use healthcare_domain::{FieldErrors, User, UserId};
+use healthcare_domain::{FieldErrors, Timestamp, User, UserId};
 
 use crate::ports::{
     AdminSession, AdminSessionRepository, AuditTrail, Clock, PasswordHasher, RandomSource,
-    SecondFactorRepository, UserRepository,
+    SecondFactor, SecondFactorRepository, UserRepository,
 };
 use crate::services::audit::{Refusal, Target, event_of, record_outcome, record_refusal};
 use crate::services::throttling::{Throttling, attempt_address, report_staff_lockout};
-use crate::{RepoError, ServiceError};
+use crate::{RepoError, Resource, ServiceError};
+
+/// A second factor enrolled at the console, shown once.
+pub struct ConsoleEnrolment {
+    /// The secret, for typing into an authenticator app.
+    pub secret_base32: String,
+    /// The `otpauth://` URI, for a QR code.
+    pub provisioning_uri: String,
+    /// Ten single-use recovery codes.
+    pub recovery_codes: Vec<RecoveryCode>,
+}
+
+impl std::fmt::Debug for ConsoleEnrolment {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ConsoleEnrolment(***)")
+    }
+}
 
 /// The message beside the code field when a code is refused.
 pub const WRONG_CODE: &str = "This code is not valid. Enter the current code from your authenticator app, or an unused recovery code.";
@@ -333,21 +349,8 @@ impl StaffSignIn {
                 {
                     return Err(wrong_code());
                 }
-            } else if looks_like_recovery_code(code) {
-                if !self
-                    .factors
-                    .use_recovery_code(user, &hash_recovery_code(code), now)?
-                {
-                    return Err(wrong_code());
-                }
-            } else {
-                let step = factor
-                    .secret
-                    .matching_step(code, now)
-                    .ok_or_else(wrong_code)?;
-                if !self.factors.accept_step(user, step)? {
-                    return Err(wrong_code());
-                }
+            } else if !accept_enrolled_code(self.factors.as_ref(), &factor, code, now)? {
+                return Err(wrong_code());
             }
             self.throttling.record_success(&throttle_key, address)?;
             self.sessions.delete(&pending.session.token_hash)?;
@@ -402,6 +405,46 @@ impl StaffSignIn {
             self.trail.record(event)?;
         }
         Ok(())
+    }
+
+    /// Enrols a second factor for a staff user from the operator's console (an alternative
+    /// to enrolling at the first admin sign-in, which trusts whoever knows the password): the
+    /// secret and ten recovery codes are returned once, to be handed over in person. Refused
+    /// for an unknown or non-staff user, and for one who has a factor already (reset it
+    /// first).
+    pub fn enrol_at_console(&self, user: UserId) -> Result<ConsoleEnrolment, ServiceError> {
+        let now = self.clock.now();
+        let account = self
+            .users
+            .find_by_id(user)?
+            .filter(may_use_admin_site)
+            .ok_or(ServiceError::NotFound(Resource::User))?;
+        let secret = self.new_secret()?;
+        const CONSOLE: &str = "console";
+        if !self.factors.start_enrolment(user, &secret, CONSOLE, now)? {
+            return Err(ServiceError::Forbidden);
+        }
+        let recovery_codes = self.new_recovery_codes()?;
+        let hashes: Vec<String> = recovery_codes.iter().map(RecoveryCode::hash).collect();
+        let event = event_of(
+            None,
+            &RequestOrigin::default(),
+            AuditAction::UserUpdate,
+            now,
+            Target::record(user.0, None),
+        );
+        // No code was shown at the console: every step from now on is acceptable.
+        if !self
+            .factors
+            .confirm_enrolment(user, CONSOLE, 0, &hashes, now, &event)?
+        {
+            return Err(ServiceError::Forbidden);
+        }
+        Ok(ConsoleEnrolment {
+            provisioning_uri: secret.provisioning_uri(&account.email),
+            secret_base32: secret.to_base32(),
+            recovery_codes,
+        })
     }
 
     /// Removes a staff user's second factor and recovery codes and ends their sessions; the
@@ -511,5 +554,22 @@ impl StaffSignIn {
                 Ok(RecoveryCode::from_random(&bytes))
             })
             .collect()
+    }
+}
+
+/// Whether `code` passes for an enrolled (confirmed) factor, using it up: a recovery code
+/// works once, a TOTP code only for a step later than the last one accepted.
+pub(crate) fn accept_enrolled_code(
+    factors: &dyn SecondFactorRepository,
+    factor: &SecondFactor,
+    code: &str,
+    now: Timestamp,
+) -> Result<bool, RepoError> {
+    if looks_like_recovery_code(code) {
+        return factors.use_recovery_code(factor.user_id, &hash_recovery_code(code), now);
+    }
+    match factor.secret.matching_step(code, now) {
+        Some(step) => factors.accept_step(factor.user_id, step),
+        None => Ok(false),
     }
 }

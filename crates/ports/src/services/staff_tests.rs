@@ -60,6 +60,7 @@ fn user(id: UserId, active: bool, staff: bool) -> User {
         is_active: active,
         is_staff: staff,
         created_at: at(),
+        tokens_valid_after: None,
     }
 }
 
@@ -276,6 +277,7 @@ impl Ports {
                 users: users.clone(),
                 refresh_tokens: Arc::new(self.refresh_tokens),
                 admin_sessions: sessions.clone(),
+                factors: factors.clone(),
                 hasher: hasher.clone(),
                 tokens: Arc::new(MockTokenCodec::new()),
                 trail: trail.clone(),
@@ -1719,6 +1721,12 @@ fn deactivating_a_user_revokes_their_tokens_and_ends_their_sessions() {
         .times(1)
         .return_const(Ok(()));
     ports
+        .users
+        .expect_refuse_tokens_issued_before()
+        .with(eq(UserId(7)), always())
+        .times(1)
+        .returning(|_, _| Ok(()));
+    ports
         .sessions
         .expect_delete_for_user()
         .with(eq(OTHER))
@@ -1878,6 +1886,12 @@ fn a_reset_password_is_stored_and_ends_every_session_of_the_user() {
         .with(eq(OTHER), eq(at()))
         .times(1)
         .return_const(Ok(()));
+    ports
+        .users
+        .expect_refuse_tokens_issued_before()
+        .with(eq(UserId(7)), always())
+        .times(1)
+        .returning(|_, _| Ok(()));
     ports
         .sessions
         .expect_delete_for_user()

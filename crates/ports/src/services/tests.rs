@@ -9,6 +9,7 @@ use healthcare_domain::doctor::{Doctor, DoctorChanges, DoctorId, DoctorInput};
 use healthcare_domain::fields::{Submitted, WriteMode};
 use healthcare_domain::mapping::{Mapping, MappingId};
 use healthcare_domain::patient::{Patient, PatientChanges, PatientId, PatientInput};
+use healthcare_domain::staff::AuditTrailAccess;
 use healthcare_domain::{FieldErrors, Timestamp, User, UserId};
 use mockall::Sequence;
 use mockall::predicate::{always, eq, function};
@@ -17,7 +18,7 @@ use super::*;
 use crate::pagination::{Page, PageOf};
 use crate::ports::{
     AuditTrail, Clock, DoctorWithCount, MappingFilter, MappingView, MockDoctorRepository,
-    MockMappingRepository, MockPatientRepository,
+    MockMappingRepository, MockPatientRepository, SignInFactors,
 };
 use crate::{RepoError, Resource, ServiceError};
 
@@ -93,7 +94,7 @@ pub(crate) fn origin() -> RequestOrigin {
 fn caller(user: UserId) -> Caller {
     Caller {
         user,
-        is_staff: false,
+        audit_trail: AuditTrailAccess::Forbidden,
         origin: origin(),
     }
 }
@@ -216,7 +217,7 @@ fn age_patch() -> PatientInput {
 }
 
 #[test]
-fn caller_is_staff_only_while_active() {
+fn the_whole_audit_trail_is_for_active_staff_who_proved_a_second_factor() {
     let user = |is_staff, is_active| User {
         id: OWNER,
         name: "Ann Lee".into(),
@@ -224,18 +225,30 @@ fn caller_is_staff_only_while_active() {
         is_active,
         is_staff,
         created_at: at(),
+        tokens_valid_after: None,
     };
-    let staff = Caller::new(&user(true, true), origin());
+    let with_code = SignInFactors::PasswordAndCode;
     assert_eq!(
-        staff,
+        Caller::new(&user(true, true), with_code, origin()),
         Caller {
             user: OWNER,
-            is_staff: true,
+            audit_trail: AuditTrailAccess::Allowed,
             origin: origin()
         }
     );
-    assert!(!Caller::new(&user(true, false), origin()).is_staff);
-    assert!(!Caller::new(&user(false, true), origin()).is_staff);
+    let access = |user: &User, factors| Caller::new(user, factors, origin()).audit_trail;
+    assert_eq!(
+        access(&user(true, true), SignInFactors::Password),
+        AuditTrailAccess::NeedsSecondFactor
+    );
+    assert_eq!(
+        access(&user(true, false), with_code),
+        AuditTrailAccess::Forbidden
+    );
+    assert_eq!(
+        access(&user(false, true), with_code),
+        AuditTrailAccess::Forbidden
+    );
 }
 
 #[test]

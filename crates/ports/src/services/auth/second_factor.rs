@@ -1,0 +1,58 @@
+//! The API's second-factor step: a session signed in with the password proves a code of the
+//! user's enrolled factor (TOTP or a recovery code, enrolled on the admin site) and gets
+//! tokens that say so, for what needs more than a password (the whole audit trail).
+
+use healthcare_domain::FieldErrors;
+use healthcare_domain::audit::AuditAction;
+use healthcare_domain::throttle::second_factor_key;
+
+use super::{AuthService, SessionTokens};
+use crate::ServiceError;
+use crate::ports::SignInFactors;
+use crate::services::audit::{Caller, Refusal, Target, record_outcome};
+use crate::services::staff_sign_in::{WRONG_CODE, accept_enrolled_code};
+use crate::services::throttling::attempt_address;
+
+/// The message when the account has no enrolled second factor.
+pub const NO_SECOND_FACTOR: &str =
+    "This account has no second factor. Set one up on the admin site first.";
+
+impl AuthService {
+    /// Checks `code` against the caller's enrolled second factor and, when it passes, starts
+    /// a new session whose tokens carry both factors. Wrong codes count against the same
+    /// throttle as the admin site's; a code is used up (a TOTP step once, a recovery code
+    /// once), as there.
+    pub fn confirm_second_factor(
+        &self,
+        caller: &Caller,
+        code: Option<&str>,
+        shape_errors: FieldErrors,
+    ) -> Result<SessionTokens, ServiceError> {
+        let now = self.clock.now();
+        let target = Target::record(caller.user.0, None);
+        let event = caller.event(AuditAction::AuthSecondFactor, now, target);
+        let result: Result<SessionTokens, Refusal> = (|| {
+            let code = match code.map(str::trim) {
+                Some(code) if shape_errors.is_empty() && !code.is_empty() => code,
+                Some(_) if shape_errors.is_empty() => {
+                    return Err(FieldErrors::single("code", healthcare_domain::user::BLANK).into());
+                }
+                _ => return Err(shape_errors.into()),
+            };
+            let factor = self
+                .factors
+                .find(caller.user)?
+                .filter(|factor| factor.confirmed_at.is_some())
+                .ok_or_else(|| FieldErrors::single("code", NO_SECOND_FACTOR))?;
+            let throttle_key = second_factor_key(caller.user);
+            let address = attempt_address(&caller.origin);
+            self.throttling.admit_login(&throttle_key, address)?;
+            if !accept_enrolled_code(self.factors.as_ref(), &factor, code, now)? {
+                return Err(FieldErrors::single("code", WRONG_CODE).into());
+            }
+            self.throttling.record_success(&throttle_key, address)?;
+            Ok(self.start_session(caller.user, SignInFactors::PasswordAndCode)?)
+        })();
+        record_outcome(self.trail.as_ref(), event, result)
+    }
+}
