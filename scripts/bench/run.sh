@@ -13,6 +13,8 @@
 #                             with scripts/test-postgres.sh
 #   BENCH_DURATION            seconds per scenario (default 20; --quick: 2)
 #   BENCH_DATABASES           "postgres sqlite" (default), or one of them
+#   BENCH_SCENARIOS           the API scenarios to run (default "S1 S2 S3 S5 S6 S4"; their
+#                             floors follow, and S2-noaudit with S2), e.g. "S2" for an A/B run
 #   CARGO_TARGET_DIR          honoured (default target/)
 #   HEALTHCARE_BIN_DIR        folder holding healthcare-api and examples/sqlite_floor already
 #                             built (CI's smoke run passes its test build's); without it they are
@@ -26,7 +28,7 @@ mode=full
 for arg in "$@"; do
   case "$arg" in
     --quick) mode=quick ;;
-    -h | --help) sed -n '2,22p' "$0"; exit 0 ;;
+    -h | --help) sed -n '2,24p' "$0"; exit 0 ;;
     *) echo "unknown argument: $arg (usage: scripts/bench/run.sh [--quick])" >&2; exit 2 ;;
   esac
 done
@@ -41,6 +43,8 @@ else
   warmup=3
 fi
 databases=${BENCH_DATABASES:-postgres sqlite}
+scenarios=${BENCH_SCENARIOS:-S1 S2 S3 S5 S6 S4}
+wanted() { printf ' %s ' "$scenarios" | grep -q " $1 "; }
 ready_runs=10
 password="vivid-otter-41-harbour"
 email() { printf 'bench-user-%03d@example.org' "$1"; }
@@ -221,7 +225,7 @@ for db in $databases; do
     SCENARIO=S2 TOKEN=$token ID_LO=$id_lo ID_HI=$id_hi \
       wrk -c64 -t2 -d"${warmup}s" -s $here/scenario.lua "$base" >/dev/null
   fi
-  for scenario in S1 S2 S3 S5 S6 S4; do
+  for scenario in $scenarios; do
     case $scenario in
       S6) run_wrk "$db" S6 S2 "$token" ;;
       S4) run_wrk "$db" S4 S4 "$token2" ;;
@@ -231,17 +235,20 @@ for db in $databases; do
   done
   stop_server
 
-  say "$db: S2 with AUDIT_READS=false"
-  start_server "$url" AUDIT_READS=false
-  token=$(python3 $here/bench.py login "$base" "$(email 1)" "$password")
-  [ "$warmup" -gt 0 ] && SCENARIO=S2 TOKEN=$token ID_LO=$id_lo ID_HI=$id_hi \
-    wrk -c64 -t2 -d"${warmup}s" -s $here/scenario.lua "$base" >/dev/null
-  run_wrk "$db" S2-noaudit S2 "$token"
-  tail -1 "$results"
-  stop_server
+  if wanted S2; then
+    say "$db: S2 with AUDIT_READS=false"
+    start_server "$url" AUDIT_READS=false
+    token=$(python3 $here/bench.py login "$base" "$(email 1)" "$password")
+    [ "$warmup" -gt 0 ] && SCENARIO=S2 TOKEN=$token ID_LO=$id_lo ID_HI=$id_hi \
+      wrk -c64 -t2 -d"${warmup}s" -s $here/scenario.lua "$base" >/dev/null
+    run_wrk "$db" S2-noaudit S2 "$token"
+    tail -1 "$results"
+    stop_server
+  fi
 
   say "$db: floor, the same SQL without HTTP, ${duration}s each, 64 clients"
   for scenario in S1 S2 S3 S5 S4; do
+    wanted "$scenario" || continue
     if [ "$scenario" = S4 ]; then run_floor "$db" S4 "$uid2"; else run_floor "$db" "$scenario" "$uid"; fi
     tail -1 "$results"
   done
