@@ -4,8 +4,9 @@
 # Builds the release server and the SQLite floor driver, seeds a PostgreSQL database and an
 # SQLite file, drives the server with wrk (64 connections) through scenarios S1–S6 plus S2
 # with AUDIT_READS=false, runs the same SQL directly on each database (pgbench / sqlite_floor),
-# and writes the results table: into docs/BENCHMARKS.md (full mode) or target/bench/quick/
-# (--quick: a few seconds per scenario on a small data set, for CI; numbers not checked).
+# and writes the results table: into docs/BENCHMARKS.md (full mode, every scenario on both
+# databases) or only under target/bench/ (--quick: a few seconds per scenario on a small data
+# set, for CI, numbers not checked; or a subset chosen with BENCH_SCENARIOS/BENCH_DATABASES).
 #
 # Environment:
 #   BENCH_POSTGRES_ADMIN_URL  PostgreSQL admin URL to create the benchmark database in (it is
@@ -28,7 +29,7 @@ mode=full
 for arg in "$@"; do
   case "$arg" in
     --quick) mode=quick ;;
-    -h | --help) sed -n '2,24p' "$0"; exit 0 ;;
+    -h | --help) sed -n '2,23p' "$0"; exit 0 ;;
     *) echo "unknown argument: $arg (usage: scripts/bench/run.sh [--quick])" >&2; exit 2 ;;
   esac
 done
@@ -276,10 +277,10 @@ meta=(
   "command=$command"
   "ready_runs=$ready_runs"
 )
-if [ "$mode" = full ]; then
+if [ "$mode" = full ] && [ -z "${BENCH_SCENARIOS:-}${BENCH_DATABASES:-}" ]; then
   python3 $here/bench.py report "$results" "$out/table.md" --docs docs/BENCHMARKS.md --meta "${meta[@]}"
   echo "table written to docs/BENCHMARKS.md (raw outputs in $out)"
 else
   python3 $here/bench.py report "$results" "$out/table.md" --meta "${meta[@]}"
-  echo "quick mode: table in $out/table.md (numbers not checked)"
+  echo "partial or quick run: table in $out/table.md only (docs/BENCHMARKS.md left as it is)"
 fi

