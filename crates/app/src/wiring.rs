@@ -8,10 +8,10 @@ use healthcare_domain::audit::AuditEvent;
 use healthcare_http::state::DatabaseProbe;
 use healthcare_persistence::connection::ping;
 use healthcare_persistence::{
-    DbPool, DieselAdminSessionRepository, DieselAuditRepository, DieselDoctorRepository,
-    DieselMappingRepository, DieselPatientRepository, DieselRefreshTokenRepository,
-    DieselSecondFactorRepository, DieselStaffDirectory, DieselThrottleRepository,
-    DieselUserRepository, PoolSettings, StatementCounter, build_pool,
+    CachedUserRepository, DbPool, DieselAdminSessionRepository, DieselAuditRepository,
+    DieselDoctorRepository, DieselMappingRepository, DieselPatientRepository,
+    DieselRefreshTokenRepository, DieselSecondFactorRepository, DieselStaffDirectory,
+    DieselThrottleRepository, DieselUserRepository, PoolSettings, StatementCounter, build_pool,
 };
 use healthcare_ports::ports::{AuditRepository, AuditTrail, Clock, RandomSource};
 use healthcare_ports::services::{
@@ -170,9 +170,13 @@ fn auth_service_with(
     trail: Arc<dyn AuditTrail>,
     hasher: Arc<BcryptHasher>,
 ) -> AuthService {
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     AuthService::new(
         AuthPorts {
-            users: Arc::new(DieselUserRepository::new(pool.clone())),
+            users: Arc::new(CachedUserRepository::new(
+                Arc::new(DieselUserRepository::new(pool.clone())),
+                clock.clone(),
+            )),
             refresh_tokens: Arc::new(DieselRefreshTokenRepository::new(pool.clone())),
             admin_sessions: Arc::new(DieselAdminSessionRepository::new(pool.clone())),
             factors: Arc::new(DieselSecondFactorRepository::new(pool.clone())),
@@ -183,7 +187,7 @@ fn auth_service_with(
                 settings.refresh_token_lifetime,
             )),
             trail,
-            clock: Arc::new(SystemClock),
+            clock,
         },
         throttling(settings, pool),
     )

@@ -3,6 +3,7 @@
 
 pub mod admin_sessions;
 pub mod audit;
+pub mod cached_users;
 pub mod connection;
 pub mod doctors;
 pub mod errors;
@@ -21,6 +22,7 @@ mod time;
 
 pub use admin_sessions::DieselAdminSessionRepository;
 pub use audit::DieselAuditRepository;
+pub use cached_users::CachedUserRepository;
 pub use connection::{
     DatabaseTarget, DbConnection, DbPool, PoolSettings, StatementCounter, build_pool,
 };

@@ -1,0 +1,269 @@
+//! A short-lived cache of active accounts in front of a [`UserRepository`].
+//!
+//! Every authenticated request reads its caller's account (is it still active? were its
+//! tokens refused?). Trusting a read for a few seconds saves that round trip on nearly every
+//! request (docs/BENCHMARKS.md). A change made through this repository is seen at once: the
+//! write forgets the account. A change made by another instance is seen within
+//! [`ACCOUNT_CACHE_SECONDS`]; the contract allows 30 seconds.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+use healthcare_domain::audit::AuditEvent;
+use healthcare_domain::{NewUser, Timestamp, User, UserId};
+use healthcare_ports::RepoError;
+use healthcare_ports::ports::{Clock, UserCredentials, UserRepository};
+
+/// How long an active account is trusted without reading it again.
+pub const ACCOUNT_CACHE_SECONDS: i64 = 10;
+/// Most accounts cached at once; past it the cache starts over.
+const ACCOUNT_CACHE_LIMIT: usize = 10_000;
+
+/// [`UserRepository`] that serves `find_by_id` of active accounts from memory for
+/// [`ACCOUNT_CACHE_SECONDS`], and forgets an account whenever it is written through it.
+pub struct CachedUserRepository {
+    inner: Arc<dyn UserRepository>,
+    clock: Arc<dyn Clock>,
+    accounts: Mutex<HashMap<UserId, (User, Timestamp)>>,
+}
+
+impl CachedUserRepository {
+    /// Caches reads of `inner`, aged with `clock`.
+    pub fn new(inner: Arc<dyn UserRepository>, clock: Arc<dyn Clock>) -> Self {
+        Self {
+            inner,
+            clock,
+            accounts: Mutex::default(),
+        }
+    }
+
+    fn accounts(&self) -> MutexGuard<'_, HashMap<UserId, (User, Timestamp)>> {
+        self.accounts.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Runs a write and forgets the account, whatever the write's outcome.
+    fn forgetting<T>(&self, id: UserId, write: impl FnOnce() -> T) -> T {
+        let result = write();
+        self.accounts().remove(&id);
+        result
+    }
+}
+
+impl UserRepository for CachedUserRepository {
+    fn insert(&self, user: &NewUser) -> Result<User, RepoError> {
+        self.inner.insert(user)
+    }
+
+    fn find_by_id(&self, id: UserId) -> Result<Option<User>, RepoError> {
+        let now = self.clock.now();
+        let fresh_after = now - chrono::Duration::seconds(ACCOUNT_CACHE_SECONDS);
+        if let Some((user, _)) = self
+            .accounts()
+            .get(&id)
+            .filter(|(_, read_at)| *read_at > fresh_after)
+        {
+            return Ok(Some(user.clone()));
+        }
+        let found = self.inner.find_by_id(id)?;
+        let mut accounts = self.accounts();
+        match &found {
+            // Only active accounts are kept: a refused caller is read again every time.
+            Some(user) if user.is_active => {
+                if accounts.len() >= ACCOUNT_CACHE_LIMIT {
+                    accounts.clear();
+                }
+                accounts.insert(id, (user.clone(), now));
+            }
+            _ => {
+                accounts.remove(&id);
+            }
+        }
+        Ok(found)
+    }
+
+    fn find_credentials_by_email(
+        &self,
+        normalized_email: &str,
+    ) -> Result<Option<UserCredentials>, RepoError> {
+        self.inner.find_credentials_by_email(normalized_email)
+    }
+
+    fn list(&self) -> Result<Vec<User>, RepoError> {
+        self.inner.list()
+    }
+
+    fn update_password(
+        &self,
+        id: UserId,
+        password_hash: &str,
+        audit: &AuditEvent,
+    ) -> Result<bool, RepoError> {
+        self.forgetting(id, || self.inner.update_password(id, password_hash, audit))
+    }
+
+    fn set_active(&self, id: UserId, active: bool, audit: &AuditEvent) -> Result<bool, RepoError> {
+        self.forgetting(id, || self.inner.set_active(id, active, audit))
+    }
+
+    fn set_staff(&self, id: UserId, staff: bool, audit: &AuditEvent) -> Result<bool, RepoError> {
+        self.forgetting(id, || self.inner.set_staff(id, staff, audit))
+    }
+
+    fn refuse_tokens_issued_before(&self, id: UserId, at: Timestamp) -> Result<(), RepoError> {
+        self.forgetting(id, || self.inner.refuse_tokens_issued_before(id, at))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::{Duration, TimeZone, Utc};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    /// One stored account whose reads are counted.
+    struct OneAccount {
+        user: Mutex<User>,
+        reads: AtomicUsize,
+    }
+
+    impl UserRepository for OneAccount {
+        fn insert(&self, _: &NewUser) -> Result<User, RepoError> {
+            Err(RepoError::Conflict)
+        }
+        fn find_by_id(&self, id: UserId) -> Result<Option<User>, RepoError> {
+            self.reads.fetch_add(1, Ordering::SeqCst);
+            let user = self.user.lock().expect("not poisoned").clone();
+            Ok(Some(user).filter(|user| user.id == id))
+        }
+        fn find_credentials_by_email(&self, _: &str) -> Result<Option<UserCredentials>, RepoError> {
+            Ok(None)
+        }
+        fn list(&self) -> Result<Vec<User>, RepoError> {
+            Ok(vec![self.user.lock().expect("not poisoned").clone()])
+        }
+        fn update_password(&self, _: UserId, _: &str, _: &AuditEvent) -> Result<bool, RepoError> {
+            Ok(true)
+        }
+        fn set_active(&self, _: UserId, active: bool, _: &AuditEvent) -> Result<bool, RepoError> {
+            self.user.lock().expect("not poisoned").is_active = active;
+            Ok(true)
+        }
+        fn set_staff(&self, _: UserId, staff: bool, _: &AuditEvent) -> Result<bool, RepoError> {
+            self.user.lock().expect("not poisoned").is_staff = staff;
+            Ok(true)
+        }
+        fn refuse_tokens_issued_before(&self, _: UserId, at: Timestamp) -> Result<(), RepoError> {
+            self.user.lock().expect("not poisoned").tokens_valid_after = Some(at);
+            Ok(())
+        }
+    }
+
+    struct SettableClock(Mutex<Timestamp>);
+
+    impl Clock for SettableClock {
+        fn now(&self) -> Timestamp {
+            *self.0.lock().expect("not poisoned")
+        }
+    }
+
+    fn start() -> Timestamp {
+        Utc.with_ymd_and_hms(2026, 11, 26, 10, 0, 0)
+            .single()
+            .expect("valid date")
+    }
+
+    /// The cache over one active account, the account, and the clock.
+    fn cache() -> (CachedUserRepository, Arc<OneAccount>, Arc<SettableClock>) {
+        let store = Arc::new(OneAccount {
+            user: Mutex::new(User {
+                id: UserId(7),
+                name: "Ann Lee".into(),
+                email: "ann@example.com".into(),
+                is_active: true,
+                is_staff: false,
+                created_at: start(),
+                tokens_valid_after: None,
+            }),
+            reads: AtomicUsize::new(0),
+        });
+        let clock = Arc::new(SettableClock(Mutex::new(start())));
+        let cache = CachedUserRepository::new(store.clone(), clock.clone());
+        (cache, store, clock)
+    }
+
+    fn change() -> AuditEvent {
+        AuditEvent {
+            at: start(),
+            actor: None,
+            action: healthcare_domain::audit::AuditAction::UserUpdate,
+            resource_id: Some(7),
+            patient_id: None,
+            outcome: healthcare_domain::audit::AuditOutcome::Success,
+            origin: Default::default(),
+        }
+    }
+
+    fn reads(store: &OneAccount) -> usize {
+        store.reads.load(Ordering::SeqCst)
+    }
+
+    #[test]
+    fn an_active_account_is_read_once_per_cache_period() {
+        let (cache, store, clock) = cache();
+        for _ in 0..3 {
+            let found = cache.find_by_id(UserId(7)).expect("read");
+            assert_eq!(found.map(|user| user.id), Some(UserId(7)));
+        }
+        assert_eq!(reads(&store), 1);
+        *clock.0.lock().expect("not poisoned") = start() + Duration::seconds(ACCOUNT_CACHE_SECONDS);
+        cache.find_by_id(UserId(7)).expect("read");
+        assert_eq!(reads(&store), 2, "read again once the period is over");
+    }
+
+    #[test]
+    fn a_change_made_through_the_cache_is_seen_at_once() {
+        let (cache, store, _) = cache();
+        let event = change();
+        cache.find_by_id(UserId(7)).expect("read");
+        cache.set_active(UserId(7), false, &event).expect("write");
+        let found = cache.find_by_id(UserId(7)).expect("read");
+        assert_eq!(found.map(|user| user.is_active), Some(false));
+        assert_eq!(reads(&store), 2);
+
+        cache.set_active(UserId(7), true, &event).expect("write");
+        cache.find_by_id(UserId(7)).expect("read");
+        cache
+            .refuse_tokens_issued_before(UserId(7), start())
+            .expect("write");
+        let found = cache.find_by_id(UserId(7)).expect("read");
+        assert_eq!(
+            found.and_then(|user| user.tokens_valid_after),
+            Some(start())
+        );
+
+        cache.set_staff(UserId(7), true, &event).expect("write");
+        let found = cache.find_by_id(UserId(7)).expect("read");
+        assert_eq!(found.map(|user| user.is_staff), Some(true));
+        cache
+            .update_password(UserId(7), "hash", &event)
+            .expect("write");
+        cache.find_by_id(UserId(7)).expect("read");
+        assert_eq!(
+            reads(&store),
+            6,
+            "every write made the next read go to the store"
+        );
+    }
+
+    #[test]
+    fn inactive_and_unknown_accounts_are_never_cached() {
+        let (cache, store, _) = cache();
+        store.user.lock().expect("not poisoned").is_active = false;
+        for _ in 0..2 {
+            let found = cache.find_by_id(UserId(7)).expect("read");
+            assert_eq!(found.map(|user| user.is_active), Some(false));
+            assert_eq!(cache.find_by_id(UserId(8)).expect("read"), None);
+        }
+        assert_eq!(reads(&store), 4);
+    }
+}

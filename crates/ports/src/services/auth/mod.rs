@@ -1,0 +1,162 @@
+//! Accounts (`accounts`: registration, passwords, rights) and sessions (`sessions`: sign-in,
+//! token rotation, sign-out; `second_factor`: the API's second-factor step).
+
+use std::sync::Arc;
+
+use healthcare_domain::{FieldErrors, Timestamp, User, UserId};
+
+use crate::ServiceError;
+use crate::ports::{
+    AdminSessionRepository, AuditTrail, Clock, PasswordHasher, RefreshTokenRepository,
+    SecondFactorRepository, SignInFactors, TokenCodec, TokenKind, UserRepository,
+};
+use crate::services::throttling::Throttling;
+
+mod accounts;
+mod second_factor;
+mod sessions;
+#[cfg(test)]
+mod tests;
+
+pub use second_factor::NO_SECOND_FACTOR;
+
+/// The message for a registration whose e-mail is taken.
+pub const EMAIL_TAKEN: &str = "A user with this email already exists.";
+
+/// A login request. A `None` field was already reported by the transport in `shape_errors`.
+#[derive(Default)]
+pub struct LoginInput {
+    /// E-mail address, any case.
+    pub email: Option<String>,
+    /// Password.
+    pub password: Option<String>,
+    /// Errors found while reading the request.
+    pub shape_errors: FieldErrors,
+}
+
+/// The message for a wrong old password (Django's).
+pub const WRONG_OLD_PASSWORD: &str =
+    "Your old password was entered incorrectly. Please enter it again.";
+
+/// A password change. A `None` field was already reported by the transport in `shape_errors`.
+#[derive(Default)]
+pub struct PasswordChangeInput {
+    /// The current password.
+    pub old_password: Option<String>,
+    /// The new password.
+    pub new_password: Option<String>,
+    /// Errors found while reading the request.
+    pub shape_errors: FieldErrors,
+}
+
+/// An access token and a refresh token issued together.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SessionTokens {
+    /// Short-lived token for API calls.
+    pub access: String,
+    /// Token to obtain the next pair.
+    pub refresh: String,
+}
+
+impl std::fmt::Debug for SessionTokens {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SessionTokens(***)")
+    }
+}
+
+/// Who an access token speaks for, checked now, and how that session signed in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Authenticated {
+    /// The account, active.
+    pub user: User,
+    /// The password alone, or the password and a second-factor code.
+    pub factors: SignInFactors,
+}
+
+/// Accounts and sessions.
+#[derive(Clone)]
+pub struct AuthService {
+    users: Arc<dyn UserRepository>,
+    refresh_tokens: Arc<dyn RefreshTokenRepository>,
+    admin_sessions: Arc<dyn AdminSessionRepository>,
+    factors: Arc<dyn SecondFactorRepository>,
+    hasher: Arc<dyn PasswordHasher>,
+    tokens: Arc<dyn TokenCodec>,
+    trail: Arc<dyn AuditTrail>,
+    clock: Arc<dyn Clock>,
+    throttling: Throttling,
+}
+
+/// The ports [`AuthService`] needs.
+#[derive(Clone)]
+pub struct AuthPorts {
+    /// Accounts. Every request reads its caller's account here: the server passes a cache
+    /// that trusts a read for a few seconds (the persistence adapter's `CachedUserRepository`).
+    pub users: Arc<dyn UserRepository>,
+    /// API sessions.
+    pub refresh_tokens: Arc<dyn RefreshTokenRepository>,
+    /// Admin site sessions, ended with the API's when credentials or rights change.
+    pub admin_sessions: Arc<dyn AdminSessionRepository>,
+    /// Second factors, for the API's second-factor step.
+    pub factors: Arc<dyn SecondFactorRepository>,
+    /// Password hashing.
+    pub hasher: Arc<dyn PasswordHasher>,
+    /// Token signing.
+    pub tokens: Arc<dyn TokenCodec>,
+    /// Sign-ins and account changes.
+    pub trail: Arc<dyn AuditTrail>,
+    /// Time.
+    pub clock: Arc<dyn Clock>,
+}
+
+impl AuthService {
+    /// Wires the service to its ports.
+    pub fn new(ports: AuthPorts, throttling: Throttling) -> Self {
+        Self {
+            users: ports.users,
+            refresh_tokens: ports.refresh_tokens,
+            admin_sessions: ports.admin_sessions,
+            factors: ports.factors,
+            hasher: ports.hasher,
+            tokens: ports.tokens,
+            trail: ports.trail,
+            clock: ports.clock,
+            throttling,
+        }
+    }
+
+    /// Ends every session of the user, API and admin site alike: refresh tokens revoked,
+    /// access tokens refused, admin sessions deleted. Runs after the change that calls for it
+    /// is committed with its audit row: a failure here is not a second row.
+    fn sign_out_everywhere(&self, user: UserId) -> Result<(), ServiceError> {
+        let now = self.clock.now();
+        self.refresh_tokens.revoke_all_for_user(user, now)?;
+        self.refuse_access_tokens(user, now)?;
+        Ok(self.admin_sessions.delete_for_user(user)?)
+    }
+
+    /// Refuses the user's access tokens issued before `now` (at once on this instance, within
+    /// the account cache's period on the others: see the user repository's cache).
+    fn refuse_access_tokens(&self, user: UserId, now: Timestamp) -> Result<(), ServiceError> {
+        Ok(self.users.refuse_tokens_issued_before(user, now)?)
+    }
+
+    /// The user an access token belongs to, if the token is valid, the user still exists and
+    /// is active, and the token was not issued before their last sign-out, password change or
+    /// theft. (The server reads accounts through a short-lived cache: see `AuthPorts::users`.)
+    pub fn authenticate(&self, access_token: &str) -> Result<Authenticated, ServiceError> {
+        let claims = self
+            .tokens
+            .decode(access_token, TokenKind::Access)
+            .map_err(|_| ServiceError::InvalidAccessToken)?;
+        let user = self
+            .users
+            .find_by_id(claims.user_id)?
+            .filter(|user| user.is_active && user.accepts_token_issued_at(claims.issued_at))
+            .ok_or(ServiceError::InvalidAccessToken)?;
+        Ok(Authenticated {
+            user,
+            factors: claims.factors,
+        })
+    }
+}

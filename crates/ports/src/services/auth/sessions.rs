@@ -1,0 +1,236 @@
+//! Sessions: sign-in, refresh-token rotation with reuse detection, and sign-out.
+
+use healthcare_domain::audit::{AuditAction, AuditEvent, RequestOrigin};
+use healthcare_domain::tokens::{RefreshRejection, RefreshTokenRecord};
+use healthcare_domain::user::normalize_email;
+use healthcare_domain::{Timestamp, User, UserId};
+
+use super::{AuthService, LoginInput, SessionTokens};
+use crate::ports::{SignInFactors, TokenDecodeError, TokenKind};
+use crate::services::audit::{Caller, Refusal, Target, event_of, record_outcome};
+use crate::services::throttling::{attempt_address, report_staff_lockout};
+use crate::{ServiceError, TokenProblem};
+
+impl AuthService {
+    /// Counts an auth request from a client address; refuses it past the per-minute limit.
+    pub fn check_client_address(&self, address: &str) -> Result<(), ServiceError> {
+        self.throttling.check_address(address)
+    }
+
+    /// Signs a user in. A wrong password, an unknown e-mail and an inactive user give the same
+    /// error after the same work (one password verification each).
+    pub fn login(
+        &self,
+        input: LoginInput,
+        origin: &RequestOrigin,
+    ) -> Result<(User, SessionTokens), ServiceError> {
+        let now = self.clock.now();
+        let mut event = event_of(None, origin, AuditAction::AuthLogin, now, Target::NONE);
+        let result = self.sign_in(input, &mut event);
+        record_outcome(self.trail.as_ref(), event, result)
+    }
+
+    fn sign_in(
+        &self,
+        input: LoginInput,
+        event: &mut AuditEvent,
+    ) -> Result<(User, SessionTokens), Refusal> {
+        let mut errors = input.shape_errors;
+        for (field, value) in [("email", &input.email), ("password", &input.password)] {
+            if value.as_deref().is_some_and(|v| v.is_empty()) {
+                errors.add(field, healthcare_domain::user::BLANK);
+            }
+        }
+        let (Some(email), Some(password)) = (input.email, input.password) else {
+            return Err(errors.into());
+        };
+        if !errors.is_empty() {
+            return Err(errors.into());
+        }
+        let email_key = normalize_email(&email);
+        let address = attempt_address(&event.origin).to_owned();
+        let credentials = self.users.find_credentials_by_email(&email_key)?;
+        if let Some(found) = &credentials {
+            event.actor = Some(found.user.id);
+            event.resource_id = Some(found.user.id.0);
+        }
+        // Throttled exactly the same whether or not an account exists: nothing is revealed.
+        if let Err(refused) = self.throttling.admit_login(&email_key, &address) {
+            if let Some(found) = &credentials {
+                report_staff_lockout(&found.user, &address, &refused);
+            }
+            return Err(refused.into());
+        }
+        let accepted = match &credentials {
+            Some(found) => {
+                self.hasher.verify(&password, &found.password_hash) && found.user.is_active
+            }
+            None => {
+                self.hasher.verify_dummy(&password);
+                false
+            }
+        };
+        let Some(credentials) = credentials.filter(|_| accepted) else {
+            return Err(ServiceError::InvalidCredentials.into());
+        };
+        self.throttling.record_success(&email_key, &address)?;
+        let tokens = self.start_session(credentials.user.id, SignInFactors::Password)?;
+        Ok((credentials.user, tokens))
+    }
+
+    /// Exchanges a refresh token for a new pair. The presented token is spent; presenting a
+    /// spent token again revokes every token descended from the same login.
+    pub fn refresh_session(
+        &self,
+        refresh_token: &str,
+        origin: &RequestOrigin,
+    ) -> Result<SessionTokens, ServiceError> {
+        let now = self.clock.now();
+        let mut event = event_of(None, origin, AuditAction::AuthRefresh, now, Target::NONE);
+        let result = self.redeem(refresh_token, &mut event);
+        record_outcome(self.trail.as_ref(), event, result.map_err(Refusal::from))
+    }
+
+    fn redeem(
+        &self,
+        refresh_token: &str,
+        event: &mut AuditEvent,
+    ) -> Result<SessionTokens, ServiceError> {
+        let (record, factors) = self.redeemable_refresh_token(refresh_token, event)?;
+        let user = self.users.find_by_id(record.user_id)?;
+        if !user.is_some_and(|u| u.is_active) {
+            return Err(ServiceError::RefreshToken(TokenProblem::InvalidOrExpired));
+        }
+        let now = self.clock.now();
+        // The successors carry the session's factors: a second factor is proved once per
+        // sign-in, not once per access token.
+        let access = self
+            .tokens
+            .issue(TokenKind::Access, record.user_id, factors, now)?;
+        let refresh = self
+            .tokens
+            .issue(TokenKind::Refresh, record.user_id, factors, now)?;
+        let successor = RefreshTokenRecord {
+            jti: refresh.claims.jti.clone(),
+            user_id: record.user_id,
+            family_id: record.family_id.clone(),
+            expires_at: refresh.claims.expires_at,
+            spent_at: None,
+            revoked_at: None,
+        };
+        if self.refresh_tokens.rotate(&record.jti, &successor, now)? {
+            Ok(SessionTokens {
+                access: access.token,
+                refresh: refresh.token,
+            })
+        } else {
+            // Another request redeemed it first: a replay, handled like any reuse.
+            self.revoke_stolen_family(&record, now)?;
+            Err(ServiceError::RefreshToken(TokenProblem::Blacklisted))
+        }
+    }
+
+    /// A refresh token was presented twice: someone else holds a copy. Its family is revoked
+    /// and the user's access tokens issued so far are refused.
+    fn revoke_stolen_family(
+        &self,
+        record: &RefreshTokenRecord,
+        now: Timestamp,
+    ) -> Result<(), ServiceError> {
+        self.refresh_tokens.revoke_family(&record.family_id, now)?;
+        self.refuse_access_tokens(record.user_id, now)
+    }
+
+    /// Ends the session the refresh token belongs to: its whole family is revoked, and the
+    /// user's access tokens issued so far are refused (other sessions get new ones with their
+    /// refresh tokens). Only the token's own user may end its session: another user's token
+    /// is "invalid".
+    pub fn logout(&self, caller: &Caller, refresh_token: &str) -> Result<(), ServiceError> {
+        let now = self.clock.now();
+        let target = Target::record(caller.user.0, None);
+        let event = caller.event(AuditAction::AuthLogout, now, target);
+        let result = (|| {
+            let (record, _) = self.known_refresh_token(refresh_token)?;
+            if record.user_id != caller.user {
+                return Err(ServiceError::RefreshToken(TokenProblem::InvalidOrExpired));
+            }
+            if record.revoked_at.is_some() {
+                return Err(ServiceError::RefreshToken(TokenProblem::Blacklisted));
+            }
+            self.refresh_tokens.revoke_family(&record.family_id, now)?;
+            self.refuse_access_tokens(caller.user, now)
+        })();
+        record_outcome(self.trail.as_ref(), event, result.map_err(Refusal::from))
+    }
+
+    pub(super) fn start_session(
+        &self,
+        user_id: UserId,
+        factors: SignInFactors,
+    ) -> Result<SessionTokens, ServiceError> {
+        let now = self.clock.now();
+        let access = self
+            .tokens
+            .issue(TokenKind::Access, user_id, factors, now)?;
+        let refresh = self
+            .tokens
+            .issue(TokenKind::Refresh, user_id, factors, now)?;
+        self.refresh_tokens.insert(&RefreshTokenRecord {
+            jti: refresh.claims.jti.clone(),
+            user_id,
+            // A new login starts a new family, named after its first token.
+            family_id: refresh.claims.jti.clone(),
+            expires_at: refresh.claims.expires_at,
+            spent_at: None,
+            revoked_at: None,
+        })?;
+        Ok(SessionTokens {
+            access: access.token,
+            refresh: refresh.token,
+        })
+    }
+
+    /// The stored record of a refresh token, and the factors its session signed in with.
+    fn known_refresh_token(
+        &self,
+        token: &str,
+    ) -> Result<(RefreshTokenRecord, SignInFactors), ServiceError> {
+        let claims = self
+            .tokens
+            .decode(token, TokenKind::Refresh)
+            .map_err(|error| {
+                ServiceError::RefreshToken(match error {
+                    TokenDecodeError::WrongType => TokenProblem::WrongType,
+                    TokenDecodeError::Invalid => TokenProblem::InvalidOrExpired,
+                })
+            })?;
+        self.refresh_tokens
+            .find(&claims.jti)?
+            .filter(|record| record.user_id == claims.user_id)
+            .map(|record| (record, claims.factors))
+            .ok_or(ServiceError::RefreshToken(TokenProblem::InvalidOrExpired))
+    }
+
+    fn redeemable_refresh_token(
+        &self,
+        token: &str,
+        event: &mut AuditEvent,
+    ) -> Result<(RefreshTokenRecord, SignInFactors), ServiceError> {
+        let (record, factors) = self.known_refresh_token(token)?;
+        event.actor = Some(record.user_id);
+        event.resource_id = Some(record.user_id.0);
+        let now = self.clock.now();
+        match record.check_redeemable(now) {
+            Ok(()) => Ok((record, factors)),
+            Err(RefreshRejection::Expired) => {
+                Err(ServiceError::RefreshToken(TokenProblem::InvalidOrExpired))
+            }
+            Err(RefreshRejection::Blacklisted { revoke_family }) => {
+                if revoke_family {
+                    self.revoke_stolen_family(&record, now)?;
+                }
+                Err(ServiceError::RefreshToken(TokenProblem::Blacklisted))
+            }
+        }
+    }
+}
