@@ -1,0 +1,241 @@
+//! Service tests with mock repositories: each resource rule, checked without a database, and
+//! the audit row each use case leaves.
+
+use std::sync::{Arc, Mutex, PoisonError};
+
+use chrono::{TimeZone, Utc};
+use healthcare_domain::audit::{AuditAction, AuditEvent, AuditOutcome, RequestOrigin};
+use healthcare_domain::doctor::{Doctor, DoctorChanges, DoctorId, DoctorInput};
+use healthcare_domain::fields::{Submitted, WriteMode};
+use healthcare_domain::mapping::{Mapping, MappingId};
+use healthcare_domain::patient::{Patient, PatientChanges, PatientId, PatientInput};
+use healthcare_domain::staff::AuditTrailAccess;
+use healthcare_domain::{FieldErrors, Timestamp, User, UserId};
+use mockall::Sequence;
+use mockall::predicate::{always, eq, function};
+
+use super::*;
+use crate::pagination::{Page, PageOf};
+use crate::ports::{
+    AuditTrail, Clock, DoctorWithCount, MappingFilter, MappingView, MockDoctorRepository,
+    MockMappingRepository, MockPatientRepository, SignInFactors,
+};
+use crate::{RepoError, Resource, ServiceError};
+
+/// An audit trail that keeps every recorded event, for tests to inspect.
+#[derive(Debug, Default)]
+pub(crate) struct RecordingTrail(Mutex<Vec<AuditEvent>>);
+
+impl RecordingTrail {
+    /// A new, empty trail, shared with the service under test.
+    pub(crate) fn shared() -> Arc<Self> {
+        Arc::new(Self::default())
+    }
+
+    /// Removes and returns everything recorded so far.
+    pub(crate) fn take(&self) -> Vec<AuditEvent> {
+        std::mem::take(&mut *self.0.lock().unwrap_or_else(PoisonError::into_inner))
+    }
+
+    /// Removes and returns the one event recorded since the last `take`; panics unless there
+    /// is exactly one.
+    pub(crate) fn take_one(&self) -> AuditEvent {
+        let mut events = self.take();
+        assert_eq!(
+            events.len(),
+            1,
+            "expected exactly one audit row: {events:#?}"
+        );
+        events.remove(0)
+    }
+
+    /// Panics if anything was recorded since the last `take`.
+    pub(crate) fn assert_empty(&self) {
+        let events = self.take();
+        assert!(events.is_empty(), "expected no audit row: {events:#?}");
+    }
+}
+
+impl AuditTrail for RecordingTrail {
+    fn record(&self, event: AuditEvent) -> Result<(), ServiceError> {
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(event);
+        Ok(())
+    }
+}
+
+pub(crate) struct FixedClock;
+
+impl Clock for FixedClock {
+    fn now(&self) -> Timestamp {
+        at()
+    }
+}
+
+pub(crate) fn at() -> Timestamp {
+    Utc.with_ymd_and_hms(2026, 11, 26, 9, 0, 0)
+        .single()
+        .expect("valid")
+}
+
+const OWNER: UserId = UserId(7);
+const STRANGER: UserId = UserId(8);
+
+/// Where the test requests come from.
+pub(crate) fn origin() -> RequestOrigin {
+    RequestOrigin {
+        client_address: Some("203.0.113.9".into()),
+        request_id: Some("req-42".into()),
+    }
+}
+
+fn caller(user: UserId) -> Caller {
+    Caller {
+        user,
+        audit_trail: AuditTrailAccess::Forbidden,
+        origin: origin(),
+    }
+}
+
+/// Checks a row recorded for `OWNER` at `at()` from `origin()`.
+#[track_caller]
+fn assert_row(
+    event: &AuditEvent,
+    action: AuditAction,
+    outcome: AuditOutcome,
+    resource_id: Option<i64>,
+    patient_id: Option<PatientId>,
+) {
+    assert_eq!(
+        event,
+        &AuditEvent {
+            at: at(),
+            actor: Some(OWNER),
+            action,
+            resource_id,
+            patient_id,
+            outcome,
+            origin: origin(),
+        }
+    );
+}
+
+/// Whether `event` is a successful change by `OWNER` of this kind, to be stored by the
+/// repository.
+fn change_event(event: &AuditEvent, action: AuditAction, target: Option<PatientId>) -> bool {
+    event.action == action
+        && event.actor == Some(OWNER)
+        && event.outcome == AuditOutcome::Success
+        && event.patient_id == target
+        && event.at == at()
+        && event.origin == origin()
+}
+
+pub(super) fn text(value: &str) -> Submitted<String> {
+    Submitted::Given(value.to_owned())
+}
+
+pub(super) fn page() -> Page {
+    Page {
+        number: 1,
+        size: 20,
+    }
+}
+
+pub(super) fn patient(owner: UserId, archived: bool) -> Patient {
+    let details = PatientInput {
+        name: text("Jane Roe"),
+        age: Submitted::Given(40),
+        gender: text("F"),
+        ..Default::default()
+    }
+    .validate(WriteMode::Create, FieldErrors::new())
+    .ok()
+    .and_then(PatientChanges::into_new_details)
+    .expect("complete");
+    Patient {
+        id: PatientId(1),
+        owner,
+        details,
+        created_at: at(),
+        updated_at: at(),
+        version: 3,
+        archived_at: archived.then(at),
+    }
+}
+
+pub(super) fn doctor(created_by: UserId, available: bool, archived: bool) -> DoctorWithCount {
+    let mut details = DoctorInput {
+        name: text("Dr. Ada"),
+        specialization: text("Cardiology"),
+        phone: text("555"),
+        email: text("ada@clinic.org"),
+        experience_years: Submitted::Given(10),
+        qualification: text("MD"),
+        consultation_fee: text("100"),
+        is_available: Submitted::Absent,
+    }
+    .validate(WriteMode::Create, FieldErrors::new())
+    .ok()
+    .and_then(DoctorChanges::into_new_details)
+    .expect("complete");
+    details.is_available = available;
+    let doctor = Doctor {
+        id: DoctorId(2),
+        created_by,
+        details,
+        created_at: at(),
+        updated_at: at(),
+        version: 5,
+        archived_at: archived.then(at),
+    };
+    DoctorWithCount {
+        doctor,
+        patient_count: 0,
+    }
+}
+
+fn patients_with(found: Option<Patient>) -> MockPatientRepository {
+    let mut patients = MockPatientRepository::new();
+    patients.expect_find().return_const(Ok(found));
+    patients
+}
+
+fn patient_service(patients: MockPatientRepository) -> (PatientService, Arc<RecordingTrail>) {
+    let trail = RecordingTrail::shared();
+    let service = PatientService::new(Arc::new(patients), trail.clone(), Arc::new(FixedClock));
+    (service, trail)
+}
+
+fn age_patch() -> PatientInput {
+    PatientInput {
+        age: Submitted::Given(41),
+        ..Default::default()
+    }
+}
+
+pub(super) fn view() -> MappingView {
+    MappingView {
+        mapping: mapping(true),
+        patient_name: "Jane Roe".into(),
+        doctor_name: "Dr. Ada".into(),
+        doctor_specialization: "Cardiology".into(),
+    }
+}
+
+pub(super) fn mapping(active: bool) -> Mapping {
+    Mapping {
+        id: MappingId(9),
+        patient_id: PatientId(1),
+        doctor_id: DoctorId(2),
+        assigned_date: at(),
+        notes: String::new(),
+        is_active: active,
+    }
+}
+
+mod doctors;
+mod mappings;
+mod patients;
