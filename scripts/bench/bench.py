@@ -313,6 +313,9 @@ def cmd_record(args: argparse.Namespace) -> None:
         cpu_seconds = args.cpu_ticks / args.clk_tck
         record["cpu_us_per_req"] = round(cpu_seconds * 1e6 / max(served, 1), 1)
         record["cpu_cores_busy"] = round(cpu_seconds / seconds, 2)
+        if args.db_cpu_ticks:
+            db_seconds = args.db_cpu_ticks / args.clk_tck
+            record["db_cpu_us_per_req"] = round(db_seconds * 1e6 / max(served, 1), 1)
         record["peak_rss_mib"] = round(args.hwm_kib / 1024, 1)
     if args.pgbench:
         text = open(args.pgbench).read()
@@ -372,8 +375,8 @@ def cmd_report(args: argparse.Namespace) -> None:
     lines.append(f"Command: `{meta.get('command', '?')}`")
     lines.append("")
     lines.append("| DB | scenario | API req/s | p50 ms | p99 ms | non-2xx | peak RSS MiB "
-                 "| CPU µs/req | floor req/s | floor p50 ms | floor p99 ms | API/floor |")
-    lines.append("|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|")
+                 "| CPU µs/req | DB CPU µs/req | floor req/s | floor p50 ms | floor p99 ms | API/floor |")
+    lines.append("|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|")
     for db in ("postgres", "sqlite"):
         for scenario in SCENARIOS:
             r = api.get((db, scenario))
@@ -385,6 +388,7 @@ def cmd_report(args: argparse.Namespace) -> None:
                 f"| {db} | {scenario} {SCENARIOS[scenario]} | {fmt(r['rps'], 0)} "
                 f"| {fmt(r['p50_ms'])} | {fmt(r['p99_ms'])} | {fmt(r['non_2xx'])} "
                 f"| {fmt(r['peak_rss_mib'], 1)} | {fmt(r['cpu_us_per_req'], 0)} "
+                f"| {fmt(r.get('db_cpu_us_per_req'), 0)} "
                 f"| {fmt(f['rps'], 0) if f else '–'} | {fmt(f['p50_ms']) if f else '–'} "
                 f"| {fmt(f['p99_ms']) if f else '–'} | {fmt(ratio)} |")
     lines.append("")
@@ -408,7 +412,9 @@ def cmd_report(args: argparse.Namespace) -> None:
     lines.append("API/floor: requests/s of the API over requests/s of the same SQL statements "
                  "run directly on the database (one floor transaction = the statements of one "
                  "request). CPU µs/req: the server's user+system CPU time during the scenario "
-                 "over the requests answered (S6 includes the logins' bcrypt). Peak RSS: "
+                 "over the requests answered (S6 includes the logins' bcrypt); DB CPU µs/req: the "
+                 "same for the PostgreSQL server's processes (SQLite runs inside the server). "
+                 "Peak RSS: "
                  "`VmHWM`, reset before each scenario. Start → ready: median of "
                  f"{meta.get('ready_runs', '10')} starts on the seeded SQLite file, migrations "
                  "already applied.")
@@ -468,6 +474,7 @@ def main() -> None:
     p.add_argument("--wrk")
     p.add_argument("--login-wrk")
     p.add_argument("--cpu-ticks", type=int, default=0)
+    p.add_argument("--db-cpu-ticks", type=int, default=0)
     p.add_argument("--clk-tck", type=int, default=100)
     p.add_argument("--hwm-kib", type=int, default=0)
     p.add_argument("--pgbench")

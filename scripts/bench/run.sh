@@ -126,6 +126,16 @@ stop_server() {
 
 status_kib() { awk -v key="$2:" '$1 == key { print $2 }' "/proc/$1/status"; }
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+# CPU ticks of the throwaway PostgreSQL (postmaster and its processes), or 0 when the database
+# is someone else's (BENCH_POSTGRES_ADMIN_URL): on 2 cores its CPU is the API's competition.
+postgres_ticks() {
+  [ -n "$pg_dir" ] || { echo 0; return; }
+  local postmaster
+  postmaster=$(head -1 "$pg_dir/data/postmaster.pid")
+  # shellcheck disable=SC2046 # one path per process
+  cat /proc/"$postmaster"/stat $(pgrep -P "$postmaster" | sed 's|.*|/proc/&/stat|') 2>/dev/null |
+    awk '{ sum += $14 + $15 } END { print sum + 0 }'
+}
 
 query() { # DB URL SQL -> first column of the result
   if [ "$1" = postgres ]; then
@@ -169,8 +179,10 @@ done
 
 run_wrk() { # DB NAME SCENARIO TOKEN
   local db=$1 name=$2 scenario=$3 token=$4 ticks_before ticks_after login_file=""
+  local db_ticks_before=0 db_ticks_after=0
   echo 5 >"/proc/$server_pid/clear_refs" # resets VmHWM to the current RSS
   ticks_before=$(cpu_ticks "$server_pid")
+  [ "$db" = postgres ] && db_ticks_before=$(postgres_ticks)
   if [ "$name" = S6 ]; then
     login_file="$out/$db-S6-logins.txt"
     SCENARIO=LOGIN USERS="$all_emails" PASSWORD="$password" \
@@ -181,9 +193,11 @@ run_wrk() { # DB NAME SCENARIO TOKEN
     wrk -c64 -t2 -d"${duration}s" --latency -s $here/scenario.lua "$base" >"$out/$db-$name.txt"
   if [ -n "$flood_pid" ]; then wait "$flood_pid"; flood_pid=""; fi
   ticks_after=$(cpu_ticks "$server_pid")
+  [ "$db" = postgres ] && db_ticks_after=$(postgres_ticks)
   python3 $here/bench.py record "$results" --db "$db" --scenario "$name" --kind api \
     --wrk "$out/$db-$name.txt" ${login_file:+--login-wrk "$login_file"} \
-    --cpu-ticks "$((ticks_after - ticks_before))" --clk-tck "$(getconf CLK_TCK)" \
+    --cpu-ticks "$((ticks_after - ticks_before))" \
+    --db-cpu-ticks "$((db_ticks_after - db_ticks_before))" --clk-tck "$(getconf CLK_TCK)" \
     --hwm-kib "$(status_kib "$server_pid" VmHWM)"
 }
 
