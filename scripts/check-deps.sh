@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The dependency rule, checked on the normal (shipped) dependency graph:
 #   domain and ports know nothing of serde, Diesel, actix, tokio, bcrypt or JWT;
-#   http never sees Diesel; mockall never reaches the shipped binaries.
+#   http never sees Diesel; mockall never reaches the shipped binaries;
+#   and inside each crate no module imports a module that imports it back.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -23,6 +24,13 @@ forbid healthcare_ports "$core" "framework or I/O dependency"
 forbid healthcare_http 'diesel|diesel_migrations|r2d2|mockall' "Diesel or mocks"
 forbid healthcare_persistence 'actix-web|actix-http|mockall' "actix or mocks"
 forbid healthcare_app 'mockall' "mockall in the shipped binaries"
+
+if python3 scripts/check-module-cycles.py; then
+  echo "ok:   no module import cycle in any crate"
+else
+  echo "FAIL: module import cycles (above)"
+  failures=$((failures + 1))
+fi
 
 [ "$failures" -eq 0 ] || { echo "dependency rule broken ($failures)"; exit 1; }
 echo "dependency rule holds"

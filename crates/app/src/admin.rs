@@ -18,10 +18,11 @@ use healthcare_ports::ports::{AuditFilter, AuditTrail};
 use healthcare_ports::services::AuditService;
 use healthcare_ports::{Page, ServiceError};
 
+use crate::clock::SystemClock;
 use crate::settings::Settings;
 use crate::wiring::{
-    ImmediateAuditTrail, PoolProbe, SystemClock, auth_service, database_pool, password_hasher,
-    record_services, staff_sign_in,
+    ImmediateAuditTrail, PoolProbe, auth_service, database_pool, password_hasher, record_services,
+    staff_sign_in,
 };
 
 /// The environment variable read for `createsuperuser`'s password before prompting.

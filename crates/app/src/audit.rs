@@ -168,7 +168,7 @@ impl AuditWorkers {
         let service = AuditService::new(
             repository,
             trail.clone(),
-            Arc::new(crate::wiring::SystemClock),
+            Arc::new(crate::clock::SystemClock),
         );
         let (stop, stopped) = crossbeam_channel::bounded(1);
         let sealer = std::thread::Builder::new()

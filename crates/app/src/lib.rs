@@ -3,6 +3,7 @@
 
 pub mod admin;
 pub mod audit;
+pub mod clock;
 pub mod security;
 pub mod settings;
 pub mod startup;

@@ -2,8 +2,6 @@
 
 use std::sync::Arc;
 
-use chrono::SubsecRound;
-use healthcare_domain::Timestamp;
 use healthcare_domain::audit::AuditEvent;
 use healthcare_http::state::DatabaseProbe;
 use healthcare_persistence::connection::ping;
@@ -21,18 +19,10 @@ use healthcare_ports::services::{
 use healthcare_ports::{RepoError, ServiceError};
 
 use crate::audit::{AuditWorkers, ReadAuditing};
+use crate::clock::SystemClock;
 
 use crate::security::{BcryptHasher, JwtCodec};
 use crate::settings::Settings;
-
-/// The system clock, truncated to the microseconds both databases store.
-pub struct SystemClock;
-
-impl Clock for SystemClock {
-    fn now(&self) -> Timestamp {
-        chrono::Utc::now().trunc_subsecs(6)
-    }
-}
 
 /// Readiness through the shared pool.
 pub struct PoolProbe(pub DbPool);

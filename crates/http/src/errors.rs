@@ -231,7 +231,7 @@ impl ResponseError for ApiError {
         }
         let mut response = response.json(body);
         // Errors actix renders itself (a panic) pass no middleware: they get the headers here.
-        crate::security::apply_static_headers(response.headers_mut(), false);
+        crate::headers::apply_static_headers(response.headers_mut(), false);
         response
     }
 }

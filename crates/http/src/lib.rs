@@ -6,6 +6,7 @@ pub mod auth;
 pub mod body;
 pub mod errors;
 pub mod handlers;
+pub mod headers;
 pub mod json;
 pub mod metrics;
 pub mod middleware;

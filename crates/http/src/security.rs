@@ -3,19 +3,13 @@
 
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
-use actix_web::http::header::{self, HeaderMap, HeaderName, HeaderValue};
+use actix_web::http::header::{self, HeaderName, HeaderValue};
 use actix_web::middleware::Next;
 use actix_web::{Error, ResponseError, web};
 
 use crate::errors::ApiError;
+use crate::headers::{DOCS_CSP, JSON_CSP, apply_headers};
 
-/// CSP for JSON: nothing may load, nothing may frame it.
-const JSON_CSP: &str = "default-src 'none'; frame-ancestors 'none'";
-/// CSP for the Swagger UI and ReDoc pages: only their own assets, inline styles (both render
-/// with them), ReDoc's blob web worker, and data: images and fonts embedded in the bundles.
-const DOCS_CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; \
-     img-src 'self' data:; font-src 'self' data:; connect-src 'self'; worker-src 'self' blob:; \
-     frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
 /// CSP for the staff admin site: its own stylesheet and images (data: too), forms posting
 /// only to itself; no scripts at all.
 const ADMIN_CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self' data:; \
@@ -85,24 +79,6 @@ fn host_of(header: &str) -> Option<&str> {
             .strip_prefix(':')
             .is_some_and(|port| !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit()));
     port_ok.then_some(host)
-}
-
-/// Sets the headers every response carries. Called for responses the middleware sees and, for
-/// errors actix renders itself (a panic), from the error mapping.
-pub fn apply_static_headers(headers: &mut HeaderMap, docs_page: bool) {
-    apply_headers(headers, if docs_page { DOCS_CSP } else { JSON_CSP });
-}
-
-/// The static headers with `csp` as the content security policy.
-fn apply_headers(headers: &mut HeaderMap, csp: &'static str) {
-    let set = |headers: &mut HeaderMap, name: HeaderName, value: &'static str| {
-        headers.insert(name, HeaderValue::from_static(value));
-    };
-    set(headers, header::X_CONTENT_TYPE_OPTIONS, "nosniff");
-    set(headers, header::CACHE_CONTROL, "no-store");
-    set(headers, header::X_FRAME_OPTIONS, "DENY");
-    set(headers, header::REFERRER_POLICY, "no-referrer");
-    set(headers, header::CONTENT_SECURITY_POLICY, csp);
 }
 
 /// CORS for the configured origins: the API's methods, the headers clients send (`Authorization`,

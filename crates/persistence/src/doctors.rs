@@ -1,99 +1,19 @@
 //! Doctors in the database, each read with its patient count in the same statement.
 
-use chrono::NaiveDateTime;
-use diesel::dsl::sql;
 use diesel::prelude::*;
-use diesel::sql_types::BigInt;
 use healthcare_domain::audit::AuditEvent;
-use healthcare_domain::doctor::{
-    Doctor, DoctorDetails, DoctorId, DoctorName, ExperienceYears, Qualification, Specialization,
-};
-use healthcare_domain::fields::Phone;
-use healthcare_domain::money::Money;
-use healthcare_domain::user::Email;
+use healthcare_domain::doctor::{DoctorDetails, DoctorId};
 use healthcare_domain::{Timestamp, UserId};
 use healthcare_ports::ports::{DoctorFilter, DoctorRepository, DoctorWithCount};
 use healthcare_ports::{Page, PageOf, RepoError};
 
 use crate::audit::append_all_in;
 use crate::connection::{DbConnection, DbPool, checkout, write_transaction};
-use crate::errors::{corrupt_row, from_diesel};
+use crate::doctor_rows::{DoctorRow, patient_count, with_count};
+use crate::errors::from_diesel;
 use crate::schema::doctors;
 use crate::search::{LIKE_ESCAPE, contains_pattern};
-use crate::time::{from_db, opt_from_db, to_db};
-
-/// The doctor's active mappings to non-archived patients, as a correlated subquery so a page
-/// of doctors costs one statement whatever its size.
-const PATIENT_COUNT: &str = "(SELECT COUNT(*) FROM patient_doctor_mappings m \
-     JOIN patients p ON p.id = m.patient_id \
-     WHERE m.doctor_id = doctors.id AND m.is_active AND p.archived_at IS NULL)";
-
-/// The patient-count column, to select beside `doctors::all_columns`.
-pub(crate) fn patient_count() -> diesel::expression::SqlLiteral<BigInt> {
-    sql::<BigInt>(PATIENT_COUNT)
-}
-
-/// A row of `doctors`, in the table's column order.
-#[derive(Queryable)]
-pub(crate) struct DoctorRow {
-    id: i64,
-    created_by: i64,
-    name: String,
-    specialization: String,
-    _specialization_lower: String,
-    phone: String,
-    email: String,
-    experience_years: i32,
-    qualification: String,
-    consultation_fee_cents: i64,
-    is_available: bool,
-    created_at: NaiveDateTime,
-    updated_at: NaiveDateTime,
-    version: i64,
-    archived_at: Option<NaiveDateTime>,
-}
-
-impl TryFrom<DoctorRow> for Doctor {
-    type Error = RepoError;
-
-    /// Re-parses through the domain constructors.
-    fn try_from(row: DoctorRow) -> Result<Self, RepoError> {
-        let id = row.id;
-        let corrupt = |field: &'static str| move |_: String| corrupt_row("doctors", id, field);
-        Ok(Doctor {
-            id: DoctorId(row.id),
-            created_by: UserId(row.created_by),
-            details: DoctorDetails {
-                name: DoctorName::parse(&row.name).map_err(corrupt("name"))?,
-                specialization: Specialization::parse(&row.specialization)
-                    .map_err(corrupt("specialization"))?,
-                phone: Phone::parse_required(&row.phone).map_err(corrupt("phone"))?,
-                email: Email::parse(&row.email).map_err(corrupt("email"))?,
-                experience_years: ExperienceYears::parse(row.experience_years.into())
-                    .map_err(corrupt("experience_years"))?,
-                qualification: Qualification::parse(&row.qualification)
-                    .map_err(corrupt("qualification"))?,
-                consultation_fee: Money::from_cents(row.consultation_fee_cents)
-                    .map_err(corrupt("consultation_fee"))?,
-                is_available: row.is_available,
-            },
-            created_at: from_db(row.created_at),
-            updated_at: from_db(row.updated_at),
-            version: row.version,
-            archived_at: opt_from_db(row.archived_at),
-        })
-    }
-}
-
-/// Converts a `(row, count)` pair.
-pub(crate) fn with_count(
-    (row, patient_count): (DoctorRow, i64),
-) -> Result<DoctorWithCount, RepoError> {
-    Ok(DoctorWithCount {
-        doctor: Doctor::try_from(row)?,
-        patient_count,
-    })
-}
+use crate::time::to_db;
 
 /// [`DoctorRepository`] over the shared pool.
 #[derive(Clone)]

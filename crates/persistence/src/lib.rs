@@ -5,6 +5,7 @@ pub mod admin_sessions;
 pub mod audit;
 pub mod cached_users;
 pub mod connection;
+mod doctor_rows;
 pub mod doctors;
 pub mod errors;
 pub mod mappings;

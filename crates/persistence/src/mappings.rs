@@ -12,7 +12,7 @@ use healthcare_ports::{Page, PageOf, RepoError};
 
 use crate::audit::append_in;
 use crate::connection::{DbConnection, DbPool, checkout, write_transaction};
-use crate::doctors::{DoctorRow, patient_count, with_count};
+use crate::doctor_rows::{DoctorRow, patient_count, with_count};
 use crate::errors::from_diesel;
 use crate::schema::{doctors, patient_doctor_mappings as mappings, patients};
 use crate::time::{from_db, to_db};

@@ -13,7 +13,7 @@ use healthcare_ports::ports::{
 use healthcare_ports::{Page, PageOf, RepoError};
 
 use crate::connection::{DbBackend, DbPool, checkout};
-use crate::doctors::{DoctorRow, patient_count, with_count};
+use crate::doctor_rows::{DoctorRow, patient_count, with_count};
 use crate::errors::from_diesel;
 use crate::mappings::{ViewRow, into_view};
 use crate::patients::PatientRow;

@@ -676,7 +676,7 @@ async fn the_chain_stays_valid_under_concurrent_requests(app: TestApp) {
     let service = AuditService::new(
         repository,
         console_trail(&pool),
-        Arc::new(healthcare_app::wiring::SystemClock),
+        Arc::new(healthcare_app::clock::SystemClock),
     );
     let key = app.settings.audit_key.key.clone();
     let report = actix_web::rt::task::spawn_blocking(move || {

@@ -8,8 +8,8 @@ use actix_web::{HttpResponse, ResponseError};
 use healthcare_ports::{Resource, ServiceError};
 use maud::html;
 
+use crate::admin::cookie::removal_cookie;
 use crate::admin::layout::{html_response, page};
-use crate::admin::session::removal_cookie;
 use crate::errors::ApiError;
 use crate::handlers::run_blocking;
 

@@ -9,7 +9,7 @@ use healthcare_domain::Timestamp;
 use healthcare_ports::services::StaffCaller;
 use maud::{DOCTYPE, Markup, html};
 
-use crate::admin::session::CSRF_FIELD;
+use crate::admin::cookie::CSRF_FIELD;
 
 /// The site's name, in the top bar and every title.
 pub const SITE_NAME: &str = "Healthcare records admin";

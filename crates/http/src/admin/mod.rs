@@ -3,6 +3,7 @@
 //! OpenAPI document.
 
 pub mod audit;
+pub mod cookie;
 pub mod doctors;
 pub mod errors;
 pub mod layout;

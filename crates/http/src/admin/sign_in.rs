@@ -10,14 +10,13 @@ use maud::{Markup, PreEscaped, html};
 use qrcode::QrCode;
 use qrcode::render::svg;
 
+use crate::admin::cookie::{CSRF_FIELD, session_cookie, session_token};
 use crate::admin::errors::{AdminError, FORM_EXPIRED, call, error_page, to_sign_in};
 use crate::admin::layout::{
     FormState, Input, csrf_field, error_summary, field, html_response, page, see_other,
 };
 use crate::admin::params::FormData;
-use crate::admin::session::{
-    CSRF_FIELD, StaffRequest, posted_from_own_page, secure_cookies, session_cookie, session_token,
-};
+use crate::admin::session::{StaffRequest, posted_from_own_page, secure_cookies};
 use crate::auth::origin_of;
 use crate::state::AppState;
 use crate::throttle::client_address;
