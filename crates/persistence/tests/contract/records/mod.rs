@@ -1,0 +1,179 @@
+//! Users, refresh tokens, throttling, patients, doctors and mappings: what their ports say an
+//! adapter MUST do.
+
+use std::time::Duration;
+
+use chrono::{SubsecRound, TimeZone, Utc};
+use healthcare_domain::audit::{AuditAction, AuditEvent, AuditOutcome, RequestOrigin};
+use healthcare_domain::tokens::RefreshTokenRecord;
+use healthcare_domain::{Email, NewUser, Timestamp, UserId, UserName};
+use healthcare_persistence::{
+    DatabaseTarget, DbPool, DieselDoctorRepository, DieselMappingRepository,
+    DieselPatientRepository, DieselRefreshTokenRepository, DieselThrottleRepository,
+    DieselUserRepository, PoolSettings, StatementCounter, build_pool, migrations,
+};
+use healthcare_ports::RepoError;
+use healthcare_ports::ports::{RefreshTokenRepository, UserRepository};
+
+struct Database {
+    pool: DbPool,
+    _folder: Option<tempfile::TempDir>,
+}
+
+fn pool_for(url: &str) -> DbPool {
+    counted_pool_for(url, StatementCounter::default())
+}
+
+fn counted_pool_for(url: &str, statements: StatementCounter) -> DbPool {
+    let target = DatabaseTarget::parse(url).expect("valid url");
+    build_pool(
+        &target,
+        &PoolSettings {
+            max_size: 4,
+            checkout_timeout: Duration::from_secs(5),
+            statements,
+            audit_key: healthcare_domain::audit::ChainKey::new("contract suite audit key"),
+        },
+    )
+    .expect("pool")
+}
+
+fn sqlite() -> Option<Database> {
+    let (url, folder) = healthcare_test_support::fresh_sqlite_database();
+    let pool = pool_for(&url);
+    migrations::run_pending(&pool).expect("migrations");
+    Some(Database {
+        pool,
+        _folder: Some(folder),
+    })
+}
+
+fn postgres() -> Option<Database> {
+    let url = healthcare_test_support::fresh_postgres_database()?;
+    let pool = pool_for(&url);
+    migrations::run_pending(&pool).expect("migrations");
+    Some(Database {
+        pool,
+        _folder: None,
+    })
+}
+
+macro_rules! contract {
+    ($($name:ident),* $(,)?) => {
+        mod on_sqlite { $( #[test] fn $name() { if let Some(db) = super::sqlite() { super::$name(&db.pool) } } )* }
+        mod on_postgres { $( #[test] fn $name() { if let Some(db) = super::postgres() { super::$name(&db.pool) } } )* }
+    };
+}
+
+fn at(second: u32) -> Timestamp {
+    Utc.with_ymd_and_hms(2026, 11, 26, 10, 0, second)
+        .single()
+        .expect("valid")
+}
+
+/// A sample audit event for the writes that now store one in their transaction.
+fn audit(action: AuditAction) -> AuditEvent {
+    AuditEvent {
+        at: at(0),
+        actor: None,
+        action,
+        resource_id: None,
+        patient_id: None,
+        outcome: AuditOutcome::Success,
+        origin: RequestOrigin::default(),
+    }
+}
+
+fn new_user(email: &str) -> NewUser {
+    NewUser {
+        name: UserName::parse("Ann Lee").expect("valid"),
+        email: Email::parse(email).expect("valid"),
+        password_hash: "$2b$04$hash".into(),
+        is_staff: false,
+        created_at: at(0),
+    }
+}
+
+mod fixtures {
+    //! Fixtures for the patient, doctor and mapping contracts.
+
+    use super::*;
+    use healthcare_domain::FieldErrors;
+    use healthcare_domain::doctor::{DoctorChanges, DoctorDetails, DoctorInput};
+    use healthcare_domain::fields::{Submitted, WriteMode};
+    use healthcare_domain::patient::{PatientChanges, PatientDetails, PatientInput};
+
+    pub fn text(value: &str) -> Submitted<String> {
+        Submitted::Given(value.to_owned())
+    }
+
+    pub fn patient_details(name: &str) -> PatientDetails {
+        PatientInput {
+            name: text(name),
+            age: Submitted::Given(40),
+            gender: text("O"),
+            ..Default::default()
+        }
+        .validate(WriteMode::Create, FieldErrors::new())
+        .ok()
+        .and_then(PatientChanges::into_new_details)
+        .expect("complete")
+    }
+
+    pub fn doctor_details(name: &str, specialization: &str, available: bool) -> DoctorDetails {
+        DoctorInput {
+            name: text(name),
+            specialization: text(specialization),
+            phone: text("555"),
+            email: text("doc@clinic.org"),
+            experience_years: Submitted::Given(5),
+            qualification: text("MD"),
+            consultation_fee: text("99.5"),
+            is_available: Submitted::Given(available),
+        }
+        .validate(WriteMode::Create, FieldErrors::new())
+        .ok()
+        .and_then(DoctorChanges::into_new_details)
+        .expect("complete")
+    }
+
+    pub struct Repos {
+        pub patients: DieselPatientRepository,
+        pub doctors: DieselDoctorRepository,
+        pub mappings: DieselMappingRepository,
+        pub owner: UserId,
+        pub other: UserId,
+    }
+
+    pub fn repos(pool: &DbPool) -> Repos {
+        let users = DieselUserRepository::new(pool.clone());
+        let owner = users
+            .insert(&new_user("owner@example.com"))
+            .expect("user")
+            .id;
+        let other = users
+            .insert(&new_user("other@example.com"))
+            .expect("user")
+            .id;
+        Repos {
+            patients: DieselPatientRepository::new(pool.clone()),
+            doctors: DieselDoctorRepository::new(pool.clone()),
+            mappings: DieselMappingRepository::new(pool.clone()),
+            owner,
+            other,
+        }
+    }
+}
+
+use fixtures::{doctor_details, patient_details, repos};
+use healthcare_domain::doctor::DoctorId;
+use healthcare_domain::mapping::MappingId;
+use healthcare_domain::patient::PatientId;
+use healthcare_ports::Page;
+use healthcare_ports::ports::{
+    DoctorFilter, DoctorRepository, MappingFilter, MappingRepository, PatientRepository,
+};
+
+mod accounts;
+mod patients_doctors_mappings;
+mod throttle;
