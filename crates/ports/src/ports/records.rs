@@ -1,0 +1,207 @@
+//! Patients, doctors and mappings.
+
+use healthcare_domain::audit::AuditEvent;
+use healthcare_domain::doctor::{Doctor, DoctorDetails, DoctorId};
+use healthcare_domain::mapping::{Mapping, MappingId};
+use healthcare_domain::patient::{Patient, PatientDetails, PatientId};
+use healthcare_domain::{Timestamp, UserId};
+
+use crate::RepoError;
+use crate::pagination::{Page, PageOf};
+
+/// Storage of patients.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+pub trait PatientRepository: Send + Sync {
+    /// The patient with this id, archived or not (the service applies the visibility rule).
+    /// MUST return `Ok(None)` for an unknown id.
+    fn find(&self, id: PatientId) -> Result<Option<Patient>, RepoError>;
+
+    /// One page of the owner's non-archived patients, newest first (ties broken by id, newest
+    /// first), optionally only those whose name contains `search` ignoring case, where `%`
+    /// and `_` match literally; and the total count. MUST cost two statements whatever the
+    /// page size.
+    #[expect(
+        clippy::needless_lifetimes,
+        reason = "mockall cannot mock an elided lifetime in Option<&str>"
+    )]
+    fn list<'a>(
+        &self,
+        owner: UserId,
+        search: Option<&'a str>,
+        page: Page,
+    ) -> Result<PageOf<Patient>, RepoError>;
+
+    /// Stores a new patient (version 1) and returns it. Stores `audit` in the same
+    /// transaction, with the new patient's id as its `resource_id` and `patient_id`.
+    fn insert(
+        &self,
+        owner: UserId,
+        details: &PatientDetails,
+        at: Timestamp,
+        audit: &AuditEvent,
+    ) -> Result<Patient, RepoError>;
+
+    /// Replaces the details and increments the version, only if the version is still
+    /// `expected_version` and the patient is not archived, storing `audit` in the same
+    /// transaction. MUST return `Ok(None)` and store nothing otherwise.
+    fn update(
+        &self,
+        id: PatientId,
+        details: &PatientDetails,
+        expected_version: i64,
+        at: Timestamp,
+        audit: &AuditEvent,
+    ) -> Result<Option<Patient>, RepoError>;
+
+    /// Archives the patient, deactivates its active mappings and stores `audit`, in one
+    /// transaction. MUST return `Ok(false)` and store nothing when it was already archived.
+    fn archive(&self, id: PatientId, at: Timestamp, audit: &AuditEvent) -> Result<bool, RepoError>;
+
+    /// Un-archives the patient and stores `audit`, in one transaction; its mappings stay
+    /// inactive. MUST return `Ok(false)` and store nothing when it was not archived.
+    fn restore(&self, id: PatientId, at: Timestamp, audit: &AuditEvent) -> Result<bool, RepoError>;
+}
+
+/// A doctor and how many active mappings to non-archived patients it has (all users').
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DoctorWithCount {
+    /// The doctor.
+    pub doctor: Doctor,
+    /// Active mappings to non-archived patients.
+    pub patient_count: i64,
+}
+
+/// Filters of the doctor list.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DoctorFilter {
+    /// Case-insensitive substring of the specialization (`%` and `_` literal).
+    pub specialization: Option<String>,
+    /// Only available, or only unavailable, doctors.
+    pub available: Option<bool>,
+}
+
+/// Storage of doctors.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+pub trait DoctorRepository: Send + Sync {
+    /// The doctor with this id and its patient count, archived or not. MUST return `Ok(None)`
+    /// for an unknown id.
+    fn find(&self, id: DoctorId) -> Result<Option<DoctorWithCount>, RepoError>;
+
+    /// One page of non-archived doctors matching `filter`, ordered by name then id, each with
+    /// its patient count computed in the same statement; and the total count. MUST cost two
+    /// statements whatever the page size.
+    fn list(&self, filter: &DoctorFilter, page: Page)
+    -> Result<PageOf<DoctorWithCount>, RepoError>;
+
+    /// Stores a new doctor (version 1).
+    fn insert(
+        &self,
+        created_by: UserId,
+        details: &DoctorDetails,
+        at: Timestamp,
+    ) -> Result<DoctorWithCount, RepoError>;
+
+    /// Replaces the details and increments the version, only if the version is still
+    /// `expected_version` and the doctor is not archived. MUST return `Ok(None)` and change
+    /// nothing otherwise.
+    fn update(
+        &self,
+        id: DoctorId,
+        details: &DoctorDetails,
+        expected_version: i64,
+        at: Timestamp,
+    ) -> Result<Option<DoctorWithCount>, RepoError>;
+
+    /// Archives the doctor, deactivates its active mappings and stores, in the same
+    /// transaction, one copy of `audit` per ended mapping with that mapping's id as
+    /// `resource_id` and its patient as `patient_id` (the action and outcome as given:
+    /// `mapping.remove`). MUST return `Ok(false)` and change and store nothing when the doctor
+    /// is unknown or already archived.
+    fn archive(&self, id: DoctorId, at: Timestamp, audit: &AuditEvent) -> Result<bool, RepoError>;
+}
+
+/// A mapping with the names the API shows beside it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MappingView {
+    /// The mapping.
+    pub mapping: Mapping,
+    /// The patient's name.
+    pub patient_name: String,
+    /// The doctor's name.
+    pub doctor_name: String,
+    /// The doctor's specialization.
+    pub doctor_specialization: String,
+}
+
+/// Filters of the mapping list.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct MappingFilter {
+    /// Only this patient's mappings.
+    pub patient: Option<PatientId>,
+    /// Only this doctor's mappings.
+    pub doctor: Option<DoctorId>,
+}
+
+/// Storage of patient–doctor mappings.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+pub trait MappingRepository: Send + Sync {
+    /// The mapping with this id, active or not. MUST return `Ok(None)` for an unknown id.
+    fn find(&self, id: MappingId) -> Result<Option<Mapping>, RepoError>;
+
+    /// One page of the active mappings of the owner's non-archived patients, newest first
+    /// (ties by id), matching `filter`; and the total. MUST cost two statements whatever the
+    /// page size.
+    fn list(
+        &self,
+        owner: UserId,
+        filter: MappingFilter,
+        page: Page,
+    ) -> Result<PageOf<MappingView>, RepoError>;
+
+    /// The patient's active mappings, oldest first, each with its doctor and the doctor's
+    /// patient count, in one statement.
+    fn active_for_patient(
+        &self,
+        patient: PatientId,
+    ) -> Result<Vec<(Mapping, DoctorWithCount)>, RepoError>;
+
+    /// Whether the pair has an active mapping.
+    fn has_active(&self, patient: PatientId, doctor: DoctorId) -> Result<bool, RepoError>;
+
+    /// Stores a new active mapping, and `audit` in the same transaction with the new
+    /// mapping's id as its `resource_id`. MUST return `Err(RepoError::Conflict)` and store
+    /// nothing when the pair already has an active one (the partial unique index decides
+    /// races). MUST return `Ok(None)` and store nothing when, in that same transaction, the
+    /// patient is archived or the doctor archived or unavailable, with both rows locked
+    /// against a concurrent archive until it commits: a mapping never outlives the archiving
+    /// of its patient or doctor, whichever commits first.
+    fn insert(
+        &self,
+        patient: PatientId,
+        doctor: DoctorId,
+        assigned_by: UserId,
+        notes: &str,
+        at: Timestamp,
+        audit: &AuditEvent,
+    ) -> Result<Option<MappingView>, RepoError>;
+
+    /// Replaces the notes of an active mapping, storing `audit` in the same transaction. MUST
+    /// return `Ok(None)` and store nothing for an unknown or inactive one.
+    fn update_notes(
+        &self,
+        id: MappingId,
+        notes: &str,
+        at: Timestamp,
+        audit: &AuditEvent,
+    ) -> Result<Option<MappingView>, RepoError>;
+
+    /// Deactivates an active mapping, storing `audit` in the same transaction. MUST return
+    /// `Ok(false)` and store nothing when it was not active, so a mapping is removed at most
+    /// once even under concurrent requests.
+    fn deactivate(
+        &self,
+        id: MappingId,
+        at: Timestamp,
+        audit: &AuditEvent,
+    ) -> Result<bool, RepoError>;
+}
