@@ -1,25 +1,23 @@
 //! `/admin/doctors/`: the directory, archived doctors included; edit, archive, restore.
 
-use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use healthcare_domain::FieldErrors;
 use healthcare_domain::doctor::{Doctor, DoctorId, DoctorInput};
 use healthcare_domain::fields::Submitted;
-use healthcare_ports::ServiceError;
 use healthcare_ports::ports::DoctorSearch;
 use healthcare_ports::services::StaffCaller;
 use healthcare_ports::services::staff_records::DoctorDetail;
 use maud::{Markup, html};
 
-use crate::admin::errors::{AdminError, STALE_VERSION, call};
+use crate::admin::errors::{AdminError, call, refused_form};
 use crate::admin::layout::{
     FormState, Input, Section, action_button, badge, csrf_field, empty_row, error_summary, field,
     flash, html_response, ok, page, pagination, see_other, when, yes_no,
 };
 use crate::admin::params::{FormData, integer_field, text_field, version_field};
-use crate::admin::path_id;
 use crate::admin::patients::mappings_table;
 use crate::admin::session::StaffRequest;
+use crate::admin::{path_id, record_action};
 use crate::state::AppState;
 
 /// The edit form's fields: (name, label).
@@ -270,23 +268,7 @@ pub async fn update(
     }
     let (status, shown) = match result {
         Ok(_) => return Ok(see_other(&format!("/admin/doctors/{id}/?done=saved"))),
-        Err(ServiceError::Validation(errors)) => (
-            StatusCode::BAD_REQUEST,
-            FormState {
-                values,
-                errors,
-                banner: None,
-            },
-        ),
-        Err(ServiceError::PreconditionFailed) => (
-            StatusCode::CONFLICT,
-            FormState {
-                values,
-                errors: FieldErrors::new(),
-                banner: Some(STALE_VERSION.into()),
-            },
-        ),
-        Err(other) => return Err(other.into()),
+        Err(error) => refused_form(error, values)?,
     };
     let detail = load(&state, &staff, id).await?;
     Ok(html_response(
@@ -302,11 +284,15 @@ pub async fn archive(
     raw_id: web::Path<String>,
     form: FormData,
 ) -> Result<HttpResponse, AdminError> {
-    let id = path_id(&raw_id)?;
-    staff.check_csrf(&form)?;
-    let (service, caller) = (state.staff.clone(), staff.caller.clone());
-    call(move || service.archive_doctor(&caller, DoctorId(id))).await?;
-    Ok(see_other(&format!("/admin/doctors/{id}/?done=archived")))
+    record_action(
+        staff,
+        &state,
+        &raw_id,
+        &form,
+        |service, caller, id| service.archive_doctor(caller, DoctorId(id)),
+        |id| format!("/admin/doctors/{id}/?done=archived"),
+    )
+    .await
 }
 
 /// `POST /admin/doctors/{id}/restore`.
@@ -316,11 +302,15 @@ pub async fn restore(
     raw_id: web::Path<String>,
     form: FormData,
 ) -> Result<HttpResponse, AdminError> {
-    let id = path_id(&raw_id)?;
-    staff.check_csrf(&form)?;
-    let (service, caller) = (state.staff.clone(), staff.caller.clone());
-    call(move || service.restore_doctor(&caller, DoctorId(id))).await?;
-    Ok(see_other(&format!("/admin/doctors/{id}/?done=restored")))
+    record_action(
+        staff,
+        &state,
+        &raw_id,
+        &form,
+        |service, caller, id| service.restore_doctor(caller, DoctorId(id)),
+        |id| format!("/admin/doctors/{id}/?done=restored"),
+    )
+    .await
 }
 
 #[cfg(test)]

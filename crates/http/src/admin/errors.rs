@@ -9,7 +9,7 @@ use healthcare_ports::{Resource, ServiceError};
 use maud::html;
 
 use crate::admin::cookie::removal_cookie;
-use crate::admin::layout::{html_response, page};
+use crate::admin::layout::{FormState, html_response, page};
 use crate::errors::ApiError;
 use crate::handlers::run_blocking;
 
@@ -19,6 +19,33 @@ pub const NOT_STAFF: &str = "This account may not use the admin site.";
 pub const FORM_EXPIRED: &str = "The form expired; reload the page and try again.";
 /// Shown above a form whose record changed since it was loaded.
 pub const STALE_VERSION: &str = "Someone else changed this record; reload to see their version.";
+
+/// A refused save shown on its form again, as typed: 400 with the field errors, or 409 with
+/// the stale-version banner. Any other error is returned for the error page.
+pub fn refused_form(
+    error: ServiceError,
+    values: Vec<(String, String)>,
+) -> Result<(StatusCode, FormState), AdminError> {
+    match error {
+        ServiceError::Validation(errors) => Ok((
+            StatusCode::BAD_REQUEST,
+            FormState {
+                values,
+                errors,
+                banner: None,
+            },
+        )),
+        ServiceError::PreconditionFailed => Ok((
+            StatusCode::CONFLICT,
+            FormState {
+                values,
+                errors: healthcare_domain::FieldErrors::new(),
+                banner: Some(STALE_VERSION.into()),
+            },
+        )),
+        other => Err(other.into()),
+    }
+}
 
 /// Why an admin request failed.
 #[derive(Debug, thiserror::Error)]

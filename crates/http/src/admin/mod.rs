@@ -18,9 +18,30 @@ use actix_web::http::header;
 use actix_web::{HttpResponse, web};
 use maud::html;
 
-use crate::admin::errors::AdminError;
+use crate::admin::errors::{AdminError, call};
 use crate::admin::layout::{Section, ok, page, see_other};
+use crate::admin::params::FormData;
 use crate::admin::session::StaffRequest;
+use crate::state::AppState;
+use healthcare_ports::ServiceError;
+use healthcare_ports::services::{StaffCaller, StaffRecords};
+
+/// A button on a record's page: runs one staff use case on the record `raw_id` names (after
+/// the CSRF check), then goes to `next(id)`, the page that shows the notice.
+async fn record_action<T: Send + 'static>(
+    staff: StaffRequest,
+    state: &AppState,
+    raw_id: &str,
+    form: &FormData,
+    action: impl FnOnce(&StaffRecords, &StaffCaller, i64) -> Result<T, ServiceError> + Send + 'static,
+    next: impl FnOnce(i64) -> String,
+) -> Result<HttpResponse, AdminError> {
+    let id = path_id(raw_id)?;
+    staff.check_csrf(form)?;
+    let (service, caller) = (state.staff.clone(), staff.caller);
+    call(move || action(&service, &caller, id)).await?;
+    Ok(see_other(&next(id)))
+}
 
 /// The stylesheet, built into the binary.
 const STYLESHEET: &str = include_str!("admin.css");

@@ -1,25 +1,23 @@
 //! `/admin/patients/`: every owner's patients, archived ones included; edit, archive,
 //! restore.
 
-use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use healthcare_domain::FieldErrors;
 use healthcare_domain::UserId;
 use healthcare_domain::patient::{Patient, PatientId, PatientInput};
-use healthcare_ports::ServiceError;
 use healthcare_ports::ports::{MappingView, PatientFilter};
 use healthcare_ports::services::StaffCaller;
 use healthcare_ports::services::staff_records::PatientDetail;
 use maud::{Markup, html};
 
-use crate::admin::errors::{AdminError, STALE_VERSION, call};
+use crate::admin::errors::{AdminError, call, refused_form};
 use crate::admin::layout::{
     FormState, Input, Section, action_button, badge, csrf_field, empty_row, error_summary, field,
     flash, html_response, ok, page, pagination, see_other, when,
 };
 use crate::admin::params::{FormData, integer_field, text_field, version_field};
-use crate::admin::path_id;
 use crate::admin::session::StaffRequest;
+use crate::admin::{path_id, record_action};
 use crate::state::AppState;
 
 /// The gender codes the domain accepts, with their labels.
@@ -293,23 +291,7 @@ pub async fn update(
             .await;
     let (status, shown) = match result {
         Ok(_) => return Ok(see_other(&format!("/admin/patients/{id}/?done=saved"))),
-        Err(ServiceError::Validation(errors)) => (
-            StatusCode::BAD_REQUEST,
-            FormState {
-                values: form.0,
-                errors,
-                banner: None,
-            },
-        ),
-        Err(ServiceError::PreconditionFailed) => (
-            StatusCode::CONFLICT,
-            FormState {
-                values: form.0,
-                errors: FieldErrors::new(),
-                banner: Some(STALE_VERSION.into()),
-            },
-        ),
-        Err(other) => return Err(other.into()),
+        Err(error) => refused_form(error, form.0)?,
     };
     let detail = load(&state, &staff, id).await?;
     Ok(html_response(
@@ -325,11 +307,15 @@ pub async fn archive(
     raw_id: web::Path<String>,
     form: FormData,
 ) -> Result<HttpResponse, AdminError> {
-    let id = path_id(&raw_id)?;
-    staff.check_csrf(&form)?;
-    let (service, caller) = (state.staff.clone(), staff.caller.clone());
-    call(move || service.archive_patient(&caller, PatientId(id))).await?;
-    Ok(see_other(&format!("/admin/patients/{id}/?done=archived")))
+    record_action(
+        staff,
+        &state,
+        &raw_id,
+        &form,
+        |service, caller, id| service.archive_patient(caller, PatientId(id)),
+        |id| format!("/admin/patients/{id}/?done=archived"),
+    )
+    .await
 }
 
 /// `POST /admin/patients/{id}/restore`.
@@ -339,11 +325,15 @@ pub async fn restore(
     raw_id: web::Path<String>,
     form: FormData,
 ) -> Result<HttpResponse, AdminError> {
-    let id = path_id(&raw_id)?;
-    staff.check_csrf(&form)?;
-    let (service, caller) = (state.staff.clone(), staff.caller.clone());
-    call(move || service.restore_patient(&caller, PatientId(id))).await?;
-    Ok(see_other(&format!("/admin/patients/{id}/?done=restored")))
+    record_action(
+        staff,
+        &state,
+        &raw_id,
+        &form,
+        |service, caller, id| service.restore_patient(caller, PatientId(id)),
+        |id| format!("/admin/patients/{id}/?done=restored"),
+    )
+    .await
 }
 
 #[cfg(test)]
