@@ -16,6 +16,8 @@ pub mod users;
 
 use actix_web::http::header;
 use actix_web::{HttpResponse, web};
+use healthcare_ports::ServiceError;
+use healthcare_ports::services::{StaffCaller, StaffRecords};
 use maud::html;
 
 use crate::admin::errors::{AdminError, call};
@@ -23,8 +25,6 @@ use crate::admin::layout::{Section, ok, page, see_other};
 use crate::admin::params::FormData;
 use crate::admin::session::StaffRequest;
 use crate::state::AppState;
-use healthcare_ports::ServiceError;
-use healthcare_ports::services::{StaffCaller, StaffRecords};
 
 /// A button on a record's page: runs one staff use case on the record `raw_id` names (after
 /// the CSRF check), then goes to `next(id)`, the page that shows the notice.
