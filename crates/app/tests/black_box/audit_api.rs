@@ -621,6 +621,9 @@ async fn the_audit_api_is_for_staff_filtered_paginated_and_newest_first(app: Tes
             .await;
         assert_eq!(reply.status, 400, "{query}");
         assert!(reply.body[field].is_array(), "{query}: {}", reply.body);
+        // Someone who may not read the trail is refused whatever the filters say.
+        let refused = app.get(&format!("/api/audit/?{query}"), &ann.access).await;
+        assert_eq!(refused.status, 403, "{query}: {}", refused.body);
     }
     assert_eq!(
         app.request("GET", "/api/audit/", None, None).await.status,

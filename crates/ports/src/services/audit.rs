@@ -223,6 +223,19 @@ impl AuditService {
         }
     }
 
+    /// The filter of a request to read the trail, as parsed: a malformed filter is the
+    /// caller's error only when they may read the trail. Anyone else gets the filter ignored,
+    /// so that [`Self::list_events`] refuses (and records) the reading whatever the filters say.
+    pub fn requested_filter<E>(
+        caller: &Caller,
+        parsed: Result<AuditFilter, E>,
+    ) -> Result<AuditFilter, E> {
+        match parsed {
+            Err(error) if caller.audit_trail == AuditTrailAccess::Allowed => Err(error),
+            parsed => Ok(parsed.unwrap_or_default()),
+        }
+    }
+
     /// A page of the trail, newest first: active staff signed in with a second factor only (staff
     /// without one get `SecondFactorRequired`, others `Forbidden`). The reading is itself recorded.
     pub fn list_events(

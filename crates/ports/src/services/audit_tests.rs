@@ -117,6 +117,29 @@ fn nothing_pending() -> PendingSeal {
 }
 
 #[test]
+fn a_malformed_filter_is_reported_only_to_those_who_may_read_the_trail() {
+    let malformed = || -> Result<AuditFilter, &str> { Err("bad filter") };
+    assert_eq!(
+        AuditService::requested_filter(&caller(AuditTrailAccess::Allowed), malformed()),
+        Err("bad filter")
+    );
+    for access in [
+        AuditTrailAccess::NeedsSecondFactor,
+        AuditTrailAccess::Forbidden,
+    ] {
+        assert_eq!(
+            AuditService::requested_filter(&caller(access), malformed()),
+            Ok(AuditFilter::default()),
+            "{access:?} is refused by list_events, whatever the filters say"
+        );
+    }
+    assert_eq!(
+        AuditService::requested_filter::<&str>(&caller(AuditTrailAccess::Forbidden), Ok(filter())),
+        Ok(filter())
+    );
+}
+
+#[test]
 fn reading_the_trail_is_refused_to_non_staff_and_recorded() {
     let mut repository = MockAuditRepository::new();
     repository.expect_list().never();
