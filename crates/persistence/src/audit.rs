@@ -300,7 +300,10 @@ impl AuditRepository for DieselAuditRepository {
             let mut seals = Vec::with_capacity(pending.len());
             let mut refused = Vec::new();
             for row in pending {
-                if refused_before.contains(&row.id) || seals.len() == limit as usize {
+                if seals.len() == limit as usize {
+                    break;
+                }
+                if refused_before.contains(&row.id) {
                     continue;
                 }
                 let record = AuditRecord::try_from(row)?;
