@@ -169,6 +169,8 @@ async fn anonymous_callers_get_401_everywhere(app: TestApp) {
         ("GET", "/api/"),
         ("GET", "/api/auth/me/"),
         ("POST", "/api/auth/logout/"),
+        ("POST", "/api/auth/password/"),
+        ("POST", "/api/auth/second-factor/"),
         ("GET", "/api/patients/"),
         ("POST", "/api/patients/"),
         ("GET", "/api/patients/1/"),
