@@ -13,8 +13,8 @@ use healthcare_persistence::{
 };
 use healthcare_ports::ports::{AuditRepository, AuditTrail, Clock, RandomSource};
 use healthcare_ports::services::{
-    AuditService, AuthPorts, AuthService, DoctorService, MappingService, PatientService,
-    StaffRecords, StaffRecordsPorts, StaffSignIn, StaffSignInPorts, Throttling,
+    AuditService, AuthPorts, AuthService, DoctorService, MappingService, PatientPorts,
+    PatientService, StaffRecords, StaffRecordsPorts, StaffSignIn, StaffSignInPorts, Throttling,
 };
 use healthcare_ports::{RepoError, ServiceError};
 
@@ -120,8 +120,19 @@ pub fn record_services(
     let doctors = Arc::new(DieselDoctorRepository::new(pool.clone()));
     let mappings = Arc::new(DieselMappingRepository::new(pool.clone()));
     (
-        PatientService::new(patients.clone(), trail.clone(), clock.clone()),
-        DoctorService::new(doctors.clone(), clock.clone()),
+        PatientService::new(PatientPorts {
+            patients: patients.clone(),
+            mappings: mappings.clone(),
+            users: Arc::new(DieselUserRepository::new(pool.clone())),
+            trail: trail.clone(),
+            clock: clock.clone(),
+        }),
+        DoctorService::new(
+            doctors.clone(),
+            mappings.clone(),
+            trail.clone(),
+            clock.clone(),
+        ),
         MappingService::new(mappings, patients, doctors, trail.clone(), clock),
     )
 }
@@ -244,16 +255,10 @@ pub fn services(settings: &Settings, pool: &DbPool, trail: Arc<dyn AuditTrail>) 
         StaffRecordsPorts {
             directory: Arc::new(DieselStaffDirectory::new(pool.clone())),
             users: Arc::new(DieselUserRepository::new(pool.clone())),
-            patients: Arc::new(DieselPatientRepository::new(pool.clone())),
-            doctors: Arc::new(DieselDoctorRepository::new(pool.clone())),
-            mappings: Arc::new(DieselMappingRepository::new(pool.clone())),
             factors: Arc::new(DieselSecondFactorRepository::new(pool.clone())),
-            trail,
-            clock: Arc::new(SystemClock),
         },
         auth.clone(),
         staff_sign_in.clone(),
-        patients.clone(),
         audit.clone(),
         settings.audit_key.key.clone(),
     );

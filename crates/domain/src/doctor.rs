@@ -74,20 +74,24 @@ pub struct Doctor {
 }
 
 impl Doctor {
-    /// Every authenticated user may read a doctor that is not archived.
-    pub fn is_visible(&self) -> bool {
-        self.archived_at.is_none()
-    }
-
-    /// Only the creator may change or delete a doctor.
-    pub fn may_be_changed_by(&self, user: UserId) -> bool {
-        self.created_by == user
-    }
-
-    /// Only an available, non-archived doctor can take a new patient.
+    /// Only an available, live doctor takes new patients.
     pub fn accepts_assignments(&self) -> bool {
-        self.is_visible() && self.details.is_available
+        self.archived_at.is_none() && self.details.is_available
     }
+}
+
+/// Which doctors a list holds, by name; every filter given must match. What an actor may see
+/// narrows it further (`access::doctors_visible`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DoctorFilter {
+    /// Case-insensitive substring of the name or the specialization (`%` and `_` literal).
+    pub search: Option<String>,
+    /// Case-insensitive substring of the specialization (`%` and `_` literal).
+    pub specialization: Option<String>,
+    /// Only available, or only unavailable, doctors.
+    pub available: Option<bool>,
+    /// Only archived, or only live, doctors.
+    pub archived: Option<bool>,
 }
 
 /// A doctor as submitted; each field as the transport read it.
@@ -306,12 +310,9 @@ mod tests {
     }
 
     #[test]
-    fn only_the_creator_changes_and_only_available_doctors_take_patients() {
-        let own = doctor(7, true, false);
-        assert!(own.may_be_changed_by(UserId(7)) && !own.may_be_changed_by(UserId(8)));
-        assert!(own.accepts_assignments() && own.is_visible());
+    fn only_available_live_doctors_take_patients() {
+        assert!(doctor(7, true, false).accepts_assignments());
         assert!(!doctor(7, false, false).accepts_assignments());
-        let archived = doctor(7, true, true);
-        assert!(!archived.accepts_assignments() && !archived.is_visible());
+        assert!(!doctor(7, true, true).accepts_assignments());
     }
 }

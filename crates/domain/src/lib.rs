@@ -2,6 +2,8 @@
 //! that govern them (ownership, soft delete, password policy, refresh-token rotation). No I/O, no framework, no clock:
 //! time always comes in as an argument.
 
+pub mod access;
+pub mod assignment;
 pub mod audit;
 pub mod doctor;
 pub mod errors;

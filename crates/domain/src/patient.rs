@@ -100,35 +100,16 @@ pub struct Patient {
     pub archived_at: Option<Timestamp>,
 }
 
-impl Patient {
-    /// The ownership rule: a patient is visible only to its creator, and never once archived.
-    /// Anyone else is told it does not exist.
-    pub fn is_visible_to(&self, user: UserId) -> bool {
-        self.access_by(user) == PatientAccess::Visible
-    }
-
-    /// The ownership rule with its reason, for the audit trail: someone else's patient is a
-    /// denial (answered exactly like a missing one), an archived one of the user's is missing.
-    pub fn access_by(&self, user: UserId) -> PatientAccess {
-        if self.owner != user {
-            PatientAccess::Foreign
-        } else if self.archived_at.is_some() {
-            PatientAccess::Archived
-        } else {
-            PatientAccess::Visible
-        }
-    }
-}
-
-/// How a user stands towards a patient record.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum PatientAccess {
-    /// The user's own, not archived.
-    Visible,
-    /// The user's own, archived: treated as missing.
-    Archived,
-    /// Someone else's: treated as missing, recorded as denied.
-    Foreign,
+/// Which patients a list holds, newest first; every filter given must match. What an actor
+/// may see narrows it further (`access::patients_visible`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PatientFilter {
+    /// Case-insensitive substring of the name (`%` and `_` literal).
+    pub search: Option<String>,
+    /// Only this owner's patients.
+    pub owner: Option<UserId>,
+    /// Only archived, or only live, patients.
+    pub archived: Option<bool>,
 }
 
 /// A patient as submitted; each field as the transport read it.
@@ -241,7 +222,6 @@ impl PatientChanges {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use chrono::{TimeZone, Utc};
 
     fn given(value: &str) -> Submitted<String> {
         Submitted::Given(value.to_owned())
@@ -351,38 +331,5 @@ mod tests {
         assert_eq!(updated.age.value(), 46);
         assert_eq!(updated.name, details.name);
         assert_eq!(updated.phone, details.phone);
-    }
-
-    #[test]
-    fn only_the_owner_sees_a_patient_and_nobody_once_archived() {
-        let at = Utc
-            .with_ymd_and_hms(2026, 1, 1, 0, 0, 0)
-            .single()
-            .expect("valid");
-        let details = full_input()
-            .validate(WriteMode::Create, FieldErrors::new())
-            .ok()
-            .and_then(PatientChanges::into_new_details)
-            .expect("complete");
-        let patient = Patient {
-            id: PatientId(1),
-            owner: UserId(7),
-            details,
-            created_at: at,
-            updated_at: at,
-            version: 1,
-            archived_at: None,
-        };
-        assert!(patient.is_visible_to(UserId(7)));
-        assert!(!patient.is_visible_to(UserId(8)));
-        let archived = Patient {
-            archived_at: Some(at),
-            ..patient.clone()
-        };
-        assert!(!archived.is_visible_to(UserId(7)));
-        assert_eq!(archived.access_by(UserId(7)), PatientAccess::Archived);
-        assert_eq!(archived.access_by(UserId(8)), PatientAccess::Foreign);
-        assert_eq!(patient.access_by(UserId(8)), PatientAccess::Foreign);
-        assert_eq!(patient.access_by(UserId(7)), PatientAccess::Visible);
     }
 }

@@ -1,5 +1,6 @@
 //! Doctors in the database, each read with its patient count in the same statement.
 
+use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use healthcare_domain::audit::AuditEvent;
 use healthcare_domain::doctor::{DoctorDetails, DoctorId};
@@ -12,7 +13,7 @@ use crate::connection::{DbConnection, DbPool, checkout, write_transaction};
 use crate::doctor_rows::{DoctorRow, patient_count, with_count};
 use crate::errors::from_diesel;
 use crate::schema::doctors;
-use crate::search::{LIKE_ESCAPE, contains_pattern};
+use crate::search::{LIKE_ESCAPE, contains_pattern, lower};
 use crate::time::to_db;
 
 /// [`DoctorRepository`] over the shared pool.
@@ -30,10 +31,19 @@ impl DieselDoctorRepository {
 
 type Doctors = doctors::BoxedQuery<'static, crate::connection::DbBackend>;
 
-fn live_doctors(filter: &DoctorFilter) -> Doctors {
-    let mut query = doctors::table
-        .filter(doctors::archived_at.is_null())
-        .into_boxed();
+fn matching_doctors(filter: &DoctorFilter) -> Doctors {
+    let mut query = doctors::table.into_boxed();
+    if let Some(term) = &filter.search {
+        let pattern = contains_pattern(term);
+        query = query.filter(
+            lower(doctors::name)
+                .like(pattern.clone())
+                .escape(LIKE_ESCAPE)
+                .or(doctors::specialization_lower
+                    .like(pattern)
+                    .escape(LIKE_ESCAPE)),
+        );
+    }
     if let Some(term) = &filter.specialization {
         query = query.filter(
             doctors::specialization_lower
@@ -43,6 +53,11 @@ fn live_doctors(filter: &DoctorFilter) -> Doctors {
     }
     if let Some(available) = filter.available {
         query = query.filter(doctors::is_available.eq(available));
+    }
+    match filter.archived {
+        Some(true) => query = query.filter(doctors::archived_at.is_not_null()),
+        Some(false) => query = query.filter(doctors::archived_at.is_null()),
+        None => {}
     }
     query
 }
@@ -72,14 +87,14 @@ impl DoctorRepository for DieselDoctorRepository {
         page: Page,
     ) -> Result<PageOf<DoctorWithCount>, RepoError> {
         let mut connection = checkout(&self.pool)?;
-        let rows = live_doctors(filter)
+        let rows = matching_doctors(filter)
             .select((doctors::all_columns, patient_count()))
             .order((doctors::name.asc(), doctors::id.asc()))
             .limit(page.limit())
             .offset(page.offset())
             .load::<(DoctorRow, i64)>(&mut *connection)
             .map_err(from_diesel)?;
-        let total: i64 = live_doctors(filter)
+        let total: i64 = matching_doctors(filter)
             .count()
             .get_result(&mut *connection)
             .map_err(from_diesel)?;
@@ -185,5 +200,23 @@ impl DoctorRepository for DieselDoctorRepository {
             append_all_in(connection, self.pool.audit_key(), &events)?;
             Ok(true)
         })
+    }
+
+    fn restore(&self, id: DoctorId, at: Timestamp) -> Result<bool, RepoError> {
+        let mut connection = checkout(&self.pool)?;
+        // Mappings ended by the archiving stay ended: staff re-assign deliberately.
+        diesel::update(
+            doctors::table
+                .find(id.0)
+                .filter(doctors::archived_at.is_not_null()),
+        )
+        .set((
+            doctors::archived_at.eq(None::<NaiveDateTime>),
+            doctors::updated_at.eq(to_db(at)),
+            doctors::version.eq(doctors::version + 1),
+        ))
+        .execute(&mut *connection)
+        .map(|restored| restored == 1)
+        .map_err(from_diesel)
     }
 }

@@ -175,20 +175,26 @@ impl DieselMappingRepository {
     }
 }
 
-macro_rules! visible_mappings {
-    ($owner:expr, $filter:expr) => {{
+/// The mappings matching every filter given, with their patient and doctor (a macro: the
+/// boxed join's type cannot be named).
+macro_rules! matching_mappings {
+    ($filter:expr) => {{
+        let filter: &MappingFilter = $filter;
         let mut query = mappings::table
             .inner_join(patients::table)
             .inner_join(doctors::table)
-            .filter(patients::owner_id.eq($owner.0))
-            .filter(patients::archived_at.is_null())
-            .filter(mappings::is_active.eq(true))
             .into_boxed();
-        if let Some(patient) = $filter.patient {
+        if let Some(owner) = filter.owner {
+            query = query.filter(patients::owner_id.eq(owner.0));
+        }
+        if let Some(patient) = filter.patient {
             query = query.filter(mappings::patient_id.eq(patient.0));
         }
-        if let Some(doctor) = $filter.doctor {
+        if let Some(doctor) = filter.doctor {
             query = query.filter(mappings::doctor_id.eq(doctor.0));
+        }
+        if let Some(active) = filter.active {
+            query = query.filter(mappings::is_active.eq(active));
         }
         query
     }};
@@ -205,14 +211,9 @@ impl MappingRepository for DieselMappingRepository {
             .map_err(from_diesel)
     }
 
-    fn list(
-        &self,
-        owner: UserId,
-        filter: MappingFilter,
-        page: Page,
-    ) -> Result<PageOf<MappingView>, RepoError> {
+    fn list(&self, filter: &MappingFilter, page: Page) -> Result<PageOf<MappingView>, RepoError> {
         let mut connection = checkout(&self.pool)?;
-        let rows = visible_mappings!(owner, filter)
+        let rows = matching_mappings!(filter)
             .select((
                 mappings::all_columns,
                 patients::name,
@@ -224,7 +225,7 @@ impl MappingRepository for DieselMappingRepository {
             .offset(page.offset())
             .load::<ViewRow>(&mut *connection)
             .map_err(from_diesel)?;
-        let total: i64 = visible_mappings!(owner, filter)
+        let total: i64 = matching_mappings!(filter)
             .count()
             .get_result(&mut *connection)
             .map_err(from_diesel)?;

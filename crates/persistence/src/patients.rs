@@ -6,7 +6,7 @@ use healthcare_domain::audit::AuditEvent;
 use healthcare_domain::fields::{OptionalEmail, Phone};
 use healthcare_domain::patient::{Age, Gender, Patient, PatientDetails, PatientId, PatientName};
 use healthcare_domain::{Timestamp, UserId};
-use healthcare_ports::ports::PatientRepository;
+use healthcare_ports::ports::{PatientFilter, PatientRepository};
 use healthcare_ports::{Page, PageOf, RepoError};
 
 use crate::audit::append_in;
@@ -76,19 +76,24 @@ impl DieselPatientRepository {
     }
 }
 
-type LivePatients<'a> = patients::BoxedQuery<'a, crate::connection::DbBackend>;
+type Patients = patients::BoxedQuery<'static, crate::connection::DbBackend>;
 
-fn live_patients_of(owner: UserId, search: Option<&str>) -> LivePatients<'static> {
-    let mut query = patients::table
-        .filter(patients::owner_id.eq(owner.0))
-        .filter(patients::archived_at.is_null())
-        .into_boxed();
-    if let Some(term) = search {
+fn matching_patients(filter: &PatientFilter) -> Patients {
+    let mut query = patients::table.into_boxed();
+    if let Some(term) = &filter.search {
         query = query.filter(
             patients::name_lower
                 .like(contains_pattern(term))
                 .escape(LIKE_ESCAPE),
         );
+    }
+    if let Some(owner) = filter.owner {
+        query = query.filter(patients::owner_id.eq(owner.0));
+    }
+    match filter.archived {
+        Some(true) => query = query.filter(patients::archived_at.is_not_null()),
+        Some(false) => query = query.filter(patients::archived_at.is_null()),
+        None => {}
     }
     query
 }
@@ -108,20 +113,15 @@ impl PatientRepository for DieselPatientRepository {
         find_row(&mut *checkout(&self.pool)?, id)
     }
 
-    fn list(
-        &self,
-        owner: UserId,
-        search: Option<&str>,
-        page: Page,
-    ) -> Result<PageOf<Patient>, RepoError> {
+    fn list(&self, filter: &PatientFilter, page: Page) -> Result<PageOf<Patient>, RepoError> {
         let mut connection = checkout(&self.pool)?;
-        let rows = live_patients_of(owner, search)
+        let rows = matching_patients(filter)
             .order((patients::created_at.desc(), patients::id.desc()))
             .limit(page.limit())
             .offset(page.offset())
             .load::<PatientRow>(&mut *connection)
             .map_err(from_diesel)?;
-        let total: i64 = live_patients_of(owner, search)
+        let total: i64 = matching_patients(filter)
             .count()
             .get_result(&mut *connection)
             .map_err(from_diesel)?;

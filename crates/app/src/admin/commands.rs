@@ -119,7 +119,7 @@ pub fn run(
             require_migrated(&pool)?;
             let (patients, _, _) = record_services(&pool, &console_trail(&pool));
             patients
-                .restore_patient(None, &RequestOrigin::default(), PatientId(id))
+                .restore_patient(&Caller::operator(RequestOrigin::default()), PatientId(id))
                 .map_err(|error| match error {
                     ServiceError::NotFound(_) => {
                         failure(format!("No archived patient with id {id}."))

@@ -15,7 +15,7 @@ use healthcare_domain::registration::RegistrationInput;
 use healthcare_domain::{Timestamp, UserId};
 use healthcare_persistence::{DbPool, DieselAuditRepository, migrations};
 use healthcare_ports::ports::{AuditFilter, AuditTrail};
-use healthcare_ports::services::AuditService;
+use healthcare_ports::services::{AuditService, Caller};
 use healthcare_ports::{Page, ServiceError};
 
 use crate::clock::SystemClock;

@@ -13,7 +13,7 @@ use healthcare_domain::registration::RegistrationInput;
 use healthcare_persistence::{DbPool, DieselAuditRepository};
 use healthcare_ports::Page;
 use healthcare_ports::ports::{AuditFilter, AuditRepository, AuditTrail};
-use healthcare_ports::services::AuditService;
+use healthcare_ports::services::{AuditService, Caller};
 use serde_json::{Value, json};
 
 fn pool(app: &TestApp) -> DbPool {
@@ -434,7 +434,7 @@ async fn every_audited_request_leaves_exactly_one_row(app: TestApp) {
         request_id: Some("p-restore".into()),
     };
     actix_web::rt::task::spawn_blocking(move || {
-        patients.restore_patient(None, &origin, PatientId(patient))
+        patients.restore_patient(&Caller::operator(origin), PatientId(patient))
     })
     .await
     .expect("joined")

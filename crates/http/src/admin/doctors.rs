@@ -2,11 +2,9 @@
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use healthcare_domain::FieldErrors;
-use healthcare_domain::doctor::{Doctor, DoctorId, DoctorInput};
-use healthcare_domain::fields::Submitted;
-use healthcare_ports::ports::DoctorSearch;
-use healthcare_ports::services::StaffCaller;
-use healthcare_ports::services::staff_records::DoctorDetail;
+use healthcare_domain::doctor::{Doctor, DoctorFilter, DoctorId, DoctorInput};
+use healthcare_domain::fields::{Submitted, WriteMode};
+use healthcare_ports::services::{DoctorDetail, IfMatch, StaffCaller};
 use maud::{Markup, html};
 
 use crate::admin::errors::{AdminError, call, refused_form};
@@ -67,13 +65,14 @@ pub async fn list(
     request: HttpRequest,
 ) -> Result<HttpResponse, AdminError> {
     let query = FormData::query(&request)?;
-    let filter = DoctorSearch {
+    let filter = DoctorFilter {
         search: query.text("q"),
         archived: query.flag("archived", "Archived")?,
+        ..DoctorFilter::default()
     };
     let page_wanted = query.page()?;
-    let (service, caller) = (state.staff.clone(), staff.caller.clone());
-    let found = call(move || service.doctors(&caller, &filter, page_wanted)).await?;
+    let (service, caller) = (state.doctors.clone(), staff.caller.caller().clone());
+    let found = call(move || service.list_doctors(&caller, filter, page_wanted)).await?;
     let filters = [
         ("q", query.value("q")),
         ("archived", query.value("archived")),
@@ -223,8 +222,8 @@ async fn load(
     staff: &StaffRequest,
     id: i64,
 ) -> Result<DoctorDetail, AdminError> {
-    let (service, caller) = (state.staff.clone(), staff.caller.clone());
-    Ok(call(move || service.doctor(&caller, DoctorId(id))).await?)
+    let (service, caller) = (state.doctors.clone(), staff.caller.caller().clone());
+    Ok(call(move || service.doctor_detail(&caller, DoctorId(id))).await?)
 }
 
 /// `GET /admin/doctors/{id}/`.
@@ -257,10 +256,19 @@ pub async fn update(
     staff.check_csrf(&form)?;
     let version = version_field(&form)?;
     let (input, shape_errors) = doctor_input(&form);
-    let (service, caller) = (state.staff.clone(), staff.caller.clone());
-    let result =
-        call(move || service.update_doctor(&caller, DoctorId(id), input, shape_errors, version))
-            .await;
+    let (service, caller) = (state.doctors.clone(), staff.caller.caller().clone());
+    let condition = Some(IfMatch(vec![version]));
+    let result = call(move || {
+        service.update_doctor(
+            &caller,
+            DoctorId(id),
+            input,
+            shape_errors,
+            WriteMode::Replace,
+            condition,
+        )
+    })
+    .await;
     // A cleared checkbox sends nothing; show it cleared again.
     let mut values = form.0;
     if !values.iter().any(|(name, _)| name == "is_available") {
@@ -289,7 +297,7 @@ pub async fn archive(
         &state,
         &raw_id,
         &form,
-        |service, caller, id| service.archive_doctor(caller, DoctorId(id)),
+        |state, caller, id| state.doctors.delete_doctor(caller, DoctorId(id)),
         |id| format!("/admin/doctors/{id}/?done=archived"),
     )
     .await
@@ -307,7 +315,7 @@ pub async fn restore(
         &state,
         &raw_id,
         &form,
-        |service, caller, id| service.restore_doctor(caller, DoctorId(id)),
+        |state, caller, id| state.doctors.restore_doctor(caller, DoctorId(id)),
         |id| format!("/admin/doctors/{id}/?done=restored"),
     )
     .await

@@ -3,11 +3,13 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
+use healthcare_domain::FieldErrors;
 use healthcare_domain::doctor::DoctorId;
-use healthcare_domain::mapping::{MappingId, NOTES};
+use healthcare_domain::fields::Submitted;
+use healthcare_domain::mapping::{MappingFilter, MappingId, NOTES};
 use healthcare_domain::patient::PatientId;
 use healthcare_ports::ServiceError;
-use healthcare_ports::ports::{MappingSearch, MappingView};
+use healthcare_ports::ports::MappingView;
 use healthcare_ports::services::StaffCaller;
 use maud::{Markup, html};
 
@@ -28,14 +30,15 @@ pub async fn list(
     request: HttpRequest,
 ) -> Result<HttpResponse, AdminError> {
     let query = FormData::query(&request)?;
-    let filter = MappingSearch {
+    let filter = MappingFilter {
         patient: query.id("patient", "Patient id")?.map(PatientId),
         doctor: query.id("doctor", "Doctor id")?.map(DoctorId),
         active: query.flag("active", "Active")?,
+        ..MappingFilter::default()
     };
     let page_wanted = query.page()?;
-    let (service, caller) = (state.staff.clone(), staff.caller.clone());
-    let found = call(move || service.mappings(&caller, &filter, page_wanted)).await?;
+    let (service, caller) = (state.mappings.clone(), staff.caller.caller().clone());
+    let found = call(move || service.list_mappings(&caller, filter, page_wanted)).await?;
     let filters = [
         ("patient", query.value("patient")),
         ("doctor", query.value("doctor")),
@@ -99,7 +102,7 @@ pub async fn remove(
 ) -> Result<HttpResponse, AdminError> {
     let id = path_id(&raw_id)?;
     staff.check_csrf(&form)?;
-    let (service, caller) = (state.staff.clone(), staff.caller.clone());
+    let (service, caller) = (state.mappings.clone(), staff.caller.caller().clone());
     call(move || service.remove_mapping(&caller, MappingId(id))).await?;
     Ok(see_other("/admin/mappings/?done=removed"))
 }
@@ -173,8 +176,8 @@ async fn load(
     staff: &StaffRequest,
     id: i64,
 ) -> Result<MappingView, AdminError> {
-    let (service, caller) = (state.staff.clone(), staff.caller.clone());
-    Ok(call(move || service.mapping(&caller, MappingId(id))).await?)
+    let (service, caller) = (state.mappings.clone(), staff.caller.caller().clone());
+    Ok(call(move || service.get_mapping(&caller, MappingId(id))).await?)
 }
 
 /// `GET /admin/mappings/{id}/`.
@@ -209,8 +212,16 @@ pub async fn update(
         .get(NOTES)
         .ok_or_else(|| AdminError::BadRequest("The form is missing its notes.".into()))?
         .to_owned();
-    let (service, caller) = (state.staff.clone(), staff.caller.clone());
-    let result = call(move || service.update_mapping_notes(&caller, MappingId(id), &notes)).await;
+    let (service, caller) = (state.mappings.clone(), staff.caller.caller().clone());
+    let result = call(move || {
+        service.update_mapping_notes(
+            &caller,
+            MappingId(id),
+            Submitted::Given(notes),
+            FieldErrors::new(),
+        )
+    })
+    .await;
     let errors = match result {
         Ok(_) => return Ok(see_other(&format!("/admin/mappings/{id}/?done=saved"))),
         Err(ServiceError::Validation(errors)) => errors,

@@ -17,7 +17,7 @@ pub mod users;
 use actix_web::http::header;
 use actix_web::{HttpResponse, web};
 use healthcare_ports::ServiceError;
-use healthcare_ports::services::{StaffCaller, StaffRecords};
+use healthcare_ports::services::Caller;
 use maud::html;
 
 use crate::admin::errors::{AdminError, call};
@@ -26,20 +26,20 @@ use crate::admin::params::FormData;
 use crate::admin::session::StaffRequest;
 use crate::state::AppState;
 
-/// A button on a record's page: runs one staff use case on the record `raw_id` names (after
-/// the CSRF check), then goes to `next(id)`, the page that shows the notice.
+/// A button on a record's page: runs one use case, as the staff user, on the record `raw_id`
+/// names (after the CSRF check), then goes to `next(id)`, the page that shows the notice.
 async fn record_action<T: Send + 'static>(
     staff: StaffRequest,
-    state: &AppState,
+    state: &web::Data<AppState>,
     raw_id: &str,
     form: &FormData,
-    action: impl FnOnce(&StaffRecords, &StaffCaller, i64) -> Result<T, ServiceError> + Send + 'static,
+    action: impl FnOnce(&AppState, &Caller, i64) -> Result<T, ServiceError> + Send + 'static,
     next: impl FnOnce(i64) -> String,
 ) -> Result<HttpResponse, AdminError> {
     let id = path_id(raw_id)?;
     staff.check_csrf(form)?;
-    let (service, caller) = (state.staff.clone(), staff.caller);
-    call(move || action(&service, &caller, id)).await?;
+    let (state, caller) = (state.clone(), staff.caller.caller().clone());
+    call(move || action(&state, &caller, id)).await?;
     Ok(see_other(&next(id)))
 }
 

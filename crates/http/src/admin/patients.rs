@@ -4,10 +4,10 @@
 use actix_web::{HttpRequest, HttpResponse, web};
 use healthcare_domain::FieldErrors;
 use healthcare_domain::UserId;
-use healthcare_domain::patient::{Patient, PatientId, PatientInput};
-use healthcare_ports::ports::{MappingView, PatientFilter};
-use healthcare_ports::services::StaffCaller;
-use healthcare_ports::services::staff_records::PatientDetail;
+use healthcare_domain::fields::WriteMode;
+use healthcare_domain::patient::{Patient, PatientFilter, PatientId, PatientInput};
+use healthcare_ports::ports::MappingView;
+use healthcare_ports::services::{IfMatch, PatientDetail, StaffCaller};
 use maud::{Markup, html};
 
 use crate::admin::errors::{AdminError, call, refused_form};
@@ -78,8 +78,8 @@ pub async fn list(
         archived: query.flag("archived", "Archived")?,
     };
     let page_wanted = query.page()?;
-    let (service, caller) = (state.staff.clone(), staff.caller.clone());
-    let found = call(move || service.patients(&caller, &filter, page_wanted)).await?;
+    let (service, caller) = (state.patients.clone(), staff.caller.caller().clone());
+    let found = call(move || service.list_patients(&caller, filter, page_wanted)).await?;
     let filters = [
         ("q", query.value("q")),
         ("archived", query.value("archived")),
@@ -251,8 +251,8 @@ async fn load(
     staff: &StaffRequest,
     id: i64,
 ) -> Result<PatientDetail, AdminError> {
-    let (service, caller) = (state.staff.clone(), staff.caller.clone());
-    Ok(call(move || service.patient(&caller, PatientId(id))).await?)
+    let (service, caller) = (state.patients.clone(), staff.caller.caller().clone());
+    Ok(call(move || service.patient_detail(&caller, PatientId(id))).await?)
 }
 
 /// `GET /admin/patients/{id}/`.
@@ -285,10 +285,19 @@ pub async fn update(
     staff.check_csrf(&form)?;
     let version = version_field(&form)?;
     let (input, shape_errors) = patient_input(&form);
-    let (service, caller) = (state.staff.clone(), staff.caller.clone());
-    let result =
-        call(move || service.update_patient(&caller, PatientId(id), input, shape_errors, version))
-            .await;
+    let (service, caller) = (state.patients.clone(), staff.caller.caller().clone());
+    let condition = Some(IfMatch(vec![version]));
+    let result = call(move || {
+        service.update_patient(
+            &caller,
+            PatientId(id),
+            input,
+            shape_errors,
+            WriteMode::Replace,
+            condition,
+        )
+    })
+    .await;
     let (status, shown) = match result {
         Ok(_) => return Ok(see_other(&format!("/admin/patients/{id}/?done=saved"))),
         Err(error) => refused_form(error, form.0)?,
@@ -312,7 +321,7 @@ pub async fn archive(
         &state,
         &raw_id,
         &form,
-        |service, caller, id| service.archive_patient(caller, PatientId(id)),
+        |state, caller, id| state.patients.delete_patient(caller, PatientId(id)),
         |id| format!("/admin/patients/{id}/?done=archived"),
     )
     .await
@@ -330,7 +339,7 @@ pub async fn restore(
         &state,
         &raw_id,
         &form,
-        |service, caller, id| service.restore_patient(caller, PatientId(id)),
+        |state, caller, id| state.patients.restore_patient(caller, PatientId(id)),
         |id| format!("/admin/patients/{id}/?done=restored"),
     )
     .await

@@ -5,7 +5,7 @@ use healthcare_domain::doctor::{DoctorId, DoctorInput};
 use healthcare_domain::fields::WriteMode;
 use healthcare_ports::ports::DoctorFilter;
 
-use crate::auth::{AuthenticatedUser, RequestCaller};
+use crate::auth::RequestCaller;
 use crate::body::{FieldReader, JsonObject};
 use crate::errors::ApiError;
 use crate::handlers::run_blocking;
@@ -55,7 +55,7 @@ struct DoctorFilters {
 )]
 #[get("/doctors")]
 pub async fn list(
-    _caller: AuthenticatedUser,
+    RequestCaller(caller): RequestCaller,
     state: web::Data<AppState>,
     request: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
@@ -63,9 +63,10 @@ pub async fn list(
     let filter = DoctorFilter {
         specialization: query.text("specialization"),
         available: query.boolean("available")?,
+        ..DoctorFilter::default()
     };
     let (page, service) = (query.page, state.doctors.clone());
-    let found = run_blocking(move || service.list_doctors(&filter, page)).await?;
+    let found = run_blocking(move || service.list_doctors(&caller, filter, page)).await?;
     Ok(HttpResponse::Ok().json(page_json(
         &request,
         &state.config,
@@ -88,13 +89,13 @@ pub async fn list(
 )]
 #[post("/doctors")]
 pub async fn create(
-    AuthenticatedUser(user): AuthenticatedUser,
+    RequestCaller(caller): RequestCaller,
     state: web::Data<AppState>,
     body: JsonObject,
 ) -> Result<HttpResponse, ApiError> {
     let (input, shape_errors) = doctor_input(body);
     let doctor =
-        run_blocking(move || state.doctors.create_doctor(user.id, input, shape_errors)).await?;
+        run_blocking(move || state.doctors.create_doctor(&caller, input, shape_errors)).await?;
     Ok(versioned(
         HttpResponse::Created(),
         doctor.doctor.version,
@@ -115,11 +116,11 @@ pub async fn create(
 )]
 #[get("/doctors/{id}")]
 pub async fn retrieve(
-    _caller: AuthenticatedUser,
+    RequestCaller(caller): RequestCaller,
     state: web::Data<AppState>,
     PathId(id): PathId,
 ) -> Result<HttpResponse, ApiError> {
-    let doctor = run_blocking(move || state.doctors.get_doctor(DoctorId(id))).await?;
+    let doctor = run_blocking(move || state.doctors.get_doctor(&caller, DoctorId(id))).await?;
     Ok(versioned(
         HttpResponse::Ok(),
         doctor.doctor.version,
@@ -128,7 +129,7 @@ pub async fn retrieve(
 }
 
 async fn update(
-    user: AuthenticatedUser,
+    RequestCaller(caller): RequestCaller,
     state: web::Data<AppState>,
     id: PathId,
     request: HttpRequest,
@@ -139,7 +140,7 @@ async fn update(
     let condition = if_match(&request);
     let doctor = run_blocking(move || {
         state.doctors.update_doctor(
-            user.0.id,
+            &caller,
             DoctorId(id.0),
             input,
             shape_errors,
@@ -170,13 +171,13 @@ async fn update(
 )]
 #[put("/doctors/{id}")]
 pub async fn replace(
-    user: AuthenticatedUser,
+    caller: RequestCaller,
     state: web::Data<AppState>,
     id: PathId,
     request: HttpRequest,
     body: JsonObject,
 ) -> Result<HttpResponse, ApiError> {
-    update(user, state, id, request, body, WriteMode::Replace).await
+    update(caller, state, id, request, body, WriteMode::Replace).await
 }
 
 /// Change any subset of a doctor's fields (its creator only).
@@ -194,13 +195,13 @@ pub async fn replace(
 )]
 #[patch("/doctors/{id}")]
 pub async fn patch(
-    user: AuthenticatedUser,
+    caller: RequestCaller,
     state: web::Data<AppState>,
     id: PathId,
     request: HttpRequest,
     body: JsonObject,
 ) -> Result<HttpResponse, ApiError> {
-    update(user, state, id, request, body, WriteMode::Partial).await
+    update(caller, state, id, request, body, WriteMode::Partial).await
 }
 
 /// Delete a doctor (its creator only): archived, and its mappings end.

@@ -76,6 +76,7 @@ pub async fn list(
     let filter = MappingFilter {
         patient: query.integer("patient")?.map(PatientId),
         doctor: query.integer("doctor")?.map(DoctorId),
+        ..MappingFilter::default()
     };
     let (page, service) = (query.page, state.mappings.clone());
     let found = run_blocking(move || service.list_mappings(&caller, filter, page)).await?;

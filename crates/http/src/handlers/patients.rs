@@ -2,7 +2,7 @@
 
 use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, put, web};
 use healthcare_domain::fields::WriteMode;
-use healthcare_domain::patient::{PatientId, PatientInput};
+use healthcare_domain::patient::{PatientFilter, PatientId, PatientInput};
 
 use crate::auth::RequestCaller;
 use crate::body::{FieldReader, JsonObject};
@@ -55,9 +55,12 @@ pub async fn list(
     request: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
     let query = ListQuery::parse(&request)?;
-    let (search, page, service) = (query.text("search"), query.page, state.patients.clone());
-    let found =
-        run_blocking(move || service.list_patients(&caller, search.as_deref(), page)).await?;
+    let filter = PatientFilter {
+        search: query.text("search"),
+        ..PatientFilter::default()
+    };
+    let (page, service) = (query.page, state.patients.clone());
+    let found = run_blocking(move || service.list_patients(&caller, filter, page)).await?;
     Ok(HttpResponse::Ok().json(page_json(
         &request,
         &state.config,

@@ -1,8 +1,11 @@
 //! Patients, doctors and mappings.
 
 use healthcare_domain::audit::AuditEvent;
+pub use healthcare_domain::doctor::DoctorFilter;
 use healthcare_domain::doctor::{Doctor, DoctorDetails, DoctorId};
+pub use healthcare_domain::mapping::MappingFilter;
 use healthcare_domain::mapping::{Mapping, MappingId};
+pub use healthcare_domain::patient::PatientFilter;
 use healthcare_domain::patient::{Patient, PatientDetails, PatientId};
 use healthcare_domain::{Timestamp, UserId};
 
@@ -16,20 +19,11 @@ pub trait PatientRepository: Send + Sync {
     /// MUST return `Ok(None)` for an unknown id.
     fn find(&self, id: PatientId) -> Result<Option<Patient>, RepoError>;
 
-    /// One page of the owner's non-archived patients, newest first (ties broken by id, newest
-    /// first), optionally only those whose name contains `search` ignoring case, where `%`
-    /// and `_` match literally; and the total count. MUST cost two statements whatever the
-    /// page size.
-    #[expect(
-        clippy::needless_lifetimes,
-        reason = "mockall cannot mock an elided lifetime in Option<&str>"
-    )]
-    fn list<'a>(
-        &self,
-        owner: UserId,
-        search: Option<&'a str>,
-        page: Page,
-    ) -> Result<PageOf<Patient>, RepoError>;
+    /// One page of the patients matching every filter given, newest first (ties broken by id,
+    /// newest first), and the total count. A `search` matches names containing it ignoring
+    /// case, with `%` and `_` matching literally. MUST cost two statements whatever the page
+    /// size.
+    fn list(&self, filter: &PatientFilter, page: Page) -> Result<PageOf<Patient>, RepoError>;
 
     /// Stores a new patient (version 1) and returns it. Stores `audit` in the same
     /// transaction, with the new patient's id as its `resource_id` and `patient_id`.
@@ -71,15 +65,6 @@ pub struct DoctorWithCount {
     pub patient_count: i64,
 }
 
-/// Filters of the doctor list.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct DoctorFilter {
-    /// Case-insensitive substring of the specialization (`%` and `_` literal).
-    pub specialization: Option<String>,
-    /// Only available, or only unavailable, doctors.
-    pub available: Option<bool>,
-}
-
 /// Storage of doctors.
 #[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
 pub trait DoctorRepository: Send + Sync {
@@ -87,9 +72,11 @@ pub trait DoctorRepository: Send + Sync {
     /// for an unknown id.
     fn find(&self, id: DoctorId) -> Result<Option<DoctorWithCount>, RepoError>;
 
-    /// One page of non-archived doctors matching `filter`, ordered by name then id, each with
-    /// its patient count computed in the same statement; and the total count. MUST cost two
-    /// statements whatever the page size.
+    /// One page of the doctors matching every filter given, ordered by name then id, each
+    /// with its patient count computed in the same statement; and the total count. A
+    /// `search` matches the name or the specialization, a `specialization` only the latter,
+    /// both ignoring case with `%` and `_` literal. MUST cost two statements whatever the
+    /// page size.
     fn list(&self, filter: &DoctorFilter, page: Page)
     -> Result<PageOf<DoctorWithCount>, RepoError>;
 
@@ -118,6 +105,10 @@ pub trait DoctorRepository: Send + Sync {
     /// `mapping.remove`). MUST return `Ok(false)` and change and store nothing when the doctor
     /// is unknown or already archived.
     fn archive(&self, id: DoctorId, at: Timestamp, audit: &AuditEvent) -> Result<bool, RepoError>;
+
+    /// Un-archives the doctor; its mappings stay inactive. MUST return `Ok(false)` and change
+    /// nothing when it was not archived.
+    fn restore(&self, id: DoctorId, at: Timestamp) -> Result<bool, RepoError>;
 }
 
 /// A mapping with the names the API shows beside it.
@@ -133,30 +124,16 @@ pub struct MappingView {
     pub doctor_specialization: String,
 }
 
-/// Filters of the mapping list.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct MappingFilter {
-    /// Only this patient's mappings.
-    pub patient: Option<PatientId>,
-    /// Only this doctor's mappings.
-    pub doctor: Option<DoctorId>,
-}
-
 /// Storage of patient–doctor mappings.
 #[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
 pub trait MappingRepository: Send + Sync {
     /// The mapping with this id, active or not. MUST return `Ok(None)` for an unknown id.
     fn find(&self, id: MappingId) -> Result<Option<Mapping>, RepoError>;
 
-    /// One page of the active mappings of the owner's non-archived patients, newest first
-    /// (ties by id), matching `filter`; and the total. MUST cost two statements whatever the
-    /// page size.
-    fn list(
-        &self,
-        owner: UserId,
-        filter: MappingFilter,
-        page: Page,
-    ) -> Result<PageOf<MappingView>, RepoError>;
+    /// One page of the mappings matching every filter given, active or ended, newest first
+    /// (ties by id), with their patient's and doctor's names; and the total. MUST cost two
+    /// statements whatever the page size.
+    fn list(&self, filter: &MappingFilter, page: Page) -> Result<PageOf<MappingView>, RepoError>;
 
     /// The patient's active mappings, oldest first, each with its doctor and the doctor's
     /// patient count, in one statement.

@@ -2,12 +2,9 @@
 //! owner's records.
 
 use healthcare_domain::audit::AuditEvent;
-use healthcare_domain::doctor::DoctorId;
-use healthcare_domain::patient::{Patient, PatientId};
 use healthcare_domain::staff::TotpSecret;
 use healthcare_domain::{Timestamp, User, UserId};
 
-use super::records::{DoctorWithCount, MappingView};
 use crate::RepoError;
 use crate::pagination::{Page, PageOf};
 
@@ -141,65 +138,10 @@ pub struct UserFilter {
     pub staff: Option<bool>,
 }
 
-/// Filters of the staff patient list (every owner's); every one given must match.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct PatientFilter {
-    /// Case-insensitive substring of the name (`%` and `_` literal).
-    pub search: Option<String>,
-    /// Only this owner's patients.
-    pub owner: Option<UserId>,
-    /// Only archived, or only non-archived, patients.
-    pub archived: Option<bool>,
-}
-
-/// Filters of the staff doctor list; every one given must match.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct DoctorSearch {
-    /// Case-insensitive substring of the name or specialization (`%` and `_` literal).
-    pub search: Option<String>,
-    /// Only archived, or only non-archived, doctors.
-    pub archived: Option<bool>,
-}
-
-/// Filters of the staff mapping list (every owner's); every one given must match.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct MappingSearch {
-    /// Only this patient's mappings.
-    pub patient: Option<PatientId>,
-    /// Only this doctor's mappings.
-    pub doctor: Option<DoctorId>,
-    /// Only active, or only ended, mappings.
-    pub active: Option<bool>,
-}
-
-/// The records as staff see them: every owner's, archived ones included.
+/// The user accounts, as staff administer them.
 #[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
 pub trait StaffDirectory: Send + Sync {
     /// One page of users matching `filter`, ordered by id; and the total. MUST cost two
     /// statements whatever the page size.
     fn users(&self, filter: &UserFilter, page: Page) -> Result<PageOf<User>, RepoError>;
-
-    /// One page of patients matching `filter`, newest first (ties by id, newest first); and
-    /// the total. MUST cost two statements whatever the page size.
-    fn patients(&self, filter: &PatientFilter, page: Page) -> Result<PageOf<Patient>, RepoError>;
-
-    /// One page of doctors matching `filter`, ordered by name then id, each with its patient
-    /// count; and the total. MUST cost two statements whatever the page size.
-    fn doctors(
-        &self,
-        filter: &DoctorSearch,
-        page: Page,
-    ) -> Result<PageOf<DoctorWithCount>, RepoError>;
-
-    /// One page of mappings matching `filter`, active or not, of every owner, newest first
-    /// (ties by id); and the total. MUST cost two statements whatever the page size.
-    fn mappings(
-        &self,
-        filter: &MappingSearch,
-        page: Page,
-    ) -> Result<PageOf<MappingView>, RepoError>;
-
-    /// Un-archives the doctor; its mappings stay inactive. MUST return `Ok(false)` when it
-    /// was not archived.
-    fn restore_doctor(&self, id: DoctorId, at: Timestamp) -> Result<bool, RepoError>;
 }

@@ -3,6 +3,7 @@
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
+use healthcare_domain::access::{Access, Actor};
 use healthcare_domain::audit::{
     AuditAction, AuditEvent, AuditOutcome, AuditRecord, ChainBreak, ChainKey, ChainVerifier, Mac,
     RequestOrigin, VerifyPolicy,
@@ -15,13 +16,14 @@ use crate::pagination::{Page, PageOf};
 use crate::ports::{
     AuditFilter, AuditRepository, AuditTrail, Clock, PendingSeal, SealRound, SignInFactors,
 };
-use crate::{RepoError, ServiceError};
+use crate::{RepoError, Resource, ServiceError};
 
-/// The signed-in user a request acts for, and where the request came from.
+/// Who a request acts for and in what capacity, and where the request came from. Every
+/// inbound adapter turns its own credentials into one.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Caller {
-    /// The user.
-    pub user: UserId,
+    /// Who acts, in what capacity.
+    pub actor: Actor,
     /// What the caller may do with the whole audit trail.
     pub audit_trail: AuditTrailAccess,
     /// Client address and request id, for the audit trail.
@@ -29,18 +31,56 @@ pub struct Caller {
 }
 
 impl Caller {
-    /// The caller `user`, whose session was signed in with `factors`, acting from `origin`.
+    /// A user of the JSON API acting on their own records, whose session was signed in with
+    /// `factors`, from `origin`.
     pub fn new(user: &User, factors: SignInFactors, origin: RequestOrigin) -> Self {
         Self {
-            user: user.id,
+            actor: Actor::RecordOwner(user.id),
             audit_trail: audit_trail_access(user, factors == SignInFactors::PasswordAndCode),
             origin,
         }
     }
 
+    /// `user` acting as platform staff through a session that proved its second factor;
+    /// `None` unless their account allows it.
+    pub fn platform_staff(user: &User, origin: RequestOrigin) -> Option<Self> {
+        Some(Self {
+            actor: Actor::platform_staff(user)?,
+            audit_trail: audit_trail_access(user, true),
+            origin,
+        })
+    }
+
+    /// The operator at the server's console.
+    pub fn operator(origin: RequestOrigin) -> Self {
+        Self {
+            actor: Actor::Operator,
+            audit_trail: AuditTrailAccess::Forbidden,
+            origin,
+        }
+    }
+
+    /// The account acting: what a new record is created by, or a self-service action (sign
+    /// out, change a password) applies to. The operator has none.
+    pub fn account(&self) -> Result<UserId, ServiceError> {
+        self.actor.user().ok_or(ServiceError::Forbidden)
+    }
+
     /// An event of this caller, outcome to be decided (`Success` until then).
     pub(crate) fn event(&self, action: AuditAction, at: Timestamp, target: Target) -> AuditEvent {
-        event_of(Some(self.user), &self.origin, action, at, target)
+        event_of(self.actor.user(), &self.origin, action, at, target)
+    }
+}
+
+/// Turns the domain's answer about a record of kind `resource` into the use case's refusal:
+/// a record the actor may not see is reported exactly like a missing one, but audited as a
+/// denial.
+pub(crate) fn permit(access: Access, resource: Resource) -> Result<(), Refusal> {
+    match access {
+        Access::Granted => Ok(()),
+        Access::Absent => Err(ServiceError::NotFound(resource).into()),
+        Access::Hidden => Err(Refusal::denied(ServiceError::NotFound(resource))),
+        Access::Forbidden => Err(ServiceError::Forbidden.into()),
     }
 }
 

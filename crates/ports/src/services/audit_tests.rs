@@ -18,6 +18,7 @@ use super::tests::{FixedClock, RecordingTrail, at, origin};
 use crate::ServiceError;
 use crate::pagination::{Page, PageOf};
 use crate::ports::{AuditFilter, MockAuditRepository, PendingSeal, SealRound};
+use healthcare_domain::access::Actor;
 
 const READER: UserId = UserId(3);
 
@@ -29,7 +30,7 @@ fn service(repository: MockAuditRepository) -> (AuditService, Arc<RecordingTrail
 
 fn caller(audit_trail: AuditTrailAccess) -> Caller {
     Caller {
-        user: READER,
+        actor: Actor::RecordOwner(READER),
         audit_trail,
         origin: origin(),
     }

@@ -1,89 +1,138 @@
-//! The doctor directory: every user reads it; only a doctor's creator changes it.
+//! The doctor directory, for every actor: the domain's access rule decides who reads and who
+//! changes each doctor. Only what names patients is audited.
 
 use std::sync::Arc;
 
+use healthcare_domain::FieldErrors;
+use healthcare_domain::access::{Operation, doctor_access, doctors_visible, mappings_visible};
 use healthcare_domain::audit::AuditAction;
-use healthcare_domain::doctor::{DoctorChanges, DoctorId, DoctorInput};
+use healthcare_domain::doctor::{DoctorChanges, DoctorFilter, DoctorId, DoctorInput};
 use healthcare_domain::fields::WriteMode;
-use healthcare_domain::{FieldErrors, UserId};
+use healthcare_domain::mapping::MappingFilter;
 
 use crate::pagination::{Page, PageOf};
-use crate::ports::{Clock, DoctorFilter, DoctorRepository, DoctorWithCount};
-use crate::services::audit::{Caller, Target};
+use crate::ports::{
+    AuditTrail, Clock, DoctorRepository, DoctorWithCount, MappingRepository, MappingView,
+};
+use crate::services::audit::{Caller, Refusal, Target, permit, record_outcome};
+use crate::services::patients::RELATED_LIMIT;
 use crate::services::versioning::{IfMatch, write_with_version_check};
 use crate::{Resource, ServiceError};
+
+/// A doctor with its mappings the caller may see.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DoctorDetail {
+    /// The doctor and its patient count.
+    pub doctor: DoctorWithCount,
+    /// Its mappings, newest first, at most [`RELATED_LIMIT`].
+    pub mappings: Vec<MappingView>,
+}
 
 /// Use cases on doctors.
 #[derive(Clone)]
 pub struct DoctorService {
     doctors: Arc<dyn DoctorRepository>,
+    mappings: Arc<dyn MappingRepository>,
+    trail: Arc<dyn AuditTrail>,
     clock: Arc<dyn Clock>,
 }
 
 impl DoctorService {
     /// Wires the service to its ports.
-    pub fn new(doctors: Arc<dyn DoctorRepository>, clock: Arc<dyn Clock>) -> Self {
-        Self { doctors, clock }
+    pub fn new(
+        doctors: Arc<dyn DoctorRepository>,
+        mappings: Arc<dyn MappingRepository>,
+        trail: Arc<dyn AuditTrail>,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        Self {
+            doctors,
+            mappings,
+            trail,
+            clock,
+        }
     }
 
-    /// Every non-archived doctor matching the filter, by name.
+    /// The doctors matching `filter` that the caller may see, by name.
     pub fn list_doctors(
         &self,
-        filter: &DoctorFilter,
+        caller: &Caller,
+        filter: DoctorFilter,
         page: Page,
     ) -> Result<PageOf<DoctorWithCount>, ServiceError> {
-        Ok(self.doctors.list(filter, page)?)
+        let filter = doctors_visible(&caller.actor, filter);
+        Ok(self.doctors.list(&filter, page)?)
     }
 
     /// Adds a doctor created by the caller.
     pub fn create_doctor(
         &self,
-        caller: UserId,
+        caller: &Caller,
         input: DoctorInput,
         shape_errors: FieldErrors,
     ) -> Result<DoctorWithCount, ServiceError> {
+        let created_by = caller.account()?;
         let details = input
             .validate(WriteMode::Create, shape_errors)?
             .into_new_details()
             .ok_or_else(|| {
                 ServiceError::Internal("create validation left a required field unset".into())
             })?;
-        Ok(self.doctors.insert(caller, &details, self.clock.now())?)
+        Ok(self
+            .doctors
+            .insert(created_by, &details, self.clock.now())?)
     }
 
-    /// A non-archived doctor.
-    pub fn get_doctor(&self, id: DoctorId) -> Result<DoctorWithCount, ServiceError> {
-        self.doctors
-            .find(id)?
-            .filter(|found| found.doctor.is_visible())
-            .ok_or(ServiceError::NotFound(Resource::Doctor))
-    }
-
-    fn get_changeable(
+    /// A doctor the caller may see.
+    pub fn get_doctor(
         &self,
-        caller: UserId,
+        caller: &Caller,
         id: DoctorId,
     ) -> Result<DoctorWithCount, ServiceError> {
-        let found = self.get_doctor(id)?;
-        if found.doctor.may_be_changed_by(caller) {
-            Ok(found)
-        } else {
-            Err(ServiceError::Forbidden)
-        }
+        self.reachable(caller, id, Operation::See)
     }
 
-    /// Replaces or patches a doctor the caller created (others: forbidden). With `if_match`, a
-    /// doctor changed since that version is refused (412) and left unchanged.
+    /// A doctor the caller may see, with the mappings the caller may see (audited as a
+    /// mapping list, since it names patients).
+    pub fn doctor_detail(
+        &self,
+        caller: &Caller,
+        id: DoctorId,
+    ) -> Result<DoctorDetail, ServiceError> {
+        let doctor = self.reachable(caller, id, Operation::See)?;
+        let event = caller.event(
+            AuditAction::MappingList,
+            self.clock.now(),
+            Target::record(id.0, None),
+        );
+        let related = mappings_visible(
+            &caller.actor,
+            MappingFilter {
+                doctor: Some(id),
+                ..MappingFilter::default()
+            },
+        );
+        let page = Page {
+            number: 1,
+            size: RELATED_LIMIT,
+        };
+        let result = self.mappings.list(&related, page).map_err(Refusal::from);
+        let mappings = record_outcome(self.trail.as_ref(), event, result)?.items;
+        Ok(DoctorDetail { doctor, mappings })
+    }
+
+    /// Replaces or patches a doctor the caller may change. With `if_match`, a doctor changed
+    /// since that version is refused (412) and left unchanged.
     pub fn update_doctor(
         &self,
-        caller: UserId,
+        caller: &Caller,
         id: DoctorId,
         input: DoctorInput,
         shape_errors: FieldErrors,
         mode: WriteMode,
         if_match: Option<IfMatch>,
     ) -> Result<DoctorWithCount, ServiceError> {
-        let current = self.get_changeable(caller, id)?;
+        let current = self.reachable(caller, id, Operation::Change)?;
         IfMatch::check(if_match.as_ref(), current.doctor.version)?;
         let changes: DoctorChanges = input.validate(mode, shape_errors)?;
         write_with_version_check(
@@ -95,15 +144,15 @@ impl DoctorService {
                     .doctors
                     .update(id, &details, found.doctor.version, self.clock.now())?)
             },
-            || self.get_changeable(caller, id),
+            || self.reachable(caller, id, Operation::Change),
         )
     }
 
-    /// Archives a doctor the caller created and deactivates its mappings, each ended mapping
+    /// Archives a doctor the caller may change and ends its mappings, each ended mapping
     /// recorded (in the archive's transaction) as a `mapping.remove` row with the caller as
     /// actor. A refusal leaves no row: doctor routes are not audited otherwise.
     pub fn delete_doctor(&self, caller: &Caller, id: DoctorId) -> Result<(), ServiceError> {
-        self.get_changeable(caller.user, id)?;
+        self.reachable(caller, id, Operation::Archive)?;
         let now = self.clock.now();
         let event = caller.event(AuditAction::MappingRemove, now, Target::NONE);
         if self.doctors.archive(id, now, &event)? {
@@ -112,5 +161,36 @@ impl DoctorService {
             // Archived by someone else since it was read.
             Err(ServiceError::NotFound(Resource::Doctor))
         }
+    }
+
+    /// Un-archives a doctor; its mappings stay ended. `NotFound` when no archived doctor has
+    /// this id.
+    pub fn restore_doctor(&self, caller: &Caller, id: DoctorId) -> Result<(), ServiceError> {
+        self.reachable(caller, id, Operation::Restore)?;
+        if self.doctors.restore(id, self.clock.now())? {
+            Ok(())
+        } else {
+            // Restored by someone else since it was read.
+            Err(ServiceError::NotFound(Resource::Doctor))
+        }
+    }
+
+    /// The doctor if the domain lets the caller do `operation` with it.
+    fn reachable(
+        &self,
+        caller: &Caller,
+        id: DoctorId,
+        operation: Operation,
+    ) -> Result<DoctorWithCount, ServiceError> {
+        let found = self
+            .doctors
+            .find(id)?
+            .ok_or(ServiceError::NotFound(Resource::Doctor))?;
+        permit(
+            doctor_access(&caller.actor, &found.doctor, operation),
+            Resource::Doctor,
+        )
+        .map_err(|refusal| refusal.error)?;
+        Ok(found)
     }
 }

@@ -1,23 +1,26 @@
-//! Assigning doctors to the caller's patients, and removing assignments. Every use case leaves
-//! exactly one audit row.
+//! Assigning doctors to patients, and changing and removing assignments, for every actor: a
+//! mapping is reachable by whoever the domain lets reach it. Every use case leaves exactly
+//! one audit row.
 
 use std::sync::Arc;
 
-use healthcare_domain::audit::AuditAction;
+use healthcare_domain::FieldErrors;
+use healthcare_domain::access::{
+    Access, Operation, mapping_access, mappings_visible, patient_access,
+};
+use healthcare_domain::assignment::{AssignmentRequest, already_assigned};
+use healthcare_domain::audit::{AuditAction, AuditEvent};
 use healthcare_domain::doctor::DoctorId;
 use healthcare_domain::fields::{Submitted, WriteMode, check_field};
-use healthcare_domain::mapping::{
-    AssignmentRequest, Mapping, MappingId, already_assigned, check_notes,
-};
-use healthcare_domain::patient::{Patient, PatientAccess, PatientId};
-use healthcare_domain::{FieldErrors, UserId};
+use healthcare_domain::mapping::{Mapping, MappingFilter, MappingId, check_notes};
+use healthcare_domain::patient::{Patient, PatientId};
 
 use crate::pagination::{Page, PageOf};
 use crate::ports::{
-    AuditTrail, Clock, DoctorRepository, DoctorWithCount, MappingFilter, MappingRepository,
-    MappingView, PatientRepository,
+    AuditTrail, Clock, DoctorRepository, DoctorWithCount, MappingRepository, MappingView,
+    PatientRepository,
 };
-use crate::services::audit::{Caller, Refusal, Target, record_outcome, record_refusal};
+use crate::services::audit::{Caller, Refusal, Target, permit, record_outcome, record_refusal};
 use crate::{RepoError, Resource, ServiceError};
 
 /// How often an assignment is judged again when its patient or doctor changed under it.
@@ -71,9 +74,9 @@ impl MappingService {
         }
     }
 
-    /// Assigns an available doctor to one of the caller's patients. A foreign patient is
-    /// reported exactly like a missing one; an already active pair is refused, also when two
-    /// requests race (the database's unique index decides).
+    /// Assigns an available doctor to a patient the caller may change. A patient they may not
+    /// see is reported exactly like a missing one; an already active pair is refused, also
+    /// when two requests race (the database's unique index decides).
     pub fn assign_doctor(
         &self,
         caller: &Caller,
@@ -82,17 +85,18 @@ impl MappingService {
     ) -> Result<MappingView, ServiceError> {
         let now = self.clock.now();
         let mut event = caller.event(AuditAction::MappingCreate, now, Target::NONE);
-        let result = self.assign(caller.user, input, shape_errors, &mut event);
+        let result = self.assign(caller, input, shape_errors, &mut event);
         record_refusal(self.trail.as_ref(), event, result)
     }
 
     fn assign(
         &self,
-        caller: UserId,
+        caller: &Caller,
         input: AssignmentInput,
         shape_errors: FieldErrors,
-        event: &mut healthcare_domain::audit::AuditEvent,
+        event: &mut AuditEvent,
     ) -> Result<MappingView, Refusal> {
+        let assigned_by = caller.account()?;
         let mut errors = shape_errors;
         let create = WriteMode::Create;
         let patient_ref = check_field(&mut errors, "patient", input.patient, true, create, Ok);
@@ -108,7 +112,7 @@ impl MappingService {
             }
             match self
                 .mappings
-                .insert(patient_id, doctor_id, caller, &notes, event.at, event)
+                .insert(patient_id, doctor_id, assigned_by, &notes, event.at, event)
             {
                 Ok(Some(view)) => return Ok(view),
                 Ok(None) => continue,
@@ -127,11 +131,11 @@ impl MappingService {
     /// Reads the patient and the doctor and applies the field rules; the ids when both pass.
     fn checked_pair(
         &self,
-        caller: UserId,
+        caller: &Caller,
         patient_ref: Option<i64>,
         doctor_ref: Option<i64>,
         mut errors: FieldErrors,
-        event: &mut healthcare_domain::audit::AuditEvent,
+        event: &mut AuditEvent,
     ) -> Result<(PatientId, DoctorId), Refusal> {
         let patient = patient_ref
             .map(|id| self.patients.find(PatientId(id)))
@@ -143,12 +147,12 @@ impl MappingService {
             .flatten();
         // Record which patient was asked for, whether or not the caller may see it.
         event.patient_id = patient.as_ref().map(|found| found.id);
-        let foreign = patient
-            .as_ref()
-            .is_some_and(|found| found.access_by(caller) == PatientAccess::Foreign);
+        let hidden = patient.as_ref().is_some_and(|found| {
+            patient_access(&caller.actor, found, Operation::Change) == Access::Hidden
+        });
         let refuse = |errors: FieldErrors| {
             let error = ServiceError::from(errors);
-            if foreign {
+            if hidden {
                 Refusal::denied(error)
             } else {
                 Refusal::from(error)
@@ -158,7 +162,7 @@ impl MappingService {
             return Err(refuse(errors));
         };
         let request = AssignmentRequest {
-            caller,
+            actor: caller.actor,
             patient: (patient_ref, patient.as_ref()),
             doctor: (doctor_ref, doctor.as_ref().map(|found| &found.doctor)),
         };
@@ -172,7 +176,7 @@ impl MappingService {
         }
     }
 
-    /// The active mappings of the caller's patients, newest first.
+    /// The mappings matching `filter` that the caller may see, newest first.
     pub fn list_mappings(
         &self,
         caller: &Caller,
@@ -184,14 +188,12 @@ impl MappingService {
             patient_id: filter.patient,
         };
         let event = caller.event(AuditAction::MappingList, self.clock.now(), target);
-        let result = self
-            .mappings
-            .list(caller.user, filter, page)
-            .map_err(Refusal::from);
+        let filter = mappings_visible(&caller.actor, filter);
+        let result = self.mappings.list(&filter, page).map_err(Refusal::from);
         record_outcome(self.trail.as_ref(), event, result)
     }
 
-    /// One of the caller's patients with its active assignments.
+    /// A patient the caller may see, with its active assignments.
     pub fn patient_assignments(
         &self,
         caller: &Caller,
@@ -203,15 +205,14 @@ impl MappingService {
         };
         let event = caller.event(AuditAction::MappingList, self.clock.now(), target);
         let result = (|| {
-            let not_found = ServiceError::NotFound(Resource::Patient);
-            let patient = match self.patients.find(patient_id)? {
-                Some(patient) => match patient.access_by(caller.user) {
-                    PatientAccess::Visible => patient,
-                    PatientAccess::Foreign => return Err(Refusal::denied(not_found)),
-                    PatientAccess::Archived => return Err(not_found.into()),
-                },
-                None => return Err(not_found.into()),
-            };
+            let patient = self
+                .patients
+                .find(patient_id)?
+                .ok_or(ServiceError::NotFound(Resource::Patient))?;
+            permit(
+                patient_access(&caller.actor, &patient, Operation::See),
+                Resource::Patient,
+            )?;
             let assignments = self.mappings.active_for_patient(patient_id)?;
             Ok(PatientAssignments {
                 patient,
@@ -221,32 +222,53 @@ impl MappingService {
         record_outcome(self.trail.as_ref(), event, result)
     }
 
-    /// An active mapping of one of the caller's patients; anything else is "not found" (a
-    /// denial when the patient is someone else's). The event learns the mapping's patient.
-    fn visible_mapping(
-        &self,
-        caller: UserId,
-        id: MappingId,
-        event: &mut healthcare_domain::audit::AuditEvent,
-    ) -> Result<Mapping, Refusal> {
-        let not_found = ServiceError::NotFound(Resource::PatientDoctorMapping);
-        let mapping = self
-            .mappings
-            .find(id)?
-            .filter(Mapping::is_removable)
-            .ok_or(not_found.clone())?;
-        event.patient_id = Some(mapping.patient_id);
-        match self.patients.find(mapping.patient_id)? {
-            Some(patient) => match patient.access_by(caller) {
-                PatientAccess::Visible => Ok(mapping),
-                PatientAccess::Foreign => Err(Refusal::denied(not_found)),
-                PatientAccess::Archived => Err(not_found.into()),
-            },
-            None => Err(not_found.into()),
-        }
+    /// A mapping the caller may see, with its patient's and doctor's names (audited as a
+    /// mapping list, since it names a patient).
+    pub fn get_mapping(&self, caller: &Caller, id: MappingId) -> Result<MappingView, ServiceError> {
+        let mut event = caller.event(
+            AuditAction::MappingList,
+            self.clock.now(),
+            Target::record(id.0, None),
+        );
+        let result = (|| {
+            let (mapping, patient) = self.reachable(caller, id, Operation::See, &mut event)?;
+            let doctor = self
+                .doctors
+                .find(mapping.doctor_id)?
+                .ok_or(ServiceError::NotFound(Resource::PatientDoctorMapping))?
+                .doctor;
+            Ok(MappingView {
+                mapping,
+                patient_name: patient.details.name.as_str().to_owned(),
+                doctor_name: doctor.details.name.as_str().to_owned(),
+                doctor_specialization: doctor.details.specialization.as_str().to_owned(),
+            })
+        })();
+        record_outcome(self.trail.as_ref(), event, result)
     }
 
-    /// Changes the notes of an active mapping of one of the caller's patients.
+    /// The mapping and its patient if the domain lets the caller do `operation` with it;
+    /// anything else is "not found" (a denial when the patient is hidden from the caller).
+    /// The event learns the mapping's patient.
+    fn reachable(
+        &self,
+        caller: &Caller,
+        id: MappingId,
+        operation: Operation,
+        event: &mut AuditEvent,
+    ) -> Result<(Mapping, Patient), Refusal> {
+        let not_found = ServiceError::NotFound(Resource::PatientDoctorMapping);
+        let mapping = self.mappings.find(id)?.ok_or(not_found.clone())?;
+        event.patient_id = Some(mapping.patient_id);
+        let patient = self.patients.find(mapping.patient_id)?.ok_or(not_found)?;
+        permit(
+            mapping_access(&caller.actor, &mapping, &patient, operation),
+            Resource::PatientDoctorMapping,
+        )?;
+        Ok((mapping, patient))
+    }
+
+    /// Changes the notes of a mapping the caller may change.
     pub fn update_mapping_notes(
         &self,
         caller: &Caller,
@@ -257,7 +279,7 @@ impl MappingService {
         let now = self.clock.now();
         let mut event = caller.event(AuditAction::MappingUpdate, now, Target::record(id.0, None));
         let result = (|| {
-            let mapping = self.visible_mapping(caller.user, id, &mut event)?;
+            let (mapping, _) = self.reachable(caller, id, Operation::Change, &mut event)?;
             let mut errors = shape_errors;
             let notes = check_notes(&mut errors, notes, WriteMode::Partial);
             if !errors.is_empty() {
@@ -271,12 +293,12 @@ impl MappingService {
         record_refusal(self.trail.as_ref(), event, result)
     }
 
-    /// Removes (deactivates) a mapping once; a second removal is "not found".
+    /// Removes (ends) a mapping the caller may change, once; a second removal is "not found".
     pub fn remove_mapping(&self, caller: &Caller, id: MappingId) -> Result<(), ServiceError> {
         let now = self.clock.now();
         let mut event = caller.event(AuditAction::MappingRemove, now, Target::record(id.0, None));
         let result = (|| {
-            self.visible_mapping(caller.user, id, &mut event)?;
+            self.reachable(caller, id, Operation::Archive, &mut event)?;
             if self.mappings.deactivate(id, now, &event)? {
                 Ok(())
             } else {

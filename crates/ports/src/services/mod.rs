@@ -1,5 +1,6 @@
-//! Use-case services, one per aggregate. Each takes the acting user explicitly and holds the
-//! real logic: load, check the domain rule, apply the transition, persist.
+//! Use-case services, one per aggregate, serving every inbound adapter. Each takes the
+//! [`Caller`] explicitly and holds the real logic: load, ask the domain's access rule, apply
+//! the transition, persist.
 
 pub mod audit;
 pub mod auth;
@@ -22,9 +23,9 @@ pub use audit::{AuditService, Caller, ChainReport};
 pub use auth::{
     AuthPorts, AuthService, Authenticated, LoginInput, PasswordChangeInput, SessionTokens,
 };
-pub use doctors::DoctorService;
+pub use doctors::{DoctorDetail, DoctorService};
 pub use mappings::{AssignmentInput, MappingService, PatientAssignments};
-pub use patients::PatientService;
+pub use patients::{PatientDetail, PatientPorts, PatientService};
 pub use staff_records::{StaffRecords, StaffRecordsPorts};
 pub use staff_sign_in::{ConsoleEnrolment, StaffCaller, StaffSignIn, StaffSignInPorts};
 pub use throttling::Throttling;

@@ -1,85 +1,142 @@
-//! Patient records: visible only to their creator; deleting archives. Every use case leaves
-//! exactly one audit row.
+//! Patient records, for every actor: the domain's access rule decides what each may see and
+//! do; deleting archives. Every use case leaves exactly one audit row.
 
 use std::sync::Arc;
 
-use healthcare_domain::audit::{AuditAction, RequestOrigin};
+use healthcare_domain::access::{Operation, mappings_visible, patient_access, patients_visible};
+use healthcare_domain::audit::AuditAction;
 use healthcare_domain::fields::WriteMode;
-use healthcare_domain::patient::{Patient, PatientAccess, PatientChanges, PatientId, PatientInput};
-use healthcare_domain::{FieldErrors, UserId};
+use healthcare_domain::mapping::MappingFilter;
+use healthcare_domain::patient::{Patient, PatientChanges, PatientFilter, PatientId, PatientInput};
+use healthcare_domain::{FieldErrors, User};
 
 use crate::pagination::{Page, PageOf};
-use crate::ports::{AuditTrail, Clock, PatientRepository};
-use crate::services::audit::{Caller, Refusal, Target, event_of, record_outcome, record_refusal};
+use crate::ports::{
+    AuditTrail, Clock, MappingRepository, MappingView, PatientRepository, UserRepository,
+};
+use crate::services::audit::{Caller, Refusal, Target, permit, record_outcome, record_refusal};
 use crate::services::versioning::{IfMatch, write_with_version_check};
 use crate::{Resource, ServiceError};
+
+/// Mappings shown beside a patient, at most.
+pub const RELATED_LIMIT: u64 = 100;
+
+/// A patient with who registered it and its doctors.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PatientDetail {
+    /// The patient.
+    pub patient: Patient,
+    /// Who registered it.
+    pub owner: Option<User>,
+    /// Its mappings the caller may see, newest first, at most [`RELATED_LIMIT`].
+    pub mappings: Vec<MappingView>,
+}
+
+/// The ports [`PatientService`] is built on.
+#[derive(Clone)]
+pub struct PatientPorts {
+    /// Patients.
+    pub patients: Arc<dyn PatientRepository>,
+    /// Mappings, for a patient's doctors.
+    pub mappings: Arc<dyn MappingRepository>,
+    /// Accounts, for a patient's owner.
+    pub users: Arc<dyn UserRepository>,
+    /// Reads and refusals.
+    pub trail: Arc<dyn AuditTrail>,
+    /// Time.
+    pub clock: Arc<dyn Clock>,
+}
 
 /// Use cases on patients.
 #[derive(Clone)]
 pub struct PatientService {
-    patients: Arc<dyn PatientRepository>,
-    trail: Arc<dyn AuditTrail>,
-    clock: Arc<dyn Clock>,
+    ports: PatientPorts,
 }
 
 impl PatientService {
     /// Wires the service to its ports.
-    pub fn new(
-        patients: Arc<dyn PatientRepository>,
-        trail: Arc<dyn AuditTrail>,
-        clock: Arc<dyn Clock>,
-    ) -> Self {
-        Self {
-            patients,
-            trail,
-            clock,
-        }
+    pub fn new(ports: PatientPorts) -> Self {
+        Self { ports }
     }
 
-    /// The caller's patients, newest first, optionally filtered by name.
+    /// The patients matching `filter` that the caller may see, newest first. An empty search
+    /// matches every name.
     pub fn list_patients(
         &self,
         caller: &Caller,
-        search: Option<&str>,
+        filter: PatientFilter,
         page: Page,
     ) -> Result<PageOf<Patient>, ServiceError> {
-        let event = caller.event(AuditAction::PatientList, self.clock.now(), Target::NONE);
+        let event = caller.event(AuditAction::PatientList, self.now(), Target::NONE);
+        let mut filter = patients_visible(&caller.actor, filter);
+        filter.search = filter.search.filter(|search| !search.is_empty());
         let result = self
+            .ports
             .patients
-            .list(caller.user, search.filter(|s| !s.is_empty()), page)
+            .list(&filter, page)
             .map_err(Refusal::from);
-        record_outcome(self.trail.as_ref(), event, result)
+        record_outcome(self.trail(), event, result)
     }
 
-    /// Creates a patient owned by the caller.
+    /// Creates a patient registered by the caller.
     pub fn create_patient(
         &self,
         caller: &Caller,
         input: PatientInput,
         shape_errors: FieldErrors,
     ) -> Result<Patient, ServiceError> {
-        let now = self.clock.now();
+        let now = self.now();
         let event = caller.event(AuditAction::PatientCreate, now, Target::NONE);
         let result: Result<Patient, Refusal> = (|| {
+            let owner = caller.account()?;
             let details = input
                 .validate(WriteMode::Create, shape_errors)?
                 .into_new_details()
                 .ok_or_else(|| {
                     ServiceError::Internal("create validation left a required field unset".into())
                 })?;
-            Ok(self.patients.insert(caller.user, &details, now, &event)?)
+            Ok(self.ports.patients.insert(owner, &details, now, &event)?)
         })();
-        record_refusal(self.trail.as_ref(), event.clone(), result)
+        record_refusal(self.trail(), event.clone(), result)
     }
 
-    /// One of the caller's patients; anyone else's, or an archived one, is "not found".
+    /// A patient the caller may see; any other is "not found".
     pub fn get_patient(&self, caller: &Caller, id: PatientId) -> Result<Patient, ServiceError> {
-        let event = caller.event(
-            AuditAction::PatientRead,
-            self.clock.now(),
-            Target::patient(id),
-        );
-        record_outcome(self.trail.as_ref(), event, self.visible(caller.user, id))
+        let event = caller.event(AuditAction::PatientRead, self.now(), Target::patient(id));
+        let result = self.reachable(caller, id, Operation::See);
+        record_outcome(self.trail(), event, result)
+    }
+
+    /// A patient the caller may see, with its owner and the mappings the caller may see
+    /// (audited as a read of the patient).
+    pub fn patient_detail(
+        &self,
+        caller: &Caller,
+        id: PatientId,
+    ) -> Result<PatientDetail, ServiceError> {
+        let event = caller.event(AuditAction::PatientRead, self.now(), Target::patient(id));
+        let result = (|| {
+            let patient = self.reachable(caller, id, Operation::See)?;
+            let owner = self.ports.users.find_by_id(patient.owner)?;
+            let related = mappings_visible(
+                &caller.actor,
+                MappingFilter {
+                    patient: Some(id),
+                    ..MappingFilter::default()
+                },
+            );
+            let page = Page {
+                number: 1,
+                size: RELATED_LIMIT,
+            };
+            let mappings = self.ports.mappings.list(&related, page)?.items;
+            Ok(PatientDetail {
+                patient,
+                owner,
+                mappings,
+            })
+        })();
+        record_outcome(self.trail(), event, result)
     }
 
     /// Replaces (`WriteMode::Replace`) or patches (`WriteMode::Partial`) a patient. With
@@ -93,10 +150,10 @@ impl PatientService {
         mode: WriteMode,
         if_match: Option<IfMatch>,
     ) -> Result<Patient, ServiceError> {
-        let now = self.clock.now();
+        let now = self.now();
         let event = caller.event(AuditAction::PatientUpdate, now, Target::patient(id));
         let result: Result<Patient, Refusal> = (|| {
-            let current = self.visible(caller.user, id)?;
+            let current = self.reachable(caller, id, Operation::Change)?;
             IfMatch::check(if_match.as_ref(), current.version)?;
             let changes: PatientChanges = input.validate(mode, shape_errors)?;
             Ok(write_with_version_check(
@@ -105,69 +162,77 @@ impl PatientService {
                 |patient| {
                     let details = changes.clone().apply_to(&patient.details);
                     Ok(self
+                        .ports
                         .patients
                         .update(id, &details, patient.version, now, &event)?)
                 },
                 || {
-                    self.visible(caller.user, id)
+                    self.reachable(caller, id, Operation::Change)
                         .map_err(|refusal| refusal.error)
                 },
             )?)
         })();
-        record_refusal(self.trail.as_ref(), event.clone(), result)
+        record_refusal(self.trail(), event.clone(), result)
     }
 
-    /// Archives one of the caller's patients and deactivates its mappings.
+    /// Archives a patient and ends its mappings (the soft-delete policy).
     pub fn delete_patient(&self, caller: &Caller, id: PatientId) -> Result<(), ServiceError> {
-        let now = self.clock.now();
+        let now = self.now();
         let event = caller.event(AuditAction::PatientDelete, now, Target::patient(id));
         let result: Result<(), Refusal> = (|| {
-            self.visible(caller.user, id)?;
-            if self.patients.archive(id, now, &event)? {
+            self.reachable(caller, id, Operation::Archive)?;
+            if self.ports.patients.archive(id, now, &event)? {
                 Ok(())
             } else {
                 // Archived by a concurrent request in between.
                 Err(Refusal::from(ServiceError::NotFound(Resource::Patient)))
             }
         })();
-        record_refusal(self.trail.as_ref(), event.clone(), result)
+        record_refusal(self.trail(), event.clone(), result)
     }
 
-    /// Un-archives a patient (an operator's action: `actor` is the staff user, if any); its
-    /// mappings stay inactive, as the soft-delete policy says. `NotFound` when no archived
-    /// patient has this id.
-    pub fn restore_patient(
+    /// Un-archives a patient; its mappings stay ended, as the soft-delete policy says.
+    /// `NotFound` when no archived patient has this id.
+    pub fn restore_patient(&self, caller: &Caller, id: PatientId) -> Result<(), ServiceError> {
+        let now = self.now();
+        let event = caller.event(AuditAction::PatientRestore, now, Target::patient(id));
+        let result: Result<(), Refusal> = (|| {
+            self.reachable(caller, id, Operation::Restore)?;
+            if self.ports.patients.restore(id, now, &event)? {
+                Ok(())
+            } else {
+                // Restored by a concurrent request in between.
+                Err(Refusal::from(ServiceError::NotFound(Resource::Patient)))
+            }
+        })();
+        record_refusal(self.trail(), event, result)
+    }
+
+    /// The patient if the domain lets the caller do `operation` with it; the refusal says
+    /// whether that was a denial.
+    fn reachable(
         &self,
-        actor: Option<UserId>,
-        origin: &RequestOrigin,
+        caller: &Caller,
         id: PatientId,
-    ) -> Result<(), ServiceError> {
-        let now = self.clock.now();
-        let event = event_of(
-            actor,
-            origin,
-            AuditAction::PatientRestore,
-            now,
-            Target::patient(id),
-        );
-        let result: Result<(), Refusal> = match self.patients.restore(id, now, &event) {
-            Ok(true) => Ok(()),
-            Ok(false) => Err(ServiceError::NotFound(Resource::Patient).into()),
-            Err(error) => Err(error.into()),
-        };
-        record_refusal(self.trail.as_ref(), event, result)
+        operation: Operation,
+    ) -> Result<Patient, Refusal> {
+        let patient = self
+            .ports
+            .patients
+            .find(id)?
+            .ok_or(ServiceError::NotFound(Resource::Patient))?;
+        permit(
+            patient_access(&caller.actor, &patient, operation),
+            Resource::Patient,
+        )?;
+        Ok(patient)
     }
 
-    /// The patient if the caller may see it; the refusal says whether that was a denial.
-    fn visible(&self, caller: UserId, id: PatientId) -> Result<Patient, Refusal> {
-        let not_found = ServiceError::NotFound(Resource::Patient);
-        match self.patients.find(id)? {
-            Some(patient) => match patient.access_by(caller) {
-                PatientAccess::Visible => Ok(patient),
-                PatientAccess::Foreign => Err(Refusal::denied(not_found)),
-                PatientAccess::Archived => Err(not_found.into()),
-            },
-            None => Err(not_found.into()),
-        }
+    fn trail(&self) -> &dyn AuditTrail {
+        self.ports.trail.as_ref()
+    }
+
+    fn now(&self) -> healthcare_domain::Timestamp {
+        self.ports.clock.now()
     }
 }

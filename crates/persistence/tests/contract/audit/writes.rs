@@ -439,7 +439,7 @@ fn a_failed_audit_insert_rolls_the_change_back(db: &Database) {
     );
     assert_eq!(
         r.patients
-            .list(r.owner, None, page(1, 20))
+            .list(&crate::own_patients(r.owner, None), page(1, 20))
             .expect("listed")
             .total,
         1,
@@ -617,7 +617,7 @@ fn restore_unarchives_once_and_leaves_mappings_inactive(db: &Database) {
     assert!(restored.version > patient.version);
     assert_eq!(
         r.patients
-            .list(r.owner, None, page(1, 20))
+            .list(&crate::own_patients(r.owner, None), page(1, 20))
             .expect("listed")
             .items
             .iter()

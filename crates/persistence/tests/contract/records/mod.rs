@@ -177,3 +177,4 @@ use healthcare_ports::ports::{
 mod accounts;
 mod patients_doctors_mappings;
 mod throttle;
+mod visibility;

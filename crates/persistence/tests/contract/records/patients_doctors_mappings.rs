@@ -107,20 +107,26 @@ fn patient_lists_are_the_owners_newest_first_with_literal_search(pool: &DbPool) 
         )
         .expect("inserted");
 
-    let first = r.patients.list(r.owner, None, page(1, 2)).expect("listed");
+    let first = r
+        .patients
+        .list(&crate::own_patients(r.owner, None), page(1, 2))
+        .expect("listed");
     assert_eq!(first.total, 5);
     assert_eq!(
         first.items.iter().map(|p| p.id).collect::<Vec<_>>(),
         vec![ids[4], ids[3]]
     );
-    let last = r.patients.list(r.owner, None, page(3, 2)).expect("listed");
+    let last = r
+        .patients
+        .list(&crate::own_patients(r.owner, None), page(3, 2))
+        .expect("listed");
     assert_eq!(
         last.items.iter().map(|p| p.id).collect::<Vec<_>>(),
         vec![ids[0]]
     );
     assert!(
         r.patients
-            .list(r.owner, None, page(4, 2))
+            .list(&crate::own_patients(r.owner, None), page(4, 2))
             .expect("listed")
             .items
             .is_empty()
@@ -129,7 +135,7 @@ fn patient_lists_are_the_owners_newest_first_with_literal_search(pool: &DbPool) 
     let names_for = |term: &str| {
         let found = r
             .patients
-            .list(r.owner, Some(term), page(1, 100))
+            .list(&crate::own_patients(r.owner, Some(term)), page(1, 100))
             .expect("listed");
         assert_eq!(found.total as usize, found.items.len());
         found
@@ -197,7 +203,7 @@ fn archiving_a_patient_hides_it_and_deactivates_its_mappings(pool: &DbPool) {
     assert_eq!(archived.archived_at, Some(at(3)));
     assert_eq!(
         r.patients
-            .list(r.owner, None, page(1, 20))
+            .list(&crate::own_patients(r.owner, None), page(1, 20))
             .expect("listed")
             .total,
         0
@@ -286,7 +292,7 @@ fn doctor_lists_filter_order_and_count_patients(pool: &DbPool) {
 
     let surgery = DoctorFilter {
         specialization: Some("SURGERY".into()),
-        available: None,
+        ..DoctorFilter::default()
     };
     let found = r.doctors.list(&surgery, page(1, 20)).expect("listed");
     assert_eq!(
@@ -295,15 +301,15 @@ fn doctor_lists_filter_order_and_count_patients(pool: &DbPool) {
     );
     let literal = DoctorFilter {
         specialization: Some("y_g".into()),
-        available: None,
+        ..DoctorFilter::default()
     };
     assert_eq!(
         r.doctors.list(&literal, page(1, 20)).expect("listed").total,
         1
     );
     let unavailable = DoctorFilter {
-        specialization: None,
         available: Some(false),
+        ..DoctorFilter::default()
     };
     let found = r.doctors.list(&unavailable, page(1, 20)).expect("listed");
     assert_eq!(
@@ -371,10 +377,11 @@ fn archiving_a_doctor_deactivates_its_mappings(pool: &DbPool) {
     );
     assert!(
         r.doctors
-            .list(&DoctorFilter::default(), page(1, 20))
+            .list(&crate::directory_for(r.owner), page(1, 20))
             .expect("listed")
             .items
-            .is_empty()
+            .is_empty(),
+        "an archived doctor leaves the directory users see"
     );
     assert_eq!(
         r.doctors
@@ -723,7 +730,10 @@ fn mapping_lists_show_only_the_owners_active_mappings(pool: &DbPool) {
 
     let all = r
         .mappings
-        .list(r.owner, MappingFilter::default(), page(1, 20))
+        .list(
+            &crate::own_mappings(r.owner, MappingFilter::default()),
+            page(1, 20),
+        )
         .expect("listed");
     assert_eq!(all.total, 2);
     assert_eq!(
@@ -731,12 +741,12 @@ fn mapping_lists_show_only_the_owners_active_mappings(pool: &DbPool) {
         vec![m2.mapping.id, m1.mapping.id]
     );
     let by_doctor = MappingFilter {
-        patient: None,
         doctor: Some(d1.doctor.id),
+        ..MappingFilter::default()
     };
     let found = r
         .mappings
-        .list(r.owner, by_doctor, page(1, 20))
+        .list(&crate::own_mappings(r.owner, by_doctor), page(1, 20))
         .expect("listed");
     assert_eq!(
         found.items.iter().map(|v| v.mapping.id).collect::<Vec<_>>(),
@@ -744,11 +754,11 @@ fn mapping_lists_show_only_the_owners_active_mappings(pool: &DbPool) {
     );
     let foreign_patient = MappingFilter {
         patient: Some(theirs.id),
-        doctor: None,
+        ..MappingFilter::default()
     };
     assert_eq!(
         r.mappings
-            .list(r.owner, foreign_patient, page(1, 20))
+            .list(&crate::own_mappings(r.owner, foreign_patient), page(1, 20))
             .expect("listed")
             .total,
         0

@@ -124,7 +124,7 @@ fn patient_directory_shows_every_owner_and_archived_ones(db: &Database) {
     );
 
     let ids = |filter: PatientFilter| {
-        let found = r.directory.patients(&filter, page(1, 100)).expect("listed");
+        let found = r.patients.list(&filter, page(1, 100)).expect("listed");
         assert_eq!(found.total as usize, found.items.len());
         found.items.iter().map(|p| p.id).collect::<Vec<_>>()
     };
@@ -172,8 +172,8 @@ fn patient_directory_shows_every_owner_and_archived_ones(db: &Database) {
         vec![tie]
     );
     let second = r
-        .directory
-        .patients(&PatientFilter::default(), page(2, 2))
+        .patients
+        .list(&PatientFilter::default(), page(2, 2))
         .expect("listed");
     assert_eq!(second.total, 5);
     assert_eq!(
@@ -181,8 +181,8 @@ fn patient_directory_shows_every_owner_and_archived_ones(db: &Database) {
         vec![marie, pct]
     );
     let archived = r
-        .directory
-        .patients(
+        .patients
+        .list(
             &PatientFilter {
                 archived: Some(true),
                 ..PatientFilter::default()
@@ -244,8 +244,8 @@ fn doctor_directory_filters_orders_and_counts(db: &Database) {
         Ok(true)
     );
 
-    let listed = |filter: DoctorSearch| {
-        let found = r.directory.doctors(&filter, page(1, 100)).expect("listed");
+    let listed = |filter: DoctorFilter| {
+        let found = r.doctors.list(&filter, page(1, 100)).expect("listed");
         assert_eq!(found.total as usize, found.items.len());
         found
             .items
@@ -253,22 +253,22 @@ fn doctor_directory_filters_orders_and_counts(db: &Database) {
             .map(|d| (d.doctor.id, d.patient_count))
             .collect::<Vec<_>>()
     };
-    let ids = |filter: DoctorSearch| {
+    let ids = |filter: DoctorFilter| {
         listed(filter)
             .into_iter()
             .map(|(id, _)| id)
             .collect::<Vec<_>>()
     };
     let search = |term: &str| {
-        ids(DoctorSearch {
+        ids(DoctorFilter {
             search: Some(term.into()),
-            ..DoctorSearch::default()
+            ..DoctorFilter::default()
         })
     };
     // By name, then id; archived included. (Names here all start upper-case: the databases'
     // collations order upper and lower case differently.)
     assert_eq!(
-        listed(DoctorSearch::default()),
+        listed(DoctorFilter::default()),
         vec![
             (amy, 0),
             (bob_old, 0),
@@ -284,22 +284,23 @@ fn doctor_directory_filters_orders_and_counts(db: &Database) {
     assert_eq!(search("_"), vec![amy], "_ is literal");
     assert_eq!(search("100%"), vec![pct], "% is literal");
     assert_eq!(
-        ids(DoctorSearch {
+        ids(DoctorFilter {
             archived: Some(true),
-            ..DoctorSearch::default()
+            ..DoctorFilter::default()
         }),
         vec![bob_old]
     );
     assert_eq!(
-        ids(DoctorSearch {
+        ids(DoctorFilter {
             search: Some("b".into()),
             archived: Some(false),
+            ..DoctorFilter::default()
         }),
         vec![bob]
     );
     let second = r
-        .directory
-        .doctors(&DoctorSearch::default(), page(2, 4))
+        .doctors
+        .list(&DoctorFilter::default(), page(2, 4))
         .expect("listed");
     assert_eq!(second.total, 6);
     assert_eq!(
@@ -374,8 +375,8 @@ fn mapping_directory_shows_every_owner_active_or_not(db: &Database) {
         Ok(true)
     );
 
-    let ids = |filter: MappingSearch| {
-        let found = r.directory.mappings(&filter, page(1, 100)).expect("listed");
+    let ids = |filter: MappingFilter| {
+        let found = r.mappings.list(&filter, page(1, 100)).expect("listed");
         assert_eq!(found.total as usize, found.items.len());
         found
             .items
@@ -384,58 +385,60 @@ fn mapping_directory_shows_every_owner_active_or_not(db: &Database) {
             .collect::<Vec<MappingId>>()
     };
     assert_eq!(
-        ids(MappingSearch::default()),
+        ids(MappingFilter::default()),
         vec![m4, m3, m2, m1],
         "newest first, ties by id; every owner, ended ones included"
     );
     assert_eq!(
-        ids(MappingSearch {
+        ids(MappingFilter {
             active: Some(true),
-            ..MappingSearch::default()
+            ..MappingFilter::default()
         }),
         vec![m4, m2, m1]
     );
     assert_eq!(
-        ids(MappingSearch {
+        ids(MappingFilter {
             active: Some(false),
-            ..MappingSearch::default()
+            ..MappingFilter::default()
         }),
         vec![m3]
     );
     assert_eq!(
-        ids(MappingSearch {
+        ids(MappingFilter {
             patient: Some(p1),
-            ..MappingSearch::default()
+            ..MappingFilter::default()
         }),
         vec![m3, m1]
     );
     assert_eq!(
-        ids(MappingSearch {
+        ids(MappingFilter {
             doctor: Some(d2),
-            ..MappingSearch::default()
+            ..MappingFilter::default()
         }),
         vec![m4, m3]
     );
     assert_eq!(
-        ids(MappingSearch {
+        ids(MappingFilter {
             patient: Some(p2),
             doctor: Some(d1),
             active: Some(true),
+            ..MappingFilter::default()
         }),
         vec![m2]
     );
     assert_eq!(
-        ids(MappingSearch {
+        ids(MappingFilter {
             patient: Some(p1),
             active: Some(true),
             doctor: Some(d2),
+            ..MappingFilter::default()
         }),
         Vec::<MappingId>::new()
     );
 
     let second = r
-        .directory
-        .mappings(&MappingSearch::default(), page(2, 3))
+        .mappings
+        .list(&MappingFilter::default(), page(2, 3))
         .expect("listed");
     assert_eq!(second.total, 4);
     assert_eq!(second.items.len(), 1);
@@ -450,11 +453,11 @@ fn mapping_directory_shows_every_owner_active_or_not(db: &Database) {
         ("Pat One", "Dr One", "Cardiology")
     );
     let ended = r
-        .directory
-        .mappings(
-            &MappingSearch {
+        .mappings
+        .list(
+            &MappingFilter {
                 active: Some(false),
-                ..MappingSearch::default()
+                ..MappingFilter::default()
             },
             page(1, 10),
         )
@@ -517,22 +520,22 @@ fn directory_lists_cost_two_statements_whatever_the_page_size(db: &Database) {
             .len()
     };
     let patients = |p: Page| {
-        r.directory
-            .patients(&PatientFilter::default(), p)
+        r.patients
+            .list(&PatientFilter::default(), p)
             .expect("listed")
             .items
             .len()
     };
     let doctors = |p: Page| {
-        r.directory
-            .doctors(&DoctorSearch::default(), p)
+        r.doctors
+            .list(&DoctorFilter::default(), p)
             .expect("listed")
             .items
             .len()
     };
     let mappings = |p: Page| {
-        r.directory
-            .mappings(&MappingSearch::default(), p)
+        r.mappings
+            .list(&MappingFilter::default(), p)
             .expect("listed")
             .items
             .len()
@@ -587,12 +590,12 @@ fn restore_doctor_unarchives_once_and_leaves_mappings_inactive(db: &Database) {
         .id;
 
     assert_eq!(
-        r.directory.restore_doctor(DoctorId(999), at(3)),
+        r.doctors.restore(DoctorId(999), at(3)),
         Ok(false),
         "unknown"
     );
     assert_eq!(
-        r.directory.restore_doctor(doctor.id, at(3)),
+        r.doctors.restore(doctor.id, at(3)),
         Ok(false),
         "not archived"
     );
@@ -620,7 +623,7 @@ fn restore_doctor_unarchives_once_and_leaves_mappings_inactive(db: &Database) {
             .version,
         2
     );
-    assert_eq!(r.directory.restore_doctor(doctor.id, at(5)), Ok(true));
+    assert_eq!(r.doctors.restore(doctor.id, at(5)), Ok(true));
     let restored = r.doctors.find(doctor.id).expect("ok").expect("found");
     assert_eq!(restored.doctor.archived_at, None);
     assert_eq!(restored.doctor.updated_at, at(5));
@@ -644,9 +647,5 @@ fn restore_doctor_unarchives_once_and_leaves_mappings_inactive(db: &Database) {
         vec![doctor.id],
         "listed again"
     );
-    assert_eq!(
-        r.directory.restore_doctor(doctor.id, at(6)),
-        Ok(false),
-        "once"
-    );
+    assert_eq!(r.doctors.restore(doctor.id, at(6)), Ok(false), "once");
 }

@@ -25,9 +25,8 @@ use healthcare_persistence::{
 };
 use healthcare_ports::ports::{
     AdminSession, AdminSessionRepository, AuditFilter, AuditRepository, DoctorFilter,
-    DoctorRepository, DoctorSearch, MappingRepository, MappingSearch, PatientFilter,
-    PatientRepository, SecondFactor, SecondFactorRepository, StaffDirectory, UserFilter,
-    UserRepository,
+    DoctorRepository, MappingFilter, MappingRepository, PatientFilter, PatientRepository,
+    SecondFactor, SecondFactorRepository, StaffDirectory, UserFilter, UserRepository,
 };
 use healthcare_ports::{Page, RepoError};
 
@@ -108,11 +107,11 @@ fn names_are_found_ignoring_case_beyond_ascii(db: &Database) {
         .id;
     for term in ["åsa", "ÖBERG", "ærztliche"] {
         let found = r
-            .directory
-            .doctors(
-                &DoctorSearch {
+            .doctors
+            .list(
+                &DoctorFilter {
                     search: Some(term.into()),
-                    ..DoctorSearch::default()
+                    ..DoctorFilter::default()
                 },
                 page(1, 10),
             )

@@ -28,8 +28,9 @@ impl AuthService {
         code: Option<&str>,
         shape_errors: FieldErrors,
     ) -> Result<SessionTokens, ServiceError> {
+        let user = caller.account()?;
         let now = self.clock.now();
-        let target = Target::record(caller.user.0, None);
+        let target = Target::record(user.0, None);
         let event = caller.event(AuditAction::AuthSecondFactor, now, target);
         let result: Result<SessionTokens, Refusal> = (|| {
             let code = match code.map(str::trim) {
@@ -41,17 +42,17 @@ impl AuthService {
             };
             let factor = self
                 .factors
-                .find(caller.user)?
+                .find(user)?
                 .filter(|factor| factor.confirmed_at.is_some())
                 .ok_or_else(|| FieldErrors::single("code", NO_SECOND_FACTOR))?;
-            let throttle_key = second_factor_key(caller.user);
+            let throttle_key = second_factor_key(user);
             let address = attempt_address(&caller.origin);
             self.throttling.admit_login(&throttle_key, address)?;
             if !accept_enrolled_code(self.factors.as_ref(), &factor, code, now)? {
                 return Err(FieldErrors::single("code", WRONG_CODE).into());
             }
             self.throttling.record_success(&throttle_key, address)?;
-            Ok(self.start_session(caller.user, SignInFactors::PasswordAndCode)?)
+            Ok(self.start_session(user, SignInFactors::PasswordAndCode)?)
         })();
         record_outcome(self.trail.as_ref(), event, result)
     }

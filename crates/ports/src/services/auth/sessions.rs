@@ -146,19 +146,20 @@ impl AuthService {
     /// refresh tokens). Only the token's own user may end its session: another user's token
     /// is "invalid".
     pub fn logout(&self, caller: &Caller, refresh_token: &str) -> Result<(), ServiceError> {
+        let user = caller.account()?;
         let now = self.clock.now();
-        let target = Target::record(caller.user.0, None);
+        let target = Target::record(user.0, None);
         let event = caller.event(AuditAction::AuthLogout, now, target);
         let result = (|| {
             let (record, _) = self.known_refresh_token(refresh_token)?;
-            if record.user_id != caller.user {
+            if record.user_id != user {
                 return Err(ServiceError::RefreshToken(TokenProblem::InvalidOrExpired));
             }
             if record.revoked_at.is_some() {
                 return Err(ServiceError::RefreshToken(TokenProblem::Blacklisted));
             }
             self.refresh_tokens.revoke_family(&record.family_id, now)?;
-            self.refuse_access_tokens(caller.user, now)
+            self.refuse_access_tokens(user, now)
         })();
         record_outcome(self.trail.as_ref(), event, result.map_err(Refusal::from))
     }

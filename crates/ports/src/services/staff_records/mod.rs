@@ -1,30 +1,21 @@
-//! What staff do through the admin site: every owner's records, archived ones included. Each
-//! use case takes a [`StaffCaller`], which only a checked admin session produces, and every
-//! access to patient data leaves an audit row with the staff user as actor.
+//! What only staff do, through the admin site: administer user accounts and check the audit
+//! chain. Each use case takes a [`StaffCaller`], which only a checked admin session produces.
+//! Staff reach patients, doctors and mappings through the same use cases as everyone else,
+//! as [`healthcare_domain::access::Actor::PlatformStaff`].
 
 use std::sync::Arc;
 
-use healthcare_domain::audit::{AuditAction, AuditRecord, ChainKey, DEFAULT_MAX_SKEW_SECONDS};
-use healthcare_domain::doctor::{DoctorChanges, DoctorId, DoctorInput};
-use healthcare_domain::fields::{Submitted, WriteMode};
-use healthcare_domain::mapping::{Mapping, MappingId, check_notes};
-use healthcare_domain::patient::{Patient, PatientChanges, PatientId, PatientInput};
+use healthcare_domain::audit::{AuditRecord, ChainKey, DEFAULT_MAX_SKEW_SECONDS};
 use healthcare_domain::{FieldErrors, User, UserId};
 
 use crate::pagination::{Page, PageOf};
 use crate::ports::{
-    AuditFilter, AuditTrail, Clock, DoctorRepository, DoctorSearch, DoctorWithCount,
-    MappingRepository, MappingSearch, MappingView, PatientFilter, PatientRepository,
-    SecondFactorRepository, SignInFactors, StaffDirectory, UserFilter, UserRepository,
+    AuditFilter, SecondFactorRepository, StaffDirectory, UserFilter, UserRepository,
 };
-use crate::services::audit::{
-    Caller, ChainReport, Refusal, Target, record_outcome, record_refusal,
-};
+use crate::services::audit::ChainReport;
 use crate::services::staff_sign_in::{StaffCaller, StaffSignIn};
-use crate::services::{AuditService, AuthService, PatientService};
+use crate::services::{AuditService, AuthService};
 use crate::{Resource, ServiceError};
-
-mod records;
 
 /// Shown when staff try to lock themselves out.
 pub const NOT_ON_YOURSELF: &str =
@@ -53,48 +44,15 @@ pub struct UserDetail {
     pub second_factor: SecondFactorStatus,
 }
 
-/// A patient with its owner and its mappings (active and ended).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PatientDetail {
-    /// The patient.
-    pub patient: Patient,
-    /// Who created it.
-    pub owner: Option<User>,
-    /// Its doctors, newest first.
-    pub mappings: Vec<MappingView>,
-}
-
-/// A doctor with its mappings (active and ended).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DoctorDetail {
-    /// The doctor and its patient count.
-    pub doctor: DoctorWithCount,
-    /// Its patients, newest first.
-    pub mappings: Vec<MappingView>,
-}
-
-/// Related records shown on a detail page, at most.
-const RELATED_LIMIT: u64 = 100;
-
 /// The ports and services [`StaffRecords`] is built on.
 #[derive(Clone)]
 pub struct StaffRecordsPorts {
-    /// Lists across owners.
+    /// The user list.
     pub directory: Arc<dyn StaffDirectory>,
     /// Accounts.
     pub users: Arc<dyn UserRepository>,
-    /// Patients.
-    pub patients: Arc<dyn PatientRepository>,
-    /// Doctors.
-    pub doctors: Arc<dyn DoctorRepository>,
-    /// Mappings.
-    pub mappings: Arc<dyn MappingRepository>,
     /// Second factors.
     pub factors: Arc<dyn SecondFactorRepository>,
-    /// Reads and refusals.
-    pub trail: Arc<dyn AuditTrail>,
-    /// Time.
-    pub clock: Arc<dyn Clock>,
 }
 
 /// The staff's use cases.
@@ -103,7 +61,6 @@ pub struct StaffRecords {
     ports: StaffRecordsPorts,
     auth: AuthService,
     sign_in: StaffSignIn,
-    patient_service: PatientService,
     audit: AuditService,
     chain_key: ChainKey,
 }
@@ -114,7 +71,6 @@ impl StaffRecords {
         ports: StaffRecordsPorts,
         auth: AuthService,
         sign_in: StaffSignIn,
-        patient_service: PatientService,
         audit: AuditService,
         chain_key: ChainKey,
     ) -> Self {
@@ -122,7 +78,6 @@ impl StaffRecords {
             ports,
             auth,
             sign_in,
-            patient_service,
             audit,
             chain_key,
         }
@@ -230,52 +185,13 @@ impl StaffRecords {
         filter: &AuditFilter,
         page: Page,
     ) -> Result<PageOf<AuditRecord>, ServiceError> {
-        self.audit.list_events(&self.caller(staff), filter, page)
+        self.audit.list_events(staff.caller(), filter, page)
     }
 
     /// Verifies the whole sealed chain.
     pub fn verify_chain(&self, _staff: &StaffCaller) -> Result<ChainReport, ServiceError> {
         self.audit
             .verify(&self.chain_key, None, DEFAULT_MAX_SKEW_SECONDS)
-    }
-
-    /// Staff on the admin site signed in with their second factor.
-    fn caller(&self, staff: &StaffCaller) -> Caller {
-        Caller::new(
-            staff.user(),
-            SignInFactors::PasswordAndCode,
-            staff.origin().clone(),
-        )
-    }
-
-    fn find_patient(&self, id: PatientId) -> Result<Patient, ServiceError> {
-        self.ports
-            .patients
-            .find(id)?
-            .ok_or(ServiceError::NotFound(Resource::Patient))
-    }
-
-    fn find_doctor(&self, id: DoctorId) -> Result<DoctorWithCount, ServiceError> {
-        self.ports
-            .doctors
-            .find(id)?
-            .ok_or(ServiceError::NotFound(Resource::Doctor))
-    }
-
-    fn related_mappings(&self, filter: MappingSearch) -> Result<Vec<MappingView>, ServiceError> {
-        let page = Page {
-            number: 1,
-            size: RELATED_LIMIT,
-        };
-        Ok(self.ports.directory.mappings(&filter, page)?.items)
-    }
-
-    fn trail(&self) -> &dyn AuditTrail {
-        self.ports.trail.as_ref()
-    }
-
-    fn now(&self) -> healthcare_domain::Timestamp {
-        self.ports.clock.now()
     }
 }
 

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use healthcare_domain::audit::{AuditAction, AuditEvent, RequestOrigin};
+use healthcare_domain::audit::{AuditAction, RequestOrigin};
 use healthcare_domain::staff::{
     RecoveryCode, SESSION_TOKEN_BYTES, SessionPolicy, hash_recovery_code, looks_like_recovery_code,
     may_use_admin_site, session_token, tokens_match,
@@ -15,7 +15,7 @@ use crate::ports::{
     AdminSession, AdminSessionRepository, AuditTrail, Clock, PasswordHasher, RandomSource,
     SecondFactor, SecondFactorRepository, UserRepository,
 };
-use crate::services::audit::{Refusal, Target, event_of, record_outcome};
+use crate::services::audit::{Caller, Refusal, Target, event_of, record_outcome};
 use crate::services::throttling::{Throttling, attempt_address, report_staff_lockout};
 use crate::{RepoError, ServiceError};
 
@@ -46,7 +46,7 @@ pub const WRONG_CODE: &str = "This code is not valid. Enter the current code fro
 #[derive(Clone, PartialEq, Eq)]
 pub struct StaffCaller {
     user: User,
-    origin: RequestOrigin,
+    caller: Caller,
     csrf_token: String,
 }
 
@@ -54,7 +54,7 @@ impl std::fmt::Debug for StaffCaller {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("StaffCaller")
             .field("user", &self.user)
-            .field("origin", &self.origin)
+            .field("origin", &self.caller.origin)
             .finish_non_exhaustive()
     }
 }
@@ -67,7 +67,12 @@ impl StaffCaller {
 
     /// Where the request came from.
     pub fn origin(&self) -> &RequestOrigin {
-        &self.origin
+        &self.caller.origin
+    }
+
+    /// The staff user as the actor of the record use cases: platform staff.
+    pub fn caller(&self) -> &Caller {
+        &self.caller
     }
 
     /// The token every form of this session must carry.
@@ -80,23 +85,19 @@ impl StaffCaller {
         tokens_match(&self.csrf_token, presented)
     }
 
-    /// An event of this staff user.
-    pub(crate) fn event(
-        &self,
-        action: AuditAction,
-        at: healthcare_domain::Timestamp,
-        target: Target,
-    ) -> AuditEvent {
-        event_of(Some(self.user.id), &self.origin, action, at, target)
+    /// The staff user acting from `origin` with this session's CSRF token; `None` unless
+    /// they may use the admin site.
+    pub(crate) fn new(user: User, origin: RequestOrigin, csrf_token: String) -> Option<Self> {
+        Some(Self {
+            caller: Caller::platform_staff(&user, origin)?,
+            user,
+            csrf_token,
+        })
     }
 
     #[cfg(test)]
     pub(crate) fn for_tests(user: User, origin: RequestOrigin) -> Self {
-        Self {
-            user,
-            origin,
-            csrf_token: "csrf".into(),
-        }
+        Self::new(user, origin, "csrf".into()).expect("active staff")
     }
 }
 

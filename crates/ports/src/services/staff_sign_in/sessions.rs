@@ -22,11 +22,7 @@ impl StaffSignIn {
             return Err(ServiceError::InvalidAccessToken);
         }
         self.sessions.touch(&session.token_hash, self.clock.now())?;
-        Ok(StaffCaller {
-            user,
-            origin,
-            csrf_token: session.csrf_token,
-        })
+        StaffCaller::new(user, origin, session.csrf_token).ok_or(ServiceError::InvalidAccessToken)
     }
 
     /// Ends the session behind `token`, if any.

@@ -1,4 +1,5 @@
-//! What staff do to doctors.
+//! What staff do to doctors through the shared use cases: any doctor, whoever created it,
+//! archived ones included.
 
 use super::*;
 
@@ -11,10 +12,15 @@ fn reading_a_doctor_records_a_mapping_list_row_naming_the_doctor() {
         .with(eq(DoctorId(2)))
         .return_const(Ok(Some(doctor(OWNER, true, false))));
     ports
-        .directory
-        .expect_mappings()
+        .mappings
+        .expect_list()
         .withf(|filter, page| {
-            filter.doctor == Some(DoctorId(2)) && filter.patient.is_none() && page.number == 1
+            *filter
+                == MappingFilter {
+                    doctor: Some(DoctorId(2)),
+                    ..MappingFilter::default()
+                }
+                && page.number == 1
         })
         .times(1)
         .returning(|_, _| {
@@ -23,8 +29,10 @@ fn reading_a_doctor_records_a_mapping_list_row_naming_the_doctor() {
                 total: 1,
             })
         });
-    let (service, trail) = ports.records();
-    let detail = service.doctor(&staff(), DoctorId(2)).expect("found");
+    let (service, trail) = ports.doctors();
+    let detail = service
+        .doctor_detail(&staff_caller(), DoctorId(2))
+        .expect("found");
     assert_eq!(detail.doctor, doctor(OWNER, true, false));
     assert_eq!(detail.mappings, vec![view()]);
     assert_eq!(
@@ -45,12 +53,12 @@ fn reading_a_doctor_records_a_mapping_list_row_naming_the_doctor() {
         .with(eq(DoctorId(2)))
         .return_const(Ok(Some(doctor(OWNER, true, false))));
     ports
-        .directory
-        .expect_mappings()
+        .mappings
+        .expect_list()
         .times(1)
         .returning(|_, _| Err(RepoError::Unavailable("down".into())));
-    let (service, trail) = ports.records();
-    assert!(service.doctor(&staff(), DoctorId(2)).is_err());
+    let (service, trail) = ports.doctors();
+    assert!(service.doctor_detail(&staff_caller(), DoctorId(2)).is_err());
     assert_eq!(
         trail.take_one(),
         row(
@@ -88,8 +96,8 @@ fn archiving_a_doctor_passes_the_staff_users_mapping_removal_row_to_the_reposito
         )
         .times(1)
         .return_const(Ok(true));
-    let (service, trail) = ports.records();
-    assert_eq!(service.archive_doctor(&staff(), DoctorId(2)), Ok(()));
+    let (service, trail) = ports.doctors();
+    assert_eq!(service.delete_doctor(&staff_caller(), DoctorId(2)), Ok(()));
     trail.assert_empty();
 }
 
@@ -101,9 +109,9 @@ fn archiving_an_archived_doctor_is_not_found_and_stores_nothing() {
         .expect_find()
         .return_const(Ok(Some(doctor(OWNER, true, true))));
     ports.doctors.expect_archive().never();
-    let (service, trail) = ports.records();
+    let (service, trail) = ports.doctors();
     assert_eq!(
-        service.archive_doctor(&staff(), DoctorId(2)),
+        service.delete_doctor(&staff_caller(), DoctorId(2)),
         Err(ServiceError::NotFound(Resource::Doctor))
     );
     trail.assert_empty();
@@ -119,10 +127,40 @@ fn archiving_an_archived_doctor_is_not_found_and_stores_nothing() {
         .expect_archive()
         .times(1)
         .return_const(Ok(false));
-    let (service, trail) = ports.records();
+    let (service, trail) = ports.doctors();
     assert_eq!(
-        service.archive_doctor(&staff(), DoctorId(2)),
+        service.delete_doctor(&staff_caller(), DoctorId(2)),
         Err(ServiceError::NotFound(Resource::Doctor))
     );
     trail.assert_empty();
+}
+
+#[test]
+fn staff_restore_an_archived_doctor_and_only_an_archived_one() {
+    let mut ports = Ports::new();
+    ports
+        .doctors
+        .expect_find()
+        .return_const(Ok(Some(doctor(OWNER, true, true))));
+    ports
+        .doctors
+        .expect_restore()
+        .with(eq(DoctorId(2)), eq(at()))
+        .times(1)
+        .return_const(Ok(true));
+    let (service, trail) = ports.doctors();
+    assert_eq!(service.restore_doctor(&staff_caller(), DoctorId(2)), Ok(()));
+    trail.assert_empty();
+
+    let mut ports = Ports::new();
+    ports
+        .doctors
+        .expect_find()
+        .return_const(Ok(Some(doctor(OWNER, true, false))));
+    ports.doctors.expect_restore().never();
+    let (service, _) = ports.doctors();
+    assert_eq!(
+        service.restore_doctor(&staff_caller(), DoctorId(2)),
+        Err(ServiceError::NotFound(Resource::Doctor))
+    );
 }

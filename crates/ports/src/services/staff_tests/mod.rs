@@ -1,6 +1,6 @@
 //! Tests of the staff admin site's services with mock ports: signing in with a password and a
-//! second factor, sessions, and what staff do to records and accounts (each patient access
-//! audited with the staff user as actor).
+//! second factor, sessions, accounts, and what staff do to records through the shared record
+//! use cases (each patient access audited with the staff user as actor).
 
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicU8, Ordering};
@@ -10,8 +10,8 @@ use chrono::Duration;
 use healthcare_domain::audit::{AuditAction, AuditEvent, AuditOutcome, ChainKey};
 use healthcare_domain::doctor::DoctorId;
 use healthcare_domain::fields::NULL_CHARACTER;
-use healthcare_domain::fields::Submitted;
-use healthcare_domain::mapping::{Mapping, MappingId};
+use healthcare_domain::fields::{Submitted, WriteMode};
+use healthcare_domain::mapping::{Mapping, MappingFilter, MappingId};
 use healthcare_domain::patient::{PatientId, PatientInput};
 use healthcare_domain::staff::{SessionPolicy, TotpSecret, hash_recovery_code, session_token_hash};
 use healthcare_domain::throttle::{AddressRateLimit, LoginThrottle};
@@ -26,7 +26,10 @@ use super::staff_sign_in::{
 use super::tests::{
     FixedClock, RecordingTrail, at, doctor, mapping, origin, page, patient, text, view,
 };
-use super::{AuditService, AuthPorts, AuthService, PatientService, Throttling};
+use super::{
+    AuditService, AuthPorts, AuthService, Caller, DoctorService, IfMatch, MappingService,
+    PatientPorts, PatientService, Throttling,
+};
 use crate::pagination::PageOf;
 use crate::ports::{
     AdminSession, AuditFilter, MappingView, MockAdminSessionRepository, MockAuditRepository,
@@ -232,6 +235,9 @@ struct Services {
     auth: AuthService,
     sign_in: StaffSignIn,
     records: StaffRecords,
+    patients: PatientService,
+    doctors: DoctorService,
+    mappings: MappingService,
     trail: Arc<RecordingTrail>,
 }
 
@@ -260,6 +266,8 @@ impl Ports {
         let hasher = Arc::new(self.hasher);
         let factors = Arc::new(self.factors);
         let patients = Arc::new(self.patients);
+        let doctors = Arc::new(self.doctors);
+        let mappings = Arc::new(self.mappings);
         let trail = self.trail;
         let throttling = Throttling::new(
             Arc::new(self.throttle),
@@ -301,24 +309,32 @@ impl Ports {
         let records = StaffRecords::new(
             StaffRecordsPorts {
                 directory: Arc::new(self.directory),
-                users,
-                patients: patients.clone(),
-                doctors: Arc::new(self.doctors),
-                mappings: Arc::new(self.mappings),
+                users: users.clone(),
                 factors,
-                trail: trail.clone(),
-                clock: clock.clone(),
             },
             auth.clone(),
             sign_in.clone(),
-            PatientService::new(patients, trail.clone(), clock.clone()),
-            AuditService::new(Arc::new(self.audit), trail.clone(), clock),
+            AuditService::new(Arc::new(self.audit), trail.clone(), clock.clone()),
             ChainKey::new([7_u8; 32]),
         );
         Services {
             auth,
             sign_in,
             records,
+            patients: PatientService::new(PatientPorts {
+                patients: patients.clone(),
+                mappings: mappings.clone(),
+                users,
+                trail: trail.clone(),
+                clock: clock.clone(),
+            }),
+            doctors: DoctorService::new(
+                doctors.clone(),
+                mappings.clone(),
+                trail.clone(),
+                clock.clone(),
+            ),
+            mappings: MappingService::new(mappings, patients, doctors, trail.clone(), clock),
             trail,
         }
     }
@@ -331,6 +347,21 @@ impl Ports {
     fn records(self) -> (StaffRecords, Arc<RecordingTrail>) {
         let built = self.build();
         (built.records, built.trail)
+    }
+
+    fn patients(self) -> (PatientService, Arc<RecordingTrail>) {
+        let built = self.build();
+        (built.patients, built.trail)
+    }
+
+    fn doctors(self) -> (DoctorService, Arc<RecordingTrail>) {
+        let built = self.build();
+        (built.doctors, built.trail)
+    }
+
+    fn mappings(self) -> (MappingService, Arc<RecordingTrail>) {
+        let built = self.build();
+        (built.mappings, built.trail)
     }
 
     /// Stores every inserted session in the returned list.
@@ -357,6 +388,11 @@ impl Ports {
 /// The signed-in staff user acting through the admin site.
 fn staff() -> StaffCaller {
     StaffCaller::for_tests(user(STAFF, true, true), origin())
+}
+
+/// The staff user as the actor of the record use cases.
+fn staff_caller() -> Caller {
+    staff().caller().clone()
 }
 
 mod accounts;

@@ -1,4 +1,6 @@
-//! What staff do to patients and mappings, each access audited with the staff user as actor.
+//! What staff do to patients and mappings through the shared use cases, as platform staff:
+//! every owner's records, archived ones included, each access audited with the staff user as
+//! actor.
 
 use super::*;
 
@@ -14,13 +16,16 @@ fn listing_patients_is_recorded_with_the_staff_user_as_actor() {
     };
     let mut ports = Ports::new();
     ports
-        .directory
-        .expect_patients()
+        .patients
+        .expect_list()
         .with(eq(filter.clone()), eq(page()))
         .times(1)
         .return_const(Ok(listed.clone()));
-    let (service, trail) = ports.records();
-    assert_eq!(service.patients(&staff(), &filter, page()), Ok(listed));
+    let (service, trail) = ports.patients();
+    assert_eq!(
+        service.list_patients(&staff_caller(), filter, page()),
+        Ok(listed)
+    );
     assert_eq!(
         trail.take_one(),
         row(
@@ -47,10 +52,15 @@ fn reading_a_patient_even_archived_is_recorded_with_its_id() {
         .with(eq(OWNER))
         .return_const(Ok(Some(user(OWNER, true, false))));
     ports
-        .directory
-        .expect_mappings()
+        .mappings
+        .expect_list()
         .withf(|filter, page| {
-            filter.patient == Some(PatientId(1)) && filter.doctor.is_none() && page.number == 1
+            *filter
+                == MappingFilter {
+                    patient: Some(PatientId(1)),
+                    ..MappingFilter::default()
+                }
+                && page.number == 1
         })
         .times(1)
         .returning(|_, _| {
@@ -59,8 +69,10 @@ fn reading_a_patient_even_archived_is_recorded_with_its_id() {
                 total: 1,
             })
         });
-    let (service, trail) = ports.records();
-    let detail = service.patient(&staff(), PatientId(1)).expect("found");
+    let (service, trail) = ports.patients();
+    let detail = service
+        .patient_detail(&staff_caller(), PatientId(1))
+        .expect("found");
     assert_eq!(detail.patient, patient(OWNER, true));
     assert_eq!(detail.owner, Some(user(OWNER, true, false)));
     assert_eq!(detail.mappings, vec![view()]);
@@ -80,10 +92,10 @@ fn reading_a_patient_even_archived_is_recorded_with_its_id() {
 fn reading_an_unknown_patient_is_not_found_and_a_failure() {
     let mut ports = Ports::new();
     ports.patients.expect_find().return_const(Ok(None));
-    ports.directory.expect_mappings().never();
-    let (service, trail) = ports.records();
+    ports.mappings.expect_list().never();
+    let (service, trail) = ports.patients();
     assert_eq!(
-        service.patient(&staff(), PatientId(1)),
+        service.patient_detail(&staff_caller(), PatientId(1)),
         Err(ServiceError::NotFound(Resource::Patient))
     );
     assert_eq!(
@@ -118,6 +130,23 @@ fn patient_update(outcome: AuditOutcome) -> AuditEvent {
     )
 }
 
+/// The admin site's edit form: a replacement based on the version the form was filled from.
+fn replace(
+    service: &PatientService,
+    input: PatientInput,
+    shape_errors: FieldErrors,
+    version: i64,
+) -> Result<healthcare_domain::patient::Patient, ServiceError> {
+    service.update_patient(
+        &staff_caller(),
+        PatientId(1),
+        input,
+        shape_errors,
+        WriteMode::Replace,
+        Some(IfMatch(vec![version])),
+    )
+}
+
 /// Ports holding the test patient, which must not be updated.
 fn ports_refusing_updates(archived: bool) -> Ports {
     let mut ports = Ports::new();
@@ -131,12 +160,12 @@ fn ports_refusing_updates(archived: bool) -> Ports {
 
 #[test]
 fn an_invalid_update_is_refused_before_anything_is_stored() {
-    let (service, trail) = ports_refusing_updates(false).records();
+    let (service, trail) = ports_refusing_updates(false).patients();
     let input = PatientInput {
         name: text(""),
         ..replacement()
     };
-    let result = service.update_patient(&staff(), PatientId(1), input, FieldErrors::new(), 3);
+    let result = replace(&service, input, FieldErrors::new(), 3);
     let Err(ServiceError::Validation(errors)) = result else {
         panic!("expected validation errors, got {result:?}");
     };
@@ -144,10 +173,9 @@ fn an_invalid_update_is_refused_before_anything_is_stored() {
     assert_eq!(trail.take_one(), patient_update(AuditOutcome::Failure));
 
     // The transport's own findings are reported too.
-    let (service, trail) = ports_refusing_updates(false).records();
-    let result = service.update_patient(
-        &staff(),
-        PatientId(1),
+    let (service, trail) = ports_refusing_updates(false).patients();
+    let result = replace(
+        &service,
         replacement(),
         FieldErrors::single("age", "A valid integer is required."),
         3,
@@ -161,9 +189,9 @@ fn an_invalid_update_is_refused_before_anything_is_stored() {
 
 #[test]
 fn an_update_based_on_an_old_version_is_refused() {
-    let (service, trail) = ports_refusing_updates(false).records();
+    let (service, trail) = ports_refusing_updates(false).patients();
     assert_eq!(
-        service.update_patient(&staff(), PatientId(1), replacement(), FieldErrors::new(), 2),
+        replace(&service, replacement(), FieldErrors::new(), 2),
         Err(ServiceError::PreconditionFailed)
     );
     assert_eq!(trail.take_one(), patient_update(AuditOutcome::Failure));
@@ -171,9 +199,9 @@ fn an_update_based_on_an_old_version_is_refused() {
 
 #[test]
 fn an_archived_patient_cannot_be_updated() {
-    let (service, trail) = ports_refusing_updates(true).records();
+    let (service, trail) = ports_refusing_updates(true).patients();
     assert_eq!(
-        service.update_patient(&staff(), PatientId(1), replacement(), FieldErrors::new(), 3),
+        replace(&service, replacement(), FieldErrors::new(), 3),
         Err(ServiceError::NotFound(Resource::Patient))
     );
     assert_eq!(trail.take_one(), patient_update(AuditOutcome::Failure));
@@ -203,9 +231,9 @@ fn an_update_passes_the_staff_users_row_to_the_repository() {
         })
         .times(1)
         .return_const(Ok(Some(updated.clone())));
-    let (service, trail) = ports.records();
+    let (service, trail) = ports.patients();
     assert_eq!(
-        service.update_patient(&staff(), PatientId(1), replacement(), FieldErrors::new(), 3),
+        replace(&service, replacement(), FieldErrors::new(), 3),
         Ok(updated)
     );
     trail.assert_empty();
@@ -223,9 +251,9 @@ fn an_update_losing_a_race_is_refused() {
         .expect_update()
         .times(1)
         .return_const(Ok(None));
-    let (service, trail) = ports.records();
+    let (service, trail) = ports.patients();
     assert_eq!(
-        service.update_patient(&staff(), PatientId(1), replacement(), FieldErrors::new(), 3),
+        replace(&service, replacement(), FieldErrors::new(), 3),
         Err(ServiceError::PreconditionFailed)
     );
     assert_eq!(trail.take_one(), patient_update(AuditOutcome::Failure));
@@ -246,6 +274,10 @@ fn archiving_passes_the_staff_users_row_to_the_repository() {
     let mut ports = Ports::new();
     ports
         .patients
+        .expect_find()
+        .return_const(Ok(Some(patient(OWNER, false))));
+    ports
+        .patients
         .expect_archive()
         .with(
             eq(PatientId(1)),
@@ -254,22 +286,42 @@ fn archiving_passes_the_staff_users_row_to_the_repository() {
         )
         .times(1)
         .return_const(Ok(true));
-    let (service, trail) = ports.records();
-    assert_eq!(service.archive_patient(&staff(), PatientId(1)), Ok(()));
+    let (service, trail) = ports.patients();
+    assert_eq!(
+        service.delete_patient(&staff_caller(), PatientId(1)),
+        Ok(())
+    );
     trail.assert_empty();
 }
 
 #[test]
-fn archiving_an_archived_patient_is_not_found() {
+fn archiving_an_archived_or_unknown_patient_is_not_found() {
+    for found in [Some(patient(OWNER, true)), None] {
+        let mut ports = Ports::new();
+        ports.patients.expect_find().return_const(Ok(found));
+        ports.patients.expect_archive().never();
+        let (service, trail) = ports.patients();
+        assert_eq!(
+            service.delete_patient(&staff_caller(), PatientId(1)),
+            Err(ServiceError::NotFound(Resource::Patient))
+        );
+        assert_eq!(trail.take_one(), patient_delete(AuditOutcome::Failure));
+    }
+
+    // Archived by someone else between the read and the write.
     let mut ports = Ports::new();
+    ports
+        .patients
+        .expect_find()
+        .return_const(Ok(Some(patient(OWNER, false))));
     ports
         .patients
         .expect_archive()
         .times(1)
         .return_const(Ok(false));
-    let (service, trail) = ports.records();
+    let (service, trail) = ports.patients();
     assert_eq!(
-        service.archive_patient(&staff(), PatientId(1)),
+        service.delete_patient(&staff_caller(), PatientId(1)),
         Err(ServiceError::NotFound(Resource::Patient))
     );
     assert_eq!(trail.take_one(), patient_delete(AuditOutcome::Failure));
@@ -278,6 +330,10 @@ fn archiving_an_archived_patient_is_not_found() {
 #[test]
 fn removing_a_mapping_passes_the_staff_users_row_to_the_repository() {
     let mut ports = Ports::new();
+    ports
+        .patients
+        .expect_find()
+        .return_const(Ok(Some(patient(OWNER, false))));
     ports
         .mappings
         .expect_find()
@@ -299,8 +355,11 @@ fn removing_a_mapping_passes_the_staff_users_row_to_the_repository() {
         )
         .times(1)
         .return_const(Ok(true));
-    let (service, trail) = ports.records();
-    assert_eq!(service.remove_mapping(&staff(), MappingId(9)), Ok(()));
+    let (service, trail) = ports.mappings();
+    assert_eq!(
+        service.remove_mapping(&staff_caller(), MappingId(9)),
+        Ok(())
+    );
     trail.assert_empty();
 }
 
@@ -308,15 +367,19 @@ fn removing_a_mapping_passes_the_staff_users_row_to_the_repository() {
 fn removing_an_ended_or_unknown_mapping_is_not_found() {
     for found in [Some(mapping(false)), None] {
         let mut ports = Ports::new();
-        ports.mappings.expect_find().return_const(Ok(found.clone()));
         ports
-            .mappings
-            .expect_deactivate()
-            .times(1)
-            .return_const(Ok(false));
-        let (service, trail) = ports.records();
+            .patients
+            .expect_find()
+            .return_const(Ok(Some(patient(OWNER, false))));
+        ports
+            .patients
+            .expect_find()
+            .return_const(Ok(Some(patient(OWNER, false))));
+        ports.mappings.expect_find().return_const(Ok(found.clone()));
+        ports.mappings.expect_deactivate().never();
+        let (service, trail) = ports.mappings();
         assert_eq!(
-            service.remove_mapping(&staff(), MappingId(9)),
+            service.remove_mapping(&staff_caller(), MappingId(9)),
             Err(ServiceError::NotFound(Resource::PatientDoctorMapping))
         );
         assert_eq!(
@@ -346,14 +409,23 @@ fn mapping_update(patient: Option<PatientId>, outcome: AuditOutcome) -> AuditEve
 fn invalid_notes_are_refused_on_their_field_before_anything_is_stored() {
     let mut ports = Ports::new();
     ports
+        .patients
+        .expect_find()
+        .return_const(Ok(Some(patient(OWNER, false))));
+    ports
         .mappings
         .expect_find()
         .with(eq(MappingId(9)))
         .return_const(Ok(Some(mapping(true))));
     ports.mappings.expect_update_notes().never();
-    let (service, trail) = ports.records();
+    let (service, trail) = ports.mappings();
     assert_eq!(
-        service.update_mapping_notes(&staff(), MappingId(9), "before\0after"),
+        service.update_mapping_notes(
+            &staff_caller(),
+            MappingId(9),
+            text("before\0after"),
+            FieldErrors::new()
+        ),
         Err(ServiceError::Validation(FieldErrors::single(
             "notes",
             NULL_CHARACTER
@@ -376,6 +448,10 @@ fn new_notes_are_stored_trimmed_with_the_staff_users_row() {
     };
     let mut ports = Ports::new();
     ports
+        .patients
+        .expect_find()
+        .return_const(Ok(Some(patient(OWNER, false))));
+    ports
         .mappings
         .expect_find()
         .return_const(Ok(Some(mapping(true))));
@@ -390,9 +466,14 @@ fn new_notes_are_stored_trimmed_with_the_staff_users_row() {
         )
         .times(1)
         .return_const(Ok(Some(updated.clone())));
-    let (service, trail) = ports.records();
+    let (service, trail) = ports.mappings();
     assert_eq!(
-        service.update_mapping_notes(&staff(), MappingId(9), "  Checked weekly.\n"),
+        service.update_mapping_notes(
+            &staff_caller(),
+            MappingId(9),
+            text("  Checked weekly.\n"),
+            FieldErrors::new()
+        ),
         Ok(updated)
     );
     trail.assert_empty();
@@ -402,11 +483,24 @@ fn new_notes_are_stored_trimmed_with_the_staff_users_row() {
 fn notes_of_an_ended_or_unknown_mapping_are_not_found() {
     for found in [Some(mapping(false)), None] {
         let mut ports = Ports::new();
+        ports
+            .patients
+            .expect_find()
+            .return_const(Ok(Some(patient(OWNER, false))));
+        ports
+            .patients
+            .expect_find()
+            .return_const(Ok(Some(patient(OWNER, false))));
         ports.mappings.expect_find().return_const(Ok(found.clone()));
         ports.mappings.expect_update_notes().never();
-        let (service, trail) = ports.records();
+        let (service, trail) = ports.mappings();
         assert_eq!(
-            service.update_mapping_notes(&staff(), MappingId(9), "Too late."),
+            service.update_mapping_notes(
+                &staff_caller(),
+                MappingId(9),
+                text("Too late."),
+                FieldErrors::new()
+            ),
             Err(ServiceError::NotFound(Resource::PatientDoctorMapping))
         );
         assert_eq!(
@@ -418,6 +512,10 @@ fn notes_of_an_ended_or_unknown_mapping_are_not_found() {
     // Ended between the read and the write: the repository stores nothing.
     let mut ports = Ports::new();
     ports
+        .patients
+        .expect_find()
+        .return_const(Ok(Some(patient(OWNER, false))));
+    ports
         .mappings
         .expect_find()
         .return_const(Ok(Some(mapping(true))));
@@ -426,9 +524,14 @@ fn notes_of_an_ended_or_unknown_mapping_are_not_found() {
         .expect_update_notes()
         .times(1)
         .return_const(Ok(None));
-    let (service, trail) = ports.records();
+    let (service, trail) = ports.mappings();
     assert_eq!(
-        service.update_mapping_notes(&staff(), MappingId(9), "Raced."),
+        service.update_mapping_notes(
+            &staff_caller(),
+            MappingId(9),
+            text("Raced."),
+            FieldErrors::new()
+        ),
         Err(ServiceError::NotFound(Resource::PatientDoctorMapping))
     );
     assert_eq!(
@@ -455,12 +558,15 @@ fn reading_a_mapping_names_its_patient_and_doctor_and_is_recorded() {
         .expect_find()
         .with(eq(DoctorId(2)))
         .return_const(Ok(Some(doctor(OWNER, false, true))));
-    let (service, trail) = ports.records();
+    let (service, trail) = ports.mappings();
     let expected = MappingView {
         mapping: mapping(false),
         ..view()
     };
-    assert_eq!(service.mapping(&staff(), MappingId(9)), Ok(expected));
+    assert_eq!(
+        service.get_mapping(&staff_caller(), MappingId(9)),
+        Ok(expected)
+    );
     assert_eq!(
         trail.take_one(),
         row(
@@ -473,10 +579,14 @@ fn reading_a_mapping_names_its_patient_and_doctor_and_is_recorded() {
     );
 
     let mut ports = Ports::new();
+    ports
+        .patients
+        .expect_find()
+        .return_const(Ok(Some(patient(OWNER, false))));
     ports.mappings.expect_find().return_const(Ok(None));
-    let (service, trail) = ports.records();
+    let (service, trail) = ports.mappings();
     assert_eq!(
-        service.mapping(&staff(), MappingId(9)),
+        service.get_mapping(&staff_caller(), MappingId(9)),
         Err(ServiceError::NotFound(Resource::PatientDoctorMapping))
     );
     assert_eq!(

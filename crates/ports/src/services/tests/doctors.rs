@@ -3,7 +3,12 @@
 use super::*;
 
 fn doctor_service(doctors: MockDoctorRepository) -> DoctorService {
-    DoctorService::new(Arc::new(doctors), Arc::new(FixedClock))
+    DoctorService::new(
+        Arc::new(doctors),
+        Arc::new(MockMappingRepository::new()),
+        RecordingTrail::shared(),
+        Arc::new(FixedClock),
+    )
 }
 
 #[test]
@@ -15,7 +20,10 @@ fn only_the_creator_may_change_a_doctor() {
     doctors.expect_update().never();
     doctors.expect_archive().never();
     let service = doctor_service(doctors);
-    assert!(service.get_doctor(DoctorId(2)).is_ok(), "everyone reads");
+    assert!(
+        service.get_doctor(&caller(OWNER), DoctorId(2)).is_ok(),
+        "everyone reads"
+    );
     let patch = DoctorInput {
         name: text("Dr. Eve"),
         ..Default::default()
@@ -23,7 +31,7 @@ fn only_the_creator_may_change_a_doctor() {
     assert_eq!(
         service
             .update_doctor(
-                OWNER,
+                &caller(OWNER),
                 DoctorId(2),
                 patch,
                 FieldErrors::new(),
@@ -47,7 +55,7 @@ fn an_archived_doctor_is_not_found() {
         .return_const(Ok(Some(doctor(OWNER, true, true))));
     let service = doctor_service(doctors);
     assert_eq!(
-        service.get_doctor(DoctorId(2)).map(|_| ()),
+        service.get_doctor(&caller(OWNER), DoctorId(2)).map(|_| ()),
         Err(ServiceError::NotFound(Resource::Doctor))
     );
     assert_eq!(

@@ -4,11 +4,12 @@
 use std::sync::{Arc, Mutex, PoisonError};
 
 use chrono::{TimeZone, Utc};
+use healthcare_domain::access::Actor;
 use healthcare_domain::audit::{AuditAction, AuditEvent, AuditOutcome, RequestOrigin};
 use healthcare_domain::doctor::{Doctor, DoctorChanges, DoctorId, DoctorInput};
 use healthcare_domain::fields::{Submitted, WriteMode};
 use healthcare_domain::mapping::{Mapping, MappingId};
-use healthcare_domain::patient::{Patient, PatientChanges, PatientId, PatientInput};
+use healthcare_domain::patient::{Patient, PatientChanges, PatientFilter, PatientId, PatientInput};
 use healthcare_domain::staff::AuditTrailAccess;
 use healthcare_domain::{FieldErrors, Timestamp, User, UserId};
 use mockall::Sequence;
@@ -18,7 +19,7 @@ use super::*;
 use crate::pagination::{Page, PageOf};
 use crate::ports::{
     AuditTrail, Clock, DoctorWithCount, MappingFilter, MappingView, MockDoctorRepository,
-    MockMappingRepository, MockPatientRepository, SignInFactors,
+    MockMappingRepository, MockPatientRepository, MockUserRepository, SignInFactors,
 };
 use crate::{RepoError, Resource, ServiceError};
 
@@ -91,9 +92,20 @@ pub(crate) fn origin() -> RequestOrigin {
     }
 }
 
+const STAFF: UserId = UserId(1);
+
+/// Active staff on the admin site.
+fn staff() -> Caller {
+    Caller {
+        actor: Actor::PlatformStaff(STAFF),
+        audit_trail: AuditTrailAccess::Allowed,
+        origin: origin(),
+    }
+}
+
 fn caller(user: UserId) -> Caller {
     Caller {
-        user,
+        actor: Actor::RecordOwner(user),
         audit_trail: AuditTrailAccess::Forbidden,
         origin: origin(),
     }
@@ -205,7 +217,13 @@ fn patients_with(found: Option<Patient>) -> MockPatientRepository {
 
 fn patient_service(patients: MockPatientRepository) -> (PatientService, Arc<RecordingTrail>) {
     let trail = RecordingTrail::shared();
-    let service = PatientService::new(Arc::new(patients), trail.clone(), Arc::new(FixedClock));
+    let service = PatientService::new(PatientPorts {
+        patients: Arc::new(patients),
+        mappings: Arc::new(MockMappingRepository::new()),
+        users: Arc::new(MockUserRepository::new()),
+        trail: trail.clone(),
+        clock: Arc::new(FixedClock),
+    });
     (service, trail)
 }
 

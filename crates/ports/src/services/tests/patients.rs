@@ -17,7 +17,7 @@ fn the_whole_audit_trail_is_for_active_staff_who_proved_a_second_factor() {
     assert_eq!(
         Caller::new(&user(true, true), with_code, origin()),
         Caller {
-            user: OWNER,
+            actor: Actor::RecordOwner(OWNER),
             audit_trail: AuditTrailAccess::Allowed,
             origin: origin()
         }
@@ -168,11 +168,13 @@ impl AuditTrail for FullTrail {
 
 #[test]
 fn a_read_whose_row_cannot_be_taken_is_refused_without_its_data() {
-    let service = PatientService::new(
-        Arc::new(patients_with(Some(patient(OWNER, false)))),
-        Arc::new(FullTrail),
-        Arc::new(FixedClock),
-    );
+    let service = PatientService::new(PatientPorts {
+        patients: Arc::new(patients_with(Some(patient(OWNER, false)))),
+        mappings: Arc::new(MockMappingRepository::new()),
+        users: Arc::new(MockUserRepository::new()),
+        trail: Arc::new(FullTrail),
+        clock: Arc::new(FixedClock),
+    });
     assert_eq!(
         service.get_patient(&caller(OWNER), PatientId(1)),
         Err(ServiceError::Unavailable("audit queue full".into()))
@@ -191,14 +193,29 @@ fn a_read_whose_row_cannot_be_taken_is_refused_without_its_data() {
     );
 }
 
+fn searching(term: &str) -> PatientFilter {
+    PatientFilter {
+        search: Some(term.into()),
+        ..PatientFilter::default()
+    }
+}
+
 #[test]
 fn listing_patients_records_one_list_row() {
     let mut patients = MockPatientRepository::new();
     patients
         .expect_list()
-        .withf(|owner, search, page| *owner == OWNER && search.is_none() && page.number == 1)
+        .withf(|filter, page| {
+            *filter
+                == PatientFilter {
+                    search: None,
+                    owner: Some(OWNER),
+                    archived: Some(false),
+                }
+                && page.number == 1
+        })
         .times(1)
-        .returning(|_, _, _| {
+        .returning(|_, _| {
             Ok(PageOf {
                 items: vec![patient(OWNER, false)],
                 total: 1,
@@ -206,7 +223,7 @@ fn listing_patients_records_one_list_row() {
         });
     let (service, trail) = patient_service(patients);
     let listed = service
-        .list_patients(&caller(OWNER), Some(""), page())
+        .list_patients(&caller(OWNER), searching(""), page())
         .expect("listed");
     assert_eq!(listed.total, 1);
     assert_row(
@@ -223,10 +240,10 @@ fn a_failing_list_is_recorded_as_a_failure() {
     let mut patients = MockPatientRepository::new();
     patients
         .expect_list()
-        .returning(|_, _, _| Err(RepoError::Unavailable("down".into())));
+        .returning(|_, _| Err(RepoError::Unavailable("down".into())));
     let (service, trail) = patient_service(patients);
     assert_eq!(
-        service.list_patients(&caller(OWNER), None, page()),
+        service.list_patients(&caller(OWNER), PatientFilter::default(), page()),
         Err(ServiceError::Unavailable("down".into()))
     );
     assert_row(
@@ -417,7 +434,7 @@ fn deleting_a_patient_archived_in_between_is_a_failure() {
 
 #[test]
 fn restoring_passes_the_operators_row_to_the_repository() {
-    let mut patients = MockPatientRepository::new();
+    let mut patients = patients_with(Some(patient(OWNER, true)));
     patients
         .expect_restore()
         .with(
@@ -434,22 +451,49 @@ fn restoring_passes_the_operators_row_to_the_repository() {
         .returning(|_, _, _| Ok(true));
     let (service, trail) = patient_service(patients);
     assert_eq!(
-        service.restore_patient(None, &RequestOrigin::default(), PatientId(1)),
+        service.restore_patient(&Caller::operator(RequestOrigin::default()), PatientId(1)),
         Ok(())
     );
     trail.assert_empty();
 
-    let mut patients = MockPatientRepository::new();
-    patients.expect_restore().returning(|_, _, _| Ok(false));
+    // Not archived, or restored by someone else in between: nothing to restore.
+    for stored in [patient(OWNER, false), patient(OWNER, true)] {
+        let mut patients = patients_with(Some(stored.clone()));
+        patients
+            .expect_restore()
+            .times(usize::from(stored.archived_at.is_some()))
+            .returning(|_, _, _| Ok(false));
+        let (service, trail) = patient_service(patients);
+        assert_eq!(
+            service.restore_patient(&staff(), PatientId(1)),
+            Err(ServiceError::NotFound(Resource::Patient))
+        );
+        assert_eq!(
+            trail.take_one(),
+            AuditEvent {
+                at: at(),
+                actor: Some(STAFF),
+                action: AuditAction::PatientRestore,
+                resource_id: Some(1),
+                patient_id: Some(PatientId(1)),
+                outcome: AuditOutcome::Failure,
+                origin: origin(),
+            }
+        );
+    }
+
+    // An owner restores nothing: it is an operator's or staff's action.
+    let mut patients = patients_with(Some(patient(OWNER, true)));
+    patients.expect_restore().never();
     let (service, trail) = patient_service(patients);
     assert_eq!(
-        service.restore_patient(Some(OWNER), &origin(), PatientId(1)),
-        Err(ServiceError::NotFound(Resource::Patient))
+        service.restore_patient(&caller(OWNER), PatientId(1)),
+        Err(ServiceError::Forbidden)
     );
     assert_row(
         &trail.take_one(),
         AuditAction::PatientRestore,
-        AuditOutcome::Failure,
+        AuditOutcome::Denied,
         Some(1),
         Some(PatientId(1)),
     );
