@@ -14,7 +14,7 @@ use crate::pagination::{Page, PageOf};
 use crate::ports::{
     AuditTrail, Clock, DoctorRepository, DoctorWithCount, MappingRepository, MappingView,
 };
-use crate::services::audit::{Caller, Refusal, Target, permit, record_outcome};
+use crate::services::audit::{Caller, Target, permit};
 use crate::services::patients::RELATED_LIMIT;
 use crate::services::versioning::{IfMatch, write_with_version_check};
 use crate::{Resource, ServiceError};
@@ -100,11 +100,6 @@ impl DoctorService {
         id: DoctorId,
     ) -> Result<DoctorDetail, ServiceError> {
         let doctor = self.reachable(caller, id, Operation::See)?;
-        let event = caller.event(
-            AuditAction::MappingList,
-            self.clock.now(),
-            Target::record(id.0, None),
-        );
         let related = mappings_visible(
             &caller.actor,
             MappingFilter {
@@ -116,8 +111,11 @@ impl DoctorService {
             number: 1,
             size: RELATED_LIMIT,
         };
-        let result = self.mappings.list(&related, page).map_err(Refusal::from);
-        let mappings = record_outcome(self.trail.as_ref(), event, result)?.items;
+        let (now, target) = (self.clock.now(), Target::record(id.0, None));
+        let mappings = caller
+            .audit(self.trail.as_ref(), AuditAction::MappingList, now, target)
+            .run(|_| Ok(self.mappings.list(&related, page)?))?
+            .items;
         Ok(DoctorDetail { doctor, mappings })
     }
 

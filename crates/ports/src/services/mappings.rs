@@ -20,7 +20,7 @@ use crate::ports::{
     AuditTrail, Clock, DoctorRepository, DoctorWithCount, MappingRepository, MappingView,
     PatientRepository,
 };
-use crate::services::audit::{Caller, Refusal, Target, permit, record_outcome, record_refusal};
+use crate::services::audit::{Caller, Refusal, ScopedRow, Target, permit};
 use crate::{RepoError, Resource, ServiceError};
 
 /// How often an assignment is judged again when its patient or doctor changed under it.
@@ -84,9 +84,9 @@ impl MappingService {
         shape_errors: FieldErrors,
     ) -> Result<MappingView, ServiceError> {
         let now = self.clock.now();
-        let mut event = caller.event(AuditAction::MappingCreate, now, Target::NONE);
-        let result = self.assign(caller, input, shape_errors, &mut event);
-        record_refusal(self.trail.as_ref(), event, result)
+        caller
+            .audit(self.trail(), AuditAction::MappingCreate, now, Target::NONE)
+            .run(|event| self.assign(caller, input, shape_errors, event))
     }
 
     fn assign(
@@ -94,9 +94,10 @@ impl MappingService {
         caller: &Caller,
         input: AssignmentInput,
         shape_errors: FieldErrors,
-        event: &mut AuditEvent,
+        event: &mut ScopedRow,
     ) -> Result<MappingView, Refusal> {
         let assigned_by = caller.account()?;
+        let at = event.event_mut().at;
         let mut errors = shape_errors;
         let create = WriteMode::Create;
         let patient_ref = check_field(&mut errors, "patient", input.patient, true, create, Ok);
@@ -105,15 +106,24 @@ impl MappingService {
         // The repository re-checks both records under a lock; when one changed in between
         // (archived, or the doctor made unavailable), read them again and judge afresh.
         for _ in 0..ASSIGN_ATTEMPTS {
-            let (patient_id, doctor_id) =
-                self.checked_pair(caller, patient_ref, doctor_ref, errors.clone(), event)?;
+            let (patient_id, doctor_id) = self.checked_pair(
+                caller,
+                patient_ref,
+                doctor_ref,
+                errors.clone(),
+                event.event_mut(),
+            )?;
             if self.mappings.has_active(patient_id, doctor_id)? {
                 return Err(ServiceError::from(already_assigned()).into());
             }
-            match self
-                .mappings
-                .insert(patient_id, doctor_id, assigned_by, &notes, event.at, event)
-            {
+            match self.mappings.insert(
+                patient_id,
+                doctor_id,
+                assigned_by,
+                &notes,
+                at,
+                event.for_change(),
+            ) {
                 Ok(Some(view)) => return Ok(view),
                 Ok(None) => continue,
                 Err(RepoError::Conflict) => {
@@ -187,10 +197,15 @@ impl MappingService {
             resource_id: None,
             patient_id: filter.patient,
         };
-        let event = caller.event(AuditAction::MappingList, self.clock.now(), target);
         let filter = mappings_visible(&caller.actor, filter);
-        let result = self.mappings.list(&filter, page).map_err(Refusal::from);
-        record_outcome(self.trail.as_ref(), event, result)
+        caller
+            .audit(
+                self.trail(),
+                AuditAction::MappingList,
+                self.clock.now(),
+                target,
+            )
+            .run(|_| Ok(self.mappings.list(&filter, page)?))
     }
 
     /// A patient the caller may see, with its active assignments.
@@ -203,8 +218,13 @@ impl MappingService {
             resource_id: None,
             patient_id: Some(patient_id),
         };
-        let event = caller.event(AuditAction::MappingList, self.clock.now(), target);
-        let result = (|| {
+        let scope = caller.audit(
+            self.trail(),
+            AuditAction::MappingList,
+            self.clock.now(),
+            target,
+        );
+        scope.run(|_| {
             let patient = self
                 .patients
                 .find(patient_id)?
@@ -218,20 +238,22 @@ impl MappingService {
                 patient,
                 assignments,
             })
-        })();
-        record_outcome(self.trail.as_ref(), event, result)
+        })
     }
 
     /// A mapping the caller may see, with its patient's and doctor's names (audited as a
     /// mapping list, since it names a patient).
     pub fn get_mapping(&self, caller: &Caller, id: MappingId) -> Result<MappingView, ServiceError> {
-        let mut event = caller.event(
+        let target = Target::record(id.0, None);
+        let scope = caller.audit(
+            self.trail(),
             AuditAction::MappingList,
             self.clock.now(),
-            Target::record(id.0, None),
+            target,
         );
-        let result = (|| {
-            let (mapping, patient) = self.reachable(caller, id, Operation::See, &mut event)?;
+        scope.run(|event| {
+            let (mapping, patient) =
+                self.reachable(caller, id, Operation::See, event.event_mut())?;
             let doctor = self
                 .doctors
                 .find(mapping.doctor_id)?
@@ -243,8 +265,7 @@ impl MappingService {
                 doctor_name: doctor.details.name.as_str().to_owned(),
                 doctor_specialization: doctor.details.specialization.as_str().to_owned(),
             })
-        })();
-        record_outcome(self.trail.as_ref(), event, result)
+        })
     }
 
     /// The mapping and its patient if the domain lets the caller do `operation` with it;
@@ -277,9 +298,10 @@ impl MappingService {
         shape_errors: FieldErrors,
     ) -> Result<MappingView, ServiceError> {
         let now = self.clock.now();
-        let mut event = caller.event(AuditAction::MappingUpdate, now, Target::record(id.0, None));
-        let result = (|| {
-            let (mapping, _) = self.reachable(caller, id, Operation::Change, &mut event)?;
+        let target = Target::record(id.0, None);
+        let scope = caller.audit(self.trail(), AuditAction::MappingUpdate, now, target);
+        scope.run(|event| {
+            let (mapping, _) = self.reachable(caller, id, Operation::Change, event.event_mut())?;
             let mut errors = shape_errors;
             let notes = check_notes(&mut errors, notes, WriteMode::Partial);
             if !errors.is_empty() {
@@ -287,24 +309,27 @@ impl MappingService {
             }
             let notes = notes.unwrap_or(mapping.notes);
             self.mappings
-                .update_notes(id, &notes, now, &event)?
+                .update_notes(id, &notes, now, event.for_change())?
                 .ok_or(ServiceError::NotFound(Resource::PatientDoctorMapping).into())
-        })();
-        record_refusal(self.trail.as_ref(), event, result)
+        })
     }
 
     /// Removes (ends) a mapping the caller may change, once; a second removal is "not found".
     pub fn remove_mapping(&self, caller: &Caller, id: MappingId) -> Result<(), ServiceError> {
         let now = self.clock.now();
-        let mut event = caller.event(AuditAction::MappingRemove, now, Target::record(id.0, None));
-        let result = (|| {
-            self.reachable(caller, id, Operation::Archive, &mut event)?;
-            if self.mappings.deactivate(id, now, &event)? {
+        let target = Target::record(id.0, None);
+        let scope = caller.audit(self.trail(), AuditAction::MappingRemove, now, target);
+        scope.run(|event| {
+            self.reachable(caller, id, Operation::Archive, event.event_mut())?;
+            if self.mappings.deactivate(id, now, event.for_change())? {
                 Ok(())
             } else {
                 Err(ServiceError::NotFound(Resource::PatientDoctorMapping).into())
             }
-        })();
-        record_refusal(self.trail.as_ref(), event, result)
+        })
+    }
+
+    fn trail(&self) -> &dyn AuditTrail {
+        self.trail.as_ref()
     }
 }

@@ -14,7 +14,7 @@ use crate::pagination::{Page, PageOf};
 use crate::ports::{
     AuditTrail, Clock, MappingRepository, MappingView, PatientRepository, UserRepository,
 };
-use crate::services::audit::{Caller, Refusal, Target, permit, record_outcome, record_refusal};
+use crate::services::audit::{Caller, Refusal, Target, permit};
 use crate::services::versioning::{IfMatch, write_with_version_check};
 use crate::{Resource, ServiceError};
 
@@ -67,15 +67,16 @@ impl PatientService {
         filter: PatientFilter,
         page: Page,
     ) -> Result<PageOf<Patient>, ServiceError> {
-        let event = caller.event(AuditAction::PatientList, self.now(), Target::NONE);
         let mut filter = patients_visible(&caller.actor, filter);
         filter.search = filter.search.filter(|search| !search.is_empty());
-        let result = self
-            .ports
-            .patients
-            .list(&filter, page)
-            .map_err(Refusal::from);
-        record_outcome(self.trail(), event, result)
+        caller
+            .audit(
+                self.trail(),
+                AuditAction::PatientList,
+                self.now(),
+                Target::NONE,
+            )
+            .run(|_| Ok(self.ports.patients.list(&filter, page)?))
     }
 
     /// Creates a patient registered by the caller.
@@ -86,8 +87,8 @@ impl PatientService {
         shape_errors: FieldErrors,
     ) -> Result<Patient, ServiceError> {
         let now = self.now();
-        let event = caller.event(AuditAction::PatientCreate, now, Target::NONE);
-        let result: Result<Patient, Refusal> = (|| {
+        let scope = caller.audit(self.trail(), AuditAction::PatientCreate, now, Target::NONE);
+        scope.run(|event| {
             let owner = caller.account()?;
             let details = input
                 .validate(WriteMode::Create, shape_errors)?
@@ -95,16 +96,19 @@ impl PatientService {
                 .ok_or_else(|| {
                     ServiceError::Internal("create validation left a required field unset".into())
                 })?;
-            Ok(self.ports.patients.insert(owner, &details, now, &event)?)
-        })();
-        record_refusal(self.trail(), event.clone(), result)
+            Ok(self
+                .ports
+                .patients
+                .insert(owner, &details, now, event.for_change())?)
+        })
     }
 
     /// A patient the caller may see; any other is "not found".
     pub fn get_patient(&self, caller: &Caller, id: PatientId) -> Result<Patient, ServiceError> {
-        let event = caller.event(AuditAction::PatientRead, self.now(), Target::patient(id));
-        let result = self.reachable(caller, id, Operation::See);
-        record_outcome(self.trail(), event, result)
+        let target = Target::patient(id);
+        caller
+            .audit(self.trail(), AuditAction::PatientRead, self.now(), target)
+            .run(|_| self.reachable(caller, id, Operation::See))
     }
 
     /// A patient the caller may see, with its owner and the mappings the caller may see
@@ -114,8 +118,9 @@ impl PatientService {
         caller: &Caller,
         id: PatientId,
     ) -> Result<PatientDetail, ServiceError> {
-        let event = caller.event(AuditAction::PatientRead, self.now(), Target::patient(id));
-        let result = (|| {
+        let target = Target::patient(id);
+        let scope = caller.audit(self.trail(), AuditAction::PatientRead, self.now(), target);
+        scope.run(|_| {
             let patient = self.reachable(caller, id, Operation::See)?;
             let owner = self.ports.users.find_by_id(patient.owner)?;
             let related = mappings_visible(
@@ -135,8 +140,7 @@ impl PatientService {
                 owner,
                 mappings,
             })
-        })();
-        record_outcome(self.trail(), event, result)
+        })
     }
 
     /// Replaces (`WriteMode::Replace`) or patches (`WriteMode::Partial`) a patient. With
@@ -151,8 +155,9 @@ impl PatientService {
         if_match: Option<IfMatch>,
     ) -> Result<Patient, ServiceError> {
         let now = self.now();
-        let event = caller.event(AuditAction::PatientUpdate, now, Target::patient(id));
-        let result: Result<Patient, Refusal> = (|| {
+        let target = Target::patient(id);
+        let scope = caller.audit(self.trail(), AuditAction::PatientUpdate, now, target);
+        scope.run(|event| {
             let current = self.reachable(caller, id, Operation::Change)?;
             IfMatch::check(if_match.as_ref(), current.version)?;
             let changes: PatientChanges = input.validate(mode, shape_errors)?;
@@ -161,51 +166,53 @@ impl PatientService {
                 if_match.is_some(),
                 |patient| {
                     let details = changes.clone().apply_to(&patient.details);
-                    Ok(self
-                        .ports
-                        .patients
-                        .update(id, &details, patient.version, now, &event)?)
+                    Ok(self.ports.patients.update(
+                        id,
+                        &details,
+                        patient.version,
+                        now,
+                        event.for_change(),
+                    )?)
                 },
                 || {
                     self.reachable(caller, id, Operation::Change)
                         .map_err(|refusal| refusal.error)
                 },
             )?)
-        })();
-        record_refusal(self.trail(), event.clone(), result)
+        })
     }
 
     /// Archives a patient and ends its mappings (the soft-delete policy).
     pub fn delete_patient(&self, caller: &Caller, id: PatientId) -> Result<(), ServiceError> {
         let now = self.now();
-        let event = caller.event(AuditAction::PatientDelete, now, Target::patient(id));
-        let result: Result<(), Refusal> = (|| {
+        let target = Target::patient(id);
+        let scope = caller.audit(self.trail(), AuditAction::PatientDelete, now, target);
+        scope.run(|event| {
             self.reachable(caller, id, Operation::Archive)?;
-            if self.ports.patients.archive(id, now, &event)? {
+            if self.ports.patients.archive(id, now, event.for_change())? {
                 Ok(())
             } else {
                 // Archived by a concurrent request in between.
                 Err(Refusal::from(ServiceError::NotFound(Resource::Patient)))
             }
-        })();
-        record_refusal(self.trail(), event.clone(), result)
+        })
     }
 
     /// Un-archives a patient; its mappings stay ended, as the soft-delete policy says.
     /// `NotFound` when no archived patient has this id.
     pub fn restore_patient(&self, caller: &Caller, id: PatientId) -> Result<(), ServiceError> {
         let now = self.now();
-        let event = caller.event(AuditAction::PatientRestore, now, Target::patient(id));
-        let result: Result<(), Refusal> = (|| {
+        let target = Target::patient(id);
+        let scope = caller.audit(self.trail(), AuditAction::PatientRestore, now, target);
+        scope.run(|event| {
             self.reachable(caller, id, Operation::Restore)?;
-            if self.ports.patients.restore(id, now, &event)? {
+            if self.ports.patients.restore(id, now, event.for_change())? {
                 Ok(())
             } else {
                 // Restored by a concurrent request in between.
                 Err(Refusal::from(ServiceError::NotFound(Resource::Patient)))
             }
-        })();
-        record_refusal(self.trail(), event, result)
+        })
     }
 
     /// The patient if the domain lets the caller do `operation` with it; the refusal says

@@ -1,7 +1,7 @@
 //! Accounts: registration, password changes and resets, and the rights staff and operators
 //! grant.
 
-use healthcare_domain::audit::{AuditAction, AuditEvent, AuditOutcome, RequestOrigin};
+use healthcare_domain::audit::{AuditAction, AuditEvent, RequestOrigin};
 use healthcare_domain::password::check_password;
 use healthcare_domain::registration::RegistrationInput;
 use healthcare_domain::user::normalize_email;
@@ -9,9 +9,9 @@ use healthcare_domain::{FieldErrors, NewUser, User, UserId};
 
 use super::{AuthService, EMAIL_TAKEN, PasswordChangeInput, SessionTokens, WRONG_OLD_PASSWORD};
 use crate::ports::SignInFactors;
-use crate::services::audit::{Refusal, Target, event_of, record_refusal};
+use crate::services::audit::{AuditScope, Refusal, Target, event_of};
 use crate::services::throttling::{attempt_address, report_staff_lockout};
-use crate::{RepoError, ServiceError};
+use crate::{RepoError, Resource, ServiceError};
 
 impl AuthService {
     /// Registers a user and signs them in. A taken e-mail (any case) is a field error on
@@ -81,8 +81,8 @@ impl AuthService {
             now,
             target,
         );
-        let result = self.replace_password(user, input, &event);
-        record_refusal(self.trail.as_ref(), event, result.map_err(Refusal::from))?;
+        AuditScope::new(self.trail.as_ref(), event)
+            .run(|event| Ok(self.replace_password(user, input, event.for_change())?))?;
         self.sign_out_everywhere(user.id)
     }
 
@@ -144,7 +144,7 @@ impl AuthService {
         active: bool,
     ) -> Result<bool, ServiceError> {
         let found = self.update_user(actor, origin, user_id, |event| {
-            self.users.set_active(user_id, active, event)
+            Ok(self.users.set_active(user_id, active, event)?)
         })?;
         if found && !active {
             self.sign_out_everywhere(user_id)?;
@@ -162,7 +162,7 @@ impl AuthService {
         staff: bool,
     ) -> Result<bool, ServiceError> {
         let found = self.update_user(actor, origin, user_id, |event| {
-            self.users.set_staff(user_id, staff, event)
+            Ok(self.users.set_staff(user_id, staff, event)?)
         })?;
         if found && !staff {
             // The admin site is for staff only: their sessions there end at once.
@@ -181,29 +181,18 @@ impl AuthService {
         user_id: UserId,
         new_password: &str,
     ) -> Result<bool, ServiceError> {
-        let Some(user) = self.users.find_by_id(user_id)? else {
-            return self.update_user(actor, origin, user_id, |_| Ok(false));
-        };
-        let personal = [("name", user.name.as_str()), ("email", user.email.as_str())];
-        let hash = check_password(new_password, &personal)
-            .map_err(|messages| {
+        let found = self.update_user(actor, origin, user_id, |event| {
+            let Some(user) = self.users.find_by_id(user_id)? else {
+                return Ok(false);
+            };
+            let personal = [("name", user.name.as_str()), ("email", user.email.as_str())];
+            let accepted = check_password(new_password, &personal).map_err(|messages| {
                 let mut errors = FieldErrors::new();
                 messages.into_iter().for_each(|m| errors.add("password", m));
-                ServiceError::from(errors)
-            })
-            .and_then(|accepted| self.hasher.hash(&accepted));
-        let hash = match hash {
-            Ok(hash) => hash,
-            // Refused before the write: still its one `user.update` row, as a failure.
-            Err(error) => {
-                let target = Target::record(user_id.0, None);
-                let now = self.clock.now();
-                let event = event_of(actor, origin, AuditAction::UserUpdate, now, target);
-                return record_refusal(self.trail.as_ref(), event, Err(Refusal::from(error)));
-            }
-        };
-        let found = self.update_user(actor, origin, user_id, |event| {
-            self.users.update_password(user_id, &hash, event)
+                errors
+            })?;
+            let hash = self.hasher.hash(&accepted)?;
+            Ok(self.users.update_password(user_id, &hash, event)?)
         })?;
         if found {
             self.sign_out_everywhere(user_id)?;
@@ -211,32 +200,31 @@ impl AuthService {
         Ok(found)
     }
 
-    /// One `user.update`: the write stores its row when it finds the user; an unknown user is
-    /// recorded as a failure and reported as `Ok(false)`.
+    /// One `user.update`: the write stores its row when it finds the user (`Ok(true)`); an
+    /// unknown user is recorded as a failure and reported as `Ok(false)`.
     fn update_user(
         &self,
         actor: Option<UserId>,
         origin: &RequestOrigin,
         user_id: UserId,
-        write: impl FnOnce(&AuditEvent) -> Result<bool, RepoError>,
+        write: impl FnOnce(&AuditEvent) -> Result<bool, Refusal>,
     ) -> Result<bool, ServiceError> {
         let target = Target::record(user_id.0, None);
-        let event = event_of(
-            actor,
-            origin,
-            AuditAction::UserUpdate,
-            self.clock.now(),
-            target,
-        );
-        let result = write(&event).map_err(Refusal::from);
-        let found = record_refusal(self.trail.as_ref(), event.clone(), result)?;
-        if !found {
-            self.trail.record(AuditEvent {
-                outcome: AuditOutcome::Failure,
-                ..event
-            })?;
+        let now = self.clock.now();
+        let event = event_of(actor, origin, AuditAction::UserUpdate, now, target);
+        let unknown = ServiceError::NotFound(Resource::User);
+        let result = AuditScope::new(self.trail.as_ref(), event).run(|event| {
+            if write(event.for_change())? {
+                Ok(())
+            } else {
+                Err(unknown.clone().into())
+            }
+        });
+        match result {
+            Ok(()) => Ok(true),
+            Err(error) if error == unknown => Ok(false),
+            Err(error) => Err(error),
         }
-        Ok(found)
     }
 
     /// Every user, for the admin CLI.

@@ -9,7 +9,7 @@ use healthcare_domain::throttle::second_factor_key;
 use super::{AuthService, SessionTokens};
 use crate::ServiceError;
 use crate::ports::SignInFactors;
-use crate::services::audit::{Caller, Refusal, Target, record_outcome};
+use crate::services::audit::{Caller, Target};
 use crate::services::staff_sign_in::{WRONG_CODE, accept_enrolled_code};
 use crate::services::throttling::attempt_address;
 
@@ -31,8 +31,9 @@ impl AuthService {
         let user = caller.account()?;
         let now = self.clock.now();
         let target = Target::record(user.0, None);
-        let event = caller.event(AuditAction::AuthSecondFactor, now, target);
-        let result: Result<SessionTokens, Refusal> = (|| {
+        let action = AuditAction::AuthSecondFactor;
+        let scope = caller.audit(self.trail.as_ref(), action, now, target);
+        scope.run(|_| {
             let code = match code.map(str::trim) {
                 Some(code) if shape_errors.is_empty() && !code.is_empty() => code,
                 Some(_) if shape_errors.is_empty() => {
@@ -53,7 +54,6 @@ impl AuthService {
             }
             self.throttling.record_success(&throttle_key, address)?;
             Ok(self.start_session(user, SignInFactors::PasswordAndCode)?)
-        })();
-        record_outcome(self.trail.as_ref(), event, result)
+        })
     }
 }

@@ -7,7 +7,7 @@ use healthcare_domain::{Timestamp, User, UserId};
 
 use super::{AuthService, LoginInput, SessionTokens};
 use crate::ports::{SignInFactors, TokenDecodeError, TokenKind};
-use crate::services::audit::{Caller, Refusal, Target, event_of, record_outcome};
+use crate::services::audit::{AuditScope, Caller, Refusal, Target, event_of};
 use crate::services::throttling::{attempt_address, report_staff_lockout};
 use crate::{ServiceError, TokenProblem};
 
@@ -25,9 +25,9 @@ impl AuthService {
         origin: &RequestOrigin,
     ) -> Result<(User, SessionTokens), ServiceError> {
         let now = self.clock.now();
-        let mut event = event_of(None, origin, AuditAction::AuthLogin, now, Target::NONE);
-        let result = self.sign_in(input, &mut event);
-        record_outcome(self.trail.as_ref(), event, result)
+        let event = event_of(None, origin, AuditAction::AuthLogin, now, Target::NONE);
+        AuditScope::new(self.trail.as_ref(), event)
+            .run(|event| self.sign_in(input, event.event_mut()))
     }
 
     fn sign_in(
@@ -86,9 +86,9 @@ impl AuthService {
         origin: &RequestOrigin,
     ) -> Result<SessionTokens, ServiceError> {
         let now = self.clock.now();
-        let mut event = event_of(None, origin, AuditAction::AuthRefresh, now, Target::NONE);
-        let result = self.redeem(refresh_token, &mut event);
-        record_outcome(self.trail.as_ref(), event, result.map_err(Refusal::from))
+        let event = event_of(None, origin, AuditAction::AuthRefresh, now, Target::NONE);
+        AuditScope::new(self.trail.as_ref(), event)
+            .run(|event| Ok(self.redeem(refresh_token, event.event_mut())?))
     }
 
     fn redeem(
@@ -149,19 +149,18 @@ impl AuthService {
         let user = caller.account()?;
         let now = self.clock.now();
         let target = Target::record(user.0, None);
-        let event = caller.event(AuditAction::AuthLogout, now, target);
-        let result = (|| {
+        let scope = caller.audit(self.trail.as_ref(), AuditAction::AuthLogout, now, target);
+        scope.run(|_| {
             let (record, _) = self.known_refresh_token(refresh_token)?;
             if record.user_id != user {
-                return Err(ServiceError::RefreshToken(TokenProblem::InvalidOrExpired));
+                return Err(ServiceError::RefreshToken(TokenProblem::InvalidOrExpired).into());
             }
             if record.revoked_at.is_some() {
-                return Err(ServiceError::RefreshToken(TokenProblem::Blacklisted));
+                return Err(ServiceError::RefreshToken(TokenProblem::Blacklisted).into());
             }
             self.refresh_tokens.revoke_family(&record.family_id, now)?;
-            self.refuse_access_tokens(user, now)
-        })();
-        record_outcome(self.trail.as_ref(), event, result.map_err(Refusal::from))
+            Ok(self.refuse_access_tokens(user, now)?)
+        })
     }
 
     pub(super) fn start_session(

@@ -15,7 +15,7 @@ use crate::ports::{
     AdminSession, AdminSessionRepository, AuditTrail, Clock, PasswordHasher, RandomSource,
     SecondFactor, SecondFactorRepository, UserRepository,
 };
-use crate::services::audit::{Caller, Refusal, Target, event_of, record_outcome};
+use crate::services::audit::{AuditScope, Caller, Target, event_of};
 use crate::services::throttling::{Throttling, attempt_address, report_staff_lockout};
 use crate::{RepoError, ServiceError};
 
@@ -223,8 +223,8 @@ impl StaffSignIn {
         origin: &RequestOrigin,
     ) -> Result<IssuedSession, ServiceError> {
         let now = self.clock.now();
-        let mut event = event_of(None, origin, AuditAction::AdminLogin, now, Target::NONE);
-        let result: Result<IssuedSession, Refusal> = (|| {
+        let event = event_of(None, origin, AuditAction::AdminLogin, now, Target::NONE);
+        AuditScope::new(self.trail.as_ref(), event).run(|row| {
             if email.trim().is_empty() || password.is_empty() {
                 return Err(ServiceError::InvalidCredentials.into());
             }
@@ -249,19 +249,16 @@ impl StaffSignIn {
             let Some(credentials) = credentials.filter(|_| accepted) else {
                 return Err(ServiceError::InvalidCredentials.into());
             };
+            let event = row.event_mut();
             event.actor = Some(credentials.user.id);
             event.resource_id = Some(credentials.user.id.0);
             self.throttling.record_success(&email_key, address)?;
             if !may_use_admin_site(&credentials.user) {
                 return Err(ServiceError::Forbidden.into());
             }
+            row.leave_success_to_next_step();
             Ok(self.begin_session(credentials.user.id, false)?)
-        })();
-        match result {
-            // Success is recorded once the second factor passes.
-            Ok(session) => Ok(session),
-            Err(refusal) => record_outcome(self.trail.as_ref(), event, Err(refusal)),
-        }
+        })
     }
 
     /// The session behind `token` if it is waiting for its second factor.

@@ -1,6 +1,6 @@
 //! The second step of signing in: enrolling a second factor or proving it, and resetting it.
 
-use healthcare_domain::audit::{AuditAction, AuditEvent, AuditOutcome, RequestOrigin};
+use healthcare_domain::audit::{AuditAction, RequestOrigin};
 use healthcare_domain::staff::{
     RECOVERY_CODE_BYTES, RECOVERY_CODE_COUNT, RecoveryCode, TOTP_SECRET_BYTES, TotpSecret,
     may_use_admin_site,
@@ -8,7 +8,7 @@ use healthcare_domain::staff::{
 use healthcare_domain::throttle::second_factor_key;
 use healthcare_domain::{FieldErrors, UserId};
 
-use crate::services::audit::{Refusal, Target, event_of, record_outcome, record_refusal};
+use crate::services::audit::{AuditScope, Refusal, Target, event_of};
 use crate::services::throttling::attempt_address;
 use crate::{Resource, ServiceError};
 
@@ -65,7 +65,7 @@ impl StaffSignIn {
             now,
             Target::record(user.0, None),
         );
-        let result: Result<SignedIn, Refusal> = (|| {
+        AuditScope::new(self.trail.as_ref(), event).run(|row| {
             let throttle_key = second_factor_key(user);
             let address = attempt_address(origin);
             self.throttling.admit_login(&throttle_key, address)?;
@@ -87,10 +87,14 @@ impl StaffSignIn {
                 recovery_codes = self.new_recovery_codes()?;
                 let hashes: Vec<String> = recovery_codes.iter().map(RecoveryCode::hash).collect();
                 let shown_to = pending.session.token_hash.as_str();
-                if !self
-                    .factors
-                    .confirm_enrolment(user, shown_to, step, &hashes, now, &event)?
-                {
+                if !self.factors.confirm_enrolment(
+                    user,
+                    shown_to,
+                    step,
+                    &hashes,
+                    now,
+                    row.for_change(),
+                )? {
                     return Err(wrong_code());
                 }
             } else if !accept_enrolled_code(self.factors.as_ref(), &factor, code, now)? {
@@ -104,14 +108,7 @@ impl StaffSignIn {
                 recovery_codes_left: self.factors.unused_recovery_codes(user)?,
                 recovery_codes,
             })
-        })();
-        let enrolled = matches!(&result, Ok(done) if !done.recovery_codes.is_empty());
-        if enrolled {
-            // Stored with the enrolment, in its transaction.
-            result.map_err(|refusal| refusal.error)
-        } else {
-            record_outcome(self.trail.as_ref(), event, result)
-        }
+        })
     }
 
     /// Enrols a second factor for a staff user from the operator's console (an alternative
@@ -170,15 +167,20 @@ impl StaffSignIn {
             self.clock.now(),
             Target::record(user.0, None),
         );
-        let result = self.factors.reset(user, &event).map_err(Refusal::from);
-        let found = record_refusal(self.trail.as_ref(), event.clone(), result)?;
-        if !found {
-            self.trail.record(AuditEvent {
-                outcome: AuditOutcome::Failure,
-                ..event
-            })?;
+        // No factor to remove: recorded as a failure, reported as `Ok(false)`.
+        let none = ServiceError::NotFound(Resource::User);
+        let result = AuditScope::new(self.trail.as_ref(), event).run(|row| {
+            if self.factors.reset(user, row.for_change())? {
+                Ok(())
+            } else {
+                Err(none.clone().into())
+            }
+        });
+        match result {
+            Ok(()) => Ok(true),
+            Err(error) if error == none => Ok(false),
+            Err(error) => Err(error),
         }
-        Ok(found)
     }
 
     fn new_secret(&self) -> Result<TotpSecret, ServiceError> {

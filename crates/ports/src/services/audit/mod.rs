@@ -3,20 +3,23 @@
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
-use healthcare_domain::access::{Access, Actor};
+use healthcare_domain::access::Actor;
 use healthcare_domain::audit::{
-    AuditAction, AuditEvent, AuditOutcome, AuditRecord, ChainBreak, ChainKey, ChainVerifier, Mac,
-    RequestOrigin, VerifyPolicy,
+    AuditAction, AuditEvent, AuditRecord, ChainBreak, ChainKey, ChainVerifier, Mac, RequestOrigin,
+    VerifyPolicy,
 };
-use healthcare_domain::patient::PatientId;
 use healthcare_domain::staff::{AuditTrailAccess, audit_trail_access};
 use healthcare_domain::{Timestamp, User, UserId};
 
+use crate::ServiceError;
 use crate::pagination::{Page, PageOf};
 use crate::ports::{
     AuditFilter, AuditRepository, AuditTrail, Clock, PendingSeal, SealRound, SignInFactors,
 };
-use crate::{RepoError, Resource, ServiceError};
+
+mod scope;
+
+pub(crate) use scope::{AuditScope, Refusal, ScopedRow, Target, event_of, permit};
 
 /// Who a request acts for and in what capacity, and where the request came from. Every
 /// inbound adapter turns its own credentials into one.
@@ -70,149 +73,17 @@ impl Caller {
     pub(crate) fn event(&self, action: AuditAction, at: Timestamp, target: Target) -> AuditEvent {
         event_of(self.actor.user(), &self.origin, action, at, target)
     }
-}
 
-/// Turns the domain's answer about a record of kind `resource` into the use case's refusal:
-/// a record the actor may not see is reported exactly like a missing one, but audited as a
-/// denial.
-pub(crate) fn permit(access: Access, resource: Resource) -> Result<(), Refusal> {
-    match access {
-        Access::Granted => Ok(()),
-        Access::Absent => Err(ServiceError::NotFound(resource).into()),
-        Access::Hidden => Err(Refusal::denied(ServiceError::NotFound(resource))),
-        Access::Forbidden => Err(ServiceError::Forbidden.into()),
+    /// Opens the row of a use case of this caller.
+    pub(crate) fn audit<'a>(
+        &self,
+        trail: &'a dyn AuditTrail,
+        action: AuditAction,
+        at: Timestamp,
+        target: Target,
+    ) -> AuditScope<'a> {
+        AuditScope::new(trail, self.event(action, at, target))
     }
-}
-
-/// Which record an event is about.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub(crate) struct Target {
-    pub(crate) resource_id: Option<i64>,
-    pub(crate) patient_id: Option<PatientId>,
-}
-
-impl Target {
-    /// No single record (a list, or a record not created yet).
-    pub(crate) const NONE: Target = Target {
-        resource_id: None,
-        patient_id: None,
-    };
-
-    /// A patient record.
-    pub(crate) fn patient(id: PatientId) -> Self {
-        Self {
-            resource_id: Some(id.0),
-            patient_id: Some(id),
-        }
-    }
-
-    /// Another record (a mapping, a user) touching `patient` when known.
-    pub(crate) fn record(id: i64, patient: Option<PatientId>) -> Self {
-        Self {
-            resource_id: Some(id),
-            patient_id: patient,
-        }
-    }
-}
-
-/// An event before its outcome is known.
-pub(crate) fn event_of(
-    actor: Option<UserId>,
-    origin: &RequestOrigin,
-    action: AuditAction,
-    at: Timestamp,
-    target: Target,
-) -> AuditEvent {
-    AuditEvent {
-        at,
-        actor,
-        action,
-        resource_id: target.resource_id,
-        patient_id: target.patient_id,
-        outcome: AuditOutcome::Success,
-        origin: origin.clone(),
-    }
-}
-
-/// A refused or failed use case, with the outcome its audit row records.
-#[derive(Debug, Clone, PartialEq)]
-pub(crate) struct Refusal {
-    pub(crate) error: ServiceError,
-    pub(crate) outcome: AuditOutcome,
-}
-
-impl Refusal {
-    /// Refused because of who asked (another owner's record, answered as if missing).
-    pub(crate) fn denied(error: ServiceError) -> Self {
-        Self {
-            error,
-            outcome: AuditOutcome::Denied,
-        }
-    }
-}
-
-impl From<ServiceError> for Refusal {
-    fn from(error: ServiceError) -> Self {
-        let outcome = match error {
-            ServiceError::Forbidden
-            | ServiceError::SecondFactorRequired
-            | ServiceError::Throttled(_)
-            | ServiceError::InvalidAccessToken
-            | ServiceError::RefreshToken(_) => AuditOutcome::Denied,
-            ServiceError::Validation(_)
-            | ServiceError::NotFound(_)
-            | ServiceError::InvalidCredentials
-            | ServiceError::PreconditionFailed
-            | ServiceError::Unavailable(_)
-            | ServiceError::Internal(_) => AuditOutcome::Failure,
-        };
-        Self { error, outcome }
-    }
-}
-
-impl From<RepoError> for Refusal {
-    fn from(error: RepoError) -> Self {
-        ServiceError::from(error).into()
-    }
-}
-
-impl From<healthcare_domain::FieldErrors> for Refusal {
-    fn from(errors: healthcare_domain::FieldErrors) -> Self {
-        ServiceError::from(errors).into()
-    }
-}
-
-/// Finishes a use case whose success was recorded elsewhere (a change, recorded in its own
-/// transaction): only a refusal is recorded here, so each request leaves exactly one row.
-pub(crate) fn record_refusal<T>(
-    trail: &dyn AuditTrail,
-    event: AuditEvent,
-    result: Result<T, Refusal>,
-) -> Result<T, ServiceError> {
-    match result {
-        Ok(value) => Ok(value),
-        Err(refusal) => {
-            trail.record(AuditEvent {
-                outcome: refusal.outcome,
-                ..event
-            })?;
-            Err(refusal.error)
-        }
-    }
-}
-
-/// Finishes a use case that changes nothing: its row is recorded whatever the outcome.
-pub(crate) fn record_outcome<T>(
-    trail: &dyn AuditTrail,
-    event: AuditEvent,
-    result: Result<T, Refusal>,
-) -> Result<T, ServiceError> {
-    let outcome = match &result {
-        Ok(_) => AuditOutcome::Success,
-        Err(refusal) => refusal.outcome,
-    };
-    trail.record(AuditEvent { outcome, ..event })?;
-    result.map_err(|refusal| refusal.error)
 }
 
 /// How far `audit verify` got.
@@ -284,15 +155,20 @@ impl AuditService {
         filter: &AuditFilter,
         page: Page,
     ) -> Result<PageOf<AuditRecord>, ServiceError> {
-        let event = caller.event(AuditAction::AuditRead, self.clock.now(), Target::NONE);
-        let result = match caller.audit_trail {
-            AuditTrailAccess::Allowed => self.repository.list(filter, page).map_err(Refusal::from),
+        let now = self.clock.now();
+        let scope = caller.audit(
+            self.trail.as_ref(),
+            AuditAction::AuditRead,
+            now,
+            Target::NONE,
+        );
+        scope.run(|_| match caller.audit_trail {
+            AuditTrailAccess::Allowed => Ok(self.repository.list(filter, page)?),
             AuditTrailAccess::NeedsSecondFactor => {
                 Err(Refusal::from(ServiceError::SecondFactorRequired))
             }
             AuditTrailAccess::Forbidden => Err(Refusal::from(ServiceError::Forbidden)),
-        };
-        record_outcome(self.trail.as_ref(), event, result)
+        })
     }
 
     /// Every row matching `filter`, newest first, for the operator's console (not recorded:
