@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The dependency rule, checked on the normal (shipped) dependency graph:
 #   domain and ports know nothing of serde, Diesel, actix, tokio, bcrypt or JWT;
-#   http never sees Diesel; mockall never reaches the shipped binaries;
+#   the web adapters (JSON API, admin site, their shared web crate) never see Diesel;
+#   the JSON API never sees the admin site: no HTML or QR code crates, no cookies, and no
+#   staff-only service named in its source; mockall never reaches the shipped binaries;
 #   and inside each crate no module imports a module that imports it back.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -21,7 +23,27 @@ forbid() { # crate, pattern, reason
 core='serde|serde_derive|serde_json|diesel|diesel_migrations|actix-web|actix-rt|actix-http|tokio|bcrypt|jsonwebtoken|mockall'
 forbid healthcare_domain "$core" "framework or I/O dependency"
 forbid healthcare_ports "$core" "framework or I/O dependency"
-forbid healthcare_http 'diesel|diesel_migrations|r2d2|mockall' "Diesel or mocks"
+forbid healthcare_web 'diesel|diesel_migrations|r2d2|mockall|maud|qrcode|utoipa' "Diesel, mocks, HTML or OpenAPI"
+forbid healthcare_json_api 'diesel|diesel_migrations|r2d2|mockall|maud|qrcode|healthcare_admin_site' "Diesel, mocks, HTML, QR codes or the admin site"
+forbid healthcare_admin_site 'diesel|diesel_migrations|r2d2|mockall|healthcare_json_api|utoipa' "Diesel, mocks, the JSON API or OpenAPI"
+
+# Built alone, the JSON API has no cookie support (the admin site's session is its own).
+if cargo tree -p healthcare_json_api -e features --prefix none 2>/dev/null | grep -q '^actix-web feature "cookies"'; then
+  echo "FAIL: healthcare_json_api enables actix-web's cookies"
+  failures=$((failures + 1))
+else
+  echo "ok:   healthcare_json_api has no cookies"
+fi
+
+# The staff-only use cases (user administration, the admin sign-in) are the admin site's.
+staff_only='StaffRecords|StaffSignIn|StaffCaller|staff_records|staff_sign_in'
+if named=$(grep -rnE "$staff_only" crates/api/src); then
+  echo "FAIL: the JSON API names staff-only services:"
+  echo "$named"
+  failures=$((failures + 1))
+else
+  echo "ok:   healthcare_json_api names no staff-only service"
+fi
 forbid healthcare_persistence 'actix-web|actix-http|mockall' "actix or mocks"
 forbid healthcare_app 'mockall' "mockall in the shipped binaries"
 

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, RecvTimeoutError, SendTimeoutError, Sender};
 use healthcare_domain::audit::{AuditAction, AuditEvent, ChainKey};
-use healthcare_http::state::AuditQueueProbe;
+use healthcare_json_api::state::AuditQueueProbe;
 use healthcare_ports::ServiceError;
 use healthcare_ports::ports::{AuditRepository, AuditTrail};
 use healthcare_ports::services::AuditService;

@@ -6,14 +6,16 @@ use std::sync::Arc;
 use actix_web::dev::Server;
 use actix_web::middleware::{Condition, from_fn};
 use actix_web::{App, HttpServer, web};
-use healthcare_http::handlers::fallback::route_not_found;
-use healthcare_http::metrics::Metrics;
-use healthcare_http::middleware::telemetry;
-use healthcare_http::openapi::ApiDocument;
-use healthcare_http::routes::{configure_app, configure_metrics};
-use healthcare_http::security::{SecurityPolicy, cors, security};
-use healthcare_http::{ApiConfig, AppState};
+use healthcare_admin_site::{SiteState, configure_admin};
+use healthcare_json_api::AppState;
+use healthcare_json_api::handlers::fallback::route_not_found;
+use healthcare_json_api::metrics::Metrics;
+use healthcare_json_api::middleware::telemetry;
+use healthcare_json_api::openapi::ApiDocument;
+use healthcare_json_api::routes::{configure_app, configure_metrics};
+use healthcare_json_api::security::{SecurityPolicy, cors, security};
 use healthcare_persistence::{StatementCounter, migrations};
+use healthcare_web::WebConfig;
 
 use crate::audit::AuditWorkers;
 use crate::settings::Settings;
@@ -99,29 +101,39 @@ impl Application {
         let metrics = web::Data::new(metrics);
         let services = services(&settings, &pool, trail);
         forget_idle_admin_sessions(services.staff_sign_in.clone());
+        let config = WebConfig {
+            max_body_bytes: settings.max_body_bytes,
+            body_read_timeout: settings.body_read_timeout,
+            trusted_proxies: settings.trusted_proxies.clone(),
+        };
+        // The admin site gets the staff services; the JSON API never sees them.
+        let site = web::Data::new(SiteState {
+            auth: services.auth.clone(),
+            staff_sign_in: services.staff_sign_in,
+            staff: services.staff,
+            patients: services.patients.clone(),
+            doctors: services.doctors.clone(),
+            mappings: services.mappings.clone(),
+            config: config.clone(),
+            secure_cookies: settings.secure_cookies,
+        });
         let state = web::Data::new(AppState {
             auth: services.auth,
             patients: services.patients,
             doctors: services.doctors,
             mappings: services.mappings,
             audit: services.audit,
-            staff_sign_in: services.staff_sign_in,
-            staff: services.staff,
             database: probe,
-            config: ApiConfig {
-                max_body_bytes: settings.max_body_bytes,
-                body_read_timeout: settings.body_read_timeout,
-                trusted_proxies: settings.trusted_proxies.clone(),
-                secure_cookies: settings.secure_cookies,
-            },
+            config: config.clone(),
         });
+        let config = web::Data::new(config);
 
         let address = format!("{}:{}", settings.host, settings.port);
         let (listener, port) = bind(&address)?;
         let max_body_bytes = settings.max_body_bytes;
         let metrics_on_api_listener = settings.metrics_address.is_none();
         let api_metrics = metrics.clone();
-        let document = web::Data::new(ApiDocument::build(healthcare_http::configure));
+        let document = web::Data::new(ApiDocument::build(healthcare_json_api::configure));
         let policy = web::Data::new(SecurityPolicy {
             allowed_hosts: settings.allowed_hosts.clone(),
             hsts: settings.behind_tls || settings.tls.is_some(),
@@ -130,11 +142,15 @@ impl Application {
         let server = HttpServer::new(move || {
             App::new()
                 .app_data(state.clone())
+                .app_data(site.clone())
+                .app_data(config.clone())
                 .app_data(api_metrics.clone())
                 .app_data(document.clone())
                 .app_data(policy.clone())
                 .app_data(web::PayloadConfig::new(max_body_bytes))
                 .configure(configure_app)
+                // The staff admin site: HTML pages, not part of the API's OpenAPI document.
+                .configure(configure_admin)
                 .configure(|config| {
                     if metrics_on_api_listener {
                         configure_metrics(config);

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use healthcare_domain::audit::AuditEvent;
-use healthcare_http::state::DatabaseProbe;
+use healthcare_json_api::state::DatabaseProbe;
 use healthcare_persistence::connection::ping;
 use healthcare_persistence::{
     CachedUserRepository, DbPool, DieselAdminSessionRepository, DieselAuditRepository,

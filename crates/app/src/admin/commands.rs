@@ -232,7 +232,7 @@ fn set_staff(
 }
 
 fn check(settings: &Settings, pool: &DbPool) -> Result<String, CommandError> {
-    use healthcare_http::state::DatabaseProbe;
+    use healthcare_json_api::state::DatabaseProbe;
     PoolProbe(pool.clone())
         .ping()
         .map_err(|e| failure(format!("the database is not reachable: {e}")))?;

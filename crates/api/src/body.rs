@@ -1,0 +1,365 @@
+//! Reading JSON request bodies: content type, size limit, parse errors, and typed field reads
+//! that collect every problem instead of stopping at the first.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::CONTENT_TYPE;
+use actix_web::{FromRequest, HttpRequest, dev::Payload, web};
+use healthcare_domain::FieldErrors;
+use healthcare_domain::fields::Submitted;
+use serde_json::{Map, Value};
+
+use healthcare_web::WebConfig;
+
+use crate::errors::ApiError;
+pub use healthcare_web::forms::{
+    BodyTooSlow, INVALID_INTEGER, parse_boolean, parse_integer_text, read_body,
+};
+
+/// DRF's message for a missing field.
+pub const REQUIRED: &str = "This field is required.";
+/// DRF's message for an explicit `null`.
+pub const NOT_NULL: &str = "This field may not be null.";
+/// DRF's message for a value that is no string.
+pub const NOT_A_STRING: &str = "Not a valid string.";
+/// DRF's message for text holding a NUL character (PostgreSQL cannot store one); the domain's.
+pub use healthcare_domain::fields::NULL_CHARACTER;
+/// An integer from a JSON value, as DRF's `IntegerField` reads it: `45`, `45.0`, `"45"`,
+/// `" 45 "`, `"45.0"`; never `45.5`, a boolean, or anything out of range.
+pub fn parse_integer(value: &Value) -> Option<i64> {
+    match value {
+        Value::Number(number) => number.as_i64().or_else(|| {
+            number
+                .as_f64()
+                .filter(|f| f.fract() == 0.0 && f.abs() < 9.0e15)
+                .map(|f| f as i64)
+        }),
+        Value::String(text) => parse_integer_text(text),
+        _ => None,
+    }
+}
+
+/// A request body that is a JSON object. An empty body counts as `{}` (DRF's behaviour), so a
+/// missing body reports missing fields.
+#[derive(Debug, Default)]
+pub struct JsonObject(pub Map<String, Value>);
+
+impl FromRequest for JsonObject {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
+
+    fn from_request(request: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let limit = request
+            .app_data::<web::Data<WebConfig>>()
+            .map_or(64 * 1024, |config| config.max_body_bytes);
+        let content_type = request
+            .headers()
+            .get(CONTENT_TYPE)
+            .map(|value| value.to_str().unwrap_or("").to_owned());
+        let bytes = read_body(request, payload);
+        Box::pin(async move {
+            let bytes = bytes
+                .await
+                .map_err(|BodyTooSlow(timeout)| ApiError::BodyTooSlow(timeout.as_secs()))?
+                .map_err(|error| {
+                    if error.as_response_error().status_code() == StatusCode::PAYLOAD_TOO_LARGE {
+                        ApiError::PayloadTooLarge(limit)
+                    } else {
+                        ApiError::JsonParse(error.to_string())
+                    }
+                })?;
+            if bytes.is_empty() {
+                return Ok(Self::default());
+            }
+            let content_type = content_type.unwrap_or_default();
+            if !is_json(&content_type) {
+                return Err(ApiError::UnsupportedMediaType(content_type));
+            }
+            parse_object(&bytes).map(Self)
+        })
+    }
+}
+
+/// `application/json`, with or without parameters such as a charset.
+fn is_json(content_type: &str) -> bool {
+    content_type
+        .split(';')
+        .next()
+        .is_some_and(|essence| essence.trim().eq_ignore_ascii_case("application/json"))
+}
+
+fn parse_object(bytes: &[u8]) -> Result<Map<String, Value>, ApiError> {
+    match serde_json::from_slice::<Value>(bytes) {
+        Ok(Value::Object(map)) => Ok(map),
+        Ok(other) => Err(ApiError::NotAnObject(json_type_name(&other))),
+        Err(error) => Err(ApiError::JsonParse(error.to_string())),
+    }
+}
+
+/// The Python type name DRF reports for a non-object body.
+fn json_type_name(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "NoneType",
+        Value::Bool(_) => "bool",
+        Value::Number(number) if number.is_f64() => "float",
+        Value::Number(_) => "int",
+        Value::String(_) => "str",
+        Value::Array(_) => "list",
+        Value::Object(_) => "dict",
+    }
+}
+
+/// Reads typed fields from a JSON object, recording DRF's message for each one that is
+/// missing, null or of the wrong type. A `None` result means the problem was recorded.
+#[derive(Debug)]
+pub struct FieldReader {
+    object: Map<String, Value>,
+    errors: FieldErrors,
+}
+
+impl FieldReader {
+    /// Starts reading `body`.
+    pub fn new(body: JsonObject) -> Self {
+        Self {
+            object: body.0,
+            errors: FieldErrors::new(),
+        }
+    }
+
+    /// A required string. Numbers are accepted as their text, as DRF's `CharField` does.
+    pub fn required_string(&mut self, field: &str) -> Option<String> {
+        match self.object.get(field) {
+            None => self.fail(field, REQUIRED),
+            Some(value) => self.string_value(field, value.clone()),
+        }
+    }
+
+    /// An optional string: `None` when absent (null is refused).
+    pub fn optional_string(&mut self, field: &str) -> Option<String> {
+        let value = self.object.get(field)?.clone();
+        self.string_value(field, value)
+    }
+
+    fn string_value(&mut self, field: &str, value: Value) -> Option<String> {
+        match value {
+            Value::String(text) if text.contains('\0') => self.fail(field, NULL_CHARACTER),
+            Value::String(text) => Some(text),
+            Value::Number(number) => Some(number.to_string()),
+            Value::Null => self.fail(field, NOT_NULL),
+            Value::Bool(_) | Value::Array(_) | Value::Object(_) => self.fail(field, NOT_A_STRING),
+        }
+    }
+
+    /// A string field for a create or update: numbers are taken as their text.
+    pub fn string(&mut self, field: &str) -> Submitted<String> {
+        self.submitted(field, |value| match value {
+            Value::String(text) if text.contains('\0') => Err(NULL_CHARACTER.to_owned()),
+            Value::String(text) => Ok(text.clone()),
+            Value::Number(number) => Ok(number.to_string()),
+            _ => Err(NOT_A_STRING.to_owned()),
+        })
+    }
+
+    /// An integer field: a JSON integer, a float with no fraction, or a string holding one
+    /// (`"45"`), as DRF's `IntegerField` accepts; `45.5` is refused.
+    pub fn integer(&mut self, field: &str) -> Submitted<i64> {
+        self.submitted(field, |value| {
+            parse_integer(value).ok_or_else(|| INVALID_INTEGER.to_owned())
+        })
+    }
+
+    /// A boolean field, with the spellings DRF's `BooleanField` accepts.
+    pub fn boolean(&mut self, field: &str) -> Submitted<bool> {
+        self.submitted(field, |value| {
+            let text = match value {
+                Value::Bool(flag) => return Ok(*flag),
+                Value::Number(number) => number.to_string(),
+                Value::String(text) => text.clone(),
+                _ => String::new(),
+            };
+            parse_boolean(&text).ok_or_else(|| "Must be a valid boolean.".to_owned())
+        })
+    }
+
+    /// A decimal field as text (a JSON number is taken as its text), for `Money::parse`.
+    pub fn decimal(&mut self, field: &str) -> Submitted<String> {
+        self.submitted(field, |value| match value {
+            Value::Number(number) => Ok(number.to_string()),
+            Value::String(text) => Ok(text.clone()),
+            _ => Err("A valid number is required.".to_owned()),
+        })
+    }
+
+    /// A related object's id, as DRF's `PrimaryKeyRelatedField` reads it.
+    pub fn primary_key(&mut self, field: &str) -> Submitted<i64> {
+        self.submitted(field, |value| match value {
+            Value::Number(_) | Value::String(_) => parse_integer(value).ok_or_else(|| {
+                format!(
+                    "Incorrect type. Expected pk value, received {}.",
+                    json_type_name(value)
+                )
+            }),
+            other => Err(format!(
+                "Incorrect type. Expected pk value, received {}.",
+                json_type_name(other)
+            )),
+        })
+    }
+
+    fn submitted<T>(
+        &mut self,
+        field: &str,
+        read: impl FnOnce(&Value) -> Result<T, String>,
+    ) -> Submitted<T> {
+        match self.object.get(field) {
+            None => Submitted::Absent,
+            Some(Value::Null) => {
+                self.errors.add(field, NOT_NULL);
+                Submitted::Rejected
+            }
+            Some(value) => match read(value) {
+                Ok(read) => Submitted::Given(read),
+                Err(message) => {
+                    self.errors.add(field, message);
+                    Submitted::Rejected
+                }
+            },
+        }
+    }
+
+    fn fail<T>(&mut self, field: &str, message: &str) -> Option<T> {
+        self.errors.add(field, message);
+        None
+    }
+
+    /// The problems recorded so far.
+    pub fn into_errors(self) -> FieldErrors {
+        self.errors
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn reader(value: Value) -> FieldReader {
+        match value {
+            Value::Object(map) => FieldReader::new(JsonObject(map)),
+            _ => panic!("test bodies are objects"),
+        }
+    }
+
+    #[test]
+    fn strings_follow_drf_rules() {
+        let mut fields = reader(json!({"a": "x", "b": 12, "c": null, "d": true, "e": [1]}));
+        assert_eq!(fields.required_string("a").as_deref(), Some("x"));
+        assert_eq!(fields.required_string("b").as_deref(), Some("12"));
+        assert_eq!(fields.required_string("c"), None);
+        assert_eq!(fields.required_string("d"), None);
+        assert_eq!(fields.optional_string("e"), None);
+        assert_eq!(fields.required_string("missing"), None);
+        assert_eq!(fields.optional_string("absent"), None);
+        let errors = fields.into_errors();
+        let expected: Vec<(&str, Vec<String>)> = vec![
+            ("c", vec![NOT_NULL.into()]),
+            ("d", vec![NOT_A_STRING.into()]),
+            ("e", vec![NOT_A_STRING.into()]),
+            ("missing", vec![REQUIRED.into()]),
+        ];
+        let actual: Vec<(&str, Vec<String>)> =
+            errors.iter().map(|(f, m)| (f, m.to_vec())).collect();
+        assert_eq!(actual, expected);
+    }
+
+    #[test]
+    fn integers_follow_drf_rules() {
+        let mut fields = reader(
+            json!({"a": 45, "b": "45", "c": 45.0, "d": 45.5, "e": "4x", "f": true, "g": " 7 ", "h": "8.00"}),
+        );
+        assert_eq!(fields.integer("a"), Submitted::Given(45));
+        assert_eq!(fields.integer("b"), Submitted::Given(45));
+        assert_eq!(fields.integer("c"), Submitted::Given(45));
+        assert_eq!(fields.integer("d"), Submitted::Rejected);
+        assert_eq!(fields.integer("e"), Submitted::Rejected);
+        assert_eq!(fields.integer("f"), Submitted::Rejected);
+        assert_eq!(fields.integer("g"), Submitted::Given(7));
+        assert_eq!(fields.integer("h"), Submitted::Given(8));
+        assert_eq!(fields.integer("absent"), Submitted::Absent);
+        let errors = fields.into_errors();
+        assert_eq!(
+            errors
+                .iter()
+                .filter(|(_, m)| m == &[INVALID_INTEGER.to_owned()])
+                .count(),
+            3
+        );
+    }
+
+    #[test]
+    fn booleans_decimals_and_keys() {
+        let mut fields = reader(
+            json!({"a": "yes", "b": 0, "c": "maybe", "d": 12.5, "e": "7", "f": [1], "g": "x", "h": null, "nul": "a\u{0}b"}),
+        );
+        assert_eq!(fields.boolean("a"), Submitted::Given(true));
+        assert_eq!(fields.boolean("b"), Submitted::Given(false));
+        assert_eq!(fields.boolean("c"), Submitted::Rejected);
+        assert_eq!(fields.decimal("d"), Submitted::Given("12.5".to_owned()));
+        assert_eq!(fields.primary_key("e"), Submitted::Given(7));
+        assert_eq!(fields.primary_key("f"), Submitted::Rejected);
+        assert_eq!(fields.primary_key("g"), Submitted::Rejected);
+        assert_eq!(fields.string("h"), Submitted::Rejected);
+        assert_eq!(fields.string("nul"), Submitted::Rejected);
+        let errors = fields.into_errors();
+        let messages: Vec<(&str, Vec<String>)> =
+            errors.iter().map(|(f, m)| (f, m.to_vec())).collect();
+        assert_eq!(
+            messages,
+            vec![
+                ("c", vec!["Must be a valid boolean.".to_owned()]),
+                (
+                    "f",
+                    vec!["Incorrect type. Expected pk value, received list.".to_owned()]
+                ),
+                (
+                    "g",
+                    vec!["Incorrect type. Expected pk value, received str.".to_owned()]
+                ),
+                ("h", vec![NOT_NULL.to_owned()]),
+                ("nul", vec![NULL_CHARACTER.to_owned()]),
+            ]
+        );
+    }
+
+    #[test]
+    fn non_objects_are_named_as_drf_names_them() {
+        for (body, kind) in [
+            ("[1]", "list"),
+            ("\"x\"", "str"),
+            ("3", "int"),
+            ("2.5", "float"),
+            ("null", "NoneType"),
+            ("true", "bool"),
+        ] {
+            match parse_object(body.as_bytes()) {
+                Err(ApiError::NotAnObject(name)) => assert_eq!(name, kind, "{body}"),
+                other => panic!("{body}: {other:?}"),
+            }
+        }
+        assert!(matches!(
+            parse_object(b"{\"a\": "),
+            Err(ApiError::JsonParse(_))
+        ));
+    }
+
+    #[test]
+    fn content_types() {
+        assert!(is_json("application/json"));
+        assert!(is_json("Application/JSON; charset=utf-8"));
+        assert!(!is_json("text/plain"));
+        assert!(!is_json(""));
+        assert!(!is_json("application/jsonx"));
+    }
+}

@@ -1,0 +1,11 @@
+//! What both web adapters (the JSON API and the staff admin site) need and neither owns: running
+//! use cases on the blocking pool, who the client is and where the request came from, the
+//! security headers, and reading form values and bodies.
+
+pub mod blocking;
+pub mod client;
+pub mod forms;
+pub mod headers;
+
+pub use blocking::run_blocking;
+pub use client::WebConfig;
