@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The dependency rule, checked on the normal (shipped) dependency graph:
-#   domain and ports know nothing of serde, Diesel, actix, tokio, bcrypt or JWT;
+#   domain and core know nothing of serde, Diesel, actix, tokio, bcrypt or JWT;
 #   the web adapters (JSON API, admin site, their shared web crate) never see Diesel;
 #   the JSON API never sees the admin site: no HTML or QR code crates, no cookies, and no
 #   staff-only service named in its source; mockall never reaches the shipped binaries;
@@ -22,7 +22,7 @@ forbid() { # crate, pattern, reason
 
 core='serde|serde_derive|serde_json|diesel|diesel_migrations|actix-web|actix-rt|actix-http|tokio|bcrypt|jsonwebtoken|mockall'
 forbid healthcare_domain "$core" "framework or I/O dependency"
-forbid healthcare_ports "$core" "framework or I/O dependency"
+forbid healthcare_core "$core" "framework or I/O dependency"
 forbid healthcare_web 'diesel|diesel_migrations|r2d2|mockall|maud|qrcode|utoipa' "Diesel, mocks, HTML or OpenAPI"
 forbid healthcare_json_api 'diesel|diesel_migrations|r2d2|mockall|maud|qrcode|healthcare_admin_site' "Diesel, mocks, HTML, QR codes or the admin site"
 forbid healthcare_admin_site 'diesel|diesel_migrations|r2d2|mockall|healthcare_json_api|utoipa' "Diesel, mocks, the JSON API or OpenAPI"

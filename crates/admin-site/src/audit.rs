@@ -2,11 +2,11 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
+use healthcare_core::pagination::{Page, PageOf};
+use healthcare_core::ports::AuditFilter;
 use healthcare_domain::audit::{AuditAction, AuditOutcome, AuditRecord};
 use healthcare_domain::patient::PatientId;
 use healthcare_domain::{FieldErrors, UserId};
-use healthcare_ports::pagination::{Page, PageOf};
-use healthcare_ports::ports::AuditFilter;
 use maud::{Markup, html};
 
 use crate::errors::{AdminError, call};

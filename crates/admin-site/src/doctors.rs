@@ -1,10 +1,10 @@
 //! `/admin/doctors/`: the directory, archived doctors included; edit, archive, restore.
 
 use actix_web::{HttpRequest, HttpResponse, web};
+use healthcare_core::services::{DoctorDetail, IfMatch, StaffCaller};
 use healthcare_domain::FieldErrors;
 use healthcare_domain::doctor::{Doctor, DoctorFilter, DoctorId, DoctorInput};
 use healthcare_domain::fields::{Submitted, WriteMode};
-use healthcare_ports::services::{DoctorDetail, IfMatch, StaffCaller};
 use maud::{Markup, html};
 
 use crate::errors::{AdminError, call, refused_form};

@@ -5,7 +5,7 @@
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpResponse, ResponseError};
-use healthcare_ports::{Resource, ServiceError};
+use healthcare_core::{Resource, ServiceError};
 use maud::html;
 
 use crate::cookie::removal_cookie;

@@ -4,9 +4,9 @@
 use actix_web::HttpResponse;
 use actix_web::http::StatusCode;
 use actix_web::http::header::ContentType;
+use healthcare_core::services::StaffCaller;
 use healthcare_domain::FieldErrors;
 use healthcare_domain::Timestamp;
-use healthcare_ports::services::StaffCaller;
 use maud::{DOCTYPE, Markup, html};
 
 use crate::cookie::CSRF_FIELD;

@@ -22,8 +22,8 @@ use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::middleware::{Next, from_fn};
 use actix_web::{Error, HttpResponse, web};
-use healthcare_ports::ServiceError;
-use healthcare_ports::services::Caller;
+use healthcare_core::ServiceError;
+use healthcare_core::services::Caller;
 use maud::html;
 
 use crate::errors::{AdminError, call};

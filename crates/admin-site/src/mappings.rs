@@ -3,14 +3,14 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
+use healthcare_core::ServiceError;
+use healthcare_core::ports::MappingView;
+use healthcare_core::services::StaffCaller;
 use healthcare_domain::FieldErrors;
 use healthcare_domain::doctor::DoctorId;
 use healthcare_domain::fields::Submitted;
 use healthcare_domain::mapping::{MappingFilter, MappingId, NOTES};
 use healthcare_domain::patient::PatientId;
-use healthcare_ports::ServiceError;
-use healthcare_ports::ports::MappingView;
-use healthcare_ports::services::StaffCaller;
 use maud::{Markup, html};
 
 use crate::errors::{AdminError, call};

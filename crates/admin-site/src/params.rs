@@ -7,9 +7,9 @@ use std::pin::Pin;
 use actix_web::http::header::CONTENT_TYPE;
 use actix_web::{FromRequest, HttpRequest, dev::Payload};
 use chrono::{DateTime, Datelike, NaiveDateTime, Utc};
+use healthcare_core::pagination::Page;
 use healthcare_domain::fields::Submitted;
 use healthcare_domain::{FieldErrors, Timestamp};
-use healthcare_ports::pagination::Page;
 
 use crate::errors::AdminError;
 use healthcare_web::forms::{INVALID_INTEGER, parse_boolean, parse_integer_text, read_body};

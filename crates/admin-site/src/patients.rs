@@ -2,12 +2,12 @@
 //! restore.
 
 use actix_web::{HttpRequest, HttpResponse, web};
+use healthcare_core::ports::MappingView;
+use healthcare_core::services::{IfMatch, PatientDetail, StaffCaller};
 use healthcare_domain::FieldErrors;
 use healthcare_domain::UserId;
 use healthcare_domain::fields::WriteMode;
 use healthcare_domain::patient::{Patient, PatientFilter, PatientId, PatientInput};
-use healthcare_ports::ports::MappingView;
-use healthcare_ports::services::{IfMatch, PatientDetail, StaffCaller};
 use maud::{Markup, html};
 
 use crate::errors::{AdminError, call, refused_form};

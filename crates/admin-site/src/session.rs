@@ -5,8 +5,8 @@ use std::future::Future;
 use std::pin::Pin;
 
 use actix_web::{FromRequest, HttpRequest, dev::Payload, web};
-use healthcare_ports::ServiceError;
-use healthcare_ports::services::StaffCaller;
+use healthcare_core::ServiceError;
+use healthcare_core::services::StaffCaller;
 
 use crate::cookie::{CSRF_FIELD, session_token};
 use crate::errors::{AdminError, call};

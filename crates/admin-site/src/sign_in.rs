@@ -3,9 +3,9 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
+use healthcare_core::ServiceError;
+use healthcare_core::services::staff_sign_in::{PendingSignIn, SecondFactorStep, SignedIn};
 use healthcare_domain::staff::tokens_match;
-use healthcare_ports::ServiceError;
-use healthcare_ports::services::staff_sign_in::{PendingSignIn, SecondFactorStep, SignedIn};
 use maud::{Markup, PreEscaped, html};
 use qrcode::QrCode;
 use qrcode::render::svg;

@@ -1,7 +1,7 @@
 //! What every admin page can reach: the staff services, the record use cases it shares with
 //! the JSON API, and its settings.
 
-use healthcare_ports::services::{
+use healthcare_core::services::{
     AuthService, DoctorService, MappingService, PatientService, StaffRecords, StaffSignIn,
 };
 use healthcare_web::WebConfig;

@@ -3,11 +3,11 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
+use healthcare_core::ServiceError;
+use healthcare_core::ports::UserFilter;
+use healthcare_core::services::StaffCaller;
+use healthcare_core::services::staff_records::{SecondFactorStatus, UserDetail};
 use healthcare_domain::{FieldErrors, UserId};
-use healthcare_ports::ServiceError;
-use healthcare_ports::ports::UserFilter;
-use healthcare_ports::services::StaffCaller;
-use healthcare_ports::services::staff_records::{SecondFactorStatus, UserDetail};
 use maud::{Markup, html};
 
 use crate::errors::{AdminError, call};

@@ -5,8 +5,8 @@ use std::pin::Pin;
 
 use actix_web::http::header::AUTHORIZATION;
 use actix_web::{FromRequest, HttpRequest, dev::Payload, web};
+use healthcare_core::services::{Authenticated, Caller};
 use healthcare_domain::User;
-use healthcare_ports::services::{Authenticated, Caller};
 
 use healthcare_web::client::origin_of;
 

@@ -3,8 +3,8 @@
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpResponse, ResponseError};
+use healthcare_core::{Resource, ServiceError, TokenProblem};
 use healthcare_domain::FieldErrors;
-use healthcare_ports::{Resource, ServiceError, TokenProblem};
 use serde_json::{Map, Value, json};
 
 /// The `WWW-Authenticate` challenge sent with every 401.

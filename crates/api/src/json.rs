@@ -1,9 +1,9 @@
 //! The JSON shapes of patients, doctors and mappings, as the original service wrote them.
 
+use healthcare_core::ports::{DoctorWithCount, MappingView};
+use healthcare_core::services::PatientAssignments;
 use healthcare_domain::mapping::Mapping;
 use healthcare_domain::patient::Patient;
-use healthcare_ports::ports::{DoctorWithCount, MappingView};
-use healthcare_ports::services::PatientAssignments;
 use serde::Serialize;
 use utoipa::ToSchema;
 

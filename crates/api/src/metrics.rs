@@ -155,7 +155,7 @@ pub async fn metrics_endpoint(metrics: web::Data<Metrics>) -> HttpResponse {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use healthcare_ports::RepoError;
+    use healthcare_core::RepoError;
 
     struct FakeDatabase;
 

@@ -2,8 +2,8 @@
 //! `next`/`previous` links that keep the other parameters.
 
 use actix_web::HttpRequest;
+use healthcare_core::{Page, PageOf, ServiceError};
 use healthcare_domain::FieldErrors;
-use healthcare_ports::{Page, PageOf, ServiceError};
 use serde::Serialize;
 
 use crate::body::{parse_boolean, parse_integer_text};

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use healthcare_ports::services::{
+use healthcare_core::services::{
     AuditService, AuthService, DoctorService, MappingService, PatientService,
 };
 use healthcare_web::WebConfig;
@@ -10,7 +10,7 @@ use healthcare_web::WebConfig;
 /// What the HTTP layer may ask of the database: readiness and figures for metrics.
 pub trait DatabaseProbe: Send + Sync {
     /// `Ok` when a trivial query succeeds.
-    fn ping(&self) -> Result<(), healthcare_ports::RepoError>;
+    fn ping(&self) -> Result<(), healthcare_core::RepoError>;
 
     /// Pooled connections `(in use, idle)`.
     fn pool_state(&self) -> (u32, u32);

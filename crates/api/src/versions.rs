@@ -4,7 +4,7 @@ use std::future::{Ready, ready};
 
 use actix_web::http::header::{ETAG, IF_MATCH};
 use actix_web::{FromRequest, HttpRequest, HttpResponse, HttpResponseBuilder, dev::Payload};
-use healthcare_ports::services::IfMatch;
+use healthcare_core::services::IfMatch;
 use serde::Serialize;
 
 use crate::errors::ApiError;

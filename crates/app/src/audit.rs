@@ -13,11 +13,11 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, RecvTimeoutError, SendTimeoutError, Sender};
+use healthcare_core::ServiceError;
+use healthcare_core::ports::{AuditRepository, AuditTrail};
+use healthcare_core::services::AuditService;
 use healthcare_domain::audit::{AuditAction, AuditEvent, ChainKey};
 use healthcare_json_api::state::AuditQueueProbe;
-use healthcare_ports::ServiceError;
-use healthcare_ports::ports::{AuditRepository, AuditTrail};
-use healthcare_ports::services::AuditService;
 
 /// Longest a recorded event waits before its batch is written, when the writers keep up.
 pub const FLUSH_INTERVAL: Duration = Duration::from_millis(250);
@@ -321,9 +321,9 @@ mod tests {
     use std::sync::Mutex;
     use std::sync::atomic::{AtomicBool, AtomicUsize};
 
+    use healthcare_core::ports::{AuditFilter, PendingSeal, SealRound};
+    use healthcare_core::{Page, PageOf, RepoError};
     use healthcare_domain::audit::{AuditOutcome, AuditRecord, RequestOrigin, RowSealsFrom};
-    use healthcare_ports::ports::{AuditFilter, PendingSeal, SealRound};
-    use healthcare_ports::{Page, PageOf, RepoError};
 
     use super::*;
 

@@ -1,8 +1,8 @@
 //! The system clock.
 
 use chrono::SubsecRound;
+use healthcare_core::ports::Clock;
 use healthcare_domain::Timestamp;
-use healthcare_ports::ports::Clock;
 
 /// The system clock, truncated to the microseconds both databases store.
 pub struct SystemClock;

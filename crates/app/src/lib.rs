@@ -1,9 +1,9 @@
 //! The composition root: settings, telemetry, the security adapters, and the wiring of the
 //! adapters to the core. Only this crate knows every concrete type.
 
-pub mod admin;
 pub mod audit;
 pub mod clock;
+pub mod console;
 pub mod security;
 pub mod settings;
 pub mod startup;

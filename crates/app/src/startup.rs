@@ -27,7 +27,7 @@ use crate::wiring::{PoolProbe, audit_workers, database_pool, services};
 pub enum StartupError {
     /// The database could not be prepared (unreachable, migrations failed).
     #[error("database: {0}")]
-    Database(#[from] healthcare_ports::RepoError),
+    Database(#[from] healthcare_core::RepoError),
     /// A listen address could not be bound.
     #[error("cannot listen on {address}: {source}")]
     Bind {
@@ -75,7 +75,7 @@ impl Application {
             let migrating = pool.clone();
             let applied = web::block(move || migrations::run_pending(&migrating))
                 .await
-                .map_err(|e| healthcare_ports::RepoError::Internal(e.to_string()))??;
+                .map_err(|e| healthcare_core::RepoError::Internal(e.to_string()))??;
             for version in applied {
                 tracing::info!(%version, "migration applied");
             }
@@ -249,7 +249,7 @@ impl Application {
 const IDLE_SESSION_SWEEP: std::time::Duration = std::time::Duration::from_secs(300);
 
 /// Deletes idle admin sessions every [`IDLE_SESSION_SWEEP`], on the blocking pool.
-fn forget_idle_admin_sessions(sign_in: healthcare_ports::services::StaffSignIn) {
+fn forget_idle_admin_sessions(sign_in: healthcare_core::services::StaffSignIn) {
     actix_web::rt::spawn(async move {
         let mut interval = actix_web::rt::time::interval(IDLE_SESSION_SWEEP);
         loop {

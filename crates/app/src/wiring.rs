@@ -2,6 +2,12 @@
 
 use std::sync::Arc;
 
+use healthcare_core::ports::{AuditRepository, AuditTrail, Clock, RandomSource};
+use healthcare_core::services::{
+    AuditService, AuthPorts, AuthService, DoctorService, MappingService, PatientPorts,
+    PatientService, StaffRecords, StaffRecordsPorts, StaffSignIn, StaffSignInPorts, Throttling,
+};
+use healthcare_core::{RepoError, ServiceError};
 use healthcare_domain::audit::AuditEvent;
 use healthcare_json_api::state::DatabaseProbe;
 use healthcare_persistence::connection::ping;
@@ -11,12 +17,6 @@ use healthcare_persistence::{
     DieselRefreshTokenRepository, DieselSecondFactorRepository, DieselStaffDirectory,
     DieselThrottleRepository, DieselUserRepository, PoolSettings, StatementCounter, build_pool,
 };
-use healthcare_ports::ports::{AuditRepository, AuditTrail, Clock, RandomSource};
-use healthcare_ports::services::{
-    AuditService, AuthPorts, AuthService, DoctorService, MappingService, PatientPorts,
-    PatientService, StaffRecords, StaffRecordsPorts, StaffSignIn, StaffSignInPorts, Throttling,
-};
-use healthcare_ports::{RepoError, ServiceError};
 
 use crate::audit::{AuditWorkers, ReadAuditing};
 use crate::clock::SystemClock;
@@ -91,7 +91,7 @@ pub fn audit_workers(settings: &Settings) -> Result<AuditWorkers, RepoError> {
     .map_err(|e| RepoError::Internal(format!("cannot start the audit threads: {e}")))
 }
 
-/// [`AuditTrail`] that stores each event at once, for the admin CLI (which has no writer
+/// [`AuditTrail`] that stores each event at once, for the console (which has no writer
 /// thread and exits right after its command).
 pub struct ImmediateAuditTrail(pub Arc<dyn AuditRepository>);
 

@@ -2,9 +2,9 @@
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
+use healthcare_core::RepoError;
+use healthcare_core::ports::{AdminSession, AdminSessionRepository};
 use healthcare_domain::{Timestamp, UserId};
-use healthcare_ports::RepoError;
-use healthcare_ports::ports::{AdminSession, AdminSessionRepository};
 
 use crate::connection::{DbPool, checkout};
 use crate::errors::from_diesel;

@@ -5,14 +5,14 @@ use std::collections::BTreeSet;
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
+use healthcare_core::ports::{AuditFilter, AuditRepository, PendingSeal, SealRound};
+use healthcare_core::{Page, PageOf, RepoError};
 use healthcare_domain::UserId;
 use healthcare_domain::audit::{
     AuditAction, AuditEvent, AuditOutcome, AuditRecord, ChainKey, Mac, RequestOrigin, RowSeal,
     RowSealsFrom, Seal,
 };
 use healthcare_domain::patient::PatientId;
-use healthcare_ports::ports::{AuditFilter, AuditRepository, PendingSeal, SealRound};
-use healthcare_ports::{Page, PageOf, RepoError};
 
 use crate::connection::{DbConnection, DbPool, checkout, write_transaction};
 use crate::errors::{corrupt_row, from_diesel};

@@ -9,10 +9,10 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
+use healthcare_core::RepoError;
+use healthcare_core::ports::{Clock, UserCredentials, UserRepository};
 use healthcare_domain::audit::AuditEvent;
 use healthcare_domain::{NewUser, Timestamp, User, UserId};
-use healthcare_ports::RepoError;
-use healthcare_ports::ports::{Clock, UserCredentials, UserRepository};
 
 /// How long an active account is trusted without reading it again.
 pub const ACCOUNT_CACHE_SECONDS: i64 = 10;

@@ -10,8 +10,8 @@ use diesel::connection::{
     TransactionManager,
 };
 use diesel::{Connection, ConnectionError, PgConnection, SqliteConnection};
+use healthcare_core::RepoError;
 use healthcare_domain::audit::ChainKey;
-use healthcare_ports::RepoError;
 
 use crate::errors::{from_diesel, from_pool};
 

@@ -4,6 +4,8 @@ use chrono::NaiveDateTime;
 use diesel::dsl::sql;
 use diesel::prelude::*;
 use diesel::sql_types::BigInt;
+use healthcare_core::RepoError;
+use healthcare_core::ports::DoctorWithCount;
 use healthcare_domain::UserId;
 use healthcare_domain::doctor::{
     Doctor, DoctorDetails, DoctorId, DoctorName, ExperienceYears, Qualification, Specialization,
@@ -11,8 +13,6 @@ use healthcare_domain::doctor::{
 use healthcare_domain::fields::Phone;
 use healthcare_domain::money::Money;
 use healthcare_domain::user::Email;
-use healthcare_ports::RepoError;
-use healthcare_ports::ports::DoctorWithCount;
 
 use crate::errors::corrupt_row;
 use crate::time::{from_db, opt_from_db};

@@ -2,11 +2,11 @@
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
+use healthcare_core::ports::{DoctorFilter, DoctorRepository, DoctorWithCount};
+use healthcare_core::{Page, PageOf, RepoError};
 use healthcare_domain::audit::AuditEvent;
 use healthcare_domain::doctor::{DoctorDetails, DoctorId};
 use healthcare_domain::{Timestamp, UserId};
-use healthcare_ports::ports::{DoctorFilter, DoctorRepository, DoctorWithCount};
-use healthcare_ports::{Page, PageOf, RepoError};
 
 use crate::audit::append_all_in;
 use crate::connection::{DbConnection, DbPool, checkout, write_transaction};

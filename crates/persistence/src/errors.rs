@@ -3,7 +3,7 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
-use healthcare_ports::RepoError;
+use healthcare_core::RepoError;
 
 /// Database failures (everything but conflicts) since the process started, for metrics.
 static DATABASE_ERRORS: AtomicU64 = AtomicU64::new(0);

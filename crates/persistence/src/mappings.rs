@@ -2,13 +2,13 @@
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
+use healthcare_core::ports::{DoctorWithCount, MappingFilter, MappingRepository, MappingView};
+use healthcare_core::{Page, PageOf, RepoError};
 use healthcare_domain::audit::AuditEvent;
 use healthcare_domain::doctor::DoctorId;
 use healthcare_domain::mapping::{Mapping, MappingId};
 use healthcare_domain::patient::PatientId;
 use healthcare_domain::{Timestamp, UserId};
-use healthcare_ports::ports::{DoctorWithCount, MappingFilter, MappingRepository, MappingView};
-use healthcare_ports::{Page, PageOf, RepoError};
 
 use crate::audit::append_in;
 use crate::connection::{DbConnection, DbPool, checkout, write_transaction};

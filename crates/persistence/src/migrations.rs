@@ -3,7 +3,7 @@
 
 use diesel::connection::SimpleConnection;
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
-use healthcare_ports::RepoError;
+use healthcare_core::RepoError;
 
 use crate::connection::{DbConnection, DbPool, checkout};
 

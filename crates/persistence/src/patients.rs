@@ -2,12 +2,12 @@
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
+use healthcare_core::ports::{PatientFilter, PatientRepository};
+use healthcare_core::{Page, PageOf, RepoError};
 use healthcare_domain::audit::AuditEvent;
 use healthcare_domain::fields::{OptionalEmail, Phone};
 use healthcare_domain::patient::{Age, Gender, Patient, PatientDetails, PatientId, PatientName};
 use healthcare_domain::{Timestamp, UserId};
-use healthcare_ports::ports::{PatientFilter, PatientRepository};
-use healthcare_ports::{Page, PageOf, RepoError};
 
 use crate::audit::append_in;
 use crate::connection::{DbConnection, DbPool, checkout, write_transaction};

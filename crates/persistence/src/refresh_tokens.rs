@@ -3,10 +3,10 @@
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
+use healthcare_core::RepoError;
+use healthcare_core::ports::RefreshTokenRepository;
 use healthcare_domain::tokens::RefreshTokenRecord;
 use healthcare_domain::{Timestamp, UserId};
-use healthcare_ports::RepoError;
-use healthcare_ports::ports::RefreshTokenRepository;
 
 use crate::connection::{DbConnection, DbPool, checkout, write_transaction};
 use crate::errors::from_diesel;

@@ -3,11 +3,11 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
+use healthcare_core::RepoError;
+use healthcare_core::ports::{SecondFactor, SecondFactorRepository};
 use healthcare_domain::audit::AuditEvent;
 use healthcare_domain::staff::TotpSecret;
 use healthcare_domain::{Timestamp, UserId};
-use healthcare_ports::RepoError;
-use healthcare_ports::ports::{SecondFactor, SecondFactorRepository};
 
 use crate::audit::append_in;
 use crate::connection::{DbConnection, DbPool, checkout, write_transaction};

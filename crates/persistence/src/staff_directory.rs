@@ -2,9 +2,9 @@
 //! the page size.
 
 use diesel::prelude::*;
+use healthcare_core::ports::{StaffDirectory, UserFilter};
+use healthcare_core::{Page, PageOf, RepoError};
 use healthcare_domain::User;
-use healthcare_ports::ports::{StaffDirectory, UserFilter};
-use healthcare_ports::{Page, PageOf, RepoError};
 
 use crate::connection::{DbBackend, DbPool, checkout};
 use crate::errors::from_diesel;

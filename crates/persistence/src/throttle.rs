@@ -3,9 +3,9 @@
 use chrono::{Duration, NaiveDateTime};
 use diesel::dsl::{count_star, min};
 use diesel::prelude::*;
+use healthcare_core::RepoError;
+use healthcare_core::ports::ThrottleRepository;
 use healthcare_domain::Timestamp;
-use healthcare_ports::RepoError;
-use healthcare_ports::ports::ThrottleRepository;
 
 use crate::connection::{DbConnection, DbPool, checkout};
 use crate::errors::from_diesel;

@@ -2,10 +2,10 @@
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
+use healthcare_core::RepoError;
+use healthcare_core::ports::{UserCredentials, UserRepository};
 use healthcare_domain::audit::AuditEvent;
 use healthcare_domain::{NewUser, Timestamp, User, UserId};
-use healthcare_ports::RepoError;
-use healthcare_ports::ports::{UserCredentials, UserRepository};
 
 use crate::audit::append_in;
 use crate::connection::{DbPool, checkout, write_transaction};

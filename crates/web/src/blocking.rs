@@ -1,6 +1,6 @@
 //! Blocking work (Diesel, bcrypt) runs on actix's blocking pool, never on an async worker.
 
-use healthcare_ports::ServiceError;
+use healthcare_core::ServiceError;
 
 /// Runs `work` on the blocking pool; a task that could not run is an internal error.
 pub async fn run_blocking<T, F>(work: F) -> Result<T, ServiceError>

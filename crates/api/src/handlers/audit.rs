@@ -1,12 +1,12 @@
 //! `/api/audit/`: the audit trail, newest first, for staff users only.
 
 use actix_web::{HttpRequest, HttpResponse, get, web};
+use healthcare_core::ServiceError;
+use healthcare_core::ports::AuditFilter;
+use healthcare_core::services::AuditService;
 use healthcare_domain::audit::{AuditAction, AuditOutcome, AuditRecord};
 use healthcare_domain::patient::PatientId;
 use healthcare_domain::{FieldErrors, Timestamp, UserId};
-use healthcare_ports::ServiceError;
-use healthcare_ports::ports::AuditFilter;
-use healthcare_ports::services::AuditService;
 use serde::Serialize;
 use utoipa::ToSchema;
 

@@ -2,9 +2,9 @@
 //! second-factor step.
 
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
+use healthcare_core::services::{LoginInput, PasswordChangeInput, SessionTokens};
 use healthcare_domain::User;
 use healthcare_domain::registration::RegistrationInput;
-use healthcare_ports::services::{LoginInput, PasswordChangeInput, SessionTokens};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -151,9 +151,9 @@ fn refresh_field(body: JsonObject) -> Result<String, ApiError> {
         Some(_) => {
             let blank =
                 healthcare_domain::FieldErrors::single("refresh", healthcare_domain::user::BLANK);
-            Err(healthcare_ports::ServiceError::Validation(blank).into())
+            Err(healthcare_core::ServiceError::Validation(blank).into())
         }
-        None => Err(healthcare_ports::ServiceError::Validation(fields.into_errors()).into()),
+        None => Err(healthcare_core::ServiceError::Validation(fields.into_errors()).into()),
     }
 }
 

@@ -1,9 +1,9 @@
 //! `/api/doctors/`: the doctor directory.
 
 use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, put, web};
+use healthcare_core::ports::DoctorFilter;
 use healthcare_domain::doctor::{DoctorId, DoctorInput};
 use healthcare_domain::fields::WriteMode;
-use healthcare_ports::ports::DoctorFilter;
 
 use crate::auth::RequestCaller;
 use crate::body::{FieldReader, JsonObject};

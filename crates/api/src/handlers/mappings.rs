@@ -1,11 +1,11 @@
 //! `/api/mappings/`: assigning doctors to the caller's patients.
 
 use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, web};
+use healthcare_core::ports::MappingFilter;
+use healthcare_core::services::AssignmentInput;
 use healthcare_domain::doctor::DoctorId;
 use healthcare_domain::mapping::MappingId;
 use healthcare_domain::patient::PatientId;
-use healthcare_ports::ports::MappingFilter;
-use healthcare_ports::services::AssignmentInput;
 use serde_json::json;
 
 use crate::auth::RequestCaller;

@@ -10,7 +10,7 @@ pub mod mappings;
 pub mod patients;
 pub mod root;
 
-use healthcare_ports::ServiceError;
+use healthcare_core::ServiceError;
 
 use crate::errors::ApiError;
 

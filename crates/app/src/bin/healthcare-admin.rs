@@ -4,7 +4,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use healthcare_app::Settings;
-use healthcare_app::admin::{Cli, EnvironmentOrPrompt, run};
+use healthcare_app::console::{Cli, EnvironmentOrPrompt, run};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();

@@ -5,9 +5,9 @@
 
 use std::sync::{Condvar, Mutex, MutexGuard, OnceLock, PoisonError};
 
+use healthcare_core::ServiceError;
+use healthcare_core::ports::PasswordHasher;
 use healthcare_domain::password::{AcceptedPassword, MAX_BYTES};
-use healthcare_ports::ServiceError;
-use healthcare_ports::ports::PasswordHasher;
 
 /// Bounds how many hashes run at once: at the production cost one takes a core for about a
 /// quarter of a second, so a flood of logins would otherwise take every core from the other

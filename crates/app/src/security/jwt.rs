@@ -3,11 +3,11 @@
 use std::time::Duration;
 
 use chrono::{SubsecRound, TimeZone};
-use healthcare_domain::{Timestamp, UserId};
-use healthcare_ports::ServiceError;
-use healthcare_ports::ports::{
+use healthcare_core::ServiceError;
+use healthcare_core::ports::{
     IssuedToken, SignInFactors, TokenClaims, TokenCodec, TokenDecodeError, TokenKind,
 };
+use healthcare_domain::{Timestamp, UserId};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 

@@ -7,13 +7,13 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::common::{Reply, Session, TestApp};
+use healthcare_core::Page;
+use healthcare_core::ports::{AuditFilter, AuditRepository, AuditTrail};
+use healthcare_core::services::{AuditService, Caller};
 use healthcare_domain::audit::{AuditAction, AuditRecord, DEFAULT_MAX_SKEW_SECONDS, RequestOrigin};
 use healthcare_domain::patient::PatientId;
 use healthcare_domain::registration::RegistrationInput;
 use healthcare_persistence::{DbPool, DieselAuditRepository};
-use healthcare_ports::Page;
-use healthcare_ports::ports::{AuditFilter, AuditRepository, AuditTrail};
-use healthcare_ports::services::{AuditService, Caller};
 use serde_json::{Value, json};
 
 fn pool(app: &TestApp) -> DbPool {

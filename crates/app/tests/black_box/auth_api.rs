@@ -1,7 +1,7 @@
 //! Black-box tests of the contract's Auth section, on SQLite and PostgreSQL.
 
 use crate::common::{STRONG_PASSWORD, TestApp};
-use healthcare_app::admin::{Command, CommandError, PasswordSource, UsersAction, run};
+use healthcare_app::console::{Command, CommandError, PasswordSource, UsersAction, run};
 use serde_json::json;
 
 on_both_backends!(

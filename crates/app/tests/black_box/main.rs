@@ -1,16 +1,16 @@
 //! Black-box tests of the real application: the server on a random port (or as a process) and
-//! the admin CLI, on SQLite and on PostgreSQL. One test binary, so the whole application is
-//! linked once; each module is one area of the contract.
+//! the console (`healthcare-admin`), on SQLite and on PostgreSQL. One test binary, so the
+//! whole application is linked once; each module is one area of the contract.
 
 #[macro_use]
 mod common;
 
-mod admin_cli;
 mod admin_site;
 mod api_docs;
 mod audit_api;
 mod auth_api;
 mod authorization_matrix;
+mod console;
 mod doctors_api;
 mod faults;
 mod http_rules;

@@ -6,12 +6,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::common::{Session, TestApp};
+use healthcare_core::Page as PageRequest;
+use healthcare_core::ports::{AuditFilter, AuditRepository, AuditTrail};
 use healthcare_domain::UserId;
 use healthcare_domain::audit::{AuditAction, AuditRecord, RequestOrigin};
 use healthcare_domain::staff::TotpSecret;
 use healthcare_persistence::{DbPool, DieselAuditRepository};
-use healthcare_ports::Page as PageRequest;
-use healthcare_ports::ports::{AuditFilter, AuditRepository, AuditTrail};
 
 const STAFF_EMAIL: &str = "sam.staff@clinic.org";
 

@@ -51,7 +51,7 @@ fn every_route(patient: i64, doctor: i64, mapping: i64, user: i64) -> Vec<(&'sta
 
 /// A signed-in session row for `user`, as if they had passed both factors; its cookie value.
 async fn forged_session(app: &TestApp, user: i64) -> String {
-    use healthcare_ports::ports::{AdminSession, AdminSessionRepository};
+    use healthcare_core::ports::{AdminSession, AdminSessionRepository};
     let sessions = healthcare_persistence::DieselAdminSessionRepository::new(pool(app));
     let token = format!("{user}-{}", uuid_like());
     let now = chrono::Utc::now();

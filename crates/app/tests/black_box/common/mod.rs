@@ -25,7 +25,7 @@ pub struct TestApp {
     pub address: String,
     /// A client without default headers.
     pub client: reqwest::Client,
-    /// The settings the server runs with (for the admin CLI).
+    /// The settings the server runs with (for the console commands).
     pub settings: Settings,
     /// `http://127.0.0.1:PORT` of the separate metrics listener, when configured.
     pub metrics_address: Option<String>,
@@ -248,7 +248,7 @@ impl TestApp {
     /// Enrols [`test_totp_secret`] as `user`'s second factor straight in the database, as the
     /// admin site's first sign-in leaves it (the step before the current one already used).
     pub async fn enrol_second_factor(&self, user: i64) {
-        use healthcare_ports::ports::SecondFactorRepository;
+        use healthcare_core::ports::SecondFactorRepository;
         let pool = direct_pool(&self.settings.database, &self.settings.audit_key.key);
         actix_web::rt::task::spawn_blocking(move || {
             let factors = healthcare_persistence::DieselSecondFactorRepository::new(pool);

@@ -9,6 +9,11 @@ use std::time::Duration;
 use chrono::{TimeZone, Utc};
 use diesel::RunQueryDsl;
 use diesel::connection::SimpleConnection;
+use healthcare_core::ports::{
+    AuditFilter, AuditRepository, DoctorRepository, MappingRepository, PatientRepository,
+    PendingSeal, SealRound, UserRepository,
+};
+use healthcare_core::{Page, RepoError};
 use healthcare_domain::audit::{
     AuditAction, AuditEvent, AuditOutcome, AuditRecord, ChainBreak, ChainKey, ChainVerifier,
     DEFAULT_MAX_SKEW_SECONDS, Mac, RequestOrigin, Seal, VerifyPolicy,
@@ -23,11 +28,6 @@ use healthcare_persistence::{
     DieselMappingRepository, DieselPatientRepository, DieselUserRepository, PoolSettings,
     StatementCounter, build_pool, migrations,
 };
-use healthcare_ports::ports::{
-    AuditFilter, AuditRepository, DoctorRepository, MappingRepository, PatientRepository,
-    PendingSeal, SealRound, UserRepository,
-};
-use healthcare_ports::{Page, RepoError};
 
 struct Database {
     pool: DbPool,

@@ -4,6 +4,8 @@
 use std::time::Duration;
 
 use chrono::{SubsecRound, TimeZone, Utc};
+use healthcare_core::RepoError;
+use healthcare_core::ports::{RefreshTokenRepository, UserRepository};
 use healthcare_domain::audit::{AuditAction, AuditEvent, AuditOutcome, RequestOrigin};
 use healthcare_domain::tokens::RefreshTokenRecord;
 use healthcare_domain::{Email, NewUser, Timestamp, UserId, UserName};
@@ -12,8 +14,6 @@ use healthcare_persistence::{
     DieselPatientRepository, DieselRefreshTokenRepository, DieselThrottleRepository,
     DieselUserRepository, PoolSettings, StatementCounter, build_pool, migrations,
 };
-use healthcare_ports::RepoError;
-use healthcare_ports::ports::{RefreshTokenRepository, UserRepository};
 
 struct Database {
     pool: DbPool,
@@ -166,13 +166,13 @@ mod fixtures {
 }
 
 use fixtures::{doctor_details, patient_details, repos};
+use healthcare_core::Page;
+use healthcare_core::ports::{
+    DoctorFilter, DoctorRepository, MappingFilter, MappingRepository, PatientRepository,
+};
 use healthcare_domain::doctor::DoctorId;
 use healthcare_domain::mapping::MappingId;
 use healthcare_domain::patient::PatientId;
-use healthcare_ports::Page;
-use healthcare_ports::ports::{
-    DoctorFilter, DoctorRepository, MappingFilter, MappingRepository, PatientRepository,
-};
 
 mod accounts;
 mod patients_doctors_mappings;

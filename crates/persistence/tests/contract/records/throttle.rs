@@ -7,7 +7,7 @@ contract!(
     rate_buckets_count_every_concurrent_hit_once,
 );
 
-use healthcare_ports::ports::ThrottleRepository;
+use healthcare_core::ports::ThrottleRepository;
 
 fn login_failures_count_within_the_window_and_clear(pool: &DbPool) {
     let counters = DieselThrottleRepository::new(pool.clone());

@@ -9,6 +9,12 @@ use chrono::{TimeZone, Utc};
 use diesel::RunQueryDsl;
 use diesel::connection::SimpleConnection;
 use diesel::sql_types::BigInt;
+use healthcare_core::ports::{
+    AdminSession, AdminSessionRepository, AuditFilter, AuditRepository, DoctorFilter,
+    DoctorRepository, MappingFilter, MappingRepository, PatientFilter, PatientRepository,
+    SecondFactor, SecondFactorRepository, StaffDirectory, UserFilter, UserRepository,
+};
+use healthcare_core::{Page, RepoError};
 use healthcare_domain::audit::{AuditAction, AuditEvent, AuditOutcome, RequestOrigin};
 use healthcare_domain::doctor::{DoctorChanges, DoctorDetails, DoctorId, DoctorInput};
 use healthcare_domain::fields::{Submitted, WriteMode};
@@ -23,12 +29,6 @@ use healthcare_persistence::{
     DieselSecondFactorRepository, DieselStaffDirectory, DieselUserRepository, PoolSettings,
     StatementCounter, build_pool, migrations,
 };
-use healthcare_ports::ports::{
-    AdminSession, AdminSessionRepository, AuditFilter, AuditRepository, DoctorFilter,
-    DoctorRepository, MappingFilter, MappingRepository, PatientFilter, PatientRepository,
-    SecondFactor, SecondFactorRepository, StaffDirectory, UserFilter, UserRepository,
-};
-use healthcare_ports::{Page, RepoError};
 
 struct Database {
     pool: DbPool,

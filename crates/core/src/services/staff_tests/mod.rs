@@ -8,11 +8,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use chrono::Duration;
 use healthcare_domain::audit::{AuditAction, AuditEvent, AuditOutcome, ChainKey};
-use healthcare_domain::doctor::DoctorId;
-use healthcare_domain::fields::NULL_CHARACTER;
-use healthcare_domain::fields::{Submitted, WriteMode};
-use healthcare_domain::mapping::{Mapping, MappingFilter, MappingId};
-use healthcare_domain::patient::{PatientId, PatientInput};
+use healthcare_domain::patient::PatientId;
 use healthcare_domain::staff::{SessionPolicy, TotpSecret, hash_recovery_code, session_token_hash};
 use healthcare_domain::throttle::{AddressRateLimit, LoginThrottle};
 use healthcare_domain::{FieldErrors, User, UserId};
@@ -23,20 +19,13 @@ use super::staff_sign_in::{
     IssuedSession, PendingSignIn, SecondFactorStep, StaffCaller, StaffSignIn, StaffSignInPorts,
     WRONG_CODE,
 };
-use super::tests::{
-    FixedClock, RecordingTrail, at, doctor, mapping, origin, page, patient, text, view,
-};
-use super::{
-    AuditService, AuthPorts, AuthService, Caller, DoctorService, IfMatch, MappingService,
-    PatientPorts, PatientService, Throttling,
-};
+use super::tests::{FixedClock, RecordingTrail, at, origin, page};
+use super::{AuditService, AuthPorts, AuthService, Throttling};
 use crate::pagination::PageOf;
 use crate::ports::{
-    AdminSession, AuditFilter, MappingView, MockAdminSessionRepository, MockAuditRepository,
-    MockDoctorRepository, MockMappingRepository, MockPasswordHasher, MockPatientRepository,
+    AdminSession, AuditFilter, MockAdminSessionRepository, MockAuditRepository, MockPasswordHasher,
     MockRandomSource, MockRefreshTokenRepository, MockSecondFactorRepository, MockStaffDirectory,
-    MockThrottleRepository, MockTokenCodec, MockUserRepository, PatientFilter, SecondFactor,
-    UserCredentials,
+    MockThrottleRepository, MockTokenCodec, MockUserRepository, SecondFactor, UserCredentials,
 };
 use crate::{RepoError, Resource, ServiceError};
 
@@ -44,8 +33,6 @@ use crate::{RepoError, Resource, ServiceError};
 const STAFF: UserId = UserId(1);
 /// Another user, acted upon.
 const OTHER: UserId = UserId(7);
-/// Owner of the test patient.
-const OWNER: UserId = UserId(7);
 
 const EMAIL: &str = "ann@example.com";
 const PASSWORD: &str = "correct horse";
@@ -223,9 +210,6 @@ struct Ports {
     random: MockRandomSource,
     refresh_tokens: MockRefreshTokenRepository,
     directory: MockStaffDirectory,
-    patients: MockPatientRepository,
-    doctors: MockDoctorRepository,
-    mappings: MockMappingRepository,
     audit: MockAuditRepository,
     trail: Arc<RecordingTrail>,
 }
@@ -235,9 +219,6 @@ struct Services {
     auth: AuthService,
     sign_in: StaffSignIn,
     records: StaffRecords,
-    patients: PatientService,
-    doctors: DoctorService,
-    mappings: MappingService,
     trail: Arc<RecordingTrail>,
 }
 
@@ -252,9 +233,6 @@ impl Ports {
             random: counting_random(),
             refresh_tokens: MockRefreshTokenRepository::new(),
             directory: MockStaffDirectory::new(),
-            patients: MockPatientRepository::new(),
-            doctors: MockDoctorRepository::new(),
-            mappings: MockMappingRepository::new(),
             audit: MockAuditRepository::new(),
             trail: RecordingTrail::shared(),
         }
@@ -265,9 +243,6 @@ impl Ports {
         let users = Arc::new(self.users);
         let hasher = Arc::new(self.hasher);
         let factors = Arc::new(self.factors);
-        let patients = Arc::new(self.patients);
-        let doctors = Arc::new(self.doctors);
-        let mappings = Arc::new(self.mappings);
         let trail = self.trail;
         let throttling = Throttling::new(
             Arc::new(self.throttle),
@@ -321,20 +296,6 @@ impl Ports {
             auth,
             sign_in,
             records,
-            patients: PatientService::new(PatientPorts {
-                patients: patients.clone(),
-                mappings: mappings.clone(),
-                users,
-                trail: trail.clone(),
-                clock: clock.clone(),
-            }),
-            doctors: DoctorService::new(
-                doctors.clone(),
-                mappings.clone(),
-                trail.clone(),
-                clock.clone(),
-            ),
-            mappings: MappingService::new(mappings, patients, doctors, trail.clone(), clock),
             trail,
         }
     }
@@ -347,21 +308,6 @@ impl Ports {
     fn records(self) -> (StaffRecords, Arc<RecordingTrail>) {
         let built = self.build();
         (built.records, built.trail)
-    }
-
-    fn patients(self) -> (PatientService, Arc<RecordingTrail>) {
-        let built = self.build();
-        (built.patients, built.trail)
-    }
-
-    fn doctors(self) -> (DoctorService, Arc<RecordingTrail>) {
-        let built = self.build();
-        (built.doctors, built.trail)
-    }
-
-    fn mappings(self) -> (MappingService, Arc<RecordingTrail>) {
-        let built = self.build();
-        (built.mappings, built.trail)
     }
 
     /// Stores every inserted session in the returned list.
@@ -390,14 +336,7 @@ fn staff() -> StaffCaller {
     StaffCaller::for_tests(user(STAFF, true, true), origin())
 }
 
-/// The staff user as the actor of the record use cases.
-fn staff_caller() -> Caller {
-    staff().caller().clone()
-}
-
 mod accounts;
 mod audit;
-mod doctors;
-mod patients;
 mod sessions;
 mod sign_in;

@@ -254,6 +254,7 @@ pub(super) fn mapping(active: bool) -> Mapping {
     }
 }
 
+mod as_staff;
 mod doctors;
 mod mappings;
 mod patients;

@@ -1,5 +1,5 @@
-//! The ports of the healthcare core: the traits it needs from the outside world (storage,
-//! password hashing, tokens, time) and the use-case services written against them.
+//! The application core: the use cases every inbound adapter runs (`services`), and the ports
+//! they need from the outside world (`ports`: storage, password hashing, tokens, time).
 //!
 //! Ports are synchronous: Diesel and bcrypt block, so callers run services on a blocking pool.
 

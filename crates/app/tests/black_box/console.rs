@@ -242,7 +242,7 @@ fn a_second_factor_is_enrolled_at_the_console_once() {
 
 #[test]
 fn a_lost_second_factor_is_reset_from_the_console() {
-    use healthcare_ports::ports::{AdminSession, AdminSessionRepository, SecondFactorRepository};
+    use healthcare_core::ports::{AdminSession, AdminSessionRepository, SecondFactorRepository};
     each_backend(|admin| {
         admin.run(&["migrate"], &[]);
         let args = ["createsuperuser", "--email", "a@clinic.org", "--name", "A"];

@@ -15,6 +15,8 @@ pub mod versioning;
 #[cfg(test)]
 mod audit_tests;
 #[cfg(test)]
+mod fake_store;
+#[cfg(test)]
 mod staff_tests;
 #[cfg(test)]
 mod tests;

@@ -26,7 +26,7 @@ impl AuthService {
         })
     }
 
-    /// Creates a user with staff rights (the admin CLI), with the same validation as
+    /// Creates a user with staff rights (the console), with the same validation as
     /// registration.
     pub fn create_staff_user(&self, input: RegistrationInput) -> Result<User, ServiceError> {
         self.create_user(input, true)
@@ -227,7 +227,7 @@ impl AuthService {
         }
     }
 
-    /// Every user, for the admin CLI.
+    /// Every user, for the console.
     pub fn list_users(&self) -> Result<Vec<User>, ServiceError> {
         Ok(self.users.list()?)
     }

@@ -196,7 +196,7 @@ pub fn run(
 }
 
 fn set_active(
-    auth: &healthcare_ports::services::AuthService,
+    auth: &healthcare_core::services::AuthService,
     id: i64,
     active: bool,
 ) -> Result<String, CommandError> {
@@ -212,7 +212,7 @@ fn set_active(
 }
 
 fn set_staff(
-    auth: &healthcare_ports::services::AuthService,
+    auth: &healthcare_core::services::AuthService,
     id: i64,
     staff: bool,
 ) -> Result<String, CommandError> {

@@ -1,5 +1,6 @@
-//! The admin CLI's commands: migrations, staff accounts, user activation, restoring archived
-//! patients, the audit trail, and a pre-flight check. Each returns a message for standard
+//! The operator's console (the `healthcare-admin` binary; "admin site" always means the staff
+//! web pages): migrations, staff accounts, user activation, restoring archived patients, the
+//! audit trail, and a pre-flight check. Each returns a message for standard
 //! output or an error for standard error. Changes made here are audited with no actor (the
 //! operator at the console).
 
@@ -7,6 +8,9 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use clap::{Parser, Subcommand, ValueEnum};
+use healthcare_core::ports::{AuditFilter, AuditTrail};
+use healthcare_core::services::{AuditService, Caller};
+use healthcare_core::{Page, ServiceError};
 use healthcare_domain::audit::{
     AuditAction, AuditOutcome, AuditRecord, DEFAULT_MAX_SKEW_SECONDS, Mac, RequestOrigin,
 };
@@ -14,9 +18,6 @@ use healthcare_domain::patient::PatientId;
 use healthcare_domain::registration::RegistrationInput;
 use healthcare_domain::{Timestamp, UserId};
 use healthcare_persistence::{DbPool, DieselAuditRepository, migrations};
-use healthcare_ports::ports::{AuditFilter, AuditTrail};
-use healthcare_ports::services::{AuditService, Caller};
-use healthcare_ports::{Page, ServiceError};
 
 use crate::clock::SystemClock;
 use crate::settings::Settings;

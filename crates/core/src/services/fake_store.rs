@@ -1,0 +1,473 @@
+//! An in-memory store of patients, doctors and mappings, keeping the audit rows its
+//! writes store with their changes: for service tests that check what a use case leaves behind
+//! (records and rows) rather than which calls it made. It keeps the ports' MUST sentences the
+//! use cases rely on (versions, archiving ends mappings, one active mapping per pair); the
+//! contract suite checks the real adapters against the same sentences.
+
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+use healthcare_domain::audit::AuditEvent;
+use healthcare_domain::doctor::{Doctor, DoctorDetails, DoctorFilter, DoctorId};
+use healthcare_domain::mapping::{Mapping, MappingFilter, MappingId};
+use healthcare_domain::patient::{Patient, PatientDetails, PatientFilter, PatientId};
+use healthcare_domain::{Timestamp, UserId};
+
+use crate::RepoError;
+use crate::pagination::{Page, PageOf};
+use crate::ports::{
+    DoctorRepository, DoctorWithCount, MappingRepository, MappingView, PatientRepository,
+};
+
+#[derive(Default)]
+struct State {
+    patients: Vec<Patient>,
+    doctors: Vec<Doctor>,
+    mappings: Vec<Mapping>,
+    stored_rows: Vec<AuditEvent>,
+    last_id: i64,
+}
+
+impl State {
+    fn next_id(&mut self) -> i64 {
+        self.last_id += 1;
+        self.last_id
+    }
+
+    fn patient_mut(&mut self, id: PatientId) -> Option<&mut Patient> {
+        self.patients.iter_mut().find(|patient| patient.id == id)
+    }
+
+    fn doctor_mut(&mut self, id: DoctorId) -> Option<&mut Doctor> {
+        self.doctors.iter_mut().find(|doctor| doctor.id == id)
+    }
+
+    fn mapping_mut(&mut self, id: MappingId) -> Option<&mut Mapping> {
+        self.mappings.iter_mut().find(|mapping| mapping.id == id)
+    }
+
+    fn patient(&self, id: PatientId) -> Option<&Patient> {
+        self.patients.iter().find(|patient| patient.id == id)
+    }
+
+    fn doctor(&self, id: DoctorId) -> Option<&Doctor> {
+        self.doctors.iter().find(|doctor| doctor.id == id)
+    }
+
+    /// Active mappings to live patients.
+    fn with_count(&self, doctor: &Doctor) -> DoctorWithCount {
+        let patient_count = self
+            .mappings
+            .iter()
+            .filter(|mapping| mapping.doctor_id == doctor.id && mapping.is_active)
+            .filter(|mapping| {
+                self.patient(mapping.patient_id)
+                    .is_some_and(|patient| patient.archived_at.is_none())
+            })
+            .count();
+        DoctorWithCount {
+            doctor: doctor.clone(),
+            patient_count: i64::try_from(patient_count).unwrap_or(i64::MAX),
+        }
+    }
+
+    fn view(&self, mapping: &Mapping) -> Option<MappingView> {
+        let patient = self.patient(mapping.patient_id)?;
+        let doctor = self.doctor(mapping.doctor_id)?;
+        Some(MappingView {
+            mapping: mapping.clone(),
+            patient_name: patient.details.name.as_str().to_owned(),
+            doctor_name: doctor.details.name.as_str().to_owned(),
+            doctor_specialization: doctor.details.specialization.as_str().to_owned(),
+        })
+    }
+
+    /// Ends the active mappings `ends` selects, returning them.
+    fn end_mappings(&mut self, ends: impl Fn(&Mapping) -> bool) -> Vec<Mapping> {
+        let mut ended = Vec::new();
+        for mapping in self.mappings.iter_mut().filter(|m| m.is_active && ends(m)) {
+            mapping.is_active = false;
+            ended.push(mapping.clone());
+        }
+        ended
+    }
+}
+
+/// The store; clones share it.
+#[derive(Clone, Default)]
+pub(crate) struct FakeStore(Arc<Mutex<State>>);
+
+fn contains(text: &str, term: &str) -> bool {
+    text.to_lowercase().contains(&term.to_lowercase())
+}
+
+fn page_of<T: Clone>(all: Vec<T>, page: Page) -> PageOf<T> {
+    let start = usize::try_from(page.offset()).unwrap_or(usize::MAX);
+    let size = usize::try_from(page.limit()).unwrap_or(usize::MAX);
+    PageOf {
+        total: all.len() as u64,
+        items: all.into_iter().skip(start).take(size).collect(),
+    }
+}
+
+fn matches_archived(archived_at: Option<Timestamp>, wanted: Option<bool>) -> bool {
+    wanted.is_none_or(|archived| archived == archived_at.is_some())
+}
+
+impl FakeStore {
+    fn state(&self) -> MutexGuard<'_, State> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Stores `patient` as given.
+    pub(crate) fn add_patient(&self, patient: Patient) {
+        self.state().patients.push(patient);
+    }
+
+    /// Stores `doctor` as given.
+    pub(crate) fn add_doctor(&self, doctor: Doctor) {
+        self.state().doctors.push(doctor);
+    }
+
+    /// Stores `mapping` as given.
+    pub(crate) fn add_mapping(&self, mapping: Mapping) {
+        self.state().mappings.push(mapping);
+    }
+
+    /// The patient as stored now.
+    pub(crate) fn patient(&self, id: PatientId) -> Option<Patient> {
+        self.state().patient(id).cloned()
+    }
+
+    /// The doctor as stored now.
+    pub(crate) fn doctor(&self, id: DoctorId) -> Option<Doctor> {
+        self.state().doctor(id).cloned()
+    }
+
+    /// The mapping as stored now.
+    pub(crate) fn mapping(&self, id: MappingId) -> Option<Mapping> {
+        self.state().mappings.iter().find(|m| m.id == id).cloned()
+    }
+
+    /// Removes and returns the audit rows stored with changes since the last call.
+    pub(crate) fn take_stored_rows(&self) -> Vec<AuditEvent> {
+        std::mem::take(&mut self.state().stored_rows)
+    }
+}
+
+impl PatientRepository for FakeStore {
+    fn find(&self, id: PatientId) -> Result<Option<Patient>, RepoError> {
+        Ok(self.patient(id))
+    }
+
+    fn list(&self, filter: &PatientFilter, page: Page) -> Result<PageOf<Patient>, RepoError> {
+        let state = self.state();
+        let mut found: Vec<Patient> = state
+            .patients
+            .iter()
+            .filter(|p| filter.owner.is_none_or(|owner| p.owner == owner))
+            .filter(|p| matches_archived(p.archived_at, filter.archived))
+            .filter(|p| {
+                (filter.search.as_deref())
+                    .is_none_or(|term| contains(p.details.name.as_str(), term))
+            })
+            .cloned()
+            .collect();
+        found.sort_by_key(|p| std::cmp::Reverse((p.created_at, p.id)));
+        Ok(page_of(found, page))
+    }
+
+    fn insert(
+        &self,
+        owner: UserId,
+        details: &PatientDetails,
+        at: Timestamp,
+        audit: &AuditEvent,
+    ) -> Result<Patient, RepoError> {
+        let mut state = self.state();
+        let id = PatientId(state.next_id());
+        let patient = Patient {
+            id,
+            owner,
+            details: details.clone(),
+            created_at: at,
+            updated_at: at,
+            version: 1,
+            archived_at: None,
+        };
+        state.patients.push(patient.clone());
+        state.stored_rows.push(AuditEvent {
+            resource_id: Some(id.0),
+            patient_id: Some(id),
+            ..audit.clone()
+        });
+        Ok(patient)
+    }
+
+    fn update(
+        &self,
+        id: PatientId,
+        details: &PatientDetails,
+        expected_version: i64,
+        at: Timestamp,
+        audit: &AuditEvent,
+    ) -> Result<Option<Patient>, RepoError> {
+        let mut state = self.state();
+        let Some(patient) = state.patient_mut(id) else {
+            return Ok(None);
+        };
+        if patient.version != expected_version || patient.archived_at.is_some() {
+            return Ok(None);
+        }
+        patient.details = details.clone();
+        patient.version += 1;
+        patient.updated_at = at;
+        let updated = patient.clone();
+        state.stored_rows.push(audit.clone());
+        Ok(Some(updated))
+    }
+
+    fn archive(&self, id: PatientId, at: Timestamp, audit: &AuditEvent) -> Result<bool, RepoError> {
+        let mut state = self.state();
+        let Some(patient) = state.patient_mut(id).filter(|p| p.archived_at.is_none()) else {
+            return Ok(false);
+        };
+        patient.archived_at = Some(at);
+        state.end_mappings(|mapping| mapping.patient_id == id);
+        state.stored_rows.push(audit.clone());
+        Ok(true)
+    }
+
+    fn restore(&self, id: PatientId, at: Timestamp, audit: &AuditEvent) -> Result<bool, RepoError> {
+        let mut state = self.state();
+        let Some(patient) = state.patient_mut(id).filter(|p| p.archived_at.is_some()) else {
+            return Ok(false);
+        };
+        patient.archived_at = None;
+        patient.updated_at = at;
+        state.stored_rows.push(audit.clone());
+        Ok(true)
+    }
+}
+
+impl DoctorRepository for FakeStore {
+    fn find(&self, id: DoctorId) -> Result<Option<DoctorWithCount>, RepoError> {
+        let state = self.state();
+        Ok(state.doctor(id).map(|doctor| state.with_count(doctor)))
+    }
+
+    fn list(
+        &self,
+        filter: &DoctorFilter,
+        page: Page,
+    ) -> Result<PageOf<DoctorWithCount>, RepoError> {
+        let state = self.state();
+        let mut found: Vec<DoctorWithCount> = state
+            .doctors
+            .iter()
+            .filter(|d| matches_archived(d.archived_at, filter.archived))
+            .filter(|d| filter.available.is_none_or(|a| d.details.is_available == a))
+            .filter(|d| {
+                (filter.specialization.as_deref())
+                    .is_none_or(|term| contains(d.details.specialization.as_str(), term))
+            })
+            .filter(|d| {
+                (filter.search.as_deref()).is_none_or(|term| {
+                    contains(d.details.name.as_str(), term)
+                        || contains(d.details.specialization.as_str(), term)
+                })
+            })
+            .map(|doctor| state.with_count(doctor))
+            .collect();
+        found.sort_by(|a, b| {
+            (a.doctor.details.name.as_str(), a.doctor.id)
+                .cmp(&(b.doctor.details.name.as_str(), b.doctor.id))
+        });
+        Ok(page_of(found, page))
+    }
+
+    fn insert(
+        &self,
+        created_by: UserId,
+        details: &DoctorDetails,
+        at: Timestamp,
+    ) -> Result<DoctorWithCount, RepoError> {
+        let mut state = self.state();
+        let doctor = Doctor {
+            id: DoctorId(state.next_id()),
+            created_by,
+            details: details.clone(),
+            created_at: at,
+            updated_at: at,
+            version: 1,
+            archived_at: None,
+        };
+        state.doctors.push(doctor.clone());
+        Ok(state.with_count(&doctor))
+    }
+
+    fn update(
+        &self,
+        id: DoctorId,
+        details: &DoctorDetails,
+        expected_version: i64,
+        at: Timestamp,
+    ) -> Result<Option<DoctorWithCount>, RepoError> {
+        let mut state = self.state();
+        let Some(doctor) = state.doctor_mut(id) else {
+            return Ok(None);
+        };
+        if doctor.version != expected_version || doctor.archived_at.is_some() {
+            return Ok(None);
+        }
+        doctor.details = details.clone();
+        doctor.version += 1;
+        doctor.updated_at = at;
+        let updated = doctor.clone();
+        Ok(Some(state.with_count(&updated)))
+    }
+
+    fn archive(&self, id: DoctorId, at: Timestamp, audit: &AuditEvent) -> Result<bool, RepoError> {
+        let mut state = self.state();
+        let Some(doctor) = state.doctor_mut(id).filter(|d| d.archived_at.is_none()) else {
+            return Ok(false);
+        };
+        doctor.archived_at = Some(at);
+        let ended = state.end_mappings(|mapping| mapping.doctor_id == id);
+        for mapping in ended {
+            state.stored_rows.push(AuditEvent {
+                resource_id: Some(mapping.id.0),
+                patient_id: Some(mapping.patient_id),
+                ..audit.clone()
+            });
+        }
+        Ok(true)
+    }
+
+    fn restore(&self, id: DoctorId, at: Timestamp) -> Result<bool, RepoError> {
+        let mut state = self.state();
+        let Some(doctor) = state.doctor_mut(id).filter(|d| d.archived_at.is_some()) else {
+            return Ok(false);
+        };
+        doctor.archived_at = None;
+        doctor.updated_at = at;
+        doctor.version += 1;
+        Ok(true)
+    }
+}
+
+impl MappingRepository for FakeStore {
+    fn find(&self, id: MappingId) -> Result<Option<Mapping>, RepoError> {
+        Ok(self.mapping(id))
+    }
+
+    fn list(&self, filter: &MappingFilter, page: Page) -> Result<PageOf<MappingView>, RepoError> {
+        let state = self.state();
+        let owner_of = |mapping: &Mapping| state.patient(mapping.patient_id).map(|p| p.owner);
+        let mut found: Vec<MappingView> = state
+            .mappings
+            .iter()
+            .filter(|m| filter.owner.is_none_or(|owner| owner_of(m) == Some(owner)))
+            .filter(|m| filter.patient.is_none_or(|patient| m.patient_id == patient))
+            .filter(|m| filter.doctor.is_none_or(|doctor| m.doctor_id == doctor))
+            .filter(|m| filter.active.is_none_or(|active| m.is_active == active))
+            .filter_map(|mapping| state.view(mapping))
+            .collect();
+        found.sort_by_key(|view| std::cmp::Reverse((view.mapping.assigned_date, view.mapping.id)));
+        Ok(page_of(found, page))
+    }
+
+    fn active_for_patient(
+        &self,
+        patient: PatientId,
+    ) -> Result<Vec<(Mapping, DoctorWithCount)>, RepoError> {
+        let state = self.state();
+        Ok(state
+            .mappings
+            .iter()
+            .filter(|m| m.patient_id == patient && m.is_active)
+            .filter_map(|m| Some((m.clone(), state.with_count(state.doctor(m.doctor_id)?))))
+            .collect())
+    }
+
+    fn has_active(&self, patient: PatientId, doctor: DoctorId) -> Result<bool, RepoError> {
+        Ok(self
+            .state()
+            .mappings
+            .iter()
+            .any(|m| m.patient_id == patient && m.doctor_id == doctor && m.is_active))
+    }
+
+    fn insert(
+        &self,
+        patient: PatientId,
+        doctor: DoctorId,
+        _assigned_by: UserId,
+        notes: &str,
+        at: Timestamp,
+        audit: &AuditEvent,
+    ) -> Result<Option<MappingView>, RepoError> {
+        let mut state = self.state();
+        let live_patient = state
+            .patient(patient)
+            .is_some_and(|p| p.archived_at.is_none());
+        let available = state
+            .doctor(doctor)
+            .is_some_and(Doctor::accepts_assignments);
+        if !(live_patient && available) {
+            return Ok(None);
+        }
+        let taken = state
+            .mappings
+            .iter()
+            .any(|m| m.patient_id == patient && m.doctor_id == doctor && m.is_active);
+        if taken {
+            return Err(RepoError::Conflict);
+        }
+        let mapping = Mapping {
+            id: MappingId(state.next_id()),
+            patient_id: patient,
+            doctor_id: doctor,
+            assigned_date: at,
+            notes: notes.to_owned(),
+            is_active: true,
+        };
+        state.mappings.push(mapping.clone());
+        state.stored_rows.push(AuditEvent {
+            resource_id: Some(mapping.id.0),
+            ..audit.clone()
+        });
+        Ok(state.view(&mapping))
+    }
+
+    fn update_notes(
+        &self,
+        id: MappingId,
+        notes: &str,
+        _at: Timestamp,
+        audit: &AuditEvent,
+    ) -> Result<Option<MappingView>, RepoError> {
+        let mut state = self.state();
+        let Some(mapping) = state.mapping_mut(id).filter(|m| m.is_active) else {
+            return Ok(None);
+        };
+        mapping.notes = notes.to_owned();
+        let updated = mapping.clone();
+        state.stored_rows.push(audit.clone());
+        Ok(state.view(&updated))
+    }
+
+    fn deactivate(
+        &self,
+        id: MappingId,
+        _at: Timestamp,
+        audit: &AuditEvent,
+    ) -> Result<bool, RepoError> {
+        let mut state = self.state();
+        let Some(mapping) = state.mapping_mut(id).filter(|m| m.is_active) else {
+            return Ok(false);
+        };
+        mapping.is_active = false;
+        state.stored_rows.push(audit.clone());
+        Ok(true)
+    }
+}
