@@ -1,6 +1,22 @@
-//! The doctor use cases: only a doctor's creator changes it.
+//! The doctor use cases: only a doctor's creator changes it. On the in-memory store; a mock
+//! only where a test makes the database lose a race.
 
 use super::*;
+use crate::services::fake_store::FakeStore;
+
+/// A store holding `stored`, and the doctor service on it.
+fn doctor_desk(stored: DoctorWithCount) -> (DoctorService, FakeStore) {
+    let store = FakeStore::default();
+    store.add_doctor(stored.doctor);
+    let shared = Arc::new(store.clone());
+    let service = DoctorService::new(
+        shared.clone(),
+        shared,
+        RecordingTrail::shared(),
+        Arc::new(FixedClock),
+    );
+    (service, store)
+}
 
 fn doctor_service(doctors: MockDoctorRepository) -> DoctorService {
     DoctorService::new(
@@ -13,13 +29,7 @@ fn doctor_service(doctors: MockDoctorRepository) -> DoctorService {
 
 #[test]
 fn only_the_creator_may_change_a_doctor() {
-    let mut doctors = MockDoctorRepository::new();
-    doctors
-        .expect_find()
-        .return_const(Ok(Some(doctor(STRANGER, true, false))));
-    doctors.expect_update().never();
-    doctors.expect_archive().never();
-    let service = doctor_service(doctors);
+    let (service, store) = doctor_desk(doctor(STRANGER, true, false));
     assert!(
         service.get_doctor(&caller(OWNER), DoctorId(2)).is_ok(),
         "everyone reads"
@@ -45,15 +55,16 @@ fn only_the_creator_may_change_a_doctor() {
         service.delete_doctor(&caller(OWNER), DoctorId(2)),
         Err(ServiceError::Forbidden)
     );
+    assert_eq!(
+        store.doctor(DoctorId(2)),
+        Some(doctor(STRANGER, true, false).doctor),
+        "unchanged"
+    );
 }
 
 #[test]
 fn an_archived_doctor_is_not_found() {
-    let mut doctors = MockDoctorRepository::new();
-    doctors
-        .expect_find()
-        .return_const(Ok(Some(doctor(OWNER, true, true))));
-    let service = doctor_service(doctors);
+    let (service, _) = doctor_desk(doctor(OWNER, true, true));
     assert_eq!(
         service.get_doctor(&caller(OWNER), DoctorId(2)).map(|_| ()),
         Err(ServiceError::NotFound(Resource::Doctor))
@@ -65,30 +76,25 @@ fn an_archived_doctor_is_not_found() {
 }
 
 #[test]
-fn deleting_a_doctor_passes_the_callers_mapping_removal_row_to_the_repository() {
-    let mut doctors = MockDoctorRepository::new();
-    doctors
-        .expect_find()
-        .return_const(Ok(Some(doctor(OWNER, true, false))));
-    doctors
-        .expect_archive()
-        .with(
-            eq(DoctorId(2)),
-            eq(at()),
-            eq(AuditEvent {
-                at: at(),
-                actor: Some(OWNER),
-                action: AuditAction::MappingRemove,
-                resource_id: None,
-                patient_id: None,
-                outcome: AuditOutcome::Success,
-                origin: origin(),
-            }),
-        )
-        .times(1)
-        .return_const(Ok(true));
-    let service = doctor_service(doctors);
+fn deleting_a_doctor_ends_its_mappings_each_with_the_callers_row() {
+    let (service, store) = doctor_desk(doctor(OWNER, true, false));
+    store.add_patient(patient(STRANGER, false));
+    store.add_mapping(mapping(true));
     assert_eq!(service.delete_doctor(&caller(OWNER), DoctorId(2)), Ok(()));
+    assert!(
+        store
+            .doctor(DoctorId(2))
+            .is_some_and(|d| d.archived_at.is_some())
+    );
+    assert_eq!(store.mapping(MappingId(9)), Some(mapping(false)));
+    assert_eq!(
+        store.take_stored_rows(),
+        vec![AuditEvent {
+            resource_id: Some(9),
+            ..stored_change(AuditAction::MappingRemove, 1)
+        }],
+        "one row per ended mapping, naming its patient, with the caller as actor"
+    );
 }
 
 #[test]
@@ -97,7 +103,8 @@ fn deleting_a_doctor_archived_in_between_is_not_found() {
     doctors
         .expect_find()
         .return_const(Ok(Some(doctor(OWNER, true, false))));
-    doctors.expect_archive().times(1).return_const(Ok(false));
+    // Archived by someone else between the read and the write (a race injected).
+    doctors.expect_archive().return_const(Ok(false));
     let service = doctor_service(doctors);
     assert_eq!(
         service.delete_doctor(&caller(OWNER), DoctorId(2)),

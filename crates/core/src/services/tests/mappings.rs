@@ -1,6 +1,39 @@
-//! The mapping use cases: assigning, listing, notes and removal.
+//! The mapping use cases: assigning, listing, notes and removal. On the in-memory store,
+//! checked by what is stored afterwards; mocks only where a test makes the database lose a
+//! race.
 
 use super::*;
+use crate::services::fake_store::FakeStore;
+
+/// A store holding what is given, the mapping service on it, and its trail.
+fn mapping_desk(
+    patient: Option<Patient>,
+    doctor: Option<DoctorWithCount>,
+    mapping: Option<Mapping>,
+) -> (MappingService, FakeStore, Arc<RecordingTrail>) {
+    let store = FakeStore::default();
+    patient.into_iter().for_each(|p| store.add_patient(p));
+    doctor.into_iter().for_each(|d| store.add_doctor(d.doctor));
+    mapping.into_iter().for_each(|m| store.add_mapping(m));
+    let trail = RecordingTrail::shared();
+    let shared = Arc::new(store.clone());
+    let service = MappingService::new(
+        shared.clone(),
+        shared.clone(),
+        shared,
+        trail.clone(),
+        Arc::new(FixedClock),
+    );
+    (service, store, trail)
+}
+
+/// The row `OWNER`'s change of mapping `id` stored with it.
+fn stored_mapping_change(action: AuditAction, id: i64) -> AuditEvent {
+    AuditEvent {
+        resource_id: Some(id),
+        ..stored_change(action, 1)
+    }
+}
 
 struct MappingPorts {
     mappings: MockMappingRepository,
@@ -48,12 +81,11 @@ fn assignment() -> AssignmentInput {
 
 #[test]
 fn assigning_to_a_foreign_patient_looks_like_a_missing_one() {
-    let mut ports = MappingPorts::new(
+    let (service, store, trail) = mapping_desk(
         Some(patient(STRANGER, false)),
         Some(doctor(STRANGER, true, false)),
+        None,
     );
-    ports.mappings.expect_insert().never();
-    let (service, trail) = ports.start();
     let result = service.assign_doctor(&caller(OWNER), assignment(), FieldErrors::new());
     assert_eq!(
         result,
@@ -69,16 +101,16 @@ fn assigning_to_a_foreign_patient_looks_like_a_missing_one() {
         None,
         Some(PatientId(1)),
     );
+    assert_eq!(store.take_stored_rows(), vec![], "nothing assigned");
 }
 
 #[test]
 fn assigning_an_unavailable_doctor_is_refused() {
-    let mut ports = MappingPorts::new(
+    let (service, store, trail) = mapping_desk(
         Some(patient(OWNER, false)),
         Some(doctor(STRANGER, false, false)),
+        None,
     );
-    ports.mappings.expect_insert().never();
-    let (service, trail) = ports.start();
     let result = service.assign_doctor(&caller(OWNER), assignment(), FieldErrors::new());
     assert_eq!(
         result,
@@ -94,6 +126,7 @@ fn assigning_an_unavailable_doctor_is_refused() {
         None,
         Some(PatientId(1)),
     );
+    assert_eq!(store.take_stored_rows(), vec![], "nothing assigned");
 }
 
 #[test]
@@ -102,17 +135,16 @@ fn an_already_active_pair_is_refused_before_and_at_the_index() {
         "non_field_errors",
         "This doctor is already assigned to this patient.",
     )));
-    let mut ports = MappingPorts::new(
+    let (service, store, trail) = mapping_desk(
         Some(patient(OWNER, false)),
         Some(doctor(STRANGER, true, false)),
+        Some(mapping(true)),
     );
-    ports.mappings.expect_has_active().return_const(Ok(true));
-    ports.mappings.expect_insert().never();
-    let (service, trail) = ports.start();
     assert_eq!(
         service.assign_doctor(&caller(OWNER), assignment(), FieldErrors::new()),
         expected
     );
+    assert_eq!(store.take_stored_rows(), vec![]);
     assert_row(
         &trail.take_one(),
         AuditAction::MappingCreate,
@@ -125,11 +157,11 @@ fn an_already_active_pair_is_refused_before_and_at_the_index() {
         Some(patient(OWNER, false)),
         Some(doctor(STRANGER, true, false)),
     );
+    // Two requests raced past the check: the database's unique index refuses the second.
     ports.mappings.expect_has_active().return_const(Ok(false));
     ports
         .mappings
         .expect_insert()
-        .times(1)
         .returning(|_, _, _, _, _, _| Err(RepoError::Conflict));
     let (service, trail) = ports.start();
     assert_eq!(
@@ -146,32 +178,30 @@ fn an_already_active_pair_is_refused_before_and_at_the_index() {
 }
 
 #[test]
-fn a_valid_assignment_is_stored_with_the_caller() {
-    let mut ports = MappingPorts::new(
+fn a_valid_assignment_is_stored_with_its_row() {
+    let (service, store, trail) = mapping_desk(
         Some(patient(OWNER, false)),
         Some(doctor(STRANGER, true, false)),
+        None,
     );
-    ports.mappings.expect_has_active().return_const(Ok(false));
-    ports
-        .mappings
-        .expect_insert()
-        .with(
-            eq(PatientId(1)),
-            eq(DoctorId(2)),
-            eq(OWNER),
-            eq(""),
-            always(),
-            function(|audit: &AuditEvent| {
-                change_event(audit, AuditAction::MappingCreate, Some(PatientId(1)))
-                    && audit.resource_id.is_none()
-            }),
-        )
-        .times(1)
-        .returning(|_, _, _, _, _, _| Ok(Some(view())));
-    let (service, trail) = ports.start();
+    let assigned = service
+        .assign_doctor(&caller(OWNER), assignment(), FieldErrors::new())
+        .expect("assigned");
+    let id = assigned.mapping.id;
     assert_eq!(
-        service.assign_doctor(&caller(OWNER), assignment(), FieldErrors::new()),
-        Ok(view())
+        assigned,
+        MappingView {
+            mapping: Mapping {
+                id,
+                ..mapping(true)
+            },
+            ..view()
+        }
+    );
+    assert_eq!(store.mapping(id), Some(assigned.mapping));
+    assert_eq!(
+        store.take_stored_rows(),
+        vec![stored_mapping_change(AuditAction::MappingCreate, id.0)]
     );
     trail.assert_empty();
 }
@@ -219,7 +249,7 @@ fn a_patient_archived_while_being_assigned_is_judged_again_and_refused() {
 
 #[test]
 fn missing_ids_are_required() {
-    let (service, trail) = MappingPorts::new(None, None).start();
+    let (service, _, trail) = mapping_desk(None, None, None);
     let result = service.assign_doctor(
         &caller(OWNER),
         AssignmentInput::default(),
@@ -244,26 +274,15 @@ fn listing_mappings_of_one_patient_records_that_patient() {
         patient: Some(PatientId(1)),
         ..MappingFilter::default()
     };
-    let mut ports = MappingPorts::new(None, None);
-    ports
-        .mappings
-        .expect_list()
-        .with(
-            eq(MappingFilter {
-                owner: Some(OWNER),
-                active: Some(true),
-                ..filter
-            }),
-            eq(page()),
-        )
-        .times(1)
-        .returning(|_, _| {
-            Ok(PageOf {
-                items: vec![view()],
-                total: 1,
-            })
-        });
-    let (service, trail) = ports.start();
+    let (service, store, trail) = mapping_desk(
+        Some(patient(OWNER, false)),
+        Some(doctor(STRANGER, true, false)),
+        Some(mapping(true)),
+    );
+    store.add_mapping(Mapping {
+        id: MappingId(10),
+        ..mapping(false)
+    });
     assert_eq!(
         service.list_mappings(&caller(OWNER), filter, page()),
         Ok(PageOf {
@@ -282,18 +301,19 @@ fn listing_mappings_of_one_patient_records_that_patient() {
 
 #[test]
 fn the_by_patient_view_records_one_list_row() {
-    let mut ports = MappingPorts::new(Some(patient(OWNER, false)), None);
-    ports
-        .mappings
-        .expect_active_for_patient()
-        .with(eq(PatientId(1)))
-        .times(1)
-        .returning(|_| Ok(vec![(mapping(true), doctor(STRANGER, true, false))]));
-    let (service, trail) = ports.start();
+    let (service, _, trail) = mapping_desk(
+        Some(patient(OWNER, false)),
+        Some(doctor(STRANGER, true, false)),
+        Some(mapping(true)),
+    );
     let found = service
         .patient_assignments(&caller(OWNER), PatientId(1))
         .expect("visible");
-    assert_eq!(found.assignments.len(), 1);
+    let counted = DoctorWithCount {
+        patient_count: 1,
+        ..doctor(STRANGER, true, false)
+    };
+    assert_eq!(found.assignments, vec![(mapping(true), counted)]);
     assert_row(
         &trail.take_one(),
         AuditAction::MappingList,
@@ -305,14 +325,12 @@ fn the_by_patient_view_records_one_list_row() {
 
 #[test]
 fn a_removed_mapping_is_not_found_and_removed_only_once() {
-    let mut ports = MappingPorts::new(Some(patient(OWNER, false)), None);
-    ports
-        .mappings
-        .expect_find()
-        .return_const(Ok(Some(mapping(false))));
-    ports.mappings.expect_deactivate().never();
+    let (service, store, trail) = mapping_desk(
+        Some(patient(OWNER, false)),
+        Some(doctor(STRANGER, true, false)),
+        Some(mapping(false)),
+    );
     let not_found = Err(ServiceError::NotFound(Resource::PatientDoctorMapping));
-    let (service, trail) = ports.start();
     assert_eq!(
         service.remove_mapping(&caller(OWNER), MappingId(9)),
         not_found
@@ -326,17 +344,15 @@ fn a_removed_mapping_is_not_found_and_removed_only_once() {
         Some(9),
         Some(PatientId(1)),
     );
+    assert_eq!(store.take_stored_rows(), vec![]);
 
+    // Ended by another request between the read and the write (a race injected).
     let mut ports = MappingPorts::new(Some(patient(OWNER, false)), None);
     ports
         .mappings
         .expect_find()
         .return_const(Ok(Some(mapping(true))));
-    ports
-        .mappings
-        .expect_deactivate()
-        .times(1)
-        .return_const(Ok(false));
+    ports.mappings.expect_deactivate().return_const(Ok(false));
     let (service, trail) = ports.start();
     assert_eq!(
         service.remove_mapping(&caller(OWNER), MappingId(9)),
@@ -353,71 +369,52 @@ fn a_removed_mapping_is_not_found_and_removed_only_once() {
 }
 
 #[test]
-fn removing_a_mapping_passes_its_row_to_the_repository_only() {
-    let mut ports = MappingPorts::new(Some(patient(OWNER, false)), None);
-    ports
-        .mappings
-        .expect_find()
-        .with(eq(MappingId(9)))
-        .return_const(Ok(Some(mapping(true))));
-    ports
-        .mappings
-        .expect_deactivate()
-        .with(
-            eq(MappingId(9)),
-            eq(at()),
-            function(|audit: &AuditEvent| {
-                change_event(audit, AuditAction::MappingRemove, Some(PatientId(1)))
-                    && audit.resource_id == Some(9)
-            }),
-        )
-        .times(1)
-        .return_const(Ok(true));
-    let (service, trail) = ports.start();
+fn removing_a_mapping_ends_it_and_stores_its_row_with_it() {
+    let (service, store, trail) = mapping_desk(
+        Some(patient(OWNER, false)),
+        Some(doctor(STRANGER, true, false)),
+        Some(mapping(true)),
+    );
     assert_eq!(service.remove_mapping(&caller(OWNER), MappingId(9)), Ok(()));
+    assert_eq!(store.mapping(MappingId(9)), Some(mapping(false)));
+    assert_eq!(
+        store.take_stored_rows(),
+        vec![stored_mapping_change(AuditAction::MappingRemove, 9)]
+    );
     trail.assert_empty();
 }
 
 #[test]
-fn changing_notes_passes_its_row_to_the_repository_only() {
-    let mut ports = MappingPorts::new(Some(patient(OWNER, false)), None);
-    ports
-        .mappings
-        .expect_find()
-        .return_const(Ok(Some(mapping(true))));
-    ports
-        .mappings
-        .expect_update_notes()
-        .with(
-            eq(MappingId(9)),
-            eq("x"),
-            eq(at()),
-            function(|audit: &AuditEvent| {
-                change_event(audit, AuditAction::MappingUpdate, Some(PatientId(1)))
-                    && audit.resource_id == Some(9)
-            }),
+fn changing_notes_stores_them_with_their_row() {
+    let (service, store, trail) = mapping_desk(
+        Some(patient(OWNER, false)),
+        Some(doctor(STRANGER, true, false)),
+        Some(mapping(true)),
+    );
+    let changed = service
+        .update_mapping_notes(
+            &caller(OWNER),
+            MappingId(9),
+            text(" x "),
+            FieldErrors::new(),
         )
-        .times(1)
-        .returning(|_, _, _, _| Ok(Some(view())));
-    let (service, trail) = ports.start();
+        .expect("changed");
+    assert_eq!(changed.mapping.notes, "x");
+    assert_eq!(store.mapping(MappingId(9)), Some(changed.mapping));
     assert_eq!(
-        service.update_mapping_notes(&caller(OWNER), MappingId(9), text("x"), FieldErrors::new()),
-        Ok(view())
+        store.take_stored_rows(),
+        vec![stored_mapping_change(AuditAction::MappingUpdate, 9)]
     );
     trail.assert_empty();
 }
 
 #[test]
 fn another_users_mapping_is_not_found() {
-    let mut ports = MappingPorts::new(Some(patient(STRANGER, false)), None);
-    ports
-        .mappings
-        .expect_find()
-        .return_const(Ok(Some(mapping(true))));
-    ports.mappings.expect_deactivate().never();
-    ports.mappings.expect_update_notes().never();
-    ports.mappings.expect_active_for_patient().never();
-    let (service, trail) = ports.start();
+    let (service, store, trail) = mapping_desk(
+        Some(patient(STRANGER, false)),
+        Some(doctor(STRANGER, true, false)),
+        Some(mapping(true)),
+    );
     let not_found = Err(ServiceError::NotFound(Resource::PatientDoctorMapping));
     assert_eq!(
         service.remove_mapping(&caller(OWNER), MappingId(9)),
@@ -456,4 +453,6 @@ fn another_users_mapping_is_not_found() {
         None,
         Some(PatientId(1)),
     );
+    assert_eq!(store.mapping(MappingId(9)), Some(mapping(true)));
+    assert_eq!(store.take_stored_rows(), vec![], "nothing changed");
 }

@@ -13,7 +13,6 @@ use healthcare_domain::patient::{Patient, PatientChanges, PatientFilter, Patient
 use healthcare_domain::staff::AuditTrailAccess;
 use healthcare_domain::{FieldErrors, Timestamp, User, UserId};
 use mockall::Sequence;
-use mockall::predicate::{always, eq, function};
 
 use super::*;
 use crate::pagination::{Page, PageOf};
@@ -21,6 +20,7 @@ use crate::ports::{
     AuditTrail, Clock, DoctorWithCount, MappingFilter, MappingView, MockDoctorRepository,
     MockMappingRepository, MockPatientRepository, MockUserRepository, SignInFactors,
 };
+use crate::services::fake_store::FakeStore;
 use crate::{RepoError, Resource, ServiceError};
 
 /// An audit trail that keeps every recorded event, for tests to inspect.
@@ -134,17 +134,6 @@ fn assert_row(
     );
 }
 
-/// Whether `event` is a successful change by `OWNER` of this kind, to be stored by the
-/// repository.
-fn change_event(event: &AuditEvent, action: AuditAction, target: Option<PatientId>) -> bool {
-    event.action == action
-        && event.actor == Some(OWNER)
-        && event.outcome == AuditOutcome::Success
-        && event.patient_id == target
-        && event.at == at()
-        && event.origin == origin()
-}
-
 pub(super) fn text(value: &str) -> Submitted<String> {
     Submitted::Given(value.to_owned())
 }
@@ -225,6 +214,37 @@ fn patient_service(patients: MockPatientRepository) -> (PatientService, Arc<Reco
         clock: Arc::new(FixedClock),
     });
     (service, trail)
+}
+
+/// A store holding `stored`, the patient service on it, and its trail.
+fn patient_desk(stored: &[Patient]) -> (PatientService, FakeStore, Arc<RecordingTrail>) {
+    let store = FakeStore::default();
+    stored
+        .iter()
+        .cloned()
+        .for_each(|patient| store.add_patient(patient));
+    let trail = RecordingTrail::shared();
+    let service = PatientService::new(PatientPorts {
+        patients: Arc::new(store.clone()),
+        mappings: Arc::new(store.clone()),
+        users: Arc::new(MockUserRepository::new()),
+        trail: trail.clone(),
+        clock: Arc::new(FixedClock),
+    });
+    (service, store, trail)
+}
+
+/// The row `OWNER`'s change stored with it.
+fn stored_change(action: AuditAction, resource: i64) -> AuditEvent {
+    AuditEvent {
+        at: at(),
+        actor: Some(OWNER),
+        action,
+        resource_id: Some(resource),
+        patient_id: Some(PatientId(resource)),
+        outcome: AuditOutcome::Success,
+        origin: origin(),
+    }
 }
 
 fn age_patch() -> PatientInput {

@@ -1,4 +1,6 @@
-//! The patient use cases: who may see and change what, and the row each leaves.
+//! The patient use cases: who may see and change what, and the row each leaves. On the
+//! in-memory store, checked by what is stored afterwards; mocks only where a test makes the
+//! database fail or lose a race.
 
 use super::*;
 
@@ -40,10 +42,7 @@ fn the_whole_audit_trail_is_for_active_staff_who_proved_a_second_factor() {
 #[test]
 fn another_users_patient_is_not_found_for_every_operation() {
     let not_found = Err(ServiceError::NotFound(Resource::Patient));
-    let mut patients = patients_with(Some(patient(STRANGER, false)));
-    patients.expect_update().never();
-    patients.expect_archive().never();
-    let (service, trail) = patient_service(patients);
+    let (service, store, trail) = patient_desk(&[patient(STRANGER, false)]);
     let denied = |action| {
         let row = trail.take_one();
         assert_row(
@@ -78,11 +77,13 @@ fn another_users_patient_is_not_found_for_every_operation() {
         not_found
     );
     denied(AuditAction::PatientDelete);
+    assert_eq!(store.patient(PatientId(1)), Some(patient(STRANGER, false)));
+    assert_eq!(store.take_stored_rows(), vec![], "nothing changed");
 }
 
 #[test]
 fn an_archived_patient_is_not_found_even_for_its_owner() {
-    let (service, trail) = patient_service(patients_with(Some(patient(OWNER, true))));
+    let (service, _, trail) = patient_desk(&[patient(OWNER, true)]);
     assert_eq!(
         service.get_patient(&caller(OWNER), PatientId(1)),
         Err(ServiceError::NotFound(Resource::Patient))
@@ -99,10 +100,7 @@ fn an_archived_patient_is_not_found_even_for_its_owner() {
 #[test]
 fn a_missing_patient_is_a_failure_for_every_operation() {
     let not_found = Some(ServiceError::NotFound(Resource::Patient));
-    let mut patients = patients_with(None);
-    patients.expect_update().never();
-    patients.expect_archive().never();
-    let (service, trail) = patient_service(patients);
+    let (service, store, trail) = patient_desk(&[]);
     let failed = |action| {
         assert_row(
             &trail.take_one(),
@@ -137,11 +135,12 @@ fn a_missing_patient_is_a_failure_for_every_operation() {
         not_found
     );
     failed(AuditAction::PatientDelete);
+    assert_eq!(store.take_stored_rows(), vec![]);
 }
 
 #[test]
 fn reading_a_patient_records_who_read_which_record_from_where() {
-    let (service, trail) = patient_service(patients_with(Some(patient(OWNER, false))));
+    let (service, _, trail) = patient_desk(&[patient(OWNER, false)]);
     assert_eq!(
         service.get_patient(&caller(OWNER), PatientId(1)),
         Ok(patient(OWNER, false))
@@ -201,31 +200,24 @@ fn searching(term: &str) -> PatientFilter {
 }
 
 #[test]
-fn listing_patients_records_one_list_row() {
-    let mut patients = MockPatientRepository::new();
-    patients
-        .expect_list()
-        .withf(|filter, page| {
-            *filter
-                == PatientFilter {
-                    search: None,
-                    owner: Some(OWNER),
-                    archived: Some(false),
-                }
-                && page.number == 1
-        })
-        .times(1)
-        .returning(|_, _| {
-            Ok(PageOf {
-                items: vec![patient(OWNER, false)],
-                total: 1,
-            })
-        });
-    let (service, trail) = patient_service(patients);
+fn an_owner_lists_only_their_live_patients_in_one_list_row() {
+    let archived = Patient {
+        id: PatientId(2),
+        ..patient(OWNER, true)
+    };
+    let theirs = Patient {
+        id: PatientId(3),
+        ..patient(STRANGER, false)
+    };
+    let (service, _, trail) = patient_desk(&[patient(OWNER, false), archived, theirs]);
     let listed = service
         .list_patients(&caller(OWNER), searching(""), page())
         .expect("listed");
-    assert_eq!(listed.total, 1);
+    assert_eq!(
+        listed.items,
+        vec![patient(OWNER, false)],
+        "an empty search matches all"
+    );
     assert_row(
         &trail.take_one(),
         AuditAction::PatientList,
@@ -256,43 +248,32 @@ fn a_failing_list_is_recorded_as_a_failure() {
 }
 
 #[test]
-fn creating_a_patient_passes_its_row_to_the_repository_only() {
-    let mut patients = MockPatientRepository::new();
-    patients
-        .expect_insert()
-        .with(
-            eq(OWNER),
-            function(|details: &healthcare_domain::patient::PatientDetails| {
-                details.name.as_str() == "Jane Roe"
-            }),
-            eq(at()),
-            function(|audit: &AuditEvent| {
-                change_event(audit, AuditAction::PatientCreate, None) && audit.resource_id.is_none()
-            }),
-        )
-        .times(1)
-        .returning(|_, _, _, _| Ok(patient(OWNER, false)));
-    let (service, trail) = patient_service(patients);
+fn a_new_patient_is_the_callers_and_its_row_is_stored_with_it() {
+    let (service, store, trail) = patient_desk(&[]);
     let input = PatientInput {
         name: text("Jane Roe"),
         age: Submitted::Given(40),
         gender: text("F"),
         ..Default::default()
     };
+    let created = service
+        .create_patient(&caller(OWNER), input, FieldErrors::new())
+        .expect("created");
+    assert_eq!((created.owner, created.version), (OWNER, 1));
+    assert_eq!(store.patient(created.id), Some(created.clone()));
     assert_eq!(
-        service.create_patient(&caller(OWNER), input, FieldErrors::new()),
-        Ok(patient(OWNER, false))
+        store.take_stored_rows(),
+        vec![stored_change(AuditAction::PatientCreate, created.id.0)]
     );
     trail.assert_empty();
 }
 
 #[test]
 fn an_invalid_new_patient_is_recorded_as_a_failure() {
-    let mut patients = MockPatientRepository::new();
-    patients.expect_insert().never();
-    let (service, trail) = patient_service(patients);
+    let (service, store, trail) = patient_desk(&[]);
     let result =
         service.create_patient(&caller(OWNER), PatientInput::default(), FieldErrors::new());
+    assert_eq!(store.take_stored_rows(), vec![], "nothing stored");
     let Err(ServiceError::Validation(errors)) = result else {
         panic!("expected validation errors, got {result:?}");
     };
@@ -308,9 +289,7 @@ fn an_invalid_new_patient_is_recorded_as_a_failure() {
 
 #[test]
 fn a_stale_if_match_is_refused_before_anything_changes() {
-    let mut patients = patients_with(Some(patient(OWNER, false)));
-    patients.expect_update().never();
-    let (service, trail) = patient_service(patients);
+    let (service, store, trail) = patient_desk(&[patient(OWNER, false)]);
     let result = service.update_patient(
         &caller(OWNER),
         PatientId(1),
@@ -320,6 +299,7 @@ fn a_stale_if_match_is_refused_before_anything_changes() {
         Some(IfMatch(vec![2])),
     );
     assert_eq!(result, Err(ServiceError::PreconditionFailed));
+    assert_eq!(store.patient(PatientId(1)), Some(patient(OWNER, false)));
     assert_row(
         &trail.take_one(),
         AuditAction::PatientUpdate,
@@ -331,26 +311,7 @@ fn a_stale_if_match_is_refused_before_anything_changes() {
 
 #[test]
 fn a_patch_applies_only_given_fields_on_the_current_version() {
-    let mut patients = patients_with(Some(patient(OWNER, false)));
-    patients
-        .expect_update()
-        .withf(|id, details, expected_version, at_, audit| {
-            *id == PatientId(1)
-                && details.age.value() == 41
-                && details.name.as_str() == "Jane Roe"
-                && *expected_version == 3
-                && *at_ == at()
-                && change_event(audit, AuditAction::PatientUpdate, Some(PatientId(1)))
-                && audit.resource_id == Some(1)
-        })
-        .times(1)
-        .returning(|_, _, _, _, _| {
-            Ok(Some(Patient {
-                version: 4,
-                ..patient(OWNER, false)
-            }))
-        });
-    let (service, trail) = patient_service(patients);
+    let (service, store, trail) = patient_desk(&[patient(OWNER, false)]);
     let updated = service
         .update_patient(
             &caller(OWNER),
@@ -362,6 +323,16 @@ fn a_patch_applies_only_given_fields_on_the_current_version() {
         )
         .expect("updated");
     assert_eq!(updated.version, 4);
+    assert_eq!(
+        (updated.details.age.value(), updated.details.name.as_str()),
+        (41, "Jane Roe"),
+        "only the age changed"
+    );
+    assert_eq!(store.patient(PatientId(1)), Some(updated));
+    assert_eq!(
+        store.take_stored_rows(),
+        vec![stored_change(AuditAction::PatientUpdate, 1)]
+    );
     trail.assert_empty();
 }
 
@@ -392,22 +363,20 @@ fn a_conditional_write_that_loses_a_race_is_412() {
 }
 
 #[test]
-fn deleting_a_patient_archives_it() {
-    let mut patients = patients_with(Some(patient(OWNER, false)));
-    patients
-        .expect_archive()
-        .with(
-            eq(PatientId(1)),
-            eq(at()),
-            function(|audit: &AuditEvent| {
-                change_event(audit, AuditAction::PatientDelete, Some(PatientId(1)))
-                    && audit.resource_id == Some(1)
-            }),
-        )
-        .times(1)
-        .returning(|_, _, _| Ok(true));
-    let (service, trail) = patient_service(patients);
+fn deleting_a_patient_archives_it_and_ends_its_mappings() {
+    let (service, store, trail) = patient_desk(&[patient(OWNER, false)]);
+    store.add_mapping(mapping(true));
     assert_eq!(service.delete_patient(&caller(OWNER), PatientId(1)), Ok(()));
+    assert!(
+        store
+            .patient(PatientId(1))
+            .is_some_and(|p| p.archived_at.is_some())
+    );
+    assert_eq!(store.mapping(MappingId(9)), Some(mapping(false)));
+    assert_eq!(
+        store.take_stored_rows(),
+        vec![stored_change(AuditAction::PatientDelete, 1)]
+    );
     trail.assert_empty();
 }
 
@@ -433,36 +402,26 @@ fn deleting_a_patient_archived_in_between_is_a_failure() {
 }
 
 #[test]
-fn restoring_passes_the_operators_row_to_the_repository() {
-    let mut patients = patients_with(Some(patient(OWNER, true)));
-    patients
-        .expect_restore()
-        .with(
-            eq(PatientId(1)),
-            eq(at()),
-            function(|audit: &AuditEvent| {
-                audit.action == AuditAction::PatientRestore
-                    && audit.actor.is_none()
-                    && audit.outcome == AuditOutcome::Success
-                    && audit.patient_id == Some(PatientId(1))
-            }),
-        )
-        .times(1)
-        .returning(|_, _, _| Ok(true));
-    let (service, trail) = patient_service(patients);
+fn the_operator_restores_an_archived_patient_and_only_an_archived_one() {
+    let (service, store, trail) = patient_desk(&[patient(OWNER, true)]);
+    let operator = Caller::operator(RequestOrigin::default());
+    assert_eq!(service.restore_patient(&operator, PatientId(1)), Ok(()));
+    assert_eq!(store.patient(PatientId(1)), Some(patient(OWNER, false)));
     assert_eq!(
-        service.restore_patient(&Caller::operator(RequestOrigin::default()), PatientId(1)),
-        Ok(())
+        store.take_stored_rows(),
+        vec![AuditEvent {
+            actor: None,
+            origin: RequestOrigin::default(),
+            ..stored_change(AuditAction::PatientRestore, 1)
+        }]
     );
     trail.assert_empty();
 
-    // Not archived, or restored by someone else in between: nothing to restore.
+    // Not archived, or restored by someone else in between (a failure injected): nothing to
+    // restore.
     for stored in [patient(OWNER, false), patient(OWNER, true)] {
         let mut patients = patients_with(Some(stored.clone()));
-        patients
-            .expect_restore()
-            .times(usize::from(stored.archived_at.is_some()))
-            .returning(|_, _, _| Ok(false));
+        patients.expect_restore().returning(|_, _, _| Ok(false));
         let (service, trail) = patient_service(patients);
         assert_eq!(
             service.restore_patient(&staff(), PatientId(1)),
@@ -483,13 +442,12 @@ fn restoring_passes_the_operators_row_to_the_repository() {
     }
 
     // An owner restores nothing: it is an operator's or staff's action.
-    let mut patients = patients_with(Some(patient(OWNER, true)));
-    patients.expect_restore().never();
-    let (service, trail) = patient_service(patients);
+    let (service, store, trail) = patient_desk(&[patient(OWNER, true)]);
     assert_eq!(
         service.restore_patient(&caller(OWNER), PatientId(1)),
         Err(ServiceError::Forbidden)
     );
+    assert_eq!(store.patient(PatientId(1)), Some(patient(OWNER, true)));
     assert_row(
         &trail.take_one(),
         AuditAction::PatientRestore,
