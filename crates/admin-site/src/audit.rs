@@ -6,12 +6,13 @@ use healthcare_core::pagination::{Page, PageOf};
 use healthcare_core::ports::AuditFilter;
 use healthcare_domain::audit::{AuditAction, AuditOutcome, AuditRecord};
 use healthcare_domain::patient::PatientId;
-use healthcare_domain::{FieldErrors, UserId};
+use healthcare_domain::{FieldErrors, FieldProblem, UserId};
 use maud::{Markup, html};
 
 use crate::errors::{AdminError, call};
 use crate::layout::{
-    FormState, Section, empty_row, error_summary, html_response, ok, page, pagination, when,
+    FormState, Section, empty_row, error_summary, html_response, ok, page, pagination,
+    problem_text, when,
 };
 use crate::params::{FormData, parse_datetime};
 use crate::session::StaffRequest;
@@ -35,20 +36,24 @@ pub fn audit_filter(query: &FormData) -> Result<AuditFilter, FieldErrors> {
         let text = query.text(name)?;
         let parsed = parse_integer_text(&text)
             .filter(|id| *id > 0)
-            .ok_or_else(|| "Enter a positive whole number.".to_owned());
+            .ok_or(FieldProblem::NotAPositiveInteger);
         errors.check(name, parsed)
     };
     let (patient, actor) = (id("patient"), id("user"));
     let action = query.text("action").and_then(|name| {
         errors.check(
             "action",
-            AuditAction::parse(&name).ok_or_else(|| format!("\"{name}\" is not a known action.")),
+            AuditAction::parse(&name).ok_or(FieldProblem::InvalidChoice {
+                given: name.clone(),
+            }),
         )
     });
     let outcome = query.text("outcome").and_then(|name| {
         errors.check(
             "outcome",
-            AuditOutcome::parse(&name).ok_or_else(|| format!("\"{name}\" is not a known outcome.")),
+            AuditOutcome::parse(&name).ok_or(FieldProblem::InvalidChoice {
+                given: name.clone(),
+            }),
         )
     });
     let mut moment = |name: &str| {
@@ -69,7 +74,7 @@ pub fn audit_filter(query: &FormData) -> Result<AuditFilter, FieldErrors> {
 fn messages_of(errors: &FieldErrors, name: &str) -> Markup {
     html! {
         @for (field, messages) in errors.iter() {
-            @if field == name { @for message in messages { p.field-error { (message) } } }
+            @if field == name { @for message in messages.iter().map(problem_text) { p.field-error { (message) } } }
         }
     }
 }

@@ -9,7 +9,7 @@ use healthcare_core::{Resource, ServiceError};
 use maud::html;
 
 use crate::cookie::removal_cookie;
-use crate::layout::{FormState, html_response, page};
+use crate::layout::{FormState, html_response, page, problem_text};
 
 /// Shown when a signed-in account is not (or no longer) active staff.
 pub const NOT_STAFF: &str = "This account may not use the admin site.";
@@ -171,7 +171,7 @@ impl ResponseError for AdminError {
                 ServiceError::Validation(errors) => {
                     let messages: Vec<String> = errors
                         .iter()
-                        .flat_map(|(_, messages)| messages.iter().cloned())
+                        .flat_map(|(_, problems)| problems.iter().map(problem_text))
                         .collect();
                     error_page(status, "Request refused", &messages.join(" "))
                 }

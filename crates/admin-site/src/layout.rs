@@ -5,8 +5,8 @@ use actix_web::HttpResponse;
 use actix_web::http::StatusCode;
 use actix_web::http::header::ContentType;
 use healthcare_core::services::StaffCaller;
-use healthcare_domain::FieldErrors;
-use healthcare_domain::Timestamp;
+use healthcare_domain::{FieldErrors, FieldProblem, Timestamp};
+
 use maud::{DOCTYPE, Markup, html};
 
 use crate::cookie::CSRF_FIELD;
@@ -181,8 +181,20 @@ impl FormState {
         self.errors
             .iter()
             .filter(|(field, _)| *field == name)
-            .flat_map(|(_, messages)| messages.iter().cloned())
+            .flat_map(|(_, problems)| problems.iter().map(problem_text))
             .collect()
+    }
+}
+
+/// The words for a problem on a form: the API's (DRF's), except where a form field takes more
+/// than the API does (dates typed in a `datetime-local` field) or says it plainer.
+pub fn problem_text(problem: &FieldProblem) -> String {
+    match problem {
+        FieldProblem::NotADateTime => {
+            "Enter a date and time like 2026-11-26T10:00 (UTC) or an RFC 3339 timestamp.".to_owned()
+        }
+        FieldProblem::NotAPositiveInteger => "Enter a positive whole number.".to_owned(),
+        other => healthcare_web::wording::message(other),
     }
 }
 
@@ -199,8 +211,8 @@ pub fn error_summary(form: &FormState, fields: &[(&str, &str)]) -> Markup {
             div.error-summary role="alert" {
                 h2 { "Please correct the errors below." }
                 ul {
-                    @for (field, messages) in form.errors.iter() {
-                        @for message in messages {
+                    @for (field, problems) in form.errors.iter() {
+                        @for message in problems.iter().map(problem_text) {
                             @if let Some((_, label)) = fields.iter().find(|(name, _)| *name == field) {
                                 li { a href={ "#field-" (field) } { (label) } ": " (message) }
                             } @else {
@@ -384,7 +396,7 @@ mod tests {
     #[test]
     fn fields_show_typed_values_and_messages() {
         let mut form = FormState::filled(vec![("age".into(), "abc".into())]);
-        form.errors.add("age", "A valid integer is required.");
+        form.errors.add("age", FieldProblem::NotAnInteger);
         let markup = field(&form, "age", "Age", Input::Text("text"), true).into_string();
         assert!(markup.contains(r#"value="abc""#));
         assert!(markup.contains(r#"<p class="field-error">A valid integer is required.</p>"#));

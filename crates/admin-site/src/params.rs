@@ -9,10 +9,10 @@ use actix_web::{FromRequest, HttpRequest, dev::Payload};
 use chrono::{DateTime, Datelike, NaiveDateTime, Utc};
 use healthcare_core::pagination::Page;
 use healthcare_domain::fields::Submitted;
-use healthcare_domain::{FieldErrors, Timestamp};
+use healthcare_domain::{FieldErrors, FieldProblem, Timestamp};
 
 use crate::errors::AdminError;
-use healthcare_web::forms::{INVALID_INTEGER, parse_boolean, parse_integer_text, read_body};
+use healthcare_web::forms::{parse_boolean, parse_integer_text, read_body};
 
 /// Rows per list page.
 pub const PAGE_SIZE: u64 = 25;
@@ -139,12 +139,8 @@ impl FromRequest for FormData {
     }
 }
 
-/// The message beside a date that cannot be read.
-pub const INVALID_DATETIME: &str =
-    "Enter a date and time like 2026-11-26T10:00 (UTC) or an RFC 3339 timestamp.";
-
 /// A moment typed in a `datetime-local` field (taken as UTC) or as RFC 3339 with an offset.
-pub fn parse_datetime(text: &str) -> Result<Timestamp, String> {
+pub fn parse_datetime(text: &str) -> Result<Timestamp, FieldProblem> {
     let text = text.trim();
     let parsed = DateTime::parse_from_rfc3339(text)
         .map(|at| at.with_timezone(&Utc))
@@ -162,7 +158,7 @@ pub fn parse_datetime(text: &str) -> Result<Timestamp, String> {
     // chrono reads signed and five-digit years, which the databases cannot store.
     parsed
         .filter(|at| (1..=9999).contains(&at.year()))
-        .ok_or_else(|| INVALID_DATETIME.to_owned())
+        .ok_or(FieldProblem::NotADateTime)
 }
 
 /// A text field of a record form: absent when the form did not have it.
@@ -181,7 +177,7 @@ pub fn integer_field(form: &FormData, name: &str, errors: &mut FieldErrors) -> S
         Some(text) => match parse_integer_text(text) {
             Some(number) => Submitted::Given(number),
             None => {
-                errors.add(name, INVALID_INTEGER);
+                errors.add(name, FieldProblem::NotAnInteger);
                 Submitted::Rejected
             }
         },
@@ -211,10 +207,7 @@ mod tests {
         assert_eq!(parse_datetime("2026-11-26T10:00:00").ok(), ten);
         assert_eq!(parse_datetime("2026-11-26T10:00:00Z").ok(), ten);
         assert_eq!(parse_datetime("2026-11-26T11:00:00+01:00").ok(), ten);
-        assert_eq!(
-            parse_datetime("yesterday"),
-            Err(INVALID_DATETIME.to_owned())
-        );
+        assert_eq!(parse_datetime("yesterday"), Err(FieldProblem::NotADateTime));
         assert!(parse_datetime("2026-13-01T10:00").is_err());
         // Years the databases cannot store are refused, not passed on (a 500 on PostgreSQL).
         for out_of_range in [

@@ -377,7 +377,7 @@ mod tests {
         };
         assert!(errors.has("name") && errors.has("age") && errors.has("gender"));
         let age: Vec<_> = errors.iter().filter(|(name, _)| *name == "age").collect();
-        assert_eq!(age[0].1, ["A valid integer is required.".to_owned()]);
+        assert_eq!(age[0].1, [healthcare_domain::FieldProblem::NotAnInteger]);
     }
 
     #[test]

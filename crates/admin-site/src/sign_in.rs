@@ -5,6 +5,7 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use healthcare_core::ServiceError;
 use healthcare_core::services::staff_sign_in::{PendingSignIn, SecondFactorStep, SignedIn};
+use healthcare_domain::FieldProblem;
 use healthcare_domain::staff::tokens_match;
 use maud::{Markup, PreEscaped, html};
 use qrcode::QrCode;
@@ -13,15 +14,13 @@ use qrcode::render::svg;
 use crate::cookie::{CSRF_FIELD, session_cookie, session_token};
 use crate::errors::{AdminError, FORM_EXPIRED, call, error_page, to_sign_in};
 use crate::layout::{
-    FormState, Input, csrf_field, error_summary, field, html_response, page, see_other,
+    FormState, Input, csrf_field, error_summary, field, html_response, page, problem_text,
+    see_other,
 };
 use crate::params::FormData;
 use crate::session::{StaffRequest, posted_from_own_page, secure_cookies};
 use crate::state::SiteState;
 use healthcare_web::client::{client_address, origin_of};
-
-/// The message for a refused e-mail and password.
-pub const BAD_CREDENTIALS: &str = "Please enter a correct email and password.";
 
 fn login_page(form: &FormState) -> Markup {
     page(
@@ -75,7 +74,8 @@ pub async fn login(
             .finish()),
         Err(ServiceError::InvalidCredentials) => {
             let mut form = FormState::filled(vec![("email".into(), typed_email)]);
-            form.errors.add("non_field_errors", BAD_CREDENTIALS);
+            form.errors
+                .add("non_field_errors", FieldProblem::InvalidCredentials);
             Ok(html_response(StatusCode::BAD_REQUEST, login_page(&form)))
         }
         Err(error) => Err(error.into()),
@@ -140,7 +140,7 @@ fn second_factor_page(
                 input #field-code type="text" name="code" inputmode="numeric"
                     autocomplete="one-time-code" required autofocus;
                 @for (name, messages) in form.errors.iter() {
-                    @if name == "code" { @for message in messages { p.field-error { (message) } } }
+                    @if name == "code" { @for message in messages.iter().map(problem_text) { p.field-error { (message) } } }
                 }
             }
             div.actions { button.button.button-primary type="submit" { "Verify" } }

@@ -7,25 +7,14 @@ use std::pin::Pin;
 use actix_web::http::StatusCode;
 use actix_web::http::header::CONTENT_TYPE;
 use actix_web::{FromRequest, HttpRequest, dev::Payload, web};
-use healthcare_domain::FieldErrors;
 use healthcare_domain::fields::Submitted;
+use healthcare_domain::{FieldErrors, FieldProblem};
 use serde_json::{Map, Value};
 
 use healthcare_web::WebConfig;
 
 use crate::errors::ApiError;
-pub use healthcare_web::forms::{
-    BodyTooSlow, INVALID_INTEGER, parse_boolean, parse_integer_text, read_body,
-};
-
-/// DRF's message for a missing field.
-pub const REQUIRED: &str = "This field is required.";
-/// DRF's message for an explicit `null`.
-pub const NOT_NULL: &str = "This field may not be null.";
-/// DRF's message for a value that is no string.
-pub const NOT_A_STRING: &str = "Not a valid string.";
-/// DRF's message for text holding a NUL character (PostgreSQL cannot store one); the domain's.
-pub use healthcare_domain::fields::NULL_CHARACTER;
+pub use healthcare_web::forms::{BodyTooSlow, parse_boolean, parse_integer_text, read_body};
 /// An integer from a JSON value, as DRF's `IntegerField` reads it: `45`, `45.0`, `"45"`,
 /// `" 45 "`, `"45.0"`; never `45.5`, a boolean, or anything out of range.
 pub fn parse_integer(value: &Value) -> Option<i64> {
@@ -131,7 +120,7 @@ impl FieldReader {
     /// A required string. Numbers are accepted as their text, as DRF's `CharField` does.
     pub fn required_string(&mut self, field: &str) -> Option<String> {
         match self.object.get(field) {
-            None => self.fail(field, REQUIRED),
+            None => self.fail(field, FieldProblem::Required),
             Some(value) => self.string_value(field, value.clone()),
         }
     }
@@ -144,21 +133,25 @@ impl FieldReader {
 
     fn string_value(&mut self, field: &str, value: Value) -> Option<String> {
         match value {
-            Value::String(text) if text.contains('\0') => self.fail(field, NULL_CHARACTER),
+            Value::String(text) if text.contains('\0') => {
+                self.fail(field, FieldProblem::NullCharacter)
+            }
             Value::String(text) => Some(text),
             Value::Number(number) => Some(number.to_string()),
-            Value::Null => self.fail(field, NOT_NULL),
-            Value::Bool(_) | Value::Array(_) | Value::Object(_) => self.fail(field, NOT_A_STRING),
+            Value::Null => self.fail(field, FieldProblem::NotNull),
+            Value::Bool(_) | Value::Array(_) | Value::Object(_) => {
+                self.fail(field, FieldProblem::NotAString)
+            }
         }
     }
 
     /// A string field for a create or update: numbers are taken as their text.
     pub fn string(&mut self, field: &str) -> Submitted<String> {
         self.submitted(field, |value| match value {
-            Value::String(text) if text.contains('\0') => Err(NULL_CHARACTER.to_owned()),
+            Value::String(text) if text.contains('\0') => Err(FieldProblem::NullCharacter),
             Value::String(text) => Ok(text.clone()),
             Value::Number(number) => Ok(number.to_string()),
-            _ => Err(NOT_A_STRING.to_owned()),
+            _ => Err(FieldProblem::NotAString),
         })
     }
 
@@ -166,7 +159,7 @@ impl FieldReader {
     /// (`"45"`), as DRF's `IntegerField` accepts; `45.5` is refused.
     pub fn integer(&mut self, field: &str) -> Submitted<i64> {
         self.submitted(field, |value| {
-            parse_integer(value).ok_or_else(|| INVALID_INTEGER.to_owned())
+            parse_integer(value).ok_or(FieldProblem::NotAnInteger)
         })
     }
 
@@ -179,7 +172,7 @@ impl FieldReader {
                 Value::String(text) => text.clone(),
                 _ => String::new(),
             };
-            parse_boolean(&text).ok_or_else(|| "Must be a valid boolean.".to_owned())
+            parse_boolean(&text).ok_or(FieldProblem::NotABoolean)
         })
     }
 
@@ -188,49 +181,47 @@ impl FieldReader {
         self.submitted(field, |value| match value {
             Value::Number(number) => Ok(number.to_string()),
             Value::String(text) => Ok(text.clone()),
-            _ => Err("A valid number is required.".to_owned()),
+            _ => Err(FieldProblem::NotANumber),
         })
     }
 
     /// A related object's id, as DRF's `PrimaryKeyRelatedField` reads it.
     pub fn primary_key(&mut self, field: &str) -> Submitted<i64> {
         self.submitted(field, |value| match value {
-            Value::Number(_) | Value::String(_) => parse_integer(value).ok_or_else(|| {
-                format!(
-                    "Incorrect type. Expected pk value, received {}.",
-                    json_type_name(value)
-                )
+            Value::Number(_) | Value::String(_) => {
+                parse_integer(value).ok_or(FieldProblem::NotARecordId {
+                    received: json_type_name(value),
+                })
+            }
+            other => Err(FieldProblem::NotARecordId {
+                received: json_type_name(other),
             }),
-            other => Err(format!(
-                "Incorrect type. Expected pk value, received {}.",
-                json_type_name(other)
-            )),
         })
     }
 
     fn submitted<T>(
         &mut self,
         field: &str,
-        read: impl FnOnce(&Value) -> Result<T, String>,
+        read: impl FnOnce(&Value) -> Result<T, FieldProblem>,
     ) -> Submitted<T> {
         match self.object.get(field) {
             None => Submitted::Absent,
             Some(Value::Null) => {
-                self.errors.add(field, NOT_NULL);
+                self.errors.add(field, FieldProblem::NotNull);
                 Submitted::Rejected
             }
             Some(value) => match read(value) {
                 Ok(read) => Submitted::Given(read),
-                Err(message) => {
-                    self.errors.add(field, message);
+                Err(problem) => {
+                    self.errors.add(field, problem);
                     Submitted::Rejected
                 }
             },
         }
     }
 
-    fn fail<T>(&mut self, field: &str, message: &str) -> Option<T> {
-        self.errors.add(field, message);
+    fn fail<T>(&mut self, field: &str, problem: FieldProblem) -> Option<T> {
+        self.errors.add(field, problem);
         None
     }
 
@@ -263,14 +254,14 @@ mod tests {
         assert_eq!(fields.required_string("missing"), None);
         assert_eq!(fields.optional_string("absent"), None);
         let errors = fields.into_errors();
-        let expected: Vec<(&str, Vec<String>)> = vec![
-            ("c", vec![NOT_NULL.into()]),
-            ("d", vec![NOT_A_STRING.into()]),
-            ("e", vec![NOT_A_STRING.into()]),
-            ("missing", vec![REQUIRED.into()]),
+        let expected: Vec<(&str, Vec<FieldProblem>)> = vec![
+            ("c", vec![FieldProblem::NotNull]),
+            ("d", vec![FieldProblem::NotAString]),
+            ("e", vec![FieldProblem::NotAString]),
+            ("missing", vec![FieldProblem::Required]),
         ];
-        let actual: Vec<(&str, Vec<String>)> =
-            errors.iter().map(|(f, m)| (f, m.to_vec())).collect();
+        let actual: Vec<(&str, Vec<FieldProblem>)> =
+            errors.iter().map(|(f, p)| (f, p.to_vec())).collect();
         assert_eq!(actual, expected);
     }
 
@@ -292,7 +283,7 @@ mod tests {
         assert_eq!(
             errors
                 .iter()
-                .filter(|(_, m)| m == &[INVALID_INTEGER.to_owned()])
+                .filter(|(_, p)| p == &[FieldProblem::NotAnInteger])
                 .count(),
             3
         );
@@ -313,22 +304,23 @@ mod tests {
         assert_eq!(fields.string("h"), Submitted::Rejected);
         assert_eq!(fields.string("nul"), Submitted::Rejected);
         let errors = fields.into_errors();
-        let messages: Vec<(&str, Vec<String>)> =
-            errors.iter().map(|(f, m)| (f, m.to_vec())).collect();
+        // Rendered as the response renders them: DRF's words.
+        let messages = healthcare_web::wording::messages(&errors);
+        let expected = |text: &str| vec![text.to_owned()];
         assert_eq!(
             messages,
             vec![
-                ("c", vec!["Must be a valid boolean.".to_owned()]),
+                ("c", expected("Must be a valid boolean.")),
                 (
                     "f",
-                    vec!["Incorrect type. Expected pk value, received list.".to_owned()]
+                    expected("Incorrect type. Expected pk value, received list.")
                 ),
                 (
                     "g",
-                    vec!["Incorrect type. Expected pk value, received str.".to_owned()]
+                    expected("Incorrect type. Expected pk value, received str.")
                 ),
-                ("h", vec![NOT_NULL.to_owned()]),
-                ("nul", vec![NULL_CHARACTER.to_owned()]),
+                ("h", expected("This field may not be null.")),
+                ("nul", expected("Null characters are not allowed.")),
             ]
         );
     }

@@ -5,6 +5,7 @@ use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpResponse, ResponseError};
 use healthcare_core::{Resource, ServiceError, TokenProblem};
 use healthcare_domain::FieldErrors;
+use healthcare_web::wording;
 use serde_json::{Map, Value, json};
 
 /// The `WWW-Authenticate` challenge sent with every 401.
@@ -194,10 +195,10 @@ fn resource_name(resource: Resource) -> &'static str {
     }
 }
 
-/// `{"field": ["message", ...], ...}`.
+/// `{"field": ["message", ...], ...}`, in DRF's words.
 pub fn field_errors_body(errors: &FieldErrors) -> Value {
-    let body: Map<String, Value> = errors
-        .iter()
+    let body: Map<String, Value> = wording::messages(errors)
+        .into_iter()
         .map(|(field, messages)| (field.to_owned(), json!(messages)))
         .collect();
     Value::Object(body)
@@ -240,6 +241,7 @@ impl ResponseError for ApiError {
 mod tests {
     use super::*;
     use actix_web::body::to_bytes;
+    use healthcare_domain::FieldProblem;
 
     async fn render(error: ApiError) -> (u16, Value, Option<String>) {
         let response = error.error_response();
@@ -278,8 +280,8 @@ mod tests {
 
     #[actix_web::test]
     async fn field_errors_keep_every_field() {
-        let mut errors = FieldErrors::single("name", "This field is required.");
-        errors.add("age", "A valid integer is required.");
+        let mut errors = FieldErrors::single("name", FieldProblem::Required);
+        errors.add("age", FieldProblem::NotAnInteger);
         let (status, body, _) = render(ServiceError::Validation(errors).into()).await;
         assert_eq!(status, 400);
         assert_eq!(

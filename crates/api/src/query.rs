@@ -3,7 +3,7 @@
 
 use actix_web::HttpRequest;
 use healthcare_core::{Page, PageOf, ServiceError};
-use healthcare_domain::FieldErrors;
+use healthcare_domain::{FieldErrors, FieldProblem};
 use serde::Serialize;
 
 use crate::body::{parse_boolean, parse_integer_text};
@@ -26,7 +26,7 @@ impl ListQuery {
         let params: Vec<(String, String)> = serde_urlencoded::from_str(request.query_string())
             .map_err(|_| ApiError::InvalidQuery)?;
         if let Some((name, _)) = params.iter().find(|(_, value)| value.contains('\0')) {
-            return Err(invalid_filter(name, crate::body::NULL_CHARACTER));
+            return Err(invalid_filter(name, FieldProblem::NullCharacter));
         }
         let value = |name: &str| {
             params
@@ -54,7 +54,7 @@ impl ListQuery {
                 .ok_or_else(|| {
                     ApiError::from(ServiceError::Validation(FieldErrors::single(
                         "page_size",
-                        "A valid positive integer is required.",
+                        FieldProblem::NotAPositiveInteger,
                     )))
                 })?,
         };
@@ -90,7 +90,7 @@ impl ListQuery {
             None => Ok(None),
             Some(raw) => parse_integer_text(raw)
                 .map(Some)
-                .ok_or_else(|| invalid_filter(name, crate::body::INVALID_INTEGER)),
+                .ok_or_else(|| invalid_filter(name, FieldProblem::NotAnInteger)),
         }
     }
 
@@ -100,7 +100,7 @@ impl ListQuery {
             None => Ok(None),
             Some(raw) => match raw.to_lowercase().as_str() {
                 "true" | "false" | "1" | "0" => Ok(parse_boolean(raw)),
-                _ => Err(invalid_filter(name, "Must be a valid boolean.")),
+                _ => Err(invalid_filter(name, FieldProblem::NotABoolean)),
             },
         }
     }
@@ -123,8 +123,8 @@ impl ListQuery {
     }
 }
 
-fn invalid_filter(name: &str, message: &str) -> ApiError {
-    ServiceError::Validation(FieldErrors::single(name, message)).into()
+fn invalid_filter(name: &str, problem: FieldProblem) -> ApiError {
+    ServiceError::Validation(FieldErrors::single(name, problem)).into()
 }
 
 /// A page in the contract's shape.

@@ -1,19 +1,9 @@
-//! Assigning a doctor to a patient: what a request must refer to, with DRF's messages.
+//! Assigning a doctor to a patient: what a request must refer to.
 
 use crate::access::{Access, Actor, Operation, doctor_access, patient_access};
 use crate::doctor::{Doctor, DoctorId};
-use crate::errors::{FieldErrors, NON_FIELD_ERRORS};
+use crate::errors::{FieldErrors, FieldProblem, NON_FIELD_ERRORS};
 use crate::patient::{Patient, PatientId};
-
-/// DRF's message for a related id that matches nothing the caller may use.
-pub fn invalid_pk(raw: i64) -> String {
-    format!("Invalid pk \"{raw}\" - object does not exist.")
-}
-
-/// The message for a doctor who takes no new patients.
-pub const DOCTOR_NOT_AVAILABLE: &str = "Doctor is not available.";
-/// The message for a pair that is already actively assigned.
-pub const ALREADY_ASSIGNED: &str = "This doctor is already assigned to this patient.";
 
 /// What an assignment request refers to, as loaded for the caller.
 #[derive(Debug)]
@@ -40,7 +30,10 @@ impl AssignmentRequest<'_> {
                 Some(patient.id)
             }
             _ => {
-                errors.add("patient", invalid_pk(patient_ref));
+                errors.add(
+                    "patient",
+                    FieldProblem::UnknownRecord { given: patient_ref },
+                );
                 None
             }
         };
@@ -50,11 +43,11 @@ impl AssignmentRequest<'_> {
             Some(doctor)
                 if doctor_access(&self.actor, doctor, Operation::See) == Access::Granted =>
             {
-                errors.add("doctor", DOCTOR_NOT_AVAILABLE);
+                errors.add("doctor", FieldProblem::DoctorNotAvailable);
                 None
             }
             _ => {
-                errors.add("doctor", invalid_pk(doctor_ref));
+                errors.add("doctor", FieldProblem::UnknownRecord { given: doctor_ref });
                 None
             }
         };
@@ -68,7 +61,7 @@ impl AssignmentRequest<'_> {
 /// The error for a pair that already has an active mapping (checked after the fields, and
 /// again by the database's partial unique index when two requests race).
 pub fn already_assigned() -> FieldErrors {
-    FieldErrors::single(NON_FIELD_ERRORS, ALREADY_ASSIGNED)
+    FieldErrors::single(NON_FIELD_ERRORS, FieldProblem::AlreadyAssigned)
 }
 
 #[cfg(test)]
@@ -158,7 +151,7 @@ mod tests {
 
     #[test]
     fn foreign_missing_and_archived_patients_look_alike() {
-        let expected = FieldErrors::single("patient", "Invalid pk \"3\" - object does not exist.");
+        let expected = FieldErrors::single("patient", FieldProblem::UnknownRecord { given: 3 });
         let available = doctor(true, false);
         for candidate in [Some(patient(8, false)), None, Some(patient(7, true))] {
             assert_eq!(
@@ -173,9 +166,12 @@ mod tests {
         let own = patient(7, false);
         assert_eq!(
             check(Some(&own), Some(&doctor(false, false))),
-            Err(FieldErrors::single("doctor", DOCTOR_NOT_AVAILABLE))
+            Err(FieldErrors::single(
+                "doctor",
+                FieldProblem::DoctorNotAvailable
+            ))
         );
-        let missing = FieldErrors::single("doctor", "Invalid pk \"4\" - object does not exist.");
+        let missing = FieldErrors::single("doctor", FieldProblem::UnknownRecord { given: 4 });
         assert_eq!(
             check(Some(&own), Some(&doctor(true, true))),
             Err(missing.clone())

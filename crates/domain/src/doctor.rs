@@ -1,6 +1,6 @@
 //! Doctors: a directory every user can read; only a doctor's creator may change it.
 
-use crate::errors::FieldErrors;
+use crate::errors::{FieldErrors, FieldProblem};
 use crate::fields::{BoundedText, Phone, Submitted, WriteMode, check_field, check_range};
 use crate::money::Money;
 use crate::user::Email;
@@ -23,7 +23,7 @@ pub struct ExperienceYears(i16);
 
 impl ExperienceYears {
     /// Checks the range.
-    pub fn parse(value: i64) -> Result<Self, String> {
+    pub fn parse(value: i64) -> Result<Self, FieldProblem> {
         check_range(value, 0, 80).map(|v| Self(v as i16))
     }
 

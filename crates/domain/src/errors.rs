@@ -1,13 +1,123 @@
-//! Field validation errors, collected so that a request with several bad fields reports all of
-//! them at once.
+//! Field validation problems, collected so that a request with several bad fields reports all
+//! of them at once. The domain says which rule failed; the adapters word it (DRF's English,
+//! rendered once in the web adapters' shared module).
 
 /// The key under which errors that concern no single field are reported.
 pub const NON_FIELD_ERRORS: &str = "non_field_errors";
 
-/// Validation messages by field name, in the order the fields were checked.
+/// What is wrong with one submitted value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FieldProblem {
+    /// Missing where required.
+    Required,
+    /// An explicit `null`.
+    NotNull,
+    /// Empty, or only spaces, where text is required.
+    Blank,
+    /// Longer than `max` characters.
+    TooLong {
+        /// Most characters allowed.
+        max: usize,
+    },
+    /// Holds a NUL character (PostgreSQL cannot store one).
+    NullCharacter,
+    /// Not an e-mail address.
+    InvalidEmail,
+    /// Not text.
+    NotAString,
+    /// Not a whole number.
+    NotAnInteger,
+    /// Not a whole number above zero.
+    NotAPositiveInteger,
+    /// Not a number.
+    NotANumber,
+    /// Not true or false.
+    NotABoolean,
+    /// Not a date and time.
+    NotADateTime,
+    /// Above `max`.
+    TooLarge {
+        /// The largest value allowed.
+        max: i64,
+    },
+    /// Below `min`.
+    TooSmall {
+        /// The smallest value allowed.
+        min: i64,
+    },
+    /// More than `max` digits in all.
+    TooManyDigits {
+        /// Most digits allowed.
+        max: usize,
+    },
+    /// More than `max` digits after the decimal point.
+    TooManyDecimalPlaces {
+        /// Most decimal places allowed.
+        max: usize,
+    },
+    /// More than `max` digits before the decimal point.
+    TooManyWholeDigits {
+        /// Most whole digits allowed.
+        max: usize,
+    },
+    /// Not one of the choices.
+    InvalidChoice {
+        /// What was submitted.
+        given: String,
+    },
+    /// A record id that names nothing the caller may use.
+    UnknownRecord {
+        /// The id submitted.
+        given: i64,
+    },
+    /// A record reference of the wrong JSON type.
+    NotARecordId {
+        /// The JSON type received, as Python names it (`str`, `list`, ...).
+        received: &'static str,
+    },
+    /// The doctor takes no new patients.
+    DoctorNotAvailable,
+    /// The pair already has an active mapping.
+    AlreadyAssigned,
+    /// Another account has this e-mail address.
+    EmailTaken,
+    /// The password and its confirmation differ.
+    PasswordsDiffer,
+    /// The current password given is wrong.
+    WrongOldPassword,
+    /// Shorter than `min` characters.
+    PasswordTooShort {
+        /// Fewest characters allowed.
+        min: usize,
+    },
+    /// Longer than bcrypt's `max_bytes`.
+    PasswordTooLong {
+        /// Most bytes allowed.
+        max_bytes: usize,
+    },
+    /// On the list of common passwords.
+    PasswordTooCommon,
+    /// Digits only.
+    PasswordEntirelyNumeric,
+    /// Too much like one of the user's own values.
+    PasswordTooSimilar {
+        /// Which value (`name`, `email`).
+        attribute: String,
+    },
+    /// No second factor is enrolled.
+    NoSecondFactor,
+    /// The second-factor code is not valid.
+    WrongCode,
+    /// Staff may not do this to their own account.
+    NotOnYourself,
+    /// The e-mail address or the password is wrong.
+    InvalidCredentials,
+}
+
+/// Validation problems by field name, in the order the fields were checked.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct FieldErrors {
-    entries: Vec<(String, Vec<String>)>,
+    entries: Vec<(String, Vec<FieldProblem>)>,
 }
 
 impl FieldErrors {
@@ -16,38 +126,37 @@ impl FieldErrors {
         Self::default()
     }
 
-    /// A single error on one field.
-    pub fn single(field: &str, message: impl Into<String>) -> Self {
+    /// A single problem with one field.
+    pub fn single(field: &str, problem: FieldProblem) -> Self {
         let mut errors = Self::new();
-        errors.add(field, message);
+        errors.add(field, problem);
         errors
     }
 
-    /// Records one more message for `field`.
-    pub fn add(&mut self, field: &str, message: impl Into<String>) {
-        let message = message.into();
+    /// Records one more problem with `field`.
+    pub fn add(&mut self, field: &str, problem: FieldProblem) {
         match self.entries.iter_mut().find(|(name, _)| name == field) {
-            Some((_, messages)) => messages.push(message),
-            None => self.entries.push((field.to_owned(), vec![message])),
+            Some((_, problems)) => problems.push(problem),
+            None => self.entries.push((field.to_owned(), vec![problem])),
         }
     }
 
-    /// Keeps the value of a successful parse, or records its message under `field`.
-    pub fn check<T>(&mut self, field: &str, parsed: Result<T, String>) -> Option<T> {
+    /// Keeps the value of a successful parse, or records its problem under `field`.
+    pub fn check<T>(&mut self, field: &str, parsed: Result<T, FieldProblem>) -> Option<T> {
         match parsed {
             Ok(value) => Some(value),
-            Err(message) => {
-                self.add(field, message);
+            Err(problem) => {
+                self.add(field, problem);
                 None
             }
         }
     }
 
-    /// Appends every error of `other`.
+    /// Appends every problem of `other`.
     pub fn merge(&mut self, other: FieldErrors) {
-        for (field, messages) in other.entries {
-            for message in messages {
-                self.add(&field, message);
+        for (field, problems) in other.entries {
+            for problem in problems {
+                self.add(&field, problem);
             }
         }
     }
@@ -62,11 +171,11 @@ impl FieldErrors {
         self.entries.is_empty()
     }
 
-    /// The errors, field by field.
-    pub fn iter(&self) -> impl Iterator<Item = (&str, &[String])> {
+    /// The problems, field by field.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &[FieldProblem])> {
         self.entries
             .iter()
-            .map(|(field, messages)| (field.as_str(), messages.as_slice()))
+            .map(|(field, problems)| (field.as_str(), problems.as_slice()))
     }
 
     /// `Ok(value)` when nothing was recorded, the errors otherwise.
@@ -93,20 +202,23 @@ mod tests {
     use super::*;
 
     #[test]
-    fn groups_messages_by_field_in_first_seen_order() {
+    fn groups_problems_by_field_in_first_seen_order() {
         let mut errors = FieldErrors::new();
-        errors.add("password", "too short");
-        errors.add("email", "invalid");
-        errors.add("password", "too common");
+        errors.add("password", FieldProblem::PasswordTooShort { min: 8 });
+        errors.add("email", FieldProblem::InvalidEmail);
+        errors.add("password", FieldProblem::PasswordTooCommon);
         let collected: Vec<_> = errors.iter().collect();
         assert_eq!(
             collected,
             vec![
                 (
                     "password",
-                    &["too short".to_owned(), "too common".to_owned()][..]
+                    &[
+                        FieldProblem::PasswordTooShort { min: 8 },
+                        FieldProblem::PasswordTooCommon
+                    ][..]
                 ),
-                ("email", &["invalid".to_owned()][..]),
+                ("email", &[FieldProblem::InvalidEmail][..]),
             ]
         );
     }
@@ -114,12 +226,12 @@ mod tests {
     #[test]
     fn check_keeps_values_and_records_failures() {
         let mut errors = FieldErrors::new();
-        assert_eq!(errors.check("a", Ok::<_, String>(1)), Some(1));
-        assert_eq!(errors.check::<i32>("b", Err("bad".into())), None);
+        assert_eq!(errors.check("a", Ok::<_, FieldProblem>(1)), Some(1));
+        assert_eq!(errors.check::<i32>("b", Err(FieldProblem::Blank)), None);
         assert!(errors.has("b") && !errors.has("a"));
         assert_eq!(
             errors.into_result(|| ()),
-            Err(FieldErrors::single("b", "bad"))
+            Err(FieldErrors::single("b", FieldProblem::Blank))
         );
     }
 }

@@ -1,13 +1,8 @@
 //! Field-level value types shared by patients and doctors, and how a submitted field is
 //! checked for each kind of write (create, full replace, partial update).
 
-use crate::errors::FieldErrors;
+use crate::errors::{FieldErrors, FieldProblem};
 use crate::user::{Email, check_max_chars, parse_bounded_text};
-
-/// DRF's message for a missing required field.
-pub const REQUIRED: &str = "This field is required.";
-/// DRF's message for text holding a NUL character (PostgreSQL cannot store one).
-pub const NULL_CHARACTER: &str = "Null characters are not allowed.";
 
 /// One field of a submitted record, as the transport read it.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -46,12 +41,12 @@ pub fn check_field<T, V>(
     submitted: Submitted<T>,
     required: bool,
     mode: WriteMode,
-    parse: impl FnOnce(T) -> Result<V, String>,
+    parse: impl FnOnce(T) -> Result<V, FieldProblem>,
 ) -> Option<V> {
     match submitted {
         Submitted::Given(raw) => errors.check(field, parse(raw)),
         Submitted::Absent if required && mode.requires_required_fields() => {
-            errors.add(field, REQUIRED);
+            errors.add(field, FieldProblem::Required);
             None
         }
         Submitted::Absent | Submitted::Rejected => None,
@@ -64,7 +59,7 @@ pub struct BoundedText<const N: usize>(String);
 
 impl<const N: usize> BoundedText<N> {
     /// Trims and checks the text.
-    pub fn parse(raw: &str) -> Result<Self, String> {
+    pub fn parse(raw: &str) -> Result<Self, FieldProblem> {
         parse_bounded_text(raw, N).map(Self)
     }
 
@@ -88,14 +83,14 @@ impl Phone {
     pub const MAX_CHARS: usize = 15;
 
     /// A phone that may be empty (patients).
-    pub fn parse_optional(raw: &str) -> Result<Self, String> {
+    pub fn parse_optional(raw: &str) -> Result<Self, FieldProblem> {
         let trimmed = raw.trim();
         check_max_chars(trimmed, Self::MAX_CHARS)?;
         Ok(Self(trimmed.to_owned()))
     }
 
     /// A phone that must not be empty (doctors).
-    pub fn parse_required(raw: &str) -> Result<Self, String> {
+    pub fn parse_required(raw: &str) -> Result<Self, FieldProblem> {
         parse_bounded_text(raw, Self::MAX_CHARS).map(Self)
     }
 
@@ -111,7 +106,7 @@ pub struct OptionalEmail(String);
 
 impl OptionalEmail {
     /// Trims; empty is allowed, anything else must be a valid address.
-    pub fn parse(raw: &str) -> Result<Self, String> {
+    pub fn parse(raw: &str) -> Result<Self, FieldProblem> {
         if raw.trim().is_empty() {
             Ok(Self(String::new()))
         } else {
@@ -126,18 +121,16 @@ impl OptionalEmail {
 }
 
 /// Free text; trimmed like DRF's `CharField`. No length limit.
-pub fn parse_free_text(raw: String) -> Result<String, String> {
+pub fn parse_free_text(raw: String) -> Result<String, FieldProblem> {
     Ok(raw.trim().to_owned())
 }
 
-/// An integer within `[min, max]`, with DRF's messages.
-pub fn check_range(value: i64, min: i64, max: i64) -> Result<i64, String> {
+/// An integer within `[min, max]`.
+pub fn check_range(value: i64, min: i64, max: i64) -> Result<i64, FieldProblem> {
     if value > max {
-        Err(format!("Ensure this value is less than or equal to {max}."))
+        Err(FieldProblem::TooLarge { max })
     } else if value < min {
-        Err(format!(
-            "Ensure this value is greater than or equal to {min}."
-        ))
+        Err(FieldProblem::TooSmall { min })
     } else {
         Ok(value)
     }
@@ -227,13 +220,10 @@ mod tests {
             Phone::parse_optional("").map(|p| p.as_str().to_owned()),
             Ok(String::new())
         );
-        assert_eq!(
-            Phone::parse_required(" "),
-            Err(crate::user::BLANK.to_owned())
-        );
+        assert_eq!(Phone::parse_required(" "), Err(FieldProblem::Blank));
         assert_eq!(
             Phone::parse_optional("1234567890123456"),
-            Err("Ensure this field has no more than 15 characters.".to_owned())
+            Err(FieldProblem::TooLong { max: 15 })
         );
         assert_eq!(
             OptionalEmail::parse("").map(|e| e.as_str().to_owned()),
@@ -241,19 +231,19 @@ mod tests {
         );
         assert_eq!(
             OptionalEmail::parse("nope"),
-            Err("Enter a valid email address.".to_owned())
+            Err(FieldProblem::InvalidEmail)
         );
     }
 
     #[test]
-    fn ranges_use_drf_messages() {
+    fn ranges_name_the_bound_crossed() {
         assert_eq!(
             check_range(151, 0, 150),
-            Err("Ensure this value is less than or equal to 150.".into())
+            Err(FieldProblem::TooLarge { max: 150 })
         );
         assert_eq!(
             check_range(-1, 0, 150),
-            Err("Ensure this value is greater than or equal to 0.".into())
+            Err(FieldProblem::TooSmall { min: 0 })
         );
         assert_eq!(check_range(150, 0, 150), Ok(150));
     }

@@ -21,7 +21,7 @@ pub mod user;
 mod common_passwords;
 
 pub use common_passwords::preload as preload_common_passwords;
-pub use errors::FieldErrors;
+pub use errors::{FieldErrors, FieldProblem};
 pub use user::{Email, NewUser, User, UserId, UserName};
 
 /// A point in time, always UTC.

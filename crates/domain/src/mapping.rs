@@ -7,8 +7,8 @@
 //! assigned again as a new mapping. `is_active` is never written by clients.
 
 use crate::doctor::DoctorId;
-use crate::errors::FieldErrors;
-use crate::fields::{NULL_CHARACTER, Submitted, WriteMode, check_field, parse_free_text};
+use crate::errors::{FieldErrors, FieldProblem};
+use crate::fields::{Submitted, WriteMode, check_field, parse_free_text};
 use crate::patient::PatientId;
 use crate::{Timestamp, UserId};
 
@@ -46,9 +46,9 @@ pub const NOTES: &str = "notes";
 /// A mapping's notes: free text, trimmed like DRF's `CharField`, with no length limit (a
 /// `TextField` in the reference API). Only a NUL character is refused: PostgreSQL cannot store
 /// one (the JSON API's transport already refuses it, with the same message).
-pub fn parse_notes(raw: String) -> Result<String, String> {
+pub fn parse_notes(raw: String) -> Result<String, FieldProblem> {
     if raw.contains('\0') {
-        return Err(NULL_CHARACTER.to_owned());
+        return Err(FieldProblem::NullCharacter);
     }
     parse_free_text(raw)
 }
@@ -114,7 +114,10 @@ mod tests {
             ),
             None
         );
-        assert_eq!(errors, FieldErrors::single(NOTES, NULL_CHARACTER));
+        assert_eq!(
+            errors,
+            FieldErrors::single(NOTES, FieldProblem::NullCharacter)
+        );
     }
 
     #[test]

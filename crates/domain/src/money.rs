@@ -5,8 +5,7 @@
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Money(i64);
 
-/// DRF's message for text that is no number.
-pub const INVALID_NUMBER: &str = "A valid number is required.";
+use crate::errors::FieldProblem;
 
 impl Money {
     /// Most digits in all.
@@ -16,7 +15,7 @@ impl Money {
 
     /// Parses a decimal such as `"150"`, `"150.5"` or `"150.50"` (a JSON number arrives as its
     /// text), judging digits as DRF's `DecimalField(max_digits=10, decimal_places=2)` does.
-    pub fn parse(raw: &str) -> Result<Self, String> {
+    pub fn parse(raw: &str) -> Result<Self, FieldProblem> {
         let text = raw.trim();
         let (negative, unsigned) = match text.as_bytes().first() {
             Some(b'-') => (true, &text[1..]),
@@ -26,7 +25,7 @@ impl Money {
         let (whole, fraction) = unsigned.split_once('.').unwrap_or((unsigned, ""));
         let is_digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
         if (whole.is_empty() && fraction.is_empty()) || !is_digits(whole) || !is_digits(fraction) {
-            return Err(INVALID_NUMBER.to_owned());
+            return Err(FieldProblem::NotANumber);
         }
         // Python's Decimal drops leading zeros of the whole part but keeps trailing zeros of
         // the fraction, and DRF counts digits on that tuple.
@@ -37,44 +36,40 @@ impl Money {
             significant_whole.len() + fraction.len()
         };
         if total_digits > Self::MAX_DIGITS {
-            return Err(format!(
-                "Ensure that there are no more than {} digits in total.",
-                Self::MAX_DIGITS
-            ));
+            return Err(FieldProblem::TooManyDigits {
+                max: Self::MAX_DIGITS,
+            });
         }
         if fraction.len() > Self::DECIMAL_PLACES {
-            return Err(format!(
-                "Ensure that there are no more than {} decimal places.",
-                Self::DECIMAL_PLACES
-            ));
+            return Err(FieldProblem::TooManyDecimalPlaces {
+                max: Self::DECIMAL_PLACES,
+            });
         }
         let max_whole = Self::MAX_DIGITS - Self::DECIMAL_PLACES;
         if significant_whole.len() > max_whole {
-            return Err(format!(
-                "Ensure that there are no more than {max_whole} digits before the decimal point."
-            ));
+            return Err(FieldProblem::TooManyWholeDigits { max: max_whole });
         }
         let whole_value: i64 = if significant_whole.is_empty() {
             0
         } else {
             significant_whole
                 .parse()
-                .map_err(|_| INVALID_NUMBER.to_owned())?
+                .map_err(|_| FieldProblem::NotANumber)?
         };
         let fraction_value: i64 = format!("{fraction:0<2}")
             .parse()
-            .map_err(|_| INVALID_NUMBER.to_owned())?;
+            .map_err(|_| FieldProblem::NotANumber)?;
         let cents = whole_value * 100 + fraction_value;
         if negative && cents > 0 {
-            return Err("Ensure this value is greater than or equal to 0.".to_owned());
+            return Err(FieldProblem::TooSmall { min: 0 });
         }
         Ok(Self(cents))
     }
 
     /// From stored cents. Refuses a negative amount (the database was edited by hand).
-    pub fn from_cents(cents: i64) -> Result<Self, String> {
+    pub fn from_cents(cents: i64) -> Result<Self, FieldProblem> {
         if cents < 0 {
-            Err(format!("negative amount {cents}"))
+            Err(FieldProblem::TooSmall { min: 0 })
         } else {
             Ok(Self(cents))
         }
@@ -123,34 +118,22 @@ mod tests {
     }
 
     #[test]
-    fn refuses_with_drf_messages() {
+    fn refuses_as_drf_judges_digits() {
         let cases = [
-            ("abc", INVALID_NUMBER),
-            ("", INVALID_NUMBER),
-            (".", INVALID_NUMBER),
-            ("1e3", INVALID_NUMBER),
-            ("1.2.3", INVALID_NUMBER),
-            (
-                "12.345",
-                "Ensure that there are no more than 2 decimal places.",
-            ),
-            (
-                "1234567890.5",
-                "Ensure that there are no more than 10 digits in total.",
-            ),
-            (
-                "123456789.5",
-                "Ensure that there are no more than 8 digits before the decimal point.",
-            ),
-            (
-                "123456789",
-                "Ensure that there are no more than 8 digits before the decimal point.",
-            ),
-            ("-1", "Ensure this value is greater than or equal to 0."),
-            ("-0.01", "Ensure this value is greater than or equal to 0."),
+            ("abc", FieldProblem::NotANumber),
+            ("", FieldProblem::NotANumber),
+            (".", FieldProblem::NotANumber),
+            ("1e3", FieldProblem::NotANumber),
+            ("1.2.3", FieldProblem::NotANumber),
+            ("12.345", FieldProblem::TooManyDecimalPlaces { max: 2 }),
+            ("1234567890.5", FieldProblem::TooManyDigits { max: 10 }),
+            ("123456789.5", FieldProblem::TooManyWholeDigits { max: 8 }),
+            ("123456789", FieldProblem::TooManyWholeDigits { max: 8 }),
+            ("-1", FieldProblem::TooSmall { min: 0 }),
+            ("-0.01", FieldProblem::TooSmall { min: 0 }),
         ];
-        for (raw, message) in cases {
-            assert_eq!(Money::parse(raw), Err(message.to_owned()), "{raw}");
+        for (raw, problem) in cases {
+            assert_eq!(Money::parse(raw), Err(problem), "{raw}");
         }
     }
 }

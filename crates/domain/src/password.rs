@@ -2,6 +2,7 @@
 //! 72-byte limit (a longer password is refused, never silently truncated).
 
 use crate::common_passwords;
+use crate::errors::FieldProblem;
 
 /// Fewest characters a password may have.
 pub const MIN_LENGTH: usize = 8;
@@ -29,36 +30,36 @@ impl std::fmt::Debug for AcceptedPassword {
 /// The personal values a password must not resemble: `(attribute name, value)`.
 pub type PersonalAttributes<'a> = [(&'a str, &'a str)];
 
-/// Checks `password` against every rule and returns every failed rule's message, in Django's
-/// validator order (similarity, length, common, numeric).
+/// Checks `password` against every rule and returns every failed rule, in Django's validator
+/// order (similarity, length, common, numeric).
 pub fn check_password(
     password: &str,
     personal: &PersonalAttributes<'_>,
-) -> Result<AcceptedPassword, Vec<String>> {
-    let mut messages = Vec::new();
+) -> Result<AcceptedPassword, Vec<FieldProblem>> {
+    let mut problems = Vec::new();
     if let Some(attribute) = too_similar_to(password, personal) {
-        messages.push(format!("The password is too similar to the {attribute}."));
+        problems.push(FieldProblem::PasswordTooSimilar {
+            attribute: attribute.to_owned(),
+        });
     }
     if password.chars().count() < MIN_LENGTH {
-        messages.push(format!(
-            "This password is too short. It must contain at least {MIN_LENGTH} characters."
-        ));
+        problems.push(FieldProblem::PasswordTooShort { min: MIN_LENGTH });
     }
     if password.len() > MAX_BYTES {
-        messages.push(format!(
-            "This password is too long. It must contain at most {MAX_BYTES} bytes."
-        ));
+        problems.push(FieldProblem::PasswordTooLong {
+            max_bytes: MAX_BYTES,
+        });
     }
     if common_passwords::is_common(password) {
-        messages.push("This password is too common.".to_owned());
+        problems.push(FieldProblem::PasswordTooCommon);
     }
     if !password.is_empty() && password.chars().all(char::is_numeric) {
-        messages.push("This password is entirely numeric.".to_owned());
+        problems.push(FieldProblem::PasswordEntirelyNumeric);
     }
-    if messages.is_empty() {
+    if problems.is_empty() {
         Ok(AcceptedPassword(password.to_owned()))
     } else {
-        Err(messages)
+        Err(problems)
     }
 }
 
@@ -123,7 +124,7 @@ mod tests {
 
     const NOBODY: &PersonalAttributes<'static> = &[];
 
-    fn messages(password: &str, personal: &PersonalAttributes<'_>) -> Vec<String> {
+    fn messages(password: &str, personal: &PersonalAttributes<'_>) -> Vec<FieldProblem> {
         check_password(password, personal).err().unwrap_or_default()
     }
 
@@ -141,18 +142,18 @@ mod tests {
         assert_eq!(
             messages("1234567", NOBODY),
             vec![
-                "This password is too short. It must contain at least 8 characters.",
-                "This password is too common.",
-                "This password is entirely numeric.",
+                FieldProblem::PasswordTooShort { min: 8 },
+                FieldProblem::PasswordTooCommon,
+                FieldProblem::PasswordEntirelyNumeric,
             ]
         );
         assert_eq!(
             messages("password", NOBODY),
-            vec!["This password is too common."]
+            vec![FieldProblem::PasswordTooCommon]
         );
         assert_eq!(
             messages("83920174639", NOBODY),
-            vec!["This password is entirely numeric."]
+            vec![FieldProblem::PasswordEntirelyNumeric]
         );
     }
 
@@ -161,7 +162,7 @@ mod tests {
         let long = "é".repeat(37); // 37 characters, 74 bytes
         assert_eq!(
             messages(&long, NOBODY),
-            vec!["This password is too long. It must contain at most 72 bytes."]
+            vec![FieldProblem::PasswordTooLong { max_bytes: 72 }]
         );
         assert!(check_password(&"x9".repeat(36), NOBODY).is_ok());
     }
@@ -172,18 +173,17 @@ mod tests {
             ("name", "Zed Quill"),
             ("email", "margarethe.vandenberg@clinic.org"),
         ];
-        assert_eq!(
-            messages("vandenberg", &personal),
-            vec!["The password is too similar to the email."]
-        );
+        let similar = |attribute: &str| {
+            vec![FieldProblem::PasswordTooSimilar {
+                attribute: attribute.to_owned(),
+            }]
+        };
+        assert_eq!(messages("vandenberg", &personal), similar("email"));
         assert_eq!(
             messages("margarethe.vandenberg", &personal),
-            vec!["The password is too similar to the email."]
+            similar("email")
         );
-        assert_eq!(
-            messages("zedquill99", &personal),
-            vec!["The password is too similar to the name."]
-        );
+        assert_eq!(messages("zedquill99", &personal), similar("name"));
         assert!(check_password("tangerine-lorry-57", &personal).is_ok());
     }
 

@@ -1,6 +1,6 @@
 //! Patients: their fields, who may see them, and what a submitted create or update must satisfy.
 
-use crate::errors::FieldErrors;
+use crate::errors::{FieldErrors, FieldProblem};
 use crate::fields::{
     BoundedText, OptionalEmail, Phone, Submitted, WriteMode, check_field, check_range,
     parse_free_text,
@@ -20,7 +20,7 @@ pub struct Age(i16);
 
 impl Age {
     /// Checks the range.
-    pub fn parse(value: i64) -> Result<Self, String> {
+    pub fn parse(value: i64) -> Result<Self, FieldProblem> {
         check_range(value, 0, 150).map(|v| Self(v as i16))
     }
 
@@ -42,13 +42,15 @@ pub enum Gender {
 }
 
 impl Gender {
-    /// `"M"`, `"F"` or `"O"`; anything else gets DRF's choice message.
-    pub fn parse(raw: &str) -> Result<Self, String> {
+    /// `"M"`, `"F"` or `"O"`.
+    pub fn parse(raw: &str) -> Result<Self, FieldProblem> {
         match raw {
             "M" => Ok(Self::Male),
             "F" => Ok(Self::Female),
             "O" => Ok(Self::Other),
-            other => Err(format!("\"{other}\" is not a valid choice.")),
+            other => Err(FieldProblem::InvalidChoice {
+                given: other.to_owned(),
+            }),
         }
     }
 
@@ -251,7 +253,7 @@ mod tests {
     }
 
     #[test]
-    fn every_bad_field_is_reported_with_drf_messages() {
+    fn every_bad_field_is_reported() {
         let input = PatientInput {
             name: given(&"x".repeat(101)),
             age: Submitted::Given(151),
@@ -263,25 +265,21 @@ mod tests {
         let errors = input
             .validate(WriteMode::Create, FieldErrors::new())
             .expect_err("invalid");
-        let collected: Vec<(&str, Vec<String>)> =
-            errors.iter().map(|(f, m)| (f, m.to_vec())).collect();
+        let collected: Vec<(&str, Vec<FieldProblem>)> =
+            errors.iter().map(|(f, p)| (f, p.to_vec())).collect();
         assert_eq!(
             collected,
             vec![
+                ("name", vec![FieldProblem::TooLong { max: 100 }]),
+                ("age", vec![FieldProblem::TooLarge { max: 150 }]),
                 (
-                    "name",
-                    vec!["Ensure this field has no more than 100 characters.".to_owned()]
+                    "gender",
+                    vec![FieldProblem::InvalidChoice {
+                        given: "Male".into()
+                    }]
                 ),
-                (
-                    "age",
-                    vec!["Ensure this value is less than or equal to 150.".to_owned()]
-                ),
-                ("gender", vec!["\"Male\" is not a valid choice.".to_owned()]),
-                (
-                    "phone",
-                    vec!["Ensure this field has no more than 15 characters.".to_owned()]
-                ),
-                ("email", vec!["Enter a valid email address.".to_owned()]),
+                ("phone", vec![FieldProblem::TooLong { max: 15 }]),
+                ("email", vec![FieldProblem::InvalidEmail]),
             ]
         );
     }
@@ -308,10 +306,7 @@ mod tests {
         let errors = blank
             .validate(WriteMode::Partial, FieldErrors::new())
             .expect_err("invalid");
-        assert_eq!(
-            errors,
-            FieldErrors::single("name", "This field may not be blank.")
-        );
+        assert_eq!(errors, FieldErrors::single("name", FieldProblem::Blank));
     }
 
     #[test]

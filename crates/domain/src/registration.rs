@@ -1,7 +1,7 @@
 //! What a registration must satisfy: a valid name and e-mail, a password that passes the
 //! policy, and a matching confirmation when one is given.
 
-use crate::errors::NON_FIELD_ERRORS;
+use crate::errors::{FieldProblem, NON_FIELD_ERRORS};
 use crate::password::{AcceptedPassword, check_password};
 use crate::{Email, FieldErrors, UserName};
 
@@ -51,8 +51,8 @@ impl RegistrationInput {
             ];
             match check_password(raw, &personal) {
                 Ok(accepted) => Some(accepted),
-                Err(messages) => {
-                    messages.into_iter().for_each(|m| errors.add("password", m));
+                Err(problems) => {
+                    problems.into_iter().for_each(|p| errors.add("password", p));
                     None
                 }
             }
@@ -60,7 +60,7 @@ impl RegistrationInput {
         if let (Some(password), Some(confirm)) = (&self.password, &self.password_confirm)
             && password != confirm
         {
-            errors.add(NON_FIELD_ERRORS, "Passwords don't match.");
+            errors.add(NON_FIELD_ERRORS, FieldProblem::PasswordsDiffer);
         }
         match (name, email, password) {
             (Some(name), Some(email), Some(password)) if errors.is_empty() => {
@@ -102,7 +102,7 @@ mod tests {
     fn every_bad_field_is_reported_at_once() {
         let mut bad = input(" ", "not-an-email", "short");
         bad.password_confirm = Some("other".into());
-        bad.shape_errors.add("extra", "shape problem");
+        bad.shape_errors.add("extra", FieldProblem::NotAString);
         let errors = bad.validate().expect_err("invalid");
         let fields: Vec<&str> = errors.iter().map(|(field, _)| field).collect();
         assert_eq!(
@@ -114,12 +114,9 @@ mod tests {
     #[test]
     fn missing_fields_reported_by_the_transport_stay_reported() {
         let mut missing = RegistrationInput::default();
-        missing.shape_errors.add("name", "This field is required.");
+        missing.shape_errors.add("name", FieldProblem::Required);
         let errors = missing.validate().expect_err("invalid");
-        assert_eq!(
-            errors,
-            FieldErrors::single("name", "This field is required.")
-        );
+        assert_eq!(errors, FieldErrors::single("name", FieldProblem::Required));
     }
 
     #[test]

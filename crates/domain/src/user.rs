@@ -2,31 +2,27 @@
 //! entities (bounded names, e-mail addresses).
 
 use crate::Timestamp;
+use crate::errors::FieldProblem;
 use chrono::SubsecRound;
-
-/// Message for a value that is present but blank.
-pub const BLANK: &str = "This field may not be blank.";
 
 /// A user's database id.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct UserId(pub i64);
 
 /// A required text of 1 to `max` characters after trimming; the trimmed text is kept.
-pub fn parse_bounded_text(raw: &str, max: usize) -> Result<String, String> {
+pub fn parse_bounded_text(raw: &str, max: usize) -> Result<String, FieldProblem> {
     let trimmed = raw.trim();
     if trimmed.is_empty() {
-        return Err(BLANK.to_owned());
+        return Err(FieldProblem::Blank);
     }
     check_max_chars(trimmed, max)?;
     Ok(trimmed.to_owned())
 }
 
-/// Refuses a text longer than `max` characters, with DRF's message.
-pub fn check_max_chars(text: &str, max: usize) -> Result<(), String> {
+/// Refuses a text longer than `max` characters.
+pub fn check_max_chars(text: &str, max: usize) -> Result<(), FieldProblem> {
     if text.chars().count() > max {
-        Err(format!(
-            "Ensure this field has no more than {max} characters."
-        ))
+        Err(FieldProblem::TooLong { max })
     } else {
         Ok(())
     }
@@ -41,7 +37,7 @@ impl UserName {
     pub const MAX_CHARS: usize = 150;
 
     /// Trims and checks the name.
-    pub fn parse(raw: &str) -> Result<Self, String> {
+    pub fn parse(raw: &str) -> Result<Self, FieldProblem> {
         parse_bounded_text(raw, Self::MAX_CHARS).map(Self)
     }
 
@@ -58,20 +54,17 @@ pub struct Email(String);
 impl Email {
     /// Most characters an address may have (RFC 5321's path limit).
     pub const MAX_CHARS: usize = 254;
-    /// The message for an address that is not valid.
-    pub const INVALID: &'static str = "Enter a valid email address.";
-
     /// Trims and checks the address.
-    pub fn parse(raw: &str) -> Result<Self, String> {
+    pub fn parse(raw: &str) -> Result<Self, FieldProblem> {
         let trimmed = raw.trim();
         if trimmed.is_empty() {
-            return Err(BLANK.to_owned());
+            return Err(FieldProblem::Blank);
         }
         check_max_chars(trimmed, Self::MAX_CHARS)?;
         if is_valid_email(trimmed) {
             Ok(Self(trimmed.to_owned()))
         } else {
-            Err(Self::INVALID.to_owned())
+            Err(FieldProblem::InvalidEmail)
         }
     }
 
@@ -193,11 +186,11 @@ mod tests {
             UserName::parse("  Ann  ").map(|n| n.as_str().to_owned()),
             Ok("Ann".into())
         );
-        assert_eq!(UserName::parse("   "), Err(BLANK.to_owned()));
+        assert_eq!(UserName::parse("   "), Err(FieldProblem::Blank));
         assert!(UserName::parse(&"a".repeat(150)).is_ok());
         assert_eq!(
             UserName::parse(&"a".repeat(151)),
-            Err("Ensure this field has no more than 150 characters.".to_owned())
+            Err(FieldProblem::TooLong { max: 150 })
         );
     }
 
@@ -229,11 +222,11 @@ mod tests {
         for address in invalid {
             assert_eq!(
                 Email::parse(address),
-                Err(Email::INVALID.to_owned()),
+                Err(FieldProblem::InvalidEmail),
                 "{address} should be invalid"
             );
         }
-        assert_eq!(Email::parse(" "), Err(BLANK.to_owned()));
+        assert_eq!(Email::parse(" "), Err(FieldProblem::Blank));
     }
 
     #[test]

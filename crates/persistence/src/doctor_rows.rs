@@ -6,6 +6,7 @@ use diesel::prelude::*;
 use diesel::sql_types::BigInt;
 use healthcare_core::RepoError;
 use healthcare_core::ports::DoctorWithCount;
+use healthcare_domain::FieldProblem;
 use healthcare_domain::UserId;
 use healthcare_domain::doctor::{
     Doctor, DoctorDetails, DoctorId, DoctorName, ExperienceYears, Qualification, Specialization,
@@ -54,7 +55,8 @@ impl TryFrom<DoctorRow> for Doctor {
     /// Re-parses through the domain constructors.
     fn try_from(row: DoctorRow) -> Result<Self, RepoError> {
         let id = row.id;
-        let corrupt = |field: &'static str| move |_: String| corrupt_row("doctors", id, field);
+        let corrupt =
+            |field: &'static str| move |_: FieldProblem| corrupt_row("doctors", id, field);
         Ok(Doctor {
             id: DoctorId(row.id),
             created_by: UserId(row.created_by),

@@ -4,6 +4,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use healthcare_core::ports::{PatientFilter, PatientRepository};
 use healthcare_core::{Page, PageOf, RepoError};
+use healthcare_domain::FieldProblem;
 use healthcare_domain::audit::AuditEvent;
 use healthcare_domain::fields::{OptionalEmail, Phone};
 use healthcare_domain::patient::{Age, Gender, Patient, PatientDetails, PatientId, PatientName};
@@ -42,7 +43,8 @@ impl TryFrom<PatientRow> for Patient {
     /// is reported, never served.
     fn try_from(row: PatientRow) -> Result<Self, RepoError> {
         let id = row.id;
-        let corrupt = |field: &'static str| move |_: String| corrupt_row("patients", id, field);
+        let corrupt =
+            |field: &'static str| move |_: FieldProblem| corrupt_row("patients", id, field);
         Ok(Patient {
             id: PatientId(row.id),
             owner: UserId(row.owner_id),

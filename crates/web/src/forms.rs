@@ -8,9 +8,6 @@ use actix_web::{FromRequest, HttpRequest, dev::Payload, web};
 
 use crate::client::WebConfig;
 
-/// DRF's message for a value that is no integer.
-pub const INVALID_INTEGER: &str = "A valid integer is required.";
-
 /// An integer from text, allowing DRF's trailing `.0`.
 pub fn parse_integer_text(text: &str) -> Option<i64> {
     let text = text.trim();

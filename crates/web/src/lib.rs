@@ -6,6 +6,7 @@ pub mod blocking;
 pub mod client;
 pub mod forms;
 pub mod headers;
+pub mod wording;
 
 pub use blocking::run_blocking;
 pub use client::WebConfig;

@@ -6,7 +6,7 @@ use healthcare_core::ports::AuditFilter;
 use healthcare_core::services::AuditService;
 use healthcare_domain::audit::{AuditAction, AuditOutcome, AuditRecord};
 use healthcare_domain::patient::PatientId;
-use healthcare_domain::{FieldErrors, Timestamp, UserId};
+use healthcare_domain::{FieldErrors, FieldProblem, Timestamp, UserId};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -82,8 +82,8 @@ struct AuditFilters {
     until: Option<String>,
 }
 
-fn invalid(name: &str, message: String) -> ApiError {
-    ServiceError::Validation(FieldErrors::single(name, message)).into()
+fn invalid(name: &str, problem: FieldProblem) -> ApiError {
+    ServiceError::Validation(FieldErrors::single(name, problem)).into()
 }
 
 fn choice<T>(
@@ -95,7 +95,7 @@ fn choice<T>(
         None => Ok(None),
         Some(raw) => parse(&raw)
             .map(Some)
-            .ok_or_else(|| invalid(name, format!("\"{raw}\" is not a valid choice."))),
+            .ok_or_else(|| invalid(name, FieldProblem::InvalidChoice { given: raw })),
     }
 }
 
@@ -104,12 +104,7 @@ fn instant(query: &ListQuery, name: &str) -> Result<Option<Timestamp>, ApiError>
         None => Ok(None),
         Some(raw) => chrono::DateTime::parse_from_rfc3339(&raw)
             .map(|at| Some(at.to_utc()))
-            .map_err(|_| {
-                invalid(
-                    name,
-                    "Datetime has wrong format. Use RFC 3339, e.g. 2026-11-26T08:00:00Z.".into(),
-                )
-            }),
+            .map_err(|_| invalid(name, FieldProblem::NotADateTime)),
     }
 }
 

@@ -149,8 +149,10 @@ fn refresh_field(body: JsonObject) -> Result<String, ApiError> {
     match fields.required_string("refresh") {
         Some(token) if !token.is_empty() => Ok(token),
         Some(_) => {
-            let blank =
-                healthcare_domain::FieldErrors::single("refresh", healthcare_domain::user::BLANK);
+            let blank = healthcare_domain::FieldErrors::single(
+                "refresh",
+                healthcare_domain::FieldProblem::Blank,
+            );
             Err(healthcare_core::ServiceError::Validation(blank).into())
         }
         None => Err(healthcare_core::ServiceError::Validation(fields.into_errors()).into()),

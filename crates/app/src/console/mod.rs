@@ -257,8 +257,8 @@ fn ids(ids: &[i64]) -> String {
 fn describe(error: ServiceError) -> CommandError {
     match error {
         ServiceError::Validation(errors) => failure(
-            errors
-                .iter()
+            healthcare_web::wording::messages(&errors)
+                .into_iter()
                 .map(|(field, messages)| format!("{field}: {}", messages.join(" ")))
                 .collect::<Vec<_>>()
                 .join("; "),

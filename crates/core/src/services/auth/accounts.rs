@@ -5,9 +5,9 @@ use healthcare_domain::audit::{AuditAction, AuditEvent, RequestOrigin};
 use healthcare_domain::password::check_password;
 use healthcare_domain::registration::RegistrationInput;
 use healthcare_domain::user::normalize_email;
-use healthcare_domain::{FieldErrors, NewUser, User, UserId};
+use healthcare_domain::{FieldErrors, FieldProblem, NewUser, User, UserId};
 
-use super::{AuthService, EMAIL_TAKEN, PasswordChangeInput, SessionTokens, WRONG_OLD_PASSWORD};
+use super::{AuthService, PasswordChangeInput, SessionTokens};
 use crate::ports::SignInFactors;
 use crate::services::audit::{AuditScope, Refusal, Target, event_of};
 use crate::services::throttling::{attempt_address, report_staff_lockout};
@@ -42,10 +42,10 @@ impl AuthService {
         };
         let valid = match input.validate() {
             Ok(valid) if !email_taken => valid,
-            Ok(_) => return Err(FieldErrors::single("email", EMAIL_TAKEN).into()),
+            Ok(_) => return Err(FieldErrors::single("email", FieldProblem::EmailTaken).into()),
             Err(mut errors) => {
                 if email_taken {
-                    errors.add("email", EMAIL_TAKEN);
+                    errors.add("email", FieldProblem::EmailTaken);
                 }
                 return Err(errors.into());
             }
@@ -58,7 +58,9 @@ impl AuthService {
             created_at: self.clock.now(),
         };
         match self.users.insert(&new_user) {
-            Err(RepoError::Conflict) => Err(FieldErrors::single("email", EMAIL_TAKEN).into()),
+            Err(RepoError::Conflict) => {
+                Err(FieldErrors::single("email", FieldProblem::EmailTaken).into())
+            }
             other => Ok(other?),
         }
     }
@@ -109,17 +111,17 @@ impl AuthService {
             if self.hasher.verify(old, &credentials.password_hash) {
                 self.throttling.record_success(&email_key, address)?;
             } else {
-                errors.add("old_password", WRONG_OLD_PASSWORD);
+                errors.add("old_password", FieldProblem::WrongOldPassword);
             }
         }
         let accepted = input.new_password.as_deref().and_then(|new| {
             let personal = [("name", user.name.as_str()), ("email", user.email.as_str())];
             match check_password(new, &personal) {
                 Ok(accepted) => Some(accepted),
-                Err(messages) => {
-                    messages
+                Err(problems) => {
+                    problems
                         .into_iter()
-                        .for_each(|m| errors.add("new_password", m));
+                        .for_each(|p| errors.add("new_password", p));
                     None
                 }
             }
@@ -186,9 +188,9 @@ impl AuthService {
                 return Ok(false);
             };
             let personal = [("name", user.name.as_str()), ("email", user.email.as_str())];
-            let accepted = check_password(new_password, &personal).map_err(|messages| {
+            let accepted = check_password(new_password, &personal).map_err(|problems| {
                 let mut errors = FieldErrors::new();
-                messages.into_iter().for_each(|m| errors.add("password", m));
+                problems.into_iter().for_each(|p| errors.add("password", p));
                 errors
             })?;
             let hash = self.hasher.hash(&accepted)?;

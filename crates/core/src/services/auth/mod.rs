@@ -18,11 +18,6 @@ mod sessions;
 #[cfg(test)]
 mod tests;
 
-pub use second_factor::NO_SECOND_FACTOR;
-
-/// The message for a registration whose e-mail is taken.
-pub const EMAIL_TAKEN: &str = "A user with this email already exists.";
-
 /// A login request. A `None` field was already reported by the transport in `shape_errors`.
 #[derive(Default)]
 pub struct LoginInput {
@@ -33,10 +28,6 @@ pub struct LoginInput {
     /// Errors found while reading the request.
     pub shape_errors: FieldErrors,
 }
-
-/// The message for a wrong old password (Django's).
-pub const WRONG_OLD_PASSWORD: &str =
-    "Your old password was entered incorrectly. Please enter it again.";
 
 /// A password change. A `None` field was already reported by the transport in `shape_errors`.
 #[derive(Default)]

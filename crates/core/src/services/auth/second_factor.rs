@@ -2,20 +2,16 @@
 //! user's enrolled factor (TOTP or a recovery code, enrolled on the admin site) and gets
 //! tokens that say so, for what needs more than a password (the whole audit trail).
 
-use healthcare_domain::FieldErrors;
 use healthcare_domain::audit::AuditAction;
 use healthcare_domain::throttle::second_factor_key;
+use healthcare_domain::{FieldErrors, FieldProblem};
 
 use super::{AuthService, SessionTokens};
 use crate::ServiceError;
 use crate::ports::SignInFactors;
 use crate::services::audit::{Caller, Target};
-use crate::services::staff_sign_in::{WRONG_CODE, accept_enrolled_code};
+use crate::services::staff_sign_in::accept_enrolled_code;
 use crate::services::throttling::attempt_address;
-
-/// The message when the account has no enrolled second factor.
-pub const NO_SECOND_FACTOR: &str =
-    "This account has no second factor. Set one up on the admin site first.";
 
 impl AuthService {
     /// Checks `code` against the caller's enrolled second factor and, when it passes, starts
@@ -37,7 +33,7 @@ impl AuthService {
             let code = match code.map(str::trim) {
                 Some(code) if shape_errors.is_empty() && !code.is_empty() => code,
                 Some(_) if shape_errors.is_empty() => {
-                    return Err(FieldErrors::single("code", healthcare_domain::user::BLANK).into());
+                    return Err(FieldErrors::single("code", FieldProblem::Blank).into());
                 }
                 _ => return Err(shape_errors.into()),
             };
@@ -45,12 +41,12 @@ impl AuthService {
                 .factors
                 .find(user)?
                 .filter(|factor| factor.confirmed_at.is_some())
-                .ok_or_else(|| FieldErrors::single("code", NO_SECOND_FACTOR))?;
+                .ok_or_else(|| FieldErrors::single("code", FieldProblem::NoSecondFactor))?;
             let throttle_key = second_factor_key(user);
             let address = attempt_address(&caller.origin);
             self.throttling.admit_login(&throttle_key, address)?;
             if !accept_enrolled_code(self.factors.as_ref(), &factor, code, now)? {
-                return Err(FieldErrors::single("code", WRONG_CODE).into());
+                return Err(FieldErrors::single("code", FieldProblem::WrongCode).into());
             }
             self.throttling.record_success(&throttle_key, address)?;
             Ok(self.start_session(user, SignInFactors::PasswordAndCode)?)

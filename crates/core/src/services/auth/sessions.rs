@@ -3,7 +3,7 @@
 use healthcare_domain::audit::{AuditAction, AuditEvent, RequestOrigin};
 use healthcare_domain::tokens::{RefreshRejection, RefreshTokenRecord};
 use healthcare_domain::user::normalize_email;
-use healthcare_domain::{Timestamp, User, UserId};
+use healthcare_domain::{FieldProblem, Timestamp, User, UserId};
 
 use super::{AuthService, LoginInput, SessionTokens};
 use crate::ports::{SignInFactors, TokenDecodeError, TokenKind};
@@ -38,7 +38,7 @@ impl AuthService {
         let mut errors = input.shape_errors;
         for (field, value) in [("email", &input.email), ("password", &input.password)] {
             if value.as_deref().is_some_and(|v| v.is_empty()) {
-                errors.add(field, healthcare_domain::user::BLANK);
+                errors.add(field, FieldProblem::Blank);
             }
         }
         let (Some(email), Some(password)) = (input.email, input.password) else {

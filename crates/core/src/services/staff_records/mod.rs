@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use healthcare_domain::audit::{AuditRecord, ChainKey, DEFAULT_MAX_SKEW_SECONDS};
-use healthcare_domain::{FieldErrors, User, UserId};
+use healthcare_domain::{FieldErrors, FieldProblem, User, UserId};
 
 use crate::pagination::{Page, PageOf};
 use crate::ports::{
@@ -16,10 +16,6 @@ use crate::services::audit::ChainReport;
 use crate::services::staff_sign_in::{StaffCaller, StaffSignIn};
 use crate::services::{AuditService, AuthService};
 use crate::{Resource, ServiceError};
-
-/// Shown when staff try to lock themselves out.
-pub const NOT_ON_YOURSELF: &str =
-    "You cannot do this to your own account; ask another staff member.";
 
 /// A user's second factor, as the user page shows it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -197,7 +193,7 @@ impl StaffRecords {
 
 fn refuse_self(staff: &StaffCaller, id: UserId) -> Result<(), ServiceError> {
     if staff.user().id == id {
-        Err(FieldErrors::single("user", NOT_ON_YOURSELF).into())
+        Err(FieldErrors::single("user", FieldProblem::NotOnYourself).into())
     } else {
         Ok(())
     }

@@ -38,9 +38,6 @@ impl std::fmt::Debug for ConsoleEnrolment {
     }
 }
 
-/// The message beside the code field when a code is refused.
-pub const WRONG_CODE: &str = "This code is not valid. Enter the current code from your authenticator app, or an unused recovery code.";
-
 /// A signed-in staff user acting through the admin site. Only [`StaffSignIn::authenticate`]
 /// makes one, after checking the session and that the user may use the site.
 #[derive(Clone, PartialEq, Eq)]

@@ -6,7 +6,7 @@ use healthcare_domain::staff::{
     may_use_admin_site,
 };
 use healthcare_domain::throttle::second_factor_key;
-use healthcare_domain::{FieldErrors, UserId};
+use healthcare_domain::{FieldErrors, FieldProblem, UserId};
 
 use crate::services::audit::{AuditScope, Refusal, Target, event_of};
 use crate::services::throttling::attempt_address;
@@ -75,7 +75,8 @@ impl StaffSignIn {
                 .ok_or(ServiceError::InvalidAccessToken)?;
             let wrong_code = || {
                 Refusal::from(ServiceError::Validation(FieldErrors::single(
-                    "code", WRONG_CODE,
+                    "code",
+                    FieldProblem::WrongCode,
                 )))
             };
             let mut recovery_codes = Vec::new();

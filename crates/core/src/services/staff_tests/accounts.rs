@@ -78,7 +78,7 @@ fn staff_cannot_deactivate_themselves_or_drop_their_own_rights() {
     let (service, trail) = ports.records();
     let refused = Err(ServiceError::Validation(FieldErrors::single(
         "user",
-        NOT_ON_YOURSELF,
+        FieldProblem::NotOnYourself,
     )));
     assert_eq!(service.set_user_active(&staff(), STAFF, false), refused);
     assert_eq!(service.set_user_staff(&staff(), STAFF, false), refused);

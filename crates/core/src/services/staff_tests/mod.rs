@@ -11,13 +11,12 @@ use healthcare_domain::audit::{AuditAction, AuditEvent, AuditOutcome, ChainKey};
 use healthcare_domain::patient::PatientId;
 use healthcare_domain::staff::{SessionPolicy, TotpSecret, hash_recovery_code, session_token_hash};
 use healthcare_domain::throttle::{AddressRateLimit, LoginThrottle};
-use healthcare_domain::{FieldErrors, User, UserId};
+use healthcare_domain::{FieldErrors, FieldProblem, User, UserId};
 use mockall::predicate::{always, eq};
 
-use super::staff_records::{NOT_ON_YOURSELF, StaffRecords, StaffRecordsPorts};
+use super::staff_records::{StaffRecords, StaffRecordsPorts};
 use super::staff_sign_in::{
     IssuedSession, PendingSignIn, SecondFactorStep, StaffCaller, StaffSignIn, StaffSignInPorts,
-    WRONG_CODE,
 };
 use super::tests::{FixedClock, RecordingTrail, at, origin, page};
 use super::{AuditService, AuthPorts, AuthService, Throttling};

@@ -404,7 +404,8 @@ fn a_wrong_first_code_is_refused_and_counted() {
     assert_eq!(
         service.complete_sign_in(&pending(), wrong, &origin()),
         Err(ServiceError::Validation(FieldErrors::single(
-            "code", WRONG_CODE
+            "code",
+            FieldProblem::WrongCode
         )))
     );
     assert_eq!(
@@ -465,7 +466,8 @@ fn a_replayed_code_is_refused() {
             .complete_sign_in(&pending(), &secret().code_at(at()), &origin())
             .map(|_| ()),
         Err(ServiceError::Validation(FieldErrors::single(
-            "code", WRONG_CODE
+            "code",
+            FieldProblem::WrongCode
         )))
     );
     assert_eq!(
@@ -524,7 +526,8 @@ fn an_unknown_or_used_recovery_code_is_refused() {
             .complete_sign_in(&pending(), "ABCD EFGH JKMN PQRS", &origin())
             .map(|_| ()),
         Err(ServiceError::Validation(FieldErrors::single(
-            "code", WRONG_CODE
+            "code",
+            FieldProblem::WrongCode
         )))
     );
     assert_eq!(

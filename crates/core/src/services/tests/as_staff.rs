@@ -4,7 +4,6 @@
 //! which calls were made.
 
 use healthcare_domain::FieldErrors;
-use healthcare_domain::fields::NULL_CHARACTER;
 use healthcare_domain::mapping::MappingFilter;
 
 use super::*;
@@ -332,7 +331,7 @@ fn staff_change_notes_of_an_active_mapping_only_with_the_apis_rules() {
         notes("before\0after"),
         Err(ServiceError::Validation(FieldErrors::single(
             "notes",
-            NULL_CHARACTER
+            FieldProblem::NullCharacter
         )))
     );
     assert_eq!(desk.trail.take_one(), row(AuditOutcome::Failure));

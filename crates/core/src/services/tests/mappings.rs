@@ -91,7 +91,7 @@ fn assigning_to_a_foreign_patient_looks_like_a_missing_one() {
         result,
         Err(ServiceError::Validation(FieldErrors::single(
             "patient",
-            "Invalid pk \"1\" - object does not exist."
+            FieldProblem::UnknownRecord { given: 1 }
         )))
     );
     assert_row(
@@ -116,7 +116,7 @@ fn assigning_an_unavailable_doctor_is_refused() {
         result,
         Err(ServiceError::Validation(FieldErrors::single(
             "doctor",
-            "Doctor is not available."
+            FieldProblem::DoctorNotAvailable
         )))
     );
     assert_row(
@@ -133,7 +133,7 @@ fn assigning_an_unavailable_doctor_is_refused() {
 fn an_already_active_pair_is_refused_before_and_at_the_index() {
     let expected = Err(ServiceError::Validation(FieldErrors::single(
         "non_field_errors",
-        "This doctor is already assigned to this patient.",
+        FieldProblem::AlreadyAssigned,
     )));
     let (service, store, trail) = mapping_desk(
         Some(patient(OWNER, false)),
@@ -235,7 +235,7 @@ fn a_patient_archived_while_being_assigned_is_judged_again_and_refused() {
         service.assign_doctor(&caller(OWNER), assignment(), FieldErrors::new()),
         Err(ServiceError::Validation(FieldErrors::single(
             "patient",
-            "Invalid pk \"1\" - object does not exist."
+            FieldProblem::UnknownRecord { given: 1 }
         )))
     );
     assert_row(

@@ -11,7 +11,7 @@ use healthcare_domain::fields::{Submitted, WriteMode};
 use healthcare_domain::mapping::{Mapping, MappingId};
 use healthcare_domain::patient::{Patient, PatientChanges, PatientFilter, PatientId, PatientInput};
 use healthcare_domain::staff::AuditTrailAccess;
-use healthcare_domain::{FieldErrors, Timestamp, User, UserId};
+use healthcare_domain::{FieldErrors, FieldProblem, Timestamp, User, UserId};
 use mockall::Sequence;
 
 use super::*;

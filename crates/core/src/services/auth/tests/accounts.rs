@@ -71,7 +71,7 @@ fn register_race_lost_at_the_unique_index_is_a_field_error() {
         error.err(),
         Some(ServiceError::Validation(FieldErrors::single(
             "email",
-            EMAIL_TAKEN
+            FieldProblem::EmailTaken
         )))
     );
 }

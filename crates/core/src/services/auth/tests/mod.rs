@@ -17,8 +17,8 @@ use crate::ports::{
 };
 use crate::services::tests::RecordingTrail;
 use chrono::{Duration, TimeZone, Utc};
-use healthcare_domain::Timestamp;
 use healthcare_domain::throttle::{AddressRateLimit, LoginThrottle};
+use healthcare_domain::{FieldProblem, Timestamp};
 use mockall::predicate::{always, eq, function};
 
 struct FixedClock(Timestamp);

@@ -209,9 +209,7 @@ fn login_reports_missing_and_blank_fields() {
         email: Some(String::new()),
         ..Default::default()
     };
-    input
-        .shape_errors
-        .add("password", "This field is required.");
+    input.shape_errors.add("password", FieldProblem::Required);
     let (service, trail) = Ports::new().start();
     let result = service.login(input, &origin());
     let Some(ServiceError::Validation(errors)) = result.err() else {
@@ -383,7 +381,7 @@ fn a_wrong_code_or_a_missing_factor_is_a_field_error() {
         refused,
         Err(ServiceError::Validation(FieldErrors::single(
             "code",
-            crate::services::staff_sign_in::WRONG_CODE
+            FieldProblem::WrongCode
         )))
     );
     assert_eq!(trail.take_one().outcome, AuditOutcome::Failure);
@@ -395,7 +393,7 @@ fn a_wrong_code_or_a_missing_factor_is_a_field_error() {
         service.confirm_second_factor(&caller(UserId(7)), Some("123456"), FieldErrors::new()),
         Err(ServiceError::Validation(FieldErrors::single(
             "code",
-            NO_SECOND_FACTOR
+            FieldProblem::NoSecondFactor
         )))
     );
 }
