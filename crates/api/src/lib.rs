@@ -10,6 +10,7 @@ pub mod metrics;
 pub mod middleware;
 pub mod openapi;
 pub mod query;
+pub mod requests;
 pub mod routes;
 pub mod security;
 pub mod state;

@@ -11,12 +11,11 @@ use utoipa::ToSchema;
 use healthcare_web::client::origin_of;
 
 use crate::auth::{AuthenticatedUser, RequestCaller};
-use crate::body::{FieldReader, JsonObject};
 use crate::errors::ApiError;
 use crate::handlers::{run_blocking, timestamp};
-use crate::openapi::{
-    AuthErrors, AuthFailure, BodyErrors, LoginRequest, PasswordChangeRequest, RefreshRequest,
-    RegisterRequest, SecondFactorRequest, ServerErrors, ThrottledErrors,
+use crate::openapi::{AuthErrors, AuthFailure, BodyErrors, ServerErrors, ThrottledErrors};
+use crate::requests::{
+    Body, LoginRequest, PasswordChangeRequest, RefreshRequest, RegisterRequest, SecondFactorRequest,
 };
 use crate::state::AppState;
 use crate::throttle::AuthRouteQuota;
@@ -95,15 +94,14 @@ fn session(message: &'static str, (user, tokens): (User, SessionTokens)) -> Sess
 pub async fn register(
     _quota: AuthRouteQuota,
     state: web::Data<AppState>,
-    body: JsonObject,
+    Body(body, shape_errors): Body<RegisterRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let mut fields = FieldReader::new(body);
     let input = RegistrationInput {
-        name: fields.required_string("name"),
-        email: fields.required_string("email"),
-        password: fields.required_string("password"),
-        password_confirm: fields.optional_string("password_confirm"),
-        shape_errors: fields.into_errors(),
+        name: body.name,
+        email: body.email,
+        password: body.password,
+        password_confirm: body.password_confirm,
+        shape_errors,
     };
     let registered = run_blocking(move || state.auth.register_user(input)).await?;
     Ok(HttpResponse::Created().json(session("User registered successfully", registered)))
@@ -131,22 +129,20 @@ pub async fn login(
     _quota: AuthRouteQuota,
     state: web::Data<AppState>,
     request: HttpRequest,
-    body: JsonObject,
+    Body(body, shape_errors): Body<LoginRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let origin = origin_of(&request);
-    let mut fields = FieldReader::new(body);
     let input = LoginInput {
-        email: fields.required_string("email"),
-        password: fields.required_string("password"),
-        shape_errors: fields.into_errors(),
+        email: body.email,
+        password: body.password,
+        shape_errors,
     };
     let signed_in = run_blocking(move || state.auth.login(input, &origin)).await?;
     Ok(HttpResponse::Ok().json(session("Login successful", signed_in)))
 }
 
-fn refresh_field(body: JsonObject) -> Result<String, ApiError> {
-    let mut fields = FieldReader::new(body);
-    match fields.required_string("refresh") {
+fn refresh_field(Body(body, shape_errors): Body<RefreshRequest>) -> Result<String, ApiError> {
+    match body.refresh {
         Some(token) if !token.is_empty() => Ok(token),
         Some(_) => {
             let blank = healthcare_domain::FieldErrors::single(
@@ -155,7 +151,7 @@ fn refresh_field(body: JsonObject) -> Result<String, ApiError> {
             );
             Err(healthcare_core::ServiceError::Validation(blank).into())
         }
-        None => Err(healthcare_core::ServiceError::Validation(fields.into_errors()).into()),
+        None => Err(healthcare_core::ServiceError::Validation(shape_errors).into()),
     }
 }
 
@@ -181,7 +177,7 @@ pub async fn refresh(
     _quota: AuthRouteQuota,
     state: web::Data<AppState>,
     request: HttpRequest,
-    body: JsonObject,
+    body: Body<RefreshRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let origin = origin_of(&request);
     let token = refresh_field(body)?;
@@ -202,7 +198,7 @@ pub async fn logout(
     _quota: AuthRouteQuota,
     RequestCaller(caller): RequestCaller,
     state: web::Data<AppState>,
-    body: JsonObject,
+    body: Body<RefreshRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let token = refresh_field(body)?;
     run_blocking(move || state.auth.logout(&caller, &token)).await?;
@@ -223,14 +219,13 @@ pub async fn change_password(
     AuthenticatedUser(user): AuthenticatedUser,
     state: web::Data<AppState>,
     request: HttpRequest,
-    body: JsonObject,
+    Body(body, shape_errors): Body<PasswordChangeRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let origin = origin_of(&request);
-    let mut fields = FieldReader::new(body);
     let input = PasswordChangeInput {
-        old_password: fields.required_string("old_password"),
-        new_password: fields.required_string("new_password"),
-        shape_errors: fields.into_errors(),
+        old_password: body.old_password,
+        new_password: body.new_password,
+        shape_errors,
     };
     run_blocking(move || state.auth.change_password(&user, &origin, input)).await?;
     Ok(HttpResponse::NoContent().finish())
@@ -255,11 +250,9 @@ pub async fn second_factor(
     _quota: AuthRouteQuota,
     RequestCaller(caller): RequestCaller,
     state: web::Data<AppState>,
-    body: JsonObject,
+    Body(body, shape_errors): Body<SecondFactorRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let mut fields = FieldReader::new(body);
-    let code = fields.required_string("code");
-    let shape_errors = fields.into_errors();
+    let code = body.code;
     let tokens = run_blocking(move || {
         state
             .auth

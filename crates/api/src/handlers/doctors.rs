@@ -2,36 +2,22 @@
 
 use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, put, web};
 use healthcare_core::ports::DoctorFilter;
+use healthcare_domain::FieldErrors;
 use healthcare_domain::doctor::{DoctorId, DoctorInput};
 use healthcare_domain::fields::WriteMode;
 
 use crate::auth::RequestCaller;
-use crate::body::{FieldReader, JsonObject};
 use crate::errors::ApiError;
 use crate::handlers::run_blocking;
 use crate::json::DoctorJson;
 use crate::openapi::{
-    AuthErrors, BodyErrors, Detail, DoctorPatch, DoctorWrite, IdParam, ListErrors, Paging,
-    Precondition, PreconditionErrors, RecordErrors, ServerErrors,
+    AuthErrors, BodyErrors, Detail, IdParam, ListErrors, Paging, Precondition, PreconditionErrors,
+    RecordErrors, ServerErrors,
 };
 use crate::query::{ListQuery, PageJson, page_json};
+use crate::requests::{Body, DoctorPatch, DoctorWrite};
 use crate::state::AppState;
 use crate::versions::{PathId, if_match, versioned};
-
-fn doctor_input(body: JsonObject) -> (DoctorInput, healthcare_domain::FieldErrors) {
-    let mut fields = FieldReader::new(body);
-    let input = DoctorInput {
-        name: fields.string("name"),
-        specialization: fields.string("specialization"),
-        phone: fields.string("phone"),
-        email: fields.string("email"),
-        experience_years: fields.integer("experience_years"),
-        qualification: fields.string("qualification"),
-        consultation_fee: fields.decimal("consultation_fee"),
-        is_available: fields.boolean("is_available"),
-    };
-    (input, fields.into_errors())
-}
 
 /// The doctor list's filters.
 #[derive(utoipa::IntoParams)]
@@ -91,9 +77,9 @@ pub async fn list(
 pub async fn create(
     RequestCaller(caller): RequestCaller,
     state: web::Data<AppState>,
-    body: JsonObject,
+    Body(body, shape_errors): Body<DoctorWrite>,
 ) -> Result<HttpResponse, ApiError> {
-    let (input, shape_errors) = doctor_input(body);
+    let input = DoctorInput::from(body);
     let doctor =
         run_blocking(move || state.doctors.create_doctor(&caller, input, shape_errors)).await?;
     Ok(versioned(
@@ -133,10 +119,9 @@ async fn update(
     state: web::Data<AppState>,
     id: PathId,
     request: HttpRequest,
-    body: JsonObject,
+    (input, shape_errors): (DoctorInput, FieldErrors),
     mode: WriteMode,
 ) -> Result<HttpResponse, ApiError> {
-    let (input, shape_errors) = doctor_input(body);
     let condition = if_match(&request);
     let doctor = run_blocking(move || {
         state.doctors.update_doctor(
@@ -175,8 +160,9 @@ pub async fn replace(
     state: web::Data<AppState>,
     id: PathId,
     request: HttpRequest,
-    body: JsonObject,
+    Body(body, shape_errors): Body<DoctorWrite>,
 ) -> Result<HttpResponse, ApiError> {
+    let body = (body.into(), shape_errors);
     update(caller, state, id, request, body, WriteMode::Replace).await
 }
 
@@ -199,8 +185,9 @@ pub async fn patch(
     state: web::Data<AppState>,
     id: PathId,
     request: HttpRequest,
-    body: JsonObject,
+    Body(body, shape_errors): Body<DoctorPatch>,
 ) -> Result<HttpResponse, ApiError> {
+    let body = (body.into(), shape_errors);
     update(caller, state, id, request, body, WriteMode::Partial).await
 }
 

@@ -9,15 +9,14 @@ use healthcare_domain::patient::PatientId;
 use serde_json::json;
 
 use crate::auth::RequestCaller;
-use crate::body::{FieldReader, JsonObject};
 use crate::errors::ApiError;
 use crate::handlers::run_blocking;
 use crate::json::{MappingJson, PatientAssignmentsJson};
 use crate::openapi::{
-    AuthErrors, BodyErrors, IdParam, ListErrors, MappingCreate, MappingNotes, Message, Paging,
-    RecordErrors, ServerErrors,
+    AuthErrors, BodyErrors, IdParam, ListErrors, Message, Paging, RecordErrors, ServerErrors,
 };
 use crate::query::{ListQuery, PageJson, page_json};
+use crate::requests::{Body, MappingCreate, MappingNotes};
 use crate::state::AppState;
 use crate::versions::PathId;
 
@@ -33,15 +32,9 @@ use crate::versions::PathId;
 pub async fn create(
     RequestCaller(caller): RequestCaller,
     state: web::Data<AppState>,
-    body: JsonObject,
+    Body(body, shape_errors): Body<MappingCreate>,
 ) -> Result<HttpResponse, ApiError> {
-    let mut fields = FieldReader::new(body);
-    let input = AssignmentInput {
-        patient: fields.primary_key("patient"),
-        doctor: fields.primary_key("doctor"),
-        notes: fields.string("notes"),
-    };
-    let shape_errors = fields.into_errors();
+    let input = AssignmentInput::from(body);
     let view =
         run_blocking(move || state.mappings.assign_doctor(&caller, input, shape_errors)).await?;
     Ok(HttpResponse::Created().json(MappingJson::from(view)))
@@ -123,11 +116,9 @@ pub async fn update_notes(
     RequestCaller(caller): RequestCaller,
     state: web::Data<AppState>,
     PathId(id): PathId,
-    body: JsonObject,
+    Body(body, shape_errors): Body<MappingNotes>,
 ) -> Result<HttpResponse, ApiError> {
-    let mut fields = FieldReader::new(body);
-    let notes = fields.string("notes");
-    let shape_errors = fields.into_errors();
+    let notes = body.notes;
     let view = run_blocking(move || {
         state
             .mappings

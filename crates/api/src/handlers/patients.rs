@@ -1,35 +1,22 @@
 //! `/api/patients/`: the caller's patient records.
 
 use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, put, web};
+use healthcare_domain::FieldErrors;
 use healthcare_domain::fields::WriteMode;
 use healthcare_domain::patient::{PatientFilter, PatientId, PatientInput};
 
 use crate::auth::RequestCaller;
-use crate::body::{FieldReader, JsonObject};
 use crate::errors::ApiError;
 use crate::handlers::run_blocking;
 use crate::json::PatientJson;
 use crate::openapi::{
-    AuthErrors, BodyErrors, IdParam, ListErrors, Paging, PatientPatch, PatientWrite, Precondition,
-    PreconditionErrors, RecordErrors, ServerErrors,
+    AuthErrors, BodyErrors, IdParam, ListErrors, Paging, Precondition, PreconditionErrors,
+    RecordErrors, ServerErrors,
 };
 use crate::query::{ListQuery, PageJson, page_json};
+use crate::requests::{Body, PatientPatch, PatientWrite};
 use crate::state::AppState;
 use crate::versions::{PathId, if_match, versioned};
-
-fn patient_input(body: JsonObject) -> (PatientInput, healthcare_domain::FieldErrors) {
-    let mut fields = FieldReader::new(body);
-    let input = PatientInput {
-        name: fields.string("name"),
-        age: fields.integer("age"),
-        gender: fields.string("gender"),
-        phone: fields.string("phone"),
-        email: fields.string("email"),
-        address: fields.string("address"),
-        medical_history: fields.string("medical_history"),
-    };
-    (input, fields.into_errors())
-}
 
 /// The `search` filter.
 #[derive(utoipa::IntoParams)]
@@ -85,9 +72,9 @@ pub async fn list(
 pub async fn create(
     RequestCaller(caller): RequestCaller,
     state: web::Data<AppState>,
-    body: JsonObject,
+    Body(body, shape_errors): Body<PatientWrite>,
 ) -> Result<HttpResponse, ApiError> {
-    let (input, shape_errors) = patient_input(body);
+    let input = PatientInput::from(body);
     let patient =
         run_blocking(move || state.patients.create_patient(&caller, input, shape_errors)).await?;
     Ok(versioned(
@@ -127,10 +114,9 @@ async fn update(
     state: web::Data<AppState>,
     id: PathId,
     request: HttpRequest,
-    body: JsonObject,
+    (input, shape_errors): (PatientInput, FieldErrors),
     mode: WriteMode,
 ) -> Result<HttpResponse, ApiError> {
-    let (input, shape_errors) = patient_input(body);
     let condition = if_match(&request);
     let patient = run_blocking(move || {
         state.patients.update_patient(
@@ -168,8 +154,9 @@ pub async fn replace(
     state: web::Data<AppState>,
     id: PathId,
     request: HttpRequest,
-    body: JsonObject,
+    Body(body, shape_errors): Body<PatientWrite>,
 ) -> Result<HttpResponse, ApiError> {
+    let body = (body.into(), shape_errors);
     update(caller, state, id, request, body, WriteMode::Replace).await
 }
 
@@ -191,8 +178,9 @@ pub async fn patch(
     state: web::Data<AppState>,
     id: PathId,
     request: HttpRequest,
-    body: JsonObject,
+    Body(body, shape_errors): Body<PatientPatch>,
 ) -> Result<HttpResponse, ApiError> {
+    let body = (body.into(), shape_errors);
     update(caller, state, id, request, body, WriteMode::Partial).await
 }
 
