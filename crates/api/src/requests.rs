@@ -12,7 +12,8 @@ use healthcare_domain::FieldErrors;
 use healthcare_domain::doctor::DoctorInput;
 use healthcare_domain::fields::Submitted;
 use healthcare_domain::patient::PatientInput;
-use utoipa::ToSchema;
+use utoipa::openapi::{RefOr, Schema};
+use utoipa::{PartialSchema, ToSchema};
 
 use crate::body::{FieldReader, JsonObject};
 use crate::errors::ApiError;
@@ -38,6 +39,49 @@ impl<T: RequestBody + 'static> FromRequest for Body<T> {
             let body = T::read(&mut fields);
             Ok(Self(body, fields.into_errors()))
         })
+    }
+}
+
+/// Declares the `PATCH` body `$patch` for the `PUT` body `$write`: the same fields, read the same
+/// way, none required; documented as `$write`'s schema without its `required` list.
+macro_rules! any_subset_of {
+    ($(#[doc = $doc:expr])* $patch:ident = $write:ident => $input:ty) => {
+        $(#[doc = $doc])*
+        #[derive(Debug)]
+        pub struct $patch(pub $write);
+
+        impl RequestBody for $patch {
+            fn read(fields: &mut FieldReader) -> Self {
+                Self($write::read(fields))
+            }
+        }
+
+        impl From<$patch> for $input {
+            fn from(body: $patch) -> Self {
+                body.0.into()
+            }
+        }
+
+        impl PartialSchema for $patch {
+            fn schema() -> RefOr<Schema> {
+                let description = [$($doc),*].map(str::trim).join(" ");
+                any_subset(<$write as PartialSchema>::schema(), description)
+            }
+        }
+
+        impl ToSchema for $patch {}
+    };
+}
+
+/// `schema` with no property required, described as `description`.
+fn any_subset(schema: RefOr<Schema>, description: String) -> RefOr<Schema> {
+    match schema {
+        RefOr::T(Schema::Object(mut object)) => {
+            object.required.clear();
+            object.description = Some(description);
+            RefOr::T(Schema::Object(object))
+        }
+        other => other,
     }
 }
 
@@ -189,31 +233,9 @@ request_body! {
     }
 }
 
-request_body! {
+any_subset_of! {
     /// Any subset of a patient's fields (`PATCH`).
-    PatientPatch => PatientInput {
-        /// Full name, 1–100 characters.
-        #[schema(value_type = Option<String>, nullable = false, min_length = 1, max_length = 100)]
-        name: Submitted<String> = string,
-        /// Age in years.
-        #[schema(value_type = Option<i64>, nullable = false, minimum = 0, maximum = 150)]
-        age: Submitted<i64> = integer,
-        /// `M`, `F` or `O`.
-        #[schema(value_type = Option<String>, nullable = false, pattern = "^[MFO]$")]
-        gender: Submitted<String> = string,
-        /// At most 15 characters.
-        #[schema(value_type = Option<String>, nullable = false, max_length = 15)]
-        phone: Submitted<String> = string,
-        /// An e-mail address or the empty string.
-        #[schema(value_type = Option<String>, nullable = false)]
-        email: Submitted<String> = string,
-        /// Postal address.
-        #[schema(value_type = Option<String>, nullable = false)]
-        address: Submitted<String> = string,
-        /// Free-text medical history.
-        #[schema(value_type = Option<String>, nullable = false)]
-        medical_history: Submitted<String> = string,
-    }
+    PatientPatch = PatientWrite => PatientInput
 }
 
 request_body! {
@@ -240,40 +262,15 @@ request_body! {
         /// Fee: a decimal with at most 2 decimals and 10 digits (a JSON number is accepted too).
         #[schema(value_type = String, pattern = r"^\d{1,8}(\.\d{1,2})?$")]
         consultation_fee: Submitted<String> = decimal,
-        /// Whether new patients can be assigned (default true).
+        /// Whether new patients can be assigned. Omitted: true for a new doctor, unchanged otherwise.
         #[schema(value_type = Option<bool>, nullable = false)]
         is_available: Submitted<bool> = boolean,
     }
 }
 
-request_body! {
+any_subset_of! {
     /// Any subset of a doctor's fields (`PATCH`).
-    DoctorPatch => DoctorInput {
-        /// Full name, 1–100 characters.
-        #[schema(value_type = Option<String>, nullable = false, min_length = 1, max_length = 100)]
-        name: Submitted<String> = string,
-        /// Specialization, 1–100 characters.
-        #[schema(value_type = Option<String>, nullable = false, min_length = 1, max_length = 100)]
-        specialization: Submitted<String> = string,
-        /// Phone, 1–15 characters.
-        #[schema(value_type = Option<String>, nullable = false, min_length = 1, max_length = 15)]
-        phone: Submitted<String> = string,
-        /// E-mail address.
-        #[schema(value_type = Option<String>, nullable = false, format = Email)]
-        email: Submitted<String> = string,
-        /// Years of experience.
-        #[schema(value_type = Option<i64>, nullable = false, minimum = 0, maximum = 80)]
-        experience_years: Submitted<i64> = integer,
-        /// Qualification, 1–200 characters.
-        #[schema(value_type = Option<String>, nullable = false, min_length = 1, max_length = 200)]
-        qualification: Submitted<String> = string,
-        /// Fee: a decimal with at most 2 decimals and 10 digits.
-        #[schema(value_type = Option<String>, nullable = false, pattern = r"^\d{1,8}(\.\d{1,2})?$")]
-        consultation_fee: Submitted<String> = decimal,
-        /// Whether new patients can be assigned.
-        #[schema(value_type = Option<bool>, nullable = false)]
-        is_available: Submitted<bool> = boolean,
-    }
+    DoctorPatch = DoctorWrite => DoctorInput
 }
 
 request_body! {
