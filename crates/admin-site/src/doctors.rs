@@ -16,7 +16,7 @@ use crate::params::{FormData, integer_field, text_field, version_field};
 use crate::patients::mappings_table;
 use crate::session::StaffRequest;
 use crate::state::SiteState;
-use crate::{path_id, record_action};
+use crate::{ButtonPress, path_id, record_action};
 
 /// The edit form's fields: (name, label).
 const FIELDS: [(&str, &str); 8] = [
@@ -286,17 +286,9 @@ pub async fn update(
 }
 
 /// `POST /admin/doctors/{id}/archive`.
-pub async fn archive(
-    staff: StaffRequest,
-    state: web::Data<SiteState>,
-    raw_id: web::Path<String>,
-    form: FormData,
-) -> Result<HttpResponse, AdminError> {
+pub async fn archive(press: ButtonPress) -> Result<HttpResponse, AdminError> {
     record_action(
-        staff,
-        &state,
-        &raw_id,
-        &form,
+        press,
         |state, caller, id| state.doctors.delete_doctor(caller, DoctorId(id)),
         |id| format!("/admin/doctors/{id}/?done=archived"),
     )
@@ -304,17 +296,9 @@ pub async fn archive(
 }
 
 /// `POST /admin/doctors/{id}/restore`.
-pub async fn restore(
-    staff: StaffRequest,
-    state: web::Data<SiteState>,
-    raw_id: web::Path<String>,
-    form: FormData,
-) -> Result<HttpResponse, AdminError> {
+pub async fn restore(press: ButtonPress) -> Result<HttpResponse, AdminError> {
     record_action(
-        staff,
-        &state,
-        &raw_id,
-        &form,
+        press,
         |state, caller, id| state.doctors.restore_doctor(caller, DoctorId(id)),
         |id| format!("/admin/doctors/{id}/?done=restored"),
     )

@@ -31,19 +31,25 @@ use crate::layout::{Section, ok, page, see_other};
 use crate::params::FormData;
 use crate::session::StaffRequest;
 
-/// A button on a record's page: runs one use case, as the staff user, on the record `raw_id`
-/// names (after the CSRF check), then goes to `next(id)`, the page that shows the notice.
+/// A press of a button on a record's page: who pressed it, the record's id as the path
+/// gives it, and the posted form (its CSRF token).
+pub type ButtonPress = (
+    StaffRequest,
+    web::Data<SiteState>,
+    web::Path<String>,
+    FormData,
+);
+
+/// Runs one use case, as the staff user, on the record the button names (after the CSRF
+/// check), then goes to `next(id)`, the page that shows the notice.
 async fn record_action<T: Send + 'static>(
-    staff: StaffRequest,
-    state: &web::Data<SiteState>,
-    raw_id: &str,
-    form: &FormData,
+    (staff, state, raw_id, form): ButtonPress,
     action: impl FnOnce(&SiteState, &Caller, i64) -> Result<T, ServiceError> + Send + 'static,
     next: impl FnOnce(i64) -> String,
 ) -> Result<HttpResponse, AdminError> {
-    let id = path_id(raw_id)?;
-    staff.check_csrf(form)?;
-    let (state, caller) = (state.clone(), staff.caller.caller().clone());
+    let id = path_id(&raw_id)?;
+    staff.check_csrf(&form)?;
+    let caller = staff.caller.caller().clone();
     call(move || action(&state, &caller, id)).await?;
     Ok(see_other(&next(id)))
 }

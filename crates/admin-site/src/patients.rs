@@ -18,7 +18,7 @@ use crate::layout::{
 use crate::params::{FormData, integer_field, text_field, version_field};
 use crate::session::StaffRequest;
 use crate::state::SiteState;
-use crate::{path_id, record_action};
+use crate::{ButtonPress, path_id, record_action};
 
 /// The gender codes the domain accepts, with their labels.
 pub const GENDERS: [(&str, &str); 3] = [("M", "Male"), ("F", "Female"), ("O", "Other")];
@@ -310,17 +310,9 @@ pub async fn update(
 }
 
 /// `POST /admin/patients/{id}/archive`.
-pub async fn archive(
-    staff: StaffRequest,
-    state: web::Data<SiteState>,
-    raw_id: web::Path<String>,
-    form: FormData,
-) -> Result<HttpResponse, AdminError> {
+pub async fn archive(press: ButtonPress) -> Result<HttpResponse, AdminError> {
     record_action(
-        staff,
-        &state,
-        &raw_id,
-        &form,
+        press,
         |state, caller, id| state.patients.delete_patient(caller, PatientId(id)),
         |id| format!("/admin/patients/{id}/?done=archived"),
     )
@@ -328,17 +320,9 @@ pub async fn archive(
 }
 
 /// `POST /admin/patients/{id}/restore`.
-pub async fn restore(
-    staff: StaffRequest,
-    state: web::Data<SiteState>,
-    raw_id: web::Path<String>,
-    form: FormData,
-) -> Result<HttpResponse, AdminError> {
+pub async fn restore(press: ButtonPress) -> Result<HttpResponse, AdminError> {
     record_action(
-        staff,
-        &state,
-        &raw_id,
-        &form,
+        press,
         |state, caller, id| state.patients.restore_patient(caller, PatientId(id)),
         |id| format!("/admin/patients/{id}/?done=restored"),
     )
