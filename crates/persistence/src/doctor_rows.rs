@@ -18,11 +18,11 @@ use healthcare_domain::user::Email;
 use crate::errors::corrupt_row;
 use crate::time::{from_db, opt_from_db};
 
-/// The doctor's active mappings to non-archived patients, as a correlated subquery so a page
-/// of doctors costs one statement whatever its size.
+/// The doctor's active mappings (an active mapping's patient is never archived: archiving
+/// ends its mappings in the same transaction), as a correlated subquery so a page of doctors
+/// costs one statement whatever its size.
 const PATIENT_COUNT: &str = "(SELECT COUNT(*) FROM patient_doctor_mappings m \
-     JOIN patients p ON p.id = m.patient_id \
-     WHERE m.doctor_id = doctors.id AND m.is_active AND p.archived_at IS NULL)";
+     WHERE m.doctor_id = doctors.id AND m.is_active)";
 
 /// The patient-count column, to select beside `doctors::all_columns`.
 pub(crate) fn patient_count() -> diesel::expression::SqlLiteral<BigInt> {
