@@ -17,13 +17,12 @@ pub mod users;
 
 pub use state::SiteState;
 
-use actix_web::body::MessageBody;
-use actix_web::dev::{ServiceRequest, ServiceResponse};
-use actix_web::http::header::{self, HeaderValue};
-use actix_web::middleware::{Next, from_fn};
-use actix_web::{Error, HttpResponse, web};
+use actix_web::http::header;
+use actix_web::middleware::from_fn;
+use actix_web::{HttpResponse, web};
 use healthcare_core::ServiceError;
 use healthcare_core::services::Caller;
+use healthcare_web::headers::content_security_policy;
 use maud::html;
 
 use crate::errors::{AdminError, call};
@@ -59,20 +58,6 @@ async fn record_action<T: Send + 'static>(
 const ADMIN_CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self' data:; \
      form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
-/// Sets the admin pages' policy on every response under `/admin` (the server-wide headers
-/// keep a policy a response chose).
-async fn content_security_policy(
-    request: ServiceRequest,
-    next: Next<impl MessageBody + 'static>,
-) -> Result<ServiceResponse<impl MessageBody>, Error> {
-    let mut response = next.call(request).await?;
-    response.headers_mut().insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(ADMIN_CSP),
-    );
-    Ok(response)
-}
-
 /// The stylesheet, built into the binary.
 const STYLESHEET: &str = include_str!("admin.css");
 
@@ -80,7 +65,9 @@ const STYLESHEET: &str = include_str!("admin.css");
 pub fn configure_admin(config: &mut web::ServiceConfig) {
     config.service(
         web::scope("/admin")
-            .wrap(from_fn(content_security_policy))
+            .wrap(from_fn(|request, next| {
+                content_security_policy(ADMIN_CSP, request, next)
+            }))
             .route("", web::get().to(|| async { see_other("/admin/") }))
             .route("/", web::get().to(home))
             .route("/static/admin.css", web::get().to(stylesheet))

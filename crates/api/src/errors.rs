@@ -232,7 +232,7 @@ impl ResponseError for ApiError {
         }
         let mut response = response.json(body);
         // Errors actix renders itself (a panic) pass no middleware: they get the headers here.
-        healthcare_web::headers::apply_static_headers(response.headers_mut(), false);
+        healthcare_web::headers::apply_static_headers(response.headers_mut());
         response
     }
 }

@@ -3,8 +3,9 @@
 //! `/health` answer with and without a trailing slash (trimmed before routing, no redirect); a
 //! known path with a method it does not serve gets the contract's JSON 405.
 
-use actix_web::middleware::{NormalizePath, TrailingSlash};
+use actix_web::middleware::{NormalizePath, TrailingSlash, from_fn};
 use actix_web::web;
+use healthcare_web::headers::{DOCS_CSP, content_security_policy};
 use utoipa_actix_web::scope;
 use utoipa_actix_web::service_config::ServiceConfig;
 
@@ -58,21 +59,28 @@ pub fn configure(config: &mut ServiceConfig) {
         );
 }
 
-/// Registers every route on a plain actix configuration (the running server).
+/// Registers every route on a plain actix configuration (the running server). The docs pages
+/// get their own content security policy on their scopes.
 pub fn configure_app(config: &mut web::ServiceConfig) {
     configure(&mut ServiceConfig::new(config));
     config
-        .service(openapi::swagger_ui())
-        .route("/swagger", web::get().to(openapi::swagger_redirect))
-        .route("/redoc", web::get().to(openapi::redoc_redirect))
-        .route("/redoc/", web::get().to(openapi::redoc_page))
-        .route(
-            "/redoc/redoc.standalone.js",
-            web::get().to(openapi::redoc_bundle),
+        .service(
+            web::scope("/swagger")
+                .wrap(from_fn(|request, next| {
+                    content_security_policy(DOCS_CSP, request, next)
+                }))
+                .route("", web::get().to(openapi::swagger_redirect))
+                .service(openapi::swagger_ui()),
         )
-        .route(
-            "/redoc/redoc-offline.js",
-            web::get().to(openapi::redoc_offline),
+        .service(
+            web::scope("/redoc")
+                .wrap(from_fn(|request, next| {
+                    content_security_policy(DOCS_CSP, request, next)
+                }))
+                .route("", web::get().to(openapi::redoc_redirect))
+                .route("/", web::get().to(openapi::redoc_page))
+                .route("/redoc.standalone.js", web::get().to(openapi::redoc_bundle))
+                .route("/redoc-offline.js", web::get().to(openapi::redoc_offline)),
         );
 }
 

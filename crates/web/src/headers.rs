@@ -1,7 +1,11 @@
 //! The static security headers every response carries, errors rendered by actix included;
 //! each adapter may choose its own content security policy.
 
+use actix_web::Error;
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{self, HeaderMap, HeaderName, HeaderValue};
+use actix_web::middleware::Next;
 
 /// CSP for JSON: nothing may load, nothing may frame it.
 pub const JSON_CSP: &str = "default-src 'none'; frame-ancestors 'none'";
@@ -13,8 +17,23 @@ pub const DOCS_CSP: &str = "default-src 'none'; script-src 'self'; style-src 'se
 
 /// Sets the headers every response carries. Called for responses the middleware sees and, for
 /// errors actix renders itself (a panic), from the error mapping.
-pub fn apply_static_headers(headers: &mut HeaderMap, docs_page: bool) {
-    apply_headers(headers, if docs_page { DOCS_CSP } else { JSON_CSP });
+pub fn apply_static_headers(headers: &mut HeaderMap) {
+    apply_headers(headers, JSON_CSP);
+}
+
+/// Middleware body for a scope whose pages need their own policy (the docs pages, the admin
+/// site): `from_fn(|request, next| content_security_policy(POLICY, request, next))`.
+pub async fn content_security_policy<B: MessageBody + 'static>(
+    csp: &'static str,
+    request: ServiceRequest,
+    next: Next<B>,
+) -> Result<ServiceResponse<B>, Error> {
+    let mut response = next.call(request).await?;
+    response.headers_mut().insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(csp),
+    );
+    Ok(response)
 }
 
 /// The static headers, with `csp` as the content security policy unless the response chose

@@ -125,7 +125,7 @@ pub async fn openapi_json(document: web::Data<ApiDocument>) -> HttpResponse {
 
 /// Swagger UI from the vendored bundle, with the online validator off.
 pub fn swagger_ui() -> utoipa_swagger_ui::SwaggerUi {
-    utoipa_swagger_ui::SwaggerUi::new("/swagger/{_:.*}").config(
+    utoipa_swagger_ui::SwaggerUi::new("/{_:.*}").config(
         utoipa_swagger_ui::Config::new(["/api/openapi.json"])
             .validator_url("none")
             .persist_authorization(true)
