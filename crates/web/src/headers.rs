@@ -37,7 +37,7 @@ pub async fn content_security_policy<B: MessageBody + 'static>(
 }
 
 /// The static headers, with `csp` as the content security policy unless the response chose
-/// its own (the admin site's pages do).
+/// its own (the docs pages and the admin site do, on their scopes).
 pub fn apply_headers(headers: &mut HeaderMap, csp: &'static str) {
     let set = |headers: &mut HeaderMap, name: HeaderName, value: &'static str| {
         headers.insert(name, HeaderValue::from_static(value));
