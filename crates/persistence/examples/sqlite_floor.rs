@@ -45,8 +45,7 @@ const DOCTOR_COLUMNS: &str = "`doctors`.`id`, `doctors`.`created_by`, `doctors`.
      `doctors`.`updated_at`, `doctors`.`version`, `doctors`.`archived_at`";
 
 const PATIENT_COUNT: &str = "(SELECT COUNT(*) FROM patient_doctor_mappings m \
-     JOIN patients p ON p.id = m.patient_id \
-     WHERE m.doctor_id = doctors.id AND m.is_active AND p.archived_at IS NULL)";
+     WHERE m.doctor_id = doctors.id AND m.is_active)";
 
 /// The statements of one scenario, built once per thread.
 struct Statements {
