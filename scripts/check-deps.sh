@@ -35,8 +35,9 @@ else
   echo "ok:   healthcare_json_api has no cookies"
 fi
 
-# The staff-only use cases (user administration, the admin sign-in) are the admin site's.
-staff_only='StaffRecords|StaffSignIn|StaffCaller|staff_records|staff_sign_in'
+# The staff-only use cases (user administration, the admin sign-in) are the admin site's, and
+# only the console acts as the operator.
+staff_only='StaffRecords|StaffSignIn|StaffCaller|staff_records|staff_sign_in|Caller::operator|Actor::'
 if named=$(grep -rnE "$staff_only" crates/api/src); then
   echo "FAIL: the JSON API names staff-only services:"
   echo "$named"

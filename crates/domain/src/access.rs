@@ -114,20 +114,25 @@ pub fn doctor_access(actor: &Actor, doctor: &Doctor, operation: Operation) -> Ac
     }
 }
 
-/// Mappings follow their patient: whoever may not see the patient may not see its mappings.
-/// An owner sees only active ones; staff and the operator see ended ones too. Only an active
-/// mapping changes or ends, and an ended one is never restored (staff assign again).
+/// Mappings follow their patient: whoever may not see the patient may not see its mappings,
+/// ended or not (a denial). An owner sees only active ones; staff and the operator see ended
+/// ones too. Only an active mapping changes or ends, and an ended one is never restored (staff
+/// assign again).
 pub fn mapping_access(
     actor: &Actor,
     mapping: &Mapping,
     patient: &Patient,
     operation: Operation,
 ) -> Access {
+    let through_patient = patient_access(actor, patient, Operation::See);
+    if through_patient == Access::Hidden {
+        return Access::Hidden;
+    }
     let ended = !mapping.is_active;
     if ended && (operation != Operation::See || !actor.oversees_all_records()) {
         return Access::Absent;
     }
-    match patient_access(actor, patient, Operation::See) {
+    match through_patient {
         Access::Granted if operation == Operation::Restore => Access::Absent,
         Access::Granted => by_archive_state(
             patient.archived_at.is_some(),

@@ -33,6 +33,11 @@ impl State {
         self.last_id
     }
 
+    /// Keeps new ids clear of the ids of records stored as given.
+    fn saw_id(&mut self, id: i64) {
+        self.last_id = self.last_id.max(id);
+    }
+
     fn patient_mut(&mut self, id: PatientId) -> Option<&mut Patient> {
         self.patients.iter_mut().find(|patient| patient.id == id)
     }
@@ -53,16 +58,12 @@ impl State {
         self.doctors.iter().find(|doctor| doctor.id == id)
     }
 
-    /// Active mappings to live patients.
+    /// The doctor's active mappings, as the real query counts them.
     fn with_count(&self, doctor: &Doctor) -> DoctorWithCount {
         let patient_count = self
             .mappings
             .iter()
             .filter(|mapping| mapping.doctor_id == doctor.id && mapping.is_active)
-            .filter(|mapping| {
-                self.patient(mapping.patient_id)
-                    .is_some_and(|patient| patient.archived_at.is_none())
-            })
             .count();
         DoctorWithCount {
             doctor: doctor.clone(),
@@ -120,17 +121,23 @@ impl FakeStore {
 
     /// Stores `patient` as given.
     pub(crate) fn add_patient(&self, patient: Patient) {
-        self.state().patients.push(patient);
+        let mut state = self.state();
+        state.saw_id(patient.id.0);
+        state.patients.push(patient);
     }
 
     /// Stores `doctor` as given.
     pub(crate) fn add_doctor(&self, doctor: Doctor) {
-        self.state().doctors.push(doctor);
+        let mut state = self.state();
+        state.saw_id(doctor.id.0);
+        state.doctors.push(doctor);
     }
 
     /// Stores `mapping` as given.
     pub(crate) fn add_mapping(&self, mapping: Mapping) {
-        self.state().mappings.push(mapping);
+        let mut state = self.state();
+        state.saw_id(mapping.id.0);
+        state.mappings.push(mapping);
     }
 
     /// The patient as stored now.
@@ -232,6 +239,8 @@ impl PatientRepository for FakeStore {
             return Ok(false);
         };
         patient.archived_at = Some(at);
+        patient.updated_at = at;
+        patient.version += 1;
         state.end_mappings(|mapping| mapping.patient_id == id);
         state.stored_rows.push(audit.clone());
         Ok(true)
@@ -244,6 +253,7 @@ impl PatientRepository for FakeStore {
         };
         patient.archived_at = None;
         patient.updated_at = at;
+        patient.version += 1;
         state.stored_rows.push(audit.clone());
         Ok(true)
     }
@@ -332,6 +342,8 @@ impl DoctorRepository for FakeStore {
             return Ok(false);
         };
         doctor.archived_at = Some(at);
+        doctor.updated_at = at;
+        doctor.version += 1;
         let ended = state.end_mappings(|mapping| mapping.doctor_id == id);
         for mapping in ended {
             state.stored_rows.push(AuditEvent {
@@ -381,12 +393,14 @@ impl MappingRepository for FakeStore {
         patient: PatientId,
     ) -> Result<Vec<(Mapping, DoctorWithCount)>, RepoError> {
         let state = self.state();
-        Ok(state
+        let mut found: Vec<(Mapping, DoctorWithCount)> = state
             .mappings
             .iter()
             .filter(|m| m.patient_id == patient && m.is_active)
             .filter_map(|m| Some((m.clone(), state.with_count(state.doctor(m.doctor_id)?))))
-            .collect())
+            .collect();
+        found.sort_by_key(|(mapping, _)| (mapping.assigned_date, mapping.id));
+        Ok(found)
     }
 
     fn has_active(&self, patient: PatientId, doctor: DoctorId) -> Result<bool, RepoError> {

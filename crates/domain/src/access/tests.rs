@@ -150,6 +150,7 @@ fn every_user_reads_live_doctors_and_only_the_creator_changes_them() {
 
 #[test]
 fn mappings_follow_their_patient_and_ended_ones_are_seen_only_by_staff() {
+    // Someone else's mapping is hidden whether it is active or ended: a denial either way.
     let live = patient(false);
     let archived = patient(true);
     let (active, ended) = (mapping(true), mapping(false));
@@ -157,7 +158,7 @@ fn mappings_follow_their_patient_and_ended_ones_are_seen_only_by_staff() {
         (OWNER, &active, &live, [Granted, Granted, Granted, Absent]),
         (OWNER, &ended, &live, [Absent; 4]),
         (STRANGER, &active, &live, [Hidden; 4]),
-        (STRANGER, &ended, &live, [Absent; 4]),
+        (STRANGER, &ended, &live, [Hidden; 4]),
         (STAFF, &active, &live, [Granted, Granted, Granted, Absent]),
         (STAFF, &ended, &live, [Granted, Absent, Absent, Absent]),
         (STAFF, &ended, &archived, [Granted, Absent, Absent, Absent]),

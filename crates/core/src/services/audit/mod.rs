@@ -26,11 +26,11 @@ pub(crate) use scope::{AuditScope, Refusal, ScopedRow, Target, event_of, permit}
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Caller {
     /// Who acts, in what capacity.
-    pub actor: Actor,
+    pub(crate) actor: Actor,
     /// What the caller may do with the whole audit trail.
-    pub audit_trail: AuditTrailAccess,
+    pub(crate) audit_trail: AuditTrailAccess,
     /// Client address and request id, for the audit trail.
-    pub origin: RequestOrigin,
+    pub(crate) origin: RequestOrigin,
 }
 
 impl Caller {
@@ -45,8 +45,9 @@ impl Caller {
     }
 
     /// `user` acting as platform staff through a session that proved its second factor;
-    /// `None` unless their account allows it.
-    pub fn platform_staff(user: &User, origin: RequestOrigin) -> Option<Self> {
+    /// `None` unless their account allows it. Only a checked admin session makes one
+    /// (`StaffSignIn::authenticate`).
+    pub(crate) fn platform_staff(user: &User, origin: RequestOrigin) -> Option<Self> {
         Some(Self {
             actor: Actor::platform_staff(user)?,
             audit_trail: audit_trail_access(user, true),

@@ -455,4 +455,22 @@ fn another_users_mapping_is_not_found() {
     );
     assert_eq!(store.mapping(MappingId(9)), Some(mapping(true)));
     assert_eq!(store.take_stored_rows(), vec![], "nothing changed");
+
+    // Ended, it is still someone else's: the same answer, recorded as a denial too.
+    let (service, _, trail) = mapping_desk(
+        Some(patient(STRANGER, false)),
+        Some(doctor(STRANGER, true, false)),
+        Some(mapping(false)),
+    );
+    assert_eq!(
+        service.remove_mapping(&caller(OWNER), MappingId(9)),
+        not_found
+    );
+    assert_row(
+        &trail.take_one(),
+        AuditAction::MappingRemove,
+        AuditOutcome::Denied,
+        Some(9),
+        Some(PatientId(1)),
+    );
 }

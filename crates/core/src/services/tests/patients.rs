@@ -406,7 +406,11 @@ fn the_operator_restores_an_archived_patient_and_only_an_archived_one() {
     let (service, store, trail) = patient_desk(&[patient(OWNER, true)]);
     let operator = Caller::operator(RequestOrigin::default());
     assert_eq!(service.restore_patient(&operator, PatientId(1)), Ok(()));
-    assert_eq!(store.patient(PatientId(1)), Some(patient(OWNER, false)));
+    let restored = Patient {
+        version: 4,
+        ..patient(OWNER, false)
+    };
+    assert_eq!(store.patient(PatientId(1)), Some(restored), "live again, one version on");
     assert_eq!(
         store.take_stored_rows(),
         vec![AuditEvent {
