@@ -410,7 +410,11 @@ fn the_operator_restores_an_archived_patient_and_only_an_archived_one() {
         version: 4,
         ..patient(OWNER, false)
     };
-    assert_eq!(store.patient(PatientId(1)), Some(restored), "live again, one version on");
+    assert_eq!(
+        store.patient(PatientId(1)),
+        Some(restored),
+        "live again, one version on"
+    );
     assert_eq!(
         store.take_stored_rows(),
         vec![AuditEvent {
