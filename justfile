@@ -9,7 +9,8 @@ run:
 test:
     cargo test --workspace
 
-# The dependency rule: the core knows no framework, http no Diesel, the binaries no mockall.
+# The dependency rule: domain and core know no framework, no web crate knows Diesel, the JSON
+# API knows nothing of the admin site, the binaries no mockall, and no module cycle.
 check-deps:
     scripts/check-deps.sh
 
