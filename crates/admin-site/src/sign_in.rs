@@ -20,6 +20,7 @@ use crate::layout::{
 use crate::params::FormData;
 use crate::session::{StaffRequest, posted_from_own_page, secure_cookies};
 use crate::state::SiteState;
+use healthcare_web::WebConfig;
 use healthcare_web::client::{client_address, origin_of};
 
 fn login_page(form: &FormState) -> Markup {
@@ -47,14 +48,15 @@ pub async fn login_form() -> HttpResponse {
 /// factor.
 pub async fn login(
     state: web::Data<SiteState>,
+    config: web::Data<WebConfig>,
     request: HttpRequest,
     form: FormData,
 ) -> Result<HttpResponse, AdminError> {
-    if !posted_from_own_page(&request, &state.config) {
+    if !posted_from_own_page(&request, &config) {
         return Err(AdminError::FormExpired);
     }
     let origin = origin_of(&request);
-    let address = client_address(&request, &state.config);
+    let address = client_address(&request, &config);
     let (email, password) = (form.value("email"), form.value("password"));
     let service = state.clone();
     let typed_email = email.clone();

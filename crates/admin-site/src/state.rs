@@ -4,7 +4,6 @@
 use healthcare_core::services::{
     AuthService, DoctorService, MappingService, PatientService, StaffRecords, StaffSignIn,
 };
-use healthcare_web::WebConfig;
 
 /// Shared by every worker; cheap to clone.
 #[derive(Clone)]
@@ -21,8 +20,6 @@ pub struct SiteState {
     pub doctors: DoctorService,
     /// Patient–doctor assignments.
     pub mappings: MappingService,
-    /// HTTP settings shared with the API.
-    pub config: WebConfig,
     /// Whether the session cookie is marked `Secure` (served over TLS, directly or behind a
     /// proxy).
     pub secure_cookies: bool,

@@ -5,7 +5,6 @@ use std::sync::Arc;
 use healthcare_core::services::{
     AuditService, AuthService, DoctorService, MappingService, PatientService,
 };
-use healthcare_web::WebConfig;
 
 /// What the HTTP layer may ask of the database: readiness and figures for metrics.
 pub trait DatabaseProbe: Send + Sync {
@@ -46,6 +45,4 @@ pub struct AppState {
     pub audit: AuditService,
     /// Readiness check.
     pub database: Arc<dyn DatabaseProbe>,
-    /// HTTP settings.
-    pub config: WebConfig,
 }

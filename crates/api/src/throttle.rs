@@ -8,6 +8,7 @@ use actix_web::{FromRequest, HttpRequest, dev::Payload, web};
 
 use crate::errors::ApiError;
 use crate::handlers::run_blocking;
+use healthcare_web::WebConfig;
 use healthcare_web::client::client_address;
 
 use crate::state::AppState;
@@ -22,9 +23,9 @@ impl FromRequest for AuthRouteQuota {
 
     fn from_request(request: &HttpRequest, _: &mut Payload) -> Self::Future {
         let state = request.app_data::<web::Data<AppState>>().cloned();
-        let address = state
-            .as_ref()
-            .map(|state| client_address(request, &state.config));
+        let address = request
+            .app_data::<web::Data<WebConfig>>()
+            .map(|config| client_address(request, config));
         Box::pin(async move {
             let (Some(state), Some(address)) = (state, address) else {
                 return Err(ApiError::Internal("application state missing".into()));

@@ -114,7 +114,6 @@ impl Application {
             patients: services.patients.clone(),
             doctors: services.doctors.clone(),
             mappings: services.mappings.clone(),
-            config: config.clone(),
             secure_cookies: settings.secure_cookies,
         });
         let state = web::Data::new(AppState {
@@ -124,7 +123,6 @@ impl Application {
             mappings: services.mappings,
             audit: services.audit,
             database: probe,
-            config: config.clone(),
         });
         let config = web::Data::new(config);
 

@@ -10,6 +10,8 @@ use healthcare_domain::{FieldErrors, FieldProblem, Timestamp, UserId};
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use healthcare_web::WebConfig;
+
 use crate::auth::RequestCaller;
 use crate::errors::ApiError;
 use crate::handlers::{run_blocking, timestamp};
@@ -135,6 +137,7 @@ fn audit_filter(query: &ListQuery) -> Result<AuditFilter, ApiError> {
 pub async fn list(
     RequestCaller(caller): RequestCaller,
     state: web::Data<AppState>,
+    config: web::Data<WebConfig>,
     request: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
     let query = ListQuery::parse(&request)?;
@@ -143,7 +146,7 @@ pub async fn list(
     let found = run_blocking(move || service.list_events(&caller, &filter, page)).await?;
     Ok(HttpResponse::Ok().json(page_json(
         &request,
-        &state.config,
+        &config,
         &query,
         found,
         AuditEventJson::from,

@@ -6,6 +6,8 @@ use healthcare_domain::FieldErrors;
 use healthcare_domain::doctor::{DoctorId, DoctorInput};
 use healthcare_domain::fields::WriteMode;
 
+use healthcare_web::WebConfig;
+
 use crate::auth::RequestCaller;
 use crate::errors::ApiError;
 use crate::handlers::run_blocking;
@@ -43,6 +45,7 @@ struct DoctorFilters {
 pub async fn list(
     RequestCaller(caller): RequestCaller,
     state: web::Data<AppState>,
+    config: web::Data<WebConfig>,
     request: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
     let query = ListQuery::parse(&request)?;
@@ -55,7 +58,7 @@ pub async fn list(
     let found = run_blocking(move || service.list_doctors(&caller, filter, page)).await?;
     Ok(HttpResponse::Ok().json(page_json(
         &request,
-        &state.config,
+        &config,
         &query,
         found,
         DoctorJson::from,

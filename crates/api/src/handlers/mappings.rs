@@ -8,6 +8,8 @@ use healthcare_domain::mapping::MappingId;
 use healthcare_domain::patient::PatientId;
 use serde_json::json;
 
+use healthcare_web::WebConfig;
+
 use crate::auth::RequestCaller;
 use crate::errors::ApiError;
 use crate::handlers::run_blocking;
@@ -63,6 +65,7 @@ struct MappingFilters {
 pub async fn list(
     RequestCaller(caller): RequestCaller,
     state: web::Data<AppState>,
+    config: web::Data<WebConfig>,
     request: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
     let query = ListQuery::parse(&request)?;
@@ -75,7 +78,7 @@ pub async fn list(
     let found = run_blocking(move || service.list_mappings(&caller, filter, page)).await?;
     Ok(HttpResponse::Ok().json(page_json(
         &request,
-        &state.config,
+        &config,
         &query,
         found,
         MappingJson::from,

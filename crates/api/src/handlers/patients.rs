@@ -5,6 +5,8 @@ use healthcare_domain::FieldErrors;
 use healthcare_domain::fields::WriteMode;
 use healthcare_domain::patient::{PatientFilter, PatientId, PatientInput};
 
+use healthcare_web::WebConfig;
+
 use crate::auth::RequestCaller;
 use crate::errors::ApiError;
 use crate::handlers::run_blocking;
@@ -39,6 +41,7 @@ struct PatientSearch {
 pub async fn list(
     RequestCaller(caller): RequestCaller,
     state: web::Data<AppState>,
+    config: web::Data<WebConfig>,
     request: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
     let query = ListQuery::parse(&request)?;
@@ -50,7 +53,7 @@ pub async fn list(
     let found = run_blocking(move || service.list_patients(&caller, filter, page)).await?;
     Ok(HttpResponse::Ok().json(page_json(
         &request,
-        &state.config,
+        &config,
         &query,
         found,
         PatientJson::from,

@@ -1,12 +1,12 @@
 //! `GET /api/`: links to the resource collections.
 
 use actix_web::{HttpRequest, HttpResponse, get, web};
+use healthcare_web::WebConfig;
 use serde_json::json;
 
 use crate::auth::AuthenticatedUser;
 use crate::openapi::{ApiRoot, AuthErrors, ServerErrors};
 use crate::query::absolute_base;
-use crate::state::AppState;
 
 /// Links to the collections.
 #[utoipa::path(
@@ -18,10 +18,10 @@ use crate::state::AppState;
 #[get("")]
 pub async fn api_root(
     _caller: AuthenticatedUser,
-    state: web::Data<AppState>,
+    config: web::Data<WebConfig>,
     request: HttpRequest,
 ) -> HttpResponse {
-    let base = absolute_base(&request, &state.config);
+    let base = absolute_base(&request, &config);
     HttpResponse::Ok().json(json!({
         "patients": format!("{base}patients/"),
         "doctors": format!("{base}doctors/"),

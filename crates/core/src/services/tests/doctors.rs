@@ -111,3 +111,22 @@ fn deleting_a_doctor_archived_in_between_is_not_found() {
         Err(ServiceError::NotFound(Resource::Doctor))
     );
 }
+
+#[test]
+fn the_operator_has_no_account_to_create_a_doctor_under() {
+    let (service, _) = doctor_desk(doctor(OWNER, true, false));
+    let input = DoctorInput {
+        name: text("Dr. Eve"),
+        ..Default::default()
+    };
+    assert_eq!(
+        service
+            .create_doctor(&Caller::operator(origin()), input, FieldErrors::new())
+            .map(|_| ()),
+        Err(ServiceError::Forbidden)
+    );
+    let listed = service
+        .list_doctors(&caller(OWNER), Default::default(), page())
+        .expect("listed");
+    assert_eq!(listed.total, 1, "nothing created beside the stored doctor");
+}

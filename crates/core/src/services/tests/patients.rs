@@ -464,3 +464,32 @@ fn the_operator_restores_an_archived_patient_and_only_an_archived_one() {
         Some(PatientId(1)),
     );
 }
+
+#[test]
+fn the_operator_has_no_account_to_register_a_patient_under() {
+    let (service, store, trail) = patient_desk(&[]);
+    let operator = Caller::operator(origin());
+    let input = PatientInput {
+        name: text("Jane Roe"),
+        age: Submitted::Given(40),
+        gender: text("F"),
+        ..Default::default()
+    };
+    assert_eq!(
+        service.create_patient(&operator, input, FieldErrors::new()),
+        Err(ServiceError::Forbidden)
+    );
+    assert_eq!(store.take_stored_rows(), vec![], "nothing stored");
+    assert_eq!(
+        trail.take_one(),
+        AuditEvent {
+            at: at(),
+            actor: None,
+            action: AuditAction::PatientCreate,
+            resource_id: None,
+            patient_id: None,
+            outcome: AuditOutcome::Denied,
+            origin: origin(),
+        }
+    );
+}
