@@ -30,6 +30,56 @@ pub fn parse_integer(value: &Value) -> Option<i64> {
     }
 }
 
+/// The strings DRF's `BooleanField` reads as a boolean, exactly (no trimming, no other case).
+pub const BOOLEAN_SPELLINGS: [(&str, bool); 28] = [
+    ("t", true),
+    ("T", true),
+    ("y", true),
+    ("Y", true),
+    ("yes", true),
+    ("Yes", true),
+    ("YES", true),
+    ("true", true),
+    ("True", true),
+    ("TRUE", true),
+    ("on", true),
+    ("On", true),
+    ("ON", true),
+    ("1", true),
+    ("f", false),
+    ("F", false),
+    ("n", false),
+    ("N", false),
+    ("no", false),
+    ("No", false),
+    ("NO", false),
+    ("false", false),
+    ("False", false),
+    ("FALSE", false),
+    ("off", false),
+    ("Off", false),
+    ("OFF", false),
+    ("0", false),
+];
+
+/// A boolean from a JSON value, as DRF's `BooleanField` reads it: a JSON boolean, one of
+/// [`BOOLEAN_SPELLINGS`], or the number 1 or 0.
+pub fn parse_json_boolean(value: &Value) -> Option<bool> {
+    match value {
+        Value::Bool(flag) => Some(*flag),
+        Value::Number(number) => match number.as_f64() {
+            Some(1.0) => Some(true),
+            Some(0.0) => Some(false),
+            _ => None,
+        },
+        Value::String(text) => BOOLEAN_SPELLINGS
+            .iter()
+            .find(|(spelling, _)| spelling == text)
+            .map(|(_, flag)| *flag),
+        _ => None,
+    }
+}
+
 /// A request body that is a JSON object. An empty body counts as `{}` (DRF's behaviour), so a
 /// missing body reports missing fields.
 #[derive(Debug, Default)]
@@ -117,7 +167,8 @@ impl FieldReader {
         }
     }
 
-    /// A required string. Numbers are accepted as their text, as DRF's `CharField` does.
+    /// A required string. Unlike DRF's `CharField`, a number is refused: the document says
+    /// "string", and a generated client sends one.
     pub fn required_string(&mut self, field: &str) -> Option<String> {
         match self.object.get(field) {
             None => self.fail(field, FieldProblem::Required),
@@ -137,20 +188,18 @@ impl FieldReader {
                 self.fail(field, FieldProblem::NullCharacter)
             }
             Value::String(text) => Some(text),
-            Value::Number(number) => Some(number.to_string()),
             Value::Null => self.fail(field, FieldProblem::NotNull),
-            Value::Bool(_) | Value::Array(_) | Value::Object(_) => {
+            Value::Number(_) | Value::Bool(_) | Value::Array(_) | Value::Object(_) => {
                 self.fail(field, FieldProblem::NotAString)
             }
         }
     }
 
-    /// A string field for a create or update: numbers are taken as their text.
+    /// A string field for a create or update (a number is refused, as in `required_string`).
     pub fn string(&mut self, field: &str) -> Submitted<String> {
         self.submitted(field, |value| match value {
             Value::String(text) if text.contains('\0') => Err(FieldProblem::NullCharacter),
             Value::String(text) => Ok(text.clone()),
-            Value::Number(number) => Ok(number.to_string()),
             _ => Err(FieldProblem::NotAString),
         })
     }
@@ -166,13 +215,7 @@ impl FieldReader {
     /// A boolean field, with the spellings DRF's `BooleanField` accepts.
     pub fn boolean(&mut self, field: &str) -> Submitted<bool> {
         self.submitted(field, |value| {
-            let text = match value {
-                Value::Bool(flag) => return Ok(*flag),
-                Value::Number(number) => number.to_string(),
-                Value::String(text) => text.clone(),
-                _ => String::new(),
-            };
-            parse_boolean(&text).ok_or(FieldProblem::NotABoolean)
+            parse_json_boolean(value).ok_or(FieldProblem::NotABoolean)
         })
     }
 
@@ -244,10 +287,14 @@ mod tests {
     }
 
     #[test]
-    fn strings_follow_drf_rules() {
+    fn strings_are_strings_only() {
         let mut fields = reader(json!({"a": "x", "b": 12, "c": null, "d": true, "e": [1]}));
         assert_eq!(fields.required_string("a").as_deref(), Some("x"));
-        assert_eq!(fields.required_string("b").as_deref(), Some("12"));
+        assert_eq!(
+            fields.required_string("b"),
+            None,
+            "a number is not a string"
+        );
         assert_eq!(fields.required_string("c"), None);
         assert_eq!(fields.required_string("d"), None);
         assert_eq!(fields.optional_string("e"), None);
@@ -255,6 +302,7 @@ mod tests {
         assert_eq!(fields.optional_string("absent"), None);
         let errors = fields.into_errors();
         let expected: Vec<(&str, Vec<FieldProblem>)> = vec![
+            ("b", vec![FieldProblem::NotAString]),
             ("c", vec![FieldProblem::NotNull]),
             ("d", vec![FieldProblem::NotAString]),
             ("e", vec![FieldProblem::NotAString]),
@@ -297,6 +345,20 @@ mod tests {
         assert_eq!(fields.boolean("a"), Submitted::Given(true));
         assert_eq!(fields.boolean("b"), Submitted::Given(false));
         assert_eq!(fields.boolean("c"), Submitted::Rejected);
+        for (value, read) in [
+            (json!(true), Some(true)),
+            (json!("On"), Some(true)),
+            (json!(1), Some(true)),
+            (json!(1.0), Some(true)),
+            (json!("OFF"), Some(false)),
+            (json!(0.0), Some(false)),
+            (json!("oN"), None),
+            (json!(" yes"), None),
+            (json!(2), None),
+            (json!([]), None),
+        ] {
+            assert_eq!(parse_json_boolean(&value), read, "{value}");
+        }
         assert_eq!(fields.decimal("d"), Submitted::Given("12.5".to_owned()));
         assert_eq!(fields.primary_key("e"), Submitted::Given(7));
         assert_eq!(fields.primary_key("f"), Submitted::Rejected);

@@ -14,6 +14,7 @@ on_both_backends!(
     list_costs_a_fixed_number_of_statements,
     delete_archives_and_deactivates_mappings,
     if_match_on_doctors,
+    text_fields_take_strings_and_booleans_take_drf_spellings,
 );
 
 async fn create_and_read_a_doctor(app: TestApp) {
@@ -389,4 +390,61 @@ async fn if_match_on_doctors(app: TestApp) {
         )
         .await;
     assert_eq!((fresh.status, fresh.header("etag")), (200, Some("\"v2\"")));
+}
+
+/// The document says "string" for text fields, so a number there is refused (DRF turned it into
+/// text); a boolean takes exactly DRF's spellings, which the document lists.
+async fn text_fields_take_strings_and_booleans_take_drf_spellings(app: TestApp) {
+    let ann = app.register("Ann", "ann@example.com").await;
+    let mut body = doctor_body("Dr. A", "B");
+    body["specialization"] = json!(0);
+    body["phone"] = json!(5550100);
+    let reply = app
+        .request("POST", "/api/doctors/", Some(body), Some(&ann.access))
+        .await;
+    assert_eq!(
+        (reply.status, reply.body),
+        (
+            400,
+            json!({"specialization": ["Not a valid string."], "phone": ["Not a valid string."]})
+        )
+    );
+    let doctor = app.create_doctor(&ann, "Dr. A", "Cardiology").await;
+    let path = format!("/api/doctors/{doctor}/");
+    for (given, read) in [
+        (json!("Off"), false),
+        (json!("On"), true),
+        (json!(0), false),
+        (json!("yes"), true),
+        (json!(false), false),
+    ] {
+        let reply = app
+            .request(
+                "PATCH",
+                &path,
+                Some(json!({"is_available": given})),
+                Some(&ann.access),
+            )
+            .await;
+        assert_eq!(
+            (reply.status, &reply.body["is_available"]),
+            (200, &json!(read)),
+            "{given}"
+        );
+    }
+    for given in [json!("oN"), json!(" yes"), json!(2), json!("")] {
+        let reply = app
+            .request(
+                "PATCH",
+                &path,
+                Some(json!({"is_available": given})),
+                Some(&ann.access),
+            )
+            .await;
+        assert_eq!(
+            (reply.status, reply.body),
+            (400, json!({"is_available": ["Must be a valid boolean."]})),
+            "{given}"
+        );
+    }
 }
