@@ -25,7 +25,7 @@ pub struct PatientJson {
     #[schema(minimum = 0, maximum = 150)]
     age: i16,
     /// `M`, `F` or `O`.
-    #[schema(value_type = String, pattern = "^[MFO]$")]
+    #[schema(value_type = crate::openapi::Gender)]
     gender: &'static str,
     /// Phone, possibly empty.
     #[schema(max_length = 15)]
@@ -81,8 +81,7 @@ pub struct DoctorJson {
     /// Phone.
     #[schema(min_length = 1, max_length = 15)]
     phone: String,
-    /// E-mail address.
-    #[schema(format = Email)]
+    /// E-mail address (the local part may hold characters beyond ASCII, so no `format`).
     email: String,
     /// Years of experience.
     #[schema(minimum = 0, maximum = 80)]
@@ -91,7 +90,7 @@ pub struct DoctorJson {
     #[schema(min_length = 1, max_length = 200)]
     qualification: String,
     /// Fee with exactly two decimals.
-    #[schema(pattern = r"^\d{1,8}\.\d{2}$")]
+    #[schema(pattern = r"^[0-9]{1,8}\.[0-9]{2}$")]
     consultation_fee: String,
     /// Whether new patients can be assigned.
     is_available: bool,

@@ -5,11 +5,20 @@ use actix_web::HttpRequest;
 use healthcare_core::{Page, PageOf, ServiceError};
 use healthcare_domain::{FieldErrors, FieldProblem};
 use serde::Serialize;
+use std::borrow::Cow;
+use utoipa::openapi::schema::{
+    ArrayBuilder, KnownFormat, ObjectBuilder, SchemaFormat, SchemaType, Type,
+};
+use utoipa::openapi::{Ref, RefOr, Schema};
+use utoipa::{PartialSchema, ToSchema};
 
 use crate::body::{parse_boolean, parse_integer_text};
 use crate::errors::ApiError;
 use healthcare_web::WebConfig;
 use healthcare_web::client::own_origin;
+
+/// The largest `page` or `page_size` read: the document types them as 64-bit signed integers.
+const MAX_PARAMETER: u64 = i64::MAX as u64;
 
 /// A list request's query parameters and the page it asks for.
 #[derive(Debug)]
@@ -41,7 +50,7 @@ impl ListQuery {
                 .trim()
                 .parse::<u64>()
                 .ok()
-                .filter(|n| *n >= 1)
+                .filter(|n| (1..=MAX_PARAMETER).contains(n))
                 .ok_or(ApiError::InvalidPage)?,
         };
         let size = match value("page_size") {
@@ -50,7 +59,7 @@ impl ListQuery {
                 .trim()
                 .parse::<u64>()
                 .ok()
-                .filter(|n| *n >= 1)
+                .filter(|n| (1..=MAX_PARAMETER).contains(n))
                 .ok_or_else(|| {
                     ApiError::from(ServiceError::Validation(FieldErrors::single(
                         "page_size",
@@ -128,19 +137,80 @@ fn invalid_filter(name: &str, problem: FieldProblem) -> ApiError {
 }
 
 /// A page in the contract's shape.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Serialize)]
 pub struct PageJson<T> {
     /// Matching items in all.
-    #[schema(minimum = 0)]
     count: u64,
     /// The next page, absolute, or null on the last.
-    #[schema(format = "uri")]
     next: Option<String>,
     /// The previous page, absolute, or null on the first.
-    #[schema(format = "uri")]
     previous: Option<String>,
     /// This page's items.
     results: Vec<T>,
+}
+
+/// Written by hand because the derived schema of a generic type copies `T` into every page:
+/// here the items refer to `T`'s own schema, and `next` and `previous` are required (they are
+/// always sent, `null` at either end).
+impl<T: ToSchema> PartialSchema for PageJson<T> {
+    fn schema() -> RefOr<Schema> {
+        let link = |description: &str| {
+            ObjectBuilder::new()
+                .schema_type(SchemaType::from_iter([Type::String, Type::Null]))
+                .format(Some(SchemaFormat::Custom("uri".to_owned())))
+                .description(Some(description))
+        };
+        ObjectBuilder::new()
+            .schema_type(Type::Object)
+            .description(Some(format!("A page of `{}`.", T::name())))
+            .property(
+                "count",
+                ObjectBuilder::new()
+                    .schema_type(Type::Integer)
+                    .format(Some(SchemaFormat::KnownFormat(KnownFormat::Int64)))
+                    .minimum(Some(0))
+                    .description(Some("Matching items in all.")),
+            )
+            .property(
+                "next",
+                link("The next page, absolute (the other query parameters kept), or null on the last."),
+            )
+            .property(
+                "previous",
+                link("The previous page, absolute, or null on the first."),
+            )
+            .property(
+                "results",
+                ArrayBuilder::new()
+                    .items(Ref::from_schema_name(T::name()))
+                    .description(Some("This page's items.")),
+            )
+            .required("count")
+            .required("next")
+            .required("previous")
+            .required("results")
+            .into()
+    }
+}
+
+/// The pages, named for the documentation (a generic type cannot be a response body there).
+pub type PatientPage = PageJson<crate::json::PatientJson>;
+/// A page of doctors.
+pub type DoctorPage = PageJson<crate::json::DoctorJson>;
+/// A page of mappings.
+pub type MappingPage = PageJson<crate::json::MappingJson>;
+/// A page of audit rows.
+pub type AuditEventPage = PageJson<crate::handlers::audit::AuditEventJson>;
+
+impl<T: ToSchema> ToSchema for PageJson<T> {
+    fn name() -> Cow<'static, str> {
+        format!("PageJson_{}", T::name()).into()
+    }
+
+    fn schemas(schemas: &mut Vec<(String, RefOr<Schema>)>) {
+        schemas.push((T::name().into(), T::schema()));
+        T::schemas(schemas);
+    }
 }
 
 /// Builds the response body for one page; a page past the end is 404 "Invalid page.".

@@ -12,11 +12,13 @@ use healthcare_domain::FieldErrors;
 use healthcare_domain::doctor::DoctorInput;
 use healthcare_domain::fields::Submitted;
 use healthcare_domain::patient::PatientInput;
+use utoipa::openapi::schema::{ObjectBuilder, Type};
 use utoipa::openapi::{RefOr, Schema};
 use utoipa::{PartialSchema, ToSchema};
 
 use crate::body::{FieldReader, JsonObject};
 use crate::errors::ApiError;
+use crate::openapi::{Gender, fields};
 
 /// A body that reads itself field by field.
 pub trait RequestBody: Sized {
@@ -85,25 +87,26 @@ fn any_subset(schema: RefOr<Schema>, description: String) -> RefOr<Schema> {
     }
 }
 
-/// Declares a body from one list of fields: each field's documentation and schema attributes,
-/// its type, and the [`FieldReader`] method that reads it. With `=> Input`, the body also
-/// converts into the domain's input of the same fields.
+/// Declares a body from one list of fields: each field's documentation, whether the schema
+/// requires it, its type, the [`FieldReader`] method that reads it and its schema (from
+/// [`fields`], which states exactly what the reader and the domain accept). With `=> Input`,
+/// the body also converts into the domain's input of the same fields.
 macro_rules! request_body {
     (
-        $(#[$meta:meta])*
+        $(#[doc = $doc:literal])*
         $name:ident => $input:ty {
             $(
-                $(#[$field_meta:meta])*
-                $field:ident: $kind:ty = $reader:ident,
+                $(#[doc = $field_doc:literal])*
+                $field:ident ($presence:ident): $kind:ty = $reader:ident, $schema:expr;
             )*
         }
     ) => {
         request_body! {
-            $(#[$meta])*
+            $(#[doc = $doc])*
             $name {
                 $(
-                    $(#[$field_meta])*
-                    $field: $kind = $reader,
+                    $(#[doc = $field_doc])*
+                    $field ($presence): $kind = $reader, $schema;
                 )*
             }
         }
@@ -117,19 +120,19 @@ macro_rules! request_body {
         }
     };
     (
-        $(#[$meta:meta])*
+        $(#[doc = $doc:literal])*
         $name:ident {
             $(
-                $(#[$field_meta:meta])*
-                $field:ident: $kind:ty = $reader:ident,
+                $(#[doc = $field_doc:literal])*
+                $field:ident ($presence:ident): $kind:ty = $reader:ident, $schema:expr;
             )*
         }
     ) => {
-        $(#[$meta])*
-        #[derive(Debug, ToSchema)]
+        $(#[doc = $doc])*
+        #[derive(Debug)]
         pub struct $name {
             $(
-                $(#[$field_meta])*
+                $(#[doc = $field_doc])*
                 pub $field: $kind,
             )*
         }
@@ -141,25 +144,65 @@ macro_rules! request_body {
                 }
             }
         }
+
+        impl PartialSchema for $name {
+            fn schema() -> RefOr<Schema> {
+                let mut object = ObjectBuilder::new()
+                    .schema_type(Type::Object)
+                    .description(Some(doc_text(&[$($doc),*])));
+                $(
+                    object = object.property(
+                        stringify!($field),
+                        fields::described(RefOr::from($schema), doc_text(&[$($field_doc),*])),
+                    );
+                    if Presence::$presence.is_required() {
+                        object = object.required(stringify!($field));
+                    }
+                )*
+                object.into()
+            }
+        }
+
+        impl ToSchema for $name {}
     };
+}
+
+/// Whether a body's schema requires a field.
+#[derive(Clone, Copy)]
+enum Presence {
+    #[expect(non_camel_case_types, reason = "read as a keyword in `request_body!`")]
+    required,
+    #[expect(non_camel_case_types, reason = "read as a keyword in `request_body!`")]
+    optional,
+}
+
+impl Presence {
+    fn is_required(self) -> bool {
+        matches!(self, Self::required)
+    }
+}
+
+/// Doc-comment lines as one paragraph.
+fn doc_text(lines: &[&str]) -> String {
+    lines
+        .iter()
+        .map(|line| line.trim())
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 request_body! {
     /// `POST /api/auth/register/`.
     RegisterRequest {
         /// Display name, 1–150 characters after trimming.
-        #[schema(value_type = String, min_length = 1, max_length = 150)]
-        name: Option<String> = required_string,
+        name (required): Option<String> = required_string, fields::required_text::<150>();
         /// Unique e-mail address (compared ignoring case).
-        #[schema(value_type = String, format = Email, max_length = 254)]
-        email: Option<String> = required_string,
+        email (required): Option<String> = required_string, fields::email();
         /// At least 8 characters and at most 72 bytes; not common, not entirely numeric, not too
         /// similar to the name or e-mail.
-        #[schema(value_type = String, min_length = 8, max_length = 72)]
-        password: Option<String> = required_string,
+        password (required): Option<String> = required_string, fields::secret(8, Some(72));
         /// When given, must equal `password`.
-        #[schema(nullable = false)]
-        password_confirm: Option<String> = optional_string,
+        password_confirm (optional): Option<String> = optional_string, fields::secret(0, None);
     }
 }
 
@@ -167,11 +210,9 @@ request_body! {
     /// `POST /api/auth/login/`.
     LoginRequest {
         /// E-mail address, any case.
-        #[schema(value_type = String, format = Email)]
-        email: Option<String> = required_string,
+        email (required): Option<String> = required_string, fields::secret(1, None);
         /// Password.
-        #[schema(value_type = String, min_length = 1)]
-        password: Option<String> = required_string,
+        password (required): Option<String> = required_string, fields::secret(1, None);
     }
 }
 
@@ -179,8 +220,7 @@ request_body! {
     /// `POST /api/auth/token/refresh/` and `POST /api/auth/logout/`.
     RefreshRequest {
         /// A refresh token.
-        #[schema(value_type = String, min_length = 1)]
-        refresh: Option<String> = required_string,
+        refresh (required): Option<String> = required_string, fields::secret(1, None);
     }
 }
 
@@ -189,8 +229,7 @@ request_body! {
     SecondFactorRequest {
         /// The current code of the authenticator app enrolled on the admin site (6 digits), or an
         /// unused recovery code.
-        #[schema(value_type = String, min_length = 1)]
-        code: Option<String> = required_string,
+        code (required): Option<String> = required_string, fields::secret(1, None);
     }
 }
 
@@ -198,38 +237,29 @@ request_body! {
     /// `POST /api/auth/password/`.
     PasswordChangeRequest {
         /// The current password.
-        #[schema(value_type = String, min_length = 1)]
-        old_password: Option<String> = required_string,
+        old_password (required): Option<String> = required_string, fields::secret(1, None);
         /// The new password, under the same rules as at registration.
-        #[schema(value_type = String, min_length = 8, max_length = 72)]
-        new_password: Option<String> = required_string,
+        new_password (required): Option<String> = required_string, fields::secret(8, Some(72));
     }
 }
 
 request_body! {
     /// A patient to create or replace (`POST`, `PUT`).
     PatientWrite => PatientInput {
-        /// Full name, 1–100 characters.
-        #[schema(value_type = String, min_length = 1, max_length = 100)]
-        name: Submitted<String> = string,
-        /// Age in years (an integer, or a string holding one).
-        #[schema(value_type = i64, minimum = 0, maximum = 150)]
-        age: Submitted<i64> = integer,
+        /// Full name, 1–100 characters after trimming.
+        name (required): Submitted<String> = string, fields::required_text::<100>();
+        /// Age in years, 0–150: an integer, or a string holding one.
+        age (required): Submitted<i64> = integer, fields::age();
         /// `M`, `F` or `O`.
-        #[schema(value_type = String, pattern = "^[MFO]$")]
-        gender: Submitted<String> = string,
-        /// At most 15 characters.
-        #[schema(value_type = Option<String>, nullable = false, max_length = 15)]
-        phone: Submitted<String> = string,
+        gender (required): Submitted<String> = string, fields::reference(&Gender::name());
+        /// At most 15 characters after trimming.
+        phone (optional): Submitted<String> = string, fields::optional_text::<15>();
         /// An e-mail address or the empty string.
-        #[schema(value_type = Option<String>, nullable = false)]
-        email: Submitted<String> = string,
+        email (optional): Submitted<String> = string, fields::optional_email();
         /// Postal address.
-        #[schema(value_type = Option<String>, nullable = false)]
-        address: Submitted<String> = string,
+        address (optional): Submitted<String> = string, fields::free_text();
         /// Free-text medical history.
-        #[schema(value_type = Option<String>, nullable = false)]
-        medical_history: Submitted<String> = string,
+        medical_history (optional): Submitted<String> = string, fields::free_text();
     }
 }
 
@@ -241,30 +271,25 @@ any_subset_of! {
 request_body! {
     /// A doctor to create or replace (`POST`, `PUT`).
     DoctorWrite => DoctorInput {
-        /// Full name, 1–100 characters.
-        #[schema(value_type = String, min_length = 1, max_length = 100)]
-        name: Submitted<String> = string,
-        /// Specialization, 1–100 characters.
-        #[schema(value_type = String, min_length = 1, max_length = 100)]
-        specialization: Submitted<String> = string,
-        /// Phone, 1–15 characters.
-        #[schema(value_type = String, min_length = 1, max_length = 15)]
-        phone: Submitted<String> = string,
+        /// Full name, 1–100 characters after trimming.
+        name (required): Submitted<String> = string, fields::required_text::<100>();
+        /// Specialization, 1–100 characters after trimming.
+        specialization (required): Submitted<String> = string, fields::required_text::<100>();
+        /// Phone, 1–15 characters after trimming.
+        phone (required): Submitted<String> = string, fields::required_text::<15>();
         /// E-mail address.
-        #[schema(value_type = String, format = Email)]
-        email: Submitted<String> = string,
-        /// Years of experience.
-        #[schema(value_type = i64, minimum = 0, maximum = 80)]
-        experience_years: Submitted<i64> = integer,
-        /// Qualification, 1–200 characters.
-        #[schema(value_type = String, min_length = 1, max_length = 200)]
-        qualification: Submitted<String> = string,
-        /// Fee: a decimal with at most 2 decimals and 10 digits (a JSON number is accepted too).
-        #[schema(value_type = String, pattern = r"^\d{1,8}(\.\d{1,2})?$")]
-        consultation_fee: Submitted<String> = decimal,
-        /// Whether new patients can be assigned. Omitted: true for a new doctor, unchanged otherwise.
-        #[schema(value_type = Option<bool>, nullable = false)]
-        is_available: Submitted<bool> = boolean,
+        email (required): Submitted<String> = string, fields::email();
+        /// Years of experience, 0–80: an integer, or a string holding one.
+        experience_years (required): Submitted<i64> = integer, fields::experience_years();
+        /// Qualification, 1–200 characters after trimming.
+        qualification (required): Submitted<String> = string, fields::required_text::<200>();
+        /// Fee, not negative, at most 2 decimals and 10 digits: a JSON number or a string.
+        /// Returned as a string with exactly 2 decimals.
+        consultation_fee (required): Submitted<String> = decimal, fields::money();
+        /// Whether new patients can be assigned. Omitted: true for a new doctor, unchanged
+        /// otherwise. A JSON boolean; DRF's spellings (`"yes"`, `"off"`, `1`, `0`...) are
+        /// accepted too.
+        is_available (optional): Submitted<bool> = boolean, fields::boolean();
     }
 }
 
@@ -276,15 +301,12 @@ any_subset_of! {
 request_body! {
     /// `POST /api/mappings/`.
     MappingCreate => AssignmentInput {
-        /// One of the caller's patients.
-        #[schema(value_type = i64, minimum = 1)]
-        patient: Submitted<i64> = primary_key,
-        /// An available doctor.
-        #[schema(value_type = i64, minimum = 1)]
-        doctor: Submitted<i64> = primary_key,
+        /// One of the caller's patients: an id, or a string holding one.
+        patient (required): Submitted<i64> = primary_key, fields::record_id();
+        /// An available doctor: an id, or a string holding one.
+        doctor (required): Submitted<i64> = primary_key, fields::record_id();
         /// Free-text notes.
-        #[schema(value_type = Option<String>, nullable = false)]
-        notes: Submitted<String> = string,
+        notes (optional): Submitted<String> = string, fields::free_text();
     }
 }
 
@@ -292,7 +314,6 @@ request_body! {
     /// `PATCH /api/mappings/{id}/`.
     MappingNotes {
         /// Free-text notes.
-        #[schema(value_type = Option<String>, nullable = false)]
-        notes: Submitted<String> = string,
+        notes (optional): Submitted<String> = string, fields::free_text();
     }
 }

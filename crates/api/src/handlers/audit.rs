@@ -8,7 +8,10 @@ use healthcare_domain::audit::{AuditAction, AuditOutcome, AuditRecord};
 use healthcare_domain::patient::PatientId;
 use healthcare_domain::{FieldErrors, FieldProblem, Timestamp, UserId};
 use serde::Serialize;
-use utoipa::ToSchema;
+use std::borrow::Cow;
+use utoipa::openapi::schema::{ObjectBuilder, Type};
+use utoipa::openapi::{RefOr, Schema};
+use utoipa::{PartialSchema, ToSchema};
 
 use healthcare_web::WebConfig;
 
@@ -16,7 +19,7 @@ use crate::auth::RequestCaller;
 use crate::errors::ApiError;
 use crate::handlers::{run_blocking, timestamp};
 use crate::openapi::{AuthErrors, AuthFailure, ListErrors, Paging, ServerErrors};
-use crate::query::{ListQuery, PageJson, page_json};
+use crate::query::{AuditEventPage, ListQuery, page_json};
 use crate::state::AppState;
 
 /// One recorded access or security event. Never holds a value of a patient field.
@@ -29,15 +32,18 @@ pub struct AuditEventJson {
     at: String,
     /// Who acted (null: an unknown account, or an operator at the console).
     actor_user_id: Option<i64>,
-    /// What was done, e.g. `patient.read`.
+    /// What was done.
+    #[schema(value_type = AuditActionName)]
     action: String,
-    /// The kind of record: `patient`, `mapping`, `user` or `audit_event`.
+    /// The kind of record the action is about.
+    #[schema(value_type = AuditResourceType)]
     resource_type: String,
     /// Which record, when there is one.
     resource_id: Option<i64>,
     /// The patient whose data was touched, when there is one.
     patient_id: Option<i64>,
-    /// `success`, `failure` or `denied` (another owner's record is `denied`).
+    /// How it ended (another owner's record is `denied`).
+    #[schema(value_type = AuditOutcomeName)]
     outcome: String,
     /// The client's address.
     client_address: Option<String>,
@@ -63,6 +69,75 @@ impl From<AuditRecord> for AuditEventJson {
     }
 }
 
+/// A string that is one of `values`.
+fn one_of(
+    description: &str,
+    values_given: impl IntoIterator<Item = &'static str>,
+) -> RefOr<Schema> {
+    let mut values: Vec<&str> = Vec::new();
+    for value in values_given {
+        if !values.contains(&value) {
+            values.push(value);
+        }
+    }
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .description(Some(description))
+        .enum_values(Some(values))
+        .into()
+}
+
+/// An audit row's `action`: every action the domain records.
+pub struct AuditActionName;
+
+impl PartialSchema for AuditActionName {
+    fn schema() -> RefOr<Schema> {
+        one_of(
+            "What was done: `<resource>.<verb>`.",
+            AuditAction::ALL.map(AuditAction::as_str),
+        )
+    }
+}
+
+impl ToSchema for AuditActionName {
+    fn name() -> Cow<'static, str> {
+        "AuditAction".into()
+    }
+}
+
+/// An audit row's `resource_type`.
+pub struct AuditResourceType;
+
+impl PartialSchema for AuditResourceType {
+    fn schema() -> RefOr<Schema> {
+        one_of(
+            "The kind of record an action is about.",
+            AuditAction::ALL.map(AuditAction::resource_type),
+        )
+    }
+}
+
+impl ToSchema for AuditResourceType {}
+
+/// An audit row's `outcome`.
+pub struct AuditOutcomeName;
+
+impl PartialSchema for AuditOutcomeName {
+    fn schema() -> RefOr<Schema> {
+        one_of(
+            "How an attempt ended: `success`; `failure` (refused for what was asked); `denied` \
+             (refused for who asked).",
+            AuditOutcome::ALL.map(AuditOutcome::as_str),
+        )
+    }
+}
+
+impl ToSchema for AuditOutcomeName {
+    fn name() -> Cow<'static, str> {
+        "AuditOutcome".into()
+    }
+}
+
 /// The filters of the audit trail.
 #[derive(utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -72,9 +147,11 @@ struct AuditFilters {
     patient: Option<i64>,
     /// Only rows whose actor is this user id.
     user: Option<i64>,
-    /// Only this action, e.g. `patient.read`.
+    /// Only this action.
+    #[param(value_type = Option<AuditActionName>)]
     action: Option<String>,
-    /// Only this outcome: `success`, `failure` or `denied`.
+    /// Only this outcome.
+    #[param(value_type = Option<AuditOutcomeName>)]
     outcome: Option<String>,
     /// Only rows at or after this time (RFC 3339).
     #[param(format = DateTime)]
@@ -127,7 +204,7 @@ fn audit_filter(query: &ListQuery) -> Result<AuditFilter, ApiError> {
     operation_id = "list_audit_events",
     params(Paging, AuditFilters),
     responses(
-        (status = 200, description = "A page of audit rows.", body = PageJson<AuditEventJson>),
+        (status = 200, description = "A page of audit rows.", body = AuditEventPage),
         (status = 403, description = "Not a staff user, or (`code`: `second_factor_required`) a staff session signed in without a second factor: confirm a code at `POST /api/auth/second-factor/` first.", body = AuthFailure),
         ListErrors, AuthErrors, ServerErrors,
     ),

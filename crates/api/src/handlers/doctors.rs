@@ -16,7 +16,7 @@ use crate::openapi::{
     AuthErrors, BodyErrors, Detail, IdParam, ListErrors, Paging, Precondition, PreconditionErrors,
     RecordErrors, ServerErrors,
 };
-use crate::query::{ListQuery, PageJson, page_json};
+use crate::query::{DoctorPage, ListQuery, page_json};
 use crate::requests::{Body, DoctorPatch, DoctorWrite};
 use crate::state::AppState;
 use crate::versions::{PathId, if_match, versioned};
@@ -28,9 +28,24 @@ use crate::versions::{PathId, if_match, versioned};
 struct DoctorFilters {
     /// Case-insensitive substring of the specialization.
     specialization: Option<String>,
-    /// `true`/`1`: only available doctors; `false`/`0`: only unavailable ones.
-    #[param(pattern = "^(?i:true|false|1|0)$")]
-    available: Option<String>,
+    /// `true`: only available doctors; `false`: only unavailable ones. `1` and `0`, and
+    /// `true`/`false` in any case, are accepted too.
+    #[param(schema_with = available_filter)]
+    available: Option<bool>,
+}
+
+/// A boolean, or its text in any case, or `1`/`0` (a pattern without flags, so every engine
+/// reads it alike).
+fn available_filter() -> utoipa::openapi::Schema {
+    use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, Type};
+    OneOfBuilder::new()
+        .item(ObjectBuilder::new().schema_type(Type::Boolean))
+        .item(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .pattern(Some("^([Tt][Rr][Uu][Ee]|[Ff][Aa][Ll][Ss][Ee]|1|0)$")),
+        )
+        .into()
 }
 
 /// Every doctor, by name.
@@ -38,7 +53,7 @@ struct DoctorFilters {
     tag = "doctors",
     operation_id = "list_doctors",
     params(Paging, DoctorFilters),
-    responses((status = 200, description = "A page of doctors.", body = PageJson<DoctorJson>), ListErrors, AuthErrors, ServerErrors),
+    responses((status = 200, description = "A page of doctors.", body = DoctorPage), ListErrors, AuthErrors, ServerErrors),
     security(("bearer" = [])),
 )]
 #[get("/doctors")]

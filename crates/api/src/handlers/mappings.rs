@@ -17,7 +17,7 @@ use crate::json::{MappingJson, PatientAssignmentsJson};
 use crate::openapi::{
     AuthErrors, BodyErrors, IdParam, ListErrors, Message, Paging, RecordErrors, ServerErrors,
 };
-use crate::query::{ListQuery, PageJson, page_json};
+use crate::query::{ListQuery, MappingPage, page_json};
 use crate::requests::{Body, MappingCreate, MappingNotes};
 use crate::state::AppState;
 use crate::versions::PathId;
@@ -58,7 +58,7 @@ struct MappingFilters {
     tag = "mappings",
     operation_id = "list_mappings",
     params(Paging, MappingFilters),
-    responses((status = 200, description = "A page of mappings.", body = PageJson<MappingJson>), ListErrors, AuthErrors, ServerErrors),
+    responses((status = 200, description = "A page of mappings.", body = MappingPage), ListErrors, AuthErrors, ServerErrors),
     security(("bearer" = [])),
 )]
 #[get("/mappings")]

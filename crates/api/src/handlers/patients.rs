@@ -15,7 +15,7 @@ use crate::openapi::{
     AuthErrors, BodyErrors, IdParam, ListErrors, Paging, Precondition, PreconditionErrors,
     RecordErrors, ServerErrors,
 };
-use crate::query::{ListQuery, PageJson, page_json};
+use crate::query::{ListQuery, PatientPage, page_json};
 use crate::requests::{Body, PatientPatch, PatientWrite};
 use crate::state::AppState;
 use crate::versions::{PathId, if_match, versioned};
@@ -34,7 +34,7 @@ struct PatientSearch {
     tag = "patients",
     operation_id = "list_patients",
     params(Paging, PatientSearch),
-    responses((status = 200, description = "A page of the caller's patients.", body = PageJson<PatientJson>), ListErrors, AuthErrors, ServerErrors),
+    responses((status = 200, description = "A page of the caller's patients.", body = PatientPage), ListErrors, AuthErrors, ServerErrors),
     security(("bearer" = [])),
 )]
 #[get("/patients")]

@@ -9,6 +9,8 @@ use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 use utoipa_actix_web::AppExt;
 
+mod conventions;
+pub mod fields;
 mod schemas;
 
 pub use schemas::*;
@@ -23,7 +25,7 @@ pub const BEARER: &str = "bearer";
         description = "Patient records, a directory of doctors, and which doctor is assigned to \
                        which patient. Authenticate with `POST /api/auth/login/` and send the access \
                        token as `Authorization: Bearer <token>`.",
-        license(name = "MIT"),
+        license(name = "MIT", identifier = "MIT"),
     ),
     tags(
         (name = "auth", description = "Registration, sign-in and tokens"),
@@ -78,10 +80,16 @@ impl ApiDocument {
             .iter()
             .map(|(path, item)| (ResourceDef::new(path.as_str()), allowed_methods(item)))
             .collect();
-        let json = document.to_pretty_json().unwrap_or_else(|error| {
-            tracing::error!(%error, "cannot render the OpenAPI document");
-            "{}".to_owned()
-        });
+        let json = serde_json::to_value(&document)
+            .map(|mut value| {
+                conventions::apply(&mut value);
+                value
+            })
+            .and_then(|value| serde_json::to_string_pretty(&value))
+            .unwrap_or_else(|error| {
+                tracing::error!(%error, "cannot render the OpenAPI document");
+                "{}".to_owned()
+            });
         Self { json, templates }
     }
 

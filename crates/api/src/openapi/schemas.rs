@@ -1,8 +1,8 @@
 //! Schemas, parameters and responses of the documentation only: error bodies, and parameters
 //! read by the query and header parsers. Request bodies document themselves (`requests`).
 
-use utoipa::openapi::schema::AdditionalProperties;
-use utoipa::openapi::{ObjectBuilder, OneOfBuilder, RefOr, Schema, Type};
+use utoipa::openapi::schema::{AdditionalProperties, ArrayBuilder};
+use utoipa::openapi::{ObjectBuilder, OneOfBuilder, Ref, RefOr, Schema, Type};
 use utoipa::{IntoParams, IntoResponses, PartialSchema, ToSchema};
 
 /// `{"detail": "..."}`.
@@ -20,36 +20,83 @@ pub struct Detail {
 pub struct AuthFailure {
     /// What went wrong.
     detail: String,
-    /// `token_not_valid`, `authentication_failed` or `second_factor_required`.
+    /// Why, when the reason has a code.
     #[schema(nullable = false)]
-    code: Option<String>,
+    code: Option<AuthFailureCode>,
 }
 
-/// A 400: each bad field (or `non_field_errors`) with its messages, or `{"detail": ...}` for a
-/// body that is not valid JSON.
-pub struct BadRequest;
+/// The `code` of a refused request.
+#[derive(ToSchema)]
+#[schema(rename_all = "snake_case")]
+pub enum AuthFailureCode {
+    /// The token is invalid, expired, of the wrong type or revoked.
+    TokenNotValid,
+    /// The e-mail and password match no active account.
+    AuthenticationFailed,
+    /// A staff route needs a token confirmed with a second factor.
+    SecondFactorRequired,
+}
 
-impl PartialSchema for BadRequest {
+/// `M`, `F` or `O`.
+#[derive(ToSchema)]
+pub enum Gender {
+    /// Male.
+    M,
+    /// Female.
+    F,
+    /// Other.
+    O,
+}
+
+/// A 400 for invalid fields: each bad field (or `non_field_errors`) with its messages.
+pub struct FieldErrors;
+
+impl PartialSchema for FieldErrors {
     fn schema() -> RefOr<Schema> {
-        let value = OneOfBuilder::new()
-            .item(ObjectBuilder::new().schema_type(Type::String))
-            .item(
-                utoipa::openapi::schema::ArrayBuilder::new()
-                    .items(ObjectBuilder::new().schema_type(Type::String)),
-            );
+        let messages = || ArrayBuilder::new().items(ObjectBuilder::new().schema_type(Type::String));
         ObjectBuilder::new()
             .schema_type(Type::Object)
             .description(Some(
-                "Field name (or `non_field_errors`) → messages; or `detail` → message.",
+                "Each bad field with its messages; problems of the body as a whole under \
+                 `non_field_errors`. Every bad field is reported at once.",
             ))
-            .additional_properties(Some(AdditionalProperties::RefOr(RefOr::T(Schema::OneOf(
-                value.build(),
+            .property(
+                "non_field_errors",
+                messages().description(Some("Problems that are not one field's.")),
+            )
+            .additional_properties(Some(AdditionalProperties::RefOr(RefOr::T(Schema::Array(
+                messages().build(),
             )))))
+            .min_properties(Some(1))
             .into()
     }
 }
 
-impl ToSchema for BadRequest {}
+impl ToSchema for FieldErrors {}
+
+/// A 400: invalid fields, or `{"detail": ...}` for a body that is not valid JSON or a bad
+/// `Host` header.
+pub struct BadRequest;
+
+impl PartialSchema for BadRequest {
+    fn schema() -> RefOr<Schema> {
+        OneOfBuilder::new()
+            .description(Some(
+                "Invalid fields (`FieldErrors`), or a request that could not be read at all \
+                 (`Detail`: malformed JSON, a bad `Host` header).",
+            ))
+            .item(Ref::from_schema_name(Detail::name()))
+            .item(Ref::from_schema_name(FieldErrors::name()))
+            .into()
+    }
+}
+
+impl ToSchema for BadRequest {
+    fn schemas(schemas: &mut Vec<(String, RefOr<Schema>)>) {
+        schemas.push((Detail::name().into(), Detail::schema()));
+        schemas.push((FieldErrors::name().into(), FieldErrors::schema()));
+    }
+}
 
 /// `{"message": "..."}`.
 #[derive(ToSchema)]

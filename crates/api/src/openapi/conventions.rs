@@ -1,0 +1,215 @@
+//! What holds for every operation, added to the rendered document in one pass rather than
+//! repeated on each handler: the server, the answers any route can give (a bad `Host` header,
+//! a method the path does not serve), the public operations' empty security, empty filter
+//! values, and the links from a created record to the operations that take its id.
+
+use serde_json::{Map, Value, json};
+
+const METHODS: [&str; 5] = ["get", "post", "put", "patch", "delete"];
+
+/// Query parameters that are not filters: an empty value is an error there.
+const PAGING: [&str; 2] = ["page", "page_size"];
+
+/// The operations a created record's id leads to: (creating operation, link name, operation
+/// id, the `id` parameter's runtime expression).
+const LINKS: [(&str, &str, &str, &str); 13] = [
+    (
+        "create_patient",
+        "GetPatient",
+        "get_patient",
+        "$response.body#/id",
+    ),
+    (
+        "create_patient",
+        "ReplacePatient",
+        "replace_patient",
+        "$response.body#/id",
+    ),
+    (
+        "create_patient",
+        "PatchPatient",
+        "patch_patient",
+        "$response.body#/id",
+    ),
+    (
+        "create_patient",
+        "DeletePatient",
+        "delete_patient",
+        "$response.body#/id",
+    ),
+    (
+        "create_patient",
+        "PatientAssignments",
+        "patient_assignments",
+        "$response.body#/id",
+    ),
+    (
+        "create_doctor",
+        "GetDoctor",
+        "get_doctor",
+        "$response.body#/id",
+    ),
+    (
+        "create_doctor",
+        "ReplaceDoctor",
+        "replace_doctor",
+        "$response.body#/id",
+    ),
+    (
+        "create_doctor",
+        "PatchDoctor",
+        "patch_doctor",
+        "$response.body#/id",
+    ),
+    (
+        "create_doctor",
+        "DeleteDoctor",
+        "delete_doctor",
+        "$response.body#/id",
+    ),
+    (
+        "assign_doctor",
+        "UpdateMappingNotes",
+        "update_mapping_notes",
+        "$response.body#/id",
+    ),
+    (
+        "assign_doctor",
+        "RemoveMapping",
+        "remove_mapping",
+        "$response.body#/id",
+    ),
+    // The by-patient view takes the mapping's *patient* id, not the mapping's.
+    (
+        "assign_doctor",
+        "PatientAssignments",
+        "patient_assignments",
+        "$response.body#/patient",
+    ),
+    (
+        "assign_doctor",
+        "GetPatient",
+        "get_patient",
+        "$response.body#/patient",
+    ),
+];
+
+/// Applies the conventions to a rendered document.
+pub fn apply(document: &mut Value) {
+    document["servers"] = json!([{
+        "url": "/",
+        "description": "The host that serves this document (every path starts with `/api/` or `/health/`)."
+    }]);
+    let Some(paths) = document["paths"].as_object_mut() else {
+        return;
+    };
+    for item in paths.values_mut() {
+        for method in METHODS {
+            if let Some(operation) = item.get_mut(method).and_then(Value::as_object_mut) {
+                apply_to_operation(operation);
+            }
+        }
+    }
+    add_links(paths);
+}
+
+fn apply_to_operation(operation: &mut Map<String, Value>) {
+    operation.entry("security").or_insert_with(|| json!([]));
+    if let Some(parameters) = operation
+        .get_mut("parameters")
+        .and_then(Value::as_array_mut)
+    {
+        for parameter in parameters.iter_mut().filter(|p| is_filter(p)) {
+            parameter["allowEmptyValue"] = json!(true);
+            append_description(parameter, " Empty: not filtered.");
+        }
+    }
+    let responses = operation
+        .entry("responses")
+        .or_insert_with(|| json!({}))
+        .as_object_mut()
+        .expect("responses is an object");
+    match responses.get_mut("400") {
+        Some(existing) => append_description(
+            existing,
+            " Also `{\"detail\": ...}` for a `Host` header that names no allowed host.",
+        ),
+        None => {
+            responses.insert(
+                "400".to_owned(),
+                json!({
+                    "description": "The `Host` header names no allowed host.",
+                    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Detail"}}}
+                }),
+            );
+        }
+    }
+    responses.insert(
+        "405".to_owned(),
+        json!({
+            "description": "The path exists, but not with this method (any method the document does not list for it).",
+            "headers": {"Allow": {"description": "The methods the path serves.", "schema": {"type": "string"}}},
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Detail"}}}
+        }),
+    );
+}
+
+fn is_filter(parameter: &Value) -> bool {
+    parameter["in"] == "query"
+        && parameter["name"]
+            .as_str()
+            .is_some_and(|name| !PAGING.contains(&name))
+}
+
+fn append_description(object: &mut Value, addition: &str) {
+    let description = object["description"].as_str().unwrap_or_default();
+    object["description"] = json!(format!("{description}{addition}"));
+}
+
+fn add_links(paths: &mut Map<String, Value>) {
+    let creators = paths
+        .values_mut()
+        .filter_map(|item| item.get_mut("post"))
+        .filter(|operation| LINKS.iter().any(|link| operation["operationId"] == link.0));
+    for operation in creators {
+        let creator = operation["operationId"].clone();
+        for (_, name, target, id) in LINKS.iter().filter(|link| creator == link.0) {
+            operation["responses"]["201"]["links"][*name] = json!({
+                "operationId": target,
+                "parameters": {"id": id},
+            });
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_link_names_a_creator_and_a_target_of_the_document() {
+        let built = crate::openapi::ApiDocument::build(crate::routes::configure);
+        let document: Value = serde_json::from_str(built.json()).expect("the document is JSON");
+        let operation_ids: Vec<&str> = document["paths"]
+            .as_object()
+            .expect("paths")
+            .values()
+            .flat_map(|item| {
+                METHODS
+                    .iter()
+                    .filter_map(|m| item[*m]["operationId"].as_str())
+            })
+            .collect();
+        for (creator, name, target, _) in LINKS {
+            assert!(operation_ids.contains(&creator), "{creator}");
+            assert!(operation_ids.contains(&target), "{target}");
+            let link = document["paths"]
+                .as_object()
+                .expect("paths")
+                .values()
+                .find(|item| item["post"]["operationId"] == creator)
+                .map(|item| &item["post"]["responses"]["201"]["links"][name]);
+            assert_eq!(link.map(|l| &l["operationId"]), Some(&json!(target)));
+        }
+    }
+}
