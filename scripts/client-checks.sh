@@ -34,9 +34,14 @@ if [ "$python_only" != "--python-only" ]; then
 
   echo "--- TypeScript client (@hey-api/openapi-ts), tsc --noEmit"
   rm -rf tools/clients/src/client
-  (cd tools/clients &&
-    npx --no-install openapi-ts -i "$work/openapi.json" -o src/client -c @hey-api/client-fetch >/dev/null &&
-    npx --no-install tsc --noEmit -p .)
+  generated=$(cd tools/clients &&
+    npx --no-install openapi-ts -i "$work/openapi.json" -o src/client -c @hey-api/client-fetch 2>&1)
+  if grep -qi "warn" <<<"$generated"; then
+    echo "$generated"
+    echo "@hey-api/openapi-ts warned about the document" >&2
+    exit 1
+  fi
+  (cd tools/clients && npx --no-install tsc --noEmit -p .)
   echo "tsc: every operation's call type-checks"
 fi
 

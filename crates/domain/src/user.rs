@@ -3,7 +3,6 @@
 
 use crate::Timestamp;
 use crate::errors::FieldProblem;
-use chrono::SubsecRound;
 
 /// A user's database id.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -159,14 +158,14 @@ pub struct User {
 }
 
 impl User {
-    /// Whether an access token issued at `issued_at` (to the millisecond, as our tokens carry
-    /// it) still works: the account is active and the token was not issued before the last
-    /// sign-out, password change or theft.
+    /// Whether an access token issued at `issued_at` (to the microsecond, as our tokens carry
+    /// it and the clock reads it) still works: the account is active and the token was not
+    /// issued before the last sign-out, password change or theft.
     pub fn accepts_token_issued_at(&self, issued_at: Timestamp) -> bool {
         self.is_active
             && self
                 .tokens_valid_after
-                .is_none_or(|after| issued_at >= after.trunc_subsecs(3))
+                .is_none_or(|after| issued_at >= after)
     }
 }
 
@@ -292,6 +291,14 @@ mod tests {
             "a sign-in right after a sign-out works"
         );
         assert!(user.accepts_token_issued_at(at(101, 0)));
+        let micros = |micros: i64| at(200, 0) + chrono::Duration::microseconds(micros);
+        user.tokens_valid_after = Some(micros(700));
+        assert!(
+            !user.accepts_token_issued_at(micros(200)),
+            "issued earlier in the same millisecond"
+        );
+        assert!(user.accepts_token_issued_at(micros(700)));
+        assert!(user.accepts_token_issued_at(micros(900)));
         user.is_active = false;
         assert!(!user.accepts_token_issued_at(at(101, 0)));
     }

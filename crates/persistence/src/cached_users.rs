@@ -24,7 +24,15 @@ const ACCOUNT_CACHE_LIMIT: usize = 10_000;
 pub struct CachedUserRepository {
     inner: Arc<dyn UserRepository>,
     clock: Arc<dyn Clock>,
-    accounts: Mutex<HashMap<UserId, (User, Timestamp)>>,
+    accounts: Mutex<Accounts>,
+}
+
+/// The cached accounts, and how many writes went through the cache: a read that a write
+/// overtook (it may hold the account as it was before) is returned but not kept.
+#[derive(Default)]
+struct Accounts {
+    by_id: HashMap<UserId, (User, Timestamp)>,
+    writes: u64,
 }
 
 impl CachedUserRepository {
@@ -37,14 +45,16 @@ impl CachedUserRepository {
         }
     }
 
-    fn accounts(&self) -> MutexGuard<'_, HashMap<UserId, (User, Timestamp)>> {
+    fn accounts(&self) -> MutexGuard<'_, Accounts> {
         self.accounts.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Runs a write and forgets the account, whatever the write's outcome.
     fn forgetting<T>(&self, id: UserId, write: impl FnOnce() -> T) -> T {
         let result = write();
-        self.accounts().remove(&id);
+        let mut accounts = self.accounts();
+        accounts.writes += 1;
+        accounts.by_id.remove(&id);
         result
     }
 }
@@ -57,25 +67,30 @@ impl UserRepository for CachedUserRepository {
     fn find_by_id(&self, id: UserId) -> Result<Option<User>, RepoError> {
         let now = self.clock.now();
         let fresh_after = now - chrono::Duration::seconds(ACCOUNT_CACHE_SECONDS);
-        if let Some((user, _)) = self
-            .accounts()
-            .get(&id)
-            .filter(|(_, read_at)| *read_at > fresh_after)
-        {
-            return Ok(Some(user.clone()));
-        }
+        let writes_before = {
+            let accounts = self.accounts();
+            if let Some((user, _)) = accounts
+                .by_id
+                .get(&id)
+                .filter(|(_, read_at)| *read_at > fresh_after)
+            {
+                return Ok(Some(user.clone()));
+            }
+            accounts.writes
+        };
         let found = self.inner.find_by_id(id)?;
         let mut accounts = self.accounts();
         match &found {
-            // Only active accounts are kept: a refused caller is read again every time.
-            Some(user) if user.is_active => {
-                if accounts.len() >= ACCOUNT_CACHE_LIMIT {
-                    accounts.clear();
+            // Only active accounts are kept (a refused caller is read again every time), and
+            // only if no write went through while they were read.
+            Some(user) if user.is_active && accounts.writes == writes_before => {
+                if accounts.by_id.len() >= ACCOUNT_CACHE_LIMIT {
+                    accounts.by_id.clear();
                 }
-                accounts.insert(id, (user.clone(), now));
+                accounts.by_id.insert(id, (user.clone(), now));
             }
             _ => {
-                accounts.remove(&id);
+                accounts.by_id.remove(&id);
             }
         }
         Ok(found)
@@ -124,6 +139,8 @@ mod tests {
     struct OneAccount {
         user: Mutex<User>,
         reads: AtomicUsize,
+        /// Runs inside the next read, after the account was read: a write overtaking it.
+        during_read: Mutex<Option<Box<dyn FnOnce() + Send>>>,
     }
 
     impl UserRepository for OneAccount {
@@ -133,6 +150,10 @@ mod tests {
         fn find_by_id(&self, id: UserId) -> Result<Option<User>, RepoError> {
             self.reads.fetch_add(1, Ordering::SeqCst);
             let user = self.user.lock().expect("not poisoned").clone();
+            let overtaking_write = self.during_read.lock().expect("not poisoned").take();
+            if let Some(write) = overtaking_write {
+                write();
+            }
             Ok(Some(user).filter(|user| user.id == id))
         }
         fn find_credentials_by_email(&self, _: &str) -> Result<Option<UserCredentials>, RepoError> {
@@ -185,6 +206,7 @@ mod tests {
                 tokens_valid_after: None,
             }),
             reads: AtomicUsize::new(0),
+            during_read: Mutex::new(None),
         });
         let clock = Arc::new(SettableClock(Mutex::new(start())));
         let cache = CachedUserRepository::new(store.clone(), clock.clone());
@@ -253,6 +275,31 @@ mod tests {
             6,
             "every write made the next read go to the store"
         );
+    }
+
+    #[test]
+    fn a_read_overtaken_by_a_write_is_not_kept() {
+        let (cache, store, _) = cache();
+        let cache = Arc::new(cache);
+        let writer = cache.clone();
+        *store.during_read.lock().expect("not poisoned") = Some(Box::new(move || {
+            writer
+                .refuse_tokens_issued_before(UserId(7), start())
+                .expect("write");
+        }));
+        let overtaken = cache.find_by_id(UserId(7)).expect("read");
+        assert_eq!(
+            overtaken.and_then(|user| user.tokens_valid_after),
+            None,
+            "read before the sign-out"
+        );
+        let after = cache.find_by_id(UserId(7)).expect("read");
+        assert_eq!(
+            after.and_then(|user| user.tokens_valid_after),
+            Some(start()),
+            "the stale read was not cached"
+        );
+        assert_eq!(reads(&store), 2);
     }
 
     #[test]

@@ -19,9 +19,13 @@ struct Claims {
     token_type: String,
     user_id: i64,
     jti: String,
-    /// Issue time, to the millisecond (RFC 7519 allows a fractional NumericDate), so a sign-out
-    /// refuses exactly the tokens issued before it.
+    /// Issue time, to the millisecond (RFC 7519 allows a fractional NumericDate).
     iat: f64,
+    /// Issue time in microseconds, the clock's precision and the sign-out time's, so a sign-out
+    /// refuses exactly the tokens issued before it (`iat`'s milliseconds cannot tell the two
+    /// apart within one millisecond); absent in tokens issued before it existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    iat_us: Option<i64>,
     exp: i64,
     /// Authentication methods (RFC 8176); absent in tokens issued before it existed.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -84,15 +88,16 @@ impl TokenCodec for JwtCodec {
         };
         let lifetime = chrono::Duration::from_std(lifetime)
             .map_err(|e| ServiceError::Internal(format!("token lifetime: {e}")))?;
-        // `exp` has whole seconds and `iat` milliseconds; the claims returned must equal what
-        // the token says.
+        // `exp` has whole seconds and `iat_us` microseconds; the claims returned must equal
+        // what the token says.
         let expires_at = (now + lifetime).trunc_subsecs(0);
-        let issued_at = now.trunc_subsecs(3);
+        let issued_at = now.trunc_subsecs(6);
         let claims = Claims {
             token_type: kind_name(kind).to_owned(),
             user_id: user_id.0,
             jti: uuid::Uuid::new_v4().simple().to_string(),
             iat: issued_at.timestamp_millis() as f64 / 1000.0,
+            iat_us: Some(issued_at.timestamp_micros()),
             exp: expires_at.timestamp(),
             amr: methods(factors),
         };
@@ -140,7 +145,11 @@ impl TokenCodec for JwtCodec {
             user_id: UserId(claims.user_id),
             factors,
             jti: claims.jti,
-            issued_at: time((claims.iat * 1000.0).round() as i64)?,
+            issued_at: match claims.iat_us {
+                Some(micros) => chrono::DateTime::from_timestamp_micros(micros)
+                    .ok_or(TokenDecodeError::Invalid)?,
+                None => time((claims.iat * 1000.0).round() as i64)?,
+            },
             expires_at: time(claims.exp.saturating_mul(1000))?,
         })
     }
@@ -172,6 +181,7 @@ mod tests {
             user_id: 3,
             jti: "j".into(),
             iat: now as f64,
+            iat_us: None,
             exp: now + exp_offset,
             amr: Vec::new(),
         }
@@ -189,6 +199,17 @@ mod tests {
             assert_eq!(decoded, issued.claims);
             assert_eq!(decoded.factors, factors);
         }
+        let now = chrono::Timelike::with_nanosecond(&chrono::Utc::now(), 123_456_000)
+            .expect("a valid time");
+        let issued = codec()
+            .issue(TokenKind::Access, UserId(3), SignInFactors::Password, now)
+            .expect("issued");
+        let decoded = codec().decode(&issued.token, TokenKind::Access);
+        assert_eq!(
+            decoded.map(|claims| claims.issued_at),
+            Ok(now),
+            "the issue time keeps its microseconds"
+        );
         let issued = codec()
             .issue(
                 TokenKind::Access,
@@ -198,14 +219,18 @@ mod tests {
             )
             .expect("issued");
         // Tokens minted before `amr` existed count as signed in with the password.
-        let older = encode_raw(
-            &Header::new(Algorithm::HS256),
-            &claims("access", 60),
-            SECRET,
-        );
+        let older_claims = claims("access", 60);
+        let older = encode_raw(&Header::new(Algorithm::HS256), &older_claims, SECRET);
         assert_eq!(
             codec().decode(&older, TokenKind::Access).map(|c| c.factors),
             Ok(SignInFactors::Password)
+        );
+        // ... and were issued at their `iat`, to the millisecond.
+        assert_eq!(
+            codec()
+                .decode(&older, TokenKind::Access)
+                .map(|c| c.issued_at.timestamp()),
+            Ok(older_claims.iat as i64)
         );
         assert_eq!(
             codec().decode(&issued.token, TokenKind::Refresh),

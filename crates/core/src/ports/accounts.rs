@@ -141,7 +141,7 @@ pub struct TokenClaims {
     pub factors: SignInFactors,
     /// Unique token id.
     pub jti: String,
-    /// When it was issued (to the millisecond).
+    /// When it was issued (to the microsecond).
     pub issued_at: Timestamp,
     /// Expiry.
     pub expires_at: Timestamp,
