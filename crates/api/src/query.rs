@@ -193,15 +193,6 @@ impl<T: ToSchema> PartialSchema for PageJson<T> {
     }
 }
 
-/// The pages, named for the documentation (a generic type cannot be a response body there).
-pub type PatientPage = PageJson<crate::json::PatientJson>;
-/// A page of doctors.
-pub type DoctorPage = PageJson<crate::json::DoctorJson>;
-/// A page of mappings.
-pub type MappingPage = PageJson<crate::json::MappingJson>;
-/// A page of audit rows.
-pub type AuditEventPage = PageJson<crate::handlers::audit::AuditEventJson>;
-
 impl<T: ToSchema> ToSchema for PageJson<T> {
     fn name() -> Cow<'static, str> {
         format!("PageJson_{}", T::name()).into()

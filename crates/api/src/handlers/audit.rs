@@ -19,8 +19,11 @@ use crate::auth::RequestCaller;
 use crate::errors::ApiError;
 use crate::handlers::{run_blocking, timestamp};
 use crate::openapi::{AuthErrors, AuthFailure, ListErrors, Paging, ServerErrors};
-use crate::query::{AuditEventPage, ListQuery, page_json};
+use crate::query::{ListQuery, PageJson, page_json};
 use crate::state::AppState;
+
+/// A page of audit rows (a generic type cannot name a response body in the documentation).
+type AuditEventPage = PageJson<AuditEventJson>;
 
 /// One recorded access or security event. Never holds a value of a patient field.
 #[derive(Debug, Serialize, ToSchema)]

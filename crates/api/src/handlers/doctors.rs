@@ -16,10 +16,13 @@ use crate::openapi::{
     AuthErrors, BodyErrors, Detail, IdParam, ListErrors, Paging, Precondition, PreconditionErrors,
     RecordErrors, ServerErrors,
 };
-use crate::query::{DoctorPage, ListQuery, page_json};
+use crate::query::{ListQuery, PageJson, page_json};
 use crate::requests::{Body, DoctorPatch, DoctorWrite};
 use crate::state::AppState;
 use crate::versions::{PathId, if_match, versioned};
+
+/// A page of doctors (a generic type cannot name a response body in the documentation).
+type DoctorPage = PageJson<DoctorJson>;
 
 /// The doctor list's filters.
 #[derive(utoipa::IntoParams)]

@@ -17,10 +17,13 @@ use crate::json::{MappingJson, PatientAssignmentsJson};
 use crate::openapi::{
     AuthErrors, BodyErrors, IdParam, ListErrors, Message, Paging, RecordErrors, ServerErrors,
 };
-use crate::query::{ListQuery, MappingPage, page_json};
+use crate::query::{ListQuery, PageJson, page_json};
 use crate::requests::{Body, MappingCreate, MappingNotes};
 use crate::state::AppState;
 use crate::versions::PathId;
+
+/// A page of mappings (a generic type cannot name a response body in the documentation).
+type MappingPage = PageJson<MappingJson>;
 
 /// Assign an available doctor to one of the caller's patients.
 #[utoipa::path(

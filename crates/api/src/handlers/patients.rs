@@ -15,10 +15,13 @@ use crate::openapi::{
     AuthErrors, BodyErrors, IdParam, ListErrors, Paging, Precondition, PreconditionErrors,
     RecordErrors, ServerErrors,
 };
-use crate::query::{ListQuery, PatientPage, page_json};
+use crate::query::{ListQuery, PageJson, page_json};
 use crate::requests::{Body, PatientPatch, PatientWrite};
 use crate::state::AppState;
 use crate::versions::{PathId, if_match, versioned};
+
+/// A page of patients (a generic type cannot name a response body in the documentation).
+type PatientPage = PageJson<PatientJson>;
 
 /// The `search` filter.
 #[derive(utoipa::IntoParams)]
