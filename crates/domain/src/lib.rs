@@ -5,6 +5,7 @@
 pub mod access;
 pub mod assignment;
 pub mod audit;
+pub mod clinic;
 pub mod doctor;
 pub mod errors;
 pub mod fields;

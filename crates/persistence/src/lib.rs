@@ -4,6 +4,7 @@
 pub mod admin_sessions;
 pub mod audit;
 pub mod cached_users;
+pub mod clinics;
 pub mod connection;
 mod doctor_rows;
 pub mod doctors;
@@ -24,6 +25,7 @@ mod time;
 pub use admin_sessions::DieselAdminSessionRepository;
 pub use audit::DieselAuditRepository;
 pub use cached_users::CachedUserRepository;
+pub use clinics::DieselClinicRepository;
 pub use connection::{
     DatabaseTarget, DbConnection, DbPool, PoolSettings, StatementCounter, build_pool,
 };

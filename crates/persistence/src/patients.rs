@@ -13,7 +13,7 @@ use healthcare_domain::{Timestamp, UserId};
 use crate::audit::append_in;
 use crate::connection::{DbConnection, DbPool, checkout, write_transaction};
 use crate::errors::{corrupt_row, from_diesel};
-use crate::schema::patients;
+use crate::schema::{clinics, patients};
 use crate::search::{LIKE_ESCAPE, contains_pattern};
 use crate::time::{from_db, opt_from_db, to_db};
 
@@ -34,6 +34,9 @@ pub(crate) struct PatientRow {
     updated_at: NaiveDateTime,
     version: i64,
     archived_at: Option<NaiveDateTime>,
+    /// Every patient is in a clinic; the API does not use clinics yet (issue #15), so for now
+    /// a patient is always in its creator's personal clinic.
+    _clinic_id: i64,
 }
 
 impl TryFrom<PatientRow> for Patient {
@@ -246,6 +249,12 @@ fn insert_row(
             patients::created_at.eq(to_db(at)),
             patients::updated_at.eq(to_db(at)),
             patients::version.eq(1_i64),
+            // The creator's personal clinic, in the same statement.
+            patients::clinic_id.eq(clinics::table
+                .filter(clinics::personal_owner_id.eq(owner.0))
+                .select(clinics::id)
+                .single_value()
+                .assume_not_null()),
         ))
         .returning(patients::all_columns)
         .get_result::<PatientRow>(connection)

@@ -44,6 +44,25 @@ diesel::table! {
         updated_at -> Timestamp,
         version -> BigInt,
         archived_at -> Nullable<Timestamp>,
+        clinic_id -> BigInt,
+    }
+}
+
+diesel::table! {
+    clinics (id) {
+        id -> BigInt,
+        name -> Text,
+        personal_owner_id -> Nullable<BigInt>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    clinic_members (clinic_id, user_id) {
+        clinic_id -> BigInt,
+        user_id -> BigInt,
+        role -> Text,
+        joined_at -> Timestamp,
     }
 }
 
@@ -113,6 +132,9 @@ diesel::table! {
 }
 
 diesel::joinable!(patients -> users (owner_id));
+diesel::joinable!(patients -> clinics (clinic_id));
+diesel::joinable!(clinic_members -> clinics (clinic_id));
+diesel::joinable!(clinic_members -> users (user_id));
 diesel::joinable!(doctors -> users (created_by));
 diesel::joinable!(patient_doctor_mappings -> patients (patient_id));
 diesel::joinable!(patient_doctor_mappings -> doctors (doctor_id));
@@ -123,6 +145,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     users,
     refresh_tokens,
     patients,
+    clinics,
+    clinic_members,
     doctors,
     patient_doctor_mappings,
     staff_second_factors,

@@ -5,12 +5,13 @@ use diesel::prelude::*;
 use healthcare_core::RepoError;
 use healthcare_core::ports::{UserCredentials, UserRepository};
 use healthcare_domain::audit::AuditEvent;
+use healthcare_domain::clinic::{ClinicName, Role};
 use healthcare_domain::{NewUser, Timestamp, User, UserId};
 
 use crate::audit::append_in;
-use crate::connection::{DbPool, checkout, write_transaction};
+use crate::connection::{DbConnection, DbPool, checkout, write_transaction};
 use crate::errors::from_diesel;
-use crate::schema::users;
+use crate::schema::{clinic_members, clinics, users};
 use crate::time::{from_db, opt_from_db, to_db};
 
 /// A row of `users`, in the table's column order.
@@ -61,23 +62,52 @@ impl DieselUserRepository {
     }
 }
 
+/// `user`'s personal clinic, named after them, with them as its admin.
+fn insert_personal_clinic(connection: &mut DbConnection, user: &User) -> Result<(), RepoError> {
+    let clinic: i64 = diesel::insert_into(clinics::table)
+        .values((
+            clinics::name.eq(ClinicName::personal_for(&user.name).as_str()),
+            clinics::personal_owner_id.eq(user.id.0),
+            clinics::created_at.eq(to_db(user.created_at)),
+        ))
+        .returning(clinics::id)
+        .get_result(connection)
+        .map_err(from_diesel)?;
+    diesel::insert_into(clinic_members::table)
+        .values((
+            clinic_members::clinic_id.eq(clinic),
+            clinic_members::user_id.eq(user.id.0),
+            clinic_members::role.eq(Role::Admin.as_str()),
+            clinic_members::joined_at.eq(to_db(user.created_at)),
+        ))
+        .execute(connection)
+        .map_err(from_diesel)?;
+    Ok(())
+}
+
 impl UserRepository for DieselUserRepository {
+    /// Stores the account and, in the same transaction, its personal clinic, of which it is
+    /// the admin (every account has one).
     fn insert(&self, user: &NewUser) -> Result<User, RepoError> {
         let mut connection = checkout(&self.pool)?;
-        diesel::insert_into(users::table)
-            .values((
-                users::name.eq(user.name.as_str()),
-                users::email.eq(user.email.as_str()),
-                users::email_lower.eq(user.email.normalized()),
-                users::password_hash.eq(&user.password_hash),
-                users::is_active.eq(true),
-                users::is_staff.eq(user.is_staff),
-                users::created_at.eq(to_db(user.created_at)),
-            ))
-            .returning(users::all_columns)
-            .get_result::<UserRow>(&mut *connection)
-            .map(UserRow::into_user)
-            .map_err(from_diesel)
+        write_transaction(&mut connection, |connection| {
+            let stored = diesel::insert_into(users::table)
+                .values((
+                    users::name.eq(user.name.as_str()),
+                    users::email.eq(user.email.as_str()),
+                    users::email_lower.eq(user.email.normalized()),
+                    users::password_hash.eq(&user.password_hash),
+                    users::is_active.eq(true),
+                    users::is_staff.eq(user.is_staff),
+                    users::created_at.eq(to_db(user.created_at)),
+                ))
+                .returning(users::all_columns)
+                .get_result::<UserRow>(connection)
+                .map(UserRow::into_user)
+                .map_err(from_diesel)?;
+            insert_personal_clinic(connection, &stored)?;
+            Ok(stored)
+        })
     }
 
     fn find_by_id(&self, id: UserId) -> Result<Option<User>, RepoError> {

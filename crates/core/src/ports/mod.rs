@@ -6,12 +6,14 @@
 
 mod accounts;
 mod audit;
+mod clinics;
 mod records;
 mod staff;
 mod system;
 
 pub use accounts::*;
 pub use audit::*;
+pub use clinics::*;
 pub use records::*;
 pub use staff::*;
 pub use system::*;

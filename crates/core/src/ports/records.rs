@@ -25,8 +25,9 @@ pub trait PatientRepository: Send + Sync {
     /// size.
     fn list(&self, filter: &PatientFilter, page: Page) -> Result<PageOf<Patient>, RepoError>;
 
-    /// Stores a new patient (version 1) and returns it. Stores `audit` in the same
-    /// transaction, with the new patient's id as its `resource_id` and `patient_id`.
+    /// Stores a new patient (version 1) in `owner`'s personal clinic and returns it. Stores
+    /// `audit` in the same transaction, with the new patient's id as its `resource_id` and
+    /// `patient_id`.
     fn insert(
         &self,
         owner: UserId,

@@ -175,6 +175,7 @@ use healthcare_domain::mapping::MappingId;
 use healthcare_domain::patient::PatientId;
 
 mod accounts;
+mod clinics;
 mod patients_doctors_mappings;
 mod throttle;
 mod visibility;

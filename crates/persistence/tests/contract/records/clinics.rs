@@ -1,0 +1,302 @@
+//! Clinics: every account has its personal clinic, of which it is the admin, and the patients
+//! it creates are there; an upgrade gives the accounts and patients of the previous release
+//! the same.
+
+use super::*;
+use diesel::RunQueryDsl;
+use diesel::connection::SimpleConnection;
+use diesel::dsl::sql;
+use diesel::sql_types::BigInt;
+use healthcare_core::ports::{ClinicRepository, PatientRepository};
+use healthcare_domain::clinic::{ClinicName, Membership, Role};
+use healthcare_persistence::DieselClinicRepository;
+use healthcare_persistence::connection::checkout;
+
+contract!(
+    every_account_is_the_admin_of_its_personal_clinic,
+    a_new_patient_is_in_its_creators_personal_clinic,
+    memberships_list_the_personal_clinic_first_then_by_name,
+);
+
+/// Every clinic `user` is a member of, in the list's order.
+fn all_memberships(clinics: &DieselClinicRepository, user: UserId) -> Vec<Membership> {
+    clinics
+        .memberships_of(
+            user,
+            Page {
+                number: 1,
+                size: 100,
+            },
+        )
+        .expect("read")
+        .items
+}
+
+fn memberships_list_the_personal_clinic_first_then_by_name(pool: &DbPool) {
+    let users = DieselUserRepository::new(pool.clone());
+    let clinics = DieselClinicRepository::new(pool.clone());
+    let ann = users
+        .insert(&new_user("zed@example.com"))
+        .expect("inserted");
+    let bob = users
+        .insert(&new_user("bob@example.com"))
+        .expect("inserted");
+    // Shared clinics, until the API can make them.
+    checkout(pool)
+        .expect("a connection")
+        .batch_execute(&format!(
+            "INSERT INTO clinics (id, name, personal_owner_id, created_at) VALUES \
+             (100, 'Zeta Clinic', NULL, '2026-11-26 10:00:00'), \
+             (101, 'Alpha Clinic', NULL, '2026-11-26 10:00:00'); \
+             INSERT INTO clinic_members (clinic_id, user_id, role, joined_at) VALUES \
+             (100, {ann}, 'auditor', '2026-11-26 11:00:00'), \
+             (101, {ann}, 'clinician', '2026-11-26 12:00:00'), \
+             (101, {bob}, 'front_desk', '2026-11-26 12:00:00');",
+            ann = ann.id.0,
+            bob = bob.id.0,
+        ))
+        .expect("shared clinics");
+    let listed: Vec<(String, Role)> = all_memberships(&clinics, ann.id)
+        .into_iter()
+        .map(|membership| (membership.clinic.name, membership.role))
+        .collect();
+    assert_eq!(
+        listed,
+        vec![
+            ("Ann Lee".to_owned(), Role::Admin),
+            ("Alpha Clinic".to_owned(), Role::Clinician),
+            ("Zeta Clinic".to_owned(), Role::Auditor),
+        ]
+    );
+    let second = clinics
+        .memberships_of(ann.id, Page { number: 2, size: 2 })
+        .expect("read");
+    assert_eq!(second.total, 3);
+    assert_eq!(
+        second
+            .items
+            .iter()
+            .map(|m| m.clinic.name.as_str())
+            .collect::<Vec<_>>(),
+        vec!["Zeta Clinic"]
+    );
+    let personal = clinics
+        .personal_membership(bob.id)
+        .expect("read")
+        .expect("every account");
+    assert_eq!(
+        (personal.clinic.personal_owner, personal.role),
+        (Some(bob.id), Role::Admin)
+    );
+    assert_eq!(clinics.personal_membership(UserId(9999)), Ok(None));
+}
+
+fn every_account_is_the_admin_of_its_personal_clinic(pool: &DbPool) {
+    let users = DieselUserRepository::new(pool.clone());
+    let clinics = DieselClinicRepository::new(pool.clone());
+    let mut long_name = new_user("long@example.com");
+    long_name.name = UserName::parse(&"L".repeat(150)).expect("valid");
+    for (user, expected_name) in [
+        (new_user("ann@example.com"), "Ann Lee".to_owned()),
+        (long_name, "L".repeat(100)),
+    ] {
+        let stored = users.insert(&user).expect("inserted");
+        let memberships = all_memberships(&clinics, stored.id);
+        assert_eq!(memberships.len(), 1, "exactly one clinic");
+        let personal = &memberships[0];
+        assert_eq!(
+            (
+                personal.clinic.name.as_str(),
+                personal.clinic.personal_owner,
+                personal.role,
+                personal.clinic.created_at,
+                personal.joined_at,
+            ),
+            (
+                expected_name.as_str(),
+                Some(stored.id),
+                Role::Admin,
+                stored.created_at,
+                stored.created_at,
+            )
+        );
+    }
+    assert_eq!(all_memberships(&clinics, UserId(9999)), vec![]);
+    // A duplicate e-mail leaves no clinic behind.
+    assert_eq!(
+        users.insert(&new_user("ANN@example.com")),
+        Err(RepoError::Conflict)
+    );
+    assert_eq!(count(pool, "SELECT COUNT(*) FROM clinics"), 2);
+}
+
+fn a_new_patient_is_in_its_creators_personal_clinic(pool: &DbPool) {
+    let r = repos(pool);
+    for (owner, name) in [
+        (r.owner, "Jane Roe"),
+        (r.other, "John Doe"),
+        (r.owner, "Max Poe"),
+    ] {
+        r.patients
+            .insert(
+                owner,
+                &patient_details(name),
+                at(1),
+                &audit(AuditAction::PatientCreate),
+            )
+            .expect("inserted");
+    }
+    assert_eq!(count(pool, PATIENTS_IN_THEIR_OWNERS_CLINIC), 3);
+}
+
+/// Patients whose clinic is their creator's personal clinic.
+const PATIENTS_IN_THEIR_OWNERS_CLINIC: &str = "SELECT COUNT(*) FROM patients \
+     JOIN clinics ON clinics.id = patients.clinic_id \
+     WHERE clinics.personal_owner_id = patients.owner_id";
+
+fn count(pool: &DbPool, query: &str) -> i64 {
+    diesel::select(sql::<BigInt>(&format!("({query})")))
+        .get_result(&mut *checkout(pool).expect("a connection"))
+        .expect("counted")
+}
+
+/// The last migration of the release before clinics.
+const BEFORE_CLINICS: &str = "2026-12-03-000009";
+
+/// What the previous release left (three accounts, one without patients, patients with an
+/// archived one, a mapping), then the upgrade: every account gets its personal clinic, every
+/// patient is in its creator's, nothing is lost, and the new code works on the old rows.
+fn accounts_and_patients_of_the_previous_release_move_into_personal_clinics(url: &str) {
+    let pool = pool_for(url);
+    migrations::run_up_to(&pool, BEFORE_CLINICS).expect("the previous release's schema");
+    let mut connection = checkout(&pool).expect("a connection");
+    connection
+        .batch_execute(&format!(
+            "INSERT INTO users (id, name, email, email_lower, password_hash, is_active, is_staff, \
+             created_at) VALUES \
+             (1, 'Ann Lee', 'ann@example.com', 'ann@example.com', '$2b$04$x', TRUE, FALSE, '2026-11-26 10:00:00'), \
+             (2, '{long}', 'bob@example.com', 'bob@example.com', '$2b$04$x', TRUE, FALSE, '2026-11-27 10:00:00'), \
+             (3, 'Cy Staff', 'cy@example.com', 'cy@example.com', '$2b$04$x', TRUE, TRUE, '2026-11-28 10:00:00'); \
+             INSERT INTO patients (id, owner_id, name, name_lower, age, gender, phone, email, \
+             address, medical_history, created_at, updated_at, version, archived_at) VALUES \
+             (1, 1, 'Jane Roe', 'jane roe', 40, 'F', '', '', '', 'Asthma.', '2026-11-26 11:00:00', '2026-11-26 11:00:00', 1, NULL), \
+             (2, 1, 'Old Case', 'old case', 70, 'M', '', '', '', '', '2026-11-26 12:00:00', '2026-11-26 12:00:00', 2, '2026-11-27 09:00:00'), \
+             (3, 2, 'John Doe', 'john doe', 30, 'M', '', '', '', '', '2026-11-27 11:00:00', '2026-11-27 11:00:00', 1, NULL); \
+             INSERT INTO doctors (id, created_by, name, specialization, specialization_lower, phone, \
+             email, experience_years, qualification, consultation_fee_cents, is_available, \
+             created_at, updated_at, version, archived_at) VALUES \
+             (1, 2, 'Dr. Who', 'Cardiology', 'cardiology', '555', 'who@example.com', 9, 'MD', 15000, TRUE, \
+             '2026-11-27 10:00:00', '2026-11-27 10:00:00', 1, NULL); \
+             INSERT INTO patient_doctor_mappings (id, patient_id, doctor_id, assigned_by, \
+             assigned_date, notes, is_active, updated_at, removed_at) VALUES \
+             (1, 1, 1, 1, '2026-11-28 10:00:00', 'Follow-up.', TRUE, '2026-11-28 10:00:00', NULL);",
+            long = "B".repeat(150),
+        ))
+        .expect("the previous release's rows");
+    if matches!(&*connection, healthcare_persistence::DbConnection::Pg(_)) {
+        // Explicit ids leave the identity sequences behind; the previous release's own inserts
+        // would have advanced them.
+        connection
+            .batch_execute(
+                "SELECT setval(pg_get_serial_sequence('users', 'id'), 3); \
+                 SELECT setval(pg_get_serial_sequence('patients', 'id'), 3); \
+                 SELECT setval(pg_get_serial_sequence('doctors', 'id'), 1); \
+                 SELECT setval(pg_get_serial_sequence('patient_doctor_mappings', 'id'), 1);",
+            )
+            .expect("sequences");
+    }
+    drop(connection);
+
+    migrations::run_pending(&pool).expect("the upgrade");
+
+    let clinics = DieselClinicRepository::new(pool.clone());
+    for (user, name, created) in [
+        (1, "Ann Lee".to_owned(), "2026-11-26"),
+        (
+            2,
+            ClinicName::personal_for(&"B".repeat(150))
+                .as_str()
+                .to_owned(),
+            "2026-11-27",
+        ),
+        (3, "Cy Staff".to_owned(), "2026-11-28"),
+    ] {
+        let memberships = all_memberships(&clinics, UserId(user));
+        assert_eq!(memberships.len(), 1, "user {user}");
+        let personal = &memberships[0];
+        assert_eq!(
+            (
+                personal.clinic.name.as_str(),
+                personal.clinic.personal_owner,
+                personal.role,
+                personal.clinic.created_at.date_naive().to_string(),
+            ),
+            (
+                name.as_str(),
+                Some(UserId(user)),
+                Role::Admin,
+                created.to_owned()
+            ),
+        );
+    }
+    assert_eq!(
+        count(&pool, "SELECT COUNT(*) FROM patients"),
+        3,
+        "every patient kept"
+    );
+    assert_eq!(count(&pool, PATIENTS_IN_THEIR_OWNERS_CLINIC), 3);
+    assert_eq!(
+        count(
+            &pool,
+            "SELECT COUNT(*) FROM patient_doctor_mappings WHERE is_active"
+        ),
+        1
+    );
+
+    // The new code reads the old rows and writes beside them.
+    let patients = DieselPatientRepository::new(pool.clone());
+    let jane = patients.find(PatientId(1)).expect("read").expect("kept");
+    assert_eq!(
+        (
+            jane.owner,
+            jane.details.medical_history.as_str(),
+            jane.version
+        ),
+        (UserId(1), "Asthma.", 1)
+    );
+    assert!(
+        patients
+            .find(PatientId(2))
+            .expect("read")
+            .expect("kept")
+            .archived_at
+            .is_some()
+    );
+    let users = DieselUserRepository::new(pool.clone());
+    let dana = users
+        .insert(&new_user("dana@example.com"))
+        .expect("a new account");
+    patients
+        .insert(
+            dana.id,
+            &patient_details("Eve Moe"),
+            at(2),
+            &audit(AuditAction::PatientCreate),
+        )
+        .expect("a new patient");
+    assert_eq!(count(&pool, PATIENTS_IN_THEIR_OWNERS_CLINIC), 4);
+    assert_eq!(all_memberships(&clinics, dana.id).len(), 1);
+}
+
+#[test]
+fn on_sqlite_the_previous_releases_accounts_and_patients_move_into_personal_clinics() {
+    let (url, _folder) = healthcare_test_support::fresh_sqlite_database();
+    accounts_and_patients_of_the_previous_release_move_into_personal_clinics(&url);
+}
+
+#[test]
+fn on_postgres_the_previous_releases_accounts_and_patients_move_into_personal_clinics() {
+    if let Some(url) = healthcare_test_support::fresh_postgres_database() {
+        accounts_and_patients_of_the_previous_release_move_into_personal_clinics(&url);
+    }
+}
