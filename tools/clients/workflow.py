@@ -23,6 +23,7 @@ import uuid
 import healthcare_client.api
 from healthcare_client import AuthenticatedClient, Client
 from healthcare_client.api.audit import list_audit_events
+from healthcare_client.api.clinics import list_clinics
 from healthcare_client.api.auth import (
     change_password,
     confirm_second_factor,
@@ -60,6 +61,7 @@ from healthcare_client.types import Unset
 from healthcare_client.models import (
     ApiRoot,
     AuditAction,
+    ClinicJson,
     AuditEventJson,
     AuditOutcome,
     AuthFailure,
@@ -77,6 +79,7 @@ from healthcare_client.models import (
     MappingNotes,
     Message,
     PageJsonAuditEventJson,
+    PageJsonClinicJson,
     PageJsonDoctorJson,
     PageJsonMappingJson,
     PageJsonPatientJson,
@@ -87,6 +90,7 @@ from healthcare_client.models import (
     PatientWrite,
     RefreshRequest,
     RegisterRequest,
+    Role,
     SecondFactorRequest,
     SessionJson,
     TokensJson,
@@ -160,6 +164,10 @@ def main(base_url: str, admin_cli: list[str]) -> None:
     assert call(me, 200, UserJson, client=api).parsed.id == session.user.id
     root = call(api_root, 200, ApiRoot, client=api).parsed
     assert root.patients.endswith("/api/patients/")
+    clinics = call(list_clinics, 200, PageJsonClinicJson, client=api).parsed
+    assert clinics.count == 1 and isinstance(clinics.results[0], ClinicJson)
+    personal = clinics.results[0]
+    assert (personal.name, personal.personal, personal.role) == ("Ivy Integrator", True, Role.ADMIN)
 
     # Patients: create, read, list, replace and patch under If-Match, field errors.
     created = call(
@@ -302,6 +310,7 @@ def main(base_url: str, admin_cli: list[str]) -> None:
             list_audit_events,
             200,
             PageJsonAuditEventJson,
+    PageJsonClinicJson,
             client=staff_api,
             patient=patient.id,
             action=AuditAction.PATIENT_CREATE,

@@ -9,7 +9,7 @@ use healthcare_web::headers::{DOCS_CSP, content_security_policy};
 use utoipa_actix_web::scope;
 use utoipa_actix_web::service_config::ServiceConfig;
 
-use crate::handlers::{audit, auth, doctors, fallback, health, mappings, patients, root};
+use crate::handlers::{audit, auth, clinics, doctors, fallback, health, mappings, patients, root};
 use crate::openapi;
 
 /// Registers every API and health route.
@@ -52,6 +52,7 @@ pub fn configure(config: &mut ServiceConfig) {
                 .service(mappings::for_patient)
                 .service(mappings::update_notes)
                 .service(mappings::remove)
+                .service(clinics::list)
                 .service(audit::list)
                 // Inside the scope: a separate service at this path would be shadowed by it.
                 .route("/openapi.json", web::get().to(openapi::openapi_json))

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use healthcare_core::services::{
-    AuditService, AuthService, DoctorService, MappingService, PatientService,
+    AuditService, AuthService, ClinicService, DoctorService, MappingService, PatientService,
 };
 
 /// What the HTTP layer may ask of the database: readiness and figures for metrics.
@@ -41,6 +41,8 @@ pub struct AppState {
     pub doctors: DoctorService,
     /// Patient–doctor assignments.
     pub mappings: MappingService,
+    /// The caller's clinics.
+    pub clinics: Arc<ClinicService>,
     /// The audit trail, for staff.
     pub audit: AuditService,
     /// Readiness check.

@@ -121,6 +121,7 @@ impl Application {
             patients: services.patients,
             doctors: services.doctors,
             mappings: services.mappings,
+            clinics: services.clinics,
             audit: services.audit,
             database: probe,
         });

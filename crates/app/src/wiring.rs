@@ -4,8 +4,9 @@ use std::sync::Arc;
 
 use healthcare_core::ports::{AuditRepository, AuditTrail, Clock, RandomSource};
 use healthcare_core::services::{
-    AuditService, AuthPorts, AuthService, DoctorService, MappingService, PatientPorts,
-    PatientService, StaffRecords, StaffRecordsPorts, StaffSignIn, StaffSignInPorts, Throttling,
+    AuditService, AuthPorts, AuthService, ClinicService, DoctorService, MappingService,
+    PatientPorts, PatientService, StaffRecords, StaffRecordsPorts, StaffSignIn, StaffSignInPorts,
+    Throttling,
 };
 use healthcare_core::{RepoError, ServiceError};
 use healthcare_domain::audit::AuditEvent;
@@ -13,9 +14,10 @@ use healthcare_json_api::state::DatabaseProbe;
 use healthcare_persistence::connection::ping;
 use healthcare_persistence::{
     CachedUserRepository, DbPool, DieselAdminSessionRepository, DieselAuditRepository,
-    DieselDoctorRepository, DieselMappingRepository, DieselPatientRepository,
-    DieselRefreshTokenRepository, DieselSecondFactorRepository, DieselStaffDirectory,
-    DieselThrottleRepository, DieselUserRepository, PoolSettings, StatementCounter, build_pool,
+    DieselClinicRepository, DieselDoctorRepository, DieselMappingRepository,
+    DieselPatientRepository, DieselRefreshTokenRepository, DieselSecondFactorRepository,
+    DieselStaffDirectory, DieselThrottleRepository, DieselUserRepository, PoolSettings,
+    StatementCounter, build_pool,
 };
 
 use crate::audit::{AuditWorkers, ReadAuditing};
@@ -236,6 +238,8 @@ pub struct Services {
     pub doctors: DoctorService,
     /// Mappings.
     pub mappings: MappingService,
+    /// The caller's clinics.
+    pub clinics: Arc<ClinicService>,
     /// The audit trail.
     pub audit: AuditService,
     /// Admin site sign-in.
@@ -267,6 +271,9 @@ pub fn services(settings: &Settings, pool: &DbPool, trail: Arc<dyn AuditTrail>) 
         patients,
         doctors,
         mappings,
+        clinics: Arc::new(ClinicService::new(Arc::new(DieselClinicRepository::new(
+            pool.clone(),
+        )))),
         audit,
         staff_sign_in,
         staff,

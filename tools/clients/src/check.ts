@@ -7,11 +7,13 @@ import * as sdk from './client/sdk.gen';
 import type {
   AuditAction,
   BadRequest,
+  ClinicJson,
   DoctorJson,
   FieldErrors,
   Gender,
   PageJsonPatientJson,
   PatientJson,
+  Role,
 } from './client/types.gen';
 
 type Calls = { [Operation in keyof typeof sdk]: (access: string) => Promise<unknown> };
@@ -137,4 +139,9 @@ export const calls: Calls = {
   updateMappingNotes: async (auth) =>
     (await sdk.updateMappingNotes({ auth, path: { id: 1 }, body: { notes: 'Seen.' } })).data?.notes,
   removeMapping: async (auth) => (await sdk.removeMapping({ auth, path: { id: 1 } })).data?.message,
+  listClinics: async (auth) => {
+    const { data } = await sdk.listClinics({ auth, query: { page: 1 } });
+    const roles: Role[] | undefined = data?.results.map((clinic: ClinicJson) => clinic.role);
+    return roles;
+  },
 };

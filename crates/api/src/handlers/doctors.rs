@@ -33,23 +33,29 @@ struct DoctorFilters {
     specialization: Option<String>,
     /// `true`: only available doctors; `false`: only unavailable ones. `1` and `0`, and
     /// `true`/`false` in any case, are accepted too.
-    #[param(schema_with = available_filter)]
+    #[param(inline, value_type = Option<AvailableFilter>)]
     available: Option<bool>,
 }
 
-/// A boolean, or its text in any case, or `1`/`0` (a pattern without flags, so every engine
-/// reads it alike).
-fn available_filter() -> utoipa::openapi::Schema {
-    use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, Type};
-    OneOfBuilder::new()
-        .item(ObjectBuilder::new().schema_type(Type::Boolean))
-        .item(
-            ObjectBuilder::new()
-                .schema_type(Type::String)
-                .pattern(Some("^([Tt][Rr][Uu][Ee]|[Ff][Aa][Ll][Ss][Ee]|1|0)$")),
-        )
-        .into()
+/// `?available=`: a boolean, or its text in any case, or `1`/`0` (a pattern without flags, so
+/// every engine reads it alike).
+struct AvailableFilter;
+
+impl utoipa::PartialSchema for AvailableFilter {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::Schema> {
+        use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, Type};
+        OneOfBuilder::new()
+            .item(ObjectBuilder::new().schema_type(Type::Boolean))
+            .item(
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .pattern(Some("^([Tt][Rr][Uu][Ee]|[Ff][Aa][Ll][Ss][Ee]|1|0)$")),
+            )
+            .into()
+    }
 }
+
+impl utoipa::ToSchema for AvailableFilter {}
 
 /// Every doctor, by name.
 #[utoipa::path(

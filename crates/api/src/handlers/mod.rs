@@ -3,6 +3,7 @@
 
 pub mod audit;
 pub mod auth;
+pub mod clinics;
 pub mod doctors;
 pub mod fallback;
 pub mod health;

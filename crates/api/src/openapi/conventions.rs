@@ -10,88 +10,27 @@ const METHODS: [&str; 5] = ["get", "post", "put", "patch", "delete"];
 /// Query parameters that are not filters: an empty value is an error there.
 const PAGING: [&str; 2] = ["page", "page_size"];
 
-/// The operations a created record's id leads to: (creating operation, link name, operation
-/// id, the `id` parameter's runtime expression).
-const LINKS: [(&str, &str, &str, &str); 13] = [
-    (
-        "create_patient",
-        "GetPatient",
-        "get_patient",
-        "$response.body#/id",
-    ),
-    (
-        "create_patient",
-        "ReplacePatient",
-        "replace_patient",
-        "$response.body#/id",
-    ),
-    (
-        "create_patient",
-        "PatchPatient",
-        "patch_patient",
-        "$response.body#/id",
-    ),
-    (
-        "create_patient",
-        "DeletePatient",
-        "delete_patient",
-        "$response.body#/id",
-    ),
-    (
-        "create_patient",
-        "PatientAssignments",
-        "patient_assignments",
-        "$response.body#/id",
-    ),
-    (
-        "create_doctor",
-        "GetDoctor",
-        "get_doctor",
-        "$response.body#/id",
-    ),
-    (
-        "create_doctor",
-        "ReplaceDoctor",
-        "replace_doctor",
-        "$response.body#/id",
-    ),
-    (
-        "create_doctor",
-        "PatchDoctor",
-        "patch_doctor",
-        "$response.body#/id",
-    ),
-    (
-        "create_doctor",
-        "DeleteDoctor",
-        "delete_doctor",
-        "$response.body#/id",
-    ),
-    (
-        "assign_doctor",
-        "UpdateMappingNotes",
-        "update_mapping_notes",
-        "$response.body#/id",
-    ),
-    (
-        "assign_doctor",
-        "RemoveMapping",
-        "remove_mapping",
-        "$response.body#/id",
-    ),
-    // The by-patient view takes the mapping's *patient* id, not the mapping's.
-    (
-        "assign_doctor",
-        "PatientAssignments",
-        "patient_assignments",
-        "$response.body#/patient",
-    ),
-    (
-        "assign_doctor",
-        "GetPatient",
-        "get_patient",
-        "$response.body#/patient",
-    ),
+/// A created record's own id, and a new mapping's patient id.
+const ITS_ID: &str = "$response.body#/id";
+const ITS_PATIENT: &str = "$response.body#/patient";
+
+/// The operations a created record's id leads to: (creating operation, operation that takes
+/// the id, the id's runtime expression). Each link is named after the operation it leads to.
+const LINKS: [(&str, &str, &str); 13] = [
+    ("create_patient", "get_patient", ITS_ID),
+    ("create_patient", "replace_patient", ITS_ID),
+    ("create_patient", "patch_patient", ITS_ID),
+    ("create_patient", "delete_patient", ITS_ID),
+    ("create_patient", "patient_assignments", ITS_ID),
+    ("create_doctor", "get_doctor", ITS_ID),
+    ("create_doctor", "replace_doctor", ITS_ID),
+    ("create_doctor", "patch_doctor", ITS_ID),
+    ("create_doctor", "delete_doctor", ITS_ID),
+    ("assign_doctor", "update_mapping_notes", ITS_ID),
+    ("assign_doctor", "remove_mapping", ITS_ID),
+    // The by-patient view takes the mapping's patient id, not the mapping's own.
+    ("assign_doctor", "patient_assignments", ITS_PATIENT),
+    ("assign_doctor", "get_patient", ITS_PATIENT),
 ];
 
 /// Applies the conventions to a rendered document.
@@ -124,11 +63,12 @@ fn apply_to_operation(operation: &mut Map<String, Value>) {
             append_description(parameter, " Empty: not filtered.");
         }
     }
-    let responses = operation
-        .entry("responses")
-        .or_insert_with(|| json!({}))
-        .as_object_mut()
-        .expect("responses is an object");
+    let Some(responses) = operation
+        .get_mut("responses")
+        .and_then(Value::as_object_mut)
+    else {
+        return;
+    };
     match responses.get_mut("400") {
         Some(existing) => append_description(
             existing,
@@ -173,8 +113,8 @@ fn add_links(paths: &mut Map<String, Value>) {
         .filter(|operation| LINKS.iter().any(|link| operation["operationId"] == link.0));
     for operation in creators {
         let creator = operation["operationId"].clone();
-        for (_, name, target, id) in LINKS.iter().filter(|link| creator == link.0) {
-            operation["responses"]["201"]["links"][*name] = json!({
+        for (_, target, id) in LINKS.iter().filter(|link| creator == link.0) {
+            operation["responses"]["201"]["links"][*target] = json!({
                 "operationId": target,
                 "parameters": {"id": id},
             });
@@ -200,7 +140,7 @@ mod tests {
                     .filter_map(|m| item[*m]["operationId"].as_str())
             })
             .collect();
-        for (creator, name, target, _) in LINKS {
+        for (creator, target, _) in LINKS {
             assert!(operation_ids.contains(&creator), "{creator}");
             assert!(operation_ids.contains(&target), "{target}");
             let link = document["paths"]
@@ -208,7 +148,7 @@ mod tests {
                 .expect("paths")
                 .values()
                 .find(|item| item["post"]["operationId"] == creator)
-                .map(|item| &item["post"]["responses"]["201"]["links"][name]);
+                .map(|item| &item["post"]["responses"]["201"]["links"][target]);
             assert_eq!(link.map(|l| &l["operationId"]), Some(&json!(target)));
         }
     }

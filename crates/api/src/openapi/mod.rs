@@ -32,6 +32,7 @@ pub const BEARER: &str = "bearer";
         (name = "patients", description = "The caller's patient records"),
         (name = "doctors", description = "The doctor directory"),
         (name = "mappings", description = "Which doctor is assigned to which patient"),
+        (name = "clinics", description = "The clinics the caller belongs to"),
         (name = "audit", description = "The audit trail of every access to patient data (staff only)"),
         (name = "meta", description = "API root and health probes"),
     ),

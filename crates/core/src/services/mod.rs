@@ -4,6 +4,7 @@
 
 pub mod audit;
 pub mod auth;
+pub mod clinics;
 pub mod doctors;
 pub mod mappings;
 pub mod patients;
@@ -25,6 +26,7 @@ pub use audit::{AuditService, Caller, ChainReport};
 pub use auth::{
     AuthPorts, AuthService, Authenticated, LoginInput, PasswordChangeInput, SessionTokens,
 };
+pub use clinics::ClinicService;
 pub use doctors::{DoctorDetail, DoctorService};
 pub use mappings::{AssignmentInput, MappingService, PatientAssignments};
 pub use patients::{PatientDetail, PatientPorts, PatientService};
