@@ -23,7 +23,13 @@ import uuid
 import healthcare_client.api
 from healthcare_client import AuthenticatedClient, Client
 from healthcare_client.api.audit import list_audit_events
-from healthcare_client.api.clinics import list_clinics
+from healthcare_client.api.clinics import (
+    create_clinic,
+    get_clinic,
+    list_clinic_members,
+    list_clinics,
+    rename_clinic,
+)
 from healthcare_client.api.auth import (
     change_password,
     confirm_second_factor,
@@ -62,6 +68,8 @@ from healthcare_client.models import (
     ApiRoot,
     AuditAction,
     ClinicJson,
+    ClinicWrite,
+    MemberJson,
     AuditEventJson,
     AuditOutcome,
     AuthFailure,
@@ -80,6 +88,7 @@ from healthcare_client.models import (
     Message,
     PageJsonAuditEventJson,
     PageJsonClinicJson,
+    PageJsonMemberJson,
     PageJsonDoctorJson,
     PageJsonMappingJson,
     PageJsonPatientJson,
@@ -168,6 +177,14 @@ def main(base_url: str, admin_cli: list[str]) -> None:
     assert clinics.count == 1 and isinstance(clinics.results[0], ClinicJson)
     personal = clinics.results[0]
     assert (personal.name, personal.personal, personal.role) == ("Ivy Integrator", True, Role.ADMIN)
+    shared = call(create_clinic, 201, ClinicJson, client=api, body=ClinicWrite(name=" North Clinic ")).parsed
+    assert (shared.name, shared.personal, shared.role) == ("North Clinic", False, Role.ADMIN)
+    call(create_clinic, 400, FieldErrors, client=api, body=ClinicWrite(name=" "))
+    renamed = call(rename_clinic, 200, ClinicJson, client=api, id=shared.id, body=ClinicWrite(name="South Clinic"))
+    assert call(get_clinic, 200, ClinicJson, client=api, id=shared.id).parsed.name == renamed.parsed.name
+    members = call(list_clinic_members, 200, PageJsonMemberJson, client=api, id=shared.id).parsed
+    assert members.count == 1 and isinstance(members.results[0], MemberJson)
+    assert (members.results[0].user.email, members.results[0].role) == (email, Role.ADMIN)
 
     # Patients: create, read, list, replace and patch under If-Match, field errors.
     created = call(
@@ -283,6 +300,18 @@ def main(base_url: str, admin_cli: list[str]) -> None:
     assert removed.message == "Doctor successfully removed from patient"
     call(remove_mapping, 404, Detail, client=api, id=mapping.id)
 
+    # Someone else's clinic answers as if it did not exist.
+    stranger = call(
+        register,
+        201,
+        SessionJson,
+        client=anonymous,
+        body=RegisterRequest(name="Sam Stranger", email=f"stranger-{suffix}@example.com", password=password),
+    ).parsed
+    stranger_api = AuthenticatedClient(base_url=base_url, token=stranger.tokens.access, raise_on_unexpected_status=True)
+    call(get_clinic, 404, Detail, client=stranger_api, id=shared.id)
+    call(rename_clinic, 404, Detail, client=stranger_api, id=shared.id, body=ClinicWrite(name="Taken Over"))
+
     # Archiving.
     call(delete_patient, 204, None, client=api, id=patient.id)
     call(get_patient, 404, Detail, client=api, id=patient.id)
@@ -310,7 +339,6 @@ def main(base_url: str, admin_cli: list[str]) -> None:
             list_audit_events,
             200,
             PageJsonAuditEventJson,
-    PageJsonClinicJson,
             client=staff_api,
             patient=patient.id,
             action=AuditAction.PATIENT_CREATE,

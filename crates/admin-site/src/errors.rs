@@ -86,6 +86,7 @@ fn resource_name(resource: Resource) -> &'static str {
         Resource::Doctor => "doctor",
         Resource::PatientDoctorMapping => "mapping",
         Resource::User => "user",
+        Resource::Clinic => "clinic",
     }
 }
 

@@ -192,6 +192,7 @@ fn resource_name(resource: Resource) -> &'static str {
         Resource::Doctor => "Doctor",
         Resource::PatientDoctorMapping => "PatientDoctorMapping",
         Resource::User => "User",
+        Resource::Clinic => "Clinic",
     }
 }
 

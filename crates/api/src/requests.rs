@@ -317,3 +317,11 @@ request_body! {
         notes (optional): Submitted<String> = string, fields::free_text();
     }
 }
+
+request_body! {
+    /// `POST /api/clinics/` and `PATCH /api/clinics/{id}/`.
+    ClinicWrite {
+        /// The clinic's name, 1–100 characters after trimming.
+        name (required): Submitted<String> = string, fields::required_text::<100>();
+    }
+}

@@ -53,6 +53,10 @@ pub fn configure(config: &mut ServiceConfig) {
                 .service(mappings::update_notes)
                 .service(mappings::remove)
                 .service(clinics::list)
+                .service(clinics::create)
+                .service(clinics::retrieve)
+                .service(clinics::rename)
+                .service(clinics::members)
                 .service(audit::list)
                 // Inside the scope: a separate service at this path would be shadowed by it.
                 .route("/openapi.json", web::get().to(openapi::openapi_json))

@@ -271,9 +271,11 @@ pub fn services(settings: &Settings, pool: &DbPool, trail: Arc<dyn AuditTrail>) 
         patients,
         doctors,
         mappings,
-        clinics: Arc::new(ClinicService::new(Arc::new(DieselClinicRepository::new(
-            pool.clone(),
-        )))),
+        clinics: Arc::new(ClinicService::new(
+            Arc::new(DieselClinicRepository::new(pool.clone())),
+            trail,
+            Arc::new(SystemClock),
+        )),
         audit,
         staff_sign_in,
         staff,

@@ -27,6 +27,8 @@ pub enum Resource {
     PatientDoctorMapping,
     /// A user account (staff pages only).
     User,
+    /// A clinic.
+    Clinic,
 }
 
 /// Why a refresh token was refused.

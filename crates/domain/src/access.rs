@@ -37,8 +37,9 @@ impl Actor {
         }
     }
 
-    /// Whether the actor sees every owner's records, archived ones included.
-    fn oversees_all_records(&self) -> bool {
+    /// Whether the actor sees every owner's records and every clinic, archived records
+    /// included (platform staff and the operator).
+    pub fn oversees_all_records(&self) -> bool {
         match self {
             Self::RecordOwner(_) => false,
             Self::PlatformStaff(_) | Self::Operator => true,

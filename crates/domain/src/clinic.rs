@@ -66,6 +66,21 @@ pub struct Membership {
     pub joined_at: Timestamp,
 }
 
+/// A member of a clinic, as its member list shows them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Member {
+    /// The account.
+    pub user: UserId,
+    /// Its name.
+    pub name: String,
+    /// Its e-mail address.
+    pub email: String,
+    /// The role in the clinic.
+    pub role: Role,
+    /// When they joined.
+    pub joined_at: Timestamp,
+}
+
 /// A member's role in a clinic (one per member). A personal clinic's owner is its admin.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Role {

@@ -4,13 +4,16 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use healthcare_core::ports::ClinicRepository;
 use healthcare_core::{Page, PageOf, RepoError};
+use healthcare_domain::Timestamp;
 use healthcare_domain::UserId;
-use healthcare_domain::clinic::{Clinic, ClinicId, Membership, Role};
+use healthcare_domain::audit::AuditEvent;
+use healthcare_domain::clinic::{Clinic, ClinicId, ClinicName, Member, Membership, Role};
 
-use crate::connection::{DbPool, checkout};
+use crate::audit::append_in;
+use crate::connection::{DbConnection, DbPool, checkout, write_transaction};
 use crate::errors::{corrupt_row, from_diesel};
-use crate::schema::{clinic_members, clinics};
-use crate::time::from_db;
+use crate::schema::{clinic_members, clinics, users};
+use crate::time::{from_db, to_db};
 
 /// Clinics and memberships in the shared pool.
 pub struct DieselClinicRepository {
@@ -32,16 +35,33 @@ type MembershipRow = (
     String,
     NaiveDateTime,
 );
+type ClinicRow = (i64, String, Option<i64>, NaiveDateTime);
+
+const CLINIC_COLUMNS: (
+    clinics::id,
+    clinics::name,
+    clinics::personal_owner_id,
+    clinics::created_at,
+) = (
+    clinics::id,
+    clinics::name,
+    clinics::personal_owner_id,
+    clinics::created_at,
+);
+
+fn clinic((id, name, personal_owner, created_at): ClinicRow) -> Clinic {
+    Clinic {
+        id: ClinicId(id),
+        name,
+        personal_owner: personal_owner.map(UserId),
+        created_at: from_db(created_at),
+    }
+}
 
 fn membership(row: MembershipRow) -> Result<Membership, RepoError> {
     let (id, name, personal_owner, created_at, role, joined_at) = row;
     Ok(Membership {
-        clinic: Clinic {
-            id: ClinicId(id),
-            name,
-            personal_owner: personal_owner.map(UserId),
-            created_at: from_db(created_at),
-        },
+        clinic: clinic((id, name, personal_owner, created_at)),
         role: Role::parse(&role).map_err(|_| corrupt_row("clinic_members", id, "role"))?,
         joined_at: from_db(joined_at),
     })
@@ -110,4 +130,162 @@ impl ClinicRepository for DieselClinicRepository {
             .map(membership)
             .transpose()
     }
+
+    fn membership(&self, clinic: ClinicId, user: UserId) -> Result<Option<Membership>, RepoError> {
+        let mut connection = checkout(&self.pool)?;
+        membership_in(&mut connection, clinic, user)
+    }
+
+    fn create(
+        &self,
+        name: &ClinicName,
+        creator: UserId,
+        at: Timestamp,
+        audit: &AuditEvent,
+    ) -> Result<Membership, RepoError> {
+        let mut connection = checkout(&self.pool)?;
+        write_transaction(&mut connection, |connection| {
+            let clinic: i64 = diesel::insert_into(clinics::table)
+                .values((
+                    clinics::name.eq(name.as_str()),
+                    clinics::created_at.eq(to_db(at)),
+                ))
+                .returning(clinics::id)
+                .get_result(connection)
+                .map_err(from_diesel)?;
+            diesel::insert_into(clinic_members::table)
+                .values((
+                    clinic_members::clinic_id.eq(clinic),
+                    clinic_members::user_id.eq(creator.0),
+                    clinic_members::role.eq(Role::Admin.as_str()),
+                    clinic_members::joined_at.eq(to_db(at)),
+                ))
+                .execute(connection)
+                .map_err(from_diesel)?;
+            let mut event = audit.clone();
+            event.resource_id = Some(clinic);
+            append_in(connection, self.pool.audit_key(), &event)?;
+            membership_in(connection, ClinicId(clinic), creator)?
+                .ok_or_else(|| RepoError::Internal("the new clinic's admin is missing".into()))
+        })
+    }
+
+    fn rename(
+        &self,
+        clinic: ClinicId,
+        name: &ClinicName,
+        audit: &AuditEvent,
+    ) -> Result<bool, RepoError> {
+        let mut connection = checkout(&self.pool)?;
+        write_transaction(&mut connection, |connection| {
+            let renamed = diesel::update(clinics::table.find(clinic.0))
+                .set(clinics::name.eq(name.as_str()))
+                .execute(connection)
+                .map_err(from_diesel)?;
+            if renamed == 1 {
+                append_in(connection, self.pool.audit_key(), audit)?;
+            }
+            Ok(renamed == 1)
+        })
+    }
+
+    fn members(&self, clinic: ClinicId, page: Page) -> Result<PageOf<Member>, RepoError> {
+        let mut connection = checkout(&self.pool)?;
+        let of_clinic = || {
+            clinic_members::table
+                .inner_join(users::table)
+                .filter(clinic_members::clinic_id.eq(clinic.0))
+        };
+        let rows = of_clinic()
+            .order((users::name, users::id))
+            .select((
+                users::id,
+                users::name,
+                users::email,
+                clinic_members::role,
+                clinic_members::joined_at,
+            ))
+            .limit(page.limit())
+            .offset(page.offset())
+            .load::<(i64, String, String, String, NaiveDateTime)>(&mut *connection)
+            .map_err(from_diesel)?;
+        let total: i64 = of_clinic()
+            .count()
+            .get_result(&mut *connection)
+            .map_err(from_diesel)?;
+        let items = rows
+            .into_iter()
+            .map(|(user, name, email, role, joined_at)| {
+                Ok(Member {
+                    user: UserId(user),
+                    name,
+                    email,
+                    role: Role::parse(&role)
+                        .map_err(|_| corrupt_row("clinic_members", clinic.0, "role"))?,
+                    joined_at: from_db(joined_at),
+                })
+            })
+            .collect::<Result<_, RepoError>>()?;
+        Ok(PageOf {
+            items,
+            total: u64::try_from(total).unwrap_or_default(),
+        })
+    }
+
+    fn list_all(&self, page: Page) -> Result<PageOf<(Clinic, u64)>, RepoError> {
+        let mut connection = checkout(&self.pool)?;
+        let members = clinic_members::table
+            .filter(clinic_members::clinic_id.eq(clinics::id))
+            .count()
+            .single_value();
+        let rows = clinics::table
+            .order(clinics::id)
+            .select((CLINIC_COLUMNS, members))
+            .limit(page.limit())
+            .offset(page.offset())
+            .load::<(ClinicRow, Option<i64>)>(&mut *connection)
+            .map_err(from_diesel)?;
+        let total: i64 = clinics::table
+            .count()
+            .get_result(&mut *connection)
+            .map_err(from_diesel)?;
+        Ok(PageOf {
+            items: rows
+                .into_iter()
+                .map(|(row, members)| {
+                    (
+                        clinic(row),
+                        u64::try_from(members.unwrap_or(0)).unwrap_or(0),
+                    )
+                })
+                .collect(),
+            total: u64::try_from(total).unwrap_or_default(),
+        })
+    }
+
+    fn find(&self, id: ClinicId) -> Result<Option<Clinic>, RepoError> {
+        let mut connection = checkout(&self.pool)?;
+        Ok(clinics::table
+            .find(id.0)
+            .select(CLINIC_COLUMNS)
+            .first::<ClinicRow>(&mut *connection)
+            .optional()
+            .map_err(from_diesel)?
+            .map(clinic))
+    }
+}
+
+fn membership_in(
+    connection: &mut DbConnection,
+    clinic: ClinicId,
+    user: UserId,
+) -> Result<Option<Membership>, RepoError> {
+    memberships(user)
+        .filter(clinics::id.eq(clinic.0))
+        .select(MEMBERSHIP_COLUMNS)
+        .first::<MembershipRow>(connection)
+        .optional()
+        .map_err(from_diesel)?
+        .map(membership)
+        .transpose()
 }

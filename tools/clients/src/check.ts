@@ -139,6 +139,17 @@ export const calls: Calls = {
   updateMappingNotes: async (auth) =>
     (await sdk.updateMappingNotes({ auth, path: { id: 1 }, body: { notes: 'Seen.' } })).data?.notes,
   removeMapping: async (auth) => (await sdk.removeMapping({ auth, path: { id: 1 } })).data?.message,
+  createClinic: async (auth) => {
+    const { data, error } = await sdk.createClinic({ auth, body: { name: 'North Clinic' } });
+    return error ? messages(error as BadRequest) : data.id;
+  },
+  getClinic: async (auth) => (await sdk.getClinic({ auth, path: { id: 1 } })).data?.personal,
+  renameClinic: async (auth) =>
+    (await sdk.renameClinic({ auth, path: { id: 1 }, body: { name: 'South Clinic' } })).data?.name,
+  listClinicMembers: async (auth) => {
+    const { data } = await sdk.listClinicMembers({ auth, path: { id: 1 }, query: { page_size: 50 } });
+    return data?.results.map((member) => `${member.user.email} ${member.role}`);
+  },
   listClinics: async (auth) => {
     const { data } = await sdk.listClinics({ auth, query: { page: 1 } });
     const roles: Role[] | undefined = data?.results.map((clinic: ClinicJson) => clinic.role);

@@ -16,7 +16,7 @@ const ITS_PATIENT: &str = "$response.body#/patient";
 
 /// The operations a created record's id leads to: (creating operation, operation that takes
 /// the id, the id's runtime expression). Each link is named after the operation it leads to.
-const LINKS: [(&str, &str, &str); 13] = [
+const LINKS: [(&str, &str, &str); 16] = [
     ("create_patient", "get_patient", ITS_ID),
     ("create_patient", "replace_patient", ITS_ID),
     ("create_patient", "patch_patient", ITS_ID),
@@ -31,6 +31,9 @@ const LINKS: [(&str, &str, &str); 13] = [
     // The by-patient view takes the mapping's patient id, not the mapping's own.
     ("assign_doctor", "patient_assignments", ITS_PATIENT),
     ("assign_doctor", "get_patient", ITS_PATIENT),
+    ("create_clinic", "get_clinic", ITS_ID),
+    ("create_clinic", "rename_clinic", ITS_ID),
+    ("create_clinic", "list_clinic_members", ITS_ID),
 ];
 
 /// Applies the conventions to a rendered document.

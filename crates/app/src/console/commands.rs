@@ -130,6 +130,19 @@ pub fn run(
                 "Patient {id} restored; its former assignments stay ended."
             ))
         }
+        Command::Clinics { action } => {
+            require_migrated(&pool)?;
+            let clinics = ClinicService::new(
+                Arc::new(DieselClinicRepository::new(pool.clone())),
+                console_trail(&pool),
+                Arc::new(SystemClock),
+            );
+            let operator = Caller::operator(RequestOrigin::default());
+            match action {
+                ClinicsAction::List => list_clinics(&clinics, &operator),
+                ClinicsAction::Members { id } => list_members(&clinics, &operator, ClinicId(id)),
+            }
+        }
         Command::Audit { action } => {
             require_migrated(&pool)?;
             let audit = AuditService::new(
@@ -193,6 +206,77 @@ pub fn run(
             }
         }
     }
+}
+
+/// Every page of a listing, one after the other.
+fn every_page<T>(
+    mut fetch: impl FnMut(Page) -> Result<healthcare_core::PageOf<T>, CommandError>,
+) -> Result<Vec<T>, CommandError> {
+    let mut items = Vec::new();
+    for number in 1.. {
+        let page = fetch(Page {
+            number,
+            size: Page::MAX_SIZE,
+        })?;
+        let last = page.items.len() < Page::MAX_SIZE as usize;
+        items.extend(page.items);
+        if last {
+            break;
+        }
+    }
+    Ok(items)
+}
+
+fn list_clinics(clinics: &ClinicService, operator: &Caller) -> Result<String, CommandError> {
+    let all = every_page(|page| clinics.all_clinics(operator, page).map_err(describe))?;
+    let mut lines = vec![format!(
+        "{:>6}  {:>8}  {:>7}  {:<20}  name",
+        "id", "personal", "members", "created_at"
+    )];
+    lines.extend(all.iter().map(|(clinic, members)| {
+        let owner = clinic
+            .personal_owner
+            .map_or_else(|| "-".to_owned(), |owner| owner.0.to_string());
+        format!(
+            "{:>6}  {:>8}  {:>7}  {:<20}  {}",
+            clinic.id.0,
+            owner,
+            members,
+            clinic.created_at.format("%Y-%m-%dT%H:%M:%SZ"),
+            clinic.name
+        )
+    }));
+    Ok(lines.join("\n"))
+}
+
+fn list_members(
+    clinics: &ClinicService,
+    operator: &Caller,
+    id: ClinicId,
+) -> Result<String, CommandError> {
+    let members = every_page(|page| {
+        clinics
+            .members_of_any(operator, id, page)
+            .map_err(|error| match error {
+                ServiceError::NotFound(_) => failure(format!("No clinic with id {}.", id.0)),
+                other => describe(other),
+            })
+    })?;
+    let mut lines = vec![format!(
+        "{:>6}  {:<10}  {:<20}  {:<32}  name",
+        "user", "role", "joined_at", "email"
+    )];
+    lines.extend(members.iter().map(|member| {
+        format!(
+            "{:>6}  {:<10}  {:<20}  {:<32}  {}",
+            member.user.0,
+            member.role.as_str(),
+            member.joined_at.format("%Y-%m-%dT%H:%M:%SZ"),
+            member.email,
+            member.name
+        )
+    }));
+    Ok(lines.join("\n"))
 }
 
 fn set_active(

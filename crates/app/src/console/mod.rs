@@ -1,6 +1,6 @@
 //! The operator's console (the `healthcare-admin` binary; "admin site" always means the staff
-//! web pages): migrations, staff accounts, user activation, restoring archived patients, the
-//! audit trail, and a pre-flight check. Each returns a message for standard
+//! web pages): migrations, staff accounts, user activation, restoring archived patients,
+//! clinics and their members, the audit trail, and a pre-flight check. Each returns a message for standard
 //! output or an error for standard error. Changes made here are audited with no actor (the
 //! operator at the console).
 
@@ -9,15 +9,16 @@ use std::sync::Arc;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use healthcare_core::ports::{AuditFilter, AuditTrail};
-use healthcare_core::services::{AuditService, Caller};
+use healthcare_core::services::{AuditService, Caller, ClinicService};
 use healthcare_core::{Page, ServiceError};
 use healthcare_domain::audit::{
     AuditAction, AuditOutcome, AuditRecord, DEFAULT_MAX_SKEW_SECONDS, Mac, RequestOrigin,
 };
+use healthcare_domain::clinic::ClinicId;
 use healthcare_domain::patient::PatientId;
 use healthcare_domain::registration::RegistrationInput;
 use healthcare_domain::{Timestamp, UserId};
-use healthcare_persistence::{DbPool, DieselAuditRepository, migrations};
+use healthcare_persistence::{DbPool, DieselAuditRepository, DieselClinicRepository, migrations};
 
 use crate::clock::SystemClock;
 use crate::settings::Settings;
@@ -67,6 +68,12 @@ pub enum Command {
         #[command(subcommand)]
         action: PatientsAction,
     },
+    /// List clinics and their members.
+    Clinics {
+        /// What to list.
+        #[command(subcommand)]
+        action: ClinicsAction,
+    },
     /// Read, seal and verify the audit trail.
     Audit {
         /// What to do with the audit trail.
@@ -81,6 +88,19 @@ pub enum PatientsAction {
     /// Un-archive a deleted patient; its former doctor assignments stay ended.
     Restore {
         /// The patient's id.
+        id: i64,
+    },
+}
+
+/// `clinics` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum ClinicsAction {
+    /// Print every clinic: id, personal clinic's owner (or -), number of members, creation
+    /// time, name.
+    List,
+    /// Print a clinic's members by name: user id, role, when they joined, e-mail, name.
+    Members {
+        /// The clinic's id.
         id: i64,
     },
 }

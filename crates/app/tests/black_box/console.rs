@@ -154,6 +154,58 @@ fn users_can_be_deactivated_and_activated() {
 }
 
 #[test]
+fn clinics_and_their_members_are_listed() {
+    each_backend(|admin| {
+        admin.run(&["migrate"], &[]);
+        let args = [
+            "createsuperuser",
+            "--email",
+            "a@clinic.org",
+            "--name",
+            "Ada Admin",
+        ];
+        admin.run(
+            &args,
+            &[("HEALTHCARE_ADMIN_PASSWORD", crate::common::STRONG_PASSWORD)],
+        );
+        let (code, listed, _) = admin.run(&["clinics", "list"], &[]);
+        let lines: Vec<Vec<&str>> = listed
+            .lines()
+            .map(|line| line.split_whitespace().collect())
+            .collect();
+        assert_eq!(code, 0);
+        assert_eq!(
+            lines[0],
+            vec!["id", "personal", "members", "created_at", "name"]
+        );
+        assert_eq!(lines.len(), 2, "{listed}");
+        let clinic = lines[1][0];
+        assert_eq!(
+            (lines[1][1], lines[1][2], &lines[1][4..]),
+            ("1", "1", &["Ada", "Admin"][..]),
+            "the account's personal clinic, with it as its one member: {listed}"
+        );
+        let (code, members, _) = admin.run(&["clinics", "members", clinic], &[]);
+        let member: Vec<&str> = members
+            .lines()
+            .nth(1)
+            .expect("one member")
+            .split_whitespace()
+            .collect();
+        assert_eq!(code, 0);
+        assert_eq!(
+            (member[0], member[1], member[3], &member[4..]),
+            ("1", "admin", "a@clinic.org", &["Ada", "Admin"][..])
+        );
+        let (code, _, stderr) = admin.run(&["clinics", "members", "999"], &[]);
+        assert_eq!(
+            (code, stderr.trim()),
+            (1, "healthcare-admin: No clinic with id 999.")
+        );
+    });
+}
+
+#[test]
 fn staff_rights_can_be_granted_and_revoked_and_each_change_is_audited() {
     each_backend(|admin| {
         admin.run(&["migrate"], &[]);

@@ -1,7 +1,8 @@
 //! Clinics and their members.
 
-use healthcare_domain::UserId;
-use healthcare_domain::clinic::Membership;
+use healthcare_domain::audit::AuditEvent;
+use healthcare_domain::clinic::{Clinic, ClinicId, ClinicName, Member, Membership};
+use healthcare_domain::{Timestamp, UserId};
 
 use crate::{Page, PageOf, RepoError};
 
@@ -15,4 +16,37 @@ pub trait ClinicRepository: Send + Sync {
 
     /// `user`'s membership of their personal clinic; `None` only for an unknown user.
     fn personal_membership(&self, user: UserId) -> Result<Option<Membership>, RepoError>;
+
+    /// `user`'s membership of `clinic`; `None` when they are not a member or there is no such
+    /// clinic.
+    fn membership(&self, clinic: ClinicId, user: UserId) -> Result<Option<Membership>, RepoError>;
+
+    /// Stores a new shared clinic named `name`, created at `at`, with `creator` as its admin,
+    /// and `audit` with the new clinic's id as its `resource_id`, in one transaction. Returns
+    /// the creator's membership.
+    fn create(
+        &self,
+        name: &ClinicName,
+        creator: UserId,
+        at: Timestamp,
+        audit: &AuditEvent,
+    ) -> Result<Membership, RepoError>;
+
+    /// Renames `clinic` and stores `audit` in the same transaction. MUST return `Ok(false)` and
+    /// store nothing for an unknown clinic.
+    fn rename(
+        &self,
+        clinic: ClinicId,
+        name: &ClinicName,
+        audit: &AuditEvent,
+    ) -> Result<bool, RepoError>;
+
+    /// One page of `clinic`'s members, by name, then user id.
+    fn members(&self, clinic: ClinicId, page: Page) -> Result<PageOf<Member>, RepoError>;
+
+    /// One page of every clinic, by id, each with its number of members (the operator's view).
+    fn list_all(&self, page: Page) -> Result<PageOf<(Clinic, u64)>, RepoError>;
+
+    /// The clinic with this id, if there is one.
+    fn find(&self, clinic: ClinicId) -> Result<Option<Clinic>, RepoError>;
 }

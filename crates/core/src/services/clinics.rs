@@ -2,21 +2,150 @@
 
 use std::sync::Arc;
 
-use healthcare_domain::clinic::Membership;
+use healthcare_domain::FieldErrors;
+use healthcare_domain::access::Access;
+use healthcare_domain::audit::AuditAction;
+use healthcare_domain::clinic::{
+    Clinic, ClinicAction, ClinicId, ClinicName, Member, Membership, clinic_permission,
+};
+use healthcare_domain::fields::{Submitted, WriteMode, check_field};
 
-use crate::ports::ClinicRepository;
+use crate::ports::{AuditTrail, ClinicRepository, Clock};
 use crate::services::Caller;
-use crate::{Page, PageOf, ServiceError};
+use crate::services::audit::{Target, permit};
+use crate::{Page, PageOf, Resource, ServiceError};
 
-/// Clinic use cases. Reading one's own clinics is not patient data: it leaves no audit row.
+/// Clinic use cases. Reading one's clinics and their members is not patient data and leaves
+/// no audit row; creating and renaming a clinic do.
 pub struct ClinicService {
     clinics: Arc<dyn ClinicRepository>,
+    trail: Arc<dyn AuditTrail>,
+    clock: Arc<dyn Clock>,
 }
 
 impl ClinicService {
-    /// The use cases over `clinics`.
-    pub fn new(clinics: Arc<dyn ClinicRepository>) -> Self {
-        Self { clinics }
+    /// The use cases over `clinics`, recording into `trail`.
+    pub fn new(
+        clinics: Arc<dyn ClinicRepository>,
+        trail: Arc<dyn AuditTrail>,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        Self {
+            clinics,
+            trail,
+            clock,
+        }
+    }
+
+    /// A new shared clinic, with the caller as its admin.
+    pub fn create_clinic(
+        &self,
+        caller: &Caller,
+        name: Submitted<String>,
+        shape_errors: FieldErrors,
+    ) -> Result<Membership, ServiceError> {
+        let now = self.clock.now();
+        let scope = caller.audit(
+            self.trail.as_ref(),
+            AuditAction::ClinicCreate,
+            now,
+            Target::NONE,
+        );
+        scope.run(|row| {
+            let creator = caller.account()?;
+            let name = valid_name(name, shape_errors)?;
+            Ok(self.clinics.create(&name, creator, now, row.for_change())?)
+        })
+    }
+
+    /// A clinic the caller is a member of; any other is "not found".
+    pub fn get_clinic(&self, caller: &Caller, id: ClinicId) -> Result<Membership, ServiceError> {
+        let (access, membership) = self.access(caller, id, ClinicAction::ReadMembers)?;
+        granted(access, membership)
+    }
+
+    /// Renames a clinic the caller is an admin of (another member: forbidden).
+    pub fn rename_clinic(
+        &self,
+        caller: &Caller,
+        id: ClinicId,
+        name: Submitted<String>,
+        shape_errors: FieldErrors,
+    ) -> Result<Membership, ServiceError> {
+        let now = self.clock.now();
+        let target = Target::record(id.0, None);
+        let scope = caller.audit(self.trail.as_ref(), AuditAction::ClinicRename, now, target);
+        scope.run(|row| {
+            let (access, membership) = self.access(caller, id, ClinicAction::Manage)?;
+            permit(access, Resource::Clinic)?;
+            let current = granted(access, membership)?;
+            let name = valid_name(name, shape_errors)?;
+            if !self.clinics.rename(id, &name, row.for_change())? {
+                return Err(ServiceError::NotFound(Resource::Clinic).into());
+            }
+            Ok(Membership {
+                clinic: Clinic {
+                    name: name.as_str().to_owned(),
+                    ..current.clinic
+                },
+                ..current
+            })
+        })
+    }
+
+    /// One page of the members of a clinic the caller belongs to, by name.
+    pub fn list_members(
+        &self,
+        caller: &Caller,
+        id: ClinicId,
+        page: Page,
+    ) -> Result<PageOf<Member>, ServiceError> {
+        let (access, membership) = self.access(caller, id, ClinicAction::ReadMembers)?;
+        granted(access, membership)?;
+        Ok(self.clinics.members(id, page)?)
+    }
+
+    /// Every clinic with its number of members, by id: staff and the operator only.
+    pub fn all_clinics(
+        &self,
+        caller: &Caller,
+        page: Page,
+    ) -> Result<PageOf<(Clinic, u64)>, ServiceError> {
+        if !caller.actor.oversees_all_records() {
+            return Err(ServiceError::Forbidden);
+        }
+        Ok(self.clinics.list_all(page)?)
+    }
+
+    /// Any clinic's members, by name: staff and the operator only.
+    pub fn members_of_any(
+        &self,
+        caller: &Caller,
+        id: ClinicId,
+        page: Page,
+    ) -> Result<PageOf<Member>, ServiceError> {
+        if !caller.actor.oversees_all_records() {
+            return Err(ServiceError::Forbidden);
+        }
+        self.clinics
+            .find(id)?
+            .ok_or(ServiceError::NotFound(Resource::Clinic))?;
+        Ok(self.clinics.members(id, page)?)
+    }
+
+    /// What the caller's role in `id` allows for `action`, and their membership: a clinic they
+    /// do not belong to is hidden.
+    fn access(
+        &self,
+        caller: &Caller,
+        id: ClinicId,
+        action: ClinicAction,
+    ) -> Result<(Access, Option<Membership>), ServiceError> {
+        let membership = self.clinics.membership(id, caller.account()?)?;
+        let access = membership
+            .as_ref()
+            .map_or(Access::Hidden, |m| clinic_permission(m.role, action));
+        Ok((access, membership))
     }
 
     /// One page of the caller's clinics, personal first, then by name.
@@ -37,32 +166,52 @@ impl ClinicService {
     }
 }
 
+/// The membership when `access` is granted; a hidden clinic is "not found".
+fn granted(access: Access, membership: Option<Membership>) -> Result<Membership, ServiceError> {
+    match (access, membership) {
+        (Access::Granted, Some(membership)) => Ok(membership),
+        (Access::Forbidden, _) => Err(ServiceError::Forbidden),
+        _ => Err(ServiceError::NotFound(Resource::Clinic)),
+    }
+}
+
+/// A clinic's name, required.
+fn valid_name(
+    name: Submitted<String>,
+    mut errors: FieldErrors,
+) -> Result<ClinicName, ServiceError> {
+    let name = check_field(&mut errors, "name", name, true, WriteMode::Create, |raw| {
+        ClinicName::parse(&raw)
+    });
+    match name {
+        Some(name) if errors.is_empty() => Ok(name),
+        _ => Err(ServiceError::Validation(errors)),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::ports::MockClinicRepository;
-    use chrono::TimeZone;
-    use healthcare_domain::UserId;
-    use healthcare_domain::access::Actor;
-    use healthcare_domain::audit::RequestOrigin;
-    use healthcare_domain::clinic::{Clinic, ClinicId, Role};
+    use crate::services::tests::{FixedClock, RecordingTrail, at};
+    use healthcare_domain::audit::{AuditOutcome, RequestOrigin};
+    use healthcare_domain::clinic::Role;
     use healthcare_domain::staff::AuditTrailAccess;
-    use mockall::predicate::eq;
+    use healthcare_domain::{FieldProblem, UserId, access::Actor};
+    use mockall::predicate::{always, eq};
 
-    fn personal(user: i64) -> Membership {
-        let at = chrono::Utc
-            .with_ymd_and_hms(2026, 12, 6, 10, 0, 0)
-            .single()
-            .expect("valid");
+    const CLINIC: ClinicId = ClinicId(70);
+
+    fn membership(role: Role) -> Membership {
         Membership {
             clinic: Clinic {
-                id: ClinicId(user * 10),
-                name: "Ann Lee".into(),
-                personal_owner: Some(UserId(user)),
-                created_at: at,
+                id: CLINIC,
+                name: "North Clinic".into(),
+                personal_owner: None,
+                created_at: at(),
             },
-            role: Role::Admin,
-            joined_at: at,
+            role,
+            joined_at: at(),
         }
     }
 
@@ -74,6 +223,21 @@ mod tests {
         }
     }
 
+    fn service(clinics: MockClinicRepository) -> (ClinicService, Arc<RecordingTrail>) {
+        let trail = RecordingTrail::shared();
+        let service = ClinicService::new(Arc::new(clinics), trail.clone(), Arc::new(FixedClock));
+        (service, trail)
+    }
+
+    fn member_of_clinic(user: i64, role: Option<Role>) -> MockClinicRepository {
+        let mut clinics = MockClinicRepository::new();
+        clinics
+            .expect_membership()
+            .with(eq(CLINIC), eq(UserId(user)))
+            .returning(move |_, _| Ok(role.map(membership)));
+        clinics
+    }
+
     #[test]
     fn the_callers_own_clinics_are_listed() {
         let page = Page { number: 2, size: 5 };
@@ -83,14 +247,17 @@ mod tests {
             .with(eq(UserId(7)), eq(page))
             .return_once(|_, _| {
                 Ok(PageOf {
-                    items: vec![personal(7)],
+                    items: vec![membership(Role::Admin)],
                     total: 6,
                 })
             });
-        let found = ClinicService::new(Arc::new(clinics))
-            .list_clinics(&caller(7), page)
-            .expect("listed");
-        assert_eq!((found.items, found.total), (vec![personal(7)], 6));
+        let (service, trail) = service(clinics);
+        let found = service.list_clinics(&caller(7), page).expect("listed");
+        assert_eq!(
+            (found.items, found.total),
+            (vec![membership(Role::Admin)], 6)
+        );
+        trail.assert_empty();
     }
 
     #[test]
@@ -99,9 +266,12 @@ mod tests {
         clinics
             .expect_personal_membership()
             .with(eq(UserId(7)))
-            .return_once(|_| Ok(Some(personal(7))));
-        let service = ClinicService::new(Arc::new(clinics));
-        assert_eq!(service.active_clinic(&caller(7)), Ok(personal(7)));
+            .return_once(|_| Ok(Some(membership(Role::Admin))));
+        let (service, _) = service(clinics);
+        assert_eq!(
+            service.active_clinic(&caller(7)),
+            Ok(membership(Role::Admin))
+        );
         let operator = Caller::operator(RequestOrigin::default());
         assert_eq!(
             service.list_clinics(
@@ -113,5 +283,191 @@ mod tests {
             ),
             Err(ServiceError::Forbidden)
         );
+    }
+
+    #[test]
+    fn a_clinic_is_created_with_a_valid_name_and_audited() {
+        let mut clinics = MockClinicRepository::new();
+        clinics
+            .expect_create()
+            .withf(|name, creator, when, event| {
+                name.as_str() == "North Clinic"
+                    && *creator == UserId(7)
+                    && *when == at()
+                    && event.action == AuditAction::ClinicCreate
+            })
+            .return_once(|_, _, _, _| Ok(membership(Role::Admin)));
+        let (service, trail) = service(clinics);
+        let created = service
+            .create_clinic(
+                &caller(7),
+                Submitted::Given(" North Clinic ".into()),
+                FieldErrors::new(),
+            )
+            .expect("created");
+        assert_eq!(created, membership(Role::Admin));
+        trail.assert_empty(); // the repository stored the row with the clinic
+    }
+
+    #[test]
+    fn a_bad_name_creates_nothing_and_is_audited_as_a_failure() {
+        let (service, trail) = service(MockClinicRepository::new());
+        for (name, problem) in [
+            (Submitted::Given(" ".to_owned()), FieldProblem::Blank),
+            (Submitted::Absent, FieldProblem::Required),
+            (
+                Submitted::Given("x".repeat(101)),
+                FieldProblem::TooLong { max: 100 },
+            ),
+        ] {
+            let refused = service.create_clinic(&caller(7), name, FieldErrors::new());
+            assert_eq!(
+                refused,
+                Err(ServiceError::Validation(FieldErrors::single(
+                    "name", problem
+                )))
+            );
+            assert_eq!(trail.take_one().outcome, AuditOutcome::Failure);
+        }
+    }
+
+    #[test]
+    fn only_staff_and_the_operator_see_every_clinic() {
+        let page = Page {
+            number: 1,
+            size: 100,
+        };
+        let mut clinics = MockClinicRepository::new();
+        clinics.expect_list_all().with(eq(page)).returning(|_| {
+            Ok(PageOf {
+                items: vec![(membership(Role::Admin).clinic, 3)],
+                total: 1,
+            })
+        });
+        clinics
+            .expect_find()
+            .with(eq(CLINIC))
+            .returning(|_| Ok(None));
+        let (service, _) = service(clinics);
+        let operator = Caller::operator(RequestOrigin::default());
+        assert_eq!(service.all_clinics(&operator, page).map(|p| p.total), Ok(1));
+        assert_eq!(
+            service
+                .members_of_any(&operator, CLINIC, page)
+                .map(|p| p.total),
+            Err(ServiceError::NotFound(Resource::Clinic))
+        );
+        assert_eq!(
+            service.all_clinics(&caller(7), page).map(|p| p.total),
+            Err(ServiceError::Forbidden)
+        );
+        assert_eq!(
+            service
+                .members_of_any(&caller(7), CLINIC, page)
+                .map(|p| p.total),
+            Err(ServiceError::Forbidden)
+        );
+    }
+
+    #[test]
+    fn members_see_a_clinic_others_do_not() {
+        let mut clinics = member_of_clinic(7, Some(Role::Auditor));
+        clinics
+            .expect_membership()
+            .with(eq(CLINIC), eq(UserId(8)))
+            .returning(|_, _| Ok(None));
+        clinics
+            .expect_members()
+            .with(eq(CLINIC), always())
+            .returning(|_, _| {
+                Ok(PageOf {
+                    items: vec![],
+                    total: 0,
+                })
+            });
+        let (service, trail) = service(clinics);
+        assert_eq!(
+            service.get_clinic(&caller(7), CLINIC),
+            Ok(membership(Role::Auditor))
+        );
+        assert!(
+            service
+                .list_members(
+                    &caller(7),
+                    CLINIC,
+                    Page {
+                        number: 1,
+                        size: 20
+                    }
+                )
+                .is_ok()
+        );
+        assert_eq!(
+            service.get_clinic(&caller(8), CLINIC),
+            Err(ServiceError::NotFound(Resource::Clinic))
+        );
+        assert_eq!(
+            service
+                .list_members(
+                    &caller(8),
+                    CLINIC,
+                    Page {
+                        number: 1,
+                        size: 20
+                    }
+                )
+                .map(|p| p.total),
+            Err(ServiceError::NotFound(Resource::Clinic))
+        );
+        trail.assert_empty();
+    }
+
+    #[test]
+    fn only_an_admin_renames_and_every_attempt_is_audited() {
+        let name = || Submitted::Given("South Clinic".to_owned());
+        for (role, expected, outcome) in [
+            (
+                None,
+                Err(ServiceError::NotFound(Resource::Clinic)),
+                AuditOutcome::Denied,
+            ),
+            (
+                Some(Role::Clinician),
+                Err(ServiceError::Forbidden),
+                AuditOutcome::Denied,
+            ),
+            (
+                Some(Role::Auditor),
+                Err(ServiceError::Forbidden),
+                AuditOutcome::Denied,
+            ),
+        ] {
+            let (service, trail) = service(member_of_clinic(7, role));
+            assert_eq!(
+                service.rename_clinic(&caller(7), CLINIC, name(), FieldErrors::new()),
+                expected,
+                "{role:?}"
+            );
+            let row = trail.take_one();
+            assert_eq!(
+                (row.action, row.outcome, row.resource_id),
+                (AuditAction::ClinicRename, outcome, Some(CLINIC.0))
+            );
+        }
+        let mut clinics = member_of_clinic(7, Some(Role::Admin));
+        clinics
+            .expect_rename()
+            .withf(|clinic, name, event| {
+                *clinic == CLINIC
+                    && name.as_str() == "South Clinic"
+                    && event.resource_id == Some(CLINIC.0)
+            })
+            .return_once(|_, _, _| Ok(true));
+        let (service, trail) = service(clinics);
+        let renamed = service
+            .rename_clinic(&caller(7), CLINIC, name(), FieldErrors::new())
+            .expect("renamed");
+        assert_eq!(renamed.clinic.name, "South Clinic");
+        trail.assert_empty();
     }
 }

@@ -58,11 +58,15 @@ pub enum AuditAction {
     AuditRead,
     /// Confirming a second-factor code on the API (`POST /api/auth/second-factor/`).
     AuthSecondFactor,
+    /// Creating a clinic (`POST /api/clinics/`).
+    ClinicCreate,
+    /// Renaming a clinic (`PATCH /api/clinics/{id}/`).
+    ClinicRename,
 }
 
 impl AuditAction {
     /// Every action, in documentation order.
-    pub const ALL: [AuditAction; 18] = [
+    pub const ALL: [AuditAction; 20] = [
         Self::PatientRead,
         Self::PatientList,
         Self::PatientCreate,
@@ -81,6 +85,8 @@ impl AuditAction {
         Self::AdminLogin,
         Self::AuditRead,
         Self::AuthSecondFactor,
+        Self::ClinicCreate,
+        Self::ClinicRename,
     ];
 
     /// The stored name, e.g. `patient.read`.
@@ -104,6 +110,8 @@ impl AuditAction {
             Self::AdminLogin => "admin.login",
             Self::AuditRead => "audit.read",
             Self::AuthSecondFactor => "auth.second_factor",
+            Self::ClinicCreate => "clinic.create",
+            Self::ClinicRename => "clinic.rename",
         }
     }
 
@@ -132,6 +140,7 @@ impl AuditAction {
             | Self::AdminLogin
             | Self::AuthSecondFactor => "user",
             Self::AuditRead => "audit_event",
+            Self::ClinicCreate | Self::ClinicRename => "clinic",
         }
     }
 }

@@ -8,7 +8,7 @@ use diesel::connection::SimpleConnection;
 use diesel::dsl::sql;
 use diesel::sql_types::BigInt;
 use healthcare_core::ports::{ClinicRepository, PatientRepository};
-use healthcare_domain::clinic::{ClinicName, Membership, Role};
+use healthcare_domain::clinic::{ClinicId, ClinicName, Membership, Role};
 use healthcare_persistence::DieselClinicRepository;
 use healthcare_persistence::connection::checkout;
 
@@ -16,7 +16,154 @@ contract!(
     every_account_is_the_admin_of_its_personal_clinic,
     a_new_patient_is_in_its_creators_personal_clinic,
     memberships_list_the_personal_clinic_first_then_by_name,
+    a_created_clinic_has_its_creator_as_admin_and_its_audit_row,
+    a_rename_stores_its_audit_row_and_an_unknown_clinic_changes_nothing,
+    members_are_listed_by_name_with_their_roles,
 );
+
+fn a_created_clinic_has_its_creator_as_admin_and_its_audit_row(pool: &DbPool) {
+    let users = DieselUserRepository::new(pool.clone());
+    let clinics = DieselClinicRepository::new(pool.clone());
+    let ann = users
+        .insert(&new_user("ann@example.com"))
+        .expect("inserted");
+    let name = ClinicName::parse(" North Clinic ").expect("valid");
+    let created = clinics
+        .create(&name, ann.id, at(5), &audit(AuditAction::ClinicCreate))
+        .expect("created");
+    assert_eq!(
+        (
+            created.clinic.name.as_str(),
+            created.clinic.personal_owner,
+            created.role,
+            created.clinic.created_at,
+            created.joined_at,
+        ),
+        ("North Clinic", None, Role::Admin, at(5), at(5))
+    );
+    assert_eq!(
+        clinics.membership(created.clinic.id, ann.id),
+        Ok(Some(created.clone()))
+    );
+    assert_eq!(
+        count(
+            pool,
+            &format!(
+                "SELECT COUNT(*) FROM audit_events WHERE action = 'clinic.create' \
+                 AND resource_id = {}",
+                created.clinic.id.0
+            )
+        ),
+        1
+    );
+    let bob = users
+        .insert(&new_user("bob@example.com"))
+        .expect("inserted");
+    assert_eq!(clinics.membership(created.clinic.id, bob.id), Ok(None));
+    assert_eq!(clinics.membership(ClinicId(9999), ann.id), Ok(None));
+    assert_eq!(all_memberships(&clinics, ann.id).len(), 2);
+}
+
+fn a_rename_stores_its_audit_row_and_an_unknown_clinic_changes_nothing(pool: &DbPool) {
+    let users = DieselUserRepository::new(pool.clone());
+    let clinics = DieselClinicRepository::new(pool.clone());
+    let ann = users
+        .insert(&new_user("ann@example.com"))
+        .expect("inserted");
+    let personal = clinics
+        .personal_membership(ann.id)
+        .expect("read")
+        .expect("every account");
+    let name = ClinicName::parse("Ann's Practice").expect("valid");
+    let rename = audit(AuditAction::ClinicRename);
+    assert_eq!(clinics.rename(personal.clinic.id, &name, &rename), Ok(true));
+    assert_eq!(
+        clinics
+            .membership(personal.clinic.id, ann.id)
+            .expect("read")
+            .map(|m| m.clinic.name),
+        Some("Ann's Practice".to_owned())
+    );
+    assert_eq!(clinics.rename(ClinicId(9999), &name, &rename), Ok(false));
+    assert_eq!(
+        count(
+            pool,
+            "SELECT COUNT(*) FROM audit_events WHERE action = 'clinic.rename'"
+        ),
+        1,
+        "only the rename that happened"
+    );
+}
+
+fn members_are_listed_by_name_with_their_roles(pool: &DbPool) {
+    let users = DieselUserRepository::new(pool.clone());
+    let clinics = DieselClinicRepository::new(pool.clone());
+    let mut zoe = new_user("zoe@example.com");
+    zoe.name = UserName::parse("Zoe Admin").expect("valid");
+    let zoe = users.insert(&zoe).expect("inserted");
+    let mut abe = new_user("abe@example.com");
+    abe.name = UserName::parse("Abe Desk").expect("valid");
+    let abe = users.insert(&abe).expect("inserted");
+    let clinic = clinics
+        .create(
+            &ClinicName::parse("Shared").expect("valid"),
+            zoe.id,
+            at(3),
+            &audit(AuditAction::ClinicCreate),
+        )
+        .expect("created")
+        .clinic
+        .id;
+    checkout(pool)
+        .expect("a connection")
+        .batch_execute(&format!(
+            "INSERT INTO clinic_members (clinic_id, user_id, role, joined_at) VALUES \
+             ({}, {}, 'front_desk', '2026-11-26 10:00:09')",
+            clinic.0, abe.id.0
+        ))
+        .expect("a second member");
+    let listed = clinics
+        .members(
+            clinic,
+            Page {
+                number: 1,
+                size: 20,
+            },
+        )
+        .expect("listed");
+    assert_eq!(listed.total, 2);
+    let members: Vec<(&str, &str, Role, Timestamp)> = listed
+        .items
+        .iter()
+        .map(|m| (m.name.as_str(), m.email.as_str(), m.role, m.joined_at))
+        .collect();
+    assert_eq!(
+        members,
+        vec![
+            ("Abe Desk", "abe@example.com", Role::FrontDesk, at(9)),
+            ("Zoe Admin", "zoe@example.com", Role::Admin, at(3)),
+        ]
+    );
+    let second = clinics
+        .members(clinic, Page { number: 2, size: 1 })
+        .expect("listed");
+    assert_eq!(
+        (second.total, second.items.len(), second.items[0].user),
+        (2, 1, zoe.id)
+    );
+    assert_eq!(
+        clinics
+            .members(
+                ClinicId(9999),
+                Page {
+                    number: 1,
+                    size: 20
+                }
+            )
+            .map(|p| p.total),
+        Ok(0)
+    );
+}
 
 /// Every clinic `user` is a member of, in the list's order.
 fn all_memberships(clinics: &DieselClinicRepository, user: UserId) -> Vec<Membership> {
