@@ -125,8 +125,11 @@ def ts(offset_seconds: int, micros: int) -> str:
         "%Y-%m-%d %H:%M:%S.%f")
 
 
-def generate(user_ids: list[int], n_patients: int, n_doctors: int, n_active: int,
+def generate(clinic_of: dict[int, int], n_patients: int, n_doctors: int, n_active: int,
              n_removed: int) -> dict[str, tuple[list[str], list[tuple]]]:
+    """The rows to insert; `clinic_of` maps each user to their personal clinic, which holds
+    the patients they create."""
+    user_ids = sorted(clinic_of)
     rng = random.Random(20261126)
     per_user = -(-n_patients // len(user_ids))
     patients = []
@@ -140,7 +143,7 @@ def generate(user_ids: list[int], n_patients: int, n_doctors: int, n_active: int
                          rng.choice("MFO"), f"+1555{rng.randint(0, 9999999):07d}",
                          f"{name.lower().replace(' ', '.')}{pid}@example.org",
                          f"{rng.randint(1, 999)} Harbour Road, Springfield",
-                         rng.choice(HISTORIES), at, at, 1))
+                         rng.choice(HISTORIES), at, at, 1, clinic_of[owner]))
     doctors = []
     for did in range(1, n_doctors + 1):
         spec = rng.choice(SPECIALIZATIONS)
@@ -169,7 +172,7 @@ def generate(user_ids: list[int], n_patients: int, n_doctors: int, n_active: int
     return {
         "patients": (["id", "owner_id", "name", "name_lower", "age", "gender", "phone",
                       "email", "address", "medical_history", "created_at", "updated_at",
-                      "version"], patients),
+                      "version", "clinic_id"], patients),
         "doctors": (["id", "created_by", "name", "specialization", "specialization_lower",
                      "phone", "email", "experience_years", "qualification",
                      "consultation_fee_cents", "is_available", "created_at", "updated_at",
@@ -198,14 +201,17 @@ def copy_value(value) -> str:
 
 def cmd_seed(args: argparse.Namespace) -> None:
     started = time.monotonic()
+    personal_clinics = "SELECT personal_owner_id, id FROM clinics WHERE personal_owner_id IS NOT NULL"
     if args.sqlite:
         db = sqlite3.connect(args.sqlite)
-        user_ids = [row[0] for row in db.execute("SELECT id FROM users ORDER BY id")]
+        clinic_of = dict(db.execute(personal_clinics))
     else:
-        user_ids = [int(x) for x in psql(args.psql, "SELECT id FROM users ORDER BY id").split()]
-    if not user_ids:
+        rows = psql(args.psql, personal_clinics).split()
+        clinic_of = {int(user): int(clinic) for user, clinic in (row.split("|") for row in rows)}
+    if not clinic_of:
         sys.exit("seed: no users in the database")
-    data = generate(user_ids, args.patients, args.doctors, args.active, args.removed)
+    user_ids = sorted(clinic_of)
+    data = generate(clinic_of, args.patients, args.doctors, args.active, args.removed)
     if args.sqlite:
         with db:
             for table, (columns, rows) in data.items():
