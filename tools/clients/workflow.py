@@ -24,7 +24,11 @@ import healthcare_client.api
 from healthcare_client import AuthenticatedClient, Client
 from healthcare_client.api.audit import list_audit_events
 from healthcare_client.api.clinics import (
+    accept_invitation,
+    change_member_role,
+    remove_member,
     create_clinic,
+    invite_to_clinic,
     get_clinic,
     list_clinic_members,
     list_clinics,
@@ -67,8 +71,13 @@ from healthcare_client.types import Unset
 from healthcare_client.models import (
     ApiRoot,
     AuditAction,
+    AcceptInvitationRequest,
     ClinicJson,
     ClinicWrite,
+    InvitationJson,
+    InvitationRequest,
+    MemberRoleRequest,
+    JoinedJson,
     MemberJson,
     AuditEventJson,
     AuditOutcome,
@@ -311,6 +320,43 @@ def main(base_url: str, admin_cli: list[str]) -> None:
     stranger_api = AuthenticatedClient(base_url=base_url, token=stranger.tokens.access, raise_on_unexpected_status=True)
     call(get_clinic, 404, Detail, client=stranger_api, id=shared.id)
     call(rename_clinic, 404, Detail, client=stranger_api, id=shared.id, body=ClinicWrite(name="Taken Over"))
+
+    # An invitation makes the stranger a member with its role, once.
+    invitation = call(
+        invite_to_clinic,
+        201,
+        InvitationJson,
+        client=api,
+        id=shared.id,
+        body=InvitationRequest(email=f"stranger-{suffix}@example.com", role=Role.FRONT_DESK),
+    ).parsed
+    assert invitation.role == Role.FRONT_DESK and len(invitation.token) == 64
+    joined = call(
+        accept_invitation, 200, JoinedJson, client=stranger_api, body=AcceptInvitationRequest(token=invitation.token)
+    ).parsed
+    assert (joined.clinic.id, joined.clinic.role) == (shared.id, Role.FRONT_DESK)
+    spent = call(
+        accept_invitation, 400, FieldErrors, client=stranger_api, body=AcceptInvitationRequest(token=invitation.token)
+    ).parsed
+    assert spent.additional_properties == {"token": ["Invalid or expired invitation."]}
+    call(rename_clinic, 403, Detail, client=stranger_api, id=shared.id, body=ClinicWrite(name="Front Desk Rules"))
+    assert call(list_clinic_members, 200, PageJsonMemberJson, client=api, id=shared.id).parsed.count == 2
+    changed = call(
+        change_member_role,
+        200,
+        MemberJson,
+        client=api,
+        id=shared.id,
+        user_id=stranger.user.id,
+        body=MemberRoleRequest(role=Role.AUDITOR),
+    ).parsed
+    assert changed.role == Role.AUDITOR
+    last_admin = call(
+        remove_member, 400, FieldErrors, client=api, id=shared.id, user_id=session.user.id
+    ).parsed
+    assert last_admin.non_field_errors == ["A clinic must keep at least one admin."]
+    call(remove_member, 204, None, client=stranger_api, id=shared.id, user_id=stranger.user.id)
+    assert call(list_clinic_members, 200, PageJsonMemberJson, client=api, id=shared.id).parsed.count == 1
 
     # Archiving.
     call(delete_patient, 204, None, client=api, id=patient.id)

@@ -87,6 +87,7 @@ fn resource_name(resource: Resource) -> &'static str {
         Resource::PatientDoctorMapping => "mapping",
         Resource::User => "user",
         Resource::Clinic => "clinic",
+        Resource::ClinicMember => "clinic member",
     }
 }
 

@@ -193,6 +193,7 @@ fn resource_name(resource: Resource) -> &'static str {
         Resource::PatientDoctorMapping => "PatientDoctorMapping",
         Resource::User => "User",
         Resource::Clinic => "Clinic",
+        Resource::ClinicMember => "ClinicMember",
     }
 }
 

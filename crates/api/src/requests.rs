@@ -325,3 +325,29 @@ request_body! {
         name (required): Submitted<String> = string, fields::required_text::<100>();
     }
 }
+
+request_body! {
+    /// `POST /api/clinics/{id}/invitations/`.
+    InvitationRequest {
+        /// The invitee's e-mail address; they accept with an account of that address.
+        email (required): Submitted<String> = string, fields::email();
+        /// The role they get.
+        role (required): Submitted<String> = string, fields::reference("Role");
+    }
+}
+
+request_body! {
+    /// `POST /api/invitations/accept/`.
+    AcceptInvitationRequest {
+        /// The invitation's token, as handed over.
+        token (required): Submitted<String> = string, fields::secret(1, None);
+    }
+}
+
+request_body! {
+    /// `PATCH /api/clinics/{id}/members/{user_id}/`.
+    MemberRoleRequest {
+        /// The member's new role.
+        role (required): Submitted<String> = string, fields::reference("Role");
+    }
+}

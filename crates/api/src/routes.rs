@@ -57,6 +57,10 @@ pub fn configure(config: &mut ServiceConfig) {
                 .service(clinics::retrieve)
                 .service(clinics::rename)
                 .service(clinics::members)
+                .service(clinics::change_member_role)
+                .service(clinics::remove_member)
+                .service(clinics::invite)
+                .service(clinics::accept_invitation)
                 .service(audit::list)
                 // Inside the scope: a separate service at this path would be shadowed by it.
                 .route("/openapi.json", web::get().to(openapi::openapi_json))

@@ -18,16 +18,31 @@ impl FromRequest for PathId {
     type Future = Ready<Result<Self, ApiError>>;
 
     fn from_request(request: &HttpRequest, _: &mut Payload) -> Self::Future {
-        ready(
-            request
-                .match_info()
-                .get("id")
-                .and_then(|raw| raw.parse::<i64>().ok())
-                .filter(|id| *id > 0)
-                .map(Self)
-                .ok_or(ApiError::RouteNotFound),
-        )
+        ready(path_id(request, "id").map(Self))
     }
+}
+
+/// The `{user_id}` of a route, read as [`PathId`] reads `{id}`.
+#[derive(Debug, Clone, Copy)]
+pub struct PathUserId(pub i64);
+
+impl FromRequest for PathUserId {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, ApiError>>;
+
+    fn from_request(request: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(path_id(request, "user_id").map(Self))
+    }
+}
+
+/// A positive 64-bit path segment; anything else is 404 "Not found.".
+fn path_id(request: &HttpRequest, name: &str) -> Result<i64, ApiError> {
+    request
+        .match_info()
+        .get(name)
+        .and_then(|raw| raw.parse::<i64>().ok())
+        .filter(|id| *id > 0)
+        .ok_or(ApiError::RouteNotFound)
 }
 
 /// The strong entity tag of a record version.

@@ -4,9 +4,9 @@ use std::sync::Arc;
 
 use healthcare_core::ports::{AuditRepository, AuditTrail, Clock, RandomSource};
 use healthcare_core::services::{
-    AuditService, AuthPorts, AuthService, ClinicService, DoctorService, MappingService,
-    PatientPorts, PatientService, StaffRecords, StaffRecordsPorts, StaffSignIn, StaffSignInPorts,
-    Throttling,
+    AuditService, AuthPorts, AuthService, ClinicPorts, ClinicService, DoctorService,
+    MappingService, PatientPorts, PatientService, StaffRecords, StaffRecordsPorts, StaffSignIn,
+    StaffSignInPorts, Throttling,
 };
 use healthcare_core::{RepoError, ServiceError};
 use healthcare_domain::audit::AuditEvent;
@@ -248,6 +248,17 @@ pub struct Services {
     pub staff: StaffRecords,
 }
 
+/// The clinic use cases over `pool`, recording into `trail`.
+pub fn clinic_service(pool: &DbPool, trail: Arc<dyn AuditTrail>) -> ClinicService {
+    ClinicService::new(ClinicPorts {
+        clinics: Arc::new(DieselClinicRepository::new(pool.clone())),
+        users: Arc::new(DieselUserRepository::new(pool.clone())),
+        random: Arc::new(OsRandom),
+        trail,
+        clock: Arc::new(SystemClock),
+    })
+}
+
 /// Builds every service over `pool`, recording into `trail`.
 pub fn services(settings: &Settings, pool: &DbPool, trail: Arc<dyn AuditTrail>) -> Services {
     let hasher = password_hasher(settings);
@@ -271,11 +282,7 @@ pub fn services(settings: &Settings, pool: &DbPool, trail: Arc<dyn AuditTrail>) 
         patients,
         doctors,
         mappings,
-        clinics: Arc::new(ClinicService::new(
-            Arc::new(DieselClinicRepository::new(pool.clone())),
-            trail,
-            Arc::new(SystemClock),
-        )),
+        clinics: Arc::new(clinic_service(pool, trail)),
         audit,
         staff_sign_in,
         staff,

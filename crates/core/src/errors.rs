@@ -29,6 +29,8 @@ pub enum Resource {
     User,
     /// A clinic.
     Clinic,
+    /// A member of a clinic.
+    ClinicMember,
 }
 
 /// Why a refresh token was refused.

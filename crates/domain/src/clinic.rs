@@ -81,6 +81,80 @@ pub struct Member {
     pub joined_at: Timestamp,
 }
 
+/// How long an invitation can be accepted.
+pub const INVITATION_DAYS: i64 = 7;
+
+/// The secret of an invitation: handed to the invitee once, out of band; only its hash is
+/// stored.
+#[derive(Clone, PartialEq, Eq)]
+pub struct InvitationToken(String);
+
+impl InvitationToken {
+    /// A token from 32 unpredictable bytes (64 hex digits).
+    pub fn from_random(bytes: [u8; 32]) -> Self {
+        Self(bytes.iter().map(|byte| format!("{byte:02x}")).collect())
+    }
+
+    /// The token's text, to hand over.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// What is stored and looked up: the SHA-256 of the token's text, in hex.
+    pub fn hash(&self) -> String {
+        Self::hash_of(&self.0)
+    }
+
+    /// The stored form of a token someone presents.
+    pub fn hash_of(presented: &str) -> String {
+        use sha2::{Digest, Sha256};
+        Sha256::digest(presented.trim().as_bytes())
+            .iter()
+            .map(|byte| format!("{byte:02x}"))
+            .collect()
+    }
+}
+
+impl fmt::Debug for InvitationToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("InvitationToken(…)")
+    }
+}
+
+/// An invitation to join a clinic, as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Invitation {
+    /// Its id.
+    pub id: i64,
+    /// The clinic to join.
+    pub clinic: ClinicId,
+    /// The invited e-mail address, as given.
+    pub email: String,
+    /// The role the invitee gets.
+    pub role: Role,
+    /// When it stops being accepted.
+    pub expires_at: Timestamp,
+}
+
+/// An invitation about to be stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewInvitation {
+    /// The clinic to join.
+    pub clinic: ClinicId,
+    /// The invited address.
+    pub email: crate::user::Email,
+    /// The role the invitee gets.
+    pub role: Role,
+    /// The token's stored form ([`InvitationToken::hash`]).
+    pub token_hash: String,
+    /// Who invited.
+    pub invited_by: UserId,
+    /// When.
+    pub created_at: Timestamp,
+    /// When it stops being accepted (`created_at` + [`INVITATION_DAYS`]).
+    pub expires_at: Timestamp,
+}
+
 /// A member's role in a clinic (one per member). A personal clinic's owner is its admin.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Role {
@@ -254,6 +328,23 @@ mod tests {
                 expected
             );
         }
+    }
+
+    #[test]
+    fn invitation_tokens_are_long_random_hex_and_stored_hashed() {
+        let token = InvitationToken::from_random([0xab; 32]);
+        assert_eq!(token.as_str(), "ab".repeat(32));
+        assert_eq!(token.hash().len(), 64);
+        assert_ne!(token.hash(), token.as_str());
+        assert_eq!(
+            InvitationToken::hash_of(&format!(" {} ", token.as_str())),
+            token.hash()
+        );
+        assert_ne!(
+            InvitationToken::from_random([0xac; 32]).hash(),
+            token.hash()
+        );
+        assert_eq!(format!("{token:?}"), "InvitationToken(…)", "never printed");
     }
 
     #[test]

@@ -112,6 +112,12 @@ pub enum FieldProblem {
     NotOnYourself,
     /// The e-mail address or the password is wrong.
     InvalidCredentials,
+    /// An invitation token that is unknown, spent, expired or for another e-mail address.
+    InvalidInvitation,
+    /// The change would leave a clinic without an admin.
+    LastAdmin,
+    /// The owner of a personal clinic stays its admin and member.
+    PersonalClinicOwner,
 }
 
 /// Validation problems by field name, in the order the fields were checked.

@@ -2,17 +2,19 @@
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
-use healthcare_core::ports::ClinicRepository;
+use healthcare_core::ports::{ClinicRepository, MemberChange};
 use healthcare_core::{Page, PageOf, RepoError};
 use healthcare_domain::Timestamp;
 use healthcare_domain::UserId;
 use healthcare_domain::audit::AuditEvent;
-use healthcare_domain::clinic::{Clinic, ClinicId, ClinicName, Member, Membership, Role};
+use healthcare_domain::clinic::{
+    Clinic, ClinicId, ClinicName, Invitation, Member, Membership, NewInvitation, Role,
+};
 
 use crate::audit::append_in;
 use crate::connection::{DbConnection, DbPool, checkout, write_transaction};
 use crate::errors::{corrupt_row, from_diesel};
-use crate::schema::{clinic_members, clinics, users};
+use crate::schema::{clinic_invitations, clinic_members, clinics, users};
 use crate::time::{from_db, to_db};
 
 /// Clinics and memberships in the shared pool.
@@ -215,16 +217,7 @@ impl ClinicRepository for DieselClinicRepository {
             .map_err(from_diesel)?;
         let items = rows
             .into_iter()
-            .map(|(user, name, email, role, joined_at)| {
-                Ok(Member {
-                    user: UserId(user),
-                    name,
-                    email,
-                    role: Role::parse(&role)
-                        .map_err(|_| corrupt_row("clinic_members", clinic.0, "role"))?,
-                    joined_at: from_db(joined_at),
-                })
-            })
+            .map(|row| member(clinic, row))
             .collect::<Result<_, RepoError>>()?;
         Ok(PageOf {
             items,
@@ -273,6 +266,208 @@ impl ClinicRepository for DieselClinicRepository {
             .map_err(from_diesel)?
             .map(clinic))
     }
+
+    fn invite(
+        &self,
+        invitation: &NewInvitation,
+        audit: &AuditEvent,
+    ) -> Result<Invitation, RepoError> {
+        let mut connection = checkout(&self.pool)?;
+        write_transaction(&mut connection, |connection| {
+            let id: i64 = diesel::insert_into(clinic_invitations::table)
+                .values((
+                    clinic_invitations::clinic_id.eq(invitation.clinic.0),
+                    clinic_invitations::email.eq(invitation.email.as_str()),
+                    clinic_invitations::email_lower.eq(invitation.email.normalized()),
+                    clinic_invitations::role.eq(invitation.role.as_str()),
+                    clinic_invitations::token_hash.eq(&invitation.token_hash),
+                    clinic_invitations::invited_by.eq(invitation.invited_by.0),
+                    clinic_invitations::created_at.eq(to_db(invitation.created_at)),
+                    clinic_invitations::expires_at.eq(to_db(invitation.expires_at)),
+                ))
+                .returning(clinic_invitations::id)
+                .get_result(connection)
+                .map_err(from_diesel)?;
+            append_in(connection, self.pool.audit_key(), audit)?;
+            Ok(Invitation {
+                id,
+                clinic: invitation.clinic,
+                email: invitation.email.as_str().to_owned(),
+                role: invitation.role,
+                expires_at: invitation.expires_at,
+            })
+        })
+    }
+
+    fn accept_invitation(
+        &self,
+        token_hash: &str,
+        user: UserId,
+        email_lower: &str,
+        at: Timestamp,
+        audit: &AuditEvent,
+    ) -> Result<Option<Membership>, RepoError> {
+        let mut connection = checkout(&self.pool)?;
+        write_transaction(&mut connection, |connection| {
+            // One statement marks the invitation spent, so a race accepts it once.
+            let accepted: Option<(i64, String)> = diesel::update(
+                clinic_invitations::table
+                    .filter(clinic_invitations::token_hash.eq(token_hash))
+                    .filter(clinic_invitations::accepted_at.is_null())
+                    .filter(clinic_invitations::expires_at.gt(to_db(at)))
+                    .filter(clinic_invitations::email_lower.eq(email_lower)),
+            )
+            .set((
+                clinic_invitations::accepted_at.eq(to_db(at)),
+                clinic_invitations::accepted_by.eq(user.0),
+            ))
+            .returning((clinic_invitations::clinic_id, clinic_invitations::role))
+            .get_result(connection)
+            .optional()
+            .map_err(from_diesel)?;
+            let Some((clinic, role)) = accepted else {
+                return Ok(None);
+            };
+            let clinic = ClinicId(clinic);
+            if membership_in(connection, clinic, user)?.is_none() {
+                diesel::insert_into(clinic_members::table)
+                    .values((
+                        clinic_members::clinic_id.eq(clinic.0),
+                        clinic_members::user_id.eq(user.0),
+                        clinic_members::role.eq(&role),
+                        clinic_members::joined_at.eq(to_db(at)),
+                    ))
+                    .execute(connection)
+                    .map_err(from_diesel)?;
+            }
+            let mut event = audit.clone();
+            event.resource_id = Some(clinic.0);
+            append_in(connection, self.pool.audit_key(), &event)?;
+            membership_in(connection, clinic, user)
+        })
+    }
+
+    fn change_role(
+        &self,
+        clinic: ClinicId,
+        user: UserId,
+        role: Role,
+        audit: &AuditEvent,
+    ) -> Result<MemberChange, RepoError> {
+        let mut connection = checkout(&self.pool)?;
+        write_transaction(&mut connection, |connection| {
+            let Some(current) = locked_member_role(connection, clinic, user)? else {
+                return Ok(MemberChange::NotMember);
+            };
+            if current == Role::Admin && role != Role::Admin && admins(connection, clinic)? <= 1 {
+                return Ok(MemberChange::LastAdmin);
+            }
+            diesel::update(
+                clinic_members::table
+                    .filter(clinic_members::clinic_id.eq(clinic.0))
+                    .filter(clinic_members::user_id.eq(user.0)),
+            )
+            .set(clinic_members::role.eq(role.as_str()))
+            .execute(connection)
+            .map_err(from_diesel)?;
+            append_in(connection, self.pool.audit_key(), audit)?;
+            Ok(MemberChange::Done(member_in(connection, clinic, user)?))
+        })
+    }
+
+    fn remove_member(
+        &self,
+        clinic: ClinicId,
+        user: UserId,
+        audit: &AuditEvent,
+    ) -> Result<MemberChange, RepoError> {
+        let mut connection = checkout(&self.pool)?;
+        write_transaction(&mut connection, |connection| {
+            let Some(current) = locked_member_role(connection, clinic, user)? else {
+                return Ok(MemberChange::NotMember);
+            };
+            if current == Role::Admin && admins(connection, clinic)? <= 1 {
+                return Ok(MemberChange::LastAdmin);
+            }
+            diesel::delete(
+                clinic_members::table
+                    .filter(clinic_members::clinic_id.eq(clinic.0))
+                    .filter(clinic_members::user_id.eq(user.0)),
+            )
+            .execute(connection)
+            .map_err(from_diesel)?;
+            append_in(connection, self.pool.audit_key(), audit)?;
+            Ok(MemberChange::Done(None))
+        })
+    }
+}
+
+/// `user`'s role in `clinic`, after locking the clinic's row for the rest of the transaction
+/// (a write that changes nothing): changes to one clinic's members then run one at a time on
+/// PostgreSQL, as every write transaction does on SQLite.
+fn locked_member_role(
+    connection: &mut DbConnection,
+    clinic: ClinicId,
+    user: UserId,
+) -> Result<Option<Role>, RepoError> {
+    diesel::update(clinics::table.find(clinic.0))
+        .set(clinics::id.eq(clinics::id))
+        .execute(connection)
+        .map_err(from_diesel)?;
+    clinic_members::table
+        .filter(clinic_members::clinic_id.eq(clinic.0))
+        .filter(clinic_members::user_id.eq(user.0))
+        .select(clinic_members::role)
+        .first::<String>(connection)
+        .optional()
+        .map_err(from_diesel)?
+        .map(|role| Role::parse(&role).map_err(|_| corrupt_row("clinic_members", clinic.0, "role")))
+        .transpose()
+}
+
+fn admins(connection: &mut DbConnection, clinic: ClinicId) -> Result<i64, RepoError> {
+    clinic_members::table
+        .filter(clinic_members::clinic_id.eq(clinic.0))
+        .filter(clinic_members::role.eq(Role::Admin.as_str()))
+        .count()
+        .get_result(connection)
+        .map_err(from_diesel)
+}
+
+fn member_in(
+    connection: &mut DbConnection,
+    clinic: ClinicId,
+    user: UserId,
+) -> Result<Option<Member>, RepoError> {
+    clinic_members::table
+        .inner_join(users::table)
+        .filter(clinic_members::clinic_id.eq(clinic.0))
+        .filter(clinic_members::user_id.eq(user.0))
+        .select((
+            users::id,
+            users::name,
+            users::email,
+            clinic_members::role,
+            clinic_members::joined_at,
+        ))
+        .first::<(i64, String, String, String, NaiveDateTime)>(connection)
+        .optional()
+        .map_err(from_diesel)?
+        .map(|row| member(clinic, row))
+        .transpose()
+}
+
+fn member(
+    clinic: ClinicId,
+    (user, name, email, role, joined_at): (i64, String, String, String, NaiveDateTime),
+) -> Result<Member, RepoError> {
+    Ok(Member {
+        user: UserId(user),
+        name,
+        email,
+        role: Role::parse(&role).map_err(|_| corrupt_row("clinic_members", clinic.0, "role"))?,
+        joined_at: from_db(joined_at),
+    })
 }
 
 fn membership_in(

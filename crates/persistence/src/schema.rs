@@ -67,6 +67,22 @@ diesel::table! {
 }
 
 diesel::table! {
+    clinic_invitations (id) {
+        id -> BigInt,
+        clinic_id -> BigInt,
+        email -> Text,
+        email_lower -> Text,
+        role -> Text,
+        token_hash -> Text,
+        invited_by -> BigInt,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        accepted_at -> Nullable<Timestamp>,
+        accepted_by -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
     doctors (id) {
         id -> BigInt,
         created_by -> BigInt,
@@ -134,6 +150,7 @@ diesel::table! {
 diesel::joinable!(patients -> users (owner_id));
 diesel::joinable!(patients -> clinics (clinic_id));
 diesel::joinable!(clinic_members -> clinics (clinic_id));
+diesel::joinable!(clinic_invitations -> clinics (clinic_id));
 diesel::joinable!(clinic_members -> users (user_id));
 diesel::joinable!(doctors -> users (created_by));
 diesel::joinable!(patient_doctor_mappings -> patients (patient_id));
@@ -147,6 +164,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     patients,
     clinics,
     clinic_members,
+    clinic_invitations,
     doctors,
     patient_doctor_mappings,
     staff_second_factors,

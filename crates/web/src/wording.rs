@@ -72,6 +72,11 @@ pub fn message(problem: &FieldProblem) -> String {
             "You cannot do this to your own account; ask another staff member.".into()
         }
         FieldProblem::InvalidCredentials => "Please enter a correct email and password.".into(),
+        FieldProblem::InvalidInvitation => "Invalid or expired invitation.".into(),
+        FieldProblem::LastAdmin => "A clinic must keep at least one admin.".into(),
+        FieldProblem::PersonalClinicOwner => {
+            "Nobody leaves their personal clinic or stops being its admin.".into()
+        }
     }
 }
 

@@ -150,6 +150,27 @@ export const calls: Calls = {
     const { data } = await sdk.listClinicMembers({ auth, path: { id: 1 }, query: { page_size: 50 } });
     return data?.results.map((member) => `${member.user.email} ${member.role}`);
   },
+  inviteToClinic: async (auth) => {
+    const role: Role = 'front_desk';
+    const { data } = await sdk.inviteToClinic({
+      auth,
+      path: { id: 1 },
+      body: { email: 'bob@example.com', role },
+    });
+    return data?.token;
+  },
+  acceptInvitation: async (auth) =>
+    (await sdk.acceptInvitation({ auth, body: { token: 'a-token' } })).data?.clinic.role,
+  changeMemberRole: async (auth) =>
+    (
+      await sdk.changeMemberRole({
+        auth,
+        path: { id: 1, user_id: 2 },
+        body: { role: 'auditor' },
+      })
+    ).data?.role,
+  removeMember: async (auth) =>
+    (await sdk.removeMember({ auth, path: { id: 1, user_id: 2 } })).response.status,
   listClinics: async (auth) => {
     const { data } = await sdk.listClinics({ auth, query: { page: 1 } });
     const roles: Role[] | undefined = data?.results.map((clinic: ClinicJson) => clinic.role);

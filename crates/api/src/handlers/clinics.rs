@@ -1,7 +1,9 @@
 //! `/api/clinics/`: the clinics the caller belongs to.
 
-use actix_web::{HttpRequest, HttpResponse, get, patch, post, web};
-use healthcare_domain::clinic::{ClinicId, Member, Membership};
+use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, web};
+use healthcare_core::services::InvitationInput;
+use healthcare_domain::UserId;
+use healthcare_domain::clinic::{ClinicId, Invitation, InvitationToken, Member, Membership};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -11,12 +13,15 @@ use crate::auth::RequestCaller;
 use crate::errors::ApiError;
 use crate::handlers::{run_blocking, timestamp};
 use crate::openapi::{
-    AuthErrors, BodyErrors, Detail, IdParam, ListErrors, Paging, RecordErrors, ServerErrors,
+    AuthErrors, BadRequest, BodyErrors, Detail, IdParam, ListErrors, Paging, RecordErrors,
+    ServerErrors,
 };
 use crate::query::{ListQuery, PageJson, page_json};
-use crate::requests::{Body, ClinicWrite};
+use crate::requests::{
+    AcceptInvitationRequest, Body, ClinicWrite, InvitationRequest, MemberRoleRequest,
+};
 use crate::state::AppState;
-use crate::versions::PathId;
+use crate::versions::{PathId, PathUserId};
 
 /// A page of clinics (a generic type cannot name a response body in the documentation).
 type ClinicPage = PageJson<ClinicJson>;
@@ -226,4 +231,153 @@ pub async fn members(
         found,
         MemberJson::from,
     )?))
+}
+
+/// A new invitation, with its token: the only time the token is shown.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct InvitationJson {
+    /// Id.
+    #[schema(minimum = 1)]
+    id: i64,
+    /// The invited address.
+    email: String,
+    /// The role the invitee gets.
+    #[schema(value_type = RoleName)]
+    role: &'static str,
+    /// When it can no longer be accepted (UTC; 7 days).
+    #[schema(format = DateTime)]
+    expires_at: String,
+    /// The single-use token to hand over out of band (stored only hashed).
+    token: String,
+}
+
+impl From<(Invitation, InvitationToken)> for InvitationJson {
+    fn from((invitation, token): (Invitation, InvitationToken)) -> Self {
+        Self {
+            id: invitation.id,
+            email: invitation.email,
+            role: invitation.role.as_str(),
+            expires_at: timestamp(invitation.expires_at),
+            token: token.as_str().to_owned(),
+        }
+    }
+}
+
+/// Invite an e-mail address to a clinic with a role (its admins only). The answer is the same
+/// whether the address has an account or not.
+#[utoipa::path(
+    tag = "clinics",
+    operation_id = "invite_to_clinic",
+    params(IdParam),
+    request_body = InvitationRequest,
+    responses(
+        (status = 201, description = "Invited; hand the token over out of band.", body = InvitationJson),
+        (status = 403, description = "A member who is not an admin of the clinic.", body = Detail),
+        BodyErrors, RecordErrors, AuthErrors, ServerErrors,
+    ),
+    security(("bearer" = [])),
+)]
+#[post("/clinics/{id}/invitations")]
+pub async fn invite(
+    RequestCaller(caller): RequestCaller,
+    state: web::Data<AppState>,
+    PathId(id): PathId,
+    Body(body, shape_errors): Body<InvitationRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let service = state.clinics.clone();
+    let input = InvitationInput {
+        email: body.email,
+        role: body.role,
+    };
+    let invited =
+        run_blocking(move || service.invite(&caller, ClinicId(id), input, shape_errors)).await?;
+    Ok(HttpResponse::Created().json(InvitationJson::from(invited)))
+}
+
+/// The clinic just joined.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct JoinedJson {
+    /// The clinic, with the caller's role in it.
+    clinic: ClinicJson,
+}
+
+/// Accept an invitation made for the caller's e-mail address: join its clinic with its role.
+#[utoipa::path(
+    tag = "clinics",
+    operation_id = "accept_invitation",
+    request_body = AcceptInvitationRequest,
+    responses(
+        (status = 200, description = "Joined (a member already keeps their role).", body = JoinedJson),
+        BodyErrors, AuthErrors, ServerErrors,
+    ),
+    security(("bearer" = [])),
+)]
+#[post("/invitations/accept")]
+pub async fn accept_invitation(
+    RequestCaller(caller): RequestCaller,
+    state: web::Data<AppState>,
+    Body(body, shape_errors): Body<AcceptInvitationRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let service = state.clinics.clone();
+    let joined =
+        run_blocking(move || service.accept_invitation(&caller, body.token, shape_errors)).await?;
+    Ok(HttpResponse::Ok().json(JoinedJson {
+        clinic: joined.into(),
+    }))
+}
+
+/// Give a member another role (the clinic's admins only). The personal clinic's owner stays its
+/// admin, and a clinic keeps at least one admin.
+#[utoipa::path(
+    tag = "clinics",
+    operation_id = "change_member_role",
+    params(IdParam, ("user_id" = i64, Path, description = "The member's user id.", minimum = 1)),
+    request_body = MemberRoleRequest,
+    responses(
+        (status = 200, description = "Changed.", body = MemberJson),
+        (status = 403, description = "A member who is not an admin of the clinic.", body = Detail),
+        BodyErrors, RecordErrors, AuthErrors, ServerErrors,
+    ),
+    security(("bearer" = [])),
+)]
+#[patch("/clinics/{id}/members/{user_id}")]
+pub async fn change_member_role(
+    RequestCaller(caller): RequestCaller,
+    state: web::Data<AppState>,
+    PathId(id): PathId,
+    PathUserId(user): PathUserId,
+    Body(body, shape_errors): Body<MemberRoleRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let service = state.clinics.clone();
+    let changed = run_blocking(move || {
+        service.change_member_role(&caller, ClinicId(id), UserId(user), body.role, shape_errors)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(MemberJson::from(changed)))
+}
+
+/// End a membership: an admin removes a member, or a member leaves. The personal clinic's
+/// owner never leaves it, and a clinic keeps at least one admin.
+#[utoipa::path(
+    tag = "clinics",
+    operation_id = "remove_member",
+    params(IdParam, ("user_id" = i64, Path, description = "The member's user id.", minimum = 1)),
+    responses(
+        (status = 204, description = "Removed."),
+        (status = 400, description = "The personal clinic's owner, or the clinic's last admin.", body = BadRequest),
+        (status = 403, description = "Another member, by a member who is not an admin.", body = Detail),
+        RecordErrors, AuthErrors, ServerErrors,
+    ),
+    security(("bearer" = [])),
+)]
+#[delete("/clinics/{id}/members/{user_id}")]
+pub async fn remove_member(
+    RequestCaller(caller): RequestCaller,
+    state: web::Data<AppState>,
+    PathId(id): PathId,
+    PathUserId(user): PathUserId,
+) -> Result<HttpResponse, ApiError> {
+    let service = state.clinics.clone();
+    run_blocking(move || service.remove_member(&caller, ClinicId(id), UserId(user))).await?;
+    Ok(HttpResponse::NoContent().finish())
 }

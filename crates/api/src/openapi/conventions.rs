@@ -16,7 +16,7 @@ const ITS_PATIENT: &str = "$response.body#/patient";
 
 /// The operations a created record's id leads to: (creating operation, operation that takes
 /// the id, the id's runtime expression). Each link is named after the operation it leads to.
-const LINKS: [(&str, &str, &str); 16] = [
+const LINKS: [(&str, &str, &str); 17] = [
     ("create_patient", "get_patient", ITS_ID),
     ("create_patient", "replace_patient", ITS_ID),
     ("create_patient", "patch_patient", ITS_ID),
@@ -34,6 +34,7 @@ const LINKS: [(&str, &str, &str); 16] = [
     ("create_clinic", "get_clinic", ITS_ID),
     ("create_clinic", "rename_clinic", ITS_ID),
     ("create_clinic", "list_clinic_members", ITS_ID),
+    ("create_clinic", "invite_to_clinic", ITS_ID),
 ];
 
 /// Applies the conventions to a rendered document.

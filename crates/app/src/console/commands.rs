@@ -132,11 +132,7 @@ pub fn run(
         }
         Command::Clinics { action } => {
             require_migrated(&pool)?;
-            let clinics = ClinicService::new(
-                Arc::new(DieselClinicRepository::new(pool.clone())),
-                console_trail(&pool),
-                Arc::new(SystemClock),
-            );
+            let clinics = clinic_service(&pool, console_trail(&pool));
             let operator = Caller::operator(RequestOrigin::default());
             match action {
                 ClinicsAction::List => list_clinics(&clinics, &operator),

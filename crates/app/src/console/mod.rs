@@ -18,13 +18,13 @@ use healthcare_domain::clinic::ClinicId;
 use healthcare_domain::patient::PatientId;
 use healthcare_domain::registration::RegistrationInput;
 use healthcare_domain::{Timestamp, UserId};
-use healthcare_persistence::{DbPool, DieselAuditRepository, DieselClinicRepository, migrations};
+use healthcare_persistence::{DbPool, DieselAuditRepository, migrations};
 
 use crate::clock::SystemClock;
 use crate::settings::Settings;
 use crate::wiring::{
-    ImmediateAuditTrail, PoolProbe, auth_service, database_pool, password_hasher, record_services,
-    staff_sign_in,
+    ImmediateAuditTrail, PoolProbe, auth_service, clinic_service, database_pool, password_hasher,
+    record_services, staff_sign_in,
 };
 
 /// The environment variable read for `createsuperuser`'s password before prompting.

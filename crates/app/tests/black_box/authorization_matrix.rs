@@ -183,10 +183,18 @@ async fn secured_routes(app: &TestApp) -> Vec<(String, String)> {
                 .as_array()
                 .is_some_and(|requirements| !requirements.is_empty());
             if secured {
-                routes.push((
-                    method.to_uppercase(),
-                    format!("{}/", path.replace("{id}", "1")),
-                ));
+                // Every path parameter is an id.
+                let concrete: Vec<&str> = path
+                    .split('/')
+                    .map(|segment| {
+                        if segment.starts_with('{') {
+                            "1"
+                        } else {
+                            segment
+                        }
+                    })
+                    .collect();
+                routes.push((method.to_uppercase(), format!("{}/", concrete.join("/"))));
             }
         }
     }

@@ -1,7 +1,9 @@
 //! Clinics and their members.
 
 use healthcare_domain::audit::AuditEvent;
-use healthcare_domain::clinic::{Clinic, ClinicId, ClinicName, Member, Membership};
+use healthcare_domain::clinic::{
+    Clinic, ClinicId, ClinicName, Invitation, Member, Membership, NewInvitation, Role,
+};
 use healthcare_domain::{Timestamp, UserId};
 
 use crate::{Page, PageOf, RepoError};
@@ -49,4 +51,57 @@ pub trait ClinicRepository: Send + Sync {
 
     /// The clinic with this id, if there is one.
     fn find(&self, clinic: ClinicId) -> Result<Option<Clinic>, RepoError>;
+
+    /// Stores `invitation` and `audit` (about the clinic) in one transaction.
+    fn invite(
+        &self,
+        invitation: &NewInvitation,
+        audit: &AuditEvent,
+    ) -> Result<Invitation, RepoError>;
+
+    /// Accepts the invitation whose token is stored as `token_hash`, if it is unspent, not
+    /// expired at `at` and for `email_lower`: marks it accepted by `user`, makes them a member
+    /// with its role (a member already keeps their role) and stores `audit` with the clinic's
+    /// id as its `resource_id`, in one transaction, and returns the membership. MUST return
+    /// `Ok(None)` and store nothing otherwise, and accept a token at most once, even when two
+    /// acceptances race.
+    fn accept_invitation(
+        &self,
+        token_hash: &str,
+        user: UserId,
+        email_lower: &str,
+        at: Timestamp,
+        audit: &AuditEvent,
+    ) -> Result<Option<Membership>, RepoError>;
+
+    /// Gives `user` the role `role` in `clinic` and stores `audit`, in one transaction, unless
+    /// that would leave the clinic without an admin. Changes to one clinic's members MUST be
+    /// serialised, so two admins demoting each other at once cannot both succeed.
+    fn change_role(
+        &self,
+        clinic: ClinicId,
+        user: UserId,
+        role: Role,
+        audit: &AuditEvent,
+    ) -> Result<MemberChange, RepoError>;
+
+    /// Ends `user`'s membership of `clinic` and stores `audit`, in one transaction, unless
+    /// they are its last admin; serialised like [`ClinicRepository::change_role`].
+    fn remove_member(
+        &self,
+        clinic: ClinicId,
+        user: UserId,
+        audit: &AuditEvent,
+    ) -> Result<MemberChange, RepoError>;
+}
+
+/// What became of a change to a membership.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MemberChange {
+    /// Done; the member as they are now (`None` once removed).
+    Done(Option<Member>),
+    /// The user is not a member of the clinic: nothing stored.
+    NotMember,
+    /// The user is the clinic's only admin and would stop being one: nothing stored.
+    LastAdmin,
 }

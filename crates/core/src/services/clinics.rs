@@ -2,39 +2,154 @@
 
 use std::sync::Arc;
 
-use healthcare_domain::FieldErrors;
 use healthcare_domain::access::Access;
 use healthcare_domain::audit::AuditAction;
 use healthcare_domain::clinic::{
-    Clinic, ClinicAction, ClinicId, ClinicName, Member, Membership, clinic_permission,
+    Clinic, ClinicAction, ClinicId, ClinicName, INVITATION_DAYS, Invitation, InvitationToken,
+    Member, Membership, NewInvitation, Role, clinic_permission,
 };
 use healthcare_domain::fields::{Submitted, WriteMode, check_field};
+use healthcare_domain::user::{Email, normalize_email};
+use healthcare_domain::{FieldErrors, FieldProblem, UserId};
 
-use crate::ports::{AuditTrail, ClinicRepository, Clock};
+use crate::ports::{
+    AuditTrail, ClinicRepository, Clock, MemberChange, RandomSource, UserRepository,
+};
 use crate::services::Caller;
 use crate::services::audit::{Target, permit};
 use crate::{Page, PageOf, Resource, ServiceError};
 
+/// What clinic use cases need.
+pub struct ClinicPorts {
+    /// Clinics, members and invitations.
+    pub clinics: Arc<dyn ClinicRepository>,
+    /// Accounts (an invitee's e-mail address).
+    pub users: Arc<dyn UserRepository>,
+    /// Invitation tokens.
+    pub random: Arc<dyn RandomSource>,
+    /// Where audit rows go.
+    pub trail: Arc<dyn AuditTrail>,
+    /// The time.
+    pub clock: Arc<dyn Clock>,
+}
+
+/// An invitation as submitted.
+#[derive(Debug, Default)]
+pub struct InvitationInput {
+    /// The invitee's e-mail address.
+    pub email: Submitted<String>,
+    /// The role they get.
+    pub role: Submitted<String>,
+}
+
 /// Clinic use cases. Reading one's clinics and their members is not patient data and leaves
-/// no audit row; creating and renaming a clinic do.
+/// no audit row; creating, renaming, inviting and joining do.
 pub struct ClinicService {
     clinics: Arc<dyn ClinicRepository>,
+    users: Arc<dyn UserRepository>,
+    random: Arc<dyn RandomSource>,
     trail: Arc<dyn AuditTrail>,
     clock: Arc<dyn Clock>,
 }
 
 impl ClinicService {
-    /// The use cases over `clinics`, recording into `trail`.
-    pub fn new(
-        clinics: Arc<dyn ClinicRepository>,
-        trail: Arc<dyn AuditTrail>,
-        clock: Arc<dyn Clock>,
-    ) -> Self {
+    /// The use cases over `ports`.
+    pub fn new(ports: ClinicPorts) -> Self {
         Self {
-            clinics,
-            trail,
-            clock,
+            clinics: ports.clinics,
+            users: ports.users,
+            random: ports.random,
+            trail: ports.trail,
+            clock: ports.clock,
         }
+    }
+
+    /// Invites an e-mail address to a clinic the caller is an admin of, with a role. Returns
+    /// the invitation and its token, which is stored only hashed: hand it over out of band.
+    /// The answer is the same whether the address has an account or not.
+    pub fn invite(
+        &self,
+        caller: &Caller,
+        id: ClinicId,
+        input: InvitationInput,
+        mut errors: FieldErrors,
+    ) -> Result<(Invitation, InvitationToken), ServiceError> {
+        let now = self.clock.now();
+        let target = Target::record(id.0, None);
+        let scope = caller.audit(self.trail.as_ref(), AuditAction::ClinicInvite, now, target);
+        scope.run(|row| {
+            let (access, _) = self.access(caller, id, ClinicAction::Manage)?;
+            permit(access, Resource::Clinic)?;
+            let mode = WriteMode::Create;
+            let email = check_field(&mut errors, "email", input.email, true, mode, |raw| {
+                Email::parse(&raw)
+            });
+            let role = check_field(&mut errors, "role", input.role, true, mode, |raw| {
+                Role::parse(&raw)
+            });
+            let (Some(email), Some(role)) = (email, role) else {
+                return Err(ServiceError::Validation(errors).into());
+            };
+            if !errors.is_empty() {
+                return Err(ServiceError::Validation(errors).into());
+            }
+            let mut secret = [0_u8; 32];
+            self.random.fill(&mut secret)?;
+            let token = InvitationToken::from_random(secret);
+            let invitation = NewInvitation {
+                clinic: id,
+                email,
+                role,
+                token_hash: token.hash(),
+                invited_by: caller.account()?,
+                created_at: now,
+                expires_at: now + chrono::Duration::days(INVITATION_DAYS),
+            };
+            let stored = self.clinics.invite(&invitation, row.for_change())?;
+            Ok((stored, token))
+        })
+    }
+
+    /// Joins the clinic of the invitation `token`, which must be for the caller's e-mail
+    /// address, unspent and not expired (anything else: the same "invalid or expired").
+    pub fn accept_invitation(
+        &self,
+        caller: &Caller,
+        token: Submitted<String>,
+        mut errors: FieldErrors,
+    ) -> Result<Membership, ServiceError> {
+        let now = self.clock.now();
+        let scope = caller.audit(
+            self.trail.as_ref(),
+            AuditAction::ClinicJoin,
+            now,
+            Target::NONE,
+        );
+        scope.run(|row| {
+            let user = caller.account()?;
+            let token = check_field(&mut errors, "token", token, true, WriteMode::Create, Ok);
+            let Some(token) = token.filter(|_| errors.is_empty()) else {
+                return Err(ServiceError::Validation(errors).into());
+            };
+            let account = self
+                .users
+                .find_by_id(user)?
+                .ok_or(ServiceError::InvalidAccessToken)?;
+            let accepted = self.clinics.accept_invitation(
+                &InvitationToken::hash_of(&token),
+                user,
+                &normalize_email(&account.email),
+                now,
+                row.for_change(),
+            )?;
+            accepted.ok_or_else(|| {
+                ServiceError::Validation(FieldErrors::single(
+                    "token",
+                    FieldProblem::InvalidInvitation,
+                ))
+                .into()
+            })
+        })
     }
 
     /// A new shared clinic, with the caller as its admin.
@@ -103,6 +218,89 @@ impl ClinicService {
         let (access, membership) = self.access(caller, id, ClinicAction::ReadMembers)?;
         granted(access, membership)?;
         Ok(self.clinics.members(id, page)?)
+    }
+
+    /// Gives a member another role (the clinic's admins only). The personal clinic's owner stays
+    /// its admin, and a clinic keeps at least one admin.
+    pub fn change_member_role(
+        &self,
+        caller: &Caller,
+        id: ClinicId,
+        member: UserId,
+        role: Submitted<String>,
+        mut errors: FieldErrors,
+    ) -> Result<Member, ServiceError> {
+        let now = self.clock.now();
+        let target = Target::record(id.0, None);
+        let scope = caller.audit(
+            self.trail.as_ref(),
+            AuditAction::ClinicMemberUpdate,
+            now,
+            target,
+        );
+        scope.run(|row| {
+            let (access, membership) = self.access(caller, id, ClinicAction::Manage)?;
+            permit(access, Resource::Clinic)?;
+            let clinic = granted(access, membership)?.clinic;
+            let role = check_field(&mut errors, "role", role, true, WriteMode::Create, |raw| {
+                Role::parse(&raw)
+            });
+            let Some(role) = role.filter(|_| errors.is_empty()) else {
+                return Err(ServiceError::Validation(errors).into());
+            };
+            if clinic.personal_owner == Some(member) && role != Role::Admin {
+                return Err(membership_problem(FieldProblem::PersonalClinicOwner).into());
+            }
+            match self
+                .clinics
+                .change_role(id, member, role, row.for_change())?
+            {
+                MemberChange::Done(Some(changed)) => Ok(changed),
+                MemberChange::Done(None) | MemberChange::NotMember => {
+                    Err(ServiceError::NotFound(Resource::ClinicMember).into())
+                }
+                MemberChange::LastAdmin => Err(membership_problem(FieldProblem::LastAdmin).into()),
+            }
+        })
+    }
+
+    /// Ends a membership: an admin removes a member, or a member leaves. The personal clinic's
+    /// owner never leaves it, and a clinic keeps at least one admin.
+    pub fn remove_member(
+        &self,
+        caller: &Caller,
+        id: ClinicId,
+        member: UserId,
+    ) -> Result<(), ServiceError> {
+        let now = self.clock.now();
+        let target = Target::record(id.0, None);
+        let scope = caller.audit(
+            self.trail.as_ref(),
+            AuditAction::ClinicMemberRemove,
+            now,
+            target,
+        );
+        scope.run(|row| {
+            let leaving = caller.account()? == member;
+            let action = if leaving {
+                ClinicAction::ReadMembers
+            } else {
+                ClinicAction::Manage
+            };
+            let (access, membership) = self.access(caller, id, action)?;
+            permit(access, Resource::Clinic)?;
+            let clinic = granted(access, membership)?.clinic;
+            if clinic.personal_owner == Some(member) {
+                return Err(membership_problem(FieldProblem::PersonalClinicOwner).into());
+            }
+            match self.clinics.remove_member(id, member, row.for_change())? {
+                MemberChange::Done(_) => Ok(()),
+                MemberChange::NotMember => {
+                    Err(ServiceError::NotFound(Resource::ClinicMember).into())
+                }
+                MemberChange::LastAdmin => Err(membership_problem(FieldProblem::LastAdmin).into()),
+            }
+        })
     }
 
     /// Every clinic with its number of members, by id: staff and the operator only.
@@ -175,6 +373,11 @@ fn granted(access: Access, membership: Option<Membership>) -> Result<Membership,
     }
 }
 
+/// A refused membership change, as the contract words it: not about one field.
+fn membership_problem(problem: FieldProblem) -> ServiceError {
+    ServiceError::Validation(FieldErrors::single("non_field_errors", problem))
+}
+
 /// A clinic's name, required.
 fn valid_name(
     name: Submitted<String>,
@@ -192,7 +395,7 @@ fn valid_name(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ports::MockClinicRepository;
+    use crate::ports::{MockClinicRepository, MockUserRepository};
     use crate::services::tests::{FixedClock, RecordingTrail, at};
     use healthcare_domain::audit::{AuditOutcome, RequestOrigin};
     use healthcare_domain::clinic::Role;
@@ -224,8 +427,31 @@ mod tests {
     }
 
     fn service(clinics: MockClinicRepository) -> (ClinicService, Arc<RecordingTrail>) {
+        service_with(clinics, MockUserRepository::new())
+    }
+
+    /// Fills every buffer with 7s.
+    struct Sevens;
+
+    impl RandomSource for Sevens {
+        fn fill(&self, buffer: &mut [u8]) -> Result<(), ServiceError> {
+            buffer.fill(7);
+            Ok(())
+        }
+    }
+
+    fn service_with(
+        clinics: MockClinicRepository,
+        users: MockUserRepository,
+    ) -> (ClinicService, Arc<RecordingTrail>) {
         let trail = RecordingTrail::shared();
-        let service = ClinicService::new(Arc::new(clinics), trail.clone(), Arc::new(FixedClock));
+        let service = ClinicService::new(ClinicPorts {
+            clinics: Arc::new(clinics),
+            users: Arc::new(users),
+            random: Arc::new(Sevens),
+            trail: trail.clone(),
+            clock: Arc::new(FixedClock),
+        });
         (service, trail)
     }
 
@@ -365,6 +591,219 @@ mod tests {
             service
                 .members_of_any(&caller(7), CLINIC, page)
                 .map(|p| p.total),
+            Err(ServiceError::Forbidden)
+        );
+    }
+
+    #[test]
+    fn an_admin_invites_with_a_role_and_gets_the_token_once() {
+        let mut clinics = member_of_clinic(7, Some(Role::Admin));
+        let expected_hash = InvitationToken::from_random([7; 32]).hash();
+        clinics
+            .expect_invite()
+            .withf(move |invitation, event| {
+                invitation.clinic == CLINIC
+                    && invitation.email.as_str() == "bob@example.com"
+                    && invitation.role == Role::Clinician
+                    && invitation.token_hash == expected_hash
+                    && invitation.invited_by == UserId(7)
+                    && invitation.expires_at == at() + chrono::Duration::days(7)
+                    && event.action == AuditAction::ClinicInvite
+            })
+            .return_once(|invitation, _| {
+                Ok(Invitation {
+                    id: 1,
+                    clinic: invitation.clinic,
+                    email: invitation.email.as_str().to_owned(),
+                    role: invitation.role,
+                    expires_at: invitation.expires_at,
+                })
+            });
+        let (service, trail) = service(clinics);
+        let input = InvitationInput {
+            email: Submitted::Given("bob@example.com".into()),
+            role: Submitted::Given("clinician".into()),
+        };
+        let (invitation, token) = service
+            .invite(&caller(7), CLINIC, input, FieldErrors::new())
+            .expect("invited");
+        assert_eq!(token.as_str(), "07".repeat(32));
+        assert_eq!(invitation.role, Role::Clinician);
+        trail.assert_empty();
+    }
+
+    #[test]
+    fn invitations_need_an_admin_and_valid_fields() {
+        let input = || InvitationInput {
+            email: Submitted::Given("not-an-email".into()),
+            role: Submitted::Given("owner".into()),
+        };
+        let (admin_service, trail) = service(member_of_clinic(7, Some(Role::Admin)));
+        let mut expected = FieldErrors::new();
+        expected.add("email", FieldProblem::InvalidEmail);
+        expected.add(
+            "role",
+            FieldProblem::InvalidChoice {
+                given: "owner".into(),
+            },
+        );
+        assert_eq!(
+            admin_service
+                .invite(&caller(7), CLINIC, input(), FieldErrors::new())
+                .map(|_| ()),
+            Err(ServiceError::Validation(expected))
+        );
+        assert_eq!(trail.take_one().outcome, AuditOutcome::Failure);
+        for (role, expected) in [
+            (Some(Role::Clinician), ServiceError::Forbidden),
+            (None, ServiceError::NotFound(Resource::Clinic)),
+        ] {
+            let (member_service, trail) = service(member_of_clinic(7, role));
+            assert_eq!(
+                member_service
+                    .invite(&caller(7), CLINIC, input(), FieldErrors::new())
+                    .map(|_| ()),
+                Err(expected)
+            );
+            assert_eq!(trail.take_one().outcome, AuditOutcome::Denied);
+        }
+    }
+
+    #[test]
+    fn an_invitation_is_accepted_for_the_callers_own_address_only() {
+        let user = |email: &str| healthcare_domain::User {
+            id: UserId(8),
+            name: "Bob".into(),
+            email: email.into(),
+            is_active: true,
+            is_staff: false,
+            created_at: at(),
+            tokens_valid_after: None,
+        };
+        let mut users = MockUserRepository::new();
+        users
+            .expect_find_by_id()
+            .with(eq(UserId(8)))
+            .returning(move |_| Ok(Some(user("Bob@Example.com"))));
+        let mut clinics = MockClinicRepository::new();
+        let hash = InvitationToken::hash_of("secret");
+        clinics
+            .expect_accept_invitation()
+            .withf(move |token_hash, who, email, when, _| {
+                token_hash == hash
+                    && *who == UserId(8)
+                    && email == "bob@example.com"
+                    && *when == at()
+            })
+            .return_once(|_, _, _, _, _| Ok(Some(membership(Role::Clinician))));
+        clinics
+            .expect_accept_invitation()
+            .returning(|_, _, _, _, _| Ok(None));
+        let (service, trail) = service_with(clinics, users);
+        assert_eq!(
+            service.accept_invitation(
+                &caller(8),
+                Submitted::Given("secret".into()),
+                FieldErrors::new()
+            ),
+            Ok(membership(Role::Clinician))
+        );
+        trail.assert_empty();
+        assert_eq!(
+            service.accept_invitation(
+                &caller(8),
+                Submitted::Given("spent".into()),
+                FieldErrors::new()
+            ),
+            Err(ServiceError::Validation(FieldErrors::single(
+                "token",
+                FieldProblem::InvalidInvitation
+            )))
+        );
+        assert_eq!(trail.take_one().outcome, AuditOutcome::Failure);
+    }
+
+    fn personal_clinic_of(owner: i64) -> MockClinicRepository {
+        let mut clinics = MockClinicRepository::new();
+        clinics.expect_membership().returning(move |_, user| {
+            let mut found = membership(Role::Admin);
+            found.clinic.personal_owner = Some(UserId(owner));
+            Ok((user == UserId(owner)).then_some(found))
+        });
+        clinics
+    }
+
+    #[test]
+    fn the_personal_clinics_owner_neither_leaves_nor_is_demoted() {
+        let refused = Err(ServiceError::Validation(FieldErrors::single(
+            "non_field_errors",
+            FieldProblem::PersonalClinicOwner,
+        )));
+        let (service, trail) = service(personal_clinic_of(7));
+        assert_eq!(
+            service.remove_member(&caller(7), CLINIC, UserId(7)),
+            refused.clone().map(|_: Member| ())
+        );
+        assert_eq!(
+            service
+                .change_member_role(
+                    &caller(7),
+                    CLINIC,
+                    UserId(7),
+                    Submitted::Given("auditor".into()),
+                    FieldErrors::new()
+                )
+                .map(|_| ()),
+            refused.map(|_: Member| ())
+        );
+        assert_eq!(trail.take().len(), 2, "both refusals audited");
+    }
+
+    #[test]
+    fn role_changes_and_removals_follow_the_rules() {
+        let mut clinics = member_of_clinic(7, Some(Role::Admin));
+        clinics
+            .expect_change_role()
+            .with(eq(CLINIC), eq(UserId(8)), eq(Role::Auditor), always())
+            .return_once(|_, _, _, _| Ok(MemberChange::LastAdmin));
+        clinics
+            .expect_remove_member()
+            .with(eq(CLINIC), eq(UserId(9)), always())
+            .return_once(|_, _, _| Ok(MemberChange::NotMember));
+        let (admin_service, trail) = service(clinics);
+        assert_eq!(
+            admin_service
+                .change_member_role(
+                    &caller(7),
+                    CLINIC,
+                    UserId(8),
+                    Submitted::Given("auditor".into()),
+                    FieldErrors::new()
+                )
+                .map(|_| ()),
+            Err(ServiceError::Validation(FieldErrors::single(
+                "non_field_errors",
+                FieldProblem::LastAdmin
+            )))
+        );
+        assert_eq!(
+            admin_service.remove_member(&caller(7), CLINIC, UserId(9)),
+            Err(ServiceError::NotFound(Resource::ClinicMember))
+        );
+        assert_eq!(trail.take().len(), 2);
+        // A clinician may leave, but not remove someone else.
+        let mut clinics = member_of_clinic(8, Some(Role::Clinician));
+        clinics
+            .expect_remove_member()
+            .with(eq(CLINIC), eq(UserId(8)), always())
+            .return_once(|_, _, _| Ok(MemberChange::Done(None)));
+        let (clinician_service, _) = service(clinics);
+        assert_eq!(
+            clinician_service.remove_member(&caller(8), CLINIC, UserId(8)),
+            Ok(())
+        );
+        assert_eq!(
+            clinician_service.remove_member(&caller(8), CLINIC, UserId(9)),
             Err(ServiceError::Forbidden)
         );
     }

@@ -26,7 +26,7 @@ pub use audit::{AuditService, Caller, ChainReport};
 pub use auth::{
     AuthPorts, AuthService, Authenticated, LoginInput, PasswordChangeInput, SessionTokens,
 };
-pub use clinics::ClinicService;
+pub use clinics::{ClinicPorts, ClinicService, InvitationInput};
 pub use doctors::{DoctorDetail, DoctorService};
 pub use mappings::{AssignmentInput, MappingService, PatientAssignments};
 pub use patients::{PatientDetail, PatientPorts, PatientService};

@@ -62,11 +62,19 @@ pub enum AuditAction {
     ClinicCreate,
     /// Renaming a clinic (`PATCH /api/clinics/{id}/`).
     ClinicRename,
+    /// Inviting someone to a clinic (`POST /api/clinics/{id}/invitations/`).
+    ClinicInvite,
+    /// Accepting an invitation (`POST /api/invitations/accept/`).
+    ClinicJoin,
+    /// Changing a member's role (`PATCH /api/clinics/{id}/members/{user_id}/`).
+    ClinicMemberUpdate,
+    /// Removing a member, or leaving (`DELETE /api/clinics/{id}/members/{user_id}/`).
+    ClinicMemberRemove,
 }
 
 impl AuditAction {
     /// Every action, in documentation order.
-    pub const ALL: [AuditAction; 20] = [
+    pub const ALL: [AuditAction; 24] = [
         Self::PatientRead,
         Self::PatientList,
         Self::PatientCreate,
@@ -87,6 +95,10 @@ impl AuditAction {
         Self::AuthSecondFactor,
         Self::ClinicCreate,
         Self::ClinicRename,
+        Self::ClinicInvite,
+        Self::ClinicJoin,
+        Self::ClinicMemberUpdate,
+        Self::ClinicMemberRemove,
     ];
 
     /// The stored name, e.g. `patient.read`.
@@ -112,6 +124,10 @@ impl AuditAction {
             Self::AuthSecondFactor => "auth.second_factor",
             Self::ClinicCreate => "clinic.create",
             Self::ClinicRename => "clinic.rename",
+            Self::ClinicInvite => "clinic.invite",
+            Self::ClinicJoin => "clinic.join",
+            Self::ClinicMemberUpdate => "clinic.member_update",
+            Self::ClinicMemberRemove => "clinic.member_remove",
         }
     }
 
@@ -140,7 +156,12 @@ impl AuditAction {
             | Self::AdminLogin
             | Self::AuthSecondFactor => "user",
             Self::AuditRead => "audit_event",
-            Self::ClinicCreate | Self::ClinicRename => "clinic",
+            Self::ClinicCreate
+            | Self::ClinicRename
+            | Self::ClinicInvite
+            | Self::ClinicJoin
+            | Self::ClinicMemberUpdate
+            | Self::ClinicMemberRemove => "clinic",
         }
     }
 }

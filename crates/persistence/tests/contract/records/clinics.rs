@@ -7,8 +7,10 @@ use diesel::RunQueryDsl;
 use diesel::connection::SimpleConnection;
 use diesel::dsl::sql;
 use diesel::sql_types::BigInt;
-use healthcare_core::ports::{ClinicRepository, PatientRepository};
-use healthcare_domain::clinic::{ClinicId, ClinicName, Membership, Role};
+use healthcare_core::ports::{ClinicRepository, MemberChange, PatientRepository};
+use healthcare_domain::clinic::{
+    ClinicId, ClinicName, InvitationToken, Membership, NewInvitation, Role,
+};
 use healthcare_persistence::DieselClinicRepository;
 use healthcare_persistence::connection::checkout;
 
@@ -19,7 +21,252 @@ contract!(
     a_created_clinic_has_its_creator_as_admin_and_its_audit_row,
     a_rename_stores_its_audit_row_and_an_unknown_clinic_changes_nothing,
     members_are_listed_by_name_with_their_roles,
+    an_invitation_is_accepted_once_by_its_address_before_it_expires,
+    roles_change_and_members_leave_but_a_clinic_keeps_an_admin,
 );
+
+fn roles_change_and_members_leave_but_a_clinic_keeps_an_admin(pool: &DbPool) {
+    let users = DieselUserRepository::new(pool.clone());
+    let clinics = DieselClinicRepository::new(pool.clone());
+    let ann = users
+        .insert(&new_user("ann@example.com"))
+        .expect("inserted");
+    let bob = users
+        .insert(&new_user("bob@example.com"))
+        .expect("inserted");
+    let cy = users.insert(&new_user("cy@example.com")).expect("inserted");
+    let clinic = clinics
+        .create(
+            &ClinicName::parse("Shared").expect("valid"),
+            ann.id,
+            at(1),
+            &audit(AuditAction::ClinicCreate),
+        )
+        .expect("created")
+        .clinic
+        .id;
+    checkout(pool)
+        .expect("a connection")
+        .batch_execute(&format!(
+            "INSERT INTO clinic_members (clinic_id, user_id, role, joined_at) VALUES \
+             ({c}, {bob}, 'clinician', '2026-11-26 10:00:02')",
+            c = clinic.0,
+            bob = bob.id.0,
+        ))
+        .expect("a second member");
+    let update = audit(AuditAction::ClinicMemberUpdate);
+    let remove = audit(AuditAction::ClinicMemberRemove);
+    assert_eq!(
+        clinics.change_role(clinic, ann.id, Role::Clinician, &update),
+        Ok(MemberChange::LastAdmin)
+    );
+    assert_eq!(
+        clinics.remove_member(clinic, ann.id, &remove),
+        Ok(MemberChange::LastAdmin)
+    );
+    assert_eq!(
+        clinics.change_role(clinic, cy.id, Role::Admin, &update),
+        Ok(MemberChange::NotMember)
+    );
+    assert_eq!(
+        clinics.remove_member(clinic, cy.id, &remove),
+        Ok(MemberChange::NotMember)
+    );
+    let promoted = clinics
+        .change_role(clinic, bob.id, Role::Admin, &update)
+        .expect("changed");
+    let MemberChange::Done(Some(promoted)) = promoted else {
+        panic!("{promoted:?}");
+    };
+    assert_eq!((promoted.user, promoted.role), (bob.id, Role::Admin));
+    // Two admins demoting each other at once: one of them stays admin.
+    let outcomes: Vec<MemberChange> = std::thread::scope(|scope| {
+        let racers: Vec<_> = [ann.id, bob.id]
+            .into_iter()
+            .map(|user| {
+                let (clinics, update) = (&clinics, &update);
+                scope.spawn(move || {
+                    clinics
+                        .change_role(clinic, user, Role::Auditor, update)
+                        .unwrap_or(MemberChange::NotMember)
+                })
+            })
+            .collect();
+        racers
+            .into_iter()
+            .map(|r| r.join().expect("no panic"))
+            .collect()
+    });
+    assert!(outcomes.contains(&MemberChange::LastAdmin), "{outcomes:?}");
+    let admins = clinics
+        .members(
+            clinic,
+            Page {
+                number: 1,
+                size: 20,
+            },
+        )
+        .expect("listed")
+        .items
+        .iter()
+        .filter(|m| m.role == Role::Admin)
+        .count();
+    assert_eq!(admins, 1);
+    let leaver = if clinics
+        .membership(clinic, ann.id)
+        .expect("read")
+        .map(|m| m.role)
+        == Some(Role::Admin)
+    {
+        bob.id
+    } else {
+        ann.id
+    };
+    assert_eq!(
+        clinics.remove_member(clinic, leaver, &remove),
+        Ok(MemberChange::Done(None))
+    );
+    assert_eq!(clinics.membership(clinic, leaver), Ok(None));
+    assert_eq!(
+        count(
+            pool,
+            "SELECT COUNT(*) FROM audit_events WHERE action IN \
+             ('clinic.member_update', 'clinic.member_remove')"
+        ),
+        3,
+        "the promotion, the one demotion and the removal; nothing for refusals"
+    );
+}
+
+fn an_invitation_is_accepted_once_by_its_address_before_it_expires(pool: &DbPool) {
+    let users = DieselUserRepository::new(pool.clone());
+    let clinics = DieselClinicRepository::new(pool.clone());
+    let ann = users
+        .insert(&new_user("ann@example.com"))
+        .expect("inserted");
+    let bob = users
+        .insert(&new_user("bob@example.com"))
+        .expect("inserted");
+    let cy = users.insert(&new_user("cy@example.com")).expect("inserted");
+    let clinic = clinics
+        .create(
+            &ClinicName::parse("Shared").expect("valid"),
+            ann.id,
+            at(1),
+            &audit(AuditAction::ClinicCreate),
+        )
+        .expect("created")
+        .clinic
+        .id;
+    let invite = |email: &str, role: Role, token: &str, expires: u32| {
+        clinics
+            .invite(
+                &NewInvitation {
+                    clinic,
+                    email: Email::parse(email).expect("valid"),
+                    role,
+                    token_hash: InvitationToken::hash_of(token),
+                    invited_by: ann.id,
+                    created_at: at(2),
+                    expires_at: at(expires),
+                },
+                &audit(AuditAction::ClinicInvite),
+            )
+            .expect("invited")
+    };
+    let invitation = invite("Bob@Example.com", Role::Clinician, "token-b", 30);
+    assert_eq!(
+        (
+            invitation.email.as_str(),
+            invitation.role,
+            invitation.expires_at
+        ),
+        ("Bob@Example.com", Role::Clinician, at(30))
+    );
+    let join = audit(AuditAction::ClinicJoin);
+    let accept = |token: &str, user: UserId, email: &str, when: u32| {
+        clinics
+            .accept_invitation(
+                &InvitationToken::hash_of(token),
+                user,
+                email,
+                at(when),
+                &join,
+            )
+            .expect("ran")
+    };
+    // Someone else's address, an unknown token, and too late: nothing happens.
+    assert_eq!(accept("token-b", cy.id, "cy@example.com", 3), None);
+    assert_eq!(accept("token-x", bob.id, "bob@example.com", 3), None);
+    assert_eq!(
+        accept("token-b", bob.id, "bob@example.com", 30),
+        None,
+        "expired"
+    );
+    let joined = accept("token-b", bob.id, "bob@example.com", 4).expect("accepted");
+    assert_eq!(
+        (joined.clinic.id, joined.role, joined.joined_at),
+        (clinic, Role::Clinician, at(4))
+    );
+    assert_eq!(
+        accept("token-b", bob.id, "bob@example.com", 5),
+        None,
+        "spent"
+    );
+    // A member keeps their role when accepting another invitation.
+    invite("bob@example.com", Role::Admin, "token-b2", 30);
+    let again = accept("token-b2", bob.id, "bob@example.com", 6).expect("accepted");
+    assert_eq!(again.role, Role::Clinician);
+    assert_eq!(
+        count(
+            pool,
+            "SELECT COUNT(*) FROM audit_events WHERE action IN ('clinic.invite', 'clinic.join')"
+        ),
+        4,
+        "two invitations and two acceptances"
+    );
+    assert_eq!(
+        clinics
+            .members(
+                clinic,
+                Page {
+                    number: 1,
+                    size: 20
+                }
+            )
+            .map(|p| p.total),
+        Ok(2)
+    );
+
+    // Two acceptances racing: one wins.
+    invite("cy@example.com", Role::Auditor, "token-c", 30);
+    let outcomes: Vec<bool> = std::thread::scope(|scope| {
+        let racers: Vec<_> = (0..4)
+            .map(|_| {
+                scope.spawn(|| {
+                    clinics
+                        .accept_invitation(
+                            &InvitationToken::hash_of("token-c"),
+                            cy.id,
+                            "cy@example.com",
+                            at(7),
+                            &join,
+                        )
+                        .map(|accepted| accepted.is_some())
+                })
+            })
+            .collect();
+        racers
+            .into_iter()
+            .map(|racer| racer.join().expect("no panic").unwrap_or(false))
+            .collect()
+    });
+    assert_eq!(
+        outcomes.iter().filter(|won| **won).count(),
+        1,
+        "{outcomes:?}"
+    );
+}
 
 fn a_created_clinic_has_its_creator_as_admin_and_its_audit_row(pool: &DbPool) {
     let users = DieselUserRepository::new(pool.clone());
