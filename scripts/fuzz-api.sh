@@ -144,10 +144,10 @@ checks.negative_data_rejection.expected-statuses = [400, 401, 403, 404, 405, 406
 # to the name or e-mail, at most 72 *bytes*), the confirmation matching it, an e-mail already
 # registered, the old password being right, a second-factor code being current, a mapping's
 # patient and doctor existing, being visible, available and not already paired, an invitation
-# token being live and made for the caller's address, and a clinic keeping an admin and its
-# personal owner.
+# token being live and made for the caller's address, a clinic keeping an admin and its
+# personal owner, and a personal clinic taking no other member.
 [[operations]]
-include-operation-id = ["register", "change_password", "confirm_second_factor", "assign_doctor", "accept_invitation", "change_member_role", "remove_member"]
+include-operation-id = ["register", "change_password", "confirm_second_factor", "assign_doctor", "accept_invitation", "change_member_role", "remove_member", "invite_to_clinic"]
 checks.positive_data_acceptance.expected-statuses = ["2xx", "3xx", 400, 401, 403, 404, 409, 429, "5xx"]
 EOF
 echo "fuzz-api: seed $seed, at most $max_examples examples per operation, $workers worker(s), checks $CHECKS" >&2

@@ -55,6 +55,14 @@ pub struct Clinic {
     pub created_at: Timestamp,
 }
 
+impl Clinic {
+    /// Whether others may join: a personal clinic has no member but its owner (their patients
+    /// are theirs alone).
+    pub fn takes_members(&self) -> bool {
+        self.personal_owner.is_none()
+    }
+}
+
 /// A user's place in a clinic.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Membership {

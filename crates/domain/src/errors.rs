@@ -118,6 +118,8 @@ pub enum FieldProblem {
     LastAdmin,
     /// The owner of a personal clinic stays its admin and member.
     PersonalClinicOwner,
+    /// A personal clinic has no member but its owner.
+    PersonalClinicIsPrivate,
 }
 
 /// Validation problems by field name, in the order the fields were checked.

@@ -315,7 +315,15 @@ impl ClinicRepository for DieselClinicRepository {
                     .filter(clinic_invitations::token_hash.eq(token_hash))
                     .filter(clinic_invitations::accepted_at.is_null())
                     .filter(clinic_invitations::expires_at.gt(to_db(at)))
-                    .filter(clinic_invitations::email_lower.eq(email_lower)),
+                    .filter(clinic_invitations::email_lower.eq(email_lower))
+                    // Never into a personal clinic, whatever was stored.
+                    .filter(
+                        clinic_invitations::clinic_id.eq_any(
+                            clinics::table
+                                .filter(clinics::personal_owner_id.is_null())
+                                .select(clinics::id),
+                        ),
+                    ),
             )
             .set((
                 clinic_invitations::accepted_at.eq(to_db(at)),
@@ -329,16 +337,24 @@ impl ClinicRepository for DieselClinicRepository {
                 return Ok(None);
             };
             let clinic = ClinicId(clinic);
+            // A member keeps their role. Two invitations to one clinic accepted at once both
+            // find no membership; the second insert then conflicts, inside a savepoint so the
+            // transaction goes on, and the member it found is returned.
             if membership_in(connection, clinic, user)?.is_none() {
-                diesel::insert_into(clinic_members::table)
-                    .values((
-                        clinic_members::clinic_id.eq(clinic.0),
-                        clinic_members::user_id.eq(user.0),
-                        clinic_members::role.eq(&role),
-                        clinic_members::joined_at.eq(to_db(at)),
-                    ))
-                    .execute(connection)
-                    .map_err(from_diesel)?;
+                let inserted = connection.transaction(|connection| {
+                    diesel::insert_into(clinic_members::table)
+                        .values((
+                            clinic_members::clinic_id.eq(clinic.0),
+                            clinic_members::user_id.eq(user.0),
+                            clinic_members::role.eq(&role),
+                            clinic_members::joined_at.eq(to_db(at)),
+                        ))
+                        .execute(connection)
+                });
+                match inserted.map_err(from_diesel) {
+                    Ok(_) | Err(RepoError::Conflict) => {}
+                    Err(other) => return Err(other),
+                }
             }
             let mut event = audit.clone();
             event.resource_id = Some(clinic.0);

@@ -74,6 +74,9 @@ pub fn message(problem: &FieldProblem) -> String {
         FieldProblem::InvalidCredentials => "Please enter a correct email and password.".into(),
         FieldProblem::InvalidInvitation => "Invalid or expired invitation.".into(),
         FieldProblem::LastAdmin => "A clinic must keep at least one admin.".into(),
+        FieldProblem::PersonalClinicIsPrivate => {
+            "A personal clinic has no members but its owner; create a clinic to share.".into()
+        }
         FieldProblem::PersonalClinicOwner => {
             "Nobody leaves their personal clinic or stops being its admin.".into()
         }

@@ -421,8 +421,61 @@ async fn admins_change_roles_and_remove_members_and_members_leave(app: TestApp) 
             json!({"detail": "No ClinicMember matches the given query."})
         )
     );
-    // Nobody leaves their personal clinic.
     let personal = app.get("/api/clinics/", &bob.access).await.body["results"][0]["id"].clone();
+    // A front desk removes nobody else; an outsider, or an unknown clinic, sees nothing.
+    let carl = app.register("Carl Doe", "carl@example.com").await;
+    let token = app
+        .request(
+            "POST",
+            &format!("/api/clinics/{clinic}/invitations/"),
+            Some(json!({"email": "carl@example.com", "role": "front_desk"})),
+            Some(&bob.access),
+        )
+        .await
+        .body["token"]
+        .clone();
+    app.request(
+        "POST",
+        "/api/invitations/accept/",
+        Some(json!({"token": token})),
+        Some(&carl.access),
+    )
+    .await;
+    let removal = app
+        .request("DELETE", &member(bob.user_id), None, Some(&carl.access))
+        .await;
+    assert_eq!(removal.status, 403);
+    let missing_clinic = json!({"detail": "No Clinic matches the given query."});
+    for path in [
+        member(bob.user_id),
+        format!("/api/clinics/999999/members/{}/", bob.user_id),
+    ] {
+        for (method, body) in [("PATCH", Some(json!({"role": "admin"}))), ("DELETE", None)] {
+            let reply = app.request(method, &path, body, Some(&ann.access)).await;
+            assert_eq!(
+                (reply.status, &reply.body),
+                (404, &missing_clinic),
+                "{method} {path}"
+            );
+        }
+    }
+    // A personal clinic takes no other member.
+    let invite_to_personal = app
+        .request(
+            "POST",
+            &format!("/api/clinics/{personal}/invitations/"),
+            Some(json!({"email": "ann@example.com", "role": "admin"})),
+            Some(&bob.access),
+        )
+        .await;
+    assert_eq!(
+        (invite_to_personal.status, invite_to_personal.body),
+        (
+            400,
+            json!({"non_field_errors": ["A personal clinic has no members but its owner; create a clinic to share."]})
+        )
+    );
+    // Nobody leaves their personal clinic.
     let own = app
         .request(
             "DELETE",

@@ -64,7 +64,8 @@ impl ClinicService {
         }
     }
 
-    /// Invites an e-mail address to a clinic the caller is an admin of, with a role. Returns
+    /// Invites an e-mail address to a shared clinic the caller is an admin of (a personal
+    /// clinic has no other members), with a role. Returns
     /// the invitation and its token, which is stored only hashed: hand it over out of band.
     /// The answer is the same whether the address has an account or not.
     pub fn invite(
@@ -78,8 +79,11 @@ impl ClinicService {
         let target = Target::record(id.0, None);
         let scope = caller.audit(self.trail.as_ref(), AuditAction::ClinicInvite, now, target);
         scope.run(|row| {
-            let (access, _) = self.access(caller, id, ClinicAction::Manage)?;
+            let (access, membership) = self.access(caller, id, ClinicAction::Manage)?;
             permit(access, Resource::Clinic)?;
+            if !granted(access, membership)?.clinic.takes_members() {
+                return Err(membership_problem(FieldProblem::PersonalClinicIsPrivate).into());
+            }
             let mode = WriteMode::Create;
             let email = check_field(&mut errors, "email", input.email, true, mode, |raw| {
                 Email::parse(&raw)
@@ -630,6 +634,25 @@ mod tests {
         assert_eq!(token.as_str(), "07".repeat(32));
         assert_eq!(invitation.role, Role::Clinician);
         trail.assert_empty();
+    }
+
+    #[test]
+    fn nobody_is_invited_to_a_personal_clinic() {
+        let (service, trail) = service(personal_clinic_of(7));
+        let input = InvitationInput {
+            email: Submitted::Given("bob@example.com".into()),
+            role: Submitted::Given("admin".into()),
+        };
+        assert_eq!(
+            service
+                .invite(&caller(7), CLINIC, input, FieldErrors::new())
+                .map(|_| ()),
+            Err(ServiceError::Validation(FieldErrors::single(
+                "non_field_errors",
+                FieldProblem::PersonalClinicIsPrivate
+            )))
+        );
+        assert_eq!(trail.take_one().outcome, AuditOutcome::Failure);
     }
 
     #[test]

@@ -88,7 +88,7 @@ fn roles_change_and_members_leave_but_a_clinic_keeps_an_admin(pool: &DbPool) {
                 scope.spawn(move || {
                     clinics
                         .change_role(clinic, user, Role::Auditor, update)
-                        .unwrap_or(MemberChange::NotMember)
+                        .expect("no database error")
                 })
             })
             .collect();
@@ -258,13 +258,50 @@ fn an_invitation_is_accepted_once_by_its_address_before_it_expires(pool: &DbPool
             .collect();
         racers
             .into_iter()
-            .map(|racer| racer.join().expect("no panic").unwrap_or(false))
+            .map(|racer| racer.join().expect("no panic").expect("no database error"))
             .collect()
     });
     assert_eq!(
         outcomes.iter().filter(|won| **won).count(),
         1,
         "{outcomes:?}"
+    );
+
+    // Two invitations to one clinic accepted at once: one membership, no error.
+    let dee = users
+        .insert(&new_user("dee@example.com"))
+        .expect("inserted");
+    invite("dee@example.com", Role::Auditor, "token-d1", 30);
+    invite("dee@example.com", Role::Auditor, "token-d2", 30);
+    let joined: Vec<bool> = std::thread::scope(|scope| {
+        let racers: Vec<_> = ["token-d1", "token-d2"]
+            .into_iter()
+            .map(|token| {
+                let (clinics, join) = (&clinics, &join);
+                scope.spawn(move || {
+                    clinics
+                        .accept_invitation(
+                            &InvitationToken::hash_of(token),
+                            dee.id,
+                            "dee@example.com",
+                            at(8),
+                            join,
+                        )
+                        .map(|accepted| accepted.is_some())
+                })
+            })
+            .collect();
+        racers
+            .into_iter()
+            .map(|racer| racer.join().expect("no panic").expect("no database error"))
+            .collect()
+    });
+    assert_eq!(joined, vec![true, true]);
+    assert_eq!(
+        clinics
+            .membership(clinic, dee.id)
+            .map(|m| m.map(|m| m.role)),
+        Ok(Some(Role::Auditor))
     );
 }
 
