@@ -36,7 +36,7 @@ const PATIENT_COLUMNS: &str = "`patients`.`id`, `patients`.`owner_id`, `patients
      `patients`.`name_lower`, `patients`.`age`, `patients`.`gender`, `patients`.`phone`, \
      `patients`.`email`, `patients`.`address`, `patients`.`medical_history`, \
      `patients`.`created_at`, `patients`.`updated_at`, `patients`.`version`, \
-     `patients`.`archived_at`";
+     `patients`.`archived_at`, `patients`.`clinic_id`";
 
 const DOCTOR_COLUMNS: &str = "`doctors`.`id`, `doctors`.`created_by`, `doctors`.`name`, \
      `doctors`.`specialization`, `doctors`.`specialization_lower`, `doctors`.`phone`, \
@@ -85,7 +85,9 @@ fn statements(scenario: &str) -> Result<Statements, String> {
             format!(
                 "INSERT INTO `patients` (`owner_id`, `name`, `name_lower`, `age`, `gender`, \
                  `phone`, `email`, `address`, `medical_history`, `created_at`, `updated_at`, \
-                 `version`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING {PATIENT_COLUMNS}"
+                 `version`, `clinic_id`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, \
+                 (SELECT `clinics`.`id` FROM `clinics` WHERE (`clinics`.`personal_owner_id` = ?))) \
+                 RETURNING {PATIENT_COLUMNS}"
             ),
             "INSERT INTO `audit_events` (`at`, `actor_user_id`, `action`, `resource_type`, \
              `resource_id`, `patient_id`, `outcome`, `client_address`, `request_id`) \
@@ -260,6 +262,7 @@ fn binds_for(config: &Config, index: usize, patient: i64, page: i64, rng: &mut R
                 Bind::Text(now.clone()),
                 Bind::Text(now),
                 Bind::Int(1),
+                Bind::Int(config.user),
             ]
         }
         _ => vec![],

@@ -6,4 +6,4 @@
 -- account at most every 10 s), so a request starts with the handler's pool checkout validation.
 SELECT 1;
 -- PatientRepository::find.
-SELECT "patients"."id", "patients"."owner_id", "patients"."name", "patients"."name_lower", "patients"."age", "patients"."gender", "patients"."phone", "patients"."email", "patients"."address", "patients"."medical_history", "patients"."created_at", "patients"."updated_at", "patients"."version", "patients"."archived_at" FROM "patients" WHERE ("patients"."id" = :id) LIMIT :one;
+SELECT "patients"."id", "patients"."owner_id", "patients"."name", "patients"."name_lower", "patients"."age", "patients"."gender", "patients"."phone", "patients"."email", "patients"."address", "patients"."medical_history", "patients"."created_at", "patients"."updated_at", "patients"."version", "patients"."archived_at", "patients"."clinic_id" FROM "patients" WHERE ("patients"."id" = :id) LIMIT :one;

@@ -8,5 +8,5 @@
 -- account at most every 10 s), so a request starts with the handler's pool checkout validation.
 SELECT 1;
 -- PatientRepository::list: the page, then the total.
-SELECT "patients"."id", "patients"."owner_id", "patients"."name", "patients"."name_lower", "patients"."age", "patients"."gender", "patients"."phone", "patients"."email", "patients"."address", "patients"."medical_history", "patients"."created_at", "patients"."updated_at", "patients"."version", "patients"."archived_at" FROM "patients" WHERE (("patients"."owner_id" = :uid) AND ("patients"."archived_at" IS NULL)) ORDER BY "patients"."created_at" DESC, "patients"."id" DESC LIMIT :size OFFSET :offset;
+SELECT "patients"."id", "patients"."owner_id", "patients"."name", "patients"."name_lower", "patients"."age", "patients"."gender", "patients"."phone", "patients"."email", "patients"."address", "patients"."medical_history", "patients"."created_at", "patients"."updated_at", "patients"."version", "patients"."archived_at", "patients"."clinic_id" FROM "patients" WHERE (("patients"."owner_id" = :uid) AND ("patients"."archived_at" IS NULL)) ORDER BY "patients"."created_at" DESC, "patients"."id" DESC LIMIT :size OFFSET :offset;
 SELECT COUNT(*) FROM "patients" WHERE (("patients"."owner_id" = :uid) AND ("patients"."archived_at" IS NULL));
