@@ -233,8 +233,8 @@ pub async fn members(
     )?))
 }
 
-/// A new invitation, with its token: the only time the token is shown. (No `Debug`: the token
-/// must never reach a log.)
+/// A new invitation, with its token: the only time the token is shown.
+// No `Debug`: the token must never reach a log.
 #[derive(Serialize, ToSchema)]
 pub struct InvitationJson {
     /// Id.

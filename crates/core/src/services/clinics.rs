@@ -65,9 +65,9 @@ impl ClinicService {
     }
 
     /// Invites an e-mail address to a shared clinic the caller is an admin of (a personal
-    /// clinic has no other members), with a role. Returns
-    /// the invitation and its token, which is stored only hashed: hand it over out of band.
-    /// The answer is the same whether the address has an account or not.
+    /// clinic has no other members), with a role. Returns the invitation and its token, which
+    /// is stored only hashed: hand it over out of band. The answer is the same whether the
+    /// address has an account or not.
     pub fn invite(
         &self,
         caller: &Caller,
@@ -358,14 +358,6 @@ impl ClinicService {
     ) -> Result<PageOf<Membership>, ServiceError> {
         Ok(self.clinics.memberships_of(caller.account()?, page)?)
     }
-
-    /// The clinic the caller acts in. Tokens do not name one yet, and the contract has a token
-    /// without a clinic act in the personal clinic, which every account has.
-    pub fn active_clinic(&self, caller: &Caller) -> Result<Membership, ServiceError> {
-        self.clinics
-            .personal_membership(caller.account()?)?
-            .ok_or_else(|| ServiceError::Internal("an account without its personal clinic".into()))
-    }
 }
 
 /// The membership when `access` is granted; a hidden clinic is "not found".
@@ -491,17 +483,8 @@ mod tests {
     }
 
     #[test]
-    fn the_active_clinic_is_the_personal_one_and_the_operator_has_none() {
-        let mut clinics = MockClinicRepository::new();
-        clinics
-            .expect_personal_membership()
-            .with(eq(UserId(7)))
-            .return_once(|_| Ok(Some(membership(Role::Admin))));
-        let (service, _) = service(clinics);
-        assert_eq!(
-            service.active_clinic(&caller(7)),
-            Ok(membership(Role::Admin))
-        );
+    fn the_operator_belongs_to_no_clinic() {
+        let (service, _) = service(MockClinicRepository::new());
         let operator = Caller::operator(RequestOrigin::default());
         assert_eq!(
             service.list_clinics(
