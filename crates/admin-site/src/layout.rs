@@ -29,13 +29,16 @@ pub enum Section {
     Users,
     /// The audit trail.
     Audit,
+    /// Clinics and their members.
+    Clinics,
 }
 
-const NAV: [(Section, &str, &str); 5] = [
+const NAV: [(Section, &str, &str); 6] = [
     (Section::Patients, "/admin/patients/", "Patients"),
     (Section::Doctors, "/admin/doctors/", "Doctors"),
     (Section::Mappings, "/admin/mappings/", "Mappings"),
     (Section::Users, "/admin/users/", "Users"),
+    (Section::Clinics, "/admin/clinics/", "Clinics"),
     (Section::Audit, "/admin/audit/", "Audit trail"),
 ];
 

@@ -3,6 +3,7 @@
 //! OpenAPI document.
 
 pub mod audit;
+pub mod clinics;
 pub mod cookie;
 pub mod doctors;
 pub mod errors;
@@ -111,6 +112,16 @@ pub fn configure_admin(config: &mut web::ServiceConfig) {
             .route(
                 "/users",
                 web::get().to(|| async { see_other("/admin/users/") }),
+            )
+            .route(
+                "/clinics",
+                web::get().to(|| async { see_other("/admin/clinics/") }),
+            )
+            .route("/clinics/", web::get().to(clinics::list))
+            .route("/clinics/{id}/", web::get().to(clinics::detail))
+            .route(
+                "/clinics/{id}/members/{user_id}/end",
+                web::post().to(clinics::end_access),
             )
             .route("/users/", web::get().to(users::list))
             .route("/users/{id}/", web::get().to(users::detail))

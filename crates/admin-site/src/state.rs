@@ -1,8 +1,11 @@
 //! What every admin page can reach: the staff services, the record use cases it shares with
 //! the JSON API, and its settings.
 
+use std::sync::Arc;
+
 use healthcare_core::services::{
-    AuthService, DoctorService, MappingService, PatientService, StaffRecords, StaffSignIn,
+    AuthService, ClinicService, DoctorService, MappingService, PatientService, StaffRecords,
+    StaffSignIn,
 };
 
 /// Shared by every worker; cheap to clone.
@@ -20,6 +23,8 @@ pub struct SiteState {
     pub doctors: DoctorService,
     /// Patient–doctor assignments.
     pub mappings: MappingService,
+    /// Clinics and their members.
+    pub clinics: Arc<ClinicService>,
     /// Whether the session cookie is marked `Secure` (served over TLS, directly or behind a
     /// proxy).
     pub secure_cookies: bool,

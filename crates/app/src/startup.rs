@@ -114,6 +114,7 @@ impl Application {
             patients: services.patients.clone(),
             doctors: services.doctors.clone(),
             mappings: services.mappings.clone(),
+            clinics: services.clinics.clone(),
             secure_cookies: settings.secure_cookies,
         });
         let state = web::Data::new(AppState {

@@ -307,6 +307,53 @@ impl ClinicService {
         })
     }
 
+    /// A clinic, whoever's: staff and the operator only.
+    pub fn clinic_for_staff(&self, caller: &Caller, id: ClinicId) -> Result<Clinic, ServiceError> {
+        if !caller.actor.oversees_all_records() {
+            return Err(ServiceError::Forbidden);
+        }
+        self.clinics
+            .find(id)?
+            .ok_or(ServiceError::NotFound(Resource::Clinic))
+    }
+
+    /// Ends a member's access as platform staff (the admin site), under the rules of a removal:
+    /// the personal clinic's owner stays, and a clinic keeps an admin.
+    pub fn end_access(
+        &self,
+        caller: &Caller,
+        id: ClinicId,
+        member: UserId,
+    ) -> Result<(), ServiceError> {
+        let now = self.clock.now();
+        let target = Target::record(id.0, None);
+        let scope = caller.audit(
+            self.trail.as_ref(),
+            AuditAction::ClinicMemberRemove,
+            now,
+            target,
+        );
+        scope.run(|row| {
+            if !caller.actor.oversees_all_records() {
+                return Err(ServiceError::Forbidden.into());
+            }
+            let clinic = self
+                .clinics
+                .find(id)?
+                .ok_or(ServiceError::NotFound(Resource::Clinic))?;
+            if clinic.personal_owner == Some(member) {
+                return Err(membership_problem(FieldProblem::PersonalClinicOwner).into());
+            }
+            match self.clinics.remove_member(id, member, row.for_change())? {
+                MemberChange::Done(_) => Ok(()),
+                MemberChange::NotMember => {
+                    Err(ServiceError::NotFound(Resource::ClinicMember).into())
+                }
+                MemberChange::LastAdmin => Err(membership_problem(FieldProblem::LastAdmin).into()),
+            }
+        })
+    }
+
     /// Every clinic with its number of members, by id: staff and the operator only.
     pub fn all_clinics(
         &self,
@@ -480,6 +527,42 @@ mod tests {
             (vec![membership(Role::Admin)], 6)
         );
         trail.assert_empty();
+    }
+
+    #[test]
+    fn staff_end_a_members_access_under_the_same_rules() {
+        let mut clinics = MockClinicRepository::new();
+        clinics
+            .expect_find()
+            .with(eq(CLINIC))
+            .returning(|_| Ok(Some(membership(Role::Admin).clinic)));
+        clinics
+            .expect_remove_member()
+            .with(eq(CLINIC), eq(UserId(8)), always())
+            .return_once(|_, _, _| Ok(MemberChange::Done(None)));
+        clinics
+            .expect_remove_member()
+            .with(eq(CLINIC), eq(UserId(9)), always())
+            .return_once(|_, _, _| Ok(MemberChange::LastAdmin));
+        let (service, trail) = service(clinics);
+        let staff = Caller::operator(RequestOrigin::default());
+        assert_eq!(service.end_access(&staff, CLINIC, UserId(8)), Ok(()));
+        assert_eq!(
+            service.end_access(&staff, CLINIC, UserId(9)),
+            Err(ServiceError::Validation(FieldErrors::single(
+                "non_field_errors",
+                FieldProblem::LastAdmin
+            )))
+        );
+        assert_eq!(
+            trail.take().len(),
+            1,
+            "the refusal's row; the removal stored its own"
+        );
+        assert_eq!(
+            service.end_access(&caller(7), CLINIC, UserId(8)),
+            Err(ServiceError::Forbidden)
+        );
     }
 
     #[test]

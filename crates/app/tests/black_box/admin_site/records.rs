@@ -1,6 +1,8 @@
 //! What staff do on the site: patients, doctors, mappings, users and the audit page.
 
 use super::*;
+use healthcare_domain::audit::AuditOutcome;
+use serde_json::json;
 
 on_both_backends!(
     staff_find_edit_archive_and_restore_patients_with_audit_rows,
@@ -8,6 +10,7 @@ on_both_backends!(
     staff_edit_mapping_notes,
     staff_manage_users_and_changes_end_sessions_at_once,
     the_audit_page_filters_and_verifies_the_chain,
+    staff_see_clinics_and_end_a_members_access,
 );
 
 async fn staff_find_edit_archive_and_restore_patients_with_audit_rows(app: TestApp) {
@@ -456,4 +459,82 @@ async fn the_audit_page_filters_and_verifies_the_chain(app: TestApp) {
     verified.assert_contains("intact");
     assert!(!rows_of(&app, AuditAction::AuditRead).await.is_empty());
     assert_eq!(staff.get("/admin/no-such-page").await.status, 404);
+}
+
+async fn staff_see_clinics_and_end_a_members_access(app: TestApp) {
+    let ann = app.register("Ann Admin", "ann@example.com").await;
+    let bob = app.register("Bob Member", "bob@example.com").await;
+    let clinic = app
+        .request(
+            "POST",
+            "/api/clinics/",
+            Some(json!({"name": "North Clinic"})),
+            Some(&ann.access),
+        )
+        .await
+        .body["id"]
+        .as_i64()
+        .expect("an id");
+    let token = app
+        .request(
+            "POST",
+            &format!("/api/clinics/{clinic}/invitations/"),
+            Some(json!({"email": "bob@example.com", "role": "clinician"})),
+            Some(&ann.access),
+        )
+        .await
+        .body["token"]
+        .clone();
+    app.request(
+        "POST",
+        "/api/invitations/accept/",
+        Some(json!({"token": token})),
+        Some(&bob.access),
+    )
+    .await;
+    staff_user(&app, "Sam Staff", STAFF_EMAIL).await;
+    let mut staff = Browser::signed_in(&app, STAFF_EMAIL).await;
+
+    let list = staff.get("/admin/clinics/").await;
+    assert_eq!(list.status, 200, "{}", list.html);
+    list.assert_contains("North Clinic");
+    list.assert_contains("Ann Admin"); // a personal clinic, named after its owner
+    let detail_path = format!("/admin/clinics/{clinic}/");
+    let detail = staff.get(&detail_path).await;
+    assert_eq!(detail.status, 200);
+    detail.assert_contains("Bob Member");
+    detail.assert_contains("clinician");
+
+    let ended = staff
+        .submit(
+            &detail_path,
+            &format!("{detail_path}members/{}/end", bob.user_id),
+            &[],
+        )
+        .await;
+    assert_eq!(ended.status, 303, "{}", ended.html);
+    let after = staff.get(&format!("{detail_path}?done=ended")).await;
+    after.assert_contains("access has ended");
+    assert!(!after.html.contains("Bob Member"), "{}", after.html);
+    assert_eq!(
+        app.get(&detail_path.replace("/admin/", "/api/"), &bob.access)
+            .await
+            .status,
+        404,
+        "the member lost the clinic at once"
+    );
+    // The last admin stays, with the reason shown.
+    let refused = staff
+        .submit(
+            &detail_path,
+            &format!("{detail_path}members/{}/end", ann.user_id),
+            &[],
+        )
+        .await;
+    assert_eq!(refused.status, 400);
+    refused.assert_contains("A clinic must keep at least one admin.");
+    let rows = rows_of(&app, AuditAction::ClinicMemberRemove).await;
+    let outcomes: Vec<AuditOutcome> = rows.iter().map(|row| row.event.outcome).collect();
+    assert_eq!(outcomes.len(), 2, "{rows:?}");
+    assert!(outcomes.contains(&AuditOutcome::Success) && outcomes.contains(&AuditOutcome::Failure));
 }
