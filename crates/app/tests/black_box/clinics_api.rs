@@ -175,17 +175,7 @@ async fn an_invitation_makes_its_addressee_a_member_with_its_role_once(app: Test
     let ann = app.register("Ann Lee", "ann@example.com").await;
     let bob = app.register("Bob Roe", "bob@example.com").await;
     let cy = app.register("Cy Poe", "cy@example.com").await;
-    let clinic = app
-        .request(
-            "POST",
-            "/api/clinics/",
-            Some(json!({"name": "North"})),
-            Some(&ann.access),
-        )
-        .await
-        .body["id"]
-        .as_i64()
-        .expect("an id");
+    let clinic = app.create_clinic(&ann, "North").await;
     let invitations = format!("/api/clinics/{clinic}/invitations/");
     let invited = app
         .request(
@@ -318,36 +308,9 @@ async fn an_invitation_makes_its_addressee_a_member_with_its_role_once(app: Test
 async fn admins_change_roles_and_remove_members_and_members_leave(app: TestApp) {
     let ann = app.register("Ann Lee", "ann@example.com").await;
     let bob = app.register("Bob Roe", "bob@example.com").await;
-    let clinic = app
-        .request(
-            "POST",
-            "/api/clinics/",
-            Some(json!({"name": "North"})),
-            Some(&ann.access),
-        )
-        .await
-        .body["id"]
-        .as_i64()
-        .expect("an id");
-    let token = app
-        .request(
-            "POST",
-            &format!("/api/clinics/{clinic}/invitations/"),
-            Some(json!({"email": "bob@example.com", "role": "front_desk"})),
-            Some(&ann.access),
-        )
-        .await
-        .body["token"]
-        .clone();
-    let joined = app
-        .request(
-            "POST",
-            "/api/invitations/accept/",
-            Some(json!({"token": token})),
-            Some(&bob.access),
-        )
+    let clinic = app.create_clinic(&ann, "North").await;
+    app.join_clinic(&ann, clinic, &bob, "bob@example.com", "front_desk")
         .await;
-    assert_eq!(joined.status, 200);
     let member = |user: i64| format!("/api/clinics/{clinic}/members/{user}/");
     let last_admin = json!({"non_field_errors": ["A clinic must keep at least one admin."]});
     let demoted = app
@@ -424,23 +387,8 @@ async fn admins_change_roles_and_remove_members_and_members_leave(app: TestApp) 
     let personal = app.get("/api/clinics/", &bob.access).await.body["results"][0]["id"].clone();
     // A front desk removes nobody else; an outsider, or an unknown clinic, sees nothing.
     let carl = app.register("Carl Doe", "carl@example.com").await;
-    let token = app
-        .request(
-            "POST",
-            &format!("/api/clinics/{clinic}/invitations/"),
-            Some(json!({"email": "carl@example.com", "role": "front_desk"})),
-            Some(&bob.access),
-        )
-        .await
-        .body["token"]
-        .clone();
-    app.request(
-        "POST",
-        "/api/invitations/accept/",
-        Some(json!({"token": token})),
-        Some(&carl.access),
-    )
-    .await;
+    app.join_clinic(&bob, clinic, &carl, "carl@example.com", "front_desk")
+        .await;
     let removal = app
         .request("DELETE", &member(bob.user_id), None, Some(&carl.access))
         .await;

@@ -309,9 +309,7 @@ impl ClinicService {
 
     /// A clinic, whoever's: staff and the operator only.
     pub fn clinic_for_staff(&self, caller: &Caller, id: ClinicId) -> Result<Clinic, ServiceError> {
-        if !caller.actor.oversees_all_records() {
-            return Err(ServiceError::Forbidden);
-        }
+        staff_only(caller)?;
         self.clinics
             .find(id)?
             .ok_or(ServiceError::NotFound(Resource::Clinic))
@@ -334,9 +332,7 @@ impl ClinicService {
             target,
         );
         scope.run(|row| {
-            if !caller.actor.oversees_all_records() {
-                return Err(ServiceError::Forbidden.into());
-            }
+            staff_only(caller)?;
             let clinic = self
                 .clinics
                 .find(id)?
@@ -360,9 +356,7 @@ impl ClinicService {
         caller: &Caller,
         page: Page,
     ) -> Result<PageOf<(Clinic, u64)>, ServiceError> {
-        if !caller.actor.oversees_all_records() {
-            return Err(ServiceError::Forbidden);
-        }
+        staff_only(caller)?;
         Ok(self.clinics.list_all(page)?)
     }
 
@@ -373,9 +367,7 @@ impl ClinicService {
         id: ClinicId,
         page: Page,
     ) -> Result<PageOf<Member>, ServiceError> {
-        if !caller.actor.oversees_all_records() {
-            return Err(ServiceError::Forbidden);
-        }
+        staff_only(caller)?;
         self.clinics
             .find(id)?
             .ok_or(ServiceError::NotFound(Resource::Clinic))?;
@@ -404,6 +396,15 @@ impl ClinicService {
         page: Page,
     ) -> Result<PageOf<Membership>, ServiceError> {
         Ok(self.clinics.memberships_of(caller.account()?, page)?)
+    }
+}
+
+/// Platform staff and the operator pass; anyone else is refused.
+fn staff_only(caller: &Caller) -> Result<(), ServiceError> {
+    if caller.actor.oversees_all_records() {
+        Ok(())
+    } else {
+        Err(ServiceError::Forbidden)
     }
 }
 
@@ -655,6 +656,10 @@ mod tests {
         );
         assert_eq!(
             service.all_clinics(&caller(7), page).map(|p| p.total),
+            Err(ServiceError::Forbidden)
+        );
+        assert_eq!(
+            service.clinic_for_staff(&caller(7), CLINIC).map(|c| c.id),
             Err(ServiceError::Forbidden)
         );
         assert_eq!(

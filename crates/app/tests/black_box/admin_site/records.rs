@@ -2,7 +2,6 @@
 
 use super::*;
 use healthcare_domain::audit::AuditOutcome;
-use serde_json::json;
 
 on_both_backends!(
     staff_find_edit_archive_and_restore_patients_with_audit_rows,
@@ -464,34 +463,9 @@ async fn the_audit_page_filters_and_verifies_the_chain(app: TestApp) {
 async fn staff_see_clinics_and_end_a_members_access(app: TestApp) {
     let ann = app.register("Ann Admin", "ann@example.com").await;
     let bob = app.register("Bob Member", "bob@example.com").await;
-    let clinic = app
-        .request(
-            "POST",
-            "/api/clinics/",
-            Some(json!({"name": "North Clinic"})),
-            Some(&ann.access),
-        )
-        .await
-        .body["id"]
-        .as_i64()
-        .expect("an id");
-    let token = app
-        .request(
-            "POST",
-            &format!("/api/clinics/{clinic}/invitations/"),
-            Some(json!({"email": "bob@example.com", "role": "clinician"})),
-            Some(&ann.access),
-        )
-        .await
-        .body["token"]
-        .clone();
-    app.request(
-        "POST",
-        "/api/invitations/accept/",
-        Some(json!({"token": token})),
-        Some(&bob.access),
-    )
-    .await;
+    let clinic = app.create_clinic(&ann, "North Clinic").await;
+    app.join_clinic(&ann, clinic, &bob, "bob@example.com", "clinician")
+        .await;
     staff_user(&app, "Sam Staff", STAFF_EMAIL).await;
     let mut staff = Browser::signed_in(&app, STAFF_EMAIL).await;
 

@@ -376,6 +376,50 @@ impl TestApp {
         reply.body["id"].as_i64().expect("id")
     }
 
+    /// Creates a shared clinic as `session` (its admin) and returns its id.
+    pub async fn create_clinic(&self, session: &Session, name: &str) -> i64 {
+        let reply = self
+            .request(
+                "POST",
+                "/api/clinics/",
+                Some(json!({"name": name})),
+                Some(&session.access),
+            )
+            .await;
+        assert_eq!(reply.status, 201, "create clinic: {}", reply.body);
+        reply.body["id"].as_i64().expect("id")
+    }
+
+    /// `admin` invites `member` (registered as `email`) to `clinic` with `role`, and `member`
+    /// accepts.
+    pub async fn join_clinic(
+        &self,
+        admin: &Session,
+        clinic: i64,
+        member: &Session,
+        email: &str,
+        role: &str,
+    ) {
+        let invited = self
+            .request(
+                "POST",
+                &format!("/api/clinics/{clinic}/invitations/"),
+                Some(json!({"email": email, "role": role})),
+                Some(&admin.access),
+            )
+            .await;
+        assert_eq!(invited.status, 201, "invite: {}", invited.body);
+        let joined = self
+            .request(
+                "POST",
+                "/api/invitations/accept/",
+                Some(json!({"token": invited.body["token"]})),
+                Some(&member.access),
+            )
+            .await;
+        assert_eq!(joined.status, 200, "accept: {}", joined.body);
+    }
+
     /// Assigns a doctor to a patient as `session` and returns the mapping id.
     pub async fn assign(&self, session: &Session, patient: i64, doctor: i64) -> i64 {
         let body = json!({"patient": patient, "doctor": doctor});

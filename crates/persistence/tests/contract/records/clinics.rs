@@ -35,16 +35,7 @@ fn roles_change_and_members_leave_but_a_clinic_keeps_an_admin(pool: &DbPool) {
         .insert(&new_user("bob@example.com"))
         .expect("inserted");
     let cy = users.insert(&new_user("cy@example.com")).expect("inserted");
-    let clinic = clinics
-        .create(
-            &ClinicName::parse("Shared").expect("valid"),
-            ann.id,
-            at(1),
-            &audit(AuditAction::ClinicCreate),
-        )
-        .expect("created")
-        .clinic
-        .id;
+    let clinic = shared_clinic(&clinics, ann.id, at(1));
     checkout(pool)
         .expect("a connection")
         .batch_execute(&format!(
@@ -148,16 +139,7 @@ fn an_invitation_is_accepted_once_by_its_address_before_it_expires(pool: &DbPool
         .insert(&new_user("bob@example.com"))
         .expect("inserted");
     let cy = users.insert(&new_user("cy@example.com")).expect("inserted");
-    let clinic = clinics
-        .create(
-            &ClinicName::parse("Shared").expect("valid"),
-            ann.id,
-            at(1),
-            &audit(AuditAction::ClinicCreate),
-        )
-        .expect("created")
-        .clinic
-        .id;
+    let clinic = shared_clinic(&clinics, ann.id, at(1));
     let invite = |email: &str, role: Role, token: &str, expires: u32| {
         clinics
             .invite(
@@ -388,16 +370,7 @@ fn members_are_listed_by_name_with_their_roles(pool: &DbPool) {
     let mut abe = new_user("abe@example.com");
     abe.name = UserName::parse("Abe Desk").expect("valid");
     let abe = users.insert(&abe).expect("inserted");
-    let clinic = clinics
-        .create(
-            &ClinicName::parse("Shared").expect("valid"),
-            zoe.id,
-            at(3),
-            &audit(AuditAction::ClinicCreate),
-        )
-        .expect("created")
-        .clinic
-        .id;
+    let clinic = shared_clinic(&clinics, zoe.id, at(3));
     checkout(pool)
         .expect("a connection")
         .batch_execute(&format!(
@@ -447,6 +420,20 @@ fn members_are_listed_by_name_with_their_roles(pool: &DbPool) {
             .map(|p| p.total),
         Ok(0)
     );
+}
+
+/// A new shared clinic named "Shared", with `creator` as its admin.
+fn shared_clinic(clinics: &DieselClinicRepository, creator: UserId, at: Timestamp) -> ClinicId {
+    clinics
+        .create(
+            &ClinicName::parse("Shared").expect("valid"),
+            creator,
+            at,
+            &audit(AuditAction::ClinicCreate),
+        )
+        .expect("created")
+        .clinic
+        .id
 }
 
 /// Every clinic `user` is a member of, in the list's order.
