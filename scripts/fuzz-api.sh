@@ -136,8 +136,14 @@ fail-on = ["unresolvable_reference", "missing_auth", "base_url_mismatch"]
 # before the body is read (RFC 9110, 13.2.1), whatever the body holds. Which version is current
 # is the server's state, not something a schema can say.
 [[operations]]
-include-operation-id = ["replace_patient", "patch_patient", "replace_doctor", "patch_doctor"]
+include-operation-id = ["replace_patient", "patch_patient"]
 checks.positive_data_acceptance.expected-statuses = ["2xx", "3xx", 401, 403, 404, 409, 412, 429, "5xx"]
+checks.negative_data_rejection.expected-statuses = [400, 401, 403, 404, 405, 406, 409, 412, 415, 422, 428, 429, "5xx"]
+
+# The same for doctors, whose `user` must also name an existing account (a data rule, below).
+[[operations]]
+include-operation-id = ["replace_doctor", "patch_doctor"]
+checks.positive_data_acceptance.expected-statuses = ["2xx", "3xx", 400, 401, 403, 404, 409, 412, 429, "5xx"]
 checks.negative_data_rejection.expected-statuses = [400, 401, 403, 404, 405, 406, 409, 412, 415, 422, 428, 429, "5xx"]
 
 # Rules on the data rather than its shape: a password's strength (common, numeric, too similar
@@ -145,34 +151,49 @@ checks.negative_data_rejection.expected-statuses = [400, 401, 403, 404, 405, 406
 # registered, the old password being right, a second-factor code being current, a mapping's
 # patient and doctor existing, being visible, available and not already paired, an invitation
 # token being live and made for the caller's address, a clinic keeping an admin and its
-# personal owner, and a personal clinic taking no other member.
+# personal owner, a personal clinic taking no other member, a clinic to switch to having the
+# caller as a member, and a doctor's linked `user` existing.
 [[operations]]
-include-operation-id = ["register", "change_password", "confirm_second_factor", "assign_doctor", "accept_invitation", "change_member_role", "remove_member", "invite_to_clinic"]
+include-operation-id = ["register", "change_password", "confirm_second_factor", "assign_doctor", "accept_invitation", "change_member_role", "remove_member", "invite_to_clinic", "switch_clinic", "create_doctor"]
 checks.positive_data_acceptance.expected-statuses = ["2xx", "3xx", 400, 401, 403, 404, 409, 429, "5xx"]
 EOF
 echo "fuzz-api: seed $seed, at most $max_examples examples per operation, $workers worker(s), checks $CHECKS" >&2
-set +e
-timeout --foreground --kill-after=10 "$run_timeout" \
-    "$venv/bin/st" --config-file "$config" run "$base/api/openapi.json" \
-    --url "$base" \
-    --header "Authorization: Bearer $token" \
-    --checks "$CHECKS" \
-    --seed "$seed" \
-    --max-examples "$max_examples" \
-    --workers "$workers" \
-    --generation-database none \
-    --request-timeout 15 \
-    --output-sanitize true \
-    --report junit,ndjson \
-    --report-dir "$report_dir"
-rc=$?
-set -e
-if [[ $rc -eq 124 || $rc -eq 137 ]]; then
-    echo "fuzz-api: FAILED: Schemathesis did not finish within ${run_timeout}s" >&2
-    exit 1
-elif [[ $rc -ne 0 ]]; then
-    echo "fuzz-api: FAILED (schemathesis exit code $rc); reports in ${report_dir#"$root"/}/" >&2
-    echo "fuzz-api: replay one: $venv/bin/st --config-file $config replay ID --header 'Authorization: Bearer TOKEN'" >&2
-    exit "$rc"
-fi
+
+# One Schemathesis run over the operations the filter arguments select.
+fuzz() {
+    local rc
+    set +e
+    timeout --foreground --kill-after=10 "$run_timeout" \
+        "$venv/bin/st" --config-file "$config" run "$base/api/openapi.json" \
+        --url "$base" \
+        --header "Authorization: Bearer $token" \
+        --checks "$CHECKS" \
+        --seed "$seed" \
+        --max-examples "$max_examples" \
+        --workers "$workers" \
+        --generation-database none \
+        --request-timeout 15 \
+        --output-sanitize true \
+        --report junit,ndjson \
+        --report-dir "$report_dir" \
+        "$@"
+    rc=$?
+    set -e
+    if [[ $rc -eq 124 || $rc -eq 137 ]]; then
+        echo "fuzz-api: FAILED: Schemathesis did not finish within ${run_timeout}s" >&2
+        exit 1
+    elif [[ $rc -ne 0 ]]; then
+        echo "fuzz-api: FAILED (schemathesis exit code $rc); reports in ${report_dir#"$root"/}/" >&2
+        echo "fuzz-api: replay one: $venv/bin/st --config-file $config replay ID --header 'Authorization: Bearer TOKEN'" >&2
+        exit "$rc"
+    fi
+}
+
+# Switching clinics answers a new token pair of the fuzz user itself, and Schemathesis feeds
+# values from responses into later requests: a logout with that refresh token then refuses the
+# user's access tokens (as a sign-out must), the fuzz token among them, and every later request
+# answers 401. So switching is fuzzed in a run of its own, after everything else (no stateful
+# phase there: no link leads from one operation to itself).
+fuzz --exclude-operation-id switch_clinic
+fuzz --include-operation-id switch_clinic --phases examples,coverage,fuzzing
 echo "fuzz-api: OK; reports in ${report_dir#"$root"/}/" >&2

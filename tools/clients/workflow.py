@@ -30,6 +30,8 @@ from healthcare_client.api.clinics import (
     create_clinic,
     invite_to_clinic,
     get_clinic,
+    list_break_glass_grants,
+    list_clinic_audit_events,
     list_clinic_members,
     list_clinics,
     rename_clinic,
@@ -42,6 +44,7 @@ from healthcare_client.api.auth import (
     me,
     refresh_token,
     register,
+    switch_clinic,
 )
 from healthcare_client.api.doctors import (
     create_doctor,
@@ -60,6 +63,7 @@ from healthcare_client.api.mappings import (
 )
 from healthcare_client.api.meta import api_root, health_live, health_ready
 from healthcare_client.api.patients import (
+    break_glass,
     create_patient,
     delete_patient,
     get_patient,
@@ -83,6 +87,8 @@ from healthcare_client.models import (
     AuditOutcome,
     AuthFailure,
     AuthFailureCode,
+    BreakGlassJson,
+    BreakGlassRequest,
     Detail,
     DoctorJson,
     DoctorPatch,
@@ -94,8 +100,10 @@ from healthcare_client.models import (
     MappingCreate,
     MappingJson,
     MappingNotes,
+    MeJson,
     Message,
     PageJsonAuditEventJson,
+    PageJsonGrantJson,
     PageJsonClinicJson,
     PageJsonMemberJson,
     PageJsonDoctorJson,
@@ -111,6 +119,8 @@ from healthcare_client.models import (
     Role,
     SecondFactorRequest,
     SessionJson,
+    SwitchClinicRequest,
+    SwitchedJson,
     TokensJson,
     UserJson,
 )
@@ -179,7 +189,8 @@ def main(base_url: str, admin_cli: list[str]) -> None:
         refresh_token, 200, TokensJson, client=anonymous, body=RefreshRequest(refresh=session.tokens.refresh)
     ).parsed
     api = AuthenticatedClient(base_url=base_url, token=tokens.access, raise_on_unexpected_status=True)
-    assert call(me, 200, UserJson, client=api).parsed.id == session.user.id
+    myself = call(me, 200, MeJson, client=api).parsed
+    assert myself.id == session.user.id and myself.clinic.personal is True
     root = call(api_root, 200, ApiRoot, client=api).parsed
     assert root.patients.endswith("/api/patients/")
     clinics = call(list_clinics, 200, PageJsonClinicJson, client=api).parsed
@@ -260,9 +271,11 @@ def main(base_url: str, admin_cli: list[str]) -> None:
             experience_years=12,
             qualification="MD",
             consultation_fee=150.5,
+            user=session.user.id,
         ),
     ).parsed
     assert doctor.consultation_fee == "150.50" and doctor.is_available is True and doctor.patient_count == 0
+    assert doctor.user == session.user.id
     doctors = call(list_doctors, 200, PageJsonDoctorJson, client=api, available=True, specialization="cardio").parsed
     assert any(isinstance(found, DoctorJson) and found.id == doctor.id for found in doctors.results)
     fetched = call(get_doctor, 200, DoctorJson, client=api, id=doctor.id)
@@ -341,6 +354,72 @@ def main(base_url: str, admin_cli: list[str]) -> None:
     assert spent.additional_properties == {"token": ["Invalid or expired invitation."]}
     call(rename_clinic, 403, Detail, client=stranger_api, id=shared.id, body=ClinicWrite(name="Front Desk Rules"))
     assert call(list_clinic_members, 200, PageJsonMemberJson, client=api, id=shared.id).parsed.count == 2
+
+    # Acting in the shared clinic: a patient there, a clinician breaking the glass on it, and
+    # the clinic's break-glass log and audit trail.
+    def acting_in(client: AuthenticatedClient) -> AuthenticatedClient:
+        switched = call(
+            switch_clinic, 200, SwitchedJson, client=client, body=SwitchClinicRequest(clinic=shared.id)
+        ).parsed
+        assert switched.clinic.id == shared.id
+        return AuthenticatedClient(base_url=base_url, token=switched.tokens.access, raise_on_unexpected_status=True)
+
+    call(switch_clinic, 400, FieldErrors, client=api, body=SwitchClinicRequest(clinic=9_000_000_000))
+    admin_in_shared = acting_in(api)
+    stranger_in_shared = acting_in(stranger_api)
+    shared_patient = call(
+        create_patient,
+        201,
+        PatientJson,
+        client=admin_in_shared,
+        body=PatientWrite(name="Sol Shared", age=30, gender=Gender.O, medical_history="Diabetic."),
+    ).parsed
+    seen_by_desk = call(get_patient, 200, PatientJson, client=stranger_in_shared, id=shared_patient.id).parsed
+    assert isinstance(seen_by_desk.medical_history, Unset), "a front desk never reads it"
+    call(
+        change_member_role,
+        200,
+        MemberJson,
+        client=api,
+        id=shared.id,
+        user_id=stranger.user.id,
+        body=MemberRoleRequest(role=Role.CLINICIAN),
+    )
+    call(get_patient, 404, Detail, client=stranger_in_shared, id=shared_patient.id)
+    grant = call(
+        break_glass,
+        201,
+        BreakGlassJson,
+        client=stranger_in_shared,
+        id=shared_patient.id,
+        body=BreakGlassRequest(reason="Unconscious in the emergency room"),
+    ).parsed
+    assert grant.patient == shared_patient.id
+    call(
+        break_glass,
+        409,
+        Detail,
+        client=stranger_in_shared,
+        id=shared_patient.id,
+        body=BreakGlassRequest(reason="Unconscious in the emergency room"),
+    )
+    assert call(get_patient, 200, PatientJson, client=stranger_in_shared, id=shared_patient.id).parsed.medical_history == "Diabetic."
+    log = call(list_break_glass_grants, 200, PageJsonGrantJson, client=admin_in_shared, id=shared.id).parsed
+    assert log.count == 1 and log.results[0].user == stranger.user.id
+    call(list_break_glass_grants, 403, Detail, client=stranger_in_shared, id=shared.id)
+    clinic_trail = call(
+        list_clinic_audit_events,
+        200,
+        PageJsonAuditEventJson,
+        client=api,
+        id=shared.id,
+        action=AuditAction.PATIENT_BREAK_GLASS,
+    ).parsed
+    assert clinic_trail.count == 1 and clinic_trail.results[0].resource_id == log.results[0].id
+    in_shared_at_login = call(
+        login, 200, SessionJson, client=anonymous, body=LoginRequest(email=email, password=password, clinic=shared.id)
+    ).parsed
+    assert in_shared_at_login.user.id == session.user.id
     changed = call(
         change_member_role,
         200,

@@ -62,6 +62,7 @@ pub fn audit_filter(query: &FormData) -> Result<AuditFilter, FieldErrors> {
     };
     let (since, until) = (moment("since"), moment("until"));
     errors.into_result(|| AuditFilter {
+        clinic: None,
         patient: patient.map(PatientId),
         actor: actor.map(UserId),
         action,

@@ -46,6 +46,8 @@ pub fn doctor_input(form: &FormData) -> (DoctorInput, FieldErrors) {
             form.get("is_available")
                 .is_some_and(|value| matches!(value, "true" | "on" | "yes" | "1")),
         ),
+        // The linked account is its creator's to set, through the API.
+        user: Submitted::Absent,
     };
     (input, errors)
 }

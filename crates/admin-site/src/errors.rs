@@ -121,7 +121,9 @@ impl AdminError {
                     StatusCode::SEE_OTHER
                 }
                 ServiceError::Throttled(_) => StatusCode::TOO_MANY_REQUESTS,
-                ServiceError::PreconditionFailed => StatusCode::CONFLICT,
+                ServiceError::PreconditionFailed | ServiceError::AlreadyVisible => {
+                    StatusCode::CONFLICT
+                }
                 ServiceError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
                 ServiceError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
             },
@@ -214,6 +216,12 @@ impl ResponseError for AdminError {
                 ServiceError::PreconditionFailed => {
                     error_page(status, "Changed by someone else", STALE_VERSION)
                 }
+                // Staff never break the glass: they reach every record through this site.
+                ServiceError::AlreadyVisible => error_page(
+                    status,
+                    "Already visible",
+                    "You already have access to this patient.",
+                ),
                 ServiceError::Unavailable(cause) => {
                     tracing::warn!(%cause, "admin page: database unavailable");
                     error_page(

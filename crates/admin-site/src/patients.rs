@@ -76,6 +76,8 @@ pub async fn list(
         search: query.text("q"),
         owner: query.id("owner", "Owner")?.map(UserId),
         archived: query.flag("archived", "Archived")?,
+        // Staff see every clinic.
+        scope: None,
     };
     let page_wanted = query.page()?;
     let (service, caller) = (state.patients.clone(), staff.caller.caller().clone());

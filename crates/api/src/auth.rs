@@ -6,7 +6,6 @@ use std::pin::Pin;
 use actix_web::http::header::AUTHORIZATION;
 use actix_web::{FromRequest, HttpRequest, dev::Payload, web};
 use healthcare_core::services::{Authenticated, Caller};
-use healthcare_domain::User;
 
 use healthcare_web::client::origin_of;
 
@@ -14,9 +13,10 @@ use crate::errors::ApiError;
 use crate::handlers::run_blocking;
 use crate::state::AppState;
 
-/// The user whose valid access token came with the request.
+/// The session whose valid access token came with the request: the user and the clinic it
+/// acts in.
 #[derive(Debug, Clone)]
-pub struct AuthenticatedUser(pub User);
+pub struct AuthenticatedUser(pub Authenticated);
 
 /// The token of an `Authorization: Bearer <token>` header; `None` for no header or another
 /// scheme.
@@ -48,7 +48,7 @@ impl FromRequest for AuthenticatedUser {
 
     fn from_request(request: &HttpRequest, _: &mut Payload) -> Self::Future {
         let authenticated = authenticate(request);
-        Box::pin(async move { Ok(Self(authenticated.await?.user)) })
+        Box::pin(async move { Ok(Self(authenticated.await?)) })
     }
 }
 
@@ -63,10 +63,7 @@ impl FromRequest for RequestCaller {
     fn from_request(request: &HttpRequest, _: &mut Payload) -> Self::Future {
         let origin = origin_of(request);
         let authenticated = authenticate(request);
-        Box::pin(async move {
-            let Authenticated { user, factors } = authenticated.await?;
-            Ok(Self(Caller::new(&user, factors, origin)))
-        })
+        Box::pin(async move { Ok(Self(Caller::new(&authenticated.await?, origin))) })
     }
 }
 

@@ -242,6 +242,27 @@ impl FieldReader {
         })
     }
 
+    /// A related object's id that may be `null` (no related object), as DRF's
+    /// `PrimaryKeyRelatedField(allow_null=True)` reads it.
+    pub fn nullable_primary_key(&mut self, field: &str) -> Submitted<Option<i64>> {
+        if self.object.get(field) == Some(&Value::Null) {
+            return Submitted::Given(None);
+        }
+        match self.primary_key(field) {
+            Submitted::Given(id) => Submitted::Given(Some(id)),
+            Submitted::Absent => Submitted::Absent,
+            Submitted::Rejected => Submitted::Rejected,
+        }
+    }
+
+    /// An optional related object's id: `None` when absent or refused (then recorded).
+    pub fn optional_primary_key(&mut self, field: &str) -> Option<i64> {
+        match self.primary_key(field) {
+            Submitted::Given(id) => Some(id),
+            Submitted::Absent | Submitted::Rejected => None,
+        }
+    }
+
     fn submitted<T>(
         &mut self,
         field: &str,

@@ -120,6 +120,10 @@ impl ApiError {
                         "Request was throttled. Expected available in {seconds} seconds."
                     )),
                 ),
+                ServiceError::AlreadyVisible => (
+                    StatusCode::CONFLICT,
+                    Self::detail("You already have access to this patient."),
+                ),
                 ServiceError::PreconditionFailed => (
                     StatusCode::PRECONDITION_FAILED,
                     Self::detail("The record was changed by someone else."),

@@ -34,8 +34,11 @@ pub struct PatientJson {
     email: String,
     /// Postal address.
     address: String,
-    /// Free-text medical history.
-    medical_history: String,
+    /// Free-text medical history. Absent from every response to a front desk member, who
+    /// never reads one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = String, required = false)]
+    medical_history: Option<String>,
     /// Creation time (UTC).
     #[schema(format = DateTime)]
     created_at: String,
@@ -44,8 +47,10 @@ pub struct PatientJson {
     updated_at: String,
 }
 
-impl From<Patient> for PatientJson {
-    fn from(patient: Patient) -> Self {
+impl PatientJson {
+    /// `patient` as shown to a caller who reads medical histories, or not
+    /// (`Caller::reads_medical_history`).
+    pub fn shown(patient: Patient, with_medical_history: bool) -> Self {
         let details = patient.details;
         Self {
             id: patient.id.0,
@@ -56,7 +61,7 @@ impl From<Patient> for PatientJson {
             phone: details.phone.as_str().to_owned(),
             email: details.email.as_str().to_owned(),
             address: details.address,
-            medical_history: details.medical_history,
+            medical_history: with_medical_history.then_some(details.medical_history),
             created_at: timestamp(patient.created_at),
             updated_at: timestamp(patient.updated_at),
         }
@@ -94,6 +99,10 @@ pub struct DoctorJson {
     consultation_fee: String,
     /// Whether new patients can be assigned.
     is_available: bool,
+    /// The account of the clinician this record describes, or `null`: it treats every patient
+    /// mapped to the doctor, in clinics where it is a clinician.
+    #[schema(minimum = 1)]
+    user: Option<i64>,
     /// The user who created the doctor (the only one who may change it).
     #[schema(minimum = 1)]
     created_by: i64,
@@ -120,6 +129,7 @@ impl From<DoctorWithCount> for DoctorJson {
             qualification: details.qualification.into_string(),
             consultation_fee: details.consultation_fee.to_string(),
             is_available: details.is_available,
+            user: details.linked_user.map(|user| user.0),
             created_by: doctor.created_by.0,
             created_at: timestamp(doctor.created_at),
             updated_at: timestamp(doctor.updated_at),
@@ -197,8 +207,9 @@ pub struct PatientAssignmentsJson {
     assigned_doctors: Vec<AssignedDoctorJson>,
 }
 
-impl From<PatientAssignments> for PatientAssignmentsJson {
-    fn from(found: PatientAssignments) -> Self {
+impl PatientAssignmentsJson {
+    /// The patient's assignments, the patient shown as in [`PatientJson::shown`].
+    pub fn shown(found: PatientAssignments, with_medical_history: bool) -> Self {
         let assigned_doctors = found
             .assignments
             .into_iter()
@@ -213,7 +224,7 @@ impl From<PatientAssignments> for PatientAssignmentsJson {
             )
             .collect();
         Self {
-            patient: found.patient.into(),
+            patient: PatientJson::shown(found.patient, with_medical_history),
             assigned_doctors,
         }
     }

@@ -213,6 +213,17 @@ request_body! {
         email (required): Option<String> = required_string, fields::secret(1, None);
         /// Password.
         password (required): Option<String> = required_string, fields::secret(1, None);
+        /// The clinic to act in (one the user is a member of); omitted: their personal clinic.
+        /// Another clinic gets the same 401 as a wrong password.
+        clinic (optional): Option<i64> = optional_primary_key, fields::record_id();
+    }
+}
+
+request_body! {
+    /// `POST /api/auth/switch-clinic/`.
+    SwitchClinicRequest {
+        /// One of the caller's clinics.
+        clinic (required): Submitted<i64> = primary_key, fields::record_id();
     }
 }
 
@@ -290,6 +301,10 @@ request_body! {
         /// otherwise. A JSON boolean; DRF's spellings (`"yes"`, `"off"`, `1`, `0`...) are
         /// accepted too.
         is_available (optional): Submitted<bool> = boolean, fields::boolean();
+        /// The account of the clinician this record describes, or `null`: that account treats
+        /// every patient mapped to the doctor, in clinics where it is a clinician. Omitted: none
+        /// for a new doctor, unchanged otherwise.
+        user (optional): Submitted<Option<i64>> = nullable_primary_key, fields::nullable_record_id();
     }
 }
 
@@ -349,5 +364,14 @@ request_body! {
     MemberRoleRequest {
         /// The member's new role.
         role (required): Submitted<String> = string, fields::reference("Role");
+    }
+}
+
+request_body! {
+    /// `POST /api/patients/{id}/break-glass/`.
+    BreakGlassRequest {
+        /// Why the caller must see the patient now: 10 to 1000 characters after trimming. Kept
+        /// in the clinic's break-glass log.
+        reason (required): Submitted<String> = string, fields::bounded_text(10, 1000);
     }
 }

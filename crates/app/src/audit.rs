@@ -417,6 +417,7 @@ mod tests {
             patient_id: None,
             outcome: AuditOutcome::Success,
             origin: RequestOrigin::default(),
+            break_glass: false,
         }
     }
 

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use healthcare_core::ports::{AuditRepository, AuditTrail, Clock, RandomSource};
+use healthcare_core::ports::{AuditRepository, AuditTrail, ClinicRepository, Clock, RandomSource};
 use healthcare_core::services::{
     AuditService, AuthPorts, AuthService, ClinicPorts, ClinicService, DoctorService,
     MappingService, PatientPorts, PatientService, StaffRecords, StaffRecordsPorts, StaffSignIn,
@@ -13,11 +13,11 @@ use healthcare_domain::audit::AuditEvent;
 use healthcare_json_api::state::DatabaseProbe;
 use healthcare_persistence::connection::ping;
 use healthcare_persistence::{
-    CachedUserRepository, DbPool, DieselAdminSessionRepository, DieselAuditRepository,
-    DieselClinicRepository, DieselDoctorRepository, DieselMappingRepository,
-    DieselPatientRepository, DieselRefreshTokenRepository, DieselSecondFactorRepository,
-    DieselStaffDirectory, DieselThrottleRepository, DieselUserRepository, PoolSettings,
-    StatementCounter, build_pool,
+    CachedClinicRepository, CachedUserRepository, DbPool, DieselAdminSessionRepository,
+    DieselAuditRepository, DieselBreakGlassRepository, DieselClinicRepository,
+    DieselDoctorRepository, DieselMappingRepository, DieselPatientRepository,
+    DieselRefreshTokenRepository, DieselSecondFactorRepository, DieselStaffDirectory,
+    DieselThrottleRepository, DieselUserRepository, PoolSettings, StatementCounter, build_pool,
 };
 
 use crate::audit::{AuditWorkers, ReadAuditing};
@@ -128,10 +128,12 @@ pub fn record_services(
             users: Arc::new(DieselUserRepository::new(pool.clone())),
             trail: trail.clone(),
             clock: clock.clone(),
+            grants: Arc::new(DieselBreakGlassRepository::new(pool.clone())),
         }),
         DoctorService::new(
             doctors.clone(),
             mappings.clone(),
+            Arc::new(DieselUserRepository::new(pool.clone())),
             trail.clone(),
             clock.clone(),
         ),
@@ -164,12 +166,14 @@ fn throttling(settings: &Settings, pool: &DbPool) -> Throttling {
 
 /// The account and session service over `pool`, recording into `trail`.
 pub fn auth_service(settings: &Settings, pool: &DbPool, trail: Arc<dyn AuditTrail>) -> AuthService {
-    auth_service_with(settings, pool, trail, password_hasher(settings))
+    let clinics = clinic_repository(pool);
+    auth_service_with(settings, pool, clinics, trail, password_hasher(settings))
 }
 
 fn auth_service_with(
     settings: &Settings,
     pool: &DbPool,
+    clinics: Arc<dyn ClinicRepository>,
     trail: Arc<dyn AuditTrail>,
     hasher: Arc<BcryptHasher>,
 ) -> AuthService {
@@ -180,6 +184,7 @@ fn auth_service_with(
                 Arc::new(DieselUserRepository::new(pool.clone())),
                 clock.clone(),
             )),
+            clinics,
             refresh_tokens: Arc::new(DieselRefreshTokenRepository::new(pool.clone())),
             admin_sessions: Arc::new(DieselAdminSessionRepository::new(pool.clone())),
             factors: Arc::new(DieselSecondFactorRepository::new(pool.clone())),
@@ -248,11 +253,27 @@ pub struct Services {
     pub staff: StaffRecords,
 }
 
-/// The clinic use cases over `pool`, recording into `trail`.
-pub fn clinic_service(pool: &DbPool, trail: Arc<dyn AuditTrail>) -> ClinicService {
+/// Clinics over `pool`, with memberships cached: every request reads its caller's. Build one
+/// per process and share it between the services that read and change memberships, so a
+/// change is seen at once by this process (by others within the cache's period).
+pub fn clinic_repository(pool: &DbPool) -> Arc<dyn ClinicRepository> {
+    Arc::new(CachedClinicRepository::new(
+        Arc::new(DieselClinicRepository::new(pool.clone())),
+        Arc::new(SystemClock),
+    ))
+}
+
+/// The clinic use cases over `clinics` (see [`clinic_repository`]), recording into `trail`.
+pub fn clinic_service(
+    pool: &DbPool,
+    clinics: Arc<dyn ClinicRepository>,
+    trail: Arc<dyn AuditTrail>,
+) -> ClinicService {
     ClinicService::new(ClinicPorts {
-        clinics: Arc::new(DieselClinicRepository::new(pool.clone())),
+        clinics,
         users: Arc::new(DieselUserRepository::new(pool.clone())),
+        audit: Arc::new(DieselAuditRepository::new(pool.clone())),
+        grants: Arc::new(DieselBreakGlassRepository::new(pool.clone())),
         random: Arc::new(OsRandom),
         trail,
         clock: Arc::new(SystemClock),
@@ -262,8 +283,16 @@ pub fn clinic_service(pool: &DbPool, trail: Arc<dyn AuditTrail>) -> ClinicServic
 /// Builds every service over `pool`, recording into `trail`.
 pub fn services(settings: &Settings, pool: &DbPool, trail: Arc<dyn AuditTrail>) -> Services {
     let hasher = password_hasher(settings);
-    let auth = auth_service_with(settings, pool, trail.clone(), hasher.clone());
+    let clinics = clinic_repository(pool);
+    let auth = auth_service_with(
+        settings,
+        pool,
+        clinics.clone(),
+        trail.clone(),
+        hasher.clone(),
+    );
     let (patients, doctors, mappings) = record_services(pool, &trail);
+    let patients = patients.with_break_glass_minutes(settings.break_glass_minutes.into());
     let audit = audit_service(pool, trail.clone());
     let staff_sign_in = staff_sign_in(settings, pool, trail.clone(), hasher);
     let staff = StaffRecords::new(
@@ -282,7 +311,7 @@ pub fn services(settings: &Settings, pool: &DbPool, trail: Arc<dyn AuditTrail>) 
         patients,
         doctors,
         mappings,
-        clinics: Arc::new(clinic_service(pool, trail)),
+        clinics: Arc::new(clinic_service(pool, clinics, trail)),
         audit,
         staff_sign_in,
         staff,

@@ -73,6 +73,9 @@ pub enum ServiceError {
     /// Too many requests: retry after this many seconds.
     #[error("throttled for {0} s")]
     Throttled(u64),
+    /// A break-glass grant asked for a patient the caller already sees.
+    #[error("the caller already sees the patient")]
+    AlreadyVisible,
     /// The record changed since the version the client based its write on.
     #[error("precondition failed")]
     PreconditionFailed,

@@ -36,6 +36,14 @@ pub struct PageOf<T> {
 }
 
 impl<T> PageOf<T> {
+    /// No item at all (a list the caller may see nothing of).
+    pub fn empty() -> Self {
+        Self {
+            items: Vec::new(),
+            total: 0,
+        }
+    }
+
     /// A page past the end: any page but the first that has no items.
     pub fn is_past_end(&self, page: Page) -> bool {
         page.number > 1 && self.items.is_empty()

@@ -5,18 +5,39 @@
 //! no adapter, handler or query restates a rule. Records an actor may not see are answered
 //! exactly like missing ones ([`Access::Hidden`]); the audit trail records the difference.
 
+use crate::Timestamp;
+use crate::clinic::{ClinicId, PatientAction, Role, patient_permission};
 use crate::doctor::{Doctor, DoctorFilter};
 use crate::mapping::{Mapping, MappingFilter};
 use crate::patient::{Patient, PatientFilter};
 use crate::staff::may_use_admin_site;
 use crate::{User, UserId};
 
-/// Who acts, and in what capacity. Capacities are data: clinics add their roles here.
+/// A user of the JSON API acting in their active clinic, with their role there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClinicMember {
+    /// The account.
+    pub user: UserId,
+    /// The active clinic (the token's).
+    pub clinic: ClinicId,
+    /// Their role in it.
+    pub role: Role,
+}
+
+impl ClinicMember {
+    /// Whether `patient` is in this member's care team as far as the record alone tells
+    /// (they registered it); the other ties ([`CareTie`]) are looked up in the store.
+    fn registered(&self, patient: &Patient) -> bool {
+        patient.owner == self.user
+    }
+}
+
+/// Who acts, and in what capacity.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Actor {
-    /// A user of the JSON API, acting on the patients they registered.
-    RecordOwner(UserId),
-    /// Active platform staff on the admin site: every owner's records, archived ones included.
+    /// A member of a clinic, through the JSON API: that clinic's patients, as their role allows.
+    Member(ClinicMember),
+    /// Active platform staff on the admin site: every clinic's records, archived ones included.
     PlatformStaff(UserId),
     /// The server's operator at its console (the admin command line): no account, and the
     /// same reach as platform staff.
@@ -32,19 +53,57 @@ impl Actor {
     /// The account acting, if any (the audit trail's actor, a new record's creator).
     pub fn user(&self) -> Option<UserId> {
         match *self {
-            Self::RecordOwner(user) | Self::PlatformStaff(user) => Some(user),
+            Self::Member(ClinicMember { user, .. }) | Self::PlatformStaff(user) => Some(user),
             Self::Operator => None,
         }
     }
 
-    /// Whether the actor sees every owner's records and every clinic, archived records
-    /// included (platform staff and the operator).
+    /// Whether the actor sees every clinic's records, archived ones included (platform staff
+    /// and the operator).
     pub fn oversees_all_records(&self) -> bool {
         match self {
-            Self::RecordOwner(_) => false,
+            Self::Member(_) => false,
             Self::PlatformStaff(_) | Self::Operator => true,
         }
     }
+
+    /// Whose ties to `patient` (a doctor record linked to them, a break-glass grant) decide
+    /// whether the actor sees it: a clinician of the patient's clinic who did not register it.
+    /// Nobody else's reach depends on them, so the store is asked only for these.
+    pub fn care_tie_to_look_up(&self, patient: &Patient) -> Option<UserId> {
+        match self {
+            Self::Member(member)
+                if member.role == Role::Clinician
+                    && member.clinic == patient.clinic
+                    && !member.registered(patient) =>
+            {
+                Some(member.user)
+            }
+            _ => None,
+        }
+    }
+
+    /// Whether the actor may read patients' medical histories: staff, the operator and the
+    /// roles that treat (a front desk's responses leave the field out).
+    pub fn reads_medical_history(&self) -> bool {
+        match self {
+            Self::Member(member) => member.role.reads_medical_history(),
+            Self::PlatformStaff(_) | Self::Operator => true,
+        }
+    }
+}
+
+/// How a clinician is tied to a patient of their clinic besides having registered it, as the
+/// store found it ([`Actor::care_tie_to_look_up`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum CareTie {
+    /// No tie: outside the care team (unless they registered it).
+    #[default]
+    None,
+    /// An active mapping to a doctor record linked to their account.
+    Treating,
+    /// An active break-glass grant: every access is marked as such in the audit trail.
+    BreakGlass,
 }
 
 /// What an actor wants to do with a record.
@@ -88,14 +147,84 @@ fn by_archive_state(archived: bool, operation: Operation, sees_archived: bool) -
     }
 }
 
-/// Patients: an owner sees and changes only the live patients they registered (someone else's
-/// is hidden); staff and the operator see every patient, archived ones included, and restore.
-pub fn patient_access(actor: &Actor, patient: &Patient, operation: Operation) -> Access {
-    let archived = patient.archived_at.is_some();
+/// What a member may do with a patient: another clinic's patient is hidden from every role;
+/// inside the clinic the role table decides (`clinic::patient_permission`), then the archive
+/// state. Members never restore.
+fn member_patient_access(
+    member: &ClinicMember,
+    patient: &Patient,
+    tie: CareTie,
+    action: PatientAction,
+    operation: Operation,
+) -> Access {
+    if patient.clinic != member.clinic {
+        return Access::Hidden;
+    }
+    let in_care_team = member.registered(patient) || tie != CareTie::None;
+    let sees = patient_permission(member.role, in_care_team, PatientAction::See);
+    let permitted = match operation {
+        Operation::Restore if sees == Access::Granted => Access::Forbidden,
+        Operation::Restore => sees,
+        _ => patient_permission(member.role, in_care_team, action),
+    };
+    match permitted {
+        Access::Granted => by_archive_state(patient.archived_at.is_some(), operation, false),
+        refused => refused,
+    }
+}
+
+/// The role-table action an operation on the patient record itself stands for.
+fn patient_action(operation: Operation) -> PatientAction {
+    match operation {
+        Operation::See => PatientAction::See,
+        Operation::Change => PatientAction::ChangeDemographics,
+        Operation::Archive | Operation::Restore => PatientAction::Archive,
+    }
+}
+
+/// Patients: a member reaches their clinic's live patients as their role and care team allow
+/// (`tie` is what the store found for [`Actor::care_tie_to_look_up`]; anything else passes
+/// [`CareTie::None`]); staff and the operator see every patient, archived ones included, and
+/// restore.
+pub fn patient_access(
+    actor: &Actor,
+    patient: &Patient,
+    tie: CareTie,
+    operation: Operation,
+) -> Access {
     match actor {
-        Actor::RecordOwner(user) if patient.owner != *user => Access::Hidden,
-        Actor::RecordOwner(_) if operation == Operation::Restore => Access::Forbidden,
-        _ => by_archive_state(archived, operation, actor.oversees_all_records()),
+        Actor::Member(member) => {
+            member_patient_access(member, patient, tie, patient_action(operation), operation)
+        }
+        _ => by_archive_state(
+            patient.archived_at.is_some(),
+            operation,
+            actor.oversees_all_records(),
+        ),
+    }
+}
+
+/// Registering a patient: a member whose role registers patients (in their own clinic);
+/// staff and the operator do not register patients.
+pub fn patient_creation_access(actor: &Actor) -> Access {
+    match actor {
+        Actor::Member(member) => patient_permission(member.role, true, PatientAction::Create),
+        Actor::PlatformStaff(_) | Actor::Operator => Access::Forbidden,
+    }
+}
+
+/// Writing a patient's medical history: the roles that treat, staff and the operator (a
+/// front desk that sees the patient is refused openly).
+pub fn medical_history_access(actor: &Actor, patient: &Patient, tie: CareTie) -> Access {
+    match actor {
+        Actor::Member(member) => member_patient_access(
+            member,
+            patient,
+            tie,
+            PatientAction::WriteMedicalHistory,
+            Operation::Change,
+        ),
+        _ => patient_access(actor, patient, tie, Operation::Change),
     }
 }
 
@@ -106,9 +235,11 @@ pub fn doctor_access(actor: &Actor, doctor: &Doctor, operation: Operation) -> Ac
     let archived = doctor.archived_at.is_some();
     let reach = by_archive_state(archived, operation, actor.oversees_all_records());
     match actor {
-        Actor::RecordOwner(_) if reach != Access::Granted => reach,
-        Actor::RecordOwner(_) if operation == Operation::Restore => Access::Forbidden,
-        Actor::RecordOwner(user) if operation != Operation::See && doctor.created_by != *user => {
+        Actor::Member(_) if reach != Access::Granted => reach,
+        Actor::Member(_) if operation == Operation::Restore => Access::Forbidden,
+        Actor::Member(member)
+            if operation != Operation::See && doctor.created_by != member.user =>
+        {
             Access::Forbidden
         }
         _ => reach,
@@ -116,16 +247,17 @@ pub fn doctor_access(actor: &Actor, doctor: &Doctor, operation: Operation) -> Ac
 }
 
 /// Mappings follow their patient: whoever may not see the patient may not see its mappings,
-/// ended or not (a denial). An owner sees only active ones; staff and the operator see ended
-/// ones too. Only an active mapping changes or ends, and an ended one is never restored (staff
-/// assign again).
+/// ended or not (a denial); changing or ending one is the role table's "mappings" action on the
+/// patient. A member sees only active ones; staff and the operator see ended ones too. Only an
+/// active mapping changes or ends, and an ended one is never restored (staff assign again).
 pub fn mapping_access(
     actor: &Actor,
     mapping: &Mapping,
     patient: &Patient,
+    tie: CareTie,
     operation: Operation,
 ) -> Access {
-    let through_patient = patient_access(actor, patient, Operation::See);
+    let through_patient = patient_access(actor, patient, tie, Operation::See);
     if through_patient == Access::Hidden {
         return Access::Hidden;
     }
@@ -133,8 +265,20 @@ pub fn mapping_access(
     if ended && (operation != Operation::See || !actor.oversees_all_records()) {
         return Access::Absent;
     }
-    match through_patient {
-        Access::Granted if operation == Operation::Restore => Access::Absent,
+    if operation == Operation::Restore {
+        return Access::Absent;
+    }
+    let permitted = match actor {
+        Actor::Member(member) if operation != Operation::See => member_patient_access(
+            member,
+            patient,
+            tie,
+            PatientAction::ChangeMappings,
+            Operation::Change,
+        ),
+        _ => through_patient,
+    };
+    match permitted {
         Access::Granted => by_archive_state(
             patient.archived_at.is_some(),
             operation,
@@ -144,22 +288,71 @@ pub fn mapping_access(
     }
 }
 
-/// The patient list `requested` narrowed to what `actor` may see: an owner's own live patients.
-pub fn patients_visible(actor: &Actor, requested: PatientFilter) -> PatientFilter {
+/// Assigning a doctor to `patient`: the role table's "mappings" action (staff and the operator
+/// assign to any live patient).
+pub fn assignment_access(actor: &Actor, patient: &Patient, tie: CareTie) -> Access {
     match actor {
-        Actor::RecordOwner(user) => PatientFilter {
-            owner: Some(*user),
-            archived: Some(false),
-            ..requested
-        },
-        Actor::PlatformStaff(_) | Actor::Operator => requested,
+        Actor::Member(member) => member_patient_access(
+            member,
+            patient,
+            tie,
+            PatientAction::ChangeMappings,
+            Operation::Change,
+        ),
+        _ => patient_access(actor, patient, tie, Operation::Change),
     }
 }
 
-/// The doctor list `requested` narrowed to what `actor` may see: live doctors for owners.
+/// The part of one clinic's patients a member sees, for lists: the whole clinic, or a
+/// clinician's care team as it stands at `at` (grants expire).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClinicScope {
+    /// The clinic.
+    pub clinic: ClinicId,
+    /// Only the care team of this clinician: patients they registered, those with an active
+    /// mapping to a doctor linked to them, those of their grants running at `at`.
+    pub care_team_of: Option<(UserId, Timestamp)>,
+}
+
+/// What a member's lists may hold; `None` when the role sees no patient at all (an auditor).
+fn member_scope(member: &ClinicMember, now: Timestamp) -> Option<ClinicScope> {
+    let whole_clinic =
+        patient_permission(member.role, false, PatientAction::See) == Access::Granted;
+    let care_team = patient_permission(member.role, true, PatientAction::See) == Access::Granted;
+    match (whole_clinic, care_team) {
+        (true, _) => Some(ClinicScope {
+            clinic: member.clinic,
+            care_team_of: None,
+        }),
+        (false, true) => Some(ClinicScope {
+            clinic: member.clinic,
+            care_team_of: Some((member.user, now)),
+        }),
+        (false, false) => None,
+    }
+}
+
+/// The patient list `requested` narrowed to what `actor` may see at `now`: a member's view of
+/// their clinic's live patients; `None` when they may see none.
+pub fn patients_visible(
+    actor: &Actor,
+    requested: PatientFilter,
+    now: Timestamp,
+) -> Option<PatientFilter> {
+    match actor {
+        Actor::Member(member) => Some(PatientFilter {
+            scope: Some(member_scope(member, now)?),
+            archived: Some(false),
+            ..requested
+        }),
+        Actor::PlatformStaff(_) | Actor::Operator => Some(requested),
+    }
+}
+
+/// The doctor list `requested` narrowed to what `actor` may see: live doctors for members.
 pub fn doctors_visible(actor: &Actor, requested: DoctorFilter) -> DoctorFilter {
     match actor {
-        Actor::RecordOwner(_) => DoctorFilter {
+        Actor::Member(_) => DoctorFilter {
             archived: Some(false),
             ..requested
         },
@@ -167,17 +360,21 @@ pub fn doctors_visible(actor: &Actor, requested: DoctorFilter) -> DoctorFilter {
     }
 }
 
-/// The mapping list `requested` narrowed to what `actor` may see: for an owner, the active
-/// mappings of their own patients (an active mapping's patient is never archived: archiving
-/// ends its mappings in the same transaction).
-pub fn mappings_visible(actor: &Actor, requested: MappingFilter) -> MappingFilter {
+/// The mapping list `requested` narrowed to what `actor` may see at `now`: for a member, the
+/// active mappings of the patients they see (an active mapping's patient is never archived:
+/// archiving ends its mappings in the same transaction); `None` when they see no patient.
+pub fn mappings_visible(
+    actor: &Actor,
+    requested: MappingFilter,
+    now: Timestamp,
+) -> Option<MappingFilter> {
     match actor {
-        Actor::RecordOwner(user) => MappingFilter {
-            owner: Some(*user),
+        Actor::Member(member) => Some(MappingFilter {
+            scope: Some(member_scope(member, now)?),
             active: Some(true),
             ..requested
-        },
-        Actor::PlatformStaff(_) | Actor::Operator => requested,
+        }),
+        Actor::PlatformStaff(_) | Actor::Operator => Some(requested),
     }
 }
 

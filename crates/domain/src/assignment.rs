@@ -1,6 +1,6 @@
 //! Assigning a doctor to a patient: what a request must refer to.
 
-use crate::access::{Access, Actor, Operation, doctor_access, patient_access};
+use crate::access::{Access, Actor, CareTie, Operation, assignment_access, doctor_access};
 use crate::doctor::{Doctor, DoctorId};
 use crate::errors::{FieldErrors, FieldProblem, NON_FIELD_ERRORS};
 use crate::patient::{Patient, PatientId};
@@ -12,20 +12,22 @@ pub struct AssignmentRequest<'a> {
     pub actor: Actor,
     /// The patient id as submitted, and the patient if one exists with it.
     pub patient: (i64, Option<&'a Patient>),
+    /// The actor's care tie to that patient, as the store found it.
+    pub patient_tie: CareTie,
     /// The doctor id as submitted, and the doctor if one exists with it.
     pub doctor: (i64, Option<&'a Doctor>),
 }
 
 impl AssignmentRequest<'_> {
-    /// The field rules: the actor must be allowed to change the patient (a patient they may not
-    /// see looks exactly like a missing one); the doctor must be one they see, live and
+    /// The field rules: the actor must be allowed to assign doctors to the patient (a patient
+    /// they may not see looks exactly like a missing one); the doctor must be one they see, live and
     /// available. Every failing field is reported.
     pub fn check_fields(&self) -> Result<(PatientId, DoctorId), FieldErrors> {
         let mut errors = FieldErrors::new();
         let (patient_ref, patient) = self.patient;
         let patient_id = match patient {
             Some(patient)
-                if patient_access(&self.actor, patient, Operation::Change) == Access::Granted =>
+                if assignment_access(&self.actor, patient, self.patient_tie) == Access::Granted =>
             {
                 Some(patient.id)
             }
@@ -67,6 +69,8 @@ pub fn already_assigned() -> FieldErrors {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::access::ClinicMember;
+    use crate::clinic::{ClinicId, Role};
     use crate::doctor::{DoctorChanges, DoctorInput};
     use crate::fields::{Submitted, WriteMode};
     use crate::patient::{PatientChanges, PatientInput};
@@ -93,6 +97,7 @@ mod tests {
         Patient {
             id: PatientId(3),
             owner: UserId(owner),
+            clinic: ClinicId(owner),
             details,
             created_at: at(),
             updated_at: at(),
@@ -112,6 +117,7 @@ mod tests {
             qualification: text("PhD"),
             consultation_fee: text("0"),
             is_available: Submitted::Absent,
+            user: Submitted::Absent,
         }
         .validate(WriteMode::Create, FieldErrors::new())
         .ok()
@@ -134,8 +140,13 @@ mod tests {
         doctor: Option<&Doctor>,
     ) -> Result<(PatientId, DoctorId), FieldErrors> {
         AssignmentRequest {
-            actor: Actor::RecordOwner(UserId(7)),
+            actor: Actor::Member(ClinicMember {
+                user: UserId(7),
+                clinic: ClinicId(7),
+                role: Role::Admin,
+            }),
             patient: (3, patient),
+            patient_tie: CareTie::None,
             doctor: (4, doctor),
         }
         .check_fields()

@@ -52,6 +52,9 @@ pub struct DoctorDetails {
     pub consultation_fee: Money,
     /// Whether new patients can be assigned.
     pub is_available: bool,
+    /// The account of the clinician this record describes, if its creator linked one: that
+    /// account treats every patient mapped to the doctor, in clinics where it is a clinician.
+    pub linked_user: Option<UserId>,
 }
 
 /// A stored doctor.
@@ -113,6 +116,8 @@ pub struct DoctorInput {
     pub consultation_fee: Submitted<String>,
     /// `is_available` (already a boolean).
     pub is_available: Submitted<bool>,
+    /// `user`: a linked account's id, or `null` (`None`) for none.
+    pub user: Submitted<Option<i64>>,
 }
 
 /// The validated fields of a write; `None` leaves the field as it is.
@@ -134,6 +139,20 @@ pub struct DoctorChanges {
     pub consultation_fee: Option<Money>,
     /// New availability.
     pub is_available: Option<bool>,
+    /// New linked account (`Some(None)` removes the link). Whether the account exists is
+    /// the store's to say: the use case checks it.
+    pub linked_user: Option<Option<UserId>>,
+}
+
+/// The field linking a doctor record to an account.
+pub const LINKED_USER: &str = "user";
+
+/// A linked account's id as submitted: no account has an id below 1.
+fn parse_linked_user(raw: Option<i64>) -> Result<Option<UserId>, FieldProblem> {
+    match raw {
+        Some(id) if id < 1 => Err(FieldProblem::UnknownRecord { given: id }),
+        other => Ok(other.map(UserId)),
+    }
 }
 
 impl DoctorInput {
@@ -181,6 +200,7 @@ impl DoctorInput {
                 |raw| Money::parse(&raw),
             ),
             is_available: check_field(e, "is_available", self.is_available, false, mode, Ok),
+            linked_user: check_field(e, LINKED_USER, self.user, false, mode, parse_linked_user),
         };
         errors.into_result(|| changes)
     }
@@ -198,6 +218,7 @@ impl DoctorChanges {
             qualification: self.qualification?,
             consultation_fee: self.consultation_fee?,
             is_available: self.is_available.unwrap_or(true),
+            linked_user: self.linked_user.flatten(),
         })
     }
 
@@ -216,6 +237,7 @@ impl DoctorChanges {
                 .unwrap_or_else(|| details.qualification.clone()),
             consultation_fee: self.consultation_fee.unwrap_or(details.consultation_fee),
             is_available: self.is_available.unwrap_or(details.is_available),
+            linked_user: self.linked_user.unwrap_or(details.linked_user),
         }
     }
 }
@@ -239,6 +261,7 @@ mod tests {
             qualification: given("MD"),
             consultation_fee: given("150.5"),
             is_available: Submitted::Absent,
+            user: Submitted::Absent,
         }
     }
 
@@ -262,6 +285,28 @@ mod tests {
             version: 1,
             archived_at: archived.then_some(at),
         }
+    }
+
+    #[test]
+    fn a_linked_account_is_optional_set_kept_or_removed() {
+        let validate =
+            |user, mode| DoctorInput { user, ..input() }.validate(mode, FieldErrors::new());
+        let linked = validate(Submitted::Given(Some(5)), WriteMode::Create)
+            .ok()
+            .and_then(DoctorChanges::into_new_details)
+            .expect("complete");
+        assert_eq!(linked.linked_user, Some(UserId(5)));
+        let kept = validate(Submitted::Absent, WriteMode::Partial).expect("valid");
+        assert_eq!(kept.apply_to(&linked).linked_user, Some(UserId(5)));
+        let removed = validate(Submitted::Given(None), WriteMode::Partial).expect("valid");
+        assert_eq!(removed.apply_to(&linked).linked_user, None);
+        assert_eq!(
+            validate(Submitted::Given(Some(0)), WriteMode::Create),
+            Err(FieldErrors::single(
+                LINKED_USER,
+                FieldProblem::UnknownRecord { given: 0 }
+            ))
+        );
     }
 
     #[test]

@@ -19,6 +19,11 @@ pub enum FieldProblem {
         /// Most characters allowed.
         max: usize,
     },
+    /// Shorter than `min` characters.
+    TooShort {
+        /// Fewest characters allowed.
+        min: usize,
+    },
     /// Holds a NUL character (PostgreSQL cannot store one).
     NullCharacter,
     /// Not an e-mail address.

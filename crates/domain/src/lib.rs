@@ -5,6 +5,7 @@
 pub mod access;
 pub mod assignment;
 pub mod audit;
+pub mod break_glass;
 pub mod clinic;
 pub mod doctor;
 pub mod errors;

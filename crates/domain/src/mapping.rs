@@ -6,11 +6,12 @@
 //! mappings in the same transaction. A mapping is removed at most once; a removed pair can be
 //! assigned again as a new mapping. `is_active` is never written by clients.
 
+use crate::Timestamp;
+use crate::access::ClinicScope;
 use crate::doctor::DoctorId;
 use crate::errors::{FieldErrors, FieldProblem};
 use crate::fields::{Submitted, WriteMode, check_field, parse_free_text};
 use crate::patient::PatientId;
-use crate::{Timestamp, UserId};
 
 /// A mapping's database id.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -67,8 +68,8 @@ pub fn check_notes(
 /// see narrows it further (`access::mappings_visible`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct MappingFilter {
-    /// Only mappings of this owner's patients.
-    pub owner: Option<UserId>,
+    /// Only mappings of the patients a member sees of their clinic.
+    pub scope: Option<ClinicScope>,
     /// Only this patient's mappings.
     pub patient: Option<PatientId>,
     /// Only this doctor's mappings.

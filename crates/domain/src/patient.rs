@@ -1,5 +1,7 @@
 //! Patients: their fields, who may see them, and what a submitted create or update must satisfy.
 
+use crate::access::ClinicScope;
+use crate::clinic::ClinicId;
 use crate::errors::{FieldErrors, FieldProblem};
 use crate::fields::{
     BoundedText, OptionalEmail, Phone, Submitted, WriteMode, check_field, check_range,
@@ -88,8 +90,10 @@ pub struct PatientDetails {
 pub struct Patient {
     /// Database id.
     pub id: PatientId,
-    /// The user who created it: the only one who may see it.
+    /// The user who registered it (`created_by`): in their care team wherever it is.
     pub owner: UserId,
+    /// The clinic that holds it.
+    pub clinic: ClinicId,
     /// The editable fields.
     pub details: PatientDetails,
     /// Creation time.
@@ -108,8 +112,10 @@ pub struct Patient {
 pub struct PatientFilter {
     /// Case-insensitive substring of the name (`%` and `_` literal).
     pub search: Option<String>,
-    /// Only this owner's patients.
+    /// Only the patients this user registered.
     pub owner: Option<UserId>,
+    /// Only what a member sees of their clinic.
+    pub scope: Option<ClinicScope>,
     /// Only archived, or only live, patients.
     pub archived: Option<bool>,
 }

@@ -16,7 +16,7 @@ use healthcare_domain::patient::PatientId;
 
 use crate::connection::{DbConnection, DbPool, checkout, write_transaction};
 use crate::errors::{corrupt_row, from_diesel};
-use crate::schema::{audit_events, audit_row_seals_from};
+use crate::schema::{audit_events, audit_row_seals_from, patients};
 use crate::time::{from_db, opt_from_db, to_db};
 
 /// A row of `audit_events`, in the table's column order.
@@ -36,6 +36,7 @@ struct AuditRow {
     mac: Option<String>,
     row_nonce: Option<String>,
     row_mac: Option<String>,
+    break_glass: bool,
 }
 
 impl TryFrom<AuditRow> for AuditRecord {
@@ -73,6 +74,7 @@ impl TryFrom<AuditRow> for AuditRecord {
                     client_address: row.client_address,
                     request_id: row.request_id,
                 },
+                break_glass: row.break_glass,
             },
             row_seal,
             seal,
@@ -98,6 +100,7 @@ type NewAuditRow<'a> = (
     diesel::dsl::Eq<audit_events::request_id, Option<&'a str>>,
     diesel::dsl::Eq<audit_events::row_nonce, String>,
     diesel::dsl::Eq<audit_events::row_mac, String>,
+    diesel::dsl::Eq<audit_events::break_glass, bool>,
 );
 
 /// The row for `event`, signed with `key` under a fresh nonce.
@@ -119,6 +122,7 @@ fn new_row<'a>(key: &ChainKey, event: &'a AuditEvent) -> NewAuditRow<'a> {
         audit_events::request_id.eq(event.origin.request_id.as_deref()),
         audit_events::row_nonce.eq(hex::encode(row_seal.nonce)),
         audit_events::row_mac.eq(row_seal.mac.to_hex()),
+        audit_events::break_glass.eq(event.break_glass),
     )
 }
 
@@ -234,6 +238,19 @@ fn matching(
     filter: &AuditFilter,
 ) -> audit_events::BoxedQuery<'static, crate::connection::DbBackend> {
     let mut query = audit_events::table.into_boxed();
+    if let Some(clinic) = filter.clinic {
+        let clinic_patients = patients::table
+            .filter(patients::clinic_id.eq(clinic.0))
+            .select(patients::id.nullable());
+        let about_the_clinic = audit_events::resource_type
+            .eq(AuditAction::ClinicCreate.resource_type())
+            .and(audit_events::resource_id.eq(clinic.0));
+        query = query.filter(
+            audit_events::patient_id
+                .eq_any(clinic_patients)
+                .or(about_the_clinic.nullable()),
+        );
+    }
     if let Some(patient) = filter.patient {
         query = query.filter(audit_events::patient_id.eq(patient.0));
     }

@@ -6,33 +6,23 @@
 //! write forgets the account. A change made by another instance is seen within
 //! [`ACCOUNT_CACHE_SECONDS`]; the contract allows 30 seconds.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::Arc;
 
 use healthcare_core::RepoError;
 use healthcare_core::ports::{Clock, UserCredentials, UserRepository};
 use healthcare_domain::audit::AuditEvent;
 use healthcare_domain::{NewUser, Timestamp, User, UserId};
 
+use crate::read_cache::ReadCache;
+
 /// How long an active account is trusted without reading it again.
 pub const ACCOUNT_CACHE_SECONDS: i64 = 10;
-/// Most accounts cached at once; past it the cache starts over.
-const ACCOUNT_CACHE_LIMIT: usize = 10_000;
 
 /// [`UserRepository`] that serves `find_by_id` of active accounts from memory for
 /// [`ACCOUNT_CACHE_SECONDS`], and forgets an account whenever it is written through it.
 pub struct CachedUserRepository {
     inner: Arc<dyn UserRepository>,
-    clock: Arc<dyn Clock>,
-    accounts: Mutex<Accounts>,
-}
-
-/// The cached accounts, and how many writes went through the cache: a read that a write
-/// overtook (it may hold the account as it was before) is returned but not kept.
-#[derive(Default)]
-struct Accounts {
-    by_id: HashMap<UserId, (User, Timestamp)>,
-    writes: u64,
+    accounts: ReadCache<UserId, User>,
 }
 
 impl CachedUserRepository {
@@ -40,22 +30,13 @@ impl CachedUserRepository {
     pub fn new(inner: Arc<dyn UserRepository>, clock: Arc<dyn Clock>) -> Self {
         Self {
             inner,
-            clock,
-            accounts: Mutex::default(),
+            accounts: ReadCache::new(clock, ACCOUNT_CACHE_SECONDS),
         }
-    }
-
-    fn accounts(&self) -> MutexGuard<'_, Accounts> {
-        self.accounts.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Runs a write and forgets the account, whatever the write's outcome.
     fn forgetting<T>(&self, id: UserId, write: impl FnOnce() -> T) -> T {
-        let result = write();
-        let mut accounts = self.accounts();
-        accounts.writes += 1;
-        accounts.by_id.remove(&id);
-        result
+        self.accounts.writing(|cached| *cached == id, write)
     }
 }
 
@@ -65,35 +46,9 @@ impl UserRepository for CachedUserRepository {
     }
 
     fn find_by_id(&self, id: UserId) -> Result<Option<User>, RepoError> {
-        let now = self.clock.now();
-        let fresh_after = now - chrono::Duration::seconds(ACCOUNT_CACHE_SECONDS);
-        let writes_before = {
-            let accounts = self.accounts();
-            if let Some((user, _)) = accounts
-                .by_id
-                .get(&id)
-                .filter(|(_, read_at)| *read_at > fresh_after)
-            {
-                return Ok(Some(user.clone()));
-            }
-            accounts.writes
-        };
-        let found = self.inner.find_by_id(id)?;
-        let mut accounts = self.accounts();
-        match &found {
-            // Only active accounts are kept (a refused caller is read again every time), and
-            // only if no write went through while they were read.
-            Some(user) if user.is_active && accounts.writes == writes_before => {
-                if accounts.by_id.len() >= ACCOUNT_CACHE_LIMIT {
-                    accounts.by_id.clear();
-                }
-                accounts.by_id.insert(id, (user.clone(), now));
-            }
-            _ => {
-                accounts.by_id.remove(&id);
-            }
-        }
-        Ok(found)
+        // Only active accounts are kept: a refused caller is read again every time.
+        self.accounts
+            .read(id, || self.inner.find_by_id(id), |user| user.is_active)
     }
 
     fn find_credentials_by_email(
@@ -133,6 +88,7 @@ impl UserRepository for CachedUserRepository {
 mod tests {
     use super::*;
     use chrono::{Duration, TimeZone, Utc};
+    use std::sync::Mutex;
     use std::sync::atomic::{AtomicUsize, Ordering};
 
     /// One stored account whose reads are counted.
@@ -222,6 +178,7 @@ mod tests {
             patient_id: None,
             outcome: healthcare_domain::audit::AuditOutcome::Success,
             origin: Default::default(),
+            break_glass: false,
         }
     }
 

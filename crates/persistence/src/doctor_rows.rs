@@ -47,6 +47,7 @@ pub(crate) struct DoctorRow {
     updated_at: NaiveDateTime,
     version: i64,
     archived_at: Option<NaiveDateTime>,
+    linked_user_id: Option<i64>,
 }
 
 impl TryFrom<DoctorRow> for Doctor {
@@ -73,6 +74,7 @@ impl TryFrom<DoctorRow> for Doctor {
                 consultation_fee: Money::from_cents(row.consultation_fee_cents)
                     .map_err(corrupt("consultation_fee"))?,
                 is_available: row.is_available,
+                linked_user: row.linked_user_id.map(UserId),
             },
             created_at: from_db(row.created_at),
             updated_at: from_db(row.updated_at),

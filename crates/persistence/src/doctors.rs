@@ -124,6 +124,7 @@ impl DoctorRepository for DieselDoctorRepository {
                 doctors::qualification.eq(details.qualification.as_str()),
                 doctors::consultation_fee_cents.eq(details.consultation_fee.cents()),
                 doctors::is_available.eq(details.is_available),
+                doctors::linked_user_id.eq(details.linked_user.map(|user| user.0)),
                 doctors::created_at.eq(to_db(at)),
                 doctors::updated_at.eq(to_db(at)),
                 doctors::version.eq(1_i64),
@@ -158,6 +159,7 @@ impl DoctorRepository for DieselDoctorRepository {
             doctors::qualification.eq(details.qualification.as_str()),
             doctors::consultation_fee_cents.eq(details.consultation_fee.cents()),
             doctors::is_available.eq(details.is_available),
+            doctors::linked_user_id.eq(details.linked_user.map(|user| user.0)),
             doctors::updated_at.eq(to_db(at)),
             doctors::version.eq(expected_version + 1),
         ))

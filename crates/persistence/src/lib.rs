@@ -3,7 +3,10 @@
 
 pub mod admin_sessions;
 pub mod audit;
+pub mod break_glass;
+pub mod cached_clinics;
 pub mod cached_users;
+mod care_teams;
 pub mod clinics;
 pub mod connection;
 mod doctor_rows;
@@ -18,12 +21,15 @@ pub mod staff_directory;
 pub mod throttle;
 pub mod users;
 
+mod read_cache;
 mod schema;
 mod search;
 mod time;
 
 pub use admin_sessions::DieselAdminSessionRepository;
 pub use audit::DieselAuditRepository;
+pub use break_glass::DieselBreakGlassRepository;
+pub use cached_clinics::CachedClinicRepository;
 pub use cached_users::CachedUserRepository;
 pub use clinics::DieselClinicRepository;
 pub use connection::{

@@ -184,9 +184,7 @@ macro_rules! matching_mappings {
             .inner_join(patients::table)
             .inner_join(doctors::table)
             .into_boxed();
-        if let Some(owner) = filter.owner {
-            query = query.filter(patients::owner_id.eq(owner.0));
-        }
+        query = crate::care_teams::within_scope!(query, filter.scope);
         if let Some(patient) = filter.patient {
             query = query.filter(mappings::patient_id.eq(patient.0));
         }

@@ -5,15 +5,18 @@ use diesel::prelude::*;
 use healthcare_core::ports::{PatientFilter, PatientRepository};
 use healthcare_core::{Page, PageOf, RepoError};
 use healthcare_domain::FieldProblem;
+use healthcare_domain::access::CareTie;
 use healthcare_domain::audit::AuditEvent;
+use healthcare_domain::clinic::ClinicId;
 use healthcare_domain::fields::{OptionalEmail, Phone};
 use healthcare_domain::patient::{Age, Gender, Patient, PatientDetails, PatientId, PatientName};
 use healthcare_domain::{Timestamp, UserId};
 
 use crate::audit::append_in;
+use crate::care_teams::{care_tie, within_scope};
 use crate::connection::{DbConnection, DbPool, checkout, write_transaction};
 use crate::errors::{corrupt_row, from_diesel};
-use crate::schema::{clinics, patients};
+use crate::schema::patients;
 use crate::search::{LIKE_ESCAPE, contains_pattern};
 use crate::time::{from_db, opt_from_db, to_db};
 
@@ -34,9 +37,7 @@ pub(crate) struct PatientRow {
     updated_at: NaiveDateTime,
     version: i64,
     archived_at: Option<NaiveDateTime>,
-    /// Every patient is in a clinic; the API does not use clinics yet (issue #15), so for now
-    /// a patient is always in its creator's personal clinic.
-    _clinic_id: i64,
+    clinic_id: i64,
 }
 
 impl TryFrom<PatientRow> for Patient {
@@ -51,6 +52,7 @@ impl TryFrom<PatientRow> for Patient {
         Ok(Patient {
             id: PatientId(row.id),
             owner: UserId(row.owner_id),
+            clinic: ClinicId(row.clinic_id),
             details: PatientDetails {
                 name: PatientName::parse(&row.name).map_err(corrupt("name"))?,
                 age: Age::parse(row.age.into()).map_err(corrupt("age"))?,
@@ -95,6 +97,7 @@ fn matching_patients(filter: &PatientFilter) -> Patients {
     if let Some(owner) = filter.owner {
         query = query.filter(patients::owner_id.eq(owner.0));
     }
+    query = within_scope!(query, filter.scope);
     match filter.archived {
         Some(true) => query = query.filter(patients::archived_at.is_not_null()),
         Some(false) => query = query.filter(patients::archived_at.is_null()),
@@ -140,8 +143,18 @@ impl PatientRepository for DieselPatientRepository {
         })
     }
 
+    fn care_tie(
+        &self,
+        patient: PatientId,
+        user: UserId,
+        at: Timestamp,
+    ) -> Result<CareTie, RepoError> {
+        care_tie(&mut *checkout(&self.pool)?, patient, user, at)
+    }
+
     fn insert(
         &self,
+        clinic: ClinicId,
         owner: UserId,
         details: &PatientDetails,
         at: Timestamp,
@@ -149,7 +162,7 @@ impl PatientRepository for DieselPatientRepository {
     ) -> Result<Patient, RepoError> {
         let mut connection = checkout(&self.pool)?;
         write_transaction(&mut connection, |connection| {
-            let patient = insert_row(connection, owner, details, at)?;
+            let patient = insert_row(connection, clinic, owner, details, at)?;
             append_in(
                 connection,
                 self.pool.audit_key(),
@@ -231,6 +244,7 @@ impl PatientRepository for DieselPatientRepository {
 
 fn insert_row(
     connection: &mut DbConnection,
+    clinic: ClinicId,
     owner: UserId,
     details: &PatientDetails,
     at: Timestamp,
@@ -249,12 +263,7 @@ fn insert_row(
             patients::created_at.eq(to_db(at)),
             patients::updated_at.eq(to_db(at)),
             patients::version.eq(1_i64),
-            // The creator's personal clinic, in the same statement.
-            patients::clinic_id.eq(clinics::table
-                .filter(clinics::personal_owner_id.eq(owner.0))
-                .select(clinics::id)
-                .single_value()
-                .assume_not_null()),
+            patients::clinic_id.eq(clinic.0),
         ))
         .returning(patients::all_columns)
         .get_result::<PatientRow>(connection)

@@ -99,6 +99,19 @@ diesel::table! {
         updated_at -> Timestamp,
         version -> BigInt,
         archived_at -> Nullable<Timestamp>,
+        linked_user_id -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    break_glass_grants (id) {
+        id -> BigInt,
+        clinic_id -> BigInt,
+        patient_id -> BigInt,
+        user_id -> BigInt,
+        reason -> Text,
+        granted_at -> Timestamp,
+        expires_at -> Timestamp,
     }
 }
 
@@ -158,6 +171,7 @@ diesel::joinable!(patient_doctor_mappings -> doctors (doctor_id));
 diesel::joinable!(staff_second_factors -> users (user_id));
 diesel::joinable!(staff_recovery_codes -> users (user_id));
 diesel::joinable!(admin_sessions -> users (user_id));
+diesel::joinable!(break_glass_grants -> patients (patient_id));
 diesel::allow_tables_to_appear_in_same_query!(
     users,
     refresh_tokens,
@@ -165,6 +179,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     clinics,
     clinic_members,
     clinic_invitations,
+    break_glass_grants,
     doctors,
     patient_doctor_mappings,
     staff_second_factors,
@@ -204,6 +219,7 @@ diesel::table! {
         mac -> Nullable<Text>,
         row_nonce -> Nullable<Text>,
         row_mac -> Nullable<Text>,
+        break_glass -> Bool,
     }
 }
 
@@ -214,3 +230,6 @@ diesel::table! {
         since -> Timestamp,
     }
 }
+
+// A clinic's audit trail: the rows about its patients.
+diesel::allow_tables_to_appear_in_same_query!(audit_events, patients);

@@ -12,6 +12,9 @@ pub fn message(problem: &FieldProblem) -> String {
         FieldProblem::TooLong { max } => {
             format!("Ensure this field has no more than {max} characters.")
         }
+        FieldProblem::TooShort { min } => {
+            format!("Ensure this field has at least {min} characters.")
+        }
         FieldProblem::NullCharacter => "Null characters are not allowed.".into(),
         FieldProblem::InvalidEmail => "Enter a valid email address.".into(),
         FieldProblem::NotAString => "Not a valid string.".into(),

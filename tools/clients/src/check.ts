@@ -42,13 +42,20 @@ export const calls: Calls = {
   },
   login: async () => {
     const { data, error } = await sdk.login({
-      body: { email: 'ivy@example.com', password: 'quiet-marble-57-harbour' },
+      body: { email: 'ivy@example.com', password: 'quiet-marble-57-harbour', clinic: 2 },
     });
     return error ? error : data.user.id;
   },
+  switchClinic: async (auth) => {
+    const { data, error } = await sdk.switchClinic({ auth, body: { clinic: '2' } });
+    return error ? messages(error as BadRequest) : [data.clinic.role, data.tokens.access];
+  },
   refreshToken: async () => (await sdk.refreshToken({ body: { refresh: 'r' } })).data?.access,
   logout: async () => (await sdk.logout({ body: { refresh: 'r' } })).response.status,
-  me: async (auth) => (await sdk.me({ auth })).data?.email,
+  me: async (auth) => {
+    const { data } = await sdk.me({ auth });
+    return [data?.email, data?.clinic.personal];
+  },
   changePassword: async (auth) =>
     (await sdk.changePassword({ auth, body: { old_password: 'a', new_password: 'b-longer-one' } }))
       .response.status,
@@ -87,6 +94,14 @@ export const calls: Calls = {
   patchPatient: async (auth) =>
     (await sdk.patchPatient({ auth, path: { id: 1 }, body: { phone: '555-0100' } })).data?.phone,
   deletePatient: async (auth) => (await sdk.deletePatient({ auth, path: { id: 1 } })).response.status,
+  breakGlass: async (auth) => {
+    const { data, error } = await sdk.breakGlass({
+      auth,
+      path: { id: 1 },
+      body: { reason: 'Unconscious in the emergency room' },
+    });
+    return error ? error : data.expires_at;
+  },
   listDoctors: async (auth) => {
     const { data } = await sdk.listDoctors({ auth, query: { available: true, specialization: 'card' } });
     return data?.results.map((doctor: DoctorJson) => doctor.patient_count);
@@ -104,6 +119,7 @@ export const calls: Calls = {
           qualification: 'MD',
           consultation_fee: 150.5,
           is_available: true,
+          user: 3,
         },
       })
     ).data?.consultation_fee,
@@ -125,7 +141,8 @@ export const calls: Calls = {
       })
     ).data?.experience_years,
   patchDoctor: async (auth) =>
-    (await sdk.patchDoctor({ auth, path: { id: 1 }, body: { is_available: 'no' } })).data?.name,
+    (await sdk.patchDoctor({ auth, path: { id: 1 }, body: { is_available: 'no', user: null } })).data
+      ?.user,
   deleteDoctor: async (auth) => (await sdk.deleteDoctor({ auth, path: { id: 1 } })).response.status,
   assignDoctor: async (auth) =>
     (await sdk.assignDoctor({ auth, body: { patient: 1, doctor: '2', notes: 'Follow-up.' } })).data
@@ -158,6 +175,18 @@ export const calls: Calls = {
       body: { email: 'bob@example.com', role },
     });
     return data?.token;
+  },
+  listClinicAuditEvents: async (auth) => {
+    const { data } = await sdk.listClinicAuditEvents({
+      auth,
+      path: { id: 1 },
+      query: { action: 'patient.break_glass', patient: 3 },
+    });
+    return data?.results.map((event) => event.resource_id);
+  },
+  listBreakGlassGrants: async (auth) => {
+    const { data } = await sdk.listBreakGlassGrants({ auth, path: { id: 1 } });
+    return data?.results.map((grant) => `${grant.user} ${grant.patient} ${grant.reason}`);
   },
   acceptInvitation: async (auth) =>
     (await sdk.acceptInvitation({ auth, body: { token: 'a-token' } })).data?.clinic.role,

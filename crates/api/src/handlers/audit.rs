@@ -23,7 +23,7 @@ use crate::query::{ListQuery, PageJson, page_json};
 use crate::state::AppState;
 
 /// A page of audit rows (a generic type cannot name a response body in the documentation).
-type AuditEventPage = PageJson<AuditEventJson>;
+pub(crate) type AuditEventPage = PageJson<AuditEventJson>;
 
 /// One recorded access or security event. Never holds a value of a patient field.
 #[derive(Debug, Serialize, ToSchema)]
@@ -52,6 +52,9 @@ pub struct AuditEventJson {
     client_address: Option<String>,
     /// The request's `X-Request-Id`.
     request_id: Option<String>,
+    /// Whether only the actor's break-glass grant on the patient allowed this access (added
+    /// with clinics).
+    break_glass: bool,
 }
 
 impl From<AuditRecord> for AuditEventJson {
@@ -68,6 +71,7 @@ impl From<AuditRecord> for AuditEventJson {
             outcome: event.outcome.as_str().to_owned(),
             client_address: event.origin.client_address,
             request_id: event.origin.request_id,
+            break_glass: event.break_glass,
         }
     }
 }
@@ -145,7 +149,7 @@ impl ToSchema for AuditOutcomeName {
 #[derive(utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 #[expect(dead_code, reason = "documentation parameters")]
-struct AuditFilters {
+pub(crate) struct AuditFilters {
     /// Only rows about this patient id.
     patient: Option<i64>,
     /// Only rows whose actor is this user id.
@@ -190,14 +194,23 @@ fn instant(query: &ListQuery, name: &str) -> Result<Option<Timestamp>, ApiError>
     }
 }
 
-fn audit_filter(query: &ListQuery) -> Result<AuditFilter, ApiError> {
-    Ok(AuditFilter {
-        patient: query.integer("patient")?.map(PatientId),
-        actor: query.integer("user")?.map(UserId),
-        action: choice(query, "action", AuditAction::parse)?,
-        outcome: choice(query, "outcome", AuditOutcome::parse)?,
-        since: instant(query, "since")?,
-        until: instant(query, "until")?,
+/// The filters of a request to read the trail, as the use cases take them: every problem is a
+/// field error on its parameter.
+pub(crate) fn audit_filter(query: &ListQuery) -> Result<AuditFilter, ServiceError> {
+    let filter = || -> Result<AuditFilter, ApiError> {
+        Ok(AuditFilter {
+            clinic: None,
+            patient: query.integer("patient")?.map(PatientId),
+            actor: query.integer("user")?.map(UserId),
+            action: choice(query, "action", AuditAction::parse)?,
+            outcome: choice(query, "outcome", AuditOutcome::parse)?,
+            since: instant(query, "since")?,
+            until: instant(query, "until")?,
+        })
+    };
+    filter().map_err(|error| match error {
+        ApiError::Service(error) => error,
+        other => ServiceError::Internal(format!("unexpected filter error: {other}")),
     })
 }
 

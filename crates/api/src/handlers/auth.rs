@@ -12,10 +12,12 @@ use healthcare_web::client::origin_of;
 
 use crate::auth::{AuthenticatedUser, RequestCaller};
 use crate::errors::ApiError;
+use crate::handlers::clinics::ClinicJson;
 use crate::handlers::{run_blocking, timestamp};
 use crate::openapi::{AuthErrors, AuthFailure, BodyErrors, ServerErrors, ThrottledErrors};
 use crate::requests::{
-    Body, LoginRequest, PasswordChangeRequest, RefreshRequest, RegisterRequest, SecondFactorRequest,
+    Body, LoginRequest, PasswordChangeRequest, RefreshRequest, RegisterRequest,
+    SecondFactorRequest, SwitchClinicRequest,
 };
 use crate::state::AppState;
 use crate::throttle::AuthRouteQuota;
@@ -135,6 +137,7 @@ pub async fn login(
     let input = LoginInput {
         email: body.email,
         password: body.password,
+        clinic: body.clinic,
         shape_errors,
     };
     let signed_in = run_blocking(move || state.auth.login(input, &origin)).await?;
@@ -216,7 +219,7 @@ pub async fn logout(
 #[post("/auth/password")]
 pub async fn change_password(
     _quota: AuthRouteQuota,
-    AuthenticatedUser(user): AuthenticatedUser,
+    AuthenticatedUser(session): AuthenticatedUser,
     state: web::Data<AppState>,
     request: HttpRequest,
     Body(body, shape_errors): Body<PasswordChangeRequest>,
@@ -227,7 +230,7 @@ pub async fn change_password(
         new_password: body.new_password,
         shape_errors,
     };
-    run_blocking(move || state.auth.change_password(&user, &origin, input)).await?;
+    run_blocking(move || state.auth.change_password(&session.user, &origin, input)).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -262,14 +265,63 @@ pub async fn second_factor(
     Ok(HttpResponse::Ok().json(TokensJson::from(tokens)))
 }
 
+/// The signed-in user and the clinic their token acts in.
+#[derive(Serialize, ToSchema)]
+pub struct MeJson {
+    /// The user.
+    #[serde(flatten)]
+    user: UserJson,
+    /// The clinic the token acts in, with the user's role there (added with clinics).
+    clinic: ClinicJson,
+}
+
 /// The caller.
 #[utoipa::path(
     tag = "auth",
     operation_id = "me",
-    responses((status = 200, description = "The signed-in user.", body = UserJson), AuthErrors, ServerErrors),
+    responses((status = 200, description = "The signed-in user, and the clinic the token acts in.", body = MeJson), AuthErrors, ServerErrors),
     security(("bearer" = [])),
 )]
 #[get("/auth/me")]
-pub async fn me(AuthenticatedUser(user): AuthenticatedUser) -> HttpResponse {
-    HttpResponse::Ok().json(UserJson::from(user))
+pub async fn me(AuthenticatedUser(session): AuthenticatedUser) -> HttpResponse {
+    HttpResponse::Ok().json(MeJson {
+        user: session.user.into(),
+        clinic: session.membership.into(),
+    })
+}
+
+/// The clinic a switch acts in, and the new session's tokens.
+#[derive(Serialize, ToSchema)]
+pub struct SwitchedJson {
+    /// The clinic the new tokens act in, with the caller's role there.
+    clinic: ClinicJson,
+    /// The new session's tokens (the caller's other tokens stay valid in their own clinic).
+    tokens: TokensJson,
+}
+
+/// Act in another of the caller's clinics: a new pair of tokens for it.
+#[utoipa::path(
+    tag = "auth",
+    operation_id = "switch_clinic",
+    request_body = SwitchClinicRequest,
+    responses(
+        (status = 200, description = "Tokens acting in the clinic.", body = SwitchedJson),
+        AuthErrors, BodyErrors, ThrottledErrors, ServerErrors,
+    ),
+    security(("bearer" = [])),
+)]
+#[post("/auth/switch-clinic")]
+pub async fn switch_clinic(
+    _quota: AuthRouteQuota,
+    RequestCaller(caller): RequestCaller,
+    state: web::Data<AppState>,
+    Body(body, shape_errors): Body<SwitchClinicRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let clinic = body.clinic;
+    let (membership, tokens) =
+        run_blocking(move || state.auth.switch_clinic(&caller, clinic, shape_errors)).await?;
+    Ok(HttpResponse::Ok().json(SwitchedJson {
+        clinic: membership.into(),
+        tokens: tokens.into(),
+    }))
 }

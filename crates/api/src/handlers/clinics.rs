@@ -3,6 +3,7 @@
 use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, web};
 use healthcare_core::services::InvitationInput;
 use healthcare_domain::UserId;
+use healthcare_domain::break_glass::Grant;
 use healthcare_domain::clinic::{ClinicId, Invitation, InvitationToken, Member, Membership};
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -11,6 +12,7 @@ use healthcare_web::WebConfig;
 
 use crate::auth::RequestCaller;
 use crate::errors::ApiError;
+use crate::handlers::audit::{AuditEventJson, AuditEventPage, AuditFilters, audit_filter};
 use crate::handlers::{run_blocking, timestamp};
 use crate::openapi::{
     AuthErrors, BadRequest, BodyErrors, Detail, IdParam, ListErrors, Paging, RecordErrors,
@@ -230,6 +232,113 @@ pub async fn members(
         &query,
         found,
         MemberJson::from,
+    )?))
+}
+
+/// The audit rows about one of the caller's clinics (its patients, members and settings),
+/// newest first: its admins and auditors only. The same shape and filters as `GET /api/audit/`;
+/// reading it is itself recorded.
+#[utoipa::path(
+    tag = "clinics",
+    operation_id = "list_clinic_audit_events",
+    params(IdParam, Paging, AuditFilters),
+    responses(
+        (status = 200, description = "A page of the clinic's audit rows.", body = AuditEventPage),
+        (status = 403, description = "A member who is neither an admin nor an auditor of the clinic.", body = Detail),
+        ListErrors, AuthErrors, ServerErrors,
+    ),
+    security(("bearer" = [])),
+)]
+#[get("/clinics/{id}/audit")]
+pub async fn audit_trail(
+    RequestCaller(caller): RequestCaller,
+    state: web::Data<AppState>,
+    config: web::Data<WebConfig>,
+    PathId(id): PathId,
+    request: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
+    let query = ListQuery::parse(&request)?;
+    let parsed = audit_filter(&query);
+    let (page, service) = (query.page, state.clinics.clone());
+    let found =
+        run_blocking(move || service.clinic_audit(&caller, ClinicId(id), parsed, page)).await?;
+    Ok(HttpResponse::Ok().json(page_json(
+        &request,
+        &config,
+        &query,
+        found,
+        AuditEventJson::from,
+    )?))
+}
+
+/// A break-glass grant, as the clinic's log shows it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct GrantJson {
+    /// Id (the `resource_id` of its `patient.break_glass` audit row).
+    #[schema(minimum = 1)]
+    id: i64,
+    /// The clinician who opened it.
+    #[schema(minimum = 1)]
+    user: i64,
+    /// The patient.
+    #[schema(minimum = 1)]
+    patient: i64,
+    /// Why.
+    reason: String,
+    /// When it was opened (UTC).
+    #[schema(format = DateTime)]
+    granted_at: String,
+    /// When it ends or ended (UTC).
+    #[schema(format = DateTime)]
+    expires_at: String,
+}
+
+impl From<Grant> for GrantJson {
+    fn from(grant: Grant) -> Self {
+        Self {
+            id: grant.id,
+            user: grant.user.0,
+            patient: grant.patient.0,
+            reason: grant.reason,
+            granted_at: timestamp(grant.granted_at),
+            expires_at: timestamp(grant.expires_at),
+        }
+    }
+}
+
+/// A page of grants.
+type GrantPage = PageJson<GrantJson>;
+
+/// The break-glass grants of one of the caller's clinics, newest first: its admins and
+/// auditors only.
+#[utoipa::path(
+    tag = "clinics",
+    operation_id = "list_break_glass_grants",
+    params(IdParam, Paging),
+    responses(
+        (status = 200, description = "A page of the clinic's grants, running or not.", body = GrantPage),
+        (status = 403, description = "A member who is neither an admin nor an auditor of the clinic.", body = Detail),
+        ListErrors, AuthErrors, ServerErrors,
+    ),
+    security(("bearer" = [])),
+)]
+#[get("/clinics/{id}/break-glass")]
+pub async fn break_glass_log(
+    RequestCaller(caller): RequestCaller,
+    state: web::Data<AppState>,
+    config: web::Data<WebConfig>,
+    PathId(id): PathId,
+    request: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
+    let query = ListQuery::parse(&request)?;
+    let (page, service) = (query.page, state.clinics.clone());
+    let found = run_blocking(move || service.break_glass_log(&caller, ClinicId(id), page)).await?;
+    Ok(HttpResponse::Ok().json(page_json(
+        &request,
+        &config,
+        &query,
+        found,
+        GrantJson::from,
     )?))
 }
 

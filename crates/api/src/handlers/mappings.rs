@@ -103,9 +103,10 @@ pub async fn for_patient(
     state: web::Data<AppState>,
     PathId(id): PathId,
 ) -> Result<HttpResponse, ApiError> {
+    let with_history = caller.reads_medical_history();
     let found =
         run_blocking(move || state.mappings.patient_assignments(&caller, PatientId(id))).await?;
-    Ok(HttpResponse::Ok().json(PatientAssignmentsJson::from(found)))
+    Ok(HttpResponse::Ok().json(PatientAssignmentsJson::shown(found, with_history)))
 }
 
 /// Change a mapping's notes (a **mapping** id).

@@ -6,17 +6,19 @@ use healthcare_domain::fields::WriteMode;
 use healthcare_domain::patient::{PatientFilter, PatientId, PatientInput};
 
 use healthcare_web::WebConfig;
+use serde::Serialize;
+use utoipa::ToSchema;
 
 use crate::auth::RequestCaller;
 use crate::errors::ApiError;
-use crate::handlers::run_blocking;
+use crate::handlers::{run_blocking, timestamp};
 use crate::json::PatientJson;
 use crate::openapi::{
-    AuthErrors, BodyErrors, IdParam, ListErrors, Paging, Precondition, PreconditionErrors,
-    RecordErrors, ServerErrors,
+    AuthErrors, BodyErrors, Detail, IdParam, ListErrors, Paging, Precondition, PreconditionErrors,
+    RecordErrors, RoleErrors, ServerErrors,
 };
 use crate::query::{ListQuery, PageJson, page_json};
-use crate::requests::{Body, PatientPatch, PatientWrite};
+use crate::requests::{Body, BreakGlassRequest, PatientPatch, PatientWrite};
 use crate::state::AppState;
 use crate::versions::{PathId, if_match, versioned};
 
@@ -53,14 +55,13 @@ pub async fn list(
         ..PatientFilter::default()
     };
     let (page, service) = (query.page, state.patients.clone());
+    let with_history = caller.reads_medical_history();
     let found = run_blocking(move || service.list_patients(&caller, filter, page)).await?;
-    Ok(HttpResponse::Ok().json(page_json(
-        &request,
-        &config,
-        &query,
-        found,
-        PatientJson::from,
-    )?))
+    Ok(
+        HttpResponse::Ok().json(page_json(&request, &config, &query, found, |patient| {
+            PatientJson::shown(patient, with_history)
+        })?),
+    )
 }
 
 /// Create a patient owned by the caller.
@@ -70,7 +71,7 @@ pub async fn list(
     request_body = PatientWrite,
     responses(
         (status = 201, description = "Created.", body = PatientJson, headers(("ETag" = String, description = "The record's version, for `If-Match`."))),
-        BodyErrors, AuthErrors, ServerErrors,
+        BodyErrors, RoleErrors, AuthErrors, ServerErrors,
     ),
     security(("bearer" = [])),
 )]
@@ -81,12 +82,13 @@ pub async fn create(
     Body(body, shape_errors): Body<PatientWrite>,
 ) -> Result<HttpResponse, ApiError> {
     let input = PatientInput::from(body);
+    let with_history = caller.reads_medical_history();
     let patient =
         run_blocking(move || state.patients.create_patient(&caller, input, shape_errors)).await?;
     Ok(versioned(
         HttpResponse::Created(),
         patient.version,
-        PatientJson::from(patient),
+        PatientJson::shown(patient, with_history),
     ))
 }
 
@@ -107,11 +109,12 @@ pub async fn retrieve(
     state: web::Data<AppState>,
     PathId(id): PathId,
 ) -> Result<HttpResponse, ApiError> {
+    let with_history = caller.reads_medical_history();
     let patient = run_blocking(move || state.patients.get_patient(&caller, PatientId(id))).await?;
     Ok(versioned(
         HttpResponse::Ok(),
         patient.version,
-        PatientJson::from(patient),
+        PatientJson::shown(patient, with_history),
     ))
 }
 
@@ -124,6 +127,7 @@ async fn update(
     mode: WriteMode,
 ) -> Result<HttpResponse, ApiError> {
     let condition = if_match(&request);
+    let with_history = caller.reads_medical_history();
     let patient = run_blocking(move || {
         state.patients.update_patient(
             &caller,
@@ -138,7 +142,7 @@ async fn update(
     Ok(versioned(
         HttpResponse::Ok(),
         patient.version,
-        PatientJson::from(patient),
+        PatientJson::shown(patient, with_history),
     ))
 }
 
@@ -150,7 +154,7 @@ async fn update(
     request_body = PatientWrite,
     responses(
         (status = 200, description = "Replaced.", body = PatientJson, headers(("ETag" = String, description = "The record's version, for `If-Match`."))),
-        BodyErrors, RecordErrors, PreconditionErrors, AuthErrors, ServerErrors,
+        BodyErrors, RecordErrors, RoleErrors, PreconditionErrors, AuthErrors, ServerErrors,
     ),
     security(("bearer" = [])),
 )]
@@ -174,7 +178,7 @@ pub async fn replace(
     request_body = PatientPatch,
     responses(
         (status = 200, description = "Changed.", body = PatientJson, headers(("ETag" = String, description = "The record's version, for `If-Match`."))),
-        BodyErrors, RecordErrors, PreconditionErrors, AuthErrors, ServerErrors,
+        BodyErrors, RecordErrors, RoleErrors, PreconditionErrors, AuthErrors, ServerErrors,
     ),
     security(("bearer" = [])),
 )]
@@ -195,7 +199,7 @@ pub async fn patch(
     tag = "patients",
     operation_id = "delete_patient",
     params(IdParam),
-    responses((status = 204, description = "Deleted."), RecordErrors, AuthErrors, ServerErrors),
+    responses((status = 204, description = "Deleted."), RecordErrors, RoleErrors, AuthErrors, ServerErrors),
     security(("bearer" = [])),
 )]
 #[delete("/patients/{id}")]
@@ -206,4 +210,52 @@ pub async fn delete(
 ) -> Result<HttpResponse, ApiError> {
     run_blocking(move || state.patients.delete_patient(&caller, PatientId(id))).await?;
     Ok(HttpResponse::NoContent().finish())
+}
+
+/// A break-glass grant just opened.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BreakGlassJson {
+    /// The patient.
+    #[schema(minimum = 1)]
+    patient: i64,
+    /// Why, as recorded.
+    reason: String,
+    /// When the grant ends (UTC): the patient is invisible to the caller again afterwards.
+    #[schema(format = DateTime)]
+    expires_at: String,
+}
+
+/// Break the glass: a clinician who must treat a patient of the active clinic outside their
+/// care team gets it for `BREAK_GLASS_MINUTES`. The grant is an audit event, and the clinic's
+/// admins and auditors see it in its break-glass log.
+#[utoipa::path(
+    tag = "patients",
+    operation_id = "break_glass",
+    params(IdParam),
+    request_body = BreakGlassRequest,
+    responses(
+        (status = 201, description = "Granted.", body = BreakGlassJson),
+        (status = 409, description = "The caller already sees this patient.", body = Detail),
+        BodyErrors, RecordErrors, AuthErrors, ServerErrors,
+    ),
+    security(("bearer" = [])),
+)]
+#[post("/patients/{id}/break-glass")]
+pub async fn break_glass(
+    RequestCaller(caller): RequestCaller,
+    state: web::Data<AppState>,
+    PathId(id): PathId,
+    Body(body, shape_errors): Body<BreakGlassRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let grant = run_blocking(move || {
+        state
+            .patients
+            .break_glass(&caller, PatientId(id), body.reason, shape_errors)
+    })
+    .await?;
+    Ok(HttpResponse::Created().json(BreakGlassJson {
+        patient: grant.patient.0,
+        reason: grant.reason,
+        expires_at: timestamp(grant.expires_at),
+    }))
 }

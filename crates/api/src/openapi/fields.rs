@@ -105,6 +105,22 @@ pub fn secret(min_length: usize, max_length: Option<usize>) -> Schema {
         .into()
 }
 
+/// Text of at least `min` (≥ 2) characters once trimmed, with no NUL character.
+pub fn trimmed_at_least(min: usize) -> String {
+    let inner = min.saturating_sub(2);
+    format!(
+        r"^[{WHITESPACE}]*[^\u0000{WHITESPACE}][^\u0000]{{{inner},}}[^\u0000{WHITESPACE}][{WHITESPACE}]*$"
+    )
+}
+
+/// Text of `min` (≥ 2) to `max` characters once trimmed (a break-glass reason).
+pub fn bounded_text(min: usize, max: usize) -> Schema {
+    string(trimmed_at_least(min))
+        .min_length(Some(min))
+        .max_length(Some(max))
+        .into()
+}
+
 /// `name`-like text: required, 1 to `MAX` characters, not blank.
 pub fn required_text<const MAX: usize>() -> Schema {
     string(not_blank())
@@ -164,6 +180,19 @@ pub fn experience_years() -> Schema {
 /// A related record's id in a body (`patient`, `doctor`).
 pub fn record_id() -> Schema {
     integer_or_text(KnownFormat::Int64, (1, None), id_text_pattern())
+}
+
+/// A related record's id, or `null` for none (a doctor's `user`).
+pub fn nullable_record_id() -> Schema {
+    match record_id() {
+        Schema::OneOf(mut one_of) => {
+            one_of
+                .items
+                .push(ObjectBuilder::new().schema_type(Type::Null).into());
+            Schema::OneOf(one_of)
+        }
+        other => other,
+    }
 }
 
 /// `consultation_fee`.
@@ -399,5 +428,25 @@ mod tests {
             BoundedText::<100>::parse(text).is_ok() && !text.contains('\0')
         });
         assert_pattern_agrees(NO_NUL, &texts, |text| !text.contains('\0'));
+    }
+
+    #[test]
+    fn the_reason_pattern_agrees_with_the_domain() {
+        let mut texts: Vec<String> = [
+            "",
+            "a",
+            "123456789",
+            "1234567890",
+            "12345 7890",
+            "a\0bcdefghijk",
+        ]
+        .map(String::from)
+        .to_vec();
+        for core in ["123456789", "1234567890", "x        y", "\u{1c}23456789"] {
+            texts.extend(padded(core));
+        }
+        assert_pattern_agrees(&trimmed_at_least(10), &texts, |text| {
+            healthcare_domain::break_glass::BreakGlassReason::parse(text).is_ok()
+        });
     }
 }

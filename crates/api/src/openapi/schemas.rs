@@ -241,6 +241,17 @@ pub enum RecordErrors {
     NotFound(Detail),
 }
 
+/// The refusal of a role-limited change to a visible patient.
+#[derive(IntoResponses)]
+pub enum RoleErrors {
+    /// The caller's role in the clinic may not do this.
+    #[response(
+        status = 403,
+        description = "The caller's role in the active clinic may not do this to a patient it sees: a front desk deleting a patient or writing a medical history, an auditor registering one."
+    )]
+    Forbidden(Detail),
+}
+
 /// Errors of conditional writes.
 #[derive(IntoResponses)]
 pub enum PreconditionErrors {

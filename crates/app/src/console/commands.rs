@@ -132,7 +132,7 @@ pub fn run(
         }
         Command::Clinics { action } => {
             require_migrated(&pool)?;
-            let clinics = clinic_service(&pool, console_trail(&pool));
+            let clinics = clinic_service(&pool, clinic_repository(&pool), console_trail(&pool));
             let operator = Caller::operator(RequestOrigin::default());
             match action {
                 ClinicsAction::List => list_clinics(&clinics, &operator),
@@ -190,6 +190,7 @@ pub fn run(
                     format,
                 } => {
                     let filter = AuditFilter {
+                        clinic: None,
                         patient: patient.map(PatientId),
                         actor: user.map(UserId),
                         action,

@@ -23,8 +23,8 @@ use healthcare_persistence::{DbPool, DieselAuditRepository, migrations};
 use crate::clock::SystemClock;
 use crate::settings::Settings;
 use crate::wiring::{
-    ImmediateAuditTrail, PoolProbe, auth_service, clinic_service, database_pool, password_hasher,
-    record_services, staff_sign_in,
+    ImmediateAuditTrail, PoolProbe, auth_service, clinic_repository, clinic_service, database_pool,
+    password_hasher, record_services, staff_sign_in,
 };
 
 /// The environment variable read for `createsuperuser`'s password before prompting.

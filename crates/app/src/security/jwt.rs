@@ -7,6 +7,7 @@ use healthcare_core::ServiceError;
 use healthcare_core::ports::{
     IssuedToken, SignInFactors, TokenClaims, TokenCodec, TokenDecodeError, TokenKind,
 };
+use healthcare_domain::clinic::ClinicId;
 use healthcare_domain::{Timestamp, UserId};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
@@ -30,6 +31,9 @@ struct Claims {
     /// Authentication methods (RFC 8176); absent in tokens issued before it existed.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     amr: Vec<String>,
+    /// The clinic the session acts in; absent in tokens issued before clinics existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    clinic: Option<i64>,
 }
 
 /// The `amr` values of each way of signing in.
@@ -80,6 +84,7 @@ impl TokenCodec for JwtCodec {
         kind: TokenKind,
         user_id: UserId,
         factors: SignInFactors,
+        clinic: ClinicId,
         now: Timestamp,
     ) -> Result<IssuedToken, ServiceError> {
         let lifetime = match kind {
@@ -100,6 +105,7 @@ impl TokenCodec for JwtCodec {
             iat_us: Some(issued_at.timestamp_micros()),
             exp: expires_at.timestamp(),
             amr: methods(factors),
+            clinic: Some(clinic.0),
         };
         let token =
             jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding_key)
@@ -110,6 +116,7 @@ impl TokenCodec for JwtCodec {
                 kind,
                 user_id,
                 factors,
+                clinic: Some(clinic),
                 jti: claims.jti,
                 issued_at,
                 expires_at,
@@ -144,6 +151,7 @@ impl TokenCodec for JwtCodec {
             kind,
             user_id: UserId(claims.user_id),
             factors,
+            clinic: claims.clinic.map(ClinicId),
             jti: claims.jti,
             issued_at: match claims.iat_us {
                 Some(micros) => chrono::DateTime::from_timestamp_micros(micros)
@@ -160,6 +168,7 @@ mod tests {
     use super::*;
 
     const SECRET: &str = "test-secret-key-of-at-least-32-bytes!!";
+    const CLINIC: ClinicId = ClinicId(11);
 
     fn codec() -> JwtCodec {
         JwtCodec::new(
@@ -184,6 +193,7 @@ mod tests {
             iat_us: None,
             exp: now + exp_offset,
             amr: Vec::new(),
+            clinic: None,
         }
     }
 
@@ -191,18 +201,30 @@ mod tests {
     fn round_trip_and_type_check() {
         for factors in [SignInFactors::Password, SignInFactors::PasswordAndCode] {
             let issued = codec()
-                .issue(TokenKind::Access, UserId(3), factors, chrono::Utc::now())
+                .issue(
+                    TokenKind::Access,
+                    UserId(3),
+                    factors,
+                    CLINIC,
+                    chrono::Utc::now(),
+                )
                 .expect("issued");
             let decoded = codec()
                 .decode(&issued.token, TokenKind::Access)
                 .expect("valid");
             assert_eq!(decoded, issued.claims);
-            assert_eq!(decoded.factors, factors);
+            assert_eq!((decoded.factors, decoded.clinic), (factors, Some(CLINIC)));
         }
         let now = chrono::Timelike::with_nanosecond(&chrono::Utc::now(), 123_456_000)
             .expect("a valid time");
         let issued = codec()
-            .issue(TokenKind::Access, UserId(3), SignInFactors::Password, now)
+            .issue(
+                TokenKind::Access,
+                UserId(3),
+                SignInFactors::Password,
+                CLINIC,
+                now,
+            )
             .expect("issued");
         let decoded = codec().decode(&issued.token, TokenKind::Access);
         assert_eq!(
@@ -215,15 +237,19 @@ mod tests {
                 TokenKind::Access,
                 UserId(3),
                 SignInFactors::Password,
+                CLINIC,
                 chrono::Utc::now(),
             )
             .expect("issued");
-        // Tokens minted before `amr` existed count as signed in with the password.
+        // Tokens minted before `amr` and `clinic` existed count as signed in with the
+        // password, acting in no named clinic (the personal one).
         let older_claims = claims("access", 60);
         let older = encode_raw(&Header::new(Algorithm::HS256), &older_claims, SECRET);
         assert_eq!(
-            codec().decode(&older, TokenKind::Access).map(|c| c.factors),
-            Ok(SignInFactors::Password)
+            codec()
+                .decode(&older, TokenKind::Access)
+                .map(|c| (c.factors, c.clinic)),
+            Ok((SignInFactors::Password, None))
         );
         // ... and were issued at their `iat`, to the millisecond.
         assert_eq!(

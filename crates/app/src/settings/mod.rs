@@ -85,6 +85,7 @@ struct RawSettings {
     audit_hmac_key: Option<String>,
     audit_reads: bool,
     admin_session_idle_minutes: u32,
+    break_glass_minutes: u32,
 }
 
 /// The JWT signing key, and whether it was generated for this run only.
@@ -185,6 +186,8 @@ pub struct Settings {
     pub admin_sessions: SessionPolicy,
     /// Mark the admin session cookie `Secure` (TLS in the server or at a proxy).
     pub secure_cookies: bool,
+    /// How long a break-glass grant lasts, in minutes.
+    pub break_glass_minutes: u32,
 }
 
 /// Why the settings were refused: one sentence for the operator.
@@ -320,6 +323,9 @@ impl Settings {
                 "ADMIN_SESSION_IDLE_MINUTES must be between 1 and 1440",
             ));
         }
+        if !(1..=24 * 60).contains(&raw.break_glass_minutes) {
+            return Err(error("BREAK_GLASS_MINUTES must be between 1 and 1440"));
+        }
         if raw.max_body_bytes == 0 {
             return Err(error("MAX_BODY_BYTES must be at least 1"));
         }
@@ -368,6 +374,7 @@ impl Settings {
                 ..SessionPolicy::default()
             },
             secure_cookies,
+            break_glass_minutes: raw.break_glass_minutes,
             metrics_address: Some(raw.metrics_address.trim().to_owned()).filter(|a| !a.is_empty()),
             log_format: raw.log_format.unwrap_or(if production {
                 LogFormat::Json

@@ -96,7 +96,7 @@ async fn the_document_is_complete() {
             }
         }
     }
-    assert_eq!(operations, 37, "every route and method is documented");
+    assert_eq!(operations, 41, "every route and method is documented");
     let list_params: Vec<&str> = document["paths"]["/api/doctors"]["get"]["parameters"]
         .as_array()
         .expect("parameters")

@@ -564,6 +564,7 @@ async fn the_audit_api_is_for_staff_filtered_paginated_and_newest_first(app: Tes
             "action",
             "actor_user_id",
             "at",
+            "break_glass",
             "client_address",
             "id",
             "outcome",
@@ -575,6 +576,7 @@ async fn the_audit_api_is_for_staff_filtered_paginated_and_newest_first(app: Tes
         .into_iter()
         .collect(),
     );
+    assert_eq!(row["break_glass"], false, "no grant was involved");
     assert_eq!(
         (row["actor_user_id"].as_i64(), row["patient_id"].as_i64()),
         (Some(ann.user_id), Some(first))

@@ -50,7 +50,18 @@ async fn register_returns_the_user_and_a_token_pair(app: TestApp) {
 
     let me = app.get("/api/auth/me/", access).await;
     assert_eq!(me.status, 200);
-    assert_eq!(&me.body, user);
+    // The user's fields as registration returned them, and the clinic the token acts in
+    // (added with clinics): the new account's personal clinic, of which it is the admin.
+    let mut user_part = me.body.clone();
+    let clinic = user_part
+        .as_object_mut()
+        .and_then(|me| me.remove("clinic"))
+        .expect("me names the active clinic");
+    assert_eq!(&user_part, user);
+    assert_eq!(
+        (&clinic["name"], &clinic["personal"], &clinic["role"]),
+        (&json!("Ann Lee"), &json!(true), &json!("admin"))
+    );
 }
 
 async fn register_reports_every_bad_field_at_once(app: TestApp) {

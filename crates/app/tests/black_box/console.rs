@@ -327,6 +327,7 @@ fn a_lost_second_factor_is_reset_from_the_console() {
             patient_id: None,
             outcome: healthcare_domain::audit::AuditOutcome::Success,
             origin: Default::default(),
+            break_glass: false,
         };
         assert!(
             factors

@@ -51,10 +51,16 @@ async fn create_and_read_a_doctor(app: TestApp) {
             "phone",
             "qualification",
             "specialization",
-            "updated_at"
+            "updated_at",
+            "user"
         ]
     );
     assert_eq!(doctor["consultation_fee"], "150.00");
+    assert_eq!(
+        doctor["user"],
+        Value::Null,
+        "no linked account unless given"
+    );
     assert_eq!(doctor["is_available"], true);
     assert_eq!(doctor["patient_count"], 0);
     assert_eq!(doctor["created_by"], session.user_id);

@@ -10,6 +10,7 @@ mod api_docs;
 mod audit_api;
 mod auth_api;
 mod authorization_matrix;
+mod clinic_roles_api;
 mod clinics_api;
 mod console;
 mod doctors_api;

@@ -1,6 +1,7 @@
 //! Accounts, sessions and their tokens, and the throttle's counters.
 
 use healthcare_domain::audit::AuditEvent;
+use healthcare_domain::clinic::ClinicId;
 use healthcare_domain::tokens::RefreshTokenRecord;
 use healthcare_domain::{NewUser, Timestamp, User, UserId};
 
@@ -139,6 +140,9 @@ pub struct TokenClaims {
     /// How the session was signed in: the password, or the password and a second-factor code
     /// (JWT `amr`, RFC 8176: `["pwd"]` or `["pwd", "otp"]`; tokens without it: the password).
     pub factors: SignInFactors,
+    /// The clinic the session acts in (`clinic`); `None` in tokens minted before clinics
+    /// existed, which act in the user's personal clinic.
+    pub clinic: Option<ClinicId>,
     /// Unique token id.
     pub jti: String,
     /// When it was issued (to the microsecond).
@@ -185,13 +189,14 @@ pub enum TokenDecodeError {
 /// Signing and checking tokens (JWT HS256 in production).
 #[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
 pub trait TokenCodec: Send + Sync {
-    /// Issues a token of `kind` for the user, for a session signed in with `factors`, valid
-    /// from `now` for the configured lifetime.
+    /// Issues a token of `kind` for the user, for a session signed in with `factors` acting in
+    /// `clinic`, valid from `now` for the configured lifetime.
     fn issue(
         &self,
         kind: TokenKind,
         user_id: UserId,
         factors: SignInFactors,
+        clinic: ClinicId,
         now: Timestamp,
     ) -> Result<IssuedToken, ServiceError>;
 

@@ -5,6 +5,7 @@ use std::collections::BTreeSet;
 use healthcare_domain::audit::{
     AuditAction, AuditEvent, AuditOutcome, AuditRecord, ChainKey, RowSealsFrom, Seal,
 };
+use healthcare_domain::clinic::ClinicId;
 use healthcare_domain::patient::PatientId;
 use healthcare_domain::{Timestamp, UserId};
 
@@ -14,6 +15,9 @@ use crate::{RepoError, ServiceError};
 /// Filters of the audit trail; every one given must match.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct AuditFilter {
+    /// Rows about this clinic: about its patients (their records, mappings, break-glass
+    /// grants), its members or its settings.
+    pub clinic: Option<ClinicId>,
     /// Rows about this patient.
     pub patient: Option<PatientId>,
     /// Rows whose actor is this user.

@@ -1,6 +1,7 @@
 //! Clinics and their members.
 
 use healthcare_domain::audit::AuditEvent;
+use healthcare_domain::break_glass::{Grant, NewGrant};
 use healthcare_domain::clinic::{
     Clinic, ClinicId, ClinicName, Invitation, Member, Membership, NewInvitation, Role,
 };
@@ -104,4 +105,16 @@ pub enum MemberChange {
     NotMember,
     /// The user is the clinic's only admin and would stop being one: nothing stored.
     LastAdmin,
+}
+
+/// Break-glass grants.
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+pub trait BreakGlassRepository: Send + Sync {
+    /// Stores `grant`, and `audit` with the new grant's id as its `resource_id` and the
+    /// patient as its `patient_id`, in one transaction. Grants are never changed or deleted
+    /// afterwards (the database refuses it).
+    fn grant(&self, grant: &NewGrant, audit: &AuditEvent) -> Result<Grant, RepoError>;
+
+    /// One page of `clinic`'s grants, running or not, newest first (ties by id).
+    fn log(&self, clinic: ClinicId, page: Page) -> Result<PageOf<Grant>, RepoError>;
 }

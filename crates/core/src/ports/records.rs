@@ -1,6 +1,8 @@
 //! Patients, doctors and mappings.
 
+use healthcare_domain::access::CareTie;
 use healthcare_domain::audit::AuditEvent;
+use healthcare_domain::clinic::ClinicId;
 pub use healthcare_domain::doctor::DoctorFilter;
 use healthcare_domain::doctor::{Doctor, DoctorDetails, DoctorId};
 pub use healthcare_domain::mapping::MappingFilter;
@@ -25,11 +27,22 @@ pub trait PatientRepository: Send + Sync {
     /// size.
     fn list(&self, filter: &PatientFilter, page: Page) -> Result<PageOf<Patient>, RepoError>;
 
-    /// Stores a new patient (version 1) in `owner`'s personal clinic and returns it. Stores
-    /// `audit` in the same transaction, with the new patient's id as its `resource_id` and
-    /// `patient_id`.
+    /// How `user` is tied to the patient besides having registered it, at `at`: an active
+    /// break-glass grant of theirs on it (reported first: accesses under it are marked), or an
+    /// active mapping to a doctor linked to their account. One statement.
+    fn care_tie(
+        &self,
+        patient: PatientId,
+        user: UserId,
+        at: Timestamp,
+    ) -> Result<CareTie, RepoError>;
+
+    /// Stores a new patient (version 1) registered by `owner` in `clinic` and returns it.
+    /// Stores `audit` in the same transaction, with the new patient's id as its `resource_id`
+    /// and `patient_id`.
     fn insert(
         &self,
+        clinic: ClinicId,
         owner: UserId,
         details: &PatientDetails,
         at: Timestamp,

@@ -18,7 +18,6 @@ use super::tests::{FixedClock, RecordingTrail, at, origin};
 use crate::ServiceError;
 use crate::pagination::{Page, PageOf};
 use crate::ports::{AuditFilter, MockAuditRepository, PendingSeal, SealRound};
-use healthcare_domain::access::Actor;
 
 const READER: UserId = UserId(3);
 
@@ -30,9 +29,9 @@ fn service(repository: MockAuditRepository) -> (AuditService, Arc<RecordingTrail
 
 fn caller(audit_trail: AuditTrailAccess) -> Caller {
     Caller {
-        actor: Actor::RecordOwner(READER),
         audit_trail,
         origin: origin(),
+        ..crate::services::tests::caller(READER)
     }
 }
 
@@ -59,6 +58,7 @@ fn event(n: i64) -> AuditEvent {
         patient_id: Some(PatientId(n)),
         outcome: AuditOutcome::Success,
         origin: origin(),
+        break_glass: false,
     }
 }
 
@@ -159,6 +159,7 @@ fn reading_the_trail_is_refused_to_non_staff_and_recorded() {
             patient_id: None,
             outcome: AuditOutcome::Denied,
             origin: origin(),
+            break_glass: false,
         }
     );
 }

@@ -3,7 +3,8 @@
 use std::sync::Arc;
 
 use healthcare_domain::access::Access;
-use healthcare_domain::audit::AuditAction;
+use healthcare_domain::audit::{AuditAction, AuditRecord};
+use healthcare_domain::break_glass::Grant;
 use healthcare_domain::clinic::{
     Clinic, ClinicAction, ClinicId, ClinicName, INVITATION_DAYS, Invitation, InvitationToken,
     Member, Membership, NewInvitation, Role, clinic_permission,
@@ -13,7 +14,8 @@ use healthcare_domain::user::{Email, normalize_email};
 use healthcare_domain::{FieldErrors, FieldProblem, UserId};
 
 use crate::ports::{
-    AuditTrail, ClinicRepository, Clock, MemberChange, RandomSource, UserRepository,
+    AuditFilter, AuditRepository, AuditTrail, BreakGlassRepository, ClinicRepository, Clock,
+    MemberChange, RandomSource, UserRepository,
 };
 use crate::services::Caller;
 use crate::services::audit::{Target, permit};
@@ -29,6 +31,10 @@ pub struct ClinicPorts {
     pub random: Arc<dyn RandomSource>,
     /// Where audit rows go.
     pub trail: Arc<dyn AuditTrail>,
+    /// The stored trail, for a clinic's own view of it.
+    pub audit: Arc<dyn AuditRepository>,
+    /// Break-glass grants, for a clinic's log.
+    pub grants: Arc<dyn BreakGlassRepository>,
     /// The time.
     pub clock: Arc<dyn Clock>,
 }
@@ -49,6 +55,8 @@ pub struct ClinicService {
     users: Arc<dyn UserRepository>,
     random: Arc<dyn RandomSource>,
     trail: Arc<dyn AuditTrail>,
+    audit: Arc<dyn AuditRepository>,
+    grants: Arc<dyn BreakGlassRepository>,
     clock: Arc<dyn Clock>,
 }
 
@@ -60,6 +68,8 @@ impl ClinicService {
             users: ports.users,
             random: ports.random,
             trail: ports.trail,
+            audit: ports.audit,
+            grants: ports.grants,
             clock: ports.clock,
         }
     }
@@ -389,6 +399,46 @@ impl ClinicService {
         Ok((access, membership))
     }
 
+    /// One page of the audit rows about a clinic (its patients, members and settings), newest
+    /// first, for its admins and auditors; `parsed` is the request's filter as read, whose
+    /// problems are reported only to them. The reading is itself recorded.
+    pub fn clinic_audit(
+        &self,
+        caller: &Caller,
+        id: ClinicId,
+        parsed: Result<AuditFilter, ServiceError>,
+        page: Page,
+    ) -> Result<PageOf<AuditRecord>, ServiceError> {
+        let now = self.clock.now();
+        let scope = caller.audit(
+            self.trail.as_ref(),
+            AuditAction::AuditRead,
+            now,
+            Target::NONE,
+        );
+        scope.run(|_| {
+            let (access, membership) = self.access(caller, id, ClinicAction::ReadAudit)?;
+            granted(access, membership)?;
+            let filter = AuditFilter {
+                clinic: Some(id),
+                ..parsed?
+            };
+            Ok(self.audit.list(&filter, page)?)
+        })
+    }
+
+    /// One page of a clinic's break-glass grants, newest first, for its admins and auditors.
+    pub fn break_glass_log(
+        &self,
+        caller: &Caller,
+        id: ClinicId,
+        page: Page,
+    ) -> Result<PageOf<Grant>, ServiceError> {
+        let (access, membership) = self.access(caller, id, ClinicAction::ReadAudit)?;
+        granted(access, membership)?;
+        Ok(self.grants.log(id, page)?)
+    }
+
     /// One page of the caller's clinics, personal first, then by name.
     pub fn list_clinics(
         &self,
@@ -439,12 +489,13 @@ fn valid_name(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ports::{MockClinicRepository, MockUserRepository};
+    use crate::ports::{
+        MockAuditRepository, MockBreakGlassRepository, MockClinicRepository, MockUserRepository,
+    };
     use crate::services::tests::{FixedClock, RecordingTrail, at};
     use healthcare_domain::audit::{AuditOutcome, RequestOrigin};
     use healthcare_domain::clinic::Role;
-    use healthcare_domain::staff::AuditTrailAccess;
-    use healthcare_domain::{FieldProblem, UserId, access::Actor};
+    use healthcare_domain::{FieldProblem, UserId};
     use mockall::predicate::{always, eq};
 
     const CLINIC: ClinicId = ClinicId(70);
@@ -464,9 +515,8 @@ mod tests {
 
     fn caller(user: i64) -> Caller {
         Caller {
-            actor: Actor::RecordOwner(UserId(user)),
-            audit_trail: AuditTrailAccess::Forbidden,
             origin: RequestOrigin::default(),
+            ..crate::services::tests::caller(UserId(user))
         }
     }
 
@@ -488,15 +538,92 @@ mod tests {
         clinics: MockClinicRepository,
         users: MockUserRepository,
     ) -> (ClinicService, Arc<RecordingTrail>) {
+        service_reading(
+            clinics,
+            users,
+            MockAuditRepository::new(),
+            MockBreakGlassRepository::new(),
+        )
+    }
+
+    fn service_reading(
+        clinics: MockClinicRepository,
+        users: MockUserRepository,
+        audit: MockAuditRepository,
+        grants: MockBreakGlassRepository,
+    ) -> (ClinicService, Arc<RecordingTrail>) {
         let trail = RecordingTrail::shared();
         let service = ClinicService::new(ClinicPorts {
             clinics: Arc::new(clinics),
             users: Arc::new(users),
             random: Arc::new(Sevens),
             trail: trail.clone(),
+            audit: Arc::new(audit),
+            grants: Arc::new(grants),
             clock: Arc::new(FixedClock),
         });
         (service, trail)
+    }
+
+    #[test]
+    fn a_clinics_audit_trail_and_break_glass_log_are_for_its_admins_and_auditors() {
+        let page = Page {
+            number: 1,
+            size: 20,
+        };
+        let cases = [
+            (Some(Role::Admin), Ok(())),
+            (Some(Role::Auditor), Ok(())),
+            (Some(Role::Clinician), Err(ServiceError::Forbidden)),
+            (Some(Role::FrontDesk), Err(ServiceError::Forbidden)),
+            (None, Err(ServiceError::NotFound(Resource::Clinic))),
+        ];
+        for (role, expected) in cases {
+            let reads = usize::from(expected.is_ok());
+            let mut audit = MockAuditRepository::new();
+            audit
+                .expect_list()
+                .withf(|filter, _| filter.clinic == Some(CLINIC) && filter.actor == Some(UserId(4)))
+                .times(reads)
+                .returning(|_, _| Ok(PageOf::empty()));
+            let mut grants = MockBreakGlassRepository::new();
+            grants
+                .expect_log()
+                .with(eq(CLINIC), eq(page))
+                .times(reads)
+                .returning(|_, _| Ok(PageOf::empty()));
+            let (service, trail) = service_reading(
+                member_of_clinic(7, role),
+                MockUserRepository::new(),
+                audit,
+                grants,
+            );
+            let filter = AuditFilter {
+                actor: Some(UserId(4)),
+                clinic: Some(ClinicId(999)),
+                ..AuditFilter::default()
+            };
+            let read = service.clinic_audit(&caller(7), CLINIC, Ok(filter), page);
+            assert_eq!(read.map(|_| ()), expected.clone(), "{role:?}");
+            let row = trail.take_one();
+            assert_eq!(row.action, AuditAction::AuditRead);
+            assert_eq!(
+                service
+                    .break_glass_log(&caller(7), CLINIC, page)
+                    .map(|_| ()),
+                expected.clone(),
+                "{role:?}"
+            );
+            // A malformed filter is reported only to whoever may read the trail.
+            let malformed =
+                ServiceError::Validation(FieldErrors::single("since", FieldProblem::NotADateTime));
+            let refused = service.clinic_audit(&caller(7), CLINIC, Err(malformed.clone()), page);
+            assert_eq!(
+                refused.map(|_| ()),
+                Err(expected.err().unwrap_or(malformed))
+            );
+            trail.take_one();
+        }
     }
 
     fn member_of_clinic(user: i64, role: Option<Role>) -> MockClinicRepository {

@@ -3,16 +3,18 @@
 
 use std::sync::Arc;
 
-use healthcare_domain::FieldErrors;
 use healthcare_domain::access::{Operation, doctor_access, doctors_visible, mappings_visible};
 use healthcare_domain::audit::AuditAction;
-use healthcare_domain::doctor::{DoctorChanges, DoctorFilter, DoctorId, DoctorInput};
+use healthcare_domain::doctor::{DoctorChanges, DoctorFilter, DoctorId, DoctorInput, LINKED_USER};
+use healthcare_domain::fields::Submitted;
 use healthcare_domain::fields::WriteMode;
 use healthcare_domain::mapping::MappingFilter;
+use healthcare_domain::{FieldErrors, FieldProblem, UserId};
 
 use crate::pagination::{Page, PageOf};
 use crate::ports::{
     AuditTrail, Clock, DoctorRepository, DoctorWithCount, MappingRepository, MappingView,
+    UserRepository,
 };
 use crate::services::audit::{Caller, Target, permit};
 use crate::services::patients::RELATED_LIMIT;
@@ -33,6 +35,7 @@ pub struct DoctorDetail {
 pub struct DoctorService {
     doctors: Arc<dyn DoctorRepository>,
     mappings: Arc<dyn MappingRepository>,
+    users: Arc<dyn UserRepository>,
     trail: Arc<dyn AuditTrail>,
     clock: Arc<dyn Clock>,
 }
@@ -42,12 +45,14 @@ impl DoctorService {
     pub fn new(
         doctors: Arc<dyn DoctorRepository>,
         mappings: Arc<dyn MappingRepository>,
+        users: Arc<dyn UserRepository>,
         trail: Arc<dyn AuditTrail>,
         clock: Arc<dyn Clock>,
     ) -> Self {
         Self {
             doctors,
             mappings,
+            users,
             trail,
             clock,
         }
@@ -72,6 +77,7 @@ impl DoctorService {
         shape_errors: FieldErrors,
     ) -> Result<DoctorWithCount, ServiceError> {
         let created_by = caller.account()?;
+        let (input, shape_errors) = self.check_linked_user(input, shape_errors)?;
         let details = input
             .validate(WriteMode::Create, shape_errors)?
             .into_new_details()
@@ -100,22 +106,25 @@ impl DoctorService {
         id: DoctorId,
     ) -> Result<DoctorDetail, ServiceError> {
         let doctor = self.reachable(caller, id, Operation::See)?;
+        let (now, target) = (self.clock.now(), Target::record(id.0, None));
         let related = mappings_visible(
             &caller.actor,
             MappingFilter {
                 doctor: Some(id),
                 ..MappingFilter::default()
             },
+            now,
         );
         let page = Page {
             number: 1,
             size: RELATED_LIMIT,
         };
-        let (now, target) = (self.clock.now(), Target::record(id.0, None));
         let mappings = caller
             .audit(self.trail.as_ref(), AuditAction::MappingList, now, target)
-            .run(|_| Ok(self.mappings.list(&related, page)?))?
-            .items;
+            .run(|_| match related {
+                Some(related) => Ok(self.mappings.list(&related, page)?.items),
+                None => Ok(Vec::new()),
+            })?;
         Ok(DoctorDetail { doctor, mappings })
     }
 
@@ -132,6 +141,7 @@ impl DoctorService {
     ) -> Result<DoctorWithCount, ServiceError> {
         let current = self.reachable(caller, id, Operation::Change)?;
         IfMatch::check(if_match.as_ref(), current.doctor.version)?;
+        let (input, shape_errors) = self.check_linked_user(input, shape_errors)?;
         let changes: DoctorChanges = input.validate(mode, shape_errors)?;
         write_with_version_check(
             current,
@@ -174,6 +184,23 @@ impl DoctorService {
     }
 
     /// The doctor if the domain lets the caller do `operation` with it.
+    /// Reports a linked account that does not exist like DRF's primary-key fields, beside the
+    /// other fields' problems.
+    fn check_linked_user(
+        &self,
+        mut input: DoctorInput,
+        mut shape_errors: FieldErrors,
+    ) -> Result<(DoctorInput, FieldErrors), ServiceError> {
+        if let Submitted::Given(Some(id)) = input.user
+            && id >= 1
+            && self.users.find_by_id(UserId(id))?.is_none()
+        {
+            shape_errors.add(LINKED_USER, FieldProblem::UnknownRecord { given: id });
+            input.user = Submitted::Rejected;
+        }
+        Ok((input, shape_errors))
+    }
+
     fn reachable(
         &self,
         caller: &Caller,

@@ -6,7 +6,10 @@
 
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
+use healthcare_domain::access::{CareTie, ClinicScope};
 use healthcare_domain::audit::AuditEvent;
+use healthcare_domain::break_glass::{Grant, NewGrant};
+use healthcare_domain::clinic::ClinicId;
 use healthcare_domain::doctor::{Doctor, DoctorDetails, DoctorFilter, DoctorId};
 use healthcare_domain::mapping::{Mapping, MappingFilter, MappingId};
 use healthcare_domain::patient::{Patient, PatientDetails, PatientFilter, PatientId};
@@ -15,7 +18,8 @@ use healthcare_domain::{Timestamp, UserId};
 use crate::RepoError;
 use crate::pagination::{Page, PageOf};
 use crate::ports::{
-    DoctorRepository, DoctorWithCount, MappingRepository, MappingView, PatientRepository,
+    BreakGlassRepository, DoctorRepository, DoctorWithCount, MappingRepository, MappingView,
+    PatientRepository,
 };
 
 #[derive(Default)]
@@ -23,11 +27,43 @@ struct State {
     patients: Vec<Patient>,
     doctors: Vec<Doctor>,
     mappings: Vec<Mapping>,
+    /// Break-glass grants: patient, clinician, until when.
+    grants: Vec<(PatientId, UserId, Timestamp)>,
     stored_rows: Vec<AuditEvent>,
     last_id: i64,
 }
 
 impl State {
+    /// How `user` is tied to `patient` at `at`, as the port says.
+    fn care_tie(&self, patient: PatientId, user: UserId, at: Timestamp) -> CareTie {
+        let granted = self
+            .grants
+            .iter()
+            .any(|&(on, to, until)| on == patient && to == user && until > at);
+        let treating = self.mappings.iter().any(|m| {
+            m.is_active
+                && m.patient_id == patient
+                && self
+                    .doctor(m.doctor_id)
+                    .is_some_and(|d| d.details.linked_user == Some(user))
+        });
+        match (granted, treating) {
+            (true, _) => CareTie::BreakGlass,
+            (false, true) => CareTie::Treating,
+            (false, false) => CareTie::None,
+        }
+    }
+
+    /// Whether `patient` is in a member's view.
+    fn in_scope(&self, patient: &Patient, scope: Option<ClinicScope>) -> bool {
+        scope.is_none_or(|scope| {
+            patient.clinic == scope.clinic
+                && scope.care_team_of.is_none_or(|(user, at)| {
+                    patient.owner == user || self.care_tie(patient.id, user, at) != CareTie::None
+                })
+        })
+    }
+
     fn next_id(&mut self) -> i64 {
         self.last_id += 1;
         self.last_id
@@ -133,6 +169,11 @@ impl FakeStore {
         state.doctors.push(doctor);
     }
 
+    /// Stores a break-glass grant of `user` on `patient`, running until `until`.
+    pub(crate) fn add_grant(&self, patient: PatientId, user: UserId, until: Timestamp) {
+        self.state().grants.push((patient, user, until));
+    }
+
     /// Stores `mapping` as given.
     pub(crate) fn add_mapping(&self, mapping: Mapping) {
         let mut state = self.state();
@@ -172,6 +213,7 @@ impl PatientRepository for FakeStore {
             .patients
             .iter()
             .filter(|p| filter.owner.is_none_or(|owner| p.owner == owner))
+            .filter(|p| state.in_scope(p, filter.scope))
             .filter(|p| matches_archived(p.archived_at, filter.archived))
             .filter(|p| {
                 (filter.search.as_deref())
@@ -183,8 +225,18 @@ impl PatientRepository for FakeStore {
         Ok(page_of(found, page))
     }
 
+    fn care_tie(
+        &self,
+        patient: PatientId,
+        user: UserId,
+        at: Timestamp,
+    ) -> Result<CareTie, RepoError> {
+        Ok(self.state().care_tie(patient, user, at))
+    }
+
     fn insert(
         &self,
+        clinic: ClinicId,
         owner: UserId,
         details: &PatientDetails,
         at: Timestamp,
@@ -195,6 +247,7 @@ impl PatientRepository for FakeStore {
         let patient = Patient {
             id,
             owner,
+            clinic,
             details: details.clone(),
             created_at: at,
             updated_at: at,
@@ -374,11 +427,15 @@ impl MappingRepository for FakeStore {
 
     fn list(&self, filter: &MappingFilter, page: Page) -> Result<PageOf<MappingView>, RepoError> {
         let state = self.state();
-        let owner_of = |mapping: &Mapping| state.patient(mapping.patient_id).map(|p| p.owner);
+        let in_scope = |mapping: &Mapping| {
+            state
+                .patient(mapping.patient_id)
+                .is_some_and(|patient| state.in_scope(patient, filter.scope))
+        };
         let mut found: Vec<MappingView> = state
             .mappings
             .iter()
-            .filter(|m| filter.owner.is_none_or(|owner| owner_of(m) == Some(owner)))
+            .filter(|m| in_scope(m))
             .filter(|m| filter.patient.is_none_or(|patient| m.patient_id == patient))
             .filter(|m| filter.doctor.is_none_or(|doctor| m.doctor_id == doctor))
             .filter(|m| filter.active.is_none_or(|active| m.is_active == active))
@@ -483,5 +540,35 @@ impl MappingRepository for FakeStore {
         mapping.is_active = false;
         state.stored_rows.push(audit.clone());
         Ok(true)
+    }
+}
+
+impl BreakGlassRepository for FakeStore {
+    fn grant(&self, grant: &NewGrant, audit: &AuditEvent) -> Result<Grant, RepoError> {
+        let mut state = self.state();
+        let id = state.next_id();
+        state
+            .grants
+            .push((grant.patient, grant.user, grant.expires_at));
+        state.stored_rows.push(AuditEvent {
+            resource_id: Some(id),
+            patient_id: Some(grant.patient),
+            ..audit.clone()
+        });
+        Ok(Grant {
+            id,
+            clinic: grant.clinic,
+            patient: grant.patient,
+            user: grant.user,
+            reason: grant.reason.as_str().to_owned(),
+            granted_at: grant.granted_at,
+            expires_at: grant.expires_at,
+        })
+    }
+
+    fn log(&self, _: ClinicId, _: Page) -> Result<PageOf<Grant>, RepoError> {
+        Err(RepoError::Internal(
+            "the in-memory store keeps no break-glass log".into(),
+        ))
     }
 }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use healthcare_domain::FieldErrors;
 use healthcare_domain::access::{
-    Access, Operation, mapping_access, mappings_visible, patient_access,
+    Access, CareTie, Operation, assignment_access, mapping_access, mappings_visible, patient_access,
 };
 use healthcare_domain::assignment::{AssignmentRequest, already_assigned};
 use healthcare_domain::audit::{AuditAction, AuditEvent};
@@ -21,6 +21,7 @@ use crate::ports::{
     PatientRepository,
 };
 use crate::services::audit::{Caller, Refusal, ScopedRow, Target, permit};
+use crate::services::patients::{care_tie, mark_break_glass, shown_to};
 use crate::{RepoError, Resource, ServiceError};
 
 /// How often an assignment is judged again when its patient or doctor changed under it.
@@ -157,8 +158,13 @@ impl MappingService {
             .flatten();
         // Record which patient was asked for, whether or not the caller may see it.
         event.patient_id = patient.as_ref().map(|found| found.id);
+        let now = event.at;
+        let patient_tie = match &patient {
+            Some(found) => care_tie(self.patients.as_ref(), &caller.actor, found, now)?,
+            None => CareTie::None,
+        };
         let hidden = patient.as_ref().is_some_and(|found| {
-            patient_access(&caller.actor, found, Operation::Change) == Access::Hidden
+            assignment_access(&caller.actor, found, patient_tie) == Access::Hidden
         });
         let refuse = |errors: FieldErrors| {
             let error = ServiceError::from(errors);
@@ -174,10 +180,14 @@ impl MappingService {
         let request = AssignmentRequest {
             actor: caller.actor,
             patient: (patient_ref, patient.as_ref()),
+            patient_tie,
             doctor: (doctor_ref, doctor.as_ref().map(|found| &found.doctor)),
         };
         match request.check_fields() {
-            Ok(ids) if errors.is_empty() => Ok(ids),
+            Ok(ids) if errors.is_empty() => {
+                event.break_glass = patient_tie == CareTie::BreakGlass;
+                Ok(ids)
+            }
             Ok(_) => Err(refuse(errors)),
             Err(field_errors) => {
                 errors.merge(field_errors);
@@ -197,15 +207,14 @@ impl MappingService {
             resource_id: None,
             patient_id: filter.patient,
         };
-        let filter = mappings_visible(&caller.actor, filter);
+        let now = self.clock.now();
+        let visible = mappings_visible(&caller.actor, filter, now);
         caller
-            .audit(
-                self.trail(),
-                AuditAction::MappingList,
-                self.clock.now(),
-                target,
-            )
-            .run(|_| Ok(self.mappings.list(&filter, page)?))
+            .audit(self.trail(), AuditAction::MappingList, now, target)
+            .run(|_| match visible {
+                Some(filter) => Ok(self.mappings.list(&filter, page)?),
+                None => Ok(PageOf::empty()),
+            })
     }
 
     /// A patient the caller may see, with its active assignments.
@@ -224,18 +233,21 @@ impl MappingService {
             self.clock.now(),
             target,
         );
-        scope.run(|_| {
+        scope.run(|event| {
             let patient = self
                 .patients
                 .find(patient_id)?
                 .ok_or(ServiceError::NotFound(Resource::Patient))?;
+            let now = self.clock.now();
+            let tie = care_tie(self.patients.as_ref(), &caller.actor, &patient, now)?;
             permit(
-                patient_access(&caller.actor, &patient, Operation::See),
+                patient_access(&caller.actor, &patient, tie, Operation::See),
                 Resource::Patient,
             )?;
+            mark_break_glass(event, tie);
             let assignments = self.mappings.active_for_patient(patient_id)?;
             Ok(PatientAssignments {
-                patient,
+                patient: shown_to(caller, patient),
                 assignments,
             })
         })
@@ -282,10 +294,12 @@ impl MappingService {
         let mapping = self.mappings.find(id)?.ok_or(not_found.clone())?;
         event.patient_id = Some(mapping.patient_id);
         let patient = self.patients.find(mapping.patient_id)?.ok_or(not_found)?;
+        let tie = care_tie(self.patients.as_ref(), &caller.actor, &patient, event.at)?;
         permit(
-            mapping_access(&caller.actor, &mapping, &patient, operation),
+            mapping_access(&caller.actor, &mapping, &patient, tie, operation),
             Resource::PatientDoctorMapping,
         )?;
+        event.break_glass = tie == CareTie::BreakGlass;
         Ok((mapping, patient))
     }
 

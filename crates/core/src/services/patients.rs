@@ -3,18 +3,27 @@
 
 use std::sync::Arc;
 
-use healthcare_domain::access::{Operation, mappings_visible, patient_access, patients_visible};
+use chrono::Duration;
+
+use healthcare_domain::access::{
+    Access, Actor, CareTie, Operation, mappings_visible, medical_history_access, patient_access,
+    patient_creation_access, patients_visible,
+};
 use healthcare_domain::audit::AuditAction;
-use healthcare_domain::fields::WriteMode;
+use healthcare_domain::break_glass::{
+    self, BreakGlass, BreakGlassReason, Grant, NewGrant, break_glass_access,
+};
+use healthcare_domain::fields::{Submitted, WriteMode, check_field};
 use healthcare_domain::mapping::MappingFilter;
 use healthcare_domain::patient::{Patient, PatientChanges, PatientFilter, PatientId, PatientInput};
 use healthcare_domain::{FieldErrors, User};
 
 use crate::pagination::{Page, PageOf};
 use crate::ports::{
-    AuditTrail, Clock, MappingRepository, MappingView, PatientRepository, UserRepository,
+    AuditTrail, BreakGlassRepository, Clock, MappingRepository, MappingView, PatientRepository,
+    UserRepository,
 };
-use crate::services::audit::{Caller, Refusal, Target, permit};
+use crate::services::audit::{Caller, Refusal, ScopedRow, Target, permit};
 use crate::services::versioning::{IfMatch, write_with_version_check};
 use crate::{Resource, ServiceError};
 
@@ -45,18 +54,89 @@ pub struct PatientPorts {
     pub trail: Arc<dyn AuditTrail>,
     /// Time.
     pub clock: Arc<dyn Clock>,
+    /// Break-glass grants.
+    pub grants: Arc<dyn BreakGlassRepository>,
 }
 
 /// Use cases on patients.
 #[derive(Clone)]
 pub struct PatientService {
     ports: PatientPorts,
+    break_glass_lasts: Duration,
 }
 
 impl PatientService {
-    /// Wires the service to its ports.
+    /// Wires the service to its ports; a break-glass grant lasts
+    /// [`break_glass::DEFAULT_MINUTES`] until [`Self::with_break_glass_minutes`] says otherwise.
     pub fn new(ports: PatientPorts) -> Self {
-        Self { ports }
+        Self {
+            ports,
+            break_glass_lasts: Duration::minutes(break_glass::DEFAULT_MINUTES),
+        }
+    }
+
+    /// The same service, with break-glass grants lasting `minutes` (`BREAK_GLASS_MINUTES`).
+    pub fn with_break_glass_minutes(self, minutes: i64) -> Self {
+        Self {
+            break_glass_lasts: Duration::minutes(minutes),
+            ..self
+        }
+    }
+
+    /// Opens a break-glass grant of the caller (a clinician) on a patient of their clinic
+    /// outside their care team, for the configured time, with `reason`: one audit row, naming
+    /// the grant. A patient the caller already sees is a conflict (409); another clinic's, an
+    /// archived one, or a caller whose role never treats: "not found", recorded as a denial.
+    pub fn break_glass(
+        &self,
+        caller: &Caller,
+        id: PatientId,
+        reason: Submitted<String>,
+        shape_errors: FieldErrors,
+    ) -> Result<Grant, ServiceError> {
+        let now = self.now();
+        let target = Target {
+            resource_id: None,
+            patient_id: Some(id),
+        };
+        let scope = caller.audit(self.trail(), AuditAction::PatientBreakGlass, now, target);
+        scope.run(|event| {
+            let user = caller.account()?;
+            let patient = self
+                .ports
+                .patients
+                .find(id)?
+                .ok_or(ServiceError::NotFound(Resource::Patient))?;
+            let tie = care_tie(self.ports.patients.as_ref(), &caller.actor, &patient, now)?;
+            match break_glass_access(&caller.actor, &patient, tie) {
+                BreakGlass::Allowed => {}
+                BreakGlass::AlreadyVisible => return Err(ServiceError::AlreadyVisible.into()),
+                BreakGlass::Hidden => {
+                    return Err(Refusal::denied(ServiceError::NotFound(Resource::Patient)));
+                }
+            }
+            let mut errors = shape_errors;
+            let reason = check_field(
+                &mut errors,
+                "reason",
+                reason,
+                true,
+                WriteMode::Create,
+                |raw: String| BreakGlassReason::parse(&raw),
+            );
+            let Some(reason) = reason.filter(|_| errors.is_empty()) else {
+                return Err(errors.into());
+            };
+            let grant = NewGrant {
+                clinic: patient.clinic,
+                patient: patient.id,
+                user,
+                reason,
+                granted_at: now,
+                expires_at: now + self.break_glass_lasts,
+            };
+            Ok(self.ports.grants.grant(&grant, event.for_change())?)
+        })
     }
 
     /// The patients matching `filter` that the caller may see, newest first. An empty search
@@ -67,19 +147,24 @@ impl PatientService {
         filter: PatientFilter,
         page: Page,
     ) -> Result<PageOf<Patient>, ServiceError> {
-        let mut filter = patients_visible(&caller.actor, filter);
-        filter.search = filter.search.filter(|search| !search.is_empty());
+        let now = self.now();
+        let visible = patients_visible(&caller.actor, filter, now).map(|mut filter| {
+            filter.search = filter.search.filter(|search| !search.is_empty());
+            filter
+        });
         caller
-            .audit(
-                self.trail(),
-                AuditAction::PatientList,
-                self.now(),
-                Target::NONE,
-            )
-            .run(|_| Ok(self.ports.patients.list(&filter, page)?))
+            .audit(self.trail(), AuditAction::PatientList, now, Target::NONE)
+            .run(|_| {
+                let Some(filter) = visible else {
+                    return Ok(PageOf::empty());
+                };
+                let page = self.ports.patients.list(&filter, page)?;
+                Ok(page.map(|patient| shown_to(caller, patient)))
+            })
     }
 
-    /// Creates a patient registered by the caller.
+    /// Creates a patient registered by the caller in their clinic (where they join its care
+    /// team).
     pub fn create_patient(
         &self,
         caller: &Caller,
@@ -90,16 +175,20 @@ impl PatientService {
         let scope = caller.audit(self.trail(), AuditAction::PatientCreate, now, Target::NONE);
         scope.run(|event| {
             let owner = caller.account()?;
+            let clinic = caller.clinic().ok_or(ServiceError::Forbidden)?;
+            permit(patient_creation_access(&caller.actor), Resource::Patient)?;
+            refuse_medical_history_unless(&input, caller.actor.reads_medical_history())?;
             let details = input
                 .validate(WriteMode::Create, shape_errors)?
                 .into_new_details()
                 .ok_or_else(|| {
                     ServiceError::Internal("create validation left a required field unset".into())
                 })?;
-            Ok(self
-                .ports
-                .patients
-                .insert(owner, &details, now, event.for_change())?)
+            let patient =
+                self.ports
+                    .patients
+                    .insert(clinic, owner, &details, now, event.for_change())?;
+            Ok(shown_to(caller, patient))
         })
     }
 
@@ -108,7 +197,11 @@ impl PatientService {
         let target = Target::patient(id);
         caller
             .audit(self.trail(), AuditAction::PatientRead, self.now(), target)
-            .run(|_| self.reachable(caller, id, Operation::See))
+            .run(|event| {
+                let (patient, tie) = self.reachable(caller, id, Operation::See)?;
+                mark_break_glass(event, tie);
+                Ok(shown_to(caller, patient))
+            })
     }
 
     /// A patient the caller may see, with its owner and the mappings the caller may see
@@ -120,8 +213,9 @@ impl PatientService {
     ) -> Result<PatientDetail, ServiceError> {
         let target = Target::patient(id);
         let scope = caller.audit(self.trail(), AuditAction::PatientRead, self.now(), target);
-        scope.run(|_| {
-            let patient = self.reachable(caller, id, Operation::See)?;
+        scope.run(|event| {
+            let (patient, tie) = self.reachable(caller, id, Operation::See)?;
+            mark_break_glass(event, tie);
             let owner = self.ports.users.find_by_id(patient.owner)?;
             let related = mappings_visible(
                 &caller.actor,
@@ -129,14 +223,18 @@ impl PatientService {
                     patient: Some(id),
                     ..MappingFilter::default()
                 },
+                self.now(),
             );
             let page = Page {
                 number: 1,
                 size: RELATED_LIMIT,
             };
-            let mappings = self.ports.mappings.list(&related, page)?.items;
+            let mappings = match related {
+                Some(related) => self.ports.mappings.list(&related, page)?.items,
+                None => Vec::new(),
+            };
             Ok(PatientDetail {
-                patient,
+                patient: shown_to(caller, patient),
                 owner,
                 mappings,
             })
@@ -158,7 +256,14 @@ impl PatientService {
         let target = Target::patient(id);
         let scope = caller.audit(self.trail(), AuditAction::PatientUpdate, now, target);
         scope.run(|event| {
-            let current = self.reachable(caller, id, Operation::Change)?;
+            let (current, tie) = self.reachable(caller, id, Operation::Change)?;
+            mark_break_glass(event, tie);
+            if !matches!(input.medical_history, Submitted::Absent) {
+                permit(
+                    medical_history_access(&caller.actor, &current, tie),
+                    Resource::Patient,
+                )?;
+            }
             IfMatch::check(if_match.as_ref(), current.version)?;
             let changes: PatientChanges = input.validate(mode, shape_errors)?;
             Ok(write_with_version_check(
@@ -176,9 +281,11 @@ impl PatientService {
                 },
                 || {
                     self.reachable(caller, id, Operation::Change)
+                        .map(|(patient, _)| patient)
                         .map_err(|refusal| refusal.error)
                 },
-            )?)
+            )
+            .map(|patient| shown_to(caller, patient))?)
         })
     }
 
@@ -188,7 +295,8 @@ impl PatientService {
         let target = Target::patient(id);
         let scope = caller.audit(self.trail(), AuditAction::PatientDelete, now, target);
         scope.run(|event| {
-            self.reachable(caller, id, Operation::Archive)?;
+            let (_, tie) = self.reachable(caller, id, Operation::Archive)?;
+            mark_break_glass(event, tie);
             if self.ports.patients.archive(id, now, event.for_change())? {
                 Ok(())
             } else {
@@ -215,24 +323,30 @@ impl PatientService {
         })
     }
 
-    /// The patient if the domain lets the caller do `operation` with it; the refusal says
-    /// whether that was a denial.
+    /// The patient if the domain lets the caller do `operation` with it, and the caller's
+    /// care tie to it; the refusal says whether that was a denial.
     fn reachable(
         &self,
         caller: &Caller,
         id: PatientId,
         operation: Operation,
-    ) -> Result<Patient, Refusal> {
+    ) -> Result<(Patient, CareTie), Refusal> {
         let patient = self
             .ports
             .patients
             .find(id)?
             .ok_or(ServiceError::NotFound(Resource::Patient))?;
+        let tie = care_tie(
+            self.ports.patients.as_ref(),
+            &caller.actor,
+            &patient,
+            self.now(),
+        )?;
         permit(
-            patient_access(&caller.actor, &patient, operation),
+            patient_access(&caller.actor, &patient, tie, operation),
             Resource::Patient,
         )?;
-        Ok(patient)
+        Ok((patient, tie))
     }
 
     fn trail(&self) -> &dyn AuditTrail {
@@ -241,5 +355,44 @@ impl PatientService {
 
     fn now(&self) -> healthcare_domain::Timestamp {
         self.ports.clock.now()
+    }
+}
+
+/// The actor's care tie to `patient`, asking the store only when it decides anything
+/// ([`Actor::care_tie_to_look_up`]).
+pub(crate) fn care_tie(
+    patients: &dyn PatientRepository,
+    actor: &Actor,
+    patient: &Patient,
+    now: healthcare_domain::Timestamp,
+) -> Result<CareTie, ServiceError> {
+    Ok(match actor.care_tie_to_look_up(patient) {
+        Some(user) => patients.care_tie(patient.id, user, now)?,
+        None => CareTie::None,
+    })
+}
+
+/// Marks the use case's row as an access made under a break-glass grant when that is what
+/// allowed it.
+pub(crate) fn mark_break_glass(row: &mut ScopedRow, tie: CareTie) {
+    row.event_mut().break_glass = tie == CareTie::BreakGlass;
+}
+
+/// `patient` as the caller may see it: without its medical history for a role that never
+/// reads one (the JSON adapter also leaves the field out).
+pub(crate) fn shown_to(caller: &Caller, mut patient: Patient) -> Patient {
+    if !caller.reads_medical_history() {
+        patient.details.medical_history.clear();
+    }
+    patient
+}
+
+/// Refuses (403) a write that carries a medical history, valid or not, from a role that may
+/// not write one.
+fn refuse_medical_history_unless(input: &PatientInput, may_write: bool) -> Result<(), Refusal> {
+    if may_write || matches!(input.medical_history, Submitted::Absent) {
+        Ok(())
+    } else {
+        permit(Access::Forbidden, Resource::Patient)
     }
 }

@@ -4,6 +4,7 @@ use chrono::{TimeZone, Utc};
 
 use super::*;
 use crate::Timestamp;
+use crate::clinic::{ClinicId, Role};
 use crate::doctor::{DoctorChanges, DoctorId, DoctorInput};
 use crate::errors::FieldErrors;
 use crate::fields::{Submitted, WriteMode};
@@ -13,8 +14,20 @@ use crate::patient::{PatientChanges, PatientId, PatientInput};
 use Access::{Absent, Forbidden, Granted, Hidden};
 use Operation::{Archive, Change, Restore, See};
 
-const OWNER: Actor = Actor::RecordOwner(UserId(7));
-const STRANGER: Actor = Actor::RecordOwner(UserId(8));
+const CLINIC: ClinicId = ClinicId(1);
+
+const fn member(user: i64, clinic: ClinicId, role: Role) -> Actor {
+    Actor::Member(ClinicMember {
+        user: UserId(user),
+        clinic,
+        role,
+    })
+}
+
+/// The patients' registrar, admin of their clinic (as in a personal clinic).
+const OWNER: Actor = member(7, CLINIC, Role::Admin);
+/// An admin of another clinic.
+const STRANGER: Actor = member(8, ClinicId(2), Role::Admin);
 const STAFF: Actor = Actor::PlatformStaff(UserId(9));
 const OPERATIONS: [Operation; 4] = [See, Change, Archive, Restore];
 
@@ -43,6 +56,7 @@ fn patient(archived: bool) -> Patient {
     Patient {
         id: PatientId(1),
         owner: UserId(7),
+        clinic: CLINIC,
         details,
         created_at: at(),
         updated_at: at(),
@@ -61,6 +75,7 @@ fn doctor(archived: bool) -> Doctor {
         qualification: given("PhD"),
         consultation_fee: given("0"),
         is_available: Submitted::Given(true),
+        user: Submitted::Absent,
     }
     .validate(WriteMode::Create, FieldErrors::new())
     .ok()
@@ -123,7 +138,7 @@ fn an_owner_reaches_only_their_live_patients_and_staff_reach_every_patient() {
     ];
     for (actor, patient, expected) in table {
         assert_table("patient", actor, expected, |actor, operation| {
-            patient_access(actor, patient, operation)
+            patient_access(actor, patient, CareTie::None, operation)
         });
     }
 }
@@ -171,7 +186,7 @@ fn mappings_follow_their_patient_and_ended_ones_are_seen_only_by_staff() {
     ];
     for (actor, mapping, patient, expected) in table {
         assert_table("mapping", actor, expected, |actor, operation| {
-            mapping_access(actor, mapping, patient, operation)
+            mapping_access(actor, mapping, patient, CareTie::None, operation)
         });
     }
 }
@@ -194,23 +209,168 @@ fn only_active_staff_act_as_platform_staff() {
     assert_eq!(Actor::Operator.user(), None);
 }
 
+/// The role table inside one clinic, for a live patient someone else registered: every role,
+/// a clinician with each kind of tie, every operation on the patient and its mappings.
 #[test]
-fn owners_lists_are_narrowed_to_their_live_records_and_staff_lists_are_not() {
+fn members_reach_their_clinics_patients_as_their_role_and_care_team_allow() {
+    let live = patient(false);
+    let active = mapping(true);
+    let clinician = member(20, CLINIC, Role::Clinician);
+    let table = [
+        // actor, tie: patient [See, Change, Archive, Restore], mapping, medical history, assign
+        (
+            member(21, CLINIC, Role::Admin),
+            CareTie::None,
+            [Granted, Granted, Granted, Forbidden],
+            [Granted, Granted, Granted, Absent],
+            Granted,
+            Granted,
+        ),
+        (
+            clinician,
+            CareTie::None,
+            [Hidden; 4],
+            [Hidden; 4],
+            Hidden,
+            Hidden,
+        ),
+        (
+            clinician,
+            CareTie::Treating,
+            [Granted, Granted, Granted, Forbidden],
+            [Granted, Granted, Granted, Absent],
+            Granted,
+            Granted,
+        ),
+        (
+            clinician,
+            CareTie::BreakGlass,
+            [Granted, Granted, Granted, Forbidden],
+            [Granted, Granted, Granted, Absent],
+            Granted,
+            Granted,
+        ),
+        (
+            member(22, CLINIC, Role::FrontDesk),
+            CareTie::None,
+            [Granted, Granted, Forbidden, Forbidden],
+            [Granted, Granted, Granted, Absent],
+            Forbidden,
+            Granted,
+        ),
+        (
+            member(23, CLINIC, Role::Auditor),
+            CareTie::None,
+            [Hidden; 4],
+            [Hidden; 4],
+            Hidden,
+            Hidden,
+        ),
+    ];
+    for (actor, tie, on_patient, on_mapping, history, assign) in table {
+        assert_table("patient", actor, on_patient, |actor, operation| {
+            patient_access(actor, &live, tie, operation)
+        });
+        assert_table("mapping", actor, on_mapping, |actor, operation| {
+            mapping_access(actor, &active, &live, tie, operation)
+        });
+        assert_eq!(
+            medical_history_access(&actor, &live, tie),
+            history,
+            "{actor:?}"
+        );
+        assert_eq!(assignment_access(&actor, &live, tie), assign, "{actor:?}");
+    }
+    // A clinician reaches the patients they registered; another clinic's are hidden from every
+    // role, whatever the tie the store reports.
+    let registrar = member(7, CLINIC, Role::Clinician);
+    assert_eq!(
+        patient_access(&registrar, &live, CareTie::None, See),
+        Granted
+    );
+    for role in Role::ALL {
+        let outsider = member(7, ClinicId(2), role);
+        for tie in [CareTie::None, CareTie::Treating, CareTie::BreakGlass] {
+            assert_table(
+                "foreign patient",
+                outsider,
+                [Hidden; 4],
+                |actor, operation| patient_access(actor, &live, tie, operation),
+            );
+            assert_eq!(assignment_access(&outsider, &live, tie), Hidden);
+        }
+    }
+}
+
+#[test]
+fn only_clinicians_outside_their_own_registrations_need_the_store_asked() {
+    let live = patient(false);
+    assert_eq!(
+        member(20, CLINIC, Role::Clinician).care_tie_to_look_up(&live),
+        Some(UserId(20))
+    );
+    for actor in [
+        member(7, CLINIC, Role::Clinician),
+        member(20, ClinicId(2), Role::Clinician),
+        member(20, CLINIC, Role::Admin),
+        member(20, CLINIC, Role::FrontDesk),
+        member(20, CLINIC, Role::Auditor),
+        STAFF,
+        Actor::Operator,
+    ] {
+        assert_eq!(actor.care_tie_to_look_up(&live), None, "{actor:?}");
+    }
+    let readers: Vec<bool> = [Role::Admin, Role::Clinician, Role::FrontDesk, Role::Auditor]
+        .map(|role| member(20, CLINIC, role).reads_medical_history())
+        .to_vec();
+    assert_eq!(readers, vec![true, true, false, false]);
+    assert!(STAFF.reads_medical_history() && Actor::Operator.reads_medical_history());
+}
+
+#[test]
+fn members_lists_are_narrowed_to_their_clinics_view_and_staff_lists_are_not() {
     let requested = PatientFilter {
         search: Some("roe".into()),
         owner: Some(UserId(8)),
         archived: Some(true),
+        scope: None,
     };
-    let narrowed = patients_visible(&OWNER, requested.clone());
+    let whole_clinic = Some(ClinicScope {
+        clinic: CLINIC,
+        care_team_of: None,
+    });
     assert_eq!(
-        narrowed,
-        PatientFilter {
+        patients_visible(&OWNER, requested.clone(), at()),
+        Some(PatientFilter {
             search: Some("roe".into()),
-            owner: Some(UserId(7)),
+            owner: Some(UserId(8)),
             archived: Some(false),
-        }
+            scope: whole_clinic,
+        })
     );
-    assert_eq!(patients_visible(&STAFF, requested.clone()), requested);
+    let front_desk = member(22, CLINIC, Role::FrontDesk);
+    assert_eq!(
+        patients_visible(&front_desk, requested.clone(), at()).and_then(|f| f.scope),
+        whole_clinic
+    );
+    assert_eq!(
+        patients_visible(
+            &member(20, CLINIC, Role::Clinician),
+            requested.clone(),
+            at()
+        )
+        .and_then(|f| f.scope),
+        Some(ClinicScope {
+            clinic: CLINIC,
+            care_team_of: Some((UserId(20), at())),
+        })
+    );
+    let auditor = member(23, CLINIC, Role::Auditor);
+    assert_eq!(patients_visible(&auditor, requested.clone(), at()), None);
+    assert_eq!(
+        patients_visible(&STAFF, requested.clone(), at()),
+        Some(requested)
+    );
 
     let doctors = DoctorFilter {
         archived: Some(true),
@@ -223,14 +383,17 @@ fn owners_lists_are_narrowed_to_their_live_records_and_staff_lists_are_not() {
     assert_eq!(doctors_visible(&STAFF, doctors.clone()), doctors);
 
     let mappings = MappingFilter {
-        owner: Some(UserId(8)),
         active: Some(false),
         ..MappingFilter::default()
     };
-    let narrowed = mappings_visible(&OWNER, mappings);
+    let narrowed = mappings_visible(&OWNER, mappings, at()).expect("an admin sees mappings");
     assert_eq!(
-        (narrowed.owner, narrowed.active),
-        (Some(UserId(7)), Some(true))
+        (narrowed.scope, narrowed.active),
+        (whole_clinic, Some(true))
     );
-    assert_eq!(mappings_visible(&Actor::Operator, mappings), mappings);
+    assert_eq!(mappings_visible(&auditor, mappings, at()), None);
+    assert_eq!(
+        mappings_visible(&Actor::Operator, mappings, at()),
+        Some(mappings)
+    );
 }

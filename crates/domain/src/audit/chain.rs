@@ -161,6 +161,11 @@ fn event_content(mut out: Vec<u8>, event: &AuditEvent) -> Vec<u8> {
         &mut out,
         event.origin.request_id.as_deref().map(str::as_bytes),
     );
+    // A trailing marker, present only on marked rows: every row written before the marker
+    // existed keeps its encoding, and so its MACs.
+    if event.break_glass {
+        field(&mut out, Some(b"break_glass"));
+    }
     out
 }
 
@@ -326,6 +331,7 @@ mod tests {
                 client_address: Some("10.0.0.1".into()),
                 request_id: Some("r-1".into()),
             },
+            break_glass: false,
         }
     }
 
@@ -379,6 +385,35 @@ mod tests {
         assert_eq!(AuditAction::parse("patient.READ"), None);
         assert_eq!(AuditAction::MappingList.resource_type(), "mapping");
         assert_eq!(AuditAction::AuditRead.resource_type(), "audit_event");
+    }
+
+    #[test]
+    fn the_break_glass_mark_is_covered_and_leaves_unmarked_rows_as_they_were() {
+        let unmarked = event(3);
+        let marked = AuditEvent {
+            break_glass: true,
+            ..unmarked.clone()
+        };
+        let (plain, with_mark) = (
+            canonical_content(1, 3, &unmarked),
+            canonical_content(1, 3, &marked),
+        );
+        let mut expected = plain.clone();
+        field(&mut expected, Some(b"break_glass"));
+        assert_eq!(
+            with_mark, expected,
+            "a trailing marker, after every other field"
+        );
+        let key = ChainKey::new(b"k".to_vec());
+        assert_ne!(
+            key.seal(&Mac::GENESIS, 1, 3, &unmarked),
+            key.seal(&Mac::GENESIS, 1, 3, &marked)
+        );
+        let row_seal = key.seal_row([1; 16], &unmarked);
+        assert!(
+            !key.row_verifies(&row_seal, &marked),
+            "removing a mark is tampering"
+        );
     }
 
     #[test]

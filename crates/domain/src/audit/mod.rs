@@ -70,11 +70,16 @@ pub enum AuditAction {
     ClinicMemberUpdate,
     /// Removing a member, or leaving (`DELETE /api/clinics/{id}/members/{user_id}/`).
     ClinicMemberRemove,
+    /// Acting in another clinic (`POST /api/auth/switch-clinic/`).
+    ClinicSwitch,
+    /// Opening a break-glass grant on a patient (`POST /api/patients/{id}/break-glass/`); the
+    /// row names the grant, whose reason the clinic's break-glass log shows.
+    PatientBreakGlass,
 }
 
 impl AuditAction {
     /// Every action, in documentation order.
-    pub const ALL: [AuditAction; 24] = [
+    pub const ALL: [AuditAction; 26] = [
         Self::PatientRead,
         Self::PatientList,
         Self::PatientCreate,
@@ -99,6 +104,8 @@ impl AuditAction {
         Self::ClinicJoin,
         Self::ClinicMemberUpdate,
         Self::ClinicMemberRemove,
+        Self::ClinicSwitch,
+        Self::PatientBreakGlass,
     ];
 
     /// The stored name, e.g. `patient.read`.
@@ -128,6 +135,8 @@ impl AuditAction {
             Self::ClinicJoin => "clinic.join",
             Self::ClinicMemberUpdate => "clinic.member_update",
             Self::ClinicMemberRemove => "clinic.member_remove",
+            Self::ClinicSwitch => "clinic.switch",
+            Self::PatientBreakGlass => "patient.break_glass",
         }
     }
 
@@ -161,7 +170,9 @@ impl AuditAction {
             | Self::ClinicInvite
             | Self::ClinicJoin
             | Self::ClinicMemberUpdate
-            | Self::ClinicMemberRemove => "clinic",
+            | Self::ClinicMemberRemove
+            | Self::ClinicSwitch => "clinic",
+            Self::PatientBreakGlass => "break_glass_grant",
         }
     }
 }
@@ -238,6 +249,9 @@ pub struct AuditEvent {
     pub outcome: AuditOutcome,
     /// From where.
     pub origin: RequestOrigin,
+    /// Allowed only by the actor's break-glass grant on the patient: marked so that reviewers
+    /// find every access made under one.
+    pub break_glass: bool,
 }
 
 /// A stored row: the event, its database id, the MAC the server wrote it with and, once

@@ -6,28 +6,59 @@ mod audit;
 mod records;
 mod staff;
 
+use healthcare_core::ports::ClinicRepository;
 use healthcare_domain::UserId;
-use healthcare_domain::access::{Actor, doctors_visible, mappings_visible, patients_visible};
+use healthcare_domain::access::{
+    Actor, ClinicMember, doctors_visible, mappings_visible, patients_visible,
+};
+use healthcare_domain::clinic::{ClinicId, Role};
 use healthcare_domain::doctor::DoctorFilter;
 use healthcare_domain::mapping::MappingFilter;
 use healthcare_domain::patient::PatientFilter;
+use healthcare_persistence::{DbPool, DieselClinicRepository};
+
+/// When the lists below are asked: no break-glass grant is involved in them.
+fn now() -> healthcare_domain::Timestamp {
+    chrono::Utc::now()
+}
+
+/// The personal clinic of `user` (every account has one, stored with it).
+fn personal_clinic(pool: &DbPool, user: UserId) -> ClinicId {
+    DieselClinicRepository::new(pool.clone())
+        .personal_membership(user)
+        .expect("read")
+        .expect("every account has a personal clinic")
+        .clinic
+        .id
+}
+
+/// `user` acting in their personal clinic, as every account starts.
+fn in_personal_clinic(pool: &DbPool, user: UserId) -> Actor {
+    Actor::Member(ClinicMember {
+        user,
+        clinic: personal_clinic(pool, user),
+        role: Role::Admin,
+    })
+}
 
 /// The patient list `owner` gets through the API: the domain's filter for them, so these
 /// tests check the query against the access rule, not against a copy of it.
-fn own_patients(owner: UserId, search: Option<&str>) -> PatientFilter {
+fn own_patients(pool: &DbPool, owner: UserId, search: Option<&str>) -> PatientFilter {
     let requested = PatientFilter {
         search: search.map(str::to_owned),
         ..PatientFilter::default()
     };
-    patients_visible(&Actor::RecordOwner(owner), requested)
+    patients_visible(&in_personal_clinic(pool, owner), requested, now())
+        .expect("an admin sees patients")
 }
 
 /// The mapping list `owner` gets through the API for `requested`.
-fn own_mappings(owner: UserId, requested: MappingFilter) -> MappingFilter {
-    mappings_visible(&Actor::RecordOwner(owner), requested)
+fn own_mappings(pool: &DbPool, owner: UserId, requested: MappingFilter) -> MappingFilter {
+    mappings_visible(&in_personal_clinic(pool, owner), requested, now())
+        .expect("an admin sees mappings")
 }
 
 /// The doctor directory as `user` sees it through the API.
-fn directory_for(user: UserId) -> DoctorFilter {
-    doctors_visible(&Actor::RecordOwner(user), DoctorFilter::default())
+fn directory_for(pool: &DbPool, user: UserId) -> DoctorFilter {
+    doctors_visible(&in_personal_clinic(pool, user), DoctorFilter::default())
 }

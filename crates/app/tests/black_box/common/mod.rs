@@ -267,6 +267,7 @@ impl TestApp {
                 patient_id: None,
                 outcome: healthcare_domain::audit::AuditOutcome::Success,
                 origin: healthcare_domain::audit::RequestOrigin::default(),
+                break_glass: false,
             };
             let step = now.timestamp() / 30 - 1;
             assert!(

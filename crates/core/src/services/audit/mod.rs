@@ -3,11 +3,12 @@
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
-use healthcare_domain::access::Actor;
+use healthcare_domain::access::{Actor, ClinicMember};
 use healthcare_domain::audit::{
     AuditAction, AuditEvent, AuditRecord, ChainBreak, ChainKey, ChainVerifier, Mac, RequestOrigin,
     VerifyPolicy,
 };
+use healthcare_domain::clinic::{ClinicId, Membership};
 use healthcare_domain::staff::{AuditTrailAccess, audit_trail_access};
 use healthcare_domain::{Timestamp, User, UserId};
 
@@ -16,6 +17,7 @@ use crate::pagination::{Page, PageOf};
 use crate::ports::{
     AuditFilter, AuditRepository, AuditTrail, Clock, PendingSeal, SealRound, SignInFactors,
 };
+use crate::services::auth::Authenticated;
 
 mod scope;
 
@@ -27,6 +29,10 @@ pub(crate) use scope::{AuditScope, Refusal, ScopedRow, Target, event_of, permit}
 pub struct Caller {
     /// Who acts, in what capacity.
     pub(crate) actor: Actor,
+    /// The clinic a member acts in, with their role there.
+    pub(crate) membership: Option<Membership>,
+    /// How the session signed in.
+    pub(crate) factors: SignInFactors,
     /// What the caller may do with the whole audit trail.
     pub(crate) audit_trail: AuditTrailAccess,
     /// Client address and request id, for the audit trail.
@@ -34,14 +40,42 @@ pub struct Caller {
 }
 
 impl Caller {
-    /// A user of the JSON API acting on their own records, whose session was signed in with
-    /// `factors`, from `origin`.
-    pub fn new(user: &User, factors: SignInFactors, origin: RequestOrigin) -> Self {
+    /// A user of the JSON API acting in their session's clinic, from `origin`.
+    pub fn new(session: &Authenticated, origin: RequestOrigin) -> Self {
+        let Authenticated {
+            user,
+            factors,
+            membership,
+        } = session;
         Self {
-            actor: Actor::RecordOwner(user.id),
-            audit_trail: audit_trail_access(user, factors == SignInFactors::PasswordAndCode),
+            actor: Actor::Member(ClinicMember {
+                user: user.id,
+                clinic: membership.clinic.id,
+                role: membership.role,
+            }),
+            membership: Some(membership.clone()),
+            factors: *factors,
+            audit_trail: audit_trail_access(user, *factors == SignInFactors::PasswordAndCode),
             origin,
         }
+    }
+
+    /// The clinic the caller acts in and their role there (members only).
+    pub fn membership(&self) -> Option<&Membership> {
+        self.membership.as_ref()
+    }
+
+    /// The id of the clinic the caller acts in (members only).
+    pub fn clinic(&self) -> Option<ClinicId> {
+        self.membership
+            .as_ref()
+            .map(|membership| membership.clinic.id)
+    }
+
+    /// Whether responses to this caller may hold patients' medical histories (a front desk's
+    /// leave the field out).
+    pub fn reads_medical_history(&self) -> bool {
+        self.actor.reads_medical_history()
     }
 
     /// `user` acting as platform staff through a session that proved its second factor;
@@ -50,6 +84,8 @@ impl Caller {
     pub(crate) fn platform_staff(user: &User, origin: RequestOrigin) -> Option<Self> {
         Some(Self {
             actor: Actor::platform_staff(user)?,
+            membership: None,
+            factors: SignInFactors::PasswordAndCode,
             audit_trail: audit_trail_access(user, true),
             origin,
         })
@@ -59,6 +95,8 @@ impl Caller {
     pub fn operator(origin: RequestOrigin) -> Self {
         Self {
             actor: Actor::Operator,
+            membership: None,
+            factors: SignInFactors::PasswordAndCode,
             audit_trail: AuditTrailAccess::Forbidden,
             origin,
         }

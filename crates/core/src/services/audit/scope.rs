@@ -68,6 +68,7 @@ pub(crate) fn event_of(
         patient_id: target.patient_id,
         outcome: AuditOutcome::Success,
         origin: origin.clone(),
+        break_glass: false,
     }
 }
 
@@ -100,6 +101,7 @@ impl From<ServiceError> for Refusal {
             | ServiceError::NotFound(_)
             | ServiceError::InvalidCredentials
             | ServiceError::PreconditionFailed
+            | ServiceError::AlreadyVisible
             | ServiceError::Unavailable(_)
             | ServiceError::Internal(_) => AuditOutcome::Failure,
         };

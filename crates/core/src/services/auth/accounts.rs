@@ -21,7 +21,12 @@ impl AuthService {
         input: RegistrationInput,
     ) -> Result<(User, SessionTokens), ServiceError> {
         self.create_user(input, false).and_then(|user| {
-            let tokens = self.start_session(user.id, SignInFactors::Password)?;
+            // Registration stored the personal clinic with the account.
+            let personal = self.membership_in(user.id, None)?.ok_or_else(|| {
+                ServiceError::Internal("a new account has no personal clinic".into())
+            })?;
+            let tokens =
+                self.start_session(user.id, SignInFactors::Password, personal.clinic.id)?;
             Ok((user, tokens))
         })
     }

@@ -3,12 +3,14 @@
 
 use std::sync::Arc;
 
+use healthcare_domain::clinic::{ClinicId, Membership};
 use healthcare_domain::{FieldErrors, Timestamp, User, UserId};
 
 use crate::ServiceError;
 use crate::ports::{
-    AdminSessionRepository, AuditTrail, Clock, PasswordHasher, RefreshTokenRepository,
-    SecondFactorRepository, SignInFactors, TokenCodec, TokenKind, UserRepository,
+    AdminSessionRepository, AuditTrail, ClinicRepository, Clock, PasswordHasher,
+    RefreshTokenRepository, SecondFactorRepository, SignInFactors, TokenCodec, TokenKind,
+    UserRepository,
 };
 use crate::services::throttling::Throttling;
 
@@ -25,6 +27,8 @@ pub struct LoginInput {
     pub email: Option<String>,
     /// Password.
     pub password: Option<String>,
+    /// The clinic to act in; `None`: the personal clinic.
+    pub clinic: Option<i64>,
     /// Errors found while reading the request.
     pub shape_errors: FieldErrors,
 }
@@ -55,19 +59,23 @@ impl std::fmt::Debug for SessionTokens {
     }
 }
 
-/// Who an access token speaks for, checked now, and how that session signed in.
+/// Who an access token speaks for, checked now, how that session signed in, and the clinic
+/// it acts in.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Authenticated {
     /// The account, active.
     pub user: User,
     /// The password alone, or the password and a second-factor code.
     pub factors: SignInFactors,
+    /// The user's membership of the token's clinic, as it stands now.
+    pub membership: Membership,
 }
 
 /// Accounts and sessions.
 #[derive(Clone)]
 pub struct AuthService {
     users: Arc<dyn UserRepository>,
+    clinics: Arc<dyn ClinicRepository>,
     refresh_tokens: Arc<dyn RefreshTokenRepository>,
     admin_sessions: Arc<dyn AdminSessionRepository>,
     factors: Arc<dyn SecondFactorRepository>,
@@ -84,6 +92,9 @@ pub struct AuthPorts {
     /// Accounts. Every request reads its caller's account here: the server passes a cache
     /// that trusts a read for a few seconds (the persistence adapter's `CachedUserRepository`).
     pub users: Arc<dyn UserRepository>,
+    /// Memberships, read on every request like accounts: the server passes a cache too
+    /// (the persistence adapter's `CachedClinicRepository`).
+    pub clinics: Arc<dyn ClinicRepository>,
     /// API sessions.
     pub refresh_tokens: Arc<dyn RefreshTokenRepository>,
     /// Admin site sessions, ended with the API's when credentials or rights change.
@@ -105,6 +116,7 @@ impl AuthService {
     pub fn new(ports: AuthPorts, throttling: Throttling) -> Self {
         Self {
             users: ports.users,
+            clinics: ports.clinics,
             refresh_tokens: ports.refresh_tokens,
             admin_sessions: ports.admin_sessions,
             factors: ports.factors,
@@ -133,8 +145,10 @@ impl AuthService {
     }
 
     /// The user an access token belongs to, if the token is valid, the user still exists and
-    /// is active, and the token was not issued before their last sign-out, password change or
-    /// theft. (The server reads accounts through a short-lived cache: see `AuthPorts::users`.)
+    /// is active, the token was not issued before their last sign-out, password change or
+    /// theft, and the user is still a member of the token's clinic (their personal clinic for
+    /// a token without one). (The server reads accounts and memberships through short-lived
+    /// caches: see `AuthPorts`.)
     pub fn authenticate(&self, access_token: &str) -> Result<Authenticated, ServiceError> {
         let claims = self
             .tokens
@@ -145,9 +159,25 @@ impl AuthService {
             .find_by_id(claims.user_id)?
             .filter(|user| user.is_active && user.accepts_token_issued_at(claims.issued_at))
             .ok_or(ServiceError::InvalidAccessToken)?;
+        let membership = self
+            .membership_in(user.id, claims.clinic)?
+            .ok_or(ServiceError::InvalidAccessToken)?;
         Ok(Authenticated {
             user,
             factors: claims.factors,
+            membership,
+        })
+    }
+
+    /// `user`'s membership of `clinic`, or of their personal clinic for `None`.
+    fn membership_in(
+        &self,
+        user: UserId,
+        clinic: Option<ClinicId>,
+    ) -> Result<Option<Membership>, ServiceError> {
+        Ok(match clinic {
+            Some(clinic) => self.clinics.membership(clinic, user)?,
+            None => self.clinics.personal_membership(user)?,
         })
     }
 }

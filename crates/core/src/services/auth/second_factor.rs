@@ -49,7 +49,8 @@ impl AuthService {
                 return Err(FieldErrors::single("code", FieldProblem::WrongCode).into());
             }
             self.throttling.record_success(&throttle_key, address)?;
-            Ok(self.start_session(user, SignInFactors::PasswordAndCode)?)
+            let clinic = caller.clinic().ok_or(ServiceError::Forbidden)?;
+            Ok(self.start_session(user, SignInFactors::PasswordAndCode, clinic)?)
         })
     }
 }

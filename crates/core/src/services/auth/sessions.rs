@@ -1,12 +1,14 @@
 //! Sessions: sign-in, refresh-token rotation with reuse detection, and sign-out.
 
 use healthcare_domain::audit::{AuditAction, AuditEvent, RequestOrigin};
+use healthcare_domain::clinic::{ClinicId, Membership};
+use healthcare_domain::fields::{Submitted, WriteMode, check_field};
 use healthcare_domain::tokens::{RefreshRejection, RefreshTokenRecord};
 use healthcare_domain::user::normalize_email;
-use healthcare_domain::{FieldProblem, Timestamp, User, UserId};
+use healthcare_domain::{FieldErrors, FieldProblem, Timestamp, User, UserId};
 
 use super::{AuthService, LoginInput, SessionTokens};
-use crate::ports::{SignInFactors, TokenDecodeError, TokenKind};
+use crate::ports::{SignInFactors, TokenClaims, TokenDecodeError, TokenKind};
 use crate::services::audit::{AuditScope, Caller, Refusal, Target, event_of};
 use crate::services::throttling::{attempt_address, report_staff_lockout};
 use crate::{ServiceError, TokenProblem};
@@ -17,8 +19,9 @@ impl AuthService {
         self.throttling.check_address(address)
     }
 
-    /// Signs a user in. A wrong password, an unknown e-mail and an inactive user give the same
-    /// error after the same work (one password verification each).
+    /// Signs a user in, acting in the clinic asked for (the personal clinic by default). A
+    /// wrong password, an unknown e-mail, an inactive user and a clinic the user is not a
+    /// member of give the same error (a password verification each).
     pub fn login(
         &self,
         input: LoginInput,
@@ -73,9 +76,13 @@ impl AuthService {
         let Some(credentials) = credentials.filter(|_| accepted) else {
             return Err(ServiceError::InvalidCredentials.into());
         };
+        let user = credentials.user;
+        let Some(membership) = self.membership_in(user.id, input.clinic.map(ClinicId))? else {
+            return Err(ServiceError::InvalidCredentials.into());
+        };
         self.throttling.record_success(&email_key, &address)?;
-        let tokens = self.start_session(credentials.user.id, SignInFactors::Password)?;
-        Ok((credentials.user, tokens))
+        let tokens = self.start_session(user.id, SignInFactors::Password, membership.clinic.id)?;
+        Ok((user, tokens))
     }
 
     /// Exchanges a refresh token for a new pair. The presented token is spent; presenting a
@@ -96,20 +103,25 @@ impl AuthService {
         refresh_token: &str,
         event: &mut AuditEvent,
     ) -> Result<SessionTokens, ServiceError> {
-        let (record, factors) = self.redeemable_refresh_token(refresh_token, event)?;
+        let (record, claims) = self.redeemable_refresh_token(refresh_token, event)?;
         let user = self.users.find_by_id(record.user_id)?;
         if !user.is_some_and(|u| u.is_active) {
             return Err(ServiceError::RefreshToken(TokenProblem::InvalidOrExpired));
         }
+        // A member removed from the session's clinic cannot refresh their way back in.
+        let Some(membership) = self.membership_in(record.user_id, claims.clinic)? else {
+            return Err(ServiceError::RefreshToken(TokenProblem::InvalidOrExpired));
+        };
         let now = self.clock.now();
-        // The successors carry the session's factors: a second factor is proved once per
-        // sign-in, not once per access token.
+        // The successors carry the session's factors and clinic: a second factor is proved
+        // once per sign-in, not once per access token.
+        let (factors, clinic) = (claims.factors, membership.clinic.id);
         let access = self
             .tokens
-            .issue(TokenKind::Access, record.user_id, factors, now)?;
-        let refresh = self
-            .tokens
-            .issue(TokenKind::Refresh, record.user_id, factors, now)?;
+            .issue(TokenKind::Access, record.user_id, factors, clinic, now)?;
+        let refresh =
+            self.tokens
+                .issue(TokenKind::Refresh, record.user_id, factors, clinic, now)?;
         let successor = RefreshTokenRecord {
             jti: refresh.claims.jti.clone(),
             user_id: record.user_id,
@@ -163,18 +175,20 @@ impl AuthService {
         })
     }
 
+    /// Starts a new session (a new refresh-token family) acting in `clinic`.
     pub(super) fn start_session(
         &self,
         user_id: UserId,
         factors: SignInFactors,
+        clinic: ClinicId,
     ) -> Result<SessionTokens, ServiceError> {
         let now = self.clock.now();
         let access = self
             .tokens
-            .issue(TokenKind::Access, user_id, factors, now)?;
+            .issue(TokenKind::Access, user_id, factors, clinic, now)?;
         let refresh = self
             .tokens
-            .issue(TokenKind::Refresh, user_id, factors, now)?;
+            .issue(TokenKind::Refresh, user_id, factors, clinic, now)?;
         self.refresh_tokens.insert(&RefreshTokenRecord {
             jti: refresh.claims.jti.clone(),
             user_id,
@@ -190,11 +204,11 @@ impl AuthService {
         })
     }
 
-    /// The stored record of a refresh token, and the factors its session signed in with.
+    /// The stored record of a refresh token, and the token's claims.
     fn known_refresh_token(
         &self,
         token: &str,
-    ) -> Result<(RefreshTokenRecord, SignInFactors), ServiceError> {
+    ) -> Result<(RefreshTokenRecord, TokenClaims), ServiceError> {
         let claims = self
             .tokens
             .decode(token, TokenKind::Refresh)
@@ -207,7 +221,7 @@ impl AuthService {
         self.refresh_tokens
             .find(&claims.jti)?
             .filter(|record| record.user_id == claims.user_id)
-            .map(|record| (record, claims.factors))
+            .map(|record| (record, claims))
             .ok_or(ServiceError::RefreshToken(TokenProblem::InvalidOrExpired))
     }
 
@@ -215,13 +229,13 @@ impl AuthService {
         &self,
         token: &str,
         event: &mut AuditEvent,
-    ) -> Result<(RefreshTokenRecord, SignInFactors), ServiceError> {
-        let (record, factors) = self.known_refresh_token(token)?;
+    ) -> Result<(RefreshTokenRecord, TokenClaims), ServiceError> {
+        let (record, claims) = self.known_refresh_token(token)?;
         event.actor = Some(record.user_id);
         event.resource_id = Some(record.user_id.0);
         let now = self.clock.now();
         match record.check_redeemable(now) {
-            Ok(()) => Ok((record, factors)),
+            Ok(()) => Ok((record, claims)),
             Err(RefreshRejection::Expired) => {
                 Err(ServiceError::RefreshToken(TokenProblem::InvalidOrExpired))
             }
@@ -232,5 +246,34 @@ impl AuthService {
                 Err(ServiceError::RefreshToken(TokenProblem::Blacklisted))
             }
         }
+    }
+
+    /// Starts a session of the caller acting in another of their clinics, signed in with the
+    /// same factors; the caller's current tokens stay valid in their own clinic. A clinic the
+    /// caller is not a member of is answered like a missing one.
+    pub fn switch_clinic(
+        &self,
+        caller: &Caller,
+        clinic: Submitted<i64>,
+        shape_errors: FieldErrors,
+    ) -> Result<(Membership, SessionTokens), ServiceError> {
+        let user = caller.account()?;
+        let now = self.clock.now();
+        let mut errors = shape_errors;
+        let clinic = check_field(&mut errors, "clinic", clinic, true, WriteMode::Create, Ok);
+        let target = Target::record(clinic.unwrap_or_default(), None);
+        let scope = caller.audit(self.trail.as_ref(), AuditAction::ClinicSwitch, now, target);
+        scope.run(|_| {
+            let Some(clinic) = clinic.filter(|_| errors.is_empty()) else {
+                return Err(errors.into());
+            };
+            let membership = self
+                .membership_in(user, Some(ClinicId(clinic)))?
+                .ok_or_else(|| {
+                    FieldErrors::single("clinic", FieldProblem::UnknownRecord { given: clinic })
+                })?;
+            let tokens = self.start_session(user, caller.factors, membership.clinic.id)?;
+            Ok((membership, tokens))
+        })
     }
 }

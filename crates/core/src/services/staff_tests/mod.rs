@@ -115,6 +115,7 @@ fn row(
         patient_id,
         outcome,
         origin: origin(),
+        break_glass: false,
     }
 }
 
@@ -257,6 +258,7 @@ impl Ports {
         let auth = AuthService::new(
             AuthPorts {
                 users: users.clone(),
+                clinics: Arc::new(crate::ports::MockClinicRepository::new()),
                 refresh_tokens: Arc::new(self.refresh_tokens),
                 admin_sessions: sessions.clone(),
                 factors: factors.clone(),

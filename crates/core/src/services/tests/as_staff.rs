@@ -41,8 +41,15 @@ fn desk_with(archived_patient: bool, active_mapping: bool) -> Desk {
             users: Arc::new(users),
             trail: trail.clone(),
             clock: clock.clone(),
+            grants: shared.clone(),
         }),
-        doctors: DoctorService::new(shared.clone(), shared.clone(), trail.clone(), clock.clone()),
+        doctors: DoctorService::new(
+            shared.clone(),
+            shared.clone(),
+            Arc::new(MockUserRepository::new()),
+            trail.clone(),
+            clock.clone(),
+        ),
         mappings: MappingService::new(shared.clone(), shared.clone(), shared, trail.clone(), clock),
         store,
         trail,
@@ -76,6 +83,7 @@ fn staff_row(
         patient_id: patient,
         outcome,
         origin: origin(),
+        break_glass: false,
     }
 }
 

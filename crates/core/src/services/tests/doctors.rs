@@ -12,6 +12,7 @@ fn doctor_desk(stored: DoctorWithCount) -> (DoctorService, FakeStore) {
     let service = DoctorService::new(
         shared.clone(),
         shared,
+        Arc::new(MockUserRepository::new()),
         RecordingTrail::shared(),
         Arc::new(FixedClock),
     );
@@ -22,6 +23,7 @@ fn doctor_service(doctors: MockDoctorRepository) -> DoctorService {
     DoctorService::new(
         Arc::new(doctors),
         Arc::new(MockMappingRepository::new()),
+        Arc::new(MockUserRepository::new()),
         RecordingTrail::shared(),
         Arc::new(FixedClock),
     )
@@ -129,4 +131,78 @@ fn the_operator_has_no_account_to_create_a_doctor_under() {
         .list_doctors(&caller(OWNER), Default::default(), page())
         .expect("listed");
     assert_eq!(listed.total, 1, "nothing created beside the stored doctor");
+}
+
+#[test]
+fn a_doctor_links_only_an_existing_account_and_reports_a_missing_one_with_the_other_fields() {
+    let store = FakeStore::default();
+    let mut users = MockUserRepository::new();
+    users.expect_find_by_id().returning(|id| {
+        Ok((id == OWNER).then(|| User {
+            id,
+            name: "Ann Lee".into(),
+            email: "ann@example.com".into(),
+            is_active: true,
+            is_staff: false,
+            created_at: at(),
+            tokens_valid_after: None,
+        }))
+    });
+    let shared = Arc::new(store.clone());
+    let service = DoctorService::new(
+        shared.clone(),
+        shared,
+        Arc::new(users),
+        RecordingTrail::shared(),
+        Arc::new(FixedClock),
+    );
+    let input = |user| DoctorInput {
+        name: text("Dr. Linked"),
+        specialization: text("Cardiology"),
+        phone: text("555"),
+        email: text("linked@clinic.org"),
+        experience_years: Submitted::Given(3),
+        qualification: text("MD"),
+        consultation_fee: text("10"),
+        is_available: Submitted::Absent,
+        user,
+    };
+    let linked = service
+        .create_doctor(
+            &caller(OWNER),
+            input(Submitted::Given(Some(OWNER.0))),
+            FieldErrors::new(),
+        )
+        .expect("created");
+    assert_eq!(linked.doctor.details.linked_user, Some(OWNER));
+
+    let mut both_bad = input(Submitted::Given(Some(404)));
+    both_bad.experience_years = Submitted::Given(81);
+    let errors = match service.create_doctor(&caller(OWNER), both_bad, FieldErrors::new()) {
+        Err(ServiceError::Validation(errors)) => errors,
+        other => panic!("expected field errors, got {other:?}"),
+    };
+    assert!(errors.has("experience_years"));
+    assert_eq!(
+        errors
+            .iter()
+            .find(|(field, _)| *field == "user")
+            .map(|(_, p)| p.to_vec()),
+        Some(vec![FieldProblem::UnknownRecord { given: 404 }])
+    );
+
+    let unlinked = service
+        .update_doctor(
+            &caller(OWNER),
+            linked.doctor.id,
+            DoctorInput {
+                user: Submitted::Given(None),
+                ..DoctorInput::default()
+            },
+            FieldErrors::new(),
+            WriteMode::Partial,
+            None,
+        )
+        .expect("changed");
+    assert_eq!(unlinked.doctor.details.linked_user, None);
 }

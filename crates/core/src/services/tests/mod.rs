@@ -4,8 +4,9 @@
 use std::sync::{Arc, Mutex, PoisonError};
 
 use chrono::{TimeZone, Utc};
-use healthcare_domain::access::Actor;
+use healthcare_domain::access::{Actor, ClinicMember};
 use healthcare_domain::audit::{AuditAction, AuditEvent, AuditOutcome, RequestOrigin};
+use healthcare_domain::clinic::{Clinic, ClinicId, Membership, Role};
 use healthcare_domain::doctor::{Doctor, DoctorChanges, DoctorId, DoctorInput};
 use healthcare_domain::fields::{Submitted, WriteMode};
 use healthcare_domain::mapping::{Mapping, MappingId};
@@ -98,17 +99,41 @@ const STAFF: UserId = UserId(1);
 fn staff() -> Caller {
     Caller {
         actor: Actor::PlatformStaff(STAFF),
+        membership: None,
+        factors: SignInFactors::PasswordAndCode,
         audit_trail: AuditTrailAccess::Allowed,
         origin: origin(),
     }
 }
 
-fn caller(user: UserId) -> Caller {
+/// The personal clinic of `user` (its id is the user's, in these tests).
+pub(crate) fn personal_clinic(user: UserId) -> ClinicId {
+    ClinicId(user.0)
+}
+
+/// `user` acting in `clinic` with `role`.
+pub(crate) fn member(user: UserId, clinic: ClinicId, role: Role) -> Caller {
     Caller {
-        actor: Actor::RecordOwner(user),
+        actor: Actor::Member(ClinicMember { user, clinic, role }),
+        membership: Some(Membership {
+            clinic: Clinic {
+                id: clinic,
+                name: "Clinic".into(),
+                personal_owner: (clinic == personal_clinic(user)).then_some(user),
+                created_at: at(),
+            },
+            role,
+            joined_at: at(),
+        }),
+        factors: SignInFactors::Password,
         audit_trail: AuditTrailAccess::Forbidden,
         origin: origin(),
     }
+}
+
+/// `user` acting in their personal clinic, as every account starts.
+pub(crate) fn caller(user: UserId) -> Caller {
+    member(user, personal_clinic(user), Role::Admin)
 }
 
 /// Checks a row recorded for `OWNER` at `at()` from `origin()`.
@@ -130,6 +155,7 @@ fn assert_row(
             patient_id,
             outcome,
             origin: origin(),
+            break_glass: false,
         }
     );
 }
@@ -159,6 +185,7 @@ pub(super) fn patient(owner: UserId, archived: bool) -> Patient {
     Patient {
         id: PatientId(1),
         owner,
+        clinic: personal_clinic(owner),
         details,
         created_at: at(),
         updated_at: at(),
@@ -177,6 +204,7 @@ pub(super) fn doctor(created_by: UserId, available: bool, archived: bool) -> Doc
         qualification: text("MD"),
         consultation_fee: text("100"),
         is_available: Submitted::Absent,
+        user: Submitted::Absent,
     }
     .validate(WriteMode::Create, FieldErrors::new())
     .ok()
@@ -212,6 +240,7 @@ fn patient_service(patients: MockPatientRepository) -> (PatientService, Arc<Reco
         users: Arc::new(MockUserRepository::new()),
         trail: trail.clone(),
         clock: Arc::new(FixedClock),
+        grants: Arc::new(crate::ports::MockBreakGlassRepository::new()),
     });
     (service, trail)
 }
@@ -230,6 +259,7 @@ fn patient_desk(stored: &[Patient]) -> (PatientService, FakeStore, Arc<Recording
         users: Arc::new(MockUserRepository::new()),
         trail: trail.clone(),
         clock: Arc::new(FixedClock),
+        grants: Arc::new(store.clone()),
     });
     (service, store, trail)
 }
@@ -244,6 +274,7 @@ fn stored_change(action: AuditAction, resource: i64) -> AuditEvent {
         patient_id: Some(PatientId(resource)),
         outcome: AuditOutcome::Success,
         origin: origin(),
+        break_glass: false,
     }
 }
 
@@ -275,6 +306,7 @@ pub(super) fn mapping(active: bool) -> Mapping {
 }
 
 mod as_staff;
+mod clinic_roles;
 mod doctors;
 mod mappings;
 mod patients;

@@ -16,15 +16,21 @@ fn the_whole_audit_trail_is_for_active_staff_who_proved_a_second_factor() {
         tokens_valid_after: None,
     };
     let with_code = SignInFactors::PasswordAndCode;
+    let session = |user: User, factors| Authenticated {
+        user,
+        factors,
+        membership: caller(OWNER).membership.expect("a member"),
+    };
     assert_eq!(
-        Caller::new(&user(true, true), with_code, origin()),
+        Caller::new(&session(user(true, true), with_code), origin()),
         Caller {
-            actor: Actor::RecordOwner(OWNER),
             audit_trail: AuditTrailAccess::Allowed,
-            origin: origin()
+            factors: with_code,
+            ..caller(OWNER)
         }
     );
-    let access = |user: &User, factors| Caller::new(user, factors, origin()).audit_trail;
+    let access =
+        |user: &User, factors| Caller::new(&session(user.clone(), factors), origin()).audit_trail;
     assert_eq!(
         access(&user(true, true), SignInFactors::Password),
         AuditTrailAccess::NeedsSecondFactor
@@ -173,6 +179,7 @@ fn a_read_whose_row_cannot_be_taken_is_refused_without_its_data() {
         users: Arc::new(MockUserRepository::new()),
         trail: Arc::new(FullTrail),
         clock: Arc::new(FixedClock),
+        grants: Arc::new(crate::ports::MockBreakGlassRepository::new()),
     });
     assert_eq!(
         service.get_patient(&caller(OWNER), PatientId(1)),
@@ -445,6 +452,7 @@ fn the_operator_restores_an_archived_patient_and_only_an_archived_one() {
                 patient_id: Some(PatientId(1)),
                 outcome: AuditOutcome::Failure,
                 origin: origin(),
+                break_glass: false,
             }
         );
     }
@@ -490,6 +498,7 @@ fn the_operator_has_no_account_to_register_a_patient_under() {
             patient_id: None,
             outcome: AuditOutcome::Denied,
             origin: origin(),
+            break_glass: false,
         }
     );
 }

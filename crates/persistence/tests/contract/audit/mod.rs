@@ -104,6 +104,7 @@ fn event(action: AuditAction, second: u32) -> AuditEvent {
             client_address: Some("10.0.0.7".into()),
             request_id: Some(format!("req-{}-{second}", action.as_str())),
         },
+        break_glass: false,
     }
 }
 
@@ -144,6 +145,7 @@ fn doctor_details(name: &str) -> DoctorDetails {
         qualification: text("MD"),
         consultation_fee: text("99.5"),
         is_available: Submitted::Given(true),
+        user: Submitted::Absent,
     }
     .validate(WriteMode::Create, FieldErrors::new())
     .ok()

@@ -44,6 +44,7 @@ fn every_stored_row_carries_the_servers_row_mac(db: &Database) {
         .expect("appended");
     r.patients
         .insert(
+            crate::personal_clinic(&db.pool, r.owner),
             r.owner,
             &patient_details("Jane Roe"),
             at(3),

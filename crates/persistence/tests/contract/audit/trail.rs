@@ -30,6 +30,7 @@ fn append_sample(audit: &DieselAuditRepository) -> Sample {
             client_address: (second % 2 == 0).then(|| format!("192.0.2.{second}")),
             request_id: actor.map(|a| format!("r-{a}-{second}")),
         },
+        break_glass: false,
     };
     use AuditAction::*;
     use AuditOutcome::*;

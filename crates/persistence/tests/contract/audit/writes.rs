@@ -20,7 +20,13 @@ fn patient_writes_store_one_row_only_when_they_succeed(db: &Database) {
     let create = event(AuditAction::PatientCreate, 1);
     let patient = r
         .patients
-        .insert(r.owner, &patient_details("Jane"), at(1), &create)
+        .insert(
+            crate::personal_clinic(&db.pool, r.owner),
+            r.owner,
+            &patient_details("Jane"),
+            at(1),
+            &create,
+        )
         .expect("inserted");
     let rows = all_rows(&r.audit);
     assert_eq!(rows.len(), 1, "one row per insert");
@@ -107,6 +113,7 @@ fn mapping_writes_store_one_row_only_when_they_succeed(db: &Database) {
     let patient = r
         .patients
         .insert(
+            crate::personal_clinic(&db.pool, r.owner),
             r.owner,
             &patient_details("Jane"),
             at(1),
@@ -245,6 +252,7 @@ fn archiving_a_doctor_stores_one_removal_row_per_ended_mapping(db: &Database) {
     let patient = |owner: UserId, name: &str| {
         r.patients
             .insert(
+                crate::personal_clinic(&db.pool, owner),
                 owner,
                 &patient_details(name),
                 at(2),
@@ -381,6 +389,7 @@ fn a_failed_audit_insert_rolls_the_change_back(db: &Database) {
     let patient = r
         .patients
         .insert(
+            crate::personal_clinic(&db.pool, r.owner),
             r.owner,
             &patient_details("Jane"),
             at(1),
@@ -430,6 +439,7 @@ fn a_failed_audit_insert_rolls_the_change_back(db: &Database) {
     assert!(
         r.patients
             .insert(
+                crate::personal_clinic(&db.pool, r.owner),
                 r.owner,
                 &patient_details("Ghost"),
                 at(3),
@@ -439,7 +449,7 @@ fn a_failed_audit_insert_rolls_the_change_back(db: &Database) {
     );
     assert_eq!(
         r.patients
-            .list(&crate::own_patients(r.owner, None), page(1, 20))
+            .list(&crate::own_patients(&db.pool, r.owner, None), page(1, 20))
             .expect("listed")
             .total,
         1,
@@ -555,6 +565,7 @@ fn restore_unarchives_once_and_leaves_mappings_inactive(db: &Database) {
     let patient = r
         .patients
         .insert(
+            crate::personal_clinic(&db.pool, r.owner),
             r.owner,
             &patient_details("Jane"),
             at(1),
@@ -617,7 +628,7 @@ fn restore_unarchives_once_and_leaves_mappings_inactive(db: &Database) {
     assert!(restored.version > patient.version);
     assert_eq!(
         r.patients
-            .list(&crate::own_patients(r.owner, None), page(1, 20))
+            .list(&crate::own_patients(&db.pool, r.owner, None), page(1, 20))
             .expect("listed")
             .items
             .iter()

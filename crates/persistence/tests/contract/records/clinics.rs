@@ -16,7 +16,7 @@ use healthcare_persistence::connection::checkout;
 
 contract!(
     every_account_is_the_admin_of_its_personal_clinic,
-    a_new_patient_is_in_its_creators_personal_clinic,
+    a_new_patient_is_in_the_clinic_it_was_registered_in,
     memberships_list_the_personal_clinic_first_then_by_name,
     a_created_clinic_has_its_creator_as_admin_and_its_audit_row,
     a_rename_stores_its_audit_row_and_an_unknown_clinic_changes_nothing,
@@ -423,7 +423,11 @@ fn members_are_listed_by_name_with_their_roles(pool: &DbPool) {
 }
 
 /// A new shared clinic named "Shared", with `creator` as its admin.
-fn shared_clinic(clinics: &DieselClinicRepository, creator: UserId, at: Timestamp) -> ClinicId {
+pub(super) fn shared_clinic(
+    clinics: &DieselClinicRepository,
+    creator: UserId,
+    at: Timestamp,
+) -> ClinicId {
     clinics
         .create(
             &ClinicName::parse("Shared").expect("valid"),
@@ -548,7 +552,7 @@ fn every_account_is_the_admin_of_its_personal_clinic(pool: &DbPool) {
     assert_eq!(count(pool, "SELECT COUNT(*) FROM clinics"), 2);
 }
 
-fn a_new_patient_is_in_its_creators_personal_clinic(pool: &DbPool) {
+fn a_new_patient_is_in_the_clinic_it_was_registered_in(pool: &DbPool) {
     let r = repos(pool);
     for (owner, name) in [
         (r.owner, "Jane Roe"),
@@ -557,6 +561,7 @@ fn a_new_patient_is_in_its_creators_personal_clinic(pool: &DbPool) {
     ] {
         r.patients
             .insert(
+                crate::personal_clinic(pool, owner),
                 owner,
                 &patient_details(name),
                 at(1),
@@ -564,6 +569,25 @@ fn a_new_patient_is_in_its_creators_personal_clinic(pool: &DbPool) {
             )
             .expect("inserted");
     }
+    assert_eq!(count(pool, PATIENTS_IN_THEIR_OWNERS_CLINIC), 3);
+    let shared = shared_clinic(&DieselClinicRepository::new(pool.clone()), r.owner, at(2));
+    let registered = r
+        .patients
+        .insert(
+            shared,
+            r.owner,
+            &patient_details("Ida Lo"),
+            at(3),
+            &audit(AuditAction::PatientCreate),
+        )
+        .expect("inserted");
+    assert_eq!((registered.clinic, registered.owner), (shared, r.owner));
+    assert_eq!(
+        r.patients
+            .find(registered.id)
+            .map(|found| found.map(|p| p.clinic)),
+        Ok(Some(shared))
+    );
     assert_eq!(count(pool, PATIENTS_IN_THEIR_OWNERS_CLINIC), 3);
 }
 
@@ -696,6 +720,7 @@ fn accounts_and_patients_of_the_previous_release_move_into_personal_clinics(url:
         .expect("a new account");
     patients
         .insert(
+            crate::personal_clinic(&pool, dana.id),
             dana.id,
             &patient_details("Eve Moe"),
             at(2),

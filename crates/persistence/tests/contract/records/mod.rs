@@ -81,6 +81,7 @@ fn audit(action: AuditAction) -> AuditEvent {
         patient_id: None,
         outcome: AuditOutcome::Success,
         origin: RequestOrigin::default(),
+        break_glass: false,
     }
 }
 
@@ -130,6 +131,7 @@ mod fixtures {
             qualification: text("MD"),
             consultation_fee: text("99.5"),
             is_available: Submitted::Given(available),
+            user: Submitted::Absent,
         }
         .validate(WriteMode::Create, FieldErrors::new())
         .ok()
@@ -175,6 +177,7 @@ use healthcare_domain::mapping::MappingId;
 use healthcare_domain::patient::PatientId;
 
 mod accounts;
+mod break_glass;
 mod clinics;
 mod patients_doctors_mappings;
 mod throttle;

@@ -23,6 +23,7 @@ fn patients_insert_find_and_update_only_at_the_expected_version(pool: &DbPool) {
     let created = r
         .patients
         .insert(
+            crate::personal_clinic(pool, r.owner),
             r.owner,
             &patient_details("Jane Roe"),
             at(1),
@@ -89,6 +90,7 @@ fn patient_lists_are_the_owners_newest_first_with_literal_search(pool: &DbPool) 
         ids.push(
             r.patients
                 .insert(
+                    crate::personal_clinic(pool, r.owner),
                     r.owner,
                     &patient_details(name),
                     at(second as u32),
@@ -100,6 +102,7 @@ fn patient_lists_are_the_owners_newest_first_with_literal_search(pool: &DbPool) 
     }
     r.patients
         .insert(
+            crate::personal_clinic(pool, r.other),
             r.other,
             &patient_details("Ann Other"),
             at(30),
@@ -109,7 +112,7 @@ fn patient_lists_are_the_owners_newest_first_with_literal_search(pool: &DbPool) 
 
     let first = r
         .patients
-        .list(&crate::own_patients(r.owner, None), page(1, 2))
+        .list(&crate::own_patients(pool, r.owner, None), page(1, 2))
         .expect("listed");
     assert_eq!(first.total, 5);
     assert_eq!(
@@ -118,7 +121,7 @@ fn patient_lists_are_the_owners_newest_first_with_literal_search(pool: &DbPool) 
     );
     let last = r
         .patients
-        .list(&crate::own_patients(r.owner, None), page(3, 2))
+        .list(&crate::own_patients(pool, r.owner, None), page(3, 2))
         .expect("listed");
     assert_eq!(
         last.items.iter().map(|p| p.id).collect::<Vec<_>>(),
@@ -126,7 +129,7 @@ fn patient_lists_are_the_owners_newest_first_with_literal_search(pool: &DbPool) 
     );
     assert!(
         r.patients
-            .list(&crate::own_patients(r.owner, None), page(4, 2))
+            .list(&crate::own_patients(pool, r.owner, None), page(4, 2))
             .expect("listed")
             .items
             .is_empty()
@@ -135,7 +138,10 @@ fn patient_lists_are_the_owners_newest_first_with_literal_search(pool: &DbPool) 
     let names_for = |term: &str| {
         let found = r
             .patients
-            .list(&crate::own_patients(r.owner, Some(term)), page(1, 100))
+            .list(
+                &crate::own_patients(pool, r.owner, Some(term)),
+                page(1, 100),
+            )
             .expect("listed");
         assert_eq!(found.total as usize, found.items.len());
         found
@@ -161,6 +167,7 @@ fn archiving_a_patient_hides_it_and_deactivates_its_mappings(pool: &DbPool) {
     let patient = r
         .patients
         .insert(
+            crate::personal_clinic(pool, r.owner),
             r.owner,
             &patient_details("Jane"),
             at(1),
@@ -203,7 +210,7 @@ fn archiving_a_patient_hides_it_and_deactivates_its_mappings(pool: &DbPool) {
     assert_eq!(archived.archived_at, Some(at(3)));
     assert_eq!(
         r.patients
-            .list(&crate::own_patients(r.owner, None), page(1, 20))
+            .list(&crate::own_patients(pool, r.owner, None), page(1, 20))
             .expect("listed")
             .total,
         0
@@ -256,6 +263,7 @@ fn doctor_lists_filter_order_and_count_patients(pool: &DbPool) {
         let patient = r
             .patients
             .insert(
+                crate::personal_clinic(pool, owner),
                 owner,
                 &patient_details(name),
                 at(4),
@@ -345,6 +353,7 @@ fn archiving_a_doctor_deactivates_its_mappings(pool: &DbPool) {
     let patient = r
         .patients
         .insert(
+            crate::personal_clinic(pool, r.owner),
             r.owner,
             &patient_details("Jane"),
             at(1),
@@ -377,7 +386,7 @@ fn archiving_a_doctor_deactivates_its_mappings(pool: &DbPool) {
     );
     assert!(
         r.doctors
-            .list(&crate::directory_for(r.owner), page(1, 20))
+            .list(&crate::directory_for(pool, r.owner), page(1, 20))
             .expect("listed")
             .items
             .is_empty(),
@@ -415,6 +424,7 @@ fn one_active_mapping_per_pair_and_removal_once(pool: &DbPool) {
     let patient = r
         .patients
         .insert(
+            crate::personal_clinic(pool, r.owner),
             r.owner,
             &patient_details("Jane"),
             at(1),
@@ -537,6 +547,7 @@ fn a_mapping_needs_a_live_patient_and_a_live_available_doctor(pool: &DbPool) {
     let patient = |name: &str| {
         r.patients
             .insert(
+                crate::personal_clinic(pool, r.owner),
                 r.owner,
                 &patient_details(name),
                 at(1),
@@ -593,6 +604,7 @@ fn an_assignment_racing_an_archive_never_outlives_it(pool: &DbPool) {
         let patient = r
             .patients
             .insert(
+                crate::personal_clinic(pool, r.owner),
                 r.owner,
                 &patient_details("Jane"),
                 at(1),
@@ -658,6 +670,7 @@ fn mapping_lists_show_only_the_owners_active_mappings(pool: &DbPool) {
     let mine = r
         .patients
         .insert(
+            crate::personal_clinic(pool, r.owner),
             r.owner,
             &patient_details("Mine"),
             at(1),
@@ -667,6 +680,7 @@ fn mapping_lists_show_only_the_owners_active_mappings(pool: &DbPool) {
     let theirs = r
         .patients
         .insert(
+            crate::personal_clinic(pool, r.other),
             r.other,
             &patient_details("Theirs"),
             at(1),
@@ -731,7 +745,7 @@ fn mapping_lists_show_only_the_owners_active_mappings(pool: &DbPool) {
     let all = r
         .mappings
         .list(
-            &crate::own_mappings(r.owner, MappingFilter::default()),
+            &crate::own_mappings(pool, r.owner, MappingFilter::default()),
             page(1, 20),
         )
         .expect("listed");
@@ -746,7 +760,7 @@ fn mapping_lists_show_only_the_owners_active_mappings(pool: &DbPool) {
     };
     let found = r
         .mappings
-        .list(&crate::own_mappings(r.owner, by_doctor), page(1, 20))
+        .list(&crate::own_mappings(pool, r.owner, by_doctor), page(1, 20))
         .expect("listed");
     assert_eq!(
         found.items.iter().map(|v| v.mapping.id).collect::<Vec<_>>(),
@@ -758,7 +772,10 @@ fn mapping_lists_show_only_the_owners_active_mappings(pool: &DbPool) {
     };
     assert_eq!(
         r.mappings
-            .list(&crate::own_mappings(r.owner, foreign_patient), page(1, 20))
+            .list(
+                &crate::own_mappings(pool, r.owner, foreign_patient),
+                page(1, 20)
+            )
             .expect("listed")
             .total,
         0

@@ -104,6 +104,7 @@ fn patient_directory_shows_every_owner_and_archived_ones(db: &Database) {
     let insert = |owner, name: &str, second| {
         r.patients
             .insert(
+                crate::personal_clinic(&db.pool, owner),
                 owner,
                 &patient_details(name),
                 at(second),
@@ -168,6 +169,7 @@ fn patient_directory_shows_every_owner_and_archived_ones(db: &Database) {
             search: Some("bob".into()),
             owner: Some(b),
             archived: Some(false),
+            scope: None,
         }),
         vec![tie]
     );
@@ -215,6 +217,7 @@ fn doctor_directory_filters_orders_and_counts(db: &Database) {
         let patient = r
             .patients
             .insert(
+                crate::personal_clinic(&db.pool, owner),
                 owner,
                 &patient_details(name),
                 at(2),
@@ -321,6 +324,7 @@ fn mapping_directory_shows_every_owner_active_or_not(db: &Database) {
     let p1 = r
         .patients
         .insert(
+            crate::personal_clinic(&db.pool, a),
             a,
             &patient_details("Pat One"),
             at(1),
@@ -331,6 +335,7 @@ fn mapping_directory_shows_every_owner_active_or_not(db: &Database) {
     let p2 = r
         .patients
         .insert(
+            crate::personal_clinic(&db.pool, b),
             b,
             &patient_details("Pat Two"),
             at(1),
@@ -473,6 +478,7 @@ fn directory_lists_cost_two_statements_whatever_the_page_size(db: &Database) {
         let patient = r
             .patients
             .insert(
+                crate::personal_clinic(&db.pool, owner),
                 owner,
                 &patient_details(&format!("P{i}")),
                 at(i),
@@ -567,6 +573,7 @@ fn restore_doctor_unarchives_once_and_leaves_mappings_inactive(db: &Database) {
     let patient = r
         .patients
         .insert(
+            crate::personal_clinic(&db.pool, owner),
             owner,
             &patient_details("Pat"),
             at(1),

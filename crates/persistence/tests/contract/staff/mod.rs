@@ -149,6 +149,7 @@ fn event(action: AuditAction, second: u32) -> AuditEvent {
             client_address: Some("10.0.0.7".into()),
             request_id: Some(format!("req-{second}")),
         },
+        break_glass: false,
     }
 }
 
@@ -189,6 +190,7 @@ fn doctor_details(name: &str, specialization: &str) -> DoctorDetails {
         qualification: text("MD"),
         consultation_fee: text("99.5"),
         is_available: Submitted::Given(true),
+        user: Submitted::Absent,
     }
     .validate(WriteMode::Create, FieldErrors::new())
     .ok()

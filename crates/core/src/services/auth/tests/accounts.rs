@@ -85,6 +85,7 @@ fn authenticate_refuses_tokens_of_inactive_or_deleted_users() {
                 kind: TokenKind::Access,
                 user_id: UserId(7),
                 factors: SignInFactors::Password,
+                clinic: None,
                 jti: "a".into(),
                 issued_at: now(),
                 expires_at: now(),

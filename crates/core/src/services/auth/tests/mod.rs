@@ -11,9 +11,9 @@ use crate::services::audit::Caller;
 use crate::{RepoError, TokenProblem};
 
 use crate::ports::{
-    IssuedToken, MockAdminSessionRepository, MockPasswordHasher, MockRefreshTokenRepository,
-    MockSecondFactorRepository, MockThrottleRepository, MockTokenCodec, MockUserRepository,
-    TokenClaims, UserCredentials,
+    IssuedToken, MockAdminSessionRepository, MockClinicRepository, MockPasswordHasher,
+    MockRefreshTokenRepository, MockSecondFactorRepository, MockThrottleRepository, MockTokenCodec,
+    MockUserRepository, TokenClaims, UserCredentials,
 };
 use crate::services::tests::RecordingTrail;
 use chrono::{Duration, TimeZone, Utc};
@@ -60,7 +60,7 @@ fn codec() -> MockTokenCodec {
     let counter = std::sync::atomic::AtomicUsize::new(0);
     codec
         .expect_issue()
-        .returning(move |kind, user_id, factors, now| {
+        .returning(move |kind, user_id, factors, clinic, now| {
             let n = counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             let jti = format!("{kind:?}-{n}");
             Ok(IssuedToken {
@@ -69,6 +69,7 @@ fn codec() -> MockTokenCodec {
                     kind,
                     user_id,
                     factors,
+                    clinic: Some(clinic),
                     jti,
                     issued_at: now,
                     expires_at: now + Duration::days(7),
@@ -80,6 +81,7 @@ fn codec() -> MockTokenCodec {
 
 struct Ports {
     users: MockUserRepository,
+    clinics: MockClinicRepository,
     refresh_tokens: MockRefreshTokenRepository,
     admin_sessions: MockAdminSessionRepository,
     factors: MockSecondFactorRepository,
@@ -106,6 +108,7 @@ impl Ports {
     fn new() -> Self {
         Self {
             users: MockUserRepository::new(),
+            clinics: personal_clinics_only(),
             refresh_tokens: MockRefreshTokenRepository::new(),
             admin_sessions: MockAdminSessionRepository::new(),
             factors: MockSecondFactorRepository::new(),
@@ -126,6 +129,7 @@ impl Ports {
         AuthService::new(
             AuthPorts {
                 users: Arc::new(self.users),
+                clinics: Arc::new(self.clinics),
                 refresh_tokens: Arc::new(self.refresh_tokens),
                 admin_sessions: Arc::new(self.admin_sessions),
                 factors: Arc::new(self.factors),
@@ -166,13 +170,42 @@ fn origin() -> RequestOrigin {
 
 fn caller(user: UserId) -> Caller {
     Caller::new(
-        &User {
-            id: user,
-            ..self::user(true)
+        &Authenticated {
+            user: User {
+                id: user,
+                ..self::user(true)
+            },
+            factors: SignInFactors::Password,
+            membership: personal_membership(user),
         },
-        SignInFactors::Password,
         origin(),
     )
+}
+
+/// The personal clinic of `user`: its id is the user's, in these tests.
+fn personal_membership(user: UserId) -> Membership {
+    Membership {
+        clinic: healthcare_domain::clinic::Clinic {
+            id: ClinicId(user.0),
+            name: "Ann Lee".into(),
+            personal_owner: Some(user),
+            created_at: now(),
+        },
+        role: healthcare_domain::clinic::Role::Admin,
+        joined_at: now(),
+    }
+}
+
+/// Every user is a member of their personal clinic only.
+fn personal_clinics_only() -> MockClinicRepository {
+    let mut clinics = MockClinicRepository::new();
+    clinics
+        .expect_personal_membership()
+        .returning(|user| Ok(Some(personal_membership(user))));
+    clinics.expect_membership().returning(|clinic, user| {
+        Ok((clinic == ClinicId(user.0)).then(|| personal_membership(user)))
+    });
+    clinics
 }
 
 /// The row expected for `action` by `actor` about user `resource`.
@@ -190,6 +223,7 @@ fn row(
         patient_id: None,
         outcome,
         origin: origin(),
+        break_glass: false,
     }
 }
 
@@ -218,6 +252,7 @@ fn decoding_refresh(ports: &mut Ports) {
             kind: TokenKind::Refresh,
             user_id: UserId(7),
             factors: SignInFactors::Password,
+            clinic: Some(ClinicId(7)),
             jti: "r1".into(),
             issued_at: now(),
             expires_at: now() + Duration::days(1),

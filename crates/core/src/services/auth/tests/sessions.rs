@@ -1,4 +1,5 @@
 use super::*;
+use healthcare_domain::fields::Submitted;
 
 #[test]
 fn login_with_an_unknown_email_still_verifies_a_password() {
@@ -255,8 +256,18 @@ fn refresh_rotates_within_the_family() {
 }
 
 #[test]
-fn a_refreshed_session_keeps_its_second_factor() {
+fn a_refreshed_session_keeps_its_second_factor_and_clinic() {
     let mut ports = Ports::new();
+    ports.clinics = MockClinicRepository::new();
+    ports
+        .clinics
+        .expect_membership()
+        .with(eq(ClinicId(12)), eq(UserId(7)))
+        .returning(|clinic, user| {
+            let mut membership = personal_membership(user);
+            membership.clinic.id = clinic;
+            Ok(Some(membership))
+        });
     ports
         .refresh_tokens
         .expect_find()
@@ -272,15 +283,18 @@ fn a_refreshed_session_keeps_its_second_factor() {
     let mut codec = MockTokenCodec::new();
     codec
         .expect_issue()
-        .withf(|_, _, factors, _| *factors == SignInFactors::PasswordAndCode)
+        .withf(|_, _, factors, clinic, _| {
+            (*factors, *clinic) == (SignInFactors::PasswordAndCode, ClinicId(12))
+        })
         .times(2)
-        .returning(|kind, user_id, factors, now| {
+        .returning(|kind, user_id, factors, clinic, now| {
             Ok(IssuedToken {
                 token: format!("{kind:?}"),
                 claims: TokenClaims {
                     kind,
                     user_id,
                     factors,
+                    clinic: Some(clinic),
                     jti: format!("{kind:?}"),
                     issued_at: now,
                     expires_at: now,
@@ -292,6 +306,7 @@ fn a_refreshed_session_keeps_its_second_factor() {
             kind: TokenKind::Refresh,
             user_id: UserId(7),
             factors: SignInFactors::PasswordAndCode,
+            clinic: Some(ClinicId(12)),
             jti: "r1".into(),
             issued_at: now(),
             expires_at: now() + Duration::days(1),
@@ -314,6 +329,7 @@ fn access_tokens_issued_before_a_sign_out_are_refused() {
                 kind: TokenKind::Access,
                 user_id: UserId(7),
                 factors: SignInFactors::Password,
+                clinic: None,
                 jti: "a".into(),
                 issued_at,
                 expires_at: now() + Duration::minutes(15),
@@ -570,4 +586,146 @@ fn logout_revokes_the_family_and_refuses_a_revoked_token() {
         ports.service().logout(&caller(UserId(7)), "r1").err(),
         Some(ServiceError::RefreshToken(TokenProblem::Blacklisted))
     );
+}
+
+/// Ports where user 7 is also a clinician of clinic 12, with a valid password.
+fn member_of_clinic_12() -> Ports {
+    let mut ports = Ports::new();
+    ports
+        .users
+        .expect_find_credentials_by_email()
+        .returning(|_| Ok(Some(credentials(true))));
+    ports.hasher.expect_verify().return_const(true);
+    ports.clinics = MockClinicRepository::new();
+    ports.clinics.expect_membership().returning(|clinic, user| {
+        Ok((clinic == ClinicId(12)).then(|| {
+            let mut membership = personal_membership(user);
+            membership.clinic.id = clinic;
+            membership.clinic.personal_owner = None;
+            membership.role = healthcare_domain::clinic::Role::Clinician;
+            membership
+        }))
+    });
+    ports
+        .clinics
+        .expect_personal_membership()
+        .returning(|user| Ok(Some(personal_membership(user))));
+    ports
+}
+
+#[test]
+fn login_acts_in_the_clinic_asked_for_and_a_non_member_gets_the_wrong_password_answer() {
+    let mut ports = member_of_clinic_12();
+    ports.refresh_tokens.expect_insert().returning(|_| Ok(()));
+    ports.tokens = MockTokenCodec::new();
+    ports
+        .tokens
+        .expect_issue()
+        .withf(|_, _, _, clinic, _| *clinic == ClinicId(12))
+        .times(2)
+        .returning(|kind, user_id, factors, clinic, now| {
+            Ok(IssuedToken {
+                token: format!("{kind:?}"),
+                claims: TokenClaims {
+                    kind,
+                    user_id,
+                    factors,
+                    clinic: Some(clinic),
+                    jti: format!("{kind:?}"),
+                    issued_at: now,
+                    expires_at: now,
+                },
+            })
+        });
+    let (service, trail) = ports.start();
+    let in_clinic = |clinic| LoginInput {
+        clinic,
+        ..login_input("ann@example.com", "vivid-otter-41")
+    };
+    assert!(service.login(in_clinic(Some(12)), &origin()).is_ok());
+    trail.take_one();
+    for foreign in [13, 7_000, -1] {
+        assert_eq!(
+            service.login(in_clinic(Some(foreign)), &origin()).err(),
+            Some(ServiceError::InvalidCredentials),
+            "clinic {foreign}"
+        );
+        assert_eq!(trail.take_one().outcome, AuditOutcome::Failure);
+    }
+}
+
+#[test]
+fn switching_clinics_starts_a_session_there_and_refuses_other_clinics_as_missing() {
+    let mut ports = member_of_clinic_12();
+    ports
+        .refresh_tokens
+        .expect_insert()
+        .times(1)
+        .returning(|_| Ok(()));
+    let (service, trail) = ports.start();
+    let (membership, _) = service
+        .switch_clinic(&caller(UserId(7)), Submitted::Given(12), FieldErrors::new())
+        .expect("a member");
+    assert_eq!(membership.clinic.id, ClinicId(12));
+    assert_eq!(
+        trail.take_one(),
+        row(
+            AuditAction::ClinicSwitch,
+            Some(UserId(7)),
+            Some(UserId(12)),
+            AuditOutcome::Success
+        )
+    );
+    assert_eq!(
+        service
+            .switch_clinic(&caller(UserId(7)), Submitted::Given(13), FieldErrors::new())
+            .err(),
+        Some(ServiceError::Validation(FieldErrors::single(
+            "clinic",
+            FieldProblem::UnknownRecord { given: 13 }
+        )))
+    );
+    trail.take_one();
+    assert_eq!(
+        service
+            .switch_clinic(&caller(UserId(7)), Submitted::Absent, FieldErrors::new())
+            .err(),
+        Some(ServiceError::Validation(FieldErrors::single(
+            "clinic",
+            FieldProblem::Required
+        )))
+    );
+}
+
+#[test]
+fn an_access_token_stops_working_when_its_clinic_membership_ends() {
+    for (clinic, accepted) in [(Some(12), true), (Some(13), false), (None, true)] {
+        let mut ports = member_of_clinic_12();
+        ports.tokens.expect_decode().returning(move |_, _| {
+            Ok(TokenClaims {
+                kind: TokenKind::Access,
+                user_id: UserId(7),
+                factors: SignInFactors::Password,
+                clinic: clinic.map(ClinicId),
+                jti: "a".into(),
+                issued_at: now(),
+                expires_at: now() + Duration::minutes(15),
+            })
+        });
+        ports
+            .users
+            .expect_find_by_id()
+            .returning(|_| Ok(Some(user(true))));
+        let found = ports.service().authenticate("a");
+        let expected_clinic = clinic.unwrap_or(7);
+        assert_eq!(
+            found.map(|session| session.membership.clinic.id),
+            if accepted {
+                Ok(ClinicId(expected_clinic))
+            } else {
+                Err(ServiceError::InvalidAccessToken)
+            },
+            "token of clinic {clinic:?}"
+        );
+    }
 }
