@@ -10,6 +10,7 @@ on_both_backends!(
     each_role_sees_and_changes_what_the_role_table_allows,
     a_clinician_treats_the_patients_of_their_linked_doctor_and_breaks_the_glass_for_others,
     a_removed_members_tokens_stop_working,
+    every_cell_of_the_role_table,
 );
 
 const PASSWORD: &str = crate::common::STRONG_PASSWORD;
@@ -23,31 +24,6 @@ struct Clinic {
     auditor: Session,
 }
 
-/// `session` acting in `clinic` (it must be a member).
-async fn switched(app: &TestApp, session: &Session, clinic: i64) -> Session {
-    let reply = app
-        .request(
-            "POST",
-            "/api/auth/switch-clinic/",
-            Some(json!({"clinic": clinic})),
-            Some(&session.access),
-        )
-        .await;
-    assert_eq!(reply.status, 200, "switch: {}", reply.body);
-    assert_eq!(reply.body["clinic"]["id"], clinic);
-    Session {
-        access: reply.body["tokens"]["access"]
-            .as_str()
-            .expect("access")
-            .to_owned(),
-        refresh: reply.body["tokens"]["refresh"]
-            .as_str()
-            .expect("refresh")
-            .to_owned(),
-        user_id: session.user_id,
-    }
-}
-
 async fn north_clinic(app: &TestApp) -> Clinic {
     let admin = app.register("Ann Admin", "ann@example.com").await;
     let id = app.create_clinic(&admin, "North").await;
@@ -59,14 +35,14 @@ async fn north_clinic(app: &TestApp) -> Clinic {
     ] {
         let member = app.register(name, email).await;
         app.join_clinic(&admin, id, &member, email, role).await;
-        members.push(switched(app, &member, id).await);
+        members.push(app.switched(&member, id).await);
     }
     let auditor = members.pop().expect("auditor");
     let front_desk = members.pop().expect("front desk");
     let clinician = members.pop().expect("clinician");
     Clinic {
         id,
-        admin: switched(app, &admin, id).await,
+        admin: app.switched(&admin, id).await,
         clinician,
         front_desk,
         auditor,
@@ -466,4 +442,239 @@ async fn a_removed_members_tokens_stop_working(app: TestApp) {
         .post("/api/auth/token/refresh/", json!({"refresh": desk.refresh}))
         .await;
     assert_eq!(refreshed.status, 401, "{}", refreshed.body);
+}
+
+/// The actors of the role table: admin, clinician (the patient in their care team),
+/// clinician (outside it), front desk, auditor.
+const ACTORS: [&str; 5] = [
+    "admin",
+    "clinician in care team",
+    "clinician outside",
+    "front desk",
+    "auditor",
+];
+
+/// One cell per actor: the status each gets.
+type Row = [u16; 5];
+
+/// A request: method, path, body.
+type Request = (&'static str, String, Option<Value>);
+
+/// A row of the table: what is done, the status each actor gets, and the request doing it on
+/// a fresh patient and its mapping.
+type Cell = (&'static str, Row, Box<dyn Fn(i64, i64) -> Request>);
+
+/// A patient of North registered by its admin, with a medical history; mapped to a doctor
+/// linked to `in_team` (North's clinician), so it is in that clinician's care team and not
+/// in the second clinician's.
+async fn cell_patient(app: &TestApp, north: &Clinic, linked_doctor: i64) -> (i64, i64) {
+    let patient = app.create_patient(&north.admin, "Cell Patient").await;
+    let mapping = app.assign(&north.admin, patient, linked_doctor).await;
+    (patient, mapping)
+}
+
+async fn every_cell_of_the_role_table(app: TestApp) {
+    let north = north_clinic(&app).await;
+    let outsider = app.register("Oz Outside", "oz@example.com").await;
+    app.join_clinic(
+        &north.admin,
+        north.id,
+        &outsider,
+        "oz@example.com",
+        "clinician",
+    )
+    .await;
+    let outsider = app.switched(&outsider, north.id).await;
+    let mut body = doctor_body("Dr. Cy", "Cardiology");
+    body["user"] = json!(north.clinician.user_id);
+    let linked = app
+        .request(
+            "POST",
+            "/api/doctors/",
+            Some(body),
+            Some(&north.admin.access),
+        )
+        .await
+        .body["id"]
+        .as_i64()
+        .expect("doctor");
+    let spare_doctor = app
+        .create_doctor(&north.admin, "Dr. Spare", "Surgery")
+        .await;
+    let sessions: [&Session; 5] = [
+        &north.admin,
+        &north.clinician,
+        &outsider,
+        &north.front_desk,
+        &north.auditor,
+    ];
+    let clinic = north.id;
+    let cells: Vec<Cell> = vec![
+        (
+            "read a patient",
+            [200, 200, 404, 200, 404],
+            Box::new(|p, _| ("GET", format!("/api/patients/{p}/"), None)),
+        ),
+        (
+            "change demographics",
+            [200, 200, 404, 200, 404],
+            Box::new(|p, _| {
+                (
+                    "PATCH",
+                    format!("/api/patients/{p}/"),
+                    Some(json!({"age": 50})),
+                )
+            }),
+        ),
+        (
+            "write the medical history",
+            [200, 200, 404, 403, 404],
+            Box::new(|p, _| {
+                (
+                    "PATCH",
+                    format!("/api/patients/{p}/"),
+                    Some(json!({"medical_history": "Updated."})),
+                )
+            }),
+        ),
+        (
+            "replace a patient",
+            [200, 200, 404, 200, 404],
+            Box::new(|p, _| {
+                (
+                    "PUT",
+                    format!("/api/patients/{p}/"),
+                    Some(json!({"name": "Cell Patient", "age": 51, "gender": "O"})),
+                )
+            }),
+        ),
+        (
+            "delete a patient",
+            [204, 204, 404, 403, 404],
+            Box::new(|p, _| ("DELETE", format!("/api/patients/{p}/"), None)),
+        ),
+        (
+            "read its assignments",
+            [200, 200, 404, 200, 404],
+            Box::new(|p, _| ("GET", format!("/api/mappings/{p}/"), None)),
+        ),
+        (
+            "assign a doctor",
+            [201, 201, 400, 201, 400],
+            Box::new(move |p, _| {
+                (
+                    "POST",
+                    "/api/mappings/".into(),
+                    Some(json!({"patient": p, "doctor": spare_doctor})),
+                )
+            }),
+        ),
+        (
+            "change a mapping's notes",
+            [200, 200, 404, 200, 404],
+            Box::new(|_, m| {
+                (
+                    "PATCH",
+                    format!("/api/mappings/{m}/"),
+                    Some(json!({"notes": "Seen."})),
+                )
+            }),
+        ),
+        (
+            "remove a mapping",
+            [200, 200, 404, 200, 404],
+            Box::new(|_, m| ("DELETE", format!("/api/mappings/{m}/"), None)),
+        ),
+        (
+            "register a patient",
+            [201, 201, 201, 201, 403],
+            Box::new(|_, _| {
+                (
+                    "POST",
+                    "/api/patients/".into(),
+                    Some(json!({"name": "New", "age": 3, "gender": "O"})),
+                )
+            }),
+        ),
+        (
+            "rename the clinic",
+            [200, 403, 403, 403, 403],
+            Box::new(move |_, _| {
+                (
+                    "PATCH",
+                    format!("/api/clinics/{clinic}/"),
+                    Some(json!({"name": "North"})),
+                )
+            }),
+        ),
+        (
+            "read the members",
+            [200, 200, 200, 200, 200],
+            Box::new(move |_, _| ("GET", format!("/api/clinics/{clinic}/members/"), None)),
+        ),
+        (
+            "invite",
+            [201, 403, 403, 403, 403],
+            Box::new(move |_, _| {
+                (
+                    "POST",
+                    format!("/api/clinics/{clinic}/invitations/"),
+                    Some(json!({"email": "new@example.com", "role": "auditor"})),
+                )
+            }),
+        ),
+        (
+            "read the clinic's audit trail",
+            [200, 403, 403, 403, 200],
+            Box::new(move |_, _| ("GET", format!("/api/clinics/{clinic}/audit/"), None)),
+        ),
+        (
+            "read the break-glass log",
+            [200, 403, 403, 403, 200],
+            Box::new(move |_, _| ("GET", format!("/api/clinics/{clinic}/break-glass/"), None)),
+        ),
+    ];
+    let mut checked = 0;
+    for (cell, expected, request) in &cells {
+        for (actor, (session, status)) in ACTORS.iter().zip(sessions.iter().zip(expected)) {
+            let (patient, mapping) = cell_patient(&app, &north, linked).await;
+            let (method, path, body) = request(patient, mapping);
+            let reply = app
+                .request(method, &path, body, Some(&session.access))
+                .await;
+            assert_eq!(
+                reply.status, *status,
+                "{cell} as {actor}: {method} {path} answered {}",
+                reply.body
+            );
+            let text = reply.body.to_string();
+            if *actor == "front desk" {
+                assert!(
+                    !text.contains("medical_history") && !text.contains("Asthma"),
+                    "{cell} as a front desk shows a medical history: {text}"
+                );
+            }
+            checked += 1;
+        }
+    }
+    // Lists hold what each actor reads, and a front desk's never the field.
+    let (patient, _) = cell_patient(&app, &north, linked).await;
+    let listed: Row = [1, 1, 0, 1, 0].map(|n| if n == 1 { 200 } else { 404 });
+    for (actor, (session, seen)) in ACTORS.iter().zip(sessions.iter().zip(listed)) {
+        let page = app
+            .get("/api/patients/?page_size=100", &session.access)
+            .await;
+        let ids: Vec<i64> = page.body["results"]
+            .as_array()
+            .expect("results")
+            .iter()
+            .filter_map(|p| p["id"].as_i64())
+            .collect();
+        assert_eq!(ids.contains(&patient), seen == 200, "listing as {actor}");
+        if *actor == "front desk" {
+            assert!(!page.body.to_string().contains("medical_history"));
+        }
+        checked += 1;
+    }
+    println!("role table: {checked} cells checked");
 }

@@ -16,6 +16,7 @@ mod console;
 mod doctors_api;
 mod faults;
 mod http_rules;
+mod isolation;
 mod mappings_api;
 mod observability;
 mod patients_api;

@@ -31,6 +31,8 @@ pub struct TestApp {
     pub metrics_address: Option<String>,
     /// Counts the SQL statements the server runs.
     pub statements: healthcare_persistence::StatementCounter,
+    /// The database it runs on.
+    pub database_url: String,
 }
 
 /// The database URL for `backend`, or `None` when PostgreSQL is unavailable (skipped loudly).
@@ -108,7 +110,94 @@ pub async fn spawn_app_with(backend: Backend, overrides: &[(&str, &str)]) -> Opt
         statements,
         client: reqwest::Client::builder().build().expect("client"),
         settings,
+        database_url: url,
     })
+}
+
+impl TestApp {
+    /// Another instance of the server on the same database, as behind a load balancer: it has
+    /// caches of its own.
+    pub async fn second_instance(&self) -> TestApp {
+        let application = Application::build(self.settings.clone())
+            .await
+            .expect("the second instance starts");
+        let address = format!("http://127.0.0.1:{}", application.port());
+        let statements = application.statements();
+        actix_web::rt::spawn(application.run_until_stopped());
+        TestApp {
+            address,
+            metrics_address: None,
+            statements,
+            client: reqwest::Client::builder().build().expect("client"),
+            settings: self.settings.clone(),
+            database_url: self.database_url.clone(),
+        }
+    }
+
+    /// Runs `healthcare-admin` with `args` on this server's database and audit key; its exit
+    /// code and output.
+    pub fn console(&self, args: &[&str]) -> (i32, String) {
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_healthcare-admin"))
+            .args(args)
+            .env_remove("APP_ENV")
+            .env("DATABASE_URL", &self.database_url)
+            .env("AUDIT_HMAC_KEY", TEST_AUDIT_KEY)
+            .output()
+            .expect("the console runs");
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        (output.status.code().unwrap_or(-1), text)
+    }
+
+    /// `METHOD path` with an optional JSON body and token: the status and the body exactly as
+    /// sent, byte for byte.
+    pub async fn raw(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<&Value>,
+        token: &str,
+    ) -> (u16, String) {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
+        let mut request = self
+            .client
+            .request(method, format!("{}{path}", self.address))
+            .bearer_auth(token);
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        let response = request.send().await.expect("request sent");
+        let status = response.status().as_u16();
+        (status, response.text().await.expect("body"))
+    }
+
+    /// `session` acting in `clinic` (it must be a member).
+    pub async fn switched(&self, session: &Session, clinic: i64) -> Session {
+        let reply = self
+            .request(
+                "POST",
+                "/api/auth/switch-clinic/",
+                Some(json!({"clinic": clinic})),
+                Some(&session.access),
+            )
+            .await;
+        assert_eq!(reply.status, 200, "switch: {}", reply.body);
+        assert_eq!(reply.body["clinic"]["id"], clinic);
+        Session {
+            access: reply.body["tokens"]["access"]
+                .as_str()
+                .expect("access")
+                .to_owned(),
+            refresh: reply.body["tokens"]["refresh"]
+                .as_str()
+                .expect("refresh")
+                .to_owned(),
+            user_id: session.user_id,
+        }
+    }
 }
 
 /// The running server, then its SQLite folder: fields drop in order, so when the test's
