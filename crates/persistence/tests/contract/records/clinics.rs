@@ -743,3 +743,118 @@ fn on_postgres_the_previous_releases_accounts_and_patients_move_into_personal_cl
         accounts_and_patients_of_the_previous_release_move_into_personal_clinics(&url);
     }
 }
+
+/// The last migration of the release before care teams.
+const BEFORE_CARE_TEAMS: &str = "2026-12-06-000011";
+
+/// What the previous release left (an account and its personal clinic, a patient, a doctor,
+/// signed audit rows), then the care-teams upgrade: the doctor has no linked account, the
+/// audit rows are unmarked and their MACs still verify (the break-glass mark leaves unmarked
+/// rows' encoding as it was), and the sealer takes them as the server's own.
+fn the_previous_releases_rows_survive_the_care_teams_upgrade(url: &str) {
+    use healthcare_core::ports::{AuditFilter, AuditRepository, DoctorRepository};
+    use healthcare_domain::audit::{AuditOutcome, ChainKey, RequestOrigin};
+    use healthcare_domain::doctor::DoctorId;
+    use healthcare_persistence::{DieselAuditRepository, DieselDoctorRepository};
+
+    let pool = pool_for(url);
+    migrations::run_up_to(&pool, BEFORE_CARE_TEAMS).expect("the previous release's schema");
+    // Accounts, clinics and patients kept their shape: the current code writes them.
+    let ann = DieselUserRepository::new(pool.clone())
+        .insert(&new_user("ann@example.com"))
+        .expect("an account");
+    let key = ChainKey::new("contract suite audit key");
+    let events: Vec<AuditEvent> = [AuditAction::PatientRead, AuditAction::ClinicCreate]
+        .into_iter()
+        .enumerate()
+        .map(|(n, action)| AuditEvent {
+            at: at(n as u32 + 1),
+            actor: Some(ann.id),
+            action,
+            resource_id: Some(7),
+            patient_id: None,
+            outcome: AuditOutcome::Success,
+            origin: RequestOrigin {
+                client_address: Some("203.0.113.4".into()),
+                request_id: Some(format!("req-{n}")),
+            },
+            break_glass: false,
+        })
+        .collect();
+    let mut connection = checkout(&pool).expect("a connection");
+    for (n, event) in events.iter().enumerate() {
+        let seal = key.seal_row([n as u8 + 1; 16], event);
+        connection
+            .batch_execute(&format!(
+                "INSERT INTO audit_events (at, actor_user_id, action, resource_type, resource_id, \
+                 patient_id, outcome, client_address, request_id, row_nonce, row_mac) VALUES \
+                 ('2026-11-26 10:00:0{second}', {actor}, '{action}', '{resource_type}', 7, NULL, \
+                 'success', '203.0.113.4', 'req-{n}', '{nonce}', '{mac}')",
+                second = n + 1,
+                actor = ann.id.0,
+                action = event.action.as_str(),
+                resource_type = event.action.resource_type(),
+                nonce = hex::encode(seal.nonce),
+                mac = seal.mac.to_hex(),
+            ))
+            .expect("a signed row of the previous release");
+    }
+    connection
+        .batch_execute(
+            "INSERT INTO doctors (id, created_by, name, specialization, specialization_lower, \
+             phone, email, experience_years, qualification, consultation_fee_cents, \
+             is_available, created_at, updated_at, version, archived_at) VALUES \
+             (41, 1, 'Dr. Who', 'Cardiology', 'cardiology', '555', 'who@example.com', 9, 'MD', \
+             15000, TRUE, '2026-11-27 10:00:00', '2026-11-27 10:00:00', 1, NULL)",
+        )
+        .expect("a doctor of the previous release");
+    drop(connection);
+
+    migrations::run_pending(&pool).expect("the upgrade");
+
+    let doctor = DieselDoctorRepository::new(pool.clone())
+        .find(DoctorId(41))
+        .expect("read")
+        .expect("kept");
+    assert_eq!(
+        (
+            doctor.doctor.details.linked_user,
+            doctor.doctor.details.name.as_str()
+        ),
+        (None, "Dr. Who")
+    );
+    let audit_rows = DieselAuditRepository::new(pool.clone());
+    let stored = audit_rows
+        .list(
+            &AuditFilter::default(),
+            Page {
+                number: 1,
+                size: 10,
+            },
+        )
+        .expect("listed")
+        .items;
+    assert_eq!(stored.len(), 2, "every row kept");
+    for record in &stored {
+        assert!(!record.event.break_glass);
+        let seal = record.row_seal.as_ref().expect("signed");
+        assert!(key.row_verifies(seal, &record.event), "{record:?}");
+    }
+    let round = audit_rows
+        .seal_pending(&key, 10, &std::collections::BTreeSet::new())
+        .expect("sealed");
+    assert_eq!((round.sealed, round.refused), (2, Vec::new()));
+}
+
+#[test]
+fn on_sqlite_the_previous_releases_rows_survive_the_care_teams_upgrade() {
+    let (url, _folder) = healthcare_test_support::fresh_sqlite_database();
+    the_previous_releases_rows_survive_the_care_teams_upgrade(&url);
+}
+
+#[test]
+fn on_postgres_the_previous_releases_rows_survive_the_care_teams_upgrade() {
+    if let Some(url) = healthcare_test_support::fresh_postgres_database() {
+        the_previous_releases_rows_survive_the_care_teams_upgrade(&url);
+    }
+}
