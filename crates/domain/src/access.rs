@@ -83,6 +83,15 @@ impl Actor {
         }
     }
 
+    /// Whose break-glass grants can widen the actor's lists: a clinician's (every other role
+    /// sees the whole clinic, or no patient).
+    pub fn lists_through_grants(&self) -> Option<UserId> {
+        match self {
+            Self::Member(member) if member.role == Role::Clinician => Some(member.user),
+            _ => None,
+        }
+    }
+
     /// Whether the actor may read patients' medical histories: staff, the operator and the
     /// roles that treat (a front desk's responses leave the field out).
     pub fn reads_medical_history(&self) -> bool {

@@ -66,6 +66,28 @@ macro_rules! within_scope {
 }
 pub(crate) use within_scope;
 
+/// Whether `user` holds a grant running at `at` on any of `patients`.
+pub(crate) fn under_grant(
+    connection: &mut DbConnection,
+    user: UserId,
+    patients: &[PatientId],
+    at: Timestamp,
+) -> Result<bool, RepoError> {
+    use crate::schema::break_glass_grants as grants;
+    if patients.is_empty() {
+        return Ok(false);
+    }
+    let ids: Vec<i64> = patients.iter().map(|patient| patient.0).collect();
+    diesel::select(diesel::dsl::exists(
+        grants::table
+            .filter(grants::user_id.eq(user.0))
+            .filter(grants::expires_at.gt(to_db(at)))
+            .filter(grants::patient_id.eq_any(ids)),
+    ))
+    .get_result(connection)
+    .map_err(from_diesel)
+}
+
 /// How `user` is tied to `patient` at `at`, in one statement: a running grant first (accesses
 /// under it are marked), then a linked doctor's active mapping.
 pub(crate) fn care_tie(

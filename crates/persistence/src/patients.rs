@@ -13,7 +13,7 @@ use healthcare_domain::patient::{Age, Gender, Patient, PatientDetails, PatientId
 use healthcare_domain::{Timestamp, UserId};
 
 use crate::audit::append_in;
-use crate::care_teams::{care_tie, within_scope};
+use crate::care_teams::{care_tie, under_grant, within_scope};
 use crate::connection::{DbConnection, DbPool, checkout, write_transaction};
 use crate::errors::{corrupt_row, from_diesel};
 use crate::schema::patients;
@@ -150,6 +150,15 @@ impl PatientRepository for DieselPatientRepository {
         at: Timestamp,
     ) -> Result<CareTie, RepoError> {
         care_tie(&mut *checkout(&self.pool)?, patient, user, at)
+    }
+
+    fn under_grant(
+        &self,
+        user: UserId,
+        patients: &[PatientId],
+        at: Timestamp,
+    ) -> Result<bool, RepoError> {
+        under_grant(&mut *checkout(&self.pool)?, user, patients, at)
     }
 
     fn insert(

@@ -37,6 +37,15 @@ pub trait PatientRepository: Send + Sync {
         at: Timestamp,
     ) -> Result<CareTie, RepoError>;
 
+    /// Whether `user` holds a break-glass grant running at `at` on any of `patients`. One
+    /// statement.
+    fn under_grant(
+        &self,
+        user: UserId,
+        patients: &[PatientId],
+        at: Timestamp,
+    ) -> Result<bool, RepoError>;
+
     /// Stores a new patient (version 1) registered by `owner` in `clinic` and returns it.
     /// Stores `audit` in the same transaction, with the new patient's id as its `resource_id`
     /// and `patient_id`.

@@ -234,6 +234,21 @@ impl PatientRepository for FakeStore {
         Ok(self.state().care_tie(patient, user, at))
     }
 
+    fn under_grant(
+        &self,
+        user: UserId,
+        patients: &[PatientId],
+        at: Timestamp,
+    ) -> Result<bool, RepoError> {
+        let state = self.state();
+        Ok(patients.iter().any(|patient| {
+            state
+                .grants
+                .iter()
+                .any(|&(on, to, until)| on == *patient && to == user && until > at)
+        }))
+    }
+
     fn insert(
         &self,
         clinic: ClinicId,

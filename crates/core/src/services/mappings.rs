@@ -21,7 +21,7 @@ use crate::ports::{
     PatientRepository,
 };
 use crate::services::audit::{Caller, Refusal, ScopedRow, Target, permit};
-use crate::services::patients::{care_tie, mark_break_glass, shown_to};
+use crate::services::patients::{care_tie, mark_break_glass, mark_list, shown_to};
 use crate::{RepoError, Resource, ServiceError};
 
 /// How often an assignment is judged again when its patient or doctor changed under it.
@@ -211,9 +211,18 @@ impl MappingService {
         let visible = mappings_visible(&caller.actor, filter, now);
         caller
             .audit(self.trail(), AuditAction::MappingList, now, target)
-            .run(|_| match visible {
-                Some(filter) => Ok(self.mappings.list(&filter, page)?),
-                None => Ok(PageOf::empty()),
+            .run(|event| {
+                let Some(filter) = visible else {
+                    return Ok(PageOf::empty());
+                };
+                let page = self.mappings.list(&filter, page)?;
+                let listed: Vec<PatientId> = page
+                    .items
+                    .iter()
+                    .map(|view| view.mapping.patient_id)
+                    .collect();
+                mark_list(self.patients.as_ref(), caller, event, &listed, now)?;
+                Ok(page)
             })
     }
 

@@ -154,11 +154,18 @@ impl PatientService {
         });
         caller
             .audit(self.trail(), AuditAction::PatientList, now, Target::NONE)
-            .run(|_| {
+            .run(|event| {
                 let Some(filter) = visible else {
                     return Ok(PageOf::empty());
                 };
                 let page = self.ports.patients.list(&filter, page)?;
+                let others: Vec<PatientId> = page
+                    .items
+                    .iter()
+                    .filter(|patient| caller.actor.care_tie_to_look_up(patient).is_some())
+                    .map(|patient| patient.id)
+                    .collect();
+                mark_list(self.ports.patients.as_ref(), caller, event, &others, now)?;
                 Ok(page.map(|patient| shown_to(caller, patient)))
             })
     }
@@ -370,6 +377,20 @@ pub(crate) fn care_tie(
         Some(user) => patients.care_tie(patient.id, user, now)?,
         None => CareTie::None,
     })
+}
+
+/// Marks a list's row when a break-glass grant of the caller let it show any of `patients`.
+pub(crate) fn mark_list(
+    patients: &dyn PatientRepository,
+    caller: &Caller,
+    row: &mut ScopedRow,
+    listed: &[PatientId],
+    now: healthcare_domain::Timestamp,
+) -> Result<(), ServiceError> {
+    if let Some(user) = caller.actor.lists_through_grants() {
+        row.event_mut().break_glass = patients.under_grant(user, listed, now)?;
+    }
+    Ok(())
 }
 
 /// Marks the use case's row as an access made under a break-glass grant when that is what

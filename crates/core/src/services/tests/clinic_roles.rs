@@ -72,11 +72,33 @@ fn each_role_lists_and_reads_its_share_of_its_own_clinic_only() {
     }
     // Every refused read was recorded as a denial, never as an absence.
     let rows = trail.take();
-    assert!(
-        rows.iter()
-            .filter(|row| row.action == AuditAction::PatientRead)
-            .all(|row| row.outcome != AuditOutcome::Failure)
-    );
+    let reads: Vec<&AuditEvent> = rows
+        .iter()
+        .filter(|row| row.action == AuditAction::PatientRead)
+        .collect();
+    assert_eq!(reads.len(), 6 * 5, "one row per read");
+    assert!(reads.iter().all(|row| row.outcome != AuditOutcome::Failure));
+    // Reads allowed by a grant are marked, and only those.
+    let marked: Vec<Option<PatientId>> = reads
+        .iter()
+        .filter(|row| row.break_glass)
+        .map(|row| row.patient_id)
+        .collect();
+    assert_eq!(marked, vec![Some(PatientId(2))]);
+
+    // A clinician's list is marked when their grant let it show a patient; nobody else's is.
+    for (who, marked) in [
+        (member(CLINICIAN, NORTH, Role::Clinician), true),
+        (member(REGISTRAR, NORTH, Role::Clinician), false),
+        (member(UserId(30), NORTH, Role::Admin), false),
+    ] {
+        listed(&service, &who);
+        let row = trail.take_one();
+        assert_eq!(
+            (row.action, row.break_glass),
+            (AuditAction::PatientList, marked)
+        );
+    }
 }
 
 #[test]

@@ -353,6 +353,18 @@ fn care_ties_are_linked_doctors_and_running_grants(pool: &DbPool) {
         "running when it was opened"
     );
     assert_eq!(tie(world.untied, now()), CareTie::None);
+    let under_grant = |patients: &[PatientId]| {
+        r.patients
+            .under_grant(world.clinician, patients, now())
+            .expect("read")
+    };
+    assert!(under_grant(&[world.untied, world.granted]));
+    assert!(!under_grant(&[
+        world.untied,
+        world.treated,
+        world.grant_ended
+    ]));
+    assert!(!under_grant(&[]));
     assert_eq!(
         tie(world.registered, now()),
         CareTie::None,
