@@ -111,6 +111,25 @@ pub fn break_glass_access(actor: &Actor, patient: &Patient, tie: CareTie) -> Bre
     }
 }
 
+/// Whether assigning `doctor` to `patient` would let `actor` keep seeing the patient after
+/// their grant ends: under a grant (and nothing else), a clinician may not map the patient to
+/// a doctor record linked to their own account (answered 403: the patient is visible to them).
+pub fn assignment_outlasts_grant(
+    actor: &Actor,
+    patient: &Patient,
+    tie: CareTie,
+    doctor: &crate::doctor::Doctor,
+) -> bool {
+    match actor {
+        Actor::Member(member) => {
+            tie == CareTie::BreakGlass
+                && patient.owner != member.user
+                && doctor.details.linked_user == Some(member.user)
+        }
+        Actor::PlatformStaff(_) | Actor::Operator => false,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -199,6 +218,64 @@ mod tests {
                 "{actor:?} {tie:?}"
             );
         }
+    }
+
+    #[test]
+    fn a_grant_cannot_become_a_lasting_tie_through_the_clinicians_own_doctor() {
+        use crate::doctor::{DoctorChanges, DoctorId, DoctorInput};
+        let text = |s: &str| Submitted::Given(s.to_owned());
+        let doctor = |linked: Option<i64>| {
+            let mut details = DoctorInput {
+                name: text("Dr. Nine"),
+                specialization: text("ER"),
+                phone: text("1"),
+                email: text("nine@example.com"),
+                experience_years: Submitted::Given(3),
+                qualification: text("MD"),
+                consultation_fee: text("0"),
+                ..Default::default()
+            }
+            .validate(WriteMode::Create, FieldErrors::new())
+            .ok()
+            .and_then(DoctorChanges::into_new_details)
+            .expect("complete");
+            details.linked_user = linked.map(UserId);
+            crate::doctor::Doctor {
+                id: DoctorId(4),
+                created_by: UserId(9),
+                details,
+                created_at: at(),
+                updated_at: at(),
+                version: 1,
+                archived_at: None,
+            }
+        };
+        let clinician = member(5, Role::Clinician);
+        let live = patient(false);
+        assert!(assignment_outlasts_grant(
+            &clinician,
+            &live,
+            CareTie::BreakGlass,
+            &doctor(Some(9))
+        ));
+        for (tie, linked) in [
+            (CareTie::Treating, Some(9)),
+            (CareTie::BreakGlass, Some(8)),
+            (CareTie::BreakGlass, None),
+        ] {
+            assert!(!assignment_outlasts_grant(
+                &clinician,
+                &live,
+                tie,
+                &doctor(linked)
+            ));
+        }
+        assert!(!assignment_outlasts_grant(
+            &Actor::Operator,
+            &live,
+            CareTie::BreakGlass,
+            &doctor(Some(9))
+        ));
     }
 
     #[test]

@@ -52,8 +52,8 @@ pub struct AuditEventJson {
     client_address: Option<String>,
     /// The request's `X-Request-Id`.
     request_id: Option<String>,
-    /// Whether only the actor's break-glass grant on the patient allowed this access (added
-    /// with clinics).
+    /// Whether this access was made under the actor's running break-glass grant on the
+    /// patient (a list: on one of the patients it showed). Added with clinics.
     break_glass: bool,
 }
 

@@ -15,7 +15,8 @@ use crate::errors::ApiError;
 use crate::handlers::run_blocking;
 use crate::json::{MappingJson, PatientAssignmentsJson};
 use crate::openapi::{
-    AuthErrors, BodyErrors, IdParam, ListErrors, Message, Paging, RecordErrors, ServerErrors,
+    AuthErrors, BodyErrors, Detail, IdParam, ListErrors, Message, Paging, RecordErrors,
+    ServerErrors,
 };
 use crate::query::{ListQuery, PageJson, page_json};
 use crate::requests::{Body, MappingCreate, MappingNotes};
@@ -30,7 +31,11 @@ type MappingPage = PageJson<MappingJson>;
     tag = "mappings",
     operation_id = "assign_doctor",
     request_body = MappingCreate,
-    responses((status = 201, description = "Assigned.", body = MappingJson), BodyErrors, AuthErrors, ServerErrors),
+    responses(
+        (status = 201, description = "Assigned.", body = MappingJson),
+        (status = 403, description = "Under a break-glass grant, a clinician assigning the patient to a doctor record linked to their own account (the grant would outlast its time).", body = Detail),
+        BodyErrors, AuthErrors, ServerErrors,
+    ),
     security(("bearer" = [])),
 )]
 #[post("/mappings")]

@@ -346,6 +346,16 @@ async fn a_clinician_treats_the_patients_of_their_linked_doctor_and_breaks_the_g
     assert_eq!(granted.status, 201, "{}", granted.body);
     assert_eq!(keys(&granted.body), vec!["expires_at", "patient", "reason"]);
     assert_eq!(granted.body["patient"], other);
+    // The grant cannot be made to last: no mapping to Cy's own doctor record under it.
+    let kept = app
+        .request(
+            "POST",
+            "/api/mappings/",
+            Some(json!({"patient": other, "doctor": doctor_id})),
+            Some(&cy.access),
+        )
+        .await;
+    assert_eq!(kept.status, 403, "{}", kept.body);
     let seen = app.get(&path, &cy.access).await;
     assert_eq!(seen.status, 200);
     assert_eq!(

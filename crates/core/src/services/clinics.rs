@@ -428,15 +428,25 @@ impl ClinicService {
     }
 
     /// One page of a clinic's break-glass grants, newest first, for its admins and auditors.
+    /// The reading is recorded like a reading of the trail.
     pub fn break_glass_log(
         &self,
         caller: &Caller,
         id: ClinicId,
         page: Page,
     ) -> Result<PageOf<Grant>, ServiceError> {
-        let (access, membership) = self.access(caller, id, ClinicAction::ReadAudit)?;
-        granted(access, membership)?;
-        Ok(self.grants.log(id, page)?)
+        let now = self.clock.now();
+        let scope = caller.audit(
+            self.trail.as_ref(),
+            AuditAction::AuditRead,
+            now,
+            Target::NONE,
+        );
+        scope.run(|_| {
+            let (access, membership) = self.access(caller, id, ClinicAction::ReadAudit)?;
+            granted(access, membership)?;
+            Ok(self.grants.log(id, page)?)
+        })
     }
 
     /// One page of the caller's clinics, personal first, then by name.
@@ -614,6 +624,7 @@ mod tests {
                 expected.clone(),
                 "{role:?}"
             );
+            assert_eq!(trail.take_one().action, AuditAction::AuditRead);
             // A malformed filter is reported only to whoever may read the trail.
             let malformed =
                 ServiceError::Validation(FieldErrors::single("since", FieldProblem::NotADateTime));

@@ -183,7 +183,6 @@ impl DoctorService {
         }
     }
 
-    /// The doctor if the domain lets the caller do `operation` with it.
     /// Reports a linked account that does not exist like DRF's primary-key fields, beside the
     /// other fields' problems.
     fn check_linked_user(
@@ -201,6 +200,7 @@ impl DoctorService {
         Ok((input, shape_errors))
     }
 
+    /// The doctor if the domain lets the caller do `operation` with it.
     fn reachable(
         &self,
         caller: &Caller,

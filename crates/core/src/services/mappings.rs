@@ -10,6 +10,7 @@ use healthcare_domain::access::{
 };
 use healthcare_domain::assignment::{AssignmentRequest, already_assigned};
 use healthcare_domain::audit::{AuditAction, AuditEvent};
+use healthcare_domain::break_glass::assignment_outlasts_grant;
 use healthcare_domain::doctor::DoctorId;
 use healthcare_domain::fields::{Submitted, WriteMode, check_field};
 use healthcare_domain::mapping::{Mapping, MappingFilter, MappingId, check_notes};
@@ -186,6 +187,16 @@ impl MappingService {
         match request.check_fields() {
             Ok(ids) if errors.is_empty() => {
                 event.break_glass = patient_tie == CareTie::BreakGlass;
+                if let (Some(patient), Some(doctor)) = (&patient, &doctor)
+                    && assignment_outlasts_grant(
+                        &caller.actor,
+                        patient,
+                        patient_tie,
+                        &doctor.doctor,
+                    )
+                {
+                    return Err(ServiceError::Forbidden.into());
+                }
                 Ok(ids)
             }
             Ok(_) => Err(refuse(errors)),

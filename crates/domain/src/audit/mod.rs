@@ -249,8 +249,8 @@ pub struct AuditEvent {
     pub outcome: AuditOutcome,
     /// From where.
     pub origin: RequestOrigin,
-    /// Allowed only by the actor's break-glass grant on the patient: marked so that reviewers
-    /// find every access made under one.
+    /// Made under the actor's running break-glass grant on the patient (a list: on one of the
+    /// patients it showed): marked so that reviewers find every access made under one.
     pub break_glass: bool,
 }
 

@@ -261,7 +261,7 @@ impl AuthService {
         let now = self.clock.now();
         let mut errors = shape_errors;
         let clinic = check_field(&mut errors, "clinic", clinic, true, WriteMode::Create, Ok);
-        let target = Target::record(clinic.unwrap_or_default(), None);
+        let target = clinic.map_or(Target::NONE, |clinic| Target::record(clinic, None));
         let scope = caller.audit(self.trail.as_ref(), AuditAction::ClinicSwitch, now, target);
         scope.run(|_| {
             let Some(clinic) = clinic.filter(|_| errors.is_empty()) else {
