@@ -226,6 +226,9 @@ impl MappingService {
                 let Some(filter) = visible else {
                     return Ok(PageOf::empty());
                 };
+                if let Some(asked) = filter.patient {
+                    self.deny_if_hidden(caller, asked, event, now)?;
+                }
                 let page = self.mappings.list(&filter, page)?;
                 let listed: Vec<PatientId> = page
                     .items
@@ -235,6 +238,24 @@ impl MappingService {
                 mark_list(self.patients.as_ref(), caller, event, &listed, now)?;
                 Ok(page)
             })
+    }
+
+    /// Records the list as a denial when the patient it is filtered by exists but is hidden
+    /// from the caller (the list itself is empty, as for a missing patient).
+    fn deny_if_hidden(
+        &self,
+        caller: &Caller,
+        asked: PatientId,
+        event: &mut ScopedRow,
+        now: healthcare_domain::Timestamp,
+    ) -> Result<(), ServiceError> {
+        if let Some(patient) = self.patients.find(asked)? {
+            let tie = care_tie(self.patients.as_ref(), &caller.actor, &patient, now)?;
+            if patient_access(&caller.actor, &patient, tie, Operation::See) == Access::Hidden {
+                event.answer_as_missing();
+            }
+        }
+        Ok(())
     }
 
     /// A patient the caller may see, with its active assignments.

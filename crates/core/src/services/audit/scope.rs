@@ -135,6 +135,7 @@ pub(crate) struct AuditScope<'a> {
 pub(crate) struct ScopedRow {
     event: AuditEvent,
     stored_by_change: bool,
+    answered_as_missing: bool,
 }
 
 impl ScopedRow {
@@ -148,6 +149,12 @@ impl ScopedRow {
     pub(crate) fn for_change(&mut self) -> &AuditEvent {
         self.stored_by_change = true;
         &self.event
+    }
+
+    /// A use case that answers as if a record the caller may not see did not exist (a list
+    /// filtered by a hidden patient: empty) records a denial, as a refused read does.
+    pub(crate) fn answer_as_missing(&mut self) {
+        self.answered_as_missing = true;
     }
 
     /// A step whose success the next step records (signing in with a password, before the
@@ -165,6 +172,7 @@ impl<'a> AuditScope<'a> {
             row: ScopedRow {
                 event,
                 stored_by_change: false,
+                answered_as_missing: false,
             },
         }
     }
@@ -179,6 +187,7 @@ impl<'a> AuditScope<'a> {
         let result = work(&mut self.row);
         let outcome = match &result {
             Ok(_) if self.row.stored_by_change => None,
+            Ok(_) if self.row.answered_as_missing => Some(AuditOutcome::Denied),
             Ok(_) => Some(AuditOutcome::Success),
             Err(refusal) => Some(refusal.outcome),
         };

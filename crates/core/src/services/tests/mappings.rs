@@ -474,3 +474,31 @@ fn another_users_mapping_is_not_found() {
         Some(PatientId(1)),
     );
 }
+
+#[test]
+fn a_list_filtered_by_another_clinics_patient_is_empty_and_recorded_as_a_denial() {
+    let owner = patient(OWNER, false);
+    let (service, _, trail) = mapping_desk(
+        Some(owner.clone()),
+        Some(doctor(OWNER, true, false)),
+        Some(mapping(true)),
+    );
+    let by_patient = MappingFilter {
+        patient: Some(owner.id),
+        ..MappingFilter::default()
+    };
+    let listed = service
+        .list_mappings(&caller(STRANGER), by_patient, page())
+        .expect("listed");
+    assert_eq!(listed.total, 0);
+    let row = trail.take_one();
+    assert_eq!(
+        (row.outcome, row.patient_id),
+        (AuditOutcome::Denied, Some(owner.id))
+    );
+    let own = service
+        .list_mappings(&caller(OWNER), by_patient, page())
+        .expect("listed");
+    assert_eq!(own.total, 1);
+    assert_eq!(trail.take_one().outcome, AuditOutcome::Success);
+}
