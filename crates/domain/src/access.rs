@@ -6,7 +6,9 @@
 //! exactly like missing ones ([`Access::Hidden`]); the audit trail records the difference.
 
 use crate::Timestamp;
+pub use crate::clinic::ClinicScope;
 use crate::clinic::{ClinicId, PatientAction, Role, patient_permission};
+pub use crate::decision::Access;
 use crate::doctor::{Doctor, DoctorFilter};
 use crate::mapping::{Mapping, MappingFilter};
 use crate::patient::{Patient, PatientFilter};
@@ -126,20 +128,6 @@ pub enum Operation {
     Archive,
     /// Bring an archived record back.
     Restore,
-}
-
-/// The answer to "may this actor do this with this record".
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Access {
-    /// Go ahead.
-    Granted,
-    /// Not there for this operation (archived, ended, or not archived for a restore):
-    /// "not found", and not a denial.
-    Absent,
-    /// Not the actor's to see: answered exactly like [`Access::Absent`], recorded as denied.
-    Hidden,
-    /// Visible to the actor but not theirs to change: refused openly (403).
-    Forbidden,
 }
 
 /// Whether a live or archived record is there for `operation` by an actor who may reach it.
@@ -310,17 +298,6 @@ pub fn assignment_access(actor: &Actor, patient: &Patient, tie: CareTie) -> Acce
         ),
         _ => patient_access(actor, patient, tie, Operation::Change),
     }
-}
-
-/// The part of one clinic's patients a member sees, for lists: the whole clinic, or a
-/// clinician's care team as it stands at `at` (grants expire).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ClinicScope {
-    /// The clinic.
-    pub clinic: ClinicId,
-    /// Only the care team of this clinician: patients they registered, those with an active
-    /// mapping to a doctor linked to them, those of their grants running at `at`.
-    pub care_team_of: Option<(UserId, Timestamp)>,
 }
 
 /// What a member's lists may hold; `None` when the role sees no patient at all (an auditor).

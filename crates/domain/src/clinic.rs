@@ -5,7 +5,7 @@
 
 use std::fmt;
 
-use crate::access::Access;
+use crate::decision::Access;
 use crate::errors::FieldProblem;
 use crate::user::parse_bounded_text;
 use crate::{Timestamp, UserId};
@@ -40,6 +40,17 @@ impl ClinicName {
         let cut: String = user_name.trim().chars().take(Self::MAX_CHARS).collect();
         Self(cut.trim_end().to_owned())
     }
+}
+
+/// The part of one clinic's patients a member sees, for lists: the whole clinic, or a
+/// clinician's care team as it stands at `at` (grants expire).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClinicScope {
+    /// The clinic.
+    pub clinic: ClinicId,
+    /// Only the care team of this clinician: patients they registered, those with an active
+    /// mapping to a doctor linked to them, those of their grants running at `at`.
+    pub care_team_of: Option<(UserId, Timestamp)>,
 }
 
 /// A clinic.

@@ -7,6 +7,7 @@ pub mod assignment;
 pub mod audit;
 pub mod break_glass;
 pub mod clinic;
+pub mod decision;
 pub mod doctor;
 pub mod errors;
 pub mod fields;

@@ -7,7 +7,7 @@
 //! assigned again as a new mapping. `is_active` is never written by clients.
 
 use crate::Timestamp;
-use crate::access::ClinicScope;
+use crate::clinic::ClinicScope;
 use crate::doctor::DoctorId;
 use crate::errors::{FieldErrors, FieldProblem};
 use crate::fields::{Submitted, WriteMode, check_field, parse_free_text};

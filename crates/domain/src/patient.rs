@@ -1,7 +1,6 @@
 //! Patients: their fields, who may see them, and what a submitted create or update must satisfy.
 
-use crate::access::ClinicScope;
-use crate::clinic::ClinicId;
+use crate::clinic::{ClinicId, ClinicScope};
 use crate::errors::{FieldErrors, FieldProblem};
 use crate::fields::{
     BoundedText, OptionalEmail, Phone, Submitted, WriteMode, check_field, check_range,
