@@ -8,7 +8,7 @@ use healthcare_domain::audit::{
     AuditAction, AuditEvent, AuditRecord, ChainBreak, ChainKey, ChainVerifier, Mac, RequestOrigin,
     VerifyPolicy,
 };
-use healthcare_domain::clinic::{ClinicId, Membership};
+use healthcare_domain::clinic::ClinicId;
 use healthcare_domain::staff::{AuditTrailAccess, audit_trail_access};
 use healthcare_domain::{Timestamp, User, UserId};
 
@@ -27,10 +27,8 @@ pub(crate) use scope::{AuditScope, Refusal, ScopedRow, Target, event_of, permit}
 /// inbound adapter turns its own credentials into one.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Caller {
-    /// Who acts, in what capacity.
+    /// Who acts, in what capacity (a member: in which clinic, with which role).
     pub(crate) actor: Actor,
-    /// The clinic a member acts in, with their role there.
-    pub(crate) membership: Option<Membership>,
     /// How the session signed in.
     pub(crate) factors: SignInFactors,
     /// What the caller may do with the whole audit trail.
@@ -53,23 +51,18 @@ impl Caller {
                 clinic: membership.clinic.id,
                 role: membership.role,
             }),
-            membership: Some(membership.clone()),
             factors: *factors,
             audit_trail: audit_trail_access(user, *factors == SignInFactors::PasswordAndCode),
             origin,
         }
     }
 
-    /// The clinic the caller acts in and their role there (members only).
-    pub fn membership(&self) -> Option<&Membership> {
-        self.membership.as_ref()
-    }
-
     /// The id of the clinic the caller acts in (members only).
     pub fn clinic(&self) -> Option<ClinicId> {
-        self.membership
-            .as_ref()
-            .map(|membership| membership.clinic.id)
+        match self.actor {
+            Actor::Member(member) => Some(member.clinic),
+            Actor::PlatformStaff(_) | Actor::Operator => None,
+        }
     }
 
     /// Whether responses to this caller may hold patients' medical histories (a front desk's
@@ -84,7 +77,6 @@ impl Caller {
     pub(crate) fn platform_staff(user: &User, origin: RequestOrigin) -> Option<Self> {
         Some(Self {
             actor: Actor::platform_staff(user)?,
-            membership: None,
             factors: SignInFactors::PasswordAndCode,
             audit_trail: audit_trail_access(user, true),
             origin,
@@ -95,7 +87,6 @@ impl Caller {
     pub fn operator(origin: RequestOrigin) -> Self {
         Self {
             actor: Actor::Operator,
-            membership: None,
             factors: SignInFactors::PasswordAndCode,
             audit_trail: AuditTrailAccess::Forbidden,
             origin,

@@ -99,7 +99,6 @@ const STAFF: UserId = UserId(1);
 fn staff() -> Caller {
     Caller {
         actor: Actor::PlatformStaff(STAFF),
-        membership: None,
         factors: SignInFactors::PasswordAndCode,
         audit_trail: AuditTrailAccess::Allowed,
         origin: origin(),
@@ -111,20 +110,24 @@ pub(crate) fn personal_clinic(user: UserId) -> ClinicId {
     ClinicId(user.0)
 }
 
+/// `user`'s membership of `clinic` with `role`.
+pub(crate) fn membership(user: UserId, clinic: ClinicId, role: Role) -> Membership {
+    Membership {
+        clinic: Clinic {
+            id: clinic,
+            name: "Clinic".into(),
+            personal_owner: (clinic == personal_clinic(user)).then_some(user),
+            created_at: at(),
+        },
+        role,
+        joined_at: at(),
+    }
+}
+
 /// `user` acting in `clinic` with `role`.
 pub(crate) fn member(user: UserId, clinic: ClinicId, role: Role) -> Caller {
     Caller {
         actor: Actor::Member(ClinicMember { user, clinic, role }),
-        membership: Some(Membership {
-            clinic: Clinic {
-                id: clinic,
-                name: "Clinic".into(),
-                personal_owner: (clinic == personal_clinic(user)).then_some(user),
-                created_at: at(),
-            },
-            role,
-            joined_at: at(),
-        }),
         factors: SignInFactors::Password,
         audit_trail: AuditTrailAccess::Forbidden,
         origin: origin(),

@@ -19,7 +19,7 @@ fn the_whole_audit_trail_is_for_active_staff_who_proved_a_second_factor() {
     let session = |user: User, factors| Authenticated {
         user,
         factors,
-        membership: caller(OWNER).membership.expect("a member"),
+        membership: membership(OWNER, personal_clinic(OWNER), Role::Admin),
     };
     assert_eq!(
         Caller::new(&session(user(true, true), with_code), origin()),
