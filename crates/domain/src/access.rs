@@ -201,12 +201,18 @@ pub fn patient_access(
     }
 }
 
-/// Registering a patient: a member whose role registers patients (in their own clinic);
-/// staff and the operator do not register patients.
-pub fn patient_creation_access(actor: &Actor) -> Access {
-    match actor {
-        Actor::Member(member) => patient_permission(member.role, true, PatientAction::Create),
-        Actor::PlatformStaff(_) | Actor::Operator => Access::Forbidden,
+/// Registering a patient, `with_medical_history` or not: a member whose role registers
+/// patients (in their own clinic), writing a history only if the role writes histories (the
+/// registrar is in the new patient's care team); staff and the operator register none.
+pub fn patient_creation_access(actor: &Actor, with_medical_history: bool) -> Access {
+    let Actor::Member(member) = actor else {
+        return Access::Forbidden;
+    };
+    match patient_permission(member.role, true, PatientAction::Create) {
+        Access::Granted if with_medical_history => {
+            patient_permission(member.role, true, PatientAction::WriteMedicalHistory)
+        }
+        answer => answer,
     }
 }
 

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use chrono::Duration;
 
 use healthcare_domain::access::{
-    Access, Actor, CareTie, Operation, mappings_visible, medical_history_access, patient_access,
+    Actor, CareTie, Operation, mappings_visible, medical_history_access, patient_access,
     patient_creation_access, patients_visible,
 };
 use healthcare_domain::audit::AuditAction;
@@ -183,8 +183,11 @@ impl PatientService {
         scope.run(|event| {
             let owner = caller.account()?;
             let clinic = caller.clinic().ok_or(ServiceError::Forbidden)?;
-            permit(patient_creation_access(&caller.actor), Resource::Patient)?;
-            refuse_medical_history_unless(&input, caller.actor.reads_medical_history())?;
+            let with_history = !matches!(input.medical_history, Submitted::Absent);
+            permit(
+                patient_creation_access(&caller.actor, with_history),
+                Resource::Patient,
+            )?;
             let details = input
                 .validate(WriteMode::Create, shape_errors)?
                 .into_new_details()
@@ -406,14 +409,4 @@ pub(crate) fn shown_to(caller: &Caller, mut patient: Patient) -> Patient {
         patient.details.medical_history.clear();
     }
     patient
-}
-
-/// Refuses (403) a write that carries a medical history, valid or not, from a role that may
-/// not write one.
-fn refuse_medical_history_unless(input: &PatientInput, may_write: bool) -> Result<(), Refusal> {
-    if may_write || matches!(input.medical_history, Submitted::Absent) {
-        Ok(())
-    } else {
-        permit(Access::Forbidden, Resource::Patient)
-    }
 }

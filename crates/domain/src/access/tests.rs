@@ -303,6 +303,27 @@ fn members_reach_their_clinics_patients_as_their_role_and_care_team_allow() {
 }
 
 #[test]
+fn registering_follows_the_role_and_a_history_needs_a_role_that_writes_one() {
+    let table = [
+        (Role::Admin, [Granted, Granted]),
+        (Role::Clinician, [Granted, Granted]),
+        (Role::FrontDesk, [Granted, Forbidden]),
+        (Role::Auditor, [Forbidden, Forbidden]),
+    ];
+    for (role, expected) in table {
+        let actor = member(20, CLINIC, role);
+        assert_eq!(
+            [false, true].map(|with_history| patient_creation_access(&actor, with_history)),
+            expected,
+            "{role}"
+        );
+    }
+    for actor in [STAFF, Actor::Operator] {
+        assert_eq!(patient_creation_access(&actor, false), Forbidden);
+    }
+}
+
+#[test]
 fn only_clinicians_outside_their_own_registrations_need_the_store_asked() {
     let live = patient(false);
     assert_eq!(
