@@ -440,6 +440,19 @@ mod tests {
     }
 
     #[test]
+    fn break_glass_grants_last_the_configured_minutes() {
+        assert_eq!(load(&[]).expect("defaults").break_glass_minutes, 60);
+        let set = load(&[("BREAK_GLASS_MINUTES", "15")]).expect("valid");
+        assert_eq!(set.break_glass_minutes, 15);
+        for bad in ["0", "1441", "-1", "an hour"] {
+            assert!(
+                load(&[("BREAK_GLASS_MINUTES", bad)]).is_err(),
+                "{bad} accepted"
+            );
+        }
+    }
+
+    #[test]
     fn environment_variables_override_the_defaults() {
         let settings = load(&[
             ("DATABASE_URL", "postgres://u@h/db"),

@@ -292,3 +292,18 @@ fn a_clinician_breaks_the_glass_once_with_a_reason_and_then_sees_the_patient() {
     }
     assert!(store.take_stored_rows().is_empty(), "no other grant");
 }
+
+#[test]
+fn a_grant_lasts_the_configured_minutes() {
+    let (service, _, _) = shared_clinics();
+    let service = service.with_break_glass_minutes(15);
+    let grant = service
+        .break_glass(
+            &member(CLINICIAN, NORTH, Role::Clinician),
+            PatientId(4),
+            text("Unconscious in the emergency room"),
+            FieldErrors::new(),
+        )
+        .expect("granted");
+    assert_eq!(grant.expires_at, at() + chrono::Duration::minutes(15));
+}
