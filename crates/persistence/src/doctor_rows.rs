@@ -1,9 +1,7 @@
-//! A row of `doctors` and its patient count, as the doctor and mapping queries read them.
+//! A row of `doctors`, with the patient count the mapping writes keep in it.
 
 use chrono::NaiveDateTime;
-use diesel::dsl::sql;
 use diesel::prelude::*;
-use diesel::sql_types::BigInt;
 use healthcare_core::RepoError;
 use healthcare_core::ports::DoctorWithCount;
 use healthcare_domain::FieldProblem;
@@ -17,17 +15,6 @@ use healthcare_domain::user::Email;
 
 use crate::errors::corrupt_row;
 use crate::time::{from_db, opt_from_db};
-
-/// The doctor's active mappings (an active mapping's patient is never archived: archiving
-/// ends its mappings in the same transaction), as a correlated subquery so a page of doctors
-/// costs one statement whatever its size.
-const PATIENT_COUNT: &str = "(SELECT COUNT(*) FROM patient_doctor_mappings m \
-     WHERE m.doctor_id = doctors.id AND m.is_active)";
-
-/// The patient-count column, to select beside `doctors::all_columns`.
-pub(crate) fn patient_count() -> diesel::expression::SqlLiteral<BigInt> {
-    sql::<BigInt>(PATIENT_COUNT)
-}
 
 /// A row of `doctors`, in the table's column order.
 #[derive(Queryable)]
@@ -48,6 +35,8 @@ pub(crate) struct DoctorRow {
     version: i64,
     archived_at: Option<NaiveDateTime>,
     linked_user_id: Option<i64>,
+    /// Active mappings to the doctor (kept by triggers of `patient_doctor_mappings`).
+    patient_count: i64,
 }
 
 impl TryFrom<DoctorRow> for Doctor {
@@ -84,10 +73,9 @@ impl TryFrom<DoctorRow> for Doctor {
     }
 }
 
-/// Converts a `(row, count)` pair.
-pub(crate) fn with_count(
-    (row, patient_count): (DoctorRow, i64),
-) -> Result<DoctorWithCount, RepoError> {
+/// The doctor and its patient count.
+pub(crate) fn with_count(row: DoctorRow) -> Result<DoctorWithCount, RepoError> {
+    let patient_count = row.patient_count;
     Ok(DoctorWithCount {
         doctor: Doctor::try_from(row)?,
         patient_count,

@@ -1,4 +1,4 @@
-//! Doctors in the database, each read with its patient count in the same statement.
+//! Doctors in the database, each with the patient count its row keeps.
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
@@ -9,8 +9,8 @@ use healthcare_domain::doctor::{DoctorDetails, DoctorId};
 use healthcare_domain::{Timestamp, UserId};
 
 use crate::audit::append_all_in;
-use crate::connection::{DbConnection, DbPool, checkout, write_transaction};
-use crate::doctor_rows::{DoctorRow, patient_count, with_count};
+use crate::connection::{DbPool, checkout, write_transaction};
+use crate::doctor_rows::{DoctorRow, with_count};
 use crate::errors::from_diesel;
 use crate::schema::doctors;
 use crate::search::{LIKE_ESCAPE, contains_pattern, lower};
@@ -62,23 +62,15 @@ fn matching_doctors(filter: &DoctorFilter) -> Doctors {
     query
 }
 
-fn find_with_count(
-    connection: &mut DbConnection,
-    id: DoctorId,
-) -> Result<Option<DoctorWithCount>, RepoError> {
-    doctors::table
-        .find(id.0)
-        .select((doctors::all_columns, patient_count()))
-        .first::<(DoctorRow, i64)>(connection)
-        .optional()
-        .map_err(from_diesel)?
-        .map(with_count)
-        .transpose()
-}
-
 impl DoctorRepository for DieselDoctorRepository {
     fn find(&self, id: DoctorId) -> Result<Option<DoctorWithCount>, RepoError> {
-        find_with_count(&mut *checkout(&self.pool)?, id)
+        doctors::table
+            .find(id.0)
+            .first::<DoctorRow>(&mut *checkout(&self.pool)?)
+            .optional()
+            .map_err(from_diesel)?
+            .map(with_count)
+            .transpose()
     }
 
     fn list(
@@ -88,11 +80,10 @@ impl DoctorRepository for DieselDoctorRepository {
     ) -> Result<PageOf<DoctorWithCount>, RepoError> {
         let mut connection = checkout(&self.pool)?;
         let rows = matching_doctors(filter)
-            .select((doctors::all_columns, patient_count()))
             .order((doctors::name.asc(), doctors::id.asc()))
             .limit(page.limit())
             .offset(page.offset())
-            .load::<(DoctorRow, i64)>(&mut *connection)
+            .load::<DoctorRow>(&mut *connection)
             .map_err(from_diesel)?;
         let total: i64 = matching_doctors(filter)
             .count()
@@ -132,7 +123,7 @@ impl DoctorRepository for DieselDoctorRepository {
             .returning(doctors::all_columns)
             .get_result::<DoctorRow>(&mut *connection)
             .map_err(from_diesel)?;
-        with_count((row, 0))
+        with_count(row)
     }
 
     fn update(
@@ -143,7 +134,7 @@ impl DoctorRepository for DieselDoctorRepository {
         at: Timestamp,
     ) -> Result<Option<DoctorWithCount>, RepoError> {
         let mut connection = checkout(&self.pool)?;
-        let updated = diesel::update(
+        diesel::update(
             doctors::table
                 .find(id.0)
                 .filter(doctors::version.eq(expected_version))
@@ -163,13 +154,12 @@ impl DoctorRepository for DieselDoctorRepository {
             doctors::updated_at.eq(to_db(at)),
             doctors::version.eq(expected_version + 1),
         ))
-        .execute(&mut *connection)
-        .map_err(from_diesel)?;
-        if updated == 1 {
-            find_with_count(&mut connection, id)
-        } else {
-            Ok(None)
-        }
+        .returning(doctors::all_columns)
+        .get_result::<DoctorRow>(&mut *connection)
+        .optional()
+        .map_err(from_diesel)?
+        .map(with_count)
+        .transpose()
     }
 
     fn archive(&self, id: DoctorId, at: Timestamp, audit: &AuditEvent) -> Result<bool, RepoError> {

@@ -12,16 +12,18 @@ use healthcare_domain::{Timestamp, UserId};
 
 use crate::audit::append_in;
 use crate::connection::{DbConnection, DbPool, checkout, write_transaction};
-use crate::doctor_rows::{DoctorRow, patient_count, with_count};
+use crate::doctor_rows::{DoctorRow, with_count};
 use crate::errors::from_diesel;
 use crate::schema::{doctors, patient_doctor_mappings as mappings, patients};
 use crate::time::{from_db, to_db};
 
 /// Whether the patient is live and the doctor live and available, read with both rows locked
-/// until the transaction ends. PostgreSQL: `FOR SHARE`, so an archive that has not committed
-/// makes this wait and then see it, and an archive that starts later waits for this insert
-/// and then ends the mapping with the others (patient first, then doctor, the order every
-/// writer takes). SQLite: `BEGIN IMMEDIATE` already serialises every writer.
+/// until the transaction ends. PostgreSQL: the patient `FOR SHARE`, so an archive that has not
+/// committed makes this wait and then see it, and an archive that starts later waits for this
+/// insert and then ends the mapping with the others; the doctor `FOR NO KEY UPDATE`, because
+/// the insert's trigger updates its `patient_count` (a shared lock would deadlock two
+/// assignments to one doctor upgrading it at once). The order is the one every writer of
+/// mappings takes: [`lock_doctors`]. SQLite: `BEGIN IMMEDIATE` already serialises every writer.
 fn both_accept_assignments(
     connection: &mut DbConnection,
     patient: PatientId,
@@ -39,7 +41,10 @@ fn both_accept_assignments(
     let (patient, doctor) = match connection {
         DbConnection::Pg(inner) => (
             live_patient.for_share().first::<i64>(inner).optional(),
-            available_doctor.for_share().first::<i64>(inner).optional(),
+            available_doctor
+                .for_no_key_update()
+                .first::<i64>(inner)
+                .optional(),
         ),
         DbConnection::Sqlite(inner) => (
             live_patient.first::<i64>(inner).optional(),
@@ -47,6 +52,30 @@ fn both_accept_assignments(
         ),
     };
     Ok(patient.map_err(from_diesel)?.is_some() && doctor.map_err(from_diesel)?.is_some())
+}
+
+/// Locks, in id order, the doctors whose `patient_count` a change of these mappings' activity
+/// will update (through the mappings' triggers), before any mapping row is touched.
+///
+/// Every writer of mappings on PostgreSQL locks rows in one order: the patient, then the
+/// doctors in id order, then the mappings. Without it, an archived patient's trigger (holding a
+/// mapping, wanting its doctor) and an archived doctor (holding the doctor, wanting the
+/// mapping) would deadlock. SQLite serialises writers, so there is nothing to do.
+fn lock_doctors(
+    connection: &mut DbConnection,
+    ending: mappings::BoxedQuery<'static, diesel::pg::Pg, diesel::sql_types::BigInt>,
+) -> Result<(), RepoError> {
+    let DbConnection::Pg(inner) = connection else {
+        return Ok(());
+    };
+    doctors::table
+        .filter(doctors::id.eq_any(ending))
+        .select(doctors::id)
+        .order(doctors::id)
+        .for_no_key_update()
+        .load::<i64>(inner)
+        .map(drop)
+        .map_err(from_diesel)
 }
 
 /// A row of `patient_doctor_mappings`, in the table's column order.
@@ -96,6 +125,14 @@ pub(crate) fn deactivate_for_patient(
     patient: PatientId,
     at: Timestamp,
 ) -> Result<(), RepoError> {
+    lock_doctors(
+        connection,
+        mappings::table
+            .filter(mappings::patient_id.eq(patient.0))
+            .filter(mappings::is_active.eq(true))
+            .select(mappings::doctor_id)
+            .into_boxed(),
+    )?;
     diesel::update(
         mappings::table
             .filter(mappings::patient_id.eq(patient.0))
@@ -107,8 +144,8 @@ pub(crate) fn deactivate_for_patient(
     .map_err(from_diesel)
 }
 
-/// Deactivates every active mapping of a doctor being archived (inside its transaction),
-/// returning the ended mappings' ids and patients, by mapping id.
+/// Deactivates every active mapping of a doctor being archived (inside its transaction, which
+/// has already locked the doctor by archiving it: the order of [`lock_doctors`]), returning the ended mappings' ids and patients, by mapping id.
 pub(crate) fn deactivate_for_doctor(
     connection: &mut DbConnection,
     doctor: DoctorId,
@@ -242,12 +279,12 @@ impl MappingRepository for DieselMappingRepository {
             .inner_join(doctors::table)
             .filter(mappings::patient_id.eq(patient.0))
             .filter(mappings::is_active.eq(true))
-            .select((mappings::all_columns, doctors::all_columns, patient_count()))
+            .select((mappings::all_columns, doctors::all_columns))
             .order((mappings::assigned_date.asc(), mappings::id.asc()))
-            .load::<(MappingRow, DoctorRow, i64)>(&mut *connection)
+            .load::<(MappingRow, DoctorRow)>(&mut *connection)
             .map_err(from_diesel)?
             .into_iter()
-            .map(|(mapping, doctor, count)| Ok((mapping.into(), with_count((doctor, count))?)))
+            .map(|(mapping, doctor)| Ok((mapping.into(), with_count(doctor)?)))
             .collect()
     }
 
@@ -341,6 +378,14 @@ impl MappingRepository for DieselMappingRepository {
     ) -> Result<bool, RepoError> {
         let mut connection = checkout(&self.pool)?;
         write_transaction(&mut connection, |connection| {
+            lock_doctors(
+                connection,
+                mappings::table
+                    .find(id.0)
+                    .filter(mappings::is_active.eq(true))
+                    .select(mappings::doctor_id)
+                    .into_boxed(),
+            )?;
             let updated = diesel::update(
                 mappings::table
                     .find(id.0)

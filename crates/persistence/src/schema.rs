@@ -100,6 +100,7 @@ diesel::table! {
         version -> BigInt,
         archived_at -> Nullable<Timestamp>,
         linked_user_id -> Nullable<BigInt>,
+        patient_count -> BigInt,
     }
 }
 

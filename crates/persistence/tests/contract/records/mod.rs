@@ -179,6 +179,7 @@ use healthcare_domain::patient::PatientId;
 mod accounts;
 mod break_glass;
 mod clinics;
+mod patient_counts;
 mod patients_doctors_mappings;
 mod throttle;
 mod visibility;

@@ -1,0 +1,295 @@
+//! A doctor's `patient_count`, kept at write time: right after any mix of concurrent writes,
+//! and right after the upgrade that introduced it.
+
+use std::collections::BTreeMap;
+
+use diesel::RunQueryDsl;
+use diesel::sql_types::BigInt;
+use healthcare_persistence::connection::checkout;
+
+use super::*;
+
+contract!(counts_stay_right_under_a_random_concurrent_mix_of_writes);
+
+/// What the count must be: the active mappings of each doctor whose patient is live, counted
+/// from the rows themselves.
+fn counted_from_the_rows(pool: &DbPool) -> BTreeMap<i64, i64> {
+    #[derive(diesel::QueryableByName)]
+    struct Counted {
+        #[diesel(sql_type = BigInt)]
+        doctor_id: i64,
+        #[diesel(sql_type = BigInt)]
+        active: i64,
+    }
+    diesel::sql_query(
+        "SELECT d.id AS doctor_id, (SELECT COUNT(*) FROM patient_doctor_mappings m \
+         JOIN patients p ON p.id = m.patient_id \
+         WHERE m.doctor_id = d.id AND m.is_active AND p.archived_at IS NULL) AS active \
+         FROM doctors d",
+    )
+    .load::<Counted>(&mut *checkout(pool).expect("a connection"))
+    .expect("counted")
+    .into_iter()
+    .map(|row| (row.doctor_id, row.active))
+    .collect()
+}
+
+/// What the repository reports, one doctor at a time.
+fn reported(doctors: &DieselDoctorRepository, ids: &[DoctorId]) -> BTreeMap<i64, i64> {
+    ids.iter()
+        .map(|id| {
+            let found = doctors.find(*id).expect("read").expect("kept");
+            (id.0, found.patient_count)
+        })
+        .collect()
+}
+
+/// A small deterministic generator (xorshift64*): each thread replays the same choices for a
+/// given seed, so a failure names the seed that reproduces it.
+struct Choices(u64);
+
+impl Choices {
+    fn below(&mut self, bound: usize) -> usize {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        let value = self.0.wrapping_mul(0x2545_f491_4f6c_dd1d) >> 33;
+        usize::try_from(value).expect("fits") % bound
+    }
+}
+
+/// Four threads assign, remove, archive and restore patients and doctors at random over a
+/// small set (so they collide), for three seeds. Every write answers (an assignment may lose a
+/// race to its twin: a conflict; a deadlock would be an internal error), and afterwards every
+/// doctor's `patient_count` equals the rows' count, through `find` and through the list.
+fn counts_stay_right_under_a_random_concurrent_mix_of_writes(pool: &DbPool) {
+    let r = repos(pool);
+    let clinic = crate::personal_clinic(pool, r.owner);
+    let patients: Vec<PatientId> = (0..6)
+        .map(|n| {
+            r.patients
+                .insert(
+                    clinic,
+                    r.owner,
+                    &patient_details(&format!("Patient {n}")),
+                    at(1),
+                    &audit(AuditAction::PatientCreate),
+                )
+                .expect("patient")
+                .id
+        })
+        .collect();
+    let doctors: Vec<DoctorId> = (0..4)
+        .map(|n| {
+            r.doctors
+                .insert(
+                    r.other,
+                    &doctor_details(&format!("Dr. {n}"), "Cardiology", true),
+                    at(1),
+                )
+                .expect("doctor")
+                .doctor
+                .id
+        })
+        .collect();
+    for seed in [
+        0x9e37_79b9_7f4a_7c15_u64,
+        0xdead_beef_cafe_f00d,
+        0x1234_5678_9abc_def1,
+    ] {
+        std::thread::scope(|scope| {
+            for thread in 0..4_u64 {
+                let (r, patients, doctors) = (&r, &patients, &doctors);
+                scope.spawn(move || {
+                    let mut choices = Choices(seed ^ (thread + 1).wrapping_mul(0x1000_0001));
+                    let mut assigned: Vec<MappingId> = Vec::new();
+                    for step in 0..60 {
+                        let patient = patients[choices.below(patients.len())];
+                        let doctor = doctors[choices.below(doctors.len())];
+                        let context = format!("seed {seed:#x}, thread {thread}, step {step}");
+                        match choices.below(16) {
+                            0..=7 => match r.mappings.insert(
+                                patient,
+                                doctor,
+                                r.owner,
+                                "",
+                                at(2),
+                                &audit(AuditAction::MappingCreate),
+                            ) {
+                                Ok(Some(view)) => assigned.push(view.mapping.id),
+                                Ok(None) | Err(RepoError::Conflict) => {}
+                                Err(error) => panic!("{context}: assign: {error:?}"),
+                            },
+                            8..=10 if !assigned.is_empty() => {
+                                let mapping = assigned.swap_remove(choices.below(assigned.len()));
+                                r.mappings
+                                    .deactivate(mapping, at(3), &audit(AuditAction::MappingRemove))
+                                    .unwrap_or_else(|error| panic!("{context}: remove: {error:?}"));
+                            }
+                            11 => {
+                                r.patients
+                                    .archive(patient, at(3), &audit(AuditAction::PatientDelete))
+                                    .unwrap_or_else(|error| {
+                                        panic!("{context}: archive patient: {error:?}")
+                                    });
+                            }
+                            12 | 13 => {
+                                r.patients
+                                    .restore(patient, at(4), &audit(AuditAction::PatientRestore))
+                                    .unwrap_or_else(|error| {
+                                        panic!("{context}: restore patient: {error:?}")
+                                    });
+                            }
+                            14 => {
+                                r.doctors
+                                    .archive(doctor, at(3), &audit(AuditAction::MappingRemove))
+                                    .unwrap_or_else(|error| {
+                                        panic!("{context}: archive doctor: {error:?}")
+                                    });
+                            }
+                            _ => {
+                                r.doctors.restore(doctor, at(4)).unwrap_or_else(|error| {
+                                    panic!("{context}: restore doctor: {error:?}")
+                                });
+                            }
+                        }
+                    }
+                });
+            }
+        });
+        let expected = counted_from_the_rows(pool);
+        assert_eq!(reported(&r.doctors, &doctors), expected, "seed {seed:#x}");
+        let listed: BTreeMap<i64, i64> = r
+            .doctors
+            .list(
+                &DoctorFilter {
+                    archived: None,
+                    ..DoctorFilter::default()
+                },
+                page(1, 100),
+            )
+            .expect("listed")
+            .items
+            .into_iter()
+            .map(|found| (found.doctor.id.0, found.patient_count))
+            .collect();
+        assert_eq!(listed, expected, "seed {seed:#x}: the list");
+    }
+    // The mix may end with every mapping removed; a count that drifted stays off by as much
+    // when mappings are added afterwards, so give the first doctor every patient and look again.
+    r.doctors.restore(doctors[0], at(5)).expect("restored");
+    for patient in &patients {
+        r.patients
+            .restore(*patient, at(5), &audit(AuditAction::PatientRestore))
+            .expect("restored");
+        match r.mappings.insert(
+            *patient,
+            doctors[0],
+            r.owner,
+            "",
+            at(6),
+            &audit(AuditAction::MappingCreate),
+        ) {
+            Ok(Some(_)) | Err(RepoError::Conflict) => {}
+            other => panic!("assigning {patient:?}: {other:?}"),
+        }
+    }
+    let expected = counted_from_the_rows(pool);
+    assert_eq!(expected[&doctors[0].0], 6, "{expected:?}");
+    assert_eq!(reported(&r.doctors, &doctors), expected);
+}
+
+fn page(number: u64, size: u64) -> Page {
+    Page { number, size }
+}
+
+/// What the previous release left: doctors with active and removed mappings (one of them to a
+/// patient archived since). The upgrade counts them, and later writes keep the count.
+fn the_previous_releases_mappings_are_counted_by_the_upgrade(url: &str) {
+    use diesel::connection::SimpleConnection;
+
+    let pool = pool_for(url);
+    migrations::run_up_to(&pool, "2026-12-06-000012").expect("the previous release's schema");
+    let r = repos(&pool);
+    let clinic = crate::personal_clinic(&pool, r.owner);
+    let patients: Vec<i64> = (0..3)
+        .map(|n| {
+            r.patients
+                .insert(
+                    clinic,
+                    r.owner,
+                    &patient_details(&format!("Patient {n}")),
+                    at(1),
+                    &audit(AuditAction::PatientCreate),
+                )
+                .expect("patient")
+                .id
+                .0
+        })
+        .collect();
+    let (p0, p1, p2) = (patients[0], patients[1], patients[2]);
+    let owner = r.owner.0;
+    let mut connection = checkout(&pool).expect("a connection");
+    connection
+        .batch_execute(&format!(
+            "INSERT INTO doctors (id, created_by, name, specialization, specialization_lower, \
+             phone, email, experience_years, qualification, consultation_fee_cents, \
+             is_available, created_at, updated_at, version, archived_at) VALUES \
+             (51, {owner}, 'Dr. A', 'Cardiology', 'cardiology', '555', 'a@example.com', 9, 'MD', \
+              15000, TRUE, '2026-11-27 10:00:00', '2026-11-27 10:00:00', 1, NULL), \
+             (52, {owner}, 'Dr. B', 'Oncology', 'oncology', '555', 'b@example.com', 9, 'MD', \
+              15000, TRUE, '2026-11-27 10:00:00', '2026-11-27 10:00:00', 1, NULL), \
+             (53, {owner}, 'Dr. C', 'Surgery', 'surgery', '555', 'c@example.com', 9, 'MD', \
+              15000, TRUE, '2026-11-27 10:00:00', '2026-11-27 10:00:00', 1, NULL); \
+             INSERT INTO patient_doctor_mappings (patient_id, doctor_id, assigned_by, \
+             assigned_date, notes, is_active, updated_at, removed_at) VALUES \
+             ({p0}, 51, {owner}, '2026-11-28 10:00:00', '', TRUE, '2026-11-28 10:00:00', NULL), \
+             ({p1}, 51, {owner}, '2026-11-28 10:00:00', '', TRUE, '2026-11-28 10:00:00', NULL), \
+             ({p2}, 51, {owner}, '2026-11-28 10:00:00', '', FALSE, '2026-11-29 10:00:00', \
+              '2026-11-29 10:00:00'), \
+             ({p0}, 52, {owner}, '2026-11-28 10:00:00', '', TRUE, '2026-11-28 10:00:00', NULL), \
+             ({p0}, 52, {owner}, '2026-11-27 10:00:00', '', FALSE, '2026-11-27 12:00:00', \
+              '2026-11-27 12:00:00'); \
+             UPDATE patients SET archived_at = '2026-11-29 10:00:00' WHERE id = {p2};"
+        ))
+        .expect("the previous release's rows");
+    drop(connection);
+
+    migrations::run_pending(&pool).expect("the upgrade");
+
+    let doctors = [DoctorId(51), DoctorId(52), DoctorId(53)];
+    let expected = BTreeMap::from([(51, 2), (52, 1), (53, 0)]);
+    assert_eq!(counted_from_the_rows(&pool), expected);
+    assert_eq!(reported(&r.doctors, &doctors), expected);
+
+    r.mappings
+        .insert(
+            PatientId(p1),
+            DoctorId(53),
+            r.owner,
+            "",
+            at(5),
+            &audit(AuditAction::MappingCreate),
+        )
+        .expect("assigned")
+        .expect("both accept it");
+    r.patients
+        .archive(PatientId(p0), at(6), &audit(AuditAction::PatientDelete))
+        .expect("archived");
+    let after = BTreeMap::from([(51, 1), (52, 0), (53, 1)]);
+    assert_eq!(counted_from_the_rows(&pool), after);
+    assert_eq!(reported(&r.doctors, &doctors), after);
+}
+
+#[test]
+fn on_sqlite_the_previous_releases_mappings_are_counted_by_the_upgrade() {
+    let (url, _folder) = healthcare_test_support::fresh_sqlite_database();
+    the_previous_releases_mappings_are_counted_by_the_upgrade(&url);
+}
+
+#[test]
+fn on_postgres_the_previous_releases_mappings_are_counted_by_the_upgrade() {
+    if let Some(url) = healthcare_test_support::fresh_postgres_database() {
+        the_previous_releases_mappings_are_counted_by_the_upgrade(&url);
+    }
+}
