@@ -60,6 +60,7 @@ pub fn database_pool(
             checkout_timeout: settings.database_pool_timeout,
             statements,
             audit_key: settings.audit_key.key.clone(),
+            revalidate_after_idle: healthcare_persistence::connection::REVALIDATE_AFTER_IDLE,
         },
     )
 }
@@ -76,6 +77,7 @@ pub fn audit_workers(settings: &Settings) -> Result<AuditWorkers, RepoError> {
             checkout_timeout: settings.database_pool_timeout,
             statements: StatementCounter::default(),
             audit_key: settings.audit_key.key.clone(),
+            revalidate_after_idle: healthcare_persistence::connection::REVALIDATE_AFTER_IDLE,
         },
     )?;
     let reads = if settings.audit_reads {

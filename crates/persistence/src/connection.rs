@@ -3,12 +3,13 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use diesel::connection::{
     AnsiTransactionManager, Instrumentation, InstrumentationEvent, SimpleConnection,
     TransactionManager,
 };
+use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use diesel::{Connection, ConnectionError, PgConnection, SqliteConnection};
 use healthcare_core::RepoError;
 use healthcare_domain::audit::ChainKey;
@@ -40,6 +41,7 @@ pub type DbBackend = <DbConnection as Connection>::Backend;
 pub struct DbPool {
     connections: r2d2::Pool<ConnectionManager>,
     audit_key: ChainKey,
+    revalidate_after_idle: Duration,
 }
 
 impl DbPool {
@@ -144,11 +146,62 @@ impl StatementCounter {
     }
 }
 
-impl Instrumentation for StatementCounter {
-    fn on_connection_event(&mut self, event: InstrumentationEvent<'_>) {
-        if let InstrumentationEvent::StartQuery { .. } = event {
-            self.0.fetch_add(1, Ordering::Relaxed);
+/// How long a pooled connection may sit unused before its next checkout asks the database
+/// whether it is still there ([`PoolSettings::revalidate_after_idle`] in production). A
+/// connection in steady use is not checked: a lost one shows itself by its first failing
+/// statement, and is then discarded (see [`ConnectionWatch`]).
+pub const REVALIDATE_AFTER_IDLE: Duration = Duration::from_secs(30);
+
+/// What the pool needs to know about one connection, seen through Diesel's instrumentation
+/// (which every statement passes): when it last finished a statement, and whether a statement
+/// found the server gone. It also counts the statements for [`StatementCounter`].
+struct ConnectionWatch {
+    statements: StatementCounter,
+    last_finished: Instant,
+    lost: bool,
+}
+
+impl ConnectionWatch {
+    fn new(statements: StatementCounter) -> Self {
+        Self {
+            statements,
+            last_finished: Instant::now(),
+            lost: false,
         }
+    }
+
+    fn of(connection: &mut DbConnection) -> Option<&mut Self> {
+        connection.instrumentation().downcast_mut::<Self>()
+    }
+}
+
+impl Instrumentation for ConnectionWatch {
+    fn on_connection_event(&mut self, event: InstrumentationEvent<'_>) {
+        match event {
+            InstrumentationEvent::StartQuery { .. } => {
+                self.statements.0.fetch_add(1, Ordering::Relaxed);
+            }
+            InstrumentationEvent::FinishQuery { error, .. } => {
+                self.last_finished = Instant::now();
+                if error.is_some_and(lost_the_server) {
+                    self.lost = true;
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Whether a statement failed because the connection itself is gone (the server restarted or
+/// dropped it), as opposed to the statement being refused.
+fn lost_the_server(error: &DieselError) -> bool {
+    match error {
+        DieselError::DatabaseError(
+            DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand,
+            _,
+        ) => true,
+        DieselError::DatabaseError(_, info) => crate::errors::is_connection_loss(info.message()),
+        _ => false,
     }
 }
 
@@ -163,7 +216,7 @@ pub struct ConnectionManager {
 impl ConnectionManager {
     fn establish(&self) -> Result<DbConnection, ConnectionError> {
         let mut connection = self.establish_uncounted()?;
-        connection.set_instrumentation(self.statements.clone());
+        connection.set_instrumentation(ConnectionWatch::new(self.statements.clone()));
         Ok(connection)
     }
 
@@ -210,7 +263,12 @@ impl r2d2::ManageConnection for ConnectionManager {
             .map_err(ConnectionError::CouldntSetupConfiguration)
     }
 
+    /// Asked whenever a connection returns to the pool: a connection that lost its server, or
+    /// whose transaction could not be ended, is closed instead of being handed out again.
     fn has_broken(&self, connection: &mut DbConnection) -> bool {
+        if ConnectionWatch::of(connection).is_some_and(|watch| watch.lost) {
+            return true;
+        }
         match connection {
             DbConnection::Pg(inner) => AnsiTransactionManager::is_broken_transaction_manager(inner),
             DbConnection::Sqlite(inner) => {
@@ -241,6 +299,9 @@ pub struct PoolSettings {
     pub statements: StatementCounter,
     /// `AUDIT_HMAC_KEY`: every audit row written through the pool is signed with it.
     pub audit_key: ChainKey,
+    /// A connection unused for longer is asked `SELECT 1` before it is handed out
+    /// ([`REVALIDATE_AFTER_IDLE`]).
+    pub revalidate_after_idle: Duration,
 }
 
 /// Builds the pool without connecting yet, creating the SQLite file's folder if needed, so a
@@ -259,8 +320,12 @@ pub fn build_pool(target: &DatabaseTarget, settings: &PoolSettings) -> Result<Db
         statements: settings.statements.clone(),
     };
     Ok(DbPool {
+        revalidate_after_idle: settings.revalidate_after_idle,
         connections: r2d2::Pool::builder()
             .max_size(settings.max_size)
+            // Not a `SELECT 1` round trip before every use: `checkout` asks only connections
+            // that sat idle, and a connection that lost its server is discarded on return.
+            .test_on_check_out(false)
             .min_idle(Some(0))
             .connection_timeout(settings.checkout_timeout)
             .error_handler(Box::new(TracingErrorHandler))
@@ -269,9 +334,24 @@ pub fn build_pool(target: &DatabaseTarget, settings: &PoolSettings) -> Result<Db
     })
 }
 
-/// Checks a connection out, mapping a timeout to "unavailable".
+/// Checks a connection out, mapping a timeout to "unavailable". A connection idle for longer
+/// than the pool's `revalidate_after_idle` is asked `SELECT 1` first (the database may have restarted
+/// meanwhile); one that does not answer is discarded and the next one taken, so after an
+/// outage each stale connection costs one round trip, not a failed request.
 pub fn checkout(pool: &DbPool) -> Result<PooledConnection, RepoError> {
-    pool.connections.get().map_err(from_pool)
+    // Every stale connection of a full pool, then one opened afresh.
+    for _ in 0..=pool.connections.max_size() {
+        let mut connection = pool.connections.get().map_err(from_pool)?;
+        let idle = ConnectionWatch::of(&mut connection)
+            .is_none_or(|watch| watch.last_finished.elapsed() >= pool.revalidate_after_idle);
+        if !idle || connection.batch_execute("SELECT 1").is_ok() {
+            return Ok(connection);
+        }
+        // The failed `SELECT 1` marked it lost: dropping it closes it.
+    }
+    Err(RepoError::Unavailable(
+        "no pooled connection reached the database".to_owned(),
+    ))
 }
 
 /// Whether the database answers a trivial query.

@@ -45,13 +45,17 @@ pub fn from_pool(error: r2d2::Error) -> RepoError {
 }
 
 fn is_outage(message: &str) -> bool {
-    const OUTAGE_MESSAGES: [&str; 4] = [
-        "database is locked",
+    message.contains("database is locked") || is_connection_loss(message)
+}
+
+/// Whether a database error's message says the connection itself is gone.
+pub(crate) fn is_connection_loss(message: &str) -> bool {
+    const CONNECTION_LOST: [&str; 3] = [
         "server closed the connection",
         "terminating connection",
         "no connection to the server",
     ];
-    OUTAGE_MESSAGES.iter().any(|known| message.contains(known))
+    CONNECTION_LOST.iter().any(|known| message.contains(known))
 }
 
 /// A stored row that the domain refuses (edited by hand, or a bug): an internal error naming

@@ -78,6 +78,7 @@ pub fn direct_pool(
             checkout_timeout: std::time::Duration::from_secs(5),
             statements: Default::default(),
             audit_key: audit_key.clone(),
+            revalidate_after_idle: healthcare_persistence::connection::REVALIDATE_AFTER_IDLE,
         },
     )
     .expect("pool")

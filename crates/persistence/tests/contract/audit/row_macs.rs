@@ -220,6 +220,7 @@ fn open_unmigrated(url: &str) -> DbPool {
             checkout_timeout: Duration::from_secs(10),
             statements: StatementCounter::default(),
             audit_key: key(),
+            revalidate_after_idle: healthcare_persistence::connection::REVALIDATE_AFTER_IDLE,
         },
     )
     .expect("pool")

@@ -33,6 +33,7 @@ fn counted_pool_for(url: &str, statements: StatementCounter) -> DbPool {
             checkout_timeout: Duration::from_secs(5),
             statements,
             audit_key: healthcare_domain::audit::ChainKey::new("contract suite audit key"),
+            revalidate_after_idle: healthcare_persistence::connection::REVALIDATE_AFTER_IDLE,
         },
     )
     .expect("pool")
@@ -179,6 +180,7 @@ use healthcare_domain::patient::PatientId;
 mod accounts;
 mod break_glass;
 mod clinics;
+mod connections;
 mod patient_counts;
 mod patients_doctors_mappings;
 mod throttle;

@@ -47,6 +47,7 @@ fn open(url: &str, folder: Option<tempfile::TempDir>) -> Database {
             checkout_timeout: Duration::from_secs(10),
             statements: statements.clone(),
             audit_key: healthcare_domain::audit::ChainKey::new("contract suite audit key"),
+            revalidate_after_idle: healthcare_persistence::connection::REVALIDATE_AFTER_IDLE,
         },
     )
     .expect("pool");

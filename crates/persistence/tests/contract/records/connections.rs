@@ -1,0 +1,110 @@
+//! The pool without a `SELECT 1` before every checkout: a connection that lost its server
+//! costs one failed call and is then replaced; one that sat idle is checked first.
+
+use diesel::RunQueryDsl;
+use diesel::sql_types::Integer;
+use healthcare_persistence::connection::{checkout, ping};
+
+use super::*;
+
+fn single_connection_pool(url: &str, revalidate_after_idle: Duration) -> DbPool {
+    let target = DatabaseTarget::parse(url).expect("valid url");
+    build_pool(
+        &target,
+        &PoolSettings {
+            max_size: 1,
+            checkout_timeout: Duration::from_secs(5),
+            statements: StatementCounter::default(),
+            audit_key: healthcare_domain::audit::ChainKey::new("contract suite audit key"),
+            revalidate_after_idle,
+        },
+    )
+    .expect("pool")
+}
+
+/// The server process behind the pool's only connection.
+fn backend_of(pool: &DbPool) -> Result<i32, RepoError> {
+    #[derive(diesel::QueryableByName)]
+    struct Backend {
+        #[diesel(sql_type = Integer)]
+        pid: i32,
+    }
+    diesel::sql_query("SELECT pg_backend_pid() AS pid")
+        .get_result::<Backend>(&mut *checkout(pool)?)
+        .map(|backend| backend.pid)
+        .map_err(healthcare_persistence::errors::from_diesel)
+}
+
+/// Ends the server process `pid`, as a restart or a network cut would, from another session.
+fn terminate(url: &str, pid: i32) {
+    let other = pool_for(url);
+    let mut connection = checkout(&other).expect("another connection");
+    diesel::sql_query(format!("SELECT pg_terminate_backend({pid})"))
+        .execute(&mut *connection)
+        .expect("terminated");
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        let alive = diesel::sql_query(format!(
+            "SELECT 1 AS pid FROM pg_stat_activity WHERE pid = {pid}"
+        ))
+        .execute(&mut *connection)
+        .expect("asked");
+        if alive == 0 {
+            return;
+        }
+        assert!(std::time::Instant::now() < deadline, "{pid} still alive");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// In steady use, nothing checks a connection before a call: the first call after the server
+/// dropped it fails as "unavailable" (a 503, never a 500), and the connection is discarded, so
+/// the next call gets a new one.
+#[test]
+fn on_postgres_a_connection_that_lost_its_server_fails_once_then_is_replaced() {
+    let Some(url) = healthcare_test_support::fresh_postgres_database() else {
+        return;
+    };
+    let pool = single_connection_pool(&url, Duration::from_secs(3600));
+    let first = backend_of(&pool).expect("connected");
+    terminate(&url, first);
+    let failed = backend_of(&pool).expect_err("the connection is gone");
+    assert!(matches!(failed, RepoError::Unavailable(_)), "{failed:?}");
+    let second = backend_of(&pool).expect("a new connection");
+    assert_ne!(first, second);
+    assert_eq!(pool.state().connections, 1);
+}
+
+/// A connection that sat idle longer than the pool's limit is asked `SELECT 1` at checkout; a
+/// lost one is replaced there, and the call succeeds.
+#[test]
+fn on_postgres_an_idle_connection_is_checked_before_it_is_handed_out() {
+    let Some(url) = healthcare_test_support::fresh_postgres_database() else {
+        return;
+    };
+    let pool = single_connection_pool(&url, Duration::ZERO);
+    let first = backend_of(&pool).expect("connected");
+    terminate(&url, first);
+    let second = backend_of(&pool).expect("replaced at checkout");
+    assert_ne!(first, second);
+    ping(&pool).expect("answers");
+}
+
+/// In steady use a call costs its own statements only: no validation round trip.
+#[test]
+fn on_sqlite_a_call_runs_no_validation_statement() {
+    let (url, _folder) = healthcare_test_support::fresh_sqlite_database();
+    let statements = StatementCounter::default();
+    let pool = counted_pool_for(&url, statements.clone());
+    migrations::run_pending(&pool).expect("migrations");
+    let patients = DieselPatientRepository::new(pool.clone());
+    for _ in 0..3 {
+        let before = statements.count();
+        assert_eq!(patients.find(PatientId(1)), Ok(None));
+        assert_eq!(
+            statements.count() - before,
+            1,
+            "only the SELECT of the patient"
+        );
+    }
+}
