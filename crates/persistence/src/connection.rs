@@ -1,8 +1,9 @@
 //! One connection type over both databases, the URL that chooses between them, and the pool.
 
+use std::collections::HashSet;
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use diesel::connection::{
@@ -137,12 +138,35 @@ impl DatabaseTarget {
 /// costs a fixed number of statements whatever its page size. One relaxed atomic increment
 /// per statement.
 #[derive(Debug, Clone, Default)]
-pub struct StatementCounter(Arc<AtomicU64>);
+pub struct StatementCounter {
+    started: Arc<AtomicU64>,
+    /// Only in tests ([`StatementCounter::recording_uncached`]): the statements that ran
+    /// without a cached prepared statement, i.e. were parsed and planned again.
+    uncached: Option<Arc<Mutex<Vec<String>>>>,
+}
 
 impl StatementCounter {
     /// Statements started so far.
     pub fn count(&self) -> u64 {
-        self.0.load(Ordering::Relaxed)
+        self.started.load(Ordering::Relaxed)
+    }
+
+    /// A counter that also records every statement run without a cached prepared statement
+    /// (what Diesel cannot cache: raw SQL fragments, `UPDATE`s, `IN (…)` lists, multi-row
+    /// inserts). For tests: it formats every statement's text.
+    pub fn recording_uncached() -> Self {
+        Self {
+            started: Arc::default(),
+            uncached: Some(Arc::default()),
+        }
+    }
+
+    /// The statements recorded so far (empty unless [`StatementCounter::recording_uncached`]),
+    /// and forgets them.
+    pub fn take_uncached(&self) -> Vec<String> {
+        self.uncached.as_ref().map_or_else(Vec::new, |log| {
+            std::mem::take(&mut *log.lock().unwrap_or_else(PoisonError::into_inner))
+        })
     }
 }
 
@@ -159,6 +183,10 @@ struct ConnectionWatch {
     statements: StatementCounter,
     last_finished: Instant,
     lost: bool,
+    /// When the counter records uncached statements: the one running and the texts this
+    /// connection has cached.
+    running: Option<String>,
+    cached: HashSet<String>,
 }
 
 impl ConnectionWatch {
@@ -167,6 +195,25 @@ impl ConnectionWatch {
             statements,
             last_finished: Instant::now(),
             lost: false,
+            running: None,
+            cached: HashSet::new(),
+        }
+    }
+
+    /// Records the statement that just finished if it was not a cached prepared statement.
+    /// Transaction control (`BEGIN`, `COMMIT`…) is sent as simple text and planned by no one.
+    fn record_if_uncached(&mut self) {
+        const TRANSACTION_CONTROL: [&str; 4] = ["BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT"];
+        let (Some(log), Some(text)) = (&self.statements.uncached, self.running.take()) else {
+            return;
+        };
+        let control = TRANSACTION_CONTROL
+            .iter()
+            .any(|keyword| text.starts_with(keyword) || text.starts_with("RELEASE"));
+        if !control && !self.cached.contains(&text) {
+            log.lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .push(text);
         }
     }
 
@@ -178,10 +225,22 @@ impl ConnectionWatch {
 impl Instrumentation for ConnectionWatch {
     fn on_connection_event(&mut self, event: InstrumentationEvent<'_>) {
         match event {
-            InstrumentationEvent::StartQuery { .. } => {
-                self.statements.0.fetch_add(1, Ordering::Relaxed);
+            InstrumentationEvent::StartQuery { query, .. } => {
+                self.statements.started.fetch_add(1, Ordering::Relaxed);
+                if self.statements.uncached.is_some() {
+                    let text = query.to_string();
+                    // Diesel's debug form appends the bound values: the statement is before.
+                    let statement = text.split(" -- binds: ").next().unwrap_or_default();
+                    self.running = Some(statement.to_owned());
+                }
+            }
+            InstrumentationEvent::CacheQuery { sql, .. } => {
+                if self.statements.uncached.is_some() {
+                    self.cached.insert(sql.to_owned());
+                }
             }
             InstrumentationEvent::FinishQuery { error, .. } => {
+                self.record_if_uncached();
                 self.last_finished = Instant::now();
                 if error.is_some_and(lost_the_server) {
                     self.lost = true;

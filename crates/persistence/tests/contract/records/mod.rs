@@ -183,5 +183,6 @@ mod clinics;
 mod connections;
 mod patient_counts;
 mod patients_doctors_mappings;
+mod prepared_statements;
 mod throttle;
 mod visibility;

@@ -1,0 +1,115 @@
+//! The statements behind the benchmark's requests (S1–S5) are cached prepared statements:
+//! parsed and planned once per connection, never per request.
+
+use healthcare_core::ports::ClinicRepository;
+use healthcare_persistence::DieselClinicRepository;
+
+use super::*;
+
+/// Each request's repository calls, twice over (the first time on a connection prepares and
+/// caches), on a pool whose counter records any statement that was not a cached prepared
+/// one. An `UPDATE` (Diesel never caches one) shows that the recorder sees them.
+fn the_benchmarks_requests_run_only_cached_prepared_statements(url: &str) {
+    let pool = &pool_for(url);
+    migrations::run_pending(pool).expect("migrations");
+    let r = repos(pool);
+    let clinic = crate::personal_clinic(pool, r.owner);
+    let doctor = r
+        .doctors
+        .insert(r.other, &doctor_details("Dr. A", "Cardiology", true), at(1))
+        .expect("doctor")
+        .doctor
+        .id;
+    let seeded = r
+        .patients
+        .insert(
+            clinic,
+            r.owner,
+            &patient_details("Jane"),
+            at(1),
+            &audit(AuditAction::PatientCreate),
+        )
+        .expect("patient");
+    r.mappings
+        .insert(
+            seeded.id,
+            doctor,
+            r.owner,
+            "",
+            at(2),
+            &audit(AuditAction::MappingCreate),
+        )
+        .expect("assigned")
+        .expect("both accept it");
+
+    let statements = StatementCounter::recording_uncached();
+    let recorded = counted_pool_for(url, statements.clone());
+    let users = DieselUserRepository::new(recorded.clone());
+    let clinics = DieselClinicRepository::new(recorded.clone());
+    let patients = DieselPatientRepository::new(recorded.clone());
+    let doctors = DieselDoctorRepository::new(recorded.clone());
+    let mappings = DieselMappingRepository::new(recorded.clone());
+    for round in 0..2 {
+        // Authentication, when the account and membership caches expire.
+        users.find_by_id(r.owner).expect("user").expect("found");
+        clinics.personal_membership(r.owner).expect("membership");
+        clinics.membership(clinic, r.owner).expect("membership");
+        // S1: a page of doctors and its count.
+        doctors
+            .list(&crate::directory_for(pool, r.owner), page(1, 20))
+            .expect("S1");
+        // S2: one patient.
+        patients.find(seeded.id).expect("S2").expect("found");
+        // S3: a page of patients and its count.
+        patients
+            .list(&crate::own_patients(pool, r.owner, None), page(1, 20))
+            .expect("S3");
+        // S4: a new patient and its audit row.
+        patients
+            .insert(
+                clinic,
+                r.owner,
+                &patient_details(&format!("New {round}")),
+                at(3),
+                &audit(AuditAction::PatientCreate),
+            )
+            .expect("S4");
+        // S5: a patient and its active mappings with their doctors.
+        patients.find(seeded.id).expect("S5").expect("found");
+        assert_eq!(mappings.active_for_patient(seeded.id).expect("S5").len(), 1);
+    }
+    assert_eq!(statements.take_uncached(), Vec::<String>::new());
+
+    patients
+        .update(
+            seeded.id,
+            &patient_details("Janet"),
+            1,
+            at(4),
+            &audit(AuditAction::PatientUpdate),
+        )
+        .expect("updated")
+        .expect("at its version");
+    let uncached = statements.take_uncached();
+    assert!(
+        uncached.iter().any(|text| text.starts_with("UPDATE")),
+        "the recorder sees an uncached UPDATE: {uncached:?}"
+    );
+}
+
+fn page(number: u64, size: u64) -> Page {
+    Page { number, size }
+}
+
+#[test]
+fn on_sqlite_the_benchmarks_requests_run_only_cached_prepared_statements() {
+    let (url, _folder) = healthcare_test_support::fresh_sqlite_database();
+    the_benchmarks_requests_run_only_cached_prepared_statements(&url);
+}
+
+#[test]
+fn on_postgres_the_benchmarks_requests_run_only_cached_prepared_statements() {
+    if let Some(url) = healthcare_test_support::fresh_postgres_database() {
+        the_benchmarks_requests_run_only_cached_prepared_statements(&url);
+    }
+}
