@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # Benchmarks against the database floor (docs/BENCHMARKS.md says how to read the results).
-#   usage: scripts/bench/run.sh [--quick]
+#   usage: scripts/bench/run.sh [--quick] [--scale N]
 # Builds the release server and the SQLite floor driver, seeds a PostgreSQL database and an
 # SQLite file, drives the server with wrk (64 connections) through scenarios S1–S6 plus S2
 # with AUDIT_READS=false, runs the same SQL directly on each database (pgbench / sqlite_floor),
 # and writes the results table: into docs/BENCHMARKS.md (full mode, every scenario on both
 # databases) or only under target/bench/ (--quick: a few seconds per scenario on a small data
 # set, for CI, numbers not checked; or a subset chosen with BENCH_SCENARIOS/BENCH_DATABASES).
+# --scale N multiplies the patients, doctors and mappings by N (the users stay 50; S3 still
+# reads the first pages of scale 1), to show that a page does not get slower as tables grow;
+# its table goes under target/bench/ only.
 #
 # Environment:
 #   BENCH_POSTGRES_ADMIN_URL  PostgreSQL admin URL to create the benchmark database in (it is
@@ -26,12 +29,18 @@ cd "$(dirname "$0")/../.."
 here=scripts/bench
 
 mode=full
-for arg in "$@"; do
-  case "$arg" in
+scale=1
+while [ $# -gt 0 ]; do
+  case "$1" in
     --quick) mode=quick ;;
-    -h | --help) sed -n '2,23p' "$0"; exit 0 ;;
-    *) echo "unknown argument: $arg (usage: scripts/bench/run.sh [--quick])" >&2; exit 2 ;;
+    --scale)
+      scale=${2:-}
+      [[ "$scale" =~ ^[1-9][0-9]*$ ]] || { echo "--scale takes a positive integer" >&2; exit 2; }
+      shift ;;
+    -h | --help) sed -n '2,27p' "$0"; exit 0 ;;
+    *) echo "unknown argument: $1 (usage: scripts/bench/run.sh [--quick] [--scale N])" >&2; exit 2 ;;
   esac
+  shift
 done
 
 if [ "$mode" = quick ]; then
@@ -40,9 +49,13 @@ if [ "$mode" = quick ]; then
   warmup=0
 else
   duration=${BENCH_DURATION:-20}
-  n_users=50 n_patients=10000 n_doctors=500 n_active=20000 n_removed=5000
+  n_users=50 n_patients=$((10000 * scale)) n_doctors=$((500 * scale))
+  n_active=$((20000 * scale)) n_removed=$((5000 * scale))
   warmup=3
 fi
+# S3's pages: those of one user at scale 1, so a larger scale reads the same pages of a larger
+# table.
+max_pages=$(( (n_patients / scale / n_users + 19) / 20 ))
 databases=${BENCH_DATABASES:-postgres sqlite}
 scenarios=${BENCH_SCENARIOS:-S1 S2 S3 S5 S6 S4}
 wanted() { printf ' %s ' "$scenarios" | grep -q " $1 "; }
@@ -52,6 +65,7 @@ email() { printf 'bench-user-%03d@example.org' "$1"; }
 
 target_dir=${CARGO_TARGET_DIR:-target}
 out="$target_dir/bench/$mode"
+[ "$scale" -gt 1 ] && out="$out-scale$scale"
 rm -rf "$out"
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
@@ -201,17 +215,18 @@ run_wrk() { # DB NAME SCENARIO TOKEN
     --hwm-kib "$(status_kib "$server_pid" VmHWM)"
 }
 
-run_floor() { # DB SCENARIO USER_ID
-  local db=$1 scenario=$2 uid=$3
+run_floor() { # DB SCENARIO USER_ID: SCENARIO is S1..S5, or S4_best / S5_best (PostgreSQL)
+  local db=$1 scenario=$2 uid=$3 clinic
+  clinic=$(query "$db" "$(conn_of "$db")" "SELECT id FROM clinics WHERE personal_owner_id = $uid")
   if [ "$db" = postgres ]; then
     pgbench -n -c64 -j2 -T "$duration" -M prepared -f "$here/floor/pg_$scenario.sql" \
-      -D uid="$uid" -D lo="$id_lo" -D hi="$id_hi" -D pages="$pages" \
+      -D uid="$uid" -D clinic="$clinic" -D lo="$id_lo" -D hi="$id_hi" -D pages="$pages" \
       -l --log-prefix="$work/pgbench_$scenario" "$pg_url" >"$out/$db-floor-$scenario.txt" 2>&1
     python3 $here/bench.py record "$results" --db "$db" --scenario "$scenario" --kind floor \
       --pgbench "$out/$db-floor-$scenario.txt" --pgbench-log "$work/pgbench_$scenario"
     rm -f "$work/pgbench_$scenario".*
   else
-    "$floor_sqlite" "$sqlite_file" "$scenario" 64 "$duration" "$uid" "$id_lo" "$id_hi" "$pages" \
+    "$floor_sqlite" "$sqlite_file" "$scenario" 64 "$duration" "$uid" "$clinic" "$id_lo" "$id_hi" "$pages" \
       >"$out/$db-floor-$scenario.txt"
     python3 $here/bench.py record "$results" --db "$db" --scenario "$scenario" --kind floor \
       --floor-json "$out/$db-floor-$scenario.txt"
@@ -228,6 +243,7 @@ for db in $databases; do
   id_lo=$(query "$db" "$conn" "SELECT min(id) FROM patients WHERE owner_id = $uid")
   id_hi=$(query "$db" "$conn" "SELECT max(id) FROM patients WHERE owner_id = $uid")
   pages=$(( ($(query "$db" "$conn" "SELECT count(*) FROM patients WHERE owner_id = $uid") + 19) / 20 ))
+  [ "$pages" -gt "$max_pages" ] && pages=$max_pages
 
   say "$db: API scenarios, ${duration}s each, wrk -c64 -t2"
   start_server "$url"
@@ -264,8 +280,15 @@ for db in $databases; do
   say "$db: floor, the same SQL without HTTP, ${duration}s each, 64 clients"
   for scenario in S1 S2 S3 S5 S4; do
     wanted "$scenario" || continue
-    if [ "$scenario" = S4 ]; then run_floor "$db" S4 "$uid2"; else run_floor "$db" "$scenario" "$uid"; fi
+    writer=$uid
+    [ "$scenario" = S4 ] && writer=$uid2
+    run_floor "$db" "$scenario" "$writer"
     tail -1 "$results"
+    # Where fewer statements give the same answer than the server sends, that is the floor too.
+    if [ "$db" = postgres ] && [ -f "$here/floor/pg_${scenario}_best.sql" ]; then
+      run_floor "$db" "${scenario}_best" "$writer"
+      tail -1 "$results"
+    fi
   done
 
   if [ "$db" = sqlite ]; then
@@ -279,7 +302,9 @@ done
 say "results"
 cpu_model=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
 mem_gib=$(awk '/^MemTotal/ { printf "%.1f", $2 / 1048576 }' /proc/meminfo)
-command="scripts/bench/run.sh${1:+ $*}"
+command="scripts/bench/run.sh"
+[ "$mode" = quick ] && command="$command --quick"
+[ "$scale" -gt 1 ] && command="$command --scale $scale"
 [ -n "${DATABASE_POOL_SIZE:-}" ] && command="DATABASE_POOL_SIZE=$DATABASE_POOL_SIZE $command"
 [ -n "${BENCH_DURATION:-}" ] && command="BENCH_DURATION=$BENCH_DURATION $command"
 meta=(
@@ -291,7 +316,7 @@ meta=(
   "command=$command"
   "ready_runs=$ready_runs"
 )
-if [ "$mode" = full ] && [ -z "${BENCH_SCENARIOS:-}${BENCH_DATABASES:-}" ]; then
+if [ "$mode" = full ] && [ "$scale" = 1 ] && [ -z "${BENCH_SCENARIOS:-}${BENCH_DATABASES:-}" ]; then
   python3 $here/bench.py report "$results" "$out/table.md" --docs docs/BENCHMARKS.md --meta "${meta[@]}"
   echo "table written to docs/BENCHMARKS.md (raw outputs in $out)"
 else

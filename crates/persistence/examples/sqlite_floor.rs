@@ -2,11 +2,11 @@
 //! API request of a scenario runs, executed directly on the SQLite file by many threads at once,
 //! with no HTTP, no token, no JSON and no domain conversion. Each thread has its own connection
 //! with the pragmas `connection.rs` sets; statements are prepared once and cached, as Diesel
-//! does in the server; every pool checkout's validation query (`SELECT 1`) is repeated.
+//! does in the server (whose pool checks no connection before use).
 //!
 //! ```text
 //! cargo run --release --example sqlite_floor -p healthcare_persistence -- \
-//!     DB_FILE SCENARIO THREADS SECONDS USER_ID PATIENT_ID_LO PATIENT_ID_HI PAGES
+//!     DB_FILE SCENARIO THREADS SECONDS USER_ID CLINIC_ID PATIENT_ID_LO PATIENT_ID_HI PAGES
 //! ```
 //!
 //! SCENARIO is S1 (doctor list), S2 (one patient), S3 (a patient page), S4 (a new patient) or
@@ -28,10 +28,6 @@ use diesel::{Connection, QueryResult, SqliteConnection};
 const PRAGMAS: &str = "PRAGMA busy_timeout = 5000; PRAGMA journal_mode = WAL; \
      PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;";
 
-/// r2d2 validates every checkout (`ConnectionManager::is_valid`).
-const CHECKOUT: &str = "SELECT 1";
-
-/// `DieselUserRepository::find_by_id`, run by the authentication extractor on every request.
 const PATIENT_COLUMNS: &str = "`patients`.`id`, `patients`.`owner_id`, `patients`.`name`, \
      `patients`.`name_lower`, `patients`.`age`, `patients`.`gender`, `patients`.`phone`, \
      `patients`.`email`, `patients`.`address`, `patients`.`medical_history`, \
@@ -42,25 +38,23 @@ const DOCTOR_COLUMNS: &str = "`doctors`.`id`, `doctors`.`created_by`, `doctors`.
      `doctors`.`specialization`, `doctors`.`specialization_lower`, `doctors`.`phone`, \
      `doctors`.`email`, `doctors`.`experience_years`, `doctors`.`qualification`, \
      `doctors`.`consultation_fee_cents`, `doctors`.`is_available`, `doctors`.`created_at`, \
-     `doctors`.`updated_at`, `doctors`.`version`, `doctors`.`archived_at`";
-
-const PATIENT_COUNT: &str = "(SELECT COUNT(*) FROM patient_doctor_mappings m \
-     WHERE m.doctor_id = doctors.id AND m.is_active)";
+     `doctors`.`updated_at`, `doctors`.`version`, `doctors`.`archived_at`, \
+     `doctors`.`linked_user_id`, `doctors`.`patient_count`";
 
 /// The statements of one scenario, built once per thread.
 struct Statements {
-    /// The SQL of each statement, in order; `None` marks a pool checkout.
-    steps: Vec<Option<String>>,
+    /// The SQL of each statement, in order.
+    steps: Vec<String>,
 }
 
 fn statements(scenario: &str) -> Result<Statements, String> {
     let patient_by_id =
         format!("SELECT {PATIENT_COLUMNS} FROM `patients` WHERE (`patients`.`id` = ?) LIMIT ?");
     let steps = match scenario {
-        // DoctorRepository::list: one page with counts, then the total.
+        // DoctorRepository::list: one page (patient_count is a column), then the total.
         "S1" => vec![
             format!(
-                "SELECT {DOCTOR_COLUMNS}, {PATIENT_COUNT} FROM `doctors` \
+                "SELECT {DOCTOR_COLUMNS} FROM `doctors` \
                  WHERE (`doctors`.`archived_at` IS NULL) \
                  ORDER BY `doctors`.`name` ASC, `doctors`.`id` ASC LIMIT ? OFFSET ?"
             ),
@@ -68,14 +62,14 @@ fn statements(scenario: &str) -> Result<Statements, String> {
         ],
         // PatientRepository::find.
         "S2" => vec![patient_by_id],
-        // PatientRepository::list: one page, then the total.
+        // PatientRepository::list in the caller's clinic: one page, then the total.
         "S3" => vec![
             format!(
-                "SELECT {PATIENT_COLUMNS} FROM `patients` WHERE ((`patients`.`owner_id` = ?) \
+                "SELECT {PATIENT_COLUMNS} FROM `patients` WHERE ((`patients`.`clinic_id` = ?) \
                  AND (`patients`.`archived_at` IS NULL)) \
                  ORDER BY `patients`.`created_at` DESC, `patients`.`id` DESC LIMIT ? OFFSET ?"
             ),
-            "SELECT COUNT(*) FROM `patients` WHERE ((`patients`.`owner_id` = ?) \
+            "SELECT COUNT(*) FROM `patients` WHERE ((`patients`.`clinic_id` = ?) \
              AND (`patients`.`archived_at` IS NULL))"
                 .to_owned(),
         ],
@@ -85,26 +79,25 @@ fn statements(scenario: &str) -> Result<Statements, String> {
             format!(
                 "INSERT INTO `patients` (`owner_id`, `name`, `name_lower`, `age`, `gender`, \
                  `phone`, `email`, `address`, `medical_history`, `created_at`, `updated_at`, \
-                 `version`, `clinic_id`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, \
-                 (SELECT `clinics`.`id` FROM `clinics` WHERE (`clinics`.`personal_owner_id` = ?))) \
+                 `version`, `clinic_id`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
                  RETURNING {PATIENT_COLUMNS}"
             ),
             "INSERT INTO `audit_events` (`at`, `actor_user_id`, `action`, `resource_type`, \
-             `resource_id`, `patient_id`, `outcome`, `client_address`, `request_id`) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+             `resource_id`, `patient_id`, `outcome`, `client_address`, `request_id`, \
+             `row_nonce`, `row_mac`, `break_glass`) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
                 .to_owned(),
             "COMMIT".to_owned(),
         ],
-        // PatientRepository::find, then MappingRepository::active_for_patient (own checkout).
+        // PatientRepository::find, then MappingRepository::active_for_patient.
         "S5" => vec![
             patient_by_id,
-            String::new(),
             format!(
                 "SELECT `patient_doctor_mappings`.`id`, `patient_doctor_mappings`.`patient_id`, \
                  `patient_doctor_mappings`.`doctor_id`, `patient_doctor_mappings`.`assigned_by`, \
                  `patient_doctor_mappings`.`assigned_date`, `patient_doctor_mappings`.`notes`, \
                  `patient_doctor_mappings`.`is_active`, `patient_doctor_mappings`.`updated_at`, \
-                 `patient_doctor_mappings`.`removed_at`, {DOCTOR_COLUMNS}, {PATIENT_COUNT} \
+                 `patient_doctor_mappings`.`removed_at`, {DOCTOR_COLUMNS} \
                  FROM (`patient_doctor_mappings` INNER JOIN `doctors` \
                  ON (`patient_doctor_mappings`.`doctor_id` = `doctors`.`id`)) \
                  WHERE ((`patient_doctor_mappings`.`patient_id` = ?) \
@@ -115,16 +108,9 @@ fn statements(scenario: &str) -> Result<Statements, String> {
         ],
         other => return Err(format!("unknown scenario {other:?} (S1..S5)")),
     };
-    // Every request: a checkout, then the scenario's statements (an empty string above is a
-    // further checkout). The authentication's user lookup is cached by the server
-    // (AuthService::authenticate reads an account at most every 10 s), so it is not here.
-    let mut all = vec![None];
-    all.extend(
-        steps
-            .into_iter()
-            .map(|sql| if sql.is_empty() { None } else { Some(sql) }),
-    );
-    Ok(Statements { steps: all })
+    // The authentication's account and membership lookups are cached by the server (10 s),
+    // so they are not here.
+    Ok(Statements { steps })
 }
 
 /// A bound value.
@@ -182,6 +168,7 @@ struct Config {
     threads: usize,
     duration: Duration,
     user: i64,
+    clinic: i64,
     id_lo: i64,
     id_hi: i64,
     pages: i64,
@@ -189,9 +176,20 @@ struct Config {
 
 fn parse_args() -> Result<Config, String> {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let [db, scenario, threads, seconds, user, id_lo, id_hi, pages] = args.as_slice() else {
+    let [
+        db,
+        scenario,
+        threads,
+        seconds,
+        user,
+        clinic,
+        id_lo,
+        id_hi,
+        pages,
+    ] = args.as_slice()
+    else {
         return Err(
-            "usage: sqlite_floor DB_FILE SCENARIO THREADS SECONDS USER_ID \
+            "usage: sqlite_floor DB_FILE SCENARIO THREADS SECONDS USER_ID CLINIC_ID \
                     PATIENT_ID_LO PATIENT_ID_HI PAGES"
                 .to_owned(),
         );
@@ -211,6 +209,7 @@ fn parse_args() -> Result<Config, String> {
                 .map_err(|_| format!("SECONDS must be a number, got {seconds:?}"))?,
         ),
         user: number("USER_ID", user)?,
+        clinic: number("CLINIC_ID", clinic)?,
         id_lo: number("PATIENT_ID_LO", id_lo)?,
         id_hi: number("PATIENT_ID_HI", id_hi)?,
         pages: number("PAGES", pages)?,
@@ -224,17 +223,17 @@ fn binds_for(config: &Config, index: usize, patient: i64, page: i64, rng: &mut R
         .format("%F %T%.f")
         .to_string();
     match (config.scenario.as_str(), index) {
-        ("S1", 1) => vec![Bind::Int(20), Bind::Int(0)],
+        ("S1", 0) => vec![Bind::Int(20), Bind::Int(0)],
         ("S1", _) => vec![],
-        ("S2" | "S5", 1) => vec![Bind::Int(patient), Bind::Int(1)],
+        ("S2" | "S5", 0) => vec![Bind::Int(patient), Bind::Int(1)],
         ("S5", _) => vec![Bind::Int(patient), Bind::Int(1)],
-        ("S3", 1) => vec![
-            Bind::Int(config.user),
+        ("S3", 0) => vec![
+            Bind::Int(config.clinic),
             Bind::Int(20),
             Bind::Int((page - 1) * 20),
         ],
-        ("S3", _) => vec![Bind::Int(config.user)],
-        ("S4", 3) => vec![
+        ("S3", _) => vec![Bind::Int(config.clinic)],
+        ("S4", 2) => vec![
             Bind::Text(now),
             Bind::Int(config.user),
             Bind::Text("patient.create".to_owned()),
@@ -244,8 +243,15 @@ fn binds_for(config: &Config, index: usize, patient: i64, page: i64, rng: &mut R
             Bind::Text("success".to_owned()),
             Bind::Text("127.0.0.1".to_owned()),
             Bind::Text(format!("floor-{}", rng.below(u64::MAX))),
+            // A unique nonce and a MAC-sized value, as `new_row` stores.
+            Bind::Text(format!(
+                "{:032x}",
+                u128::from(rng.below(u64::MAX)) << 64 | u128::from(rng.below(u64::MAX))
+            )),
+            Bind::Text(format!("{:064x}", rng.below(u64::MAX))),
+            Bind::Int(0),
         ],
-        ("S4", 2) => {
+        ("S4", 1) => {
             let number = rng.below(10_000_000);
             vec![
                 Bind::Int(config.user),
@@ -262,7 +268,7 @@ fn binds_for(config: &Config, index: usize, patient: i64, page: i64, rng: &mut R
                 Bind::Text(now.clone()),
                 Bind::Text(now),
                 Bind::Int(1),
-                Bind::Int(config.user),
+                Bind::Int(config.clinic),
             ]
         }
         _ => vec![],
@@ -281,20 +287,15 @@ fn one_request(
     let page =
         1 + i64::try_from(rng.below(u64::try_from(config.pages).unwrap_or(1))).unwrap_or_default();
     let mut rows = 0;
-    for (index, step) in steps.steps.iter().enumerate() {
-        match step {
-            None => connection.batch_execute(CHECKOUT)?,
-            Some(sql) => {
-                let binds = binds_for(config, index, patient, page, rng);
-                let query = Raw { sql, binds: &binds };
-                for row in connection.load(query)? {
-                    let row = row?;
-                    // Touch every column, as deserialising would.
-                    for column in 0..row.field_count() {
-                        if row.get(column).is_some_and(|field| field.value().is_some()) {
-                            rows += 1;
-                        }
-                    }
+    for (index, sql) in steps.steps.iter().enumerate() {
+        let binds = binds_for(config, index, patient, page, rng);
+        let query = Raw { sql, binds: &binds };
+        for row in connection.load(query)? {
+            let row = row?;
+            // Touch every column, as deserialising would.
+            for column in 0..row.field_count() {
+                if row.get(column).is_some_and(|field| field.value().is_some()) {
+                    rows += 1;
                 }
             }
         }

@@ -234,10 +234,8 @@ impl Instrumentation for ConnectionWatch {
                     self.running = Some(statement.to_owned());
                 }
             }
-            InstrumentationEvent::CacheQuery { sql, .. } => {
-                if self.statements.uncached.is_some() {
-                    self.cached.insert(sql.to_owned());
-                }
+            InstrumentationEvent::CacheQuery { sql, .. } if self.statements.uncached.is_some() => {
+                self.cached.insert(sql.to_owned());
             }
             InstrumentationEvent::FinishQuery { error, .. } => {
                 self.record_if_uncached();
