@@ -424,7 +424,7 @@ def cmd_report(args: argparse.Namespace) -> None:
     lines.append("Floor, our SQL: the statements one request of the server runs, replayed "
                  "directly on the database (one floor transaction = one request). Best floor: "
                  "the least SQL that gives the same answer, where it is fewer statements than "
-                 "ours (PostgreSQL S4: one data-modifying statement; S5: one join), else our "
+                 "ours (PostgreSQL S5: one join instead of two statements), else our "
                  "SQL. API/best floor: requests/s of the API over the best floor's. vs S2: "
                  "requests/s over S2's. CPU µs/req: the server's user+system CPU time during the scenario "
                  "over the requests answered (S6 includes the logins' bcrypt); DB CPU µs/req: the "

@@ -88,7 +88,7 @@ fn parse_nonce(text: &str) -> Option<[u8; 16]> {
     Some(nonce)
 }
 
-type NewAuditRow<'a> = (
+pub(crate) type NewAuditRow<'a> = (
     diesel::dsl::Eq<audit_events::at, NaiveDateTime>,
     diesel::dsl::Eq<audit_events::actor_user_id, Option<i64>>,
     diesel::dsl::Eq<audit_events::action, &'static str>,
@@ -108,7 +108,7 @@ type NewAuditRow<'a> = (
 /// The nonce is a UUIDv7: 74 random bits after a millisecond timestamp, so it stays unique,
 /// while new nonces land at the end of their unique index instead of at random pages (a random
 /// nonce cost SQLite's audited reads about 30% of their throughput).
-fn new_row<'a>(key: &ChainKey, event: &'a AuditEvent) -> NewAuditRow<'a> {
+pub(crate) fn new_row<'a>(key: &ChainKey, event: &'a AuditEvent) -> NewAuditRow<'a> {
     let row_seal = key.seal_row(uuid::Uuid::now_v7().into_bytes(), event);
     (
         audit_events::at.eq(to_db(event.at)),

@@ -14,6 +14,7 @@ pub mod doctors;
 pub mod errors;
 pub mod mappings;
 pub mod migrations;
+mod one_round_trip;
 pub mod patients;
 pub mod refresh_tokens;
 pub mod second_factors;

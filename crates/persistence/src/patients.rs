@@ -12,11 +12,14 @@ use healthcare_domain::fields::{OptionalEmail, Phone};
 use healthcare_domain::patient::{Age, Gender, Patient, PatientDetails, PatientId, PatientName};
 use healthcare_domain::{Timestamp, UserId};
 
-use crate::audit::append_in;
+use std::sync::Arc;
+
+use crate::audit::{append_in, new_row};
 use crate::care_teams::{care_tie, under_grant, within_scope};
 use crate::connection::{DbConnection, DbPool, checkout, write_transaction};
 use crate::errors::{corrupt_row, from_diesel};
-use crate::schema::patients;
+use crate::one_round_trip::{InsertWithAudit, ReservedPatientIds};
+use crate::schema::{audit_events, patients};
 use crate::search::{LIKE_ESCAPE, contains_pattern};
 use crate::time::{from_db, opt_from_db, to_db};
 
@@ -74,12 +77,16 @@ impl TryFrom<PatientRow> for Patient {
 #[derive(Clone)]
 pub struct DieselPatientRepository {
     pool: DbPool,
+    reserved_ids: Arc<ReservedPatientIds>,
 }
 
 impl DieselPatientRepository {
     /// A repository using `pool`.
     pub fn new(pool: DbPool) -> Self {
-        Self { pool }
+        Self {
+            pool,
+            reserved_ids: Arc::new(ReservedPatientIds::default()),
+        }
     }
 }
 
@@ -169,20 +176,13 @@ impl PatientRepository for DieselPatientRepository {
         at: Timestamp,
         audit: &AuditEvent,
     ) -> Result<Patient, RepoError> {
-        let mut connection = checkout(&self.pool)?;
-        write_transaction(&mut connection, |connection| {
-            let patient = insert_row(connection, clinic, owner, details, at)?;
-            append_in(
-                connection,
-                self.pool.audit_key(),
-                &AuditEvent {
-                    resource_id: Some(patient.id.0),
-                    patient_id: Some(patient.id),
-                    ..audit.clone()
-                },
-            )?;
-            Ok(patient)
-        })
+        insert_audited(
+            &mut *checkout(&self.pool)?,
+            &self.pool,
+            &self.reserved_ids,
+            (clinic, owner, details, at),
+            audit,
+        )
     }
 
     fn update(
@@ -251,15 +251,12 @@ impl PatientRepository for DieselPatientRepository {
     }
 }
 
-fn insert_row(
-    connection: &mut DbConnection,
-    clinic: ClinicId,
-    owner: UserId,
-    details: &PatientDetails,
-    at: Timestamp,
-) -> Result<Patient, RepoError> {
-    diesel::insert_into(patients::table)
-        .values((
+/// The columns of a new patient (a macro: the tuple's type is Diesel's to spell).
+macro_rules! new_patient {
+    ($clinic:expr, $owner:expr, $details:expr, $at:expr) => {{
+        let (clinic, owner, details, at): (ClinicId, UserId, &PatientDetails, Timestamp) =
+            ($clinic, $owner, $details, $at);
+        (
             patients::owner_id.eq(owner.0),
             patients::name.eq(details.name.as_str()),
             patients::name_lower.eq(details.name.as_str().to_lowercase()),
@@ -273,11 +270,53 @@ fn insert_row(
             patients::updated_at.eq(to_db(at)),
             patients::version.eq(1_i64),
             patients::clinic_id.eq(clinic.0),
-        ))
-        .returning(patients::all_columns)
-        .get_result::<PatientRow>(connection)
-        .map_err(from_diesel)
-        .and_then(Patient::try_from)
+        )
+    }};
+}
+
+/// Inserts the patient and its audit row (the event, naming the new patient) together.
+/// PostgreSQL: one statement with an id reserved beforehand ([`InsertWithAudit`]). SQLite:
+/// one write transaction (in-process, so its statements cost no round trips).
+fn insert_audited(
+    connection: &mut DbConnection,
+    pool: &DbPool,
+    reserved_ids: &ReservedPatientIds,
+    new: (ClinicId, UserId, &PatientDetails, Timestamp),
+    audit: &AuditEvent,
+) -> Result<Patient, RepoError> {
+    let (clinic, owner, details, at) = new;
+    let naming = |id: i64| AuditEvent {
+        resource_id: Some(id),
+        patient_id: Some(PatientId(id)),
+        ..audit.clone()
+    };
+    let row = match connection {
+        DbConnection::Pg(inner) => {
+            let id = reserved_ids.next(inner)?;
+            let event = naming(id);
+            InsertWithAudit::new(
+                diesel::insert_into(patients::table)
+                    .values((
+                        patients::id.eq(id),
+                        new_patient!(clinic, owner, details, at),
+                    ))
+                    .returning(patients::all_columns),
+                diesel::insert_into(audit_events::table).values(new_row(pool.audit_key(), &event)),
+            )
+            .get_result::<PatientRow>(inner)
+            .map_err(from_diesel)?
+        }
+        DbConnection::Sqlite(_) => write_transaction(connection, |connection| {
+            let row = diesel::insert_into(patients::table)
+                .values(new_patient!(clinic, owner, details, at))
+                .returning(patients::all_columns)
+                .get_result::<PatientRow>(connection)
+                .map_err(from_diesel)?;
+            append_in(connection, pool.audit_key(), &naming(row.id))?;
+            Ok(row)
+        })?,
+    };
+    Patient::try_from(row)
 }
 
 fn update_row(

@@ -182,6 +182,7 @@ mod break_glass;
 mod clinics;
 mod connections;
 mod patient_counts;
+mod patient_ids;
 mod patients_doctors_mappings;
 mod prepared_statements;
 mod throttle;
