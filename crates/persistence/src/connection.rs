@@ -177,12 +177,18 @@ impl StatementCounter {
 pub const REVALIDATE_AFTER_IDLE: Duration = Duration::from_secs(30);
 
 /// What the pool needs to know about one connection, seen through Diesel's instrumentation
-/// (which every statement passes): when it last finished a statement, and whether a statement
-/// found the server gone. It also counts the statements for [`StatementCounter`].
+/// (which every statement passes): when it last finished a statement, whether a statement
+/// found the server gone, and whether another connection of the pool has found it gone since
+/// this one last worked. It also counts the statements for [`StatementCounter`].
 struct ConnectionWatch {
     statements: StatementCounter,
     last_finished: Instant,
     lost: bool,
+    /// The pool's count of lost connections, and its value when this one last worked: a
+    /// database restart loses every connection, so after the first loss the others are checked
+    /// before use instead of each failing a request.
+    pool_losses: Arc<AtomicU64>,
+    losses_seen: u64,
     /// When the counter records uncached statements: the one running and the texts this
     /// connection has cached.
     running: Option<String>,
@@ -190,11 +196,13 @@ struct ConnectionWatch {
 }
 
 impl ConnectionWatch {
-    fn new(statements: StatementCounter) -> Self {
+    fn new(statements: StatementCounter, pool_losses: Arc<AtomicU64>) -> Self {
         Self {
             statements,
             last_finished: Instant::now(),
             lost: false,
+            losses_seen: pool_losses.load(Ordering::Relaxed),
+            pool_losses,
             running: None,
             cached: HashSet::new(),
         }
@@ -203,13 +211,14 @@ impl ConnectionWatch {
     /// Records the statement that just finished if it was not a cached prepared statement.
     /// Transaction control (`BEGIN`, `COMMIT`…) is sent as simple text and planned by no one.
     fn record_if_uncached(&mut self) {
-        const TRANSACTION_CONTROL: [&str; 4] = ["BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT"];
+        const TRANSACTION_CONTROL: [&str; 5] =
+            ["BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE"];
         let (Some(log), Some(text)) = (&self.statements.uncached, self.running.take()) else {
             return;
         };
         let control = TRANSACTION_CONTROL
             .iter()
-            .any(|keyword| text.starts_with(keyword) || text.starts_with("RELEASE"));
+            .any(|keyword| text.starts_with(keyword));
         if !control && !self.cached.contains(&text) {
             log.lock()
                 .unwrap_or_else(PoisonError::into_inner)
@@ -219,6 +228,14 @@ impl ConnectionWatch {
 
     fn of(connection: &mut DbConnection) -> Option<&mut Self> {
         connection.instrumentation().downcast_mut::<Self>()
+    }
+
+    /// Whether the connection should answer `SELECT 1` before it is handed out: it sat unused
+    /// for `idle_limit`, or another connection of the pool lost the server since this one
+    /// last worked.
+    fn needs_check(&self, idle_limit: Duration) -> bool {
+        self.last_finished.elapsed() >= idle_limit
+            || self.losses_seen < self.pool_losses.load(Ordering::Relaxed)
     }
 }
 
@@ -240,8 +257,15 @@ impl Instrumentation for ConnectionWatch {
             InstrumentationEvent::FinishQuery { error, .. } => {
                 self.record_if_uncached();
                 self.last_finished = Instant::now();
-                if error.is_some_and(lost_the_server) {
-                    self.lost = true;
+                match error {
+                    Some(error) if lost_the_server(error) => {
+                        if !self.lost {
+                            self.pool_losses.fetch_add(1, Ordering::Relaxed);
+                        }
+                        self.lost = true;
+                    }
+                    // The server answered: whatever was lost before, this connection works.
+                    _ => self.losses_seen = self.pool_losses.load(Ordering::Relaxed),
                 }
             }
             _ => {}
@@ -268,12 +292,17 @@ pub struct ConnectionManager {
     target: DatabaseTarget,
     sqlite_busy_timeout: Duration,
     statements: StatementCounter,
+    /// Connections of this pool that found the server gone ([`ConnectionWatch`]).
+    losses: Arc<AtomicU64>,
 }
 
 impl ConnectionManager {
     fn establish(&self) -> Result<DbConnection, ConnectionError> {
         let mut connection = self.establish_uncounted()?;
-        connection.set_instrumentation(ConnectionWatch::new(self.statements.clone()));
+        connection.set_instrumentation(ConnectionWatch::new(
+            self.statements.clone(),
+            Arc::clone(&self.losses),
+        ));
         Ok(connection)
     }
 
@@ -375,6 +404,7 @@ pub fn build_pool(target: &DatabaseTarget, settings: &PoolSettings) -> Result<Db
         target: target.clone(),
         sqlite_busy_timeout: Duration::from_secs(5),
         statements: settings.statements.clone(),
+        losses: Arc::default(),
     };
     Ok(DbPool {
         revalidate_after_idle: settings.revalidate_after_idle,
@@ -392,19 +422,21 @@ pub fn build_pool(target: &DatabaseTarget, settings: &PoolSettings) -> Result<Db
 }
 
 /// Checks a connection out, mapping a timeout to "unavailable". A connection idle for longer
-/// than the pool's `revalidate_after_idle` is asked `SELECT 1` first (the database may have restarted
-/// meanwhile); one that does not answer is discarded and the next one taken, so after an
-/// outage each stale connection costs one round trip, not a failed request.
+/// than the pool's `revalidate_after_idle`, or older than another connection's loss of the
+/// server, is asked `SELECT 1` first (the database may have restarted meanwhile); one that
+/// does not answer is discarded and the next one taken, so after an outage each stale
+/// connection costs one round trip, not a failed request.
 pub fn checkout(pool: &DbPool) -> Result<PooledConnection, RepoError> {
     // Every stale connection of a full pool, then one opened afresh.
     for _ in 0..=pool.connections.max_size() {
         let mut connection = pool.connections.get().map_err(from_pool)?;
-        let idle = ConnectionWatch::of(&mut connection)
-            .is_none_or(|watch| watch.last_finished.elapsed() >= pool.revalidate_after_idle);
-        if !idle || connection.batch_execute("SELECT 1").is_ok() {
+        let suspect = ConnectionWatch::of(&mut connection)
+            .is_none_or(|watch| watch.needs_check(pool.revalidate_after_idle));
+        if !suspect || connection.batch_execute("SELECT 1").is_ok() {
             return Ok(connection);
         }
         // The failed `SELECT 1` marked it lost: dropping it closes it.
+        tracing::info!("a pooled database connection no longer answered; replacing it");
     }
     Err(RepoError::Unavailable(
         "no pooled connection reached the database".to_owned(),

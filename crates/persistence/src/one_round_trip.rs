@@ -2,7 +2,7 @@
 //! on its own, so a write costs one round trip instead of `BEGIN`, two inserts and `COMMIT`.
 //!
 //! The audit row's MAC covers the id of the record it names, so the id must be known before
-//! the statement is sent: [`ReservedIds`] takes ids from the table's sequence in blocks.
+//! the statement is sent: [`ReservedPatientIds`] takes ids from the table's sequence in blocks.
 
 use std::collections::VecDeque;
 use std::sync::{Mutex, PoisonError};

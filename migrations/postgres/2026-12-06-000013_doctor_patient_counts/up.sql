@@ -8,11 +8,6 @@
 -- deadlock on the counter.
 ALTER TABLE doctors ADD COLUMN patient_count BIGINT NOT NULL DEFAULT 0
     CONSTRAINT doctors_patient_count_not_negative CHECK (patient_count >= 0);
-UPDATE doctors SET patient_count = counted.active
-FROM (SELECT doctor_id, COUNT(*) AS active FROM patient_doctor_mappings
-      WHERE is_active GROUP BY doctor_id) AS counted
-WHERE doctors.id = counted.doctor_id;
-
 CREATE FUNCTION mappings_count_patients() RETURNS trigger AS $$
 BEGIN
     IF TG_OP IN ('UPDATE', 'DELETE') AND OLD.is_active THEN
@@ -32,3 +27,11 @@ CREATE TRIGGER mappings_count_patients_update AFTER UPDATE ON patient_doctor_map
     EXECUTE FUNCTION mappings_count_patients();
 CREATE TRIGGER mappings_count_patients_delete AFTER DELETE ON patient_doctor_mappings
     FOR EACH ROW WHEN (OLD.is_active) EXECUTE FUNCTION mappings_count_patients();
+
+-- Counted after the triggers exist: creating them locks the mappings against writers until
+-- this migration commits, so a write by a server still running the previous release either
+-- committed before the count (and is in it) or waits and then passes through the triggers.
+UPDATE doctors SET patient_count = counted.active
+FROM (SELECT doctor_id, COUNT(*) AS active FROM patient_doctor_mappings
+      WHERE is_active GROUP BY doctor_id) AS counted
+WHERE doctors.id = counted.doctor_id;

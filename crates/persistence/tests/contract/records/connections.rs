@@ -8,11 +8,15 @@ use healthcare_persistence::connection::{checkout, ping};
 use super::*;
 
 fn single_connection_pool(url: &str, revalidate_after_idle: Duration) -> DbPool {
+    pool_of(url, 1, revalidate_after_idle)
+}
+
+fn pool_of(url: &str, max_size: u32, revalidate_after_idle: Duration) -> DbPool {
     let target = DatabaseTarget::parse(url).expect("valid url");
     build_pool(
         &target,
         &PoolSettings {
-            max_size: 1,
+            max_size,
             checkout_timeout: Duration::from_secs(5),
             statements: StatementCounter::default(),
             audit_key: healthcare_domain::audit::ChainKey::new("contract suite audit key"),
@@ -73,6 +77,41 @@ fn on_postgres_a_connection_that_lost_its_server_fails_once_then_is_replaced() {
     let second = backend_of(&pool).expect("a new connection");
     assert_ne!(first, second);
     assert_eq!(pool.state().connections, 1);
+}
+
+/// A database restart loses every pooled connection at once: the first one found lost fails
+/// its call, and the pool then checks the others before handing them out, so the next call
+/// succeeds.
+#[test]
+fn on_postgres_after_one_lost_connection_the_others_are_checked_before_use() {
+    let Some(url) = healthcare_test_support::fresh_postgres_database() else {
+        return;
+    };
+    let pool = pool_of(&url, 2, Duration::from_secs(3600));
+    let pid_of = |connection: &mut healthcare_persistence::DbConnection| {
+        #[derive(diesel::QueryableByName)]
+        struct Backend {
+            #[diesel(sql_type = Integer)]
+            pid: i32,
+        }
+        diesel::sql_query("SELECT pg_backend_pid() AS pid")
+            .get_result::<Backend>(connection)
+            .map(|backend| backend.pid)
+    };
+    // Two connections at once, so the pool keeps both.
+    let (mut first, mut second) = (checkout(&pool).expect("one"), checkout(&pool).expect("two"));
+    let pids = [
+        pid_of(&mut first).expect("connected"),
+        pid_of(&mut second).expect("connected"),
+    ];
+    drop((first, second));
+    for pid in pids {
+        terminate(&url, pid);
+    }
+    let failed = backend_of(&pool).expect_err("the first connection taken is gone");
+    assert!(matches!(failed, RepoError::Unavailable(_)), "{failed:?}");
+    let replaced = backend_of(&pool).expect("the other one was checked and replaced");
+    assert!(!pids.contains(&replaced), "{replaced} is new");
 }
 
 /// A connection that sat idle longer than the pool's limit is asked `SELECT 1` at checkout; a

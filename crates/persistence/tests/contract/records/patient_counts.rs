@@ -279,6 +279,28 @@ fn the_previous_releases_mappings_are_counted_by_the_upgrade(url: &str) {
     let after = BTreeMap::from([(51, 1), (52, 0), (53, 1)]);
     assert_eq!(counted_from_the_rows(&pool), after);
     assert_eq!(reported(&r.doctors, &doctors), after);
+
+    // The API never moves a mapping to another doctor, but the triggers follow one that is
+    // moved by hand, and a deleted row.
+    let mut connection = checkout(&pool).expect("a connection");
+    connection
+        .batch_execute(&format!(
+            "UPDATE patient_doctor_mappings SET doctor_id = 52 \
+             WHERE patient_id = {p1} AND doctor_id = 53 AND is_active"
+        ))
+        .expect("moved");
+    let moved = BTreeMap::from([(51, 1), (52, 1), (53, 0)]);
+    assert_eq!(counted_from_the_rows(&pool), moved);
+    assert_eq!(reported(&r.doctors, &doctors), moved);
+    connection
+        .batch_execute(&format!(
+            "DELETE FROM patient_doctor_mappings WHERE patient_id = {p1} AND doctor_id = 51"
+        ))
+        .expect("deleted");
+    drop(connection);
+    let deleted = BTreeMap::from([(51, 0), (52, 1), (53, 0)]);
+    assert_eq!(counted_from_the_rows(&pool), deleted);
+    assert_eq!(reported(&r.doctors, &doctors), deleted);
 }
 
 #[test]
