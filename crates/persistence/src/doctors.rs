@@ -9,10 +9,10 @@ use healthcare_domain::doctor::{DoctorDetails, DoctorId};
 use healthcare_domain::{Timestamp, UserId};
 
 use crate::audit::append_all_in;
-use crate::connection::{DbPool, checkout, write_transaction};
+use crate::connection::{DbConnection, DbPool, checkout, write_transaction};
 use crate::doctor_rows::{DoctorRow, with_count};
 use crate::errors::from_diesel;
-use crate::schema::doctors;
+use crate::schema::{doctor_totals, doctors};
 use crate::search::{LIKE_ESCAPE, contains_pattern, lower};
 use crate::time::to_db;
 
@@ -62,6 +62,23 @@ fn matching_doctors(filter: &DoctorFilter) -> Doctors {
     query
 }
 
+/// How many doctors are live (`Some(false)`), archived (`Some(true)`) or both: the totals the
+/// triggers on `doctors` keep, so a page costs the same however many doctors there are.
+fn directory_total(
+    connection: &mut DbConnection,
+    archived: Option<bool>,
+) -> Result<i64, RepoError> {
+    let (live, archived_count): (i64, i64) = doctor_totals::table
+        .select((doctor_totals::live, doctor_totals::archived))
+        .first(connection)
+        .map_err(from_diesel)?;
+    Ok(match archived {
+        Some(false) => live,
+        Some(true) => archived_count,
+        None => live + archived_count,
+    })
+}
+
 impl DoctorRepository for DieselDoctorRepository {
     fn find(&self, id: DoctorId) -> Result<Option<DoctorWithCount>, RepoError> {
         doctors::table
@@ -85,10 +102,17 @@ impl DoctorRepository for DieselDoctorRepository {
             .offset(page.offset())
             .load::<DoctorRow>(&mut *connection)
             .map_err(from_diesel)?;
-        let total: i64 = matching_doctors(filter)
-            .count()
-            .get_result(&mut *connection)
-            .map_err(from_diesel)?;
+        let whole_directory = filter.search.is_none()
+            && filter.specialization.is_none()
+            && filter.available.is_none();
+        let total = if whole_directory {
+            directory_total(&mut connection, filter.archived)?
+        } else {
+            matching_doctors(filter)
+                .count()
+                .get_result(&mut *connection)
+                .map_err(from_diesel)?
+        };
         let items = rows.into_iter().map(with_count).collect::<Result<_, _>>()?;
         Ok(PageOf {
             items,

@@ -105,6 +105,15 @@ diesel::table! {
 }
 
 diesel::table! {
+    /// One row: how many doctors are live and archived (kept by triggers on `doctors`).
+    doctor_totals (id) {
+        id -> Integer,
+        live -> BigInt,
+        archived -> BigInt,
+    }
+}
+
+diesel::table! {
     break_glass_grants (id) {
         id -> BigInt,
         clinic_id -> BigInt,

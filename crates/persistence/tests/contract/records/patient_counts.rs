@@ -1,5 +1,5 @@
-//! A doctor's `patient_count`, kept at write time: right after any mix of concurrent writes,
-//! and right after the upgrade that introduced it.
+//! Figures kept at write time, a doctor's `patient_count` and the directory's totals: right
+//! after any mix of concurrent writes, and right after the upgrades that introduced them.
 
 use std::collections::BTreeMap;
 
@@ -32,6 +32,44 @@ fn counted_from_the_rows(pool: &DbPool) -> BTreeMap<i64, i64> {
     .into_iter()
     .map(|row| (row.doctor_id, row.active))
     .collect()
+}
+
+/// The directory's totals as the list reports them (live, archived, both) against the rows.
+fn assert_directory_totals(doctors: &DieselDoctorRepository, pool: &DbPool, context: &str) {
+    #[derive(diesel::QueryableByName)]
+    struct Totals {
+        #[diesel(sql_type = BigInt)]
+        live: i64,
+        #[diesel(sql_type = BigInt)]
+        archived: i64,
+    }
+    let rows = diesel::sql_query(
+        "SELECT (SELECT COUNT(*) FROM doctors WHERE archived_at IS NULL) AS live, \
+         (SELECT COUNT(*) FROM doctors WHERE archived_at IS NOT NULL) AS archived",
+    )
+    .get_result::<Totals>(&mut *checkout(pool).expect("a connection"))
+    .expect("counted");
+    let total = |archived: Option<bool>| {
+        doctors
+            .list(
+                &DoctorFilter {
+                    archived,
+                    ..DoctorFilter::default()
+                },
+                page(1, 1),
+            )
+            .expect("listed")
+            .total
+    };
+    assert_eq!(
+        (total(Some(false)), total(Some(true)), total(None)),
+        (
+            rows.live.unsigned_abs(),
+            rows.archived.unsigned_abs(),
+            (rows.live + rows.archived).unsigned_abs()
+        ),
+        "{context}: the directory's totals"
+    );
 }
 
 /// What the repository reports, one doctor at a time.
@@ -174,6 +212,7 @@ fn counts_stay_right_under_a_random_concurrent_mix_of_writes(pool: &DbPool) {
             .map(|found| (found.doctor.id.0, found.patient_count))
             .collect();
         assert_eq!(listed, expected, "seed {seed:#x}: the list");
+        assert_directory_totals(&r.doctors, pool, &format!("seed {seed:#x}"));
     }
     // The mix may end with every mapping removed; a count that drifted stays off by as much
     // when mappings are added afterwards, so give the first doctor every patient and look again.
@@ -258,6 +297,7 @@ fn the_previous_releases_mappings_are_counted_by_the_upgrade(url: &str) {
     migrations::run_pending(&pool).expect("the upgrade");
 
     let doctors = [DoctorId(51), DoctorId(52), DoctorId(53)];
+    assert_directory_totals(&r.doctors, &pool, "after the upgrade");
     let expected = BTreeMap::from([(51, 2), (52, 1), (53, 0)]);
     assert_eq!(counted_from_the_rows(&pool), expected);
     assert_eq!(reported(&r.doctors, &doctors), expected);
@@ -301,6 +341,14 @@ fn the_previous_releases_mappings_are_counted_by_the_upgrade(url: &str) {
     let deleted = BTreeMap::from([(51, 0), (52, 1), (53, 0)]);
     assert_eq!(counted_from_the_rows(&pool), deleted);
     assert_eq!(reported(&r.doctors, &doctors), deleted);
+
+    r.doctors
+        .archive(DoctorId(53), at(7), &audit(AuditAction::MappingRemove))
+        .expect("archived");
+    r.doctors
+        .insert(r.other, &doctor_details("Dr. D", "Cardiology", true), at(7))
+        .expect("a new doctor");
+    assert_directory_totals(&r.doctors, &pool, "after an archive and an insert");
 }
 
 #[test]
