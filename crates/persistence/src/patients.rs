@@ -7,7 +7,7 @@ use healthcare_core::{Page, PageOf, RepoError};
 use healthcare_domain::FieldProblem;
 use healthcare_domain::access::CareTie;
 use healthcare_domain::audit::AuditEvent;
-use healthcare_domain::clinic::ClinicId;
+use healthcare_domain::clinic::{ClinicId, ClinicScope};
 use healthcare_domain::fields::{OptionalEmail, Phone};
 use healthcare_domain::patient::{Age, Gender, Patient, PatientDetails, PatientId, PatientName};
 use healthcare_domain::{Timestamp, UserId};
@@ -19,7 +19,7 @@ use crate::care_teams::{care_tie, under_grant, within_scope};
 use crate::connection::{DbConnection, DbPool, checkout, write_transaction};
 use crate::errors::{corrupt_row, from_diesel};
 use crate::one_round_trip::{InsertWithAudit, ReservedPatientIds};
-use crate::schema::{audit_events, patients};
+use crate::schema::{audit_events, clinic_patient_totals, patients};
 use crate::search::{LIKE_ESCAPE, contains_pattern};
 use crate::time::{from_db, opt_from_db, to_db};
 
@@ -113,6 +113,46 @@ fn matching_patients(filter: &PatientFilter) -> Patients {
     query
 }
 
+/// The clinic whose every patient (live, archived or both) `filter` asks for, with no search,
+/// owner or care team narrowing it: the list whose total the triggers keep.
+fn whole_clinic(filter: &PatientFilter) -> Option<ClinicId> {
+    match filter {
+        PatientFilter {
+            search: None,
+            owner: None,
+            scope:
+                Some(ClinicScope {
+                    clinic,
+                    care_team_of: None,
+                }),
+            archived: _,
+        } => Some(*clinic),
+        _ => None,
+    }
+}
+
+/// How many patients `clinic` has that are live (`Some(false)`), archived (`Some(true)`) or
+/// either: the totals the triggers on `patients` keep, so a page costs the same however large
+/// the clinic grows.
+fn clinic_total(
+    connection: &mut DbConnection,
+    clinic: ClinicId,
+    archived: Option<bool>,
+) -> Result<i64, RepoError> {
+    let (live, archived_count): (i64, i64) = clinic_patient_totals::table
+        .find(clinic.0)
+        .select((clinic_patient_totals::live, clinic_patient_totals::archived))
+        .first(connection)
+        .optional()
+        .map_err(from_diesel)?
+        .unwrap_or_default();
+    Ok(match archived {
+        Some(false) => live,
+        Some(true) => archived_count,
+        None => live + archived_count,
+    })
+}
+
 fn find_row(connection: &mut DbConnection, id: PatientId) -> Result<Option<Patient>, RepoError> {
     patients::table
         .find(id.0)
@@ -136,10 +176,13 @@ impl PatientRepository for DieselPatientRepository {
             .offset(page.offset())
             .load::<PatientRow>(&mut *connection)
             .map_err(from_diesel)?;
-        let total: i64 = matching_patients(filter)
-            .count()
-            .get_result(&mut *connection)
-            .map_err(from_diesel)?;
+        let total = match whole_clinic(filter) {
+            Some(clinic) => clinic_total(&mut connection, clinic, filter.archived)?,
+            None => matching_patients(filter)
+                .count()
+                .get_result(&mut *connection)
+                .map_err(from_diesel)?,
+        };
         let items = rows
             .into_iter()
             .map(Patient::try_from)

@@ -114,6 +114,15 @@ diesel::table! {
 }
 
 diesel::table! {
+    /// Each clinic's live and archived patients (kept by triggers on `patients`).
+    clinic_patient_totals (clinic_id) {
+        clinic_id -> BigInt,
+        live -> BigInt,
+        archived -> BigInt,
+    }
+}
+
+diesel::table! {
     break_glass_grants (id) {
         id -> BigInt,
         clinic_id -> BigInt,

@@ -1,4 +1,5 @@
-//! Figures kept at write time, a doctor's `patient_count` and the directory's totals: right
+//! Figures kept at write time, a doctor's `patient_count`, the directory's and each clinic's
+//! totals: right
 //! after any mix of concurrent writes, and right after the upgrades that introduced them.
 
 use std::collections::BTreeMap;
@@ -69,6 +70,56 @@ fn assert_directory_totals(doctors: &DieselDoctorRepository, pool: &DbPool, cont
             (rows.live + rows.archived).unsigned_abs()
         ),
         "{context}: the directory's totals"
+    );
+}
+
+/// A clinic's patient totals as its whole list reports them (live, archived, both) against
+/// the rows.
+fn assert_clinic_totals(
+    patients: &DieselPatientRepository,
+    pool: &DbPool,
+    clinic: healthcare_domain::clinic::ClinicId,
+    context: &str,
+) {
+    #[derive(diesel::QueryableByName)]
+    struct Totals {
+        #[diesel(sql_type = BigInt)]
+        live: i64,
+        #[diesel(sql_type = BigInt)]
+        archived: i64,
+    }
+    let rows = diesel::sql_query(format!(
+        "SELECT (SELECT COUNT(*) FROM patients WHERE clinic_id = {id} AND archived_at IS NULL) \
+         AS live, (SELECT COUNT(*) FROM patients WHERE clinic_id = {id} \
+         AND archived_at IS NOT NULL) AS archived",
+        id = clinic.0
+    ))
+    .get_result::<Totals>(&mut *checkout(pool).expect("a connection"))
+    .expect("counted");
+    let total = |archived: Option<bool>| {
+        patients
+            .list(
+                &healthcare_core::ports::PatientFilter {
+                    scope: Some(healthcare_domain::clinic::ClinicScope {
+                        clinic,
+                        care_team_of: None,
+                    }),
+                    archived,
+                    ..Default::default()
+                },
+                page(1, 1),
+            )
+            .expect("listed")
+            .total
+    };
+    assert_eq!(
+        (total(Some(false)), total(Some(true)), total(None)),
+        (
+            rows.live.unsigned_abs(),
+            rows.archived.unsigned_abs(),
+            (rows.live + rows.archived).unsigned_abs()
+        ),
+        "{context}: the clinic's totals"
     );
 }
 
@@ -213,6 +264,7 @@ fn counts_stay_right_under_a_random_concurrent_mix_of_writes(pool: &DbPool) {
             .collect();
         assert_eq!(listed, expected, "seed {seed:#x}: the list");
         assert_directory_totals(&r.doctors, pool, &format!("seed {seed:#x}"));
+        assert_clinic_totals(&r.patients, pool, clinic, &format!("seed {seed:#x}"));
     }
     // The mix may end with every mapping removed; a count that drifted stays off by as much
     // when mappings are added afterwards, so give the first doctor every patient and look again.
@@ -298,6 +350,7 @@ fn the_previous_releases_mappings_are_counted_by_the_upgrade(url: &str) {
 
     let doctors = [DoctorId(51), DoctorId(52), DoctorId(53)];
     assert_directory_totals(&r.doctors, &pool, "after the upgrade");
+    assert_clinic_totals(&r.patients, &pool, clinic, "after the upgrade");
     let expected = BTreeMap::from([(51, 2), (52, 1), (53, 0)]);
     assert_eq!(counted_from_the_rows(&pool), expected);
     assert_eq!(reported(&r.doctors, &doctors), expected);
@@ -349,6 +402,9 @@ fn the_previous_releases_mappings_are_counted_by_the_upgrade(url: &str) {
         .insert(r.other, &doctor_details("Dr. D", "Cardiology", true), at(7))
         .expect("a new doctor");
     assert_directory_totals(&r.doctors, &pool, "after an archive and an insert");
+    assert_clinic_totals(&r.patients, &pool, clinic, "after an archive");
+    let other_clinic = crate::personal_clinic(&pool, r.other);
+    assert_clinic_totals(&r.patients, &pool, other_clinic, "an empty clinic");
 }
 
 #[test]

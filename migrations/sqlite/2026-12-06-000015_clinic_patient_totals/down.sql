@@ -1,0 +1,5 @@
+DROP TRIGGER patients_count_totals_delete;
+DROP TRIGGER patients_count_totals_update;
+DROP TRIGGER patients_count_totals_insert;
+DROP TRIGGER clinics_add_patient_totals;
+DROP TABLE clinic_patient_totals;
