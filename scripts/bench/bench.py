@@ -226,10 +226,11 @@ def cmd_seed(args: argparse.Namespace) -> None:
             psql(args.psql, f"COPY {table} ({', '.join(columns)}) FROM STDIN", stdin=text)
             psql(args.psql, f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
                             f"(SELECT max(id) FROM {table}))")
-        # Loading the mappings in one transaction updated each doctor's patient_count (a
-        # trigger) 40 times over with no chance to reclaim the old row versions: compact the
-        # table, as a database that grew one assignment at a time would be.
+        # Loading in one transaction per table updated each doctor's patient_count and each
+        # clinic's totals (triggers) thousands of times with no chance to reclaim the old row
+        # versions: compact them, as a database that grew one write at a time would be.
         psql(args.psql, "VACUUM FULL doctors")
+        psql(args.psql, "VACUUM FULL clinic_patient_totals")
         psql(args.psql, "VACUUM ANALYZE")
     counts = {table: len(rows) for table, (_, rows) in data.items()}
     print(f"seeded {counts} for {len(user_ids)} users in {time.monotonic() - started:.1f}s",

@@ -51,26 +51,28 @@ fn statements(scenario: &str) -> Result<Statements, String> {
     let patient_by_id =
         format!("SELECT {PATIENT_COLUMNS} FROM `patients` WHERE (`patients`.`id` = ?) LIMIT ?");
     let steps = match scenario {
-        // DoctorRepository::list: one page (patient_count is a column), then the total.
+        // DoctorRepository::list: one page (patient_count is a column), then the kept total.
         "S1" => vec![
             format!(
                 "SELECT {DOCTOR_COLUMNS} FROM `doctors` \
                  WHERE (`doctors`.`archived_at` IS NULL) \
                  ORDER BY `doctors`.`name` ASC, `doctors`.`id` ASC LIMIT ? OFFSET ?"
             ),
-            "SELECT COUNT(*) FROM `doctors` WHERE (`doctors`.`archived_at` IS NULL)".to_owned(),
+            "SELECT `doctor_totals`.`live`, `doctor_totals`.`archived` FROM `doctor_totals` \
+             LIMIT ?"
+                .to_owned(),
         ],
         // PatientRepository::find.
         "S2" => vec![patient_by_id],
-        // PatientRepository::list in the caller's clinic: one page, then the total.
+        // PatientRepository::list in the caller's clinic: one page, then the kept total.
         "S3" => vec![
             format!(
                 "SELECT {PATIENT_COLUMNS} FROM `patients` WHERE ((`patients`.`clinic_id` = ?) \
                  AND (`patients`.`archived_at` IS NULL)) \
                  ORDER BY `patients`.`created_at` DESC, `patients`.`id` DESC LIMIT ? OFFSET ?"
             ),
-            "SELECT COUNT(*) FROM `patients` WHERE ((`patients`.`clinic_id` = ?) \
-             AND (`patients`.`archived_at` IS NULL))"
+            "SELECT `clinic_patient_totals`.`live`, `clinic_patient_totals`.`archived` \
+             FROM `clinic_patient_totals` WHERE (`clinic_patient_totals`.`clinic_id` = ?) LIMIT ?"
                 .to_owned(),
         ],
         // PatientRepository::insert: the patient and its audit row in one write transaction.
@@ -224,7 +226,7 @@ fn binds_for(config: &Config, index: usize, patient: i64, page: i64, rng: &mut R
         .to_string();
     match (config.scenario.as_str(), index) {
         ("S1", 0) => vec![Bind::Int(20), Bind::Int(0)],
-        ("S1", _) => vec![],
+        ("S1", _) => vec![Bind::Int(1)],
         ("S2" | "S5", 0) => vec![Bind::Int(patient), Bind::Int(1)],
         ("S5", _) => vec![Bind::Int(patient), Bind::Int(1)],
         ("S3", 0) => vec![
@@ -232,7 +234,7 @@ fn binds_for(config: &Config, index: usize, patient: i64, page: i64, rng: &mut R
             Bind::Int(20),
             Bind::Int((page - 1) * 20),
         ],
-        ("S3", _) => vec![Bind::Int(config.clinic)],
+        ("S3", _) => vec![Bind::Int(config.clinic), Bind::Int(1)],
         ("S4", 2) => vec![
             Bind::Text(now),
             Bind::Int(config.user),
