@@ -72,7 +72,7 @@ fn statements(scenario: &str) -> Result<Statements, String> {
                  ORDER BY `patients`.`created_at` DESC, `patients`.`id` DESC LIMIT ? OFFSET ?"
             ),
             "SELECT `clinic_patient_totals`.`live`, `clinic_patient_totals`.`archived` \
-             FROM `clinic_patient_totals` WHERE (`clinic_patient_totals`.`clinic_id` = ?) LIMIT ?"
+             FROM `clinic_patient_totals` WHERE (`clinic_patient_totals`.`clinic_id` = ?)"
                 .to_owned(),
         ],
         // PatientRepository::insert: the patient and its audit row in one write transaction.
@@ -234,7 +234,7 @@ fn binds_for(config: &Config, index: usize, patient: i64, page: i64, rng: &mut R
             Bind::Int(20),
             Bind::Int((page - 1) * 20),
         ],
-        ("S3", _) => vec![Bind::Int(config.clinic), Bind::Int(1)],
+        ("S3", _) => vec![Bind::Int(config.clinic)],
         ("S4", 2) => vec![
             Bind::Text(now),
             Bind::Int(config.user),

@@ -139,13 +139,15 @@ fn clinic_total(
     clinic: ClinicId,
     archived: Option<bool>,
 ) -> Result<i64, RepoError> {
-    let (live, archived_count): (i64, i64) = clinic_patient_totals::table
-        .find(clinic.0)
+    let (live, archived_count) = clinic_patient_totals::table
+        .filter(clinic_patient_totals::clinic_id.eq(clinic.0))
         .select((clinic_patient_totals::live, clinic_patient_totals::archived))
-        .first(connection)
-        .optional()
+        .load::<(i64, i64)>(connection)
         .map_err(from_diesel)?
-        .unwrap_or_default();
+        .into_iter()
+        .fold((0, 0), |(live, archived), slot| {
+            (live + slot.0, archived + slot.1)
+        });
     Ok(match archived {
         Some(false) => live,
         Some(true) => archived_count,

@@ -114,9 +114,11 @@ diesel::table! {
 }
 
 diesel::table! {
-    /// Each clinic's live and archived patients (kept by triggers on `patients`).
-    clinic_patient_totals (clinic_id) {
+    /// Each clinic's live and archived patients, over 8 rows summed when read (kept by
+    /// triggers on `patients`).
+    clinic_patient_totals (clinic_id, slot) {
         clinic_id -> BigInt,
+        slot -> SmallInt,
         live -> BigInt,
         archived -> BigInt,
     }

@@ -3,17 +3,23 @@
 -- patients on every request, so a page costs the same however large the clinic grows. Searches
 -- and a clinician's care team still count their matches.
 --
--- Every clinic has its row (a trigger adds it with the clinic). Writers of patients take it
--- after the patient's own row, and nothing takes a patient after it, so it adds no deadlock.
+-- Every clinic has its rows (a trigger adds them with the clinic). Writers of patients take one
+-- after the patient's own row, and nothing takes a patient after it, so they add no deadlock.
+-- Each clinic's totals are spread over 8 rows (a patient counts in the row of its id modulo 8)
+-- and summed when read: registrations in one clinic then rarely wait for one another's lock on
+-- the same row.
 CREATE TABLE clinic_patient_totals (
-    clinic_id BIGINT PRIMARY KEY REFERENCES clinics (id),
+    clinic_id BIGINT NOT NULL REFERENCES clinics (id),
+    slot SMALLINT NOT NULL CHECK (slot BETWEEN 0 AND 7),
     live BIGINT NOT NULL CHECK (live >= 0),
-    archived BIGINT NOT NULL CHECK (archived >= 0)
+    archived BIGINT NOT NULL CHECK (archived >= 0),
+    PRIMARY KEY (clinic_id, slot)
 );
 
 CREATE FUNCTION clinics_add_patient_totals() RETURNS trigger AS $$
 BEGIN
-    INSERT INTO clinic_patient_totals (clinic_id, live, archived) VALUES (NEW.id, 0, 0);
+    INSERT INTO clinic_patient_totals (clinic_id, slot, live, archived)
+    SELECT NEW.id, slot, 0, 0 FROM generate_series(0, 7) AS slot;
     RETURN NULL;
 END;
 $$ LANGUAGE plpgsql;
@@ -26,13 +32,13 @@ BEGIN
         UPDATE clinic_patient_totals SET
             live = live - (OLD.archived_at IS NULL)::int,
             archived = archived - (OLD.archived_at IS NOT NULL)::int
-        WHERE clinic_id = OLD.clinic_id;
+        WHERE clinic_id = OLD.clinic_id AND slot = OLD.id % 8;
     END IF;
     IF TG_OP IN ('INSERT', 'UPDATE') THEN
         UPDATE clinic_patient_totals SET
             live = live + (NEW.archived_at IS NULL)::int,
             archived = archived + (NEW.archived_at IS NOT NULL)::int
-        WHERE clinic_id = NEW.clinic_id;
+        WHERE clinic_id = NEW.clinic_id AND slot = NEW.id % 8;
     END IF;
     RETURN NULL;
 END;
@@ -48,9 +54,10 @@ CREATE TRIGGER patients_count_totals_delete AFTER DELETE ON patients
 
 -- Counted after the triggers exist: creating them locks out writers of clinics and patients
 -- until this migration commits, so no write of a server still on the previous release is missed.
-INSERT INTO clinic_patient_totals (clinic_id, live, archived)
-SELECT clinics.id,
+INSERT INTO clinic_patient_totals (clinic_id, slot, live, archived)
+SELECT clinics.id, slots.slot,
        COUNT(patients.id) FILTER (WHERE patients.archived_at IS NULL),
        COUNT(patients.id) FILTER (WHERE patients.archived_at IS NOT NULL)
-FROM clinics LEFT JOIN patients ON patients.clinic_id = clinics.id
-GROUP BY clinics.id;
+FROM clinics CROSS JOIN generate_series(0, 7) AS slots (slot)
+LEFT JOIN patients ON patients.clinic_id = clinics.id AND patients.id % 8 = slots.slot
+GROUP BY clinics.id, slots.slot;

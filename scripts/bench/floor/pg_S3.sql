@@ -2,11 +2,10 @@
 -- (log_statement = all). Variables: -D uid=USER -D clinic=ITS_CLINIC -D lo=FIRST_PATIENT -D hi=LAST_PATIENT
 -- -D pages=N. The authentication's account and membership lookups are cached by the server (10 s),
 -- and the pool checks no connection before use, so a request is only its repository's statements.
-\set one 1
 \set size 20
 \set page random(1, :pages)
 \set skip (:page - 1) * 20
--- PatientRepository::list in the caller's clinic: the page, then the clinic's total, kept by
--- triggers (also the best SQL for the answer).
+-- PatientRepository::list in the caller's clinic: the page, then the clinic's totals, kept by
+-- triggers over 8 rows summed by the server (also the best SQL for the answer).
 SELECT "patients"."id", "patients"."owner_id", "patients"."name", "patients"."name_lower", "patients"."age", "patients"."gender", "patients"."phone", "patients"."email", "patients"."address", "patients"."medical_history", "patients"."created_at", "patients"."updated_at", "patients"."version", "patients"."archived_at", "patients"."clinic_id" FROM "patients" WHERE (("patients"."clinic_id" = :clinic) AND ("patients"."archived_at" IS NULL)) ORDER BY "patients"."created_at" DESC, "patients"."id" DESC LIMIT :size OFFSET :skip;
-SELECT "clinic_patient_totals"."live", "clinic_patient_totals"."archived" FROM "clinic_patient_totals" WHERE ("clinic_patient_totals"."clinic_id" = :clinic) LIMIT :one;
+SELECT "clinic_patient_totals"."live", "clinic_patient_totals"."archived" FROM "clinic_patient_totals" WHERE ("clinic_patient_totals"."clinic_id" = :clinic);
