@@ -19,7 +19,8 @@ lint:
     cargo fmt --all -- --check
     cargo clippy --workspace --all-targets -- -D warnings
 
-# Benchmarks against the database floor (docs/BENCHMARKS.md); `just bench --quick` for a smoke run.
+# Benchmarks against the database floor (docs/BENCHMARKS.md); `just bench --quick` for a smoke
+# run, `just bench --scale 10` for ten times the data.
 bench *args:
     scripts/bench/run.sh {{args}}
 
