@@ -57,10 +57,11 @@ fn both_accept_assignments(
 /// Locks, in id order, the doctors whose `patient_count` a change of these mappings' activity
 /// will update (through the mappings' triggers), before any mapping row is touched.
 ///
-/// Every writer of mappings on PostgreSQL locks rows in one order: the patient, then the
-/// doctors in id order, then the mappings. Without it, an archived patient's trigger (holding a
-/// mapping, wanting its doctor) and an archived doctor (holding the doctor, wanting the
-/// mapping) would deadlock. SQLite serialises writers, so there is nothing to do.
+/// Every writer of mappings on PostgreSQL locks rows in one order: the patient (and, through
+/// its triggers, its clinic's totals row), then the doctors in id order (and the directory's
+/// totals when a doctor is archived), then the mappings. Without it, an archived patient's
+/// trigger (holding a mapping, wanting its doctor) and an archived doctor (holding the doctor,
+/// wanting the mapping) would deadlock. SQLite serialises writers, so there is nothing to do.
 fn lock_doctors(
     connection: &mut DbConnection,
     ending: mappings::BoxedQuery<'static, diesel::pg::Pg, diesel::sql_types::BigInt>,
@@ -145,7 +146,8 @@ pub(crate) fn deactivate_for_patient(
 }
 
 /// Deactivates every active mapping of a doctor being archived (inside its transaction, which
-/// has already locked the doctor by archiving it: the order of [`lock_doctors`]), returning the ended mappings' ids and patients, by mapping id.
+/// has already locked the doctor by archiving it: the order of [`lock_doctors`]), returning
+/// the ended mappings' ids and patients, by mapping id.
 pub(crate) fn deactivate_for_doctor(
     connection: &mut DbConnection,
     doctor: DoctorId,
