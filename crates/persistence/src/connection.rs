@@ -411,7 +411,8 @@ pub fn build_pool(target: &DatabaseTarget, settings: &PoolSettings) -> Result<Db
         connections: r2d2::Pool::builder()
             .max_size(settings.max_size)
             // Not a `SELECT 1` round trip before every use: `checkout` asks only connections
-            // that sat idle, and a connection that lost its server is discarded on return.
+            // that sat idle or predate another's loss of the server, and a connection that lost
+            // its server is discarded on return.
             .test_on_check_out(false)
             .min_idle(Some(0))
             .connection_timeout(settings.checkout_timeout)

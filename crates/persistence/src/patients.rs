@@ -1,5 +1,7 @@
 //! Patients in the database.
 
+use std::sync::Arc;
+
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use healthcare_core::ports::{PatientFilter, PatientRepository};
@@ -11,8 +13,6 @@ use healthcare_domain::clinic::{ClinicId, ClinicScope};
 use healthcare_domain::fields::{OptionalEmail, Phone};
 use healthcare_domain::patient::{Age, Gender, Patient, PatientDetails, PatientId, PatientName};
 use healthcare_domain::{Timestamp, UserId};
-
-use std::sync::Arc;
 
 use crate::audit::{append_in, new_row};
 use crate::care_teams::{care_tie, under_grant, within_scope};
