@@ -12,6 +12,7 @@ use crate::audit::append_all_in;
 use crate::connection::{DbConnection, DbPool, checkout, write_transaction};
 use crate::doctor_rows::{DoctorRow, with_count};
 use crate::errors::from_diesel;
+use crate::kept_totals::KeptTotals;
 use crate::schema::{doctor_totals, doctors};
 use crate::search::{LIKE_ESCAPE, contains_pattern, lower};
 use crate::time::to_db;
@@ -62,21 +63,17 @@ fn matching_doctors(filter: &DoctorFilter) -> Doctors {
     query
 }
 
-/// How many doctors are live (`Some(false)`), archived (`Some(true)`) or both: the totals the
-/// triggers on `doctors` keep, so a page costs the same however many doctors there are.
+/// How many doctors the directory holds for its `archived` filter: the totals the triggers on
+/// `doctors` keep, so a page costs the same however many doctors there are.
 fn directory_total(
     connection: &mut DbConnection,
     archived: Option<bool>,
 ) -> Result<i64, RepoError> {
-    let (live, archived_count): (i64, i64) = doctor_totals::table
+    let totals: (i64, i64) = doctor_totals::table
         .select((doctor_totals::live, doctor_totals::archived))
         .first(connection)
         .map_err(from_diesel)?;
-    Ok(match archived {
-        Some(false) => live,
-        Some(true) => archived_count,
-        None => live + archived_count,
-    })
+    Ok(KeptTotals::from(totals).for_filter(archived))
 }
 
 impl DoctorRepository for DieselDoctorRepository {

@@ -12,6 +12,7 @@ pub mod connection;
 mod doctor_rows;
 pub mod doctors;
 pub mod errors;
+mod kept_totals;
 pub mod mappings;
 pub mod migrations;
 mod one_round_trip;

@@ -18,6 +18,7 @@ use crate::audit::{append_in, new_row};
 use crate::care_teams::{care_tie, under_grant, within_scope};
 use crate::connection::{DbConnection, DbPool, checkout, write_transaction};
 use crate::errors::{corrupt_row, from_diesel};
+use crate::kept_totals::KeptTotals;
 use crate::one_round_trip::{InsertWithAudit, ReservedPatientIds};
 use crate::schema::{audit_events, clinic_patient_totals, patients};
 use crate::search::{LIKE_ESCAPE, contains_pattern};
@@ -131,28 +132,23 @@ fn whole_clinic(filter: &PatientFilter) -> Option<ClinicId> {
     }
 }
 
-/// How many patients `clinic` has that are live (`Some(false)`), archived (`Some(true)`) or
-/// either: the totals the triggers on `patients` keep, so a page costs the same however large
-/// the clinic grows.
+/// How many patients `clinic` has for the list's `archived` filter: the totals the triggers on
+/// `patients` keep (over 8 rows per clinic), so a page costs the same however large the clinic
+/// grows.
 fn clinic_total(
     connection: &mut DbConnection,
     clinic: ClinicId,
     archived: Option<bool>,
 ) -> Result<i64, RepoError> {
-    let (live, archived_count) = clinic_patient_totals::table
+    let totals = clinic_patient_totals::table
         .filter(clinic_patient_totals::clinic_id.eq(clinic.0))
         .select((clinic_patient_totals::live, clinic_patient_totals::archived))
         .load::<(i64, i64)>(connection)
         .map_err(from_diesel)?
         .into_iter()
-        .fold((0, 0), |(live, archived), slot| {
-            (live + slot.0, archived + slot.1)
-        });
-    Ok(match archived {
-        Some(false) => live,
-        Some(true) => archived_count,
-        None => live + archived_count,
-    })
+        .map(KeptTotals::from)
+        .fold(KeptTotals::default(), |sum, slot| sum + slot);
+    Ok(totals.for_filter(archived))
 }
 
 fn find_row(connection: &mut DbConnection, id: PatientId) -> Result<Option<Patient>, RepoError> {

@@ -26,17 +26,22 @@ fn pool_of(url: &str, max_size: u32, revalidate_after_idle: Duration) -> DbPool 
     .expect("pool")
 }
 
-/// The server process behind the pool's only connection.
-fn backend_of(pool: &DbPool) -> Result<i32, RepoError> {
+/// The server process behind `connection`.
+fn backend_pid(connection: &mut healthcare_persistence::DbConnection) -> Result<i32, RepoError> {
     #[derive(diesel::QueryableByName)]
     struct Backend {
         #[diesel(sql_type = Integer)]
         pid: i32,
     }
     diesel::sql_query("SELECT pg_backend_pid() AS pid")
-        .get_result::<Backend>(&mut *checkout(pool)?)
+        .get_result::<Backend>(connection)
         .map(|backend| backend.pid)
         .map_err(healthcare_persistence::errors::from_diesel)
+}
+
+/// The server process behind the connection the pool hands out next.
+fn backend_of(pool: &DbPool) -> Result<i32, RepoError> {
+    backend_pid(&mut *checkout(pool)?)
 }
 
 /// Ends the server process `pid`, as a restart or a network cut would, from another session.
@@ -88,21 +93,11 @@ fn on_postgres_after_one_lost_connection_the_others_are_checked_before_use() {
         return;
     };
     let pool = pool_of(&url, 2, Duration::from_secs(3600));
-    let pid_of = |connection: &mut healthcare_persistence::DbConnection| {
-        #[derive(diesel::QueryableByName)]
-        struct Backend {
-            #[diesel(sql_type = Integer)]
-            pid: i32,
-        }
-        diesel::sql_query("SELECT pg_backend_pid() AS pid")
-            .get_result::<Backend>(connection)
-            .map(|backend| backend.pid)
-    };
     // Two connections at once, so the pool keeps both.
     let (mut first, mut second) = (checkout(&pool).expect("one"), checkout(&pool).expect("two"));
     let pids = [
-        pid_of(&mut first).expect("connected"),
-        pid_of(&mut second).expect("connected"),
+        backend_pid(&mut first).expect("connected"),
+        backend_pid(&mut second).expect("connected"),
     ];
     drop((first, second));
     for pid in pids {

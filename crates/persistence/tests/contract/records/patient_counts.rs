@@ -35,8 +35,15 @@ fn counted_from_the_rows(pool: &DbPool) -> BTreeMap<i64, i64> {
     .collect()
 }
 
-/// The directory's totals as the list reports them (live, archived, both) against the rows.
-fn assert_directory_totals(doctors: &DieselDoctorRepository, pool: &DbPool, context: &str) {
+/// A list's totals as it reports them (live, archived, both: `list_total` for each `archived`
+/// filter) against the rows of `table` that `scope` (an SQL condition) selects.
+fn assert_totals(
+    pool: &DbPool,
+    table: &str,
+    scope: &str,
+    list_total: impl Fn(Option<bool>) -> u64,
+    context: &str,
+) {
     #[derive(diesel::QueryableByName)]
     struct Totals {
         #[diesel(sql_type = BigInt)]
@@ -44,13 +51,30 @@ fn assert_directory_totals(doctors: &DieselDoctorRepository, pool: &DbPool, cont
         #[diesel(sql_type = BigInt)]
         archived: i64,
     }
-    let rows = diesel::sql_query(
-        "SELECT (SELECT COUNT(*) FROM doctors WHERE archived_at IS NULL) AS live, \
-         (SELECT COUNT(*) FROM doctors WHERE archived_at IS NOT NULL) AS archived",
-    )
+    let rows = diesel::sql_query(format!(
+        "SELECT (SELECT COUNT(*) FROM {table} WHERE {scope} AND archived_at IS NULL) AS live, \
+         (SELECT COUNT(*) FROM {table} WHERE {scope} AND archived_at IS NOT NULL) AS archived"
+    ))
     .get_result::<Totals>(&mut *checkout(pool).expect("a connection"))
     .expect("counted");
-    let total = |archived: Option<bool>| {
+    assert_eq!(
+        (
+            list_total(Some(false)),
+            list_total(Some(true)),
+            list_total(None)
+        ),
+        (
+            rows.live.unsigned_abs(),
+            rows.archived.unsigned_abs(),
+            (rows.live + rows.archived).unsigned_abs()
+        ),
+        "{context}: the totals of {table} where {scope}"
+    );
+}
+
+/// The directory's totals as its list reports them, against the rows.
+fn assert_directory_totals(doctors: &DieselDoctorRepository, pool: &DbPool, context: &str) {
+    let list_total = |archived: Option<bool>| {
         doctors
             .list(
                 &DoctorFilter {
@@ -62,41 +86,17 @@ fn assert_directory_totals(doctors: &DieselDoctorRepository, pool: &DbPool, cont
             .expect("listed")
             .total
     };
-    assert_eq!(
-        (total(Some(false)), total(Some(true)), total(None)),
-        (
-            rows.live.unsigned_abs(),
-            rows.archived.unsigned_abs(),
-            (rows.live + rows.archived).unsigned_abs()
-        ),
-        "{context}: the directory's totals"
-    );
+    assert_totals(pool, "doctors", "TRUE", list_total, context);
 }
 
-/// A clinic's patient totals as its whole list reports them (live, archived, both) against
-/// the rows.
+/// A clinic's patient totals as its whole list reports them, against the rows.
 fn assert_clinic_totals(
     patients: &DieselPatientRepository,
     pool: &DbPool,
     clinic: healthcare_domain::clinic::ClinicId,
     context: &str,
 ) {
-    #[derive(diesel::QueryableByName)]
-    struct Totals {
-        #[diesel(sql_type = BigInt)]
-        live: i64,
-        #[diesel(sql_type = BigInt)]
-        archived: i64,
-    }
-    let rows = diesel::sql_query(format!(
-        "SELECT (SELECT COUNT(*) FROM patients WHERE clinic_id = {id} AND archived_at IS NULL) \
-         AS live, (SELECT COUNT(*) FROM patients WHERE clinic_id = {id} \
-         AND archived_at IS NOT NULL) AS archived",
-        id = clinic.0
-    ))
-    .get_result::<Totals>(&mut *checkout(pool).expect("a connection"))
-    .expect("counted");
-    let total = |archived: Option<bool>| {
+    let list_total = |archived: Option<bool>| {
         patients
             .list(
                 &healthcare_core::ports::PatientFilter {
@@ -112,15 +112,8 @@ fn assert_clinic_totals(
             .expect("listed")
             .total
     };
-    assert_eq!(
-        (total(Some(false)), total(Some(true)), total(None)),
-        (
-            rows.live.unsigned_abs(),
-            rows.archived.unsigned_abs(),
-            (rows.live + rows.archived).unsigned_abs()
-        ),
-        "{context}: the clinic's totals"
-    );
+    let scope = format!("clinic_id = {}", clinic.0);
+    assert_totals(pool, "patients", &scope, list_total, context);
 }
 
 /// What the repository reports, one doctor at a time.
