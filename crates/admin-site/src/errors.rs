@@ -113,7 +113,7 @@ impl AdminError {
                 ServiceError::Validation(_) | ServiceError::InvalidCredentials => {
                     StatusCode::BAD_REQUEST
                 }
-                ServiceError::NotFound(_) => StatusCode::NOT_FOUND,
+                ServiceError::NotFound(_) | ServiceError::Gone(_) => StatusCode::NOT_FOUND,
                 ServiceError::Forbidden | ServiceError::SecondFactorRequired => {
                     StatusCode::FORBIDDEN
                 }
@@ -184,7 +184,7 @@ impl ResponseError for AdminError {
                     "Sign-in failed",
                     "Please enter a correct email and password.",
                 ),
-                ServiceError::NotFound(resource) => error_page(
+                ServiceError::NotFound(resource) | ServiceError::Gone(resource) => error_page(
                     status,
                     "Not found",
                     &format!(

@@ -77,7 +77,8 @@ impl ApiError {
                 ServiceError::Validation(errors) => {
                     (StatusCode::BAD_REQUEST, field_errors_body(errors))
                 }
-                ServiceError::NotFound(resource) => (
+                // The JSON API answers a deleted record as a missing one, as the original did.
+                ServiceError::NotFound(resource) | ServiceError::Gone(resource) => (
                     StatusCode::NOT_FOUND,
                     Self::detail(format!(
                         "No {} matches the given query.",

@@ -54,6 +54,9 @@ pub enum ServiceError {
     /// The record does not exist or is not the caller's.
     #[error("{0:?} not found")]
     NotFound(Resource),
+    /// The record was deleted here (archived), and the caller saw it while it was live.
+    #[error("{0:?} deleted")]
+    Gone(Resource),
     /// The caller may see the record but not change it.
     #[error("permission denied")]
     Forbidden,

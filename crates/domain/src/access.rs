@@ -201,6 +201,31 @@ pub fn patient_access(
     }
 }
 
+/// Whether a patient deleted here (archived) answers "gone" rather than "not found" (FHIR's
+/// 410): only to an actor who would see it were it live, so that "gone" never tells anyone
+/// that a record they could not see existed.
+pub fn deleted_patient_shown_as_gone(actor: &Actor, patient: &Patient, tie: CareTie) -> bool {
+    patient.archived_at.is_some() && {
+        let live = Patient {
+            archived_at: None,
+            ..patient.clone()
+        };
+        patient_access(actor, &live, tie, Operation::See) == Access::Granted
+    }
+}
+
+/// Whether a doctor deleted here answers "gone" rather than "not found", by the rule of
+/// [`deleted_patient_shown_as_gone`].
+pub fn deleted_doctor_shown_as_gone(actor: &Actor, doctor: &Doctor) -> bool {
+    doctor.archived_at.is_some() && {
+        let live = Doctor {
+            archived_at: None,
+            ..doctor.clone()
+        };
+        doctor_access(actor, &live, Operation::See) == Access::Granted
+    }
+}
+
 /// Registering a patient, `with_medical_history` or not: a member whose role registers
 /// patients (in their own clinic), writing a history only if the role writes histories (the
 /// registrar is in the new patient's care team); staff and the operator register none.

@@ -361,3 +361,36 @@ mod tests {
         assert!(!doctor(7, true, true).accepts_assignments());
     }
 }
+
+/// Which doctors a search (FHIR's) holds: every criterion given must match; inside one
+/// criterion, any of its alternatives.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DoctorSearch {
+    /// What the caller sees (`access::doctors_visible`); live doctors only.
+    pub visible: DoctorFilter,
+    /// Only these ids.
+    pub ids: Option<Vec<DoctorId>>,
+    /// Each entry: the name matches one of its alternatives.
+    pub names: Vec<Vec<crate::record_search::TextMatch>>,
+    /// The phone or e-mail equals one of these.
+    pub telecoms: Option<Vec<String>>,
+}
+
+impl DoctorSearch {
+    /// Whether `doctor` matches (the rule the databases' queries implement, for in-memory
+    /// stores and tests), visibility aside.
+    pub fn matches(&self, doctor: &Doctor) -> bool {
+        let details = &doctor.details;
+        self.ids.as_ref().is_none_or(|ids| ids.contains(&doctor.id))
+            && self.names.iter().all(|alternatives| {
+                alternatives
+                    .iter()
+                    .any(|name| name.matches(details.name.as_str()))
+            })
+            && self.telecoms.as_ref().is_none_or(|values| {
+                values
+                    .iter()
+                    .any(|value| details.phone.as_str() == value || details.email.as_str() == value)
+            })
+    }
+}

@@ -15,6 +15,7 @@ pub mod mapping;
 pub mod money;
 pub mod password;
 pub mod patient;
+pub mod record_search;
 pub mod registration;
 pub mod staff;
 pub mod throttle;

@@ -333,3 +333,51 @@ mod tests {
         assert_eq!(updated.phone, details.phone);
     }
 }
+
+/// Which patients a search (FHIR's) holds: every criterion given must match; inside one
+/// criterion, any of its alternatives.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PatientSearch {
+    /// What the caller sees (`access::patients_visible`); live patients only.
+    pub visible: PatientFilter,
+    /// Only these ids.
+    pub ids: Option<Vec<PatientId>>,
+    /// Each entry: the name matches one of its alternatives.
+    pub names: Vec<Vec<crate::record_search::TextMatch>>,
+    /// Only these genders (an empty list matches nothing).
+    pub genders: Option<Vec<Gender>>,
+    /// The phone or e-mail equals one of these.
+    pub telecoms: Option<Vec<String>>,
+    /// Last updated within every bound.
+    pub updated: Vec<crate::record_search::TimeBound>,
+}
+
+impl PatientSearch {
+    /// Whether `patient` matches (the rule the databases' queries implement, for in-memory
+    /// stores and tests), visibility aside.
+    pub fn matches(&self, patient: &Patient) -> bool {
+        let details = &patient.details;
+        self.ids
+            .as_ref()
+            .is_none_or(|ids| ids.contains(&patient.id))
+            && self.names.iter().all(|alternatives| {
+                alternatives
+                    .iter()
+                    .any(|name| name.matches(details.name.as_str()))
+            })
+            && self
+                .genders
+                .as_ref()
+                .is_none_or(|genders| genders.contains(&details.gender))
+            && self.telecoms.as_ref().is_none_or(|values| {
+                values.iter().any(|value| {
+                    !value.is_empty()
+                        && (details.phone.as_str() == value || details.email.as_str() == value)
+                })
+            })
+            && self
+                .updated
+                .iter()
+                .all(|bound| bound.admits(patient.updated_at))
+    }
+}

@@ -32,14 +32,14 @@ const PATIENT_COLUMNS: &str = "`patients`.`id`, `patients`.`owner_id`, `patients
      `patients`.`name_lower`, `patients`.`age`, `patients`.`gender`, `patients`.`phone`, \
      `patients`.`email`, `patients`.`address`, `patients`.`medical_history`, \
      `patients`.`created_at`, `patients`.`updated_at`, `patients`.`version`, \
-     `patients`.`archived_at`, `patients`.`clinic_id`";
+     `patients`.`archived_at`, `patients`.`clinic_id`, `patients`.`name_folded`";
 
 const DOCTOR_COLUMNS: &str = "`doctors`.`id`, `doctors`.`created_by`, `doctors`.`name`, \
      `doctors`.`specialization`, `doctors`.`specialization_lower`, `doctors`.`phone`, \
      `doctors`.`email`, `doctors`.`experience_years`, `doctors`.`qualification`, \
      `doctors`.`consultation_fee_cents`, `doctors`.`is_available`, `doctors`.`created_at`, \
      `doctors`.`updated_at`, `doctors`.`version`, `doctors`.`archived_at`, \
-     `doctors`.`linked_user_id`, `doctors`.`patient_count`";
+     `doctors`.`linked_user_id`, `doctors`.`patient_count`, `doctors`.`name_folded`";
 
 /// The statements of one scenario, built once per thread.
 struct Statements {
@@ -79,9 +79,10 @@ fn statements(scenario: &str) -> Result<Statements, String> {
         "S4" => vec![
             "BEGIN IMMEDIATE".to_owned(),
             format!(
-                "INSERT INTO `patients` (`owner_id`, `name`, `name_lower`, `age`, `gender`, \
-                 `phone`, `email`, `address`, `medical_history`, `created_at`, `updated_at`, \
-                 `version`, `clinic_id`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
+                "INSERT INTO `patients` (`owner_id`, `name`, `name_lower`, `name_folded`, `age`, \
+                 `gender`, `phone`, `email`, `address`, `medical_history`, `created_at`, \
+                 `updated_at`, `version`, `clinic_id`) \
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
                  RETURNING {PATIENT_COLUMNS}"
             ),
             "INSERT INTO `audit_events` (`at`, `actor_user_id`, `action`, `resource_type`, \
@@ -258,6 +259,7 @@ fn binds_for(config: &Config, index: usize, patient: i64, page: i64, rng: &mut R
             vec![
                 Bind::Int(config.user),
                 Bind::Text("Emma Silva".to_owned()),
+                Bind::Text("emma silva".to_owned()),
                 Bind::Text("emma silva".to_owned()),
                 Bind::Int(i64::try_from(rng.below(100)).unwrap_or_default()),
                 Bind::Text("F".to_owned()),

@@ -37,6 +37,7 @@ pub(crate) struct DoctorRow {
     linked_user_id: Option<i64>,
     /// Active mappings to the doctor (kept by triggers of `patient_doctor_mappings`).
     patient_count: i64,
+    _name_folded: Option<String>,
 }
 
 impl TryFrom<DoctorRow> for Doctor {

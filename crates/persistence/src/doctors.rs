@@ -5,7 +5,8 @@ use diesel::prelude::*;
 use healthcare_core::ports::{DoctorFilter, DoctorRepository, DoctorWithCount};
 use healthcare_core::{Page, PageOf, RepoError};
 use healthcare_domain::audit::AuditEvent;
-use healthcare_domain::doctor::{DoctorDetails, DoctorId};
+use healthcare_domain::doctor::{Doctor, DoctorDetails, DoctorId, DoctorSearch};
+use healthcare_domain::record_search::{SearchPage, SearchPaging, fold};
 use healthcare_domain::{Timestamp, UserId};
 
 use crate::audit::append_all_in;
@@ -13,7 +14,8 @@ use crate::connection::{DbConnection, DbPool, checkout, write_transaction};
 use crate::doctor_rows::{DoctorRow, with_count};
 use crate::errors::from_diesel;
 use crate::kept_totals::KeptTotals;
-use crate::schema::{doctor_totals, doctors};
+use crate::record_search::{into_page, name_criterion, seek_in_order};
+use crate::schema::{doctor_totals, doctor_versions, doctors};
 use crate::search::{LIKE_ESCAPE, contains_pattern, lower};
 use crate::time::to_db;
 
@@ -61,6 +63,35 @@ fn matching_doctors(filter: &DoctorFilter) -> Doctors {
         None => {}
     }
     query
+}
+
+/// The doctors `search` holds: what its `visible` filter holds, narrowed by each criterion.
+fn searched_doctors(search: &DoctorSearch) -> Doctors {
+    let mut query = matching_doctors(&search.visible).filter(doctors::archived_at.is_null());
+    if let Some(ids) = &search.ids {
+        query = query.filter(doctors::id.eq_any(ids.iter().map(|id| id.0).collect::<Vec<_>>()));
+    }
+    for alternatives in &search.names {
+        query = query.filter(name_criterion!(doctors, alternatives));
+    }
+    if let Some(values) = &search.telecoms {
+        query = query.filter(
+            doctors::phone
+                .eq_any(values.clone())
+                .or(doctors::email.eq_any(values.clone())),
+        );
+    }
+    query
+}
+
+fn find_doctor(connection: &mut DbConnection, id: DoctorId) -> Result<Option<Doctor>, RepoError> {
+    doctors::table
+        .find(id.0)
+        .first::<DoctorRow>(connection)
+        .optional()
+        .map_err(from_diesel)?
+        .map(Doctor::try_from)
+        .transpose()
 }
 
 /// How many doctors the directory holds for its `archived` filter: the totals the triggers on
@@ -117,6 +148,89 @@ impl DoctorRepository for DieselDoctorRepository {
         })
     }
 
+    fn version(&self, id: DoctorId, version: i64) -> Result<Option<Doctor>, RepoError> {
+        let mut connection = checkout(&self.pool)?;
+        let current = find_doctor(&mut connection, id)?;
+        if current
+            .as_ref()
+            .is_none_or(|current| current.version == version)
+        {
+            return Ok(current);
+        }
+        doctor_versions::table
+            .find((id.0, version))
+            .first::<DoctorRow>(&mut *connection)
+            .optional()
+            .map_err(from_diesel)?
+            .map(Doctor::try_from)
+            .transpose()
+    }
+
+    fn versions(
+        &self,
+        id: DoctorId,
+        below: Option<i64>,
+        limit: u64,
+    ) -> Result<Vec<Doctor>, RepoError> {
+        let mut connection = checkout(&self.pool)?;
+        let Some(current) = find_doctor(&mut connection, id)? else {
+            return Ok(Vec::new());
+        };
+        // As for patients: kept rows below the current version as read.
+        let below = below.unwrap_or(i64::MAX).min(current.version + 1);
+        let mut versions = Vec::new();
+        if current.version < below && limit > 0 {
+            versions.push(current);
+        }
+        let kept_below = below.min(versions.first().map_or(below, |current| current.version));
+        let rest = limit.saturating_sub(versions.len() as u64);
+        let kept = doctor_versions::table
+            .filter(doctor_versions::doctor_id.eq(id.0))
+            .filter(doctor_versions::version.lt(kept_below))
+            .order(doctor_versions::version.desc())
+            .limit(i64::try_from(rest).unwrap_or(i64::MAX))
+            .load::<DoctorRow>(&mut *connection)
+            .map_err(from_diesel)?;
+        for row in kept {
+            versions.push(Doctor::try_from(row)?);
+        }
+        Ok(versions)
+    }
+
+    fn search(
+        &self,
+        search: &DoctorSearch,
+        paging: &SearchPaging,
+    ) -> Result<SearchPage<Doctor>, RepoError> {
+        let mut connection = checkout(&self.pool)?;
+        let rows = if paging.count == 0 {
+            Vec::new()
+        } else {
+            seek_in_order!(
+                searched_doctors(search),
+                doctors,
+                lower(doctors::name),
+                paging
+            )
+            .load::<DoctorRow>(&mut *connection)
+            .map_err(from_diesel)?
+        };
+        let total = if paging.with_total {
+            let total: i64 = searched_doctors(search)
+                .count()
+                .get_result(&mut *connection)
+                .map_err(from_diesel)?;
+            Some(total.unsigned_abs())
+        } else {
+            None
+        };
+        let rows = rows
+            .into_iter()
+            .map(Doctor::try_from)
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(into_page(rows, paging, total))
+    }
+
     fn insert(
         &self,
         created_by: UserId,
@@ -128,6 +242,7 @@ impl DoctorRepository for DieselDoctorRepository {
             .values((
                 doctors::created_by.eq(created_by.0),
                 doctors::name.eq(details.name.as_str()),
+                doctors::name_folded.eq(fold(details.name.as_str())),
                 doctors::specialization.eq(details.specialization.as_str()),
                 doctors::specialization_lower.eq(details.specialization.as_str().to_lowercase()),
                 doctors::phone.eq(details.phone.as_str()),
@@ -163,6 +278,7 @@ impl DoctorRepository for DieselDoctorRepository {
         )
         .set((
             doctors::name.eq(details.name.as_str()),
+            doctors::name_folded.eq(fold(details.name.as_str())),
             doctors::specialization.eq(details.specialization.as_str()),
             doctors::specialization_lower.eq(details.specialization.as_str().to_lowercase()),
             doctors::phone.eq(details.phone.as_str()),

@@ -12,6 +12,7 @@ pub mod connection;
 mod doctor_rows;
 pub mod doctors;
 pub mod errors;
+mod folded_names;
 mod kept_totals;
 pub mod mappings;
 pub mod migrations;
@@ -24,6 +25,7 @@ pub mod throttle;
 pub mod users;
 
 mod read_cache;
+mod record_search;
 mod schema;
 mod search;
 mod time;

@@ -17,8 +17,15 @@ fn migration_error(error: impl std::fmt::Display) -> RepoError {
     RepoError::Internal(format!("migration failed: {error}"))
 }
 
-/// Applies every pending migration and returns the versions it applied, oldest first.
+/// Applies every pending migration, then fills in what the application computes for rows
+/// written before (the folded names), and returns the versions it applied, oldest first.
 pub fn run_pending(pool: &DbPool) -> Result<Vec<String>, RepoError> {
+    let applied = apply_pending(pool)?;
+    crate::folded_names::fill_in(pool)?;
+    Ok(applied)
+}
+
+fn apply_pending(pool: &DbPool) -> Result<Vec<String>, RepoError> {
     let mut connection = checkout(pool)?;
     match &mut *connection {
         DbConnection::Pg(inner) => {

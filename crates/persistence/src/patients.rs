@@ -11,7 +11,10 @@ use healthcare_domain::access::CareTie;
 use healthcare_domain::audit::AuditEvent;
 use healthcare_domain::clinic::{ClinicId, ClinicScope};
 use healthcare_domain::fields::{OptionalEmail, Phone};
-use healthcare_domain::patient::{Age, Gender, Patient, PatientDetails, PatientId, PatientName};
+use healthcare_domain::patient::{
+    Age, Gender, Patient, PatientDetails, PatientId, PatientName, PatientSearch,
+};
+use healthcare_domain::record_search::{SearchPage, SearchPaging, TimeBound, fold};
 use healthcare_domain::{Timestamp, UserId};
 
 use crate::audit::{append_in, new_row};
@@ -20,7 +23,8 @@ use crate::connection::{DbConnection, DbPool, checkout, write_transaction};
 use crate::errors::{corrupt_row, from_diesel};
 use crate::kept_totals::KeptTotals;
 use crate::one_round_trip::{InsertWithAudit, ReservedPatientIds};
-use crate::schema::{audit_events, clinic_patient_totals, patients};
+use crate::record_search::{into_page, name_criterion, seek_in_order};
+use crate::schema::{audit_events, clinic_patient_totals, patient_versions, patients};
 use crate::search::{LIKE_ESCAPE, contains_pattern};
 use crate::time::{from_db, opt_from_db, to_db};
 
@@ -42,6 +46,7 @@ pub(crate) struct PatientRow {
     version: i64,
     archived_at: Option<NaiveDateTime>,
     clinic_id: i64,
+    _name_folded: Option<String>,
 }
 
 impl TryFrom<PatientRow> for Patient {
@@ -112,6 +117,57 @@ fn matching_patients(filter: &PatientFilter) -> Patients {
         None => {}
     }
     query
+}
+
+/// The patients `search` holds: what its `visible` filter holds, narrowed by each criterion.
+fn searched_patients(search: &PatientSearch) -> Patients {
+    let mut query = matching_patients(&search.visible).filter(patients::archived_at.is_null());
+    if let Some(ids) = &search.ids {
+        query = query.filter(patients::id.eq_any(ids.iter().map(|id| id.0).collect::<Vec<_>>()));
+    }
+    for alternatives in &search.names {
+        query = query.filter(name_criterion!(patients, alternatives));
+    }
+    if let Some(genders) = &search.genders {
+        let codes: Vec<&'static str> = genders.iter().map(|gender| gender.code()).collect();
+        query = query.filter(patients::gender.eq_any(codes));
+    }
+    if let Some(values) = &search.telecoms {
+        let values: Vec<String> = values.iter().filter(|v| !v.is_empty()).cloned().collect();
+        query = query.filter(
+            patients::phone
+                .eq_any(values.clone())
+                .or(patients::email.eq_any(values)),
+        );
+    }
+    for bound in &search.updated {
+        query = match *bound {
+            TimeBound::After(at) => query.filter(patients::updated_at.gt(to_db(at))),
+            TimeBound::NotBefore(at) => query.filter(patients::updated_at.ge(to_db(at))),
+            TimeBound::Before(at) => query.filter(patients::updated_at.lt(to_db(at))),
+            TimeBound::NotAfter(at) => query.filter(patients::updated_at.le(to_db(at))),
+        };
+    }
+    query
+}
+
+/// The kept versions of a patient below `below`, newest first, at most `limit`.
+fn kept_versions(
+    connection: &mut DbConnection,
+    id: PatientId,
+    below: i64,
+    limit: u64,
+) -> Result<Vec<Patient>, RepoError> {
+    patient_versions::table
+        .filter(patient_versions::patient_id.eq(id.0))
+        .filter(patient_versions::version.lt(below))
+        .order(patient_versions::version.desc())
+        .limit(i64::try_from(limit).unwrap_or(i64::MAX))
+        .load::<PatientRow>(connection)
+        .map_err(from_diesel)?
+        .into_iter()
+        .map(Patient::try_from)
+        .collect()
 }
 
 /// The clinic whose every patient (live, archived or both) `filter` asks for, with no search,
@@ -189,6 +245,81 @@ impl PatientRepository for DieselPatientRepository {
             items,
             total: total.unsigned_abs(),
         })
+    }
+
+    fn version(&self, id: PatientId, version: i64) -> Result<Option<Patient>, RepoError> {
+        let mut connection = checkout(&self.pool)?;
+        let current = find_row(&mut connection, id)?;
+        if current
+            .as_ref()
+            .is_none_or(|current| current.version == version)
+        {
+            return Ok(current);
+        }
+        patient_versions::table
+            .find((id.0, version))
+            .first::<PatientRow>(&mut *connection)
+            .optional()
+            .map_err(from_diesel)?
+            .map(Patient::try_from)
+            .transpose()
+    }
+
+    fn versions(
+        &self,
+        id: PatientId,
+        below: Option<i64>,
+        limit: u64,
+    ) -> Result<Vec<Patient>, RepoError> {
+        let mut connection = checkout(&self.pool)?;
+        let Some(current) = find_row(&mut connection, id)? else {
+            return Ok(Vec::new());
+        };
+        // Kept rows are below the current version as read, so a change committing in between
+        // never lists a version twice.
+        let below = below.unwrap_or(i64::MAX).min(current.version + 1);
+        let mut versions = Vec::new();
+        if current.version < below && limit > 0 {
+            versions.push(current);
+        }
+        let rest = limit.saturating_sub(versions.len() as u64);
+        let kept_below = below.min(versions.first().map_or(below, |current| current.version));
+        versions.extend(kept_versions(&mut connection, id, kept_below, rest)?);
+        Ok(versions)
+    }
+
+    fn search(
+        &self,
+        search: &PatientSearch,
+        paging: &SearchPaging,
+    ) -> Result<SearchPage<Patient>, RepoError> {
+        let mut connection = checkout(&self.pool)?;
+        let rows = if paging.count == 0 {
+            Vec::new()
+        } else {
+            seek_in_order!(
+                searched_patients(search),
+                patients,
+                patients::name_lower,
+                paging
+            )
+            .load::<PatientRow>(&mut *connection)
+            .map_err(from_diesel)?
+        };
+        let total = if paging.with_total {
+            let total: i64 = searched_patients(search)
+                .count()
+                .get_result(&mut *connection)
+                .map_err(from_diesel)?;
+            Some(total.unsigned_abs())
+        } else {
+            None
+        };
+        let rows = rows
+            .into_iter()
+            .map(Patient::try_from)
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(into_page(rows, paging, total))
     }
 
     fn care_tie(
@@ -301,6 +432,7 @@ macro_rules! new_patient {
             patients::owner_id.eq(owner.0),
             patients::name.eq(details.name.as_str()),
             patients::name_lower.eq(details.name.as_str().to_lowercase()),
+            patients::name_folded.eq(fold(details.name.as_str())),
             patients::age.eq(i32::from(details.age.value())),
             patients::gender.eq(details.gender.code()),
             patients::phone.eq(details.phone.as_str()),
@@ -376,6 +508,7 @@ fn update_row(
     .set((
         patients::name.eq(details.name.as_str()),
         patients::name_lower.eq(details.name.as_str().to_lowercase()),
+        patients::name_folded.eq(fold(details.name.as_str())),
         patients::age.eq(i32::from(details.age.value())),
         patients::gender.eq(details.gender.code()),
         patients::phone.eq(details.phone.as_str()),

@@ -45,6 +45,30 @@ diesel::table! {
         version -> BigInt,
         archived_at -> Nullable<Timestamp>,
         clinic_id -> BigInt,
+        /// The name lower-cased without accents (FHIR name search); `NULL` until filled in.
+        name_folded -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    /// Every earlier version of a patient, in `patients`' column order.
+    patient_versions (patient_id, version) {
+        patient_id -> BigInt,
+        owner_id -> BigInt,
+        name -> Text,
+        name_lower -> Text,
+        age -> Integer,
+        gender -> Text,
+        phone -> Text,
+        email -> Text,
+        address -> Text,
+        medical_history -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        version -> BigInt,
+        archived_at -> Nullable<Timestamp>,
+        clinic_id -> BigInt,
+        name_folded -> Nullable<Text>,
     }
 }
 
@@ -101,6 +125,32 @@ diesel::table! {
         archived_at -> Nullable<Timestamp>,
         linked_user_id -> Nullable<BigInt>,
         patient_count -> BigInt,
+        /// The name lower-cased without accents (FHIR name search); `NULL` until filled in.
+        name_folded -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    /// Every earlier version of a doctor, in `doctors`' column order.
+    doctor_versions (doctor_id, version) {
+        doctor_id -> BigInt,
+        created_by -> BigInt,
+        name -> Text,
+        specialization -> Text,
+        specialization_lower -> Text,
+        phone -> Text,
+        email -> Text,
+        experience_years -> Integer,
+        qualification -> Text,
+        consultation_fee_cents -> BigInt,
+        is_available -> Bool,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        version -> BigInt,
+        archived_at -> Nullable<Timestamp>,
+        linked_user_id -> Nullable<BigInt>,
+        patient_count -> BigInt,
+        name_folded -> Nullable<Text>,
     }
 }
 

@@ -4,11 +4,12 @@ use healthcare_domain::access::CareTie;
 use healthcare_domain::audit::AuditEvent;
 use healthcare_domain::clinic::ClinicId;
 pub use healthcare_domain::doctor::DoctorFilter;
-use healthcare_domain::doctor::{Doctor, DoctorDetails, DoctorId};
+use healthcare_domain::doctor::{Doctor, DoctorDetails, DoctorId, DoctorSearch};
 pub use healthcare_domain::mapping::MappingFilter;
 use healthcare_domain::mapping::{Mapping, MappingId};
 pub use healthcare_domain::patient::PatientFilter;
-use healthcare_domain::patient::{Patient, PatientDetails, PatientId};
+use healthcare_domain::patient::{Patient, PatientDetails, PatientId, PatientSearch};
+use healthcare_domain::record_search::{SearchPage, SearchPaging};
 use healthcare_domain::{Timestamp, UserId};
 
 use crate::RepoError;
@@ -26,6 +27,29 @@ pub trait PatientRepository: Send + Sync {
     /// case, with `%` and `_` matching literally. MUST cost two statements whatever the page
     /// size.
     fn list(&self, filter: &PatientFilter, page: Page) -> Result<PageOf<Patient>, RepoError>;
+
+    /// Version `version` of the patient: the current row or one kept when it changed.
+    /// MUST return `Ok(None)` for an unknown patient or version.
+    fn version(&self, id: PatientId, version: i64) -> Result<Option<Patient>, RepoError>;
+
+    /// The patient's versions below version `below` (every one when `None`), newest first, at
+    /// most `limit`: the current one and every one kept since history began. Empty for an
+    /// unknown patient.
+    fn versions(
+        &self,
+        id: PatientId,
+        below: Option<i64>,
+        limit: u64,
+    ) -> Result<Vec<Patient>, RepoError>;
+
+    /// One page of the patients matching `search` (archived ones never do), in `paging`'s
+    /// order with ties broken by id, and the count of every match when `paging` asks. Names
+    /// compare as [`healthcare_domain::record_search::TextMatch`] says.
+    fn search(
+        &self,
+        search: &PatientSearch,
+        paging: &SearchPaging,
+    ) -> Result<SearchPage<Patient>, RepoError>;
 
     /// How `user` is tied to the patient besides having registered it, at `at`: an active
     /// break-glass grant of theirs on it (reported first: accesses under it are marked), or an
@@ -102,6 +126,24 @@ pub trait DoctorRepository: Send + Sync {
     /// page size.
     fn list(&self, filter: &DoctorFilter, page: Page)
     -> Result<PageOf<DoctorWithCount>, RepoError>;
+
+    /// Version `version` of the doctor, as [`PatientRepository::version`].
+    fn version(&self, id: DoctorId, version: i64) -> Result<Option<Doctor>, RepoError>;
+
+    /// The doctor's versions, as [`PatientRepository::versions`].
+    fn versions(
+        &self,
+        id: DoctorId,
+        below: Option<i64>,
+        limit: u64,
+    ) -> Result<Vec<Doctor>, RepoError>;
+
+    /// One page of the doctors matching `search`, as [`PatientRepository::search`].
+    fn search(
+        &self,
+        search: &DoctorSearch,
+        paging: &SearchPaging,
+    ) -> Result<SearchPage<Doctor>, RepoError>;
 
     /// Stores a new doctor (version 1).
     fn insert(

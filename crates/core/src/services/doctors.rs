@@ -3,12 +3,17 @@
 
 use std::sync::Arc;
 
-use healthcare_domain::access::{Operation, doctor_access, doctors_visible, mappings_visible};
+use healthcare_domain::access::{
+    Operation, deleted_doctor_shown_as_gone, doctor_access, doctors_visible, mappings_visible,
+};
 use healthcare_domain::audit::AuditAction;
-use healthcare_domain::doctor::{DoctorChanges, DoctorFilter, DoctorId, DoctorInput, LINKED_USER};
+use healthcare_domain::doctor::{
+    Doctor, DoctorChanges, DoctorFilter, DoctorId, DoctorInput, DoctorSearch, LINKED_USER,
+};
 use healthcare_domain::fields::Submitted;
 use healthcare_domain::fields::WriteMode;
 use healthcare_domain::mapping::MappingFilter;
+use healthcare_domain::record_search::{SearchPage, SearchPaging};
 use healthcare_domain::{FieldErrors, FieldProblem, UserId};
 
 use crate::pagination::{Page, PageOf};
@@ -181,6 +186,73 @@ impl DoctorService {
             // Restored by someone else since it was read.
             Err(ServiceError::NotFound(Resource::Doctor))
         }
+    }
+
+    /// The live doctors matching `search` (its `visible` is replaced by the caller's view),
+    /// one page in `paging`'s order.
+    pub fn search_doctors(
+        &self,
+        caller: &Caller,
+        search: DoctorSearch,
+        paging: &SearchPaging,
+    ) -> Result<SearchPage<Doctor>, ServiceError> {
+        let live = DoctorFilter {
+            archived: Some(false),
+            ..DoctorFilter::default()
+        };
+        let search = DoctorSearch {
+            visible: doctors_visible(&caller.actor, live),
+            ..search
+        };
+        Ok(self.doctors.search(&search, paging)?)
+    }
+
+    /// Version `version` of a doctor the caller may see (the current one for `None`). A
+    /// doctor deleted here is `Gone` to a caller who would see it live.
+    pub fn doctor_version(
+        &self,
+        caller: &Caller,
+        id: DoctorId,
+        version: Option<i64>,
+    ) -> Result<Doctor, ServiceError> {
+        let current = self.readable(caller, id)?;
+        match version {
+            Some(version) if version != current.version => self
+                .doctors
+                .version(id, version)?
+                .ok_or(ServiceError::NotFound(Resource::Doctor)),
+            _ => Ok(current),
+        }
+    }
+
+    /// A doctor's versions below `below` (all for `None`), newest first, at most `limit`, by
+    /// the rule of [`Self::doctor_version`].
+    pub fn doctor_history(
+        &self,
+        caller: &Caller,
+        id: DoctorId,
+        below: Option<i64>,
+        limit: u64,
+    ) -> Result<Vec<Doctor>, ServiceError> {
+        self.readable(caller, id)?;
+        Ok(self.doctors.versions(id, below, limit)?)
+    }
+
+    /// The current doctor if the caller may read it and its versions.
+    fn readable(&self, caller: &Caller, id: DoctorId) -> Result<Doctor, ServiceError> {
+        let found = self
+            .doctors
+            .find(id)?
+            .ok_or(ServiceError::NotFound(Resource::Doctor))?;
+        if deleted_doctor_shown_as_gone(&caller.actor, &found.doctor) {
+            return Err(ServiceError::Gone(Resource::Doctor));
+        }
+        permit(
+            doctor_access(&caller.actor, &found.doctor, Operation::See),
+            Resource::Doctor,
+        )
+        .map_err(|refusal| refusal.error)?;
+        Ok(found.doctor)
     }
 
     /// Reports a linked account that does not exist like DRF's primary-key fields, beside the

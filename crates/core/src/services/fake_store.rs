@@ -10,9 +10,12 @@ use healthcare_domain::access::{CareTie, ClinicScope};
 use healthcare_domain::audit::AuditEvent;
 use healthcare_domain::break_glass::{Grant, NewGrant};
 use healthcare_domain::clinic::ClinicId;
-use healthcare_domain::doctor::{Doctor, DoctorDetails, DoctorFilter, DoctorId};
+use healthcare_domain::doctor::{Doctor, DoctorDetails, DoctorFilter, DoctorId, DoctorSearch};
 use healthcare_domain::mapping::{Mapping, MappingFilter, MappingId};
-use healthcare_domain::patient::{Patient, PatientDetails, PatientFilter, PatientId};
+use healthcare_domain::patient::{
+    Patient, PatientDetails, PatientFilter, PatientId, PatientSearch,
+};
+use healthcare_domain::record_search::{SearchPage, SearchPaging};
 use healthcare_domain::{Timestamp, UserId};
 
 use crate::RepoError;
@@ -31,6 +34,9 @@ struct State {
     grants: Vec<(PatientId, UserId, Timestamp)>,
     stored_rows: Vec<AuditEvent>,
     last_id: i64,
+    /// Every earlier version of each patient and doctor, as the history tables keep them.
+    kept_patients: Vec<Patient>,
+    kept_doctors: Vec<Doctor>,
 }
 
 impl State {
@@ -72,6 +78,20 @@ impl State {
     /// Keeps new ids clear of the ids of records stored as given.
     fn saw_id(&mut self, id: i64) {
         self.last_id = self.last_id.max(id);
+    }
+
+    /// The patient, about to change version: its current version is kept.
+    fn patient_to_change(&mut self, id: PatientId) -> Option<&mut Patient> {
+        let current = self.patient(id)?.clone();
+        self.kept_patients.push(current);
+        self.patient_mut(id)
+    }
+
+    /// The doctor, about to change version: its current version is kept.
+    fn doctor_to_change(&mut self, id: DoctorId) -> Option<&mut Doctor> {
+        let current = self.doctor(id)?.clone();
+        self.kept_doctors.push(current);
+        self.doctor_mut(id)
     }
 
     fn patient_mut(&mut self, id: PatientId) -> Option<&mut Patient> {
@@ -225,6 +245,45 @@ impl PatientRepository for FakeStore {
         Ok(page_of(found, page))
     }
 
+    fn version(&self, id: PatientId, version: i64) -> Result<Option<Patient>, RepoError> {
+        Ok(PatientRepository::versions(self, id, None, u64::MAX)?
+            .into_iter()
+            .find(|patient| patient.version == version))
+    }
+
+    fn versions(
+        &self,
+        id: PatientId,
+        below: Option<i64>,
+        limit: u64,
+    ) -> Result<Vec<Patient>, RepoError> {
+        let state = self.state();
+        let mut versions: Vec<Patient> = (state.kept_patients.iter())
+            .chain(state.patient(id))
+            .filter(|p| p.id == id && below.is_none_or(|below| p.version < below))
+            .cloned()
+            .collect();
+        versions.sort_by_key(|p| std::cmp::Reverse(p.version));
+        versions.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
+        Ok(versions)
+    }
+
+    fn search(
+        &self,
+        search: &PatientSearch,
+        paging: &SearchPaging,
+    ) -> Result<SearchPage<Patient>, RepoError> {
+        let state = self.state();
+        let matches: Vec<Patient> = (state.patients.iter())
+            .filter(|p| p.archived_at.is_none() && state.in_scope(p, search.visible.scope))
+            .filter(|p| search.matches(p))
+            .cloned()
+            .collect();
+        Ok(paging.page_in_memory(matches, |p| {
+            paging.key_of(p.id.0, p.updated_at, p.details.name.as_str())
+        }))
+    }
+
     fn care_tie(
         &self,
         patient: PatientId,
@@ -293,6 +352,7 @@ impl PatientRepository for FakeStore {
         if patient.version != expected_version || patient.archived_at.is_some() {
             return Ok(None);
         }
+        let patient = state.patient_to_change(id).expect("found above");
         patient.details = details.clone();
         patient.version += 1;
         patient.updated_at = at;
@@ -303,9 +363,10 @@ impl PatientRepository for FakeStore {
 
     fn archive(&self, id: PatientId, at: Timestamp, audit: &AuditEvent) -> Result<bool, RepoError> {
         let mut state = self.state();
-        let Some(patient) = state.patient_mut(id).filter(|p| p.archived_at.is_none()) else {
+        if state.patient(id).is_none_or(|p| p.archived_at.is_some()) {
             return Ok(false);
-        };
+        }
+        let patient = state.patient_to_change(id).expect("found above");
         patient.archived_at = Some(at);
         patient.updated_at = at;
         patient.version += 1;
@@ -316,9 +377,10 @@ impl PatientRepository for FakeStore {
 
     fn restore(&self, id: PatientId, at: Timestamp, audit: &AuditEvent) -> Result<bool, RepoError> {
         let mut state = self.state();
-        let Some(patient) = state.patient_mut(id).filter(|p| p.archived_at.is_some()) else {
+        if state.patient(id).is_none_or(|p| p.archived_at.is_none()) {
             return Ok(false);
-        };
+        }
+        let patient = state.patient_to_change(id).expect("found above");
         patient.archived_at = None;
         patient.updated_at = at;
         patient.version += 1;
@@ -363,6 +425,44 @@ impl DoctorRepository for FakeStore {
         Ok(page_of(found, page))
     }
 
+    fn version(&self, id: DoctorId, version: i64) -> Result<Option<Doctor>, RepoError> {
+        Ok(DoctorRepository::versions(self, id, None, u64::MAX)?
+            .into_iter()
+            .find(|doctor| doctor.version == version))
+    }
+
+    fn versions(
+        &self,
+        id: DoctorId,
+        below: Option<i64>,
+        limit: u64,
+    ) -> Result<Vec<Doctor>, RepoError> {
+        let state = self.state();
+        let mut versions: Vec<Doctor> = (state.kept_doctors.iter())
+            .chain(state.doctor(id))
+            .filter(|d| d.id == id && below.is_none_or(|below| d.version < below))
+            .cloned()
+            .collect();
+        versions.sort_by_key(|d| std::cmp::Reverse(d.version));
+        versions.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
+        Ok(versions)
+    }
+
+    fn search(
+        &self,
+        search: &DoctorSearch,
+        paging: &SearchPaging,
+    ) -> Result<SearchPage<Doctor>, RepoError> {
+        let state = self.state();
+        let matches: Vec<Doctor> = (state.doctors.iter())
+            .filter(|d| d.archived_at.is_none() && search.matches(d))
+            .cloned()
+            .collect();
+        Ok(paging.page_in_memory(matches, |d| {
+            paging.key_of(d.id.0, d.updated_at, d.details.name.as_str())
+        }))
+    }
+
     fn insert(
         &self,
         created_by: UserId,
@@ -397,6 +497,7 @@ impl DoctorRepository for FakeStore {
         if doctor.version != expected_version || doctor.archived_at.is_some() {
             return Ok(None);
         }
+        let doctor = state.doctor_to_change(id).expect("found above");
         doctor.details = details.clone();
         doctor.version += 1;
         doctor.updated_at = at;
@@ -406,9 +507,10 @@ impl DoctorRepository for FakeStore {
 
     fn archive(&self, id: DoctorId, at: Timestamp, audit: &AuditEvent) -> Result<bool, RepoError> {
         let mut state = self.state();
-        let Some(doctor) = state.doctor_mut(id).filter(|d| d.archived_at.is_none()) else {
+        if state.doctor(id).is_none_or(|d| d.archived_at.is_some()) {
             return Ok(false);
-        };
+        }
+        let doctor = state.doctor_to_change(id).expect("found above");
         doctor.archived_at = Some(at);
         doctor.updated_at = at;
         doctor.version += 1;
@@ -425,9 +527,10 @@ impl DoctorRepository for FakeStore {
 
     fn restore(&self, id: DoctorId, at: Timestamp) -> Result<bool, RepoError> {
         let mut state = self.state();
-        let Some(doctor) = state.doctor_mut(id).filter(|d| d.archived_at.is_some()) else {
+        if state.doctor(id).is_none_or(|d| d.archived_at.is_none()) {
             return Ok(false);
-        };
+        }
+        let doctor = state.doctor_to_change(id).expect("found above");
         doctor.archived_at = None;
         doctor.updated_at = at;
         doctor.version += 1;

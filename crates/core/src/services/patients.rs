@@ -6,8 +6,8 @@ use std::sync::Arc;
 use chrono::Duration;
 
 use healthcare_domain::access::{
-    Actor, CareTie, Operation, mappings_visible, medical_history_access, patient_access,
-    patient_creation_access, patients_visible,
+    Actor, CareTie, Operation, deleted_patient_shown_as_gone, mappings_visible,
+    medical_history_access, patient_access, patient_creation_access, patients_visible,
 };
 use healthcare_domain::audit::AuditAction;
 use healthcare_domain::break_glass::{
@@ -15,7 +15,10 @@ use healthcare_domain::break_glass::{
 };
 use healthcare_domain::fields::{Submitted, WriteMode, check_field};
 use healthcare_domain::mapping::MappingFilter;
-use healthcare_domain::patient::{Patient, PatientChanges, PatientFilter, PatientId, PatientInput};
+use healthcare_domain::patient::{
+    Patient, PatientChanges, PatientFilter, PatientId, PatientInput, PatientSearch,
+};
+use healthcare_domain::record_search::{SearchPage, SearchPaging};
 use healthcare_domain::{FieldErrors, User};
 
 use crate::pagination::{Page, PageOf};
@@ -331,6 +334,113 @@ impl PatientService {
                 Err(Refusal::from(ServiceError::NotFound(Resource::Patient)))
             }
         })
+    }
+
+    /// The live patients matching `search` that the caller may see (its `visible` is replaced
+    /// by the caller's view), one page in `paging`'s order: audited as a list.
+    pub fn search_patients(
+        &self,
+        caller: &Caller,
+        search: PatientSearch,
+        paging: &SearchPaging,
+    ) -> Result<SearchPage<Patient>, ServiceError> {
+        let now = self.now();
+        let live = PatientFilter {
+            archived: Some(false),
+            ..PatientFilter::default()
+        };
+        let visible = patients_visible(&caller.actor, live, now);
+        caller
+            .audit(self.trail(), AuditAction::PatientList, now, Target::NONE)
+            .run(|event| {
+                let Some(visible) = visible else {
+                    return Ok(SearchPage::empty(paging.with_total.then_some(0)));
+                };
+                let search = PatientSearch { visible, ..search };
+                let page = self.ports.patients.search(&search, paging)?;
+                let others: Vec<PatientId> = page
+                    .items
+                    .iter()
+                    .filter(|patient| caller.actor.care_tie_to_look_up(patient).is_some())
+                    .map(|patient| patient.id)
+                    .collect();
+                mark_list(self.ports.patients.as_ref(), caller, event, &others, now)?;
+                Ok(page.map(|patient| shown_to(caller, patient)))
+            })
+    }
+
+    /// Version `version` of a patient the caller may see (the current one for `None`),
+    /// audited as a read. A patient deleted here is `Gone` to a caller who would see it live,
+    /// and "not found" to everyone else.
+    pub fn patient_version(
+        &self,
+        caller: &Caller,
+        id: PatientId,
+        version: Option<i64>,
+    ) -> Result<Patient, ServiceError> {
+        let target = Target::patient(id);
+        caller
+            .audit(self.trail(), AuditAction::PatientRead, self.now(), target)
+            .run(|event| {
+                let (current, tie) = self.readable(caller, id)?;
+                mark_break_glass(event, tie);
+                let wanted = match version {
+                    Some(version) if version != current.version => self
+                        .ports
+                        .patients
+                        .version(id, version)?
+                        .ok_or(ServiceError::NotFound(Resource::Patient))?,
+                    _ => current,
+                };
+                Ok(shown_to(caller, wanted))
+            })
+    }
+
+    /// A patient's versions below `below` (all for `None`), newest first, at most `limit`,
+    /// by the rule of [`Self::patient_version`].
+    pub fn patient_history(
+        &self,
+        caller: &Caller,
+        id: PatientId,
+        below: Option<i64>,
+        limit: u64,
+    ) -> Result<Vec<Patient>, ServiceError> {
+        let target = Target::patient(id);
+        caller
+            .audit(self.trail(), AuditAction::PatientRead, self.now(), target)
+            .run(|event| {
+                let (_, tie) = self.readable(caller, id)?;
+                mark_break_glass(event, tie);
+                let versions = self.ports.patients.versions(id, below, limit)?;
+                Ok(versions
+                    .into_iter()
+                    .map(|patient| shown_to(caller, patient))
+                    .collect())
+            })
+    }
+
+    /// The current patient if the caller may read it and its versions; `Gone` when it was
+    /// deleted and the caller would see it live.
+    fn readable(&self, caller: &Caller, id: PatientId) -> Result<(Patient, CareTie), Refusal> {
+        let patient = self
+            .ports
+            .patients
+            .find(id)?
+            .ok_or(ServiceError::NotFound(Resource::Patient))?;
+        let tie = care_tie(
+            self.ports.patients.as_ref(),
+            &caller.actor,
+            &patient,
+            self.now(),
+        )?;
+        if deleted_patient_shown_as_gone(&caller.actor, &patient, tie) {
+            return Err(ServiceError::Gone(Resource::Patient).into());
+        }
+        permit(
+            patient_access(&caller.actor, &patient, tie, Operation::See),
+            Resource::Patient,
+        )?;
+        Ok((patient, tie))
     }
 
     /// The patient if the domain lets the caller do `operation` with it, and the caller's

@@ -418,3 +418,35 @@ fn members_lists_are_narrowed_to_their_clinics_view_and_staff_lists_are_not() {
         Some(mappings)
     );
 }
+
+#[test]
+fn a_deleted_record_is_gone_only_to_those_who_would_see_it_live() {
+    let archived = patient(true);
+    let clinician = member(20, CLINIC, Role::Clinician);
+    assert!(deleted_patient_shown_as_gone(
+        &OWNER,
+        &archived,
+        CareTie::None
+    ));
+    assert!(deleted_patient_shown_as_gone(
+        &clinician,
+        &archived,
+        CareTie::Treating
+    ));
+    assert!(!deleted_patient_shown_as_gone(
+        &clinician,
+        &archived,
+        CareTie::None
+    ));
+    assert!(!deleted_patient_shown_as_gone(
+        &STRANGER,
+        &archived,
+        CareTie::None
+    ));
+    assert!(
+        !deleted_patient_shown_as_gone(&OWNER, &patient(false), CareTie::None),
+        "a live record is not gone"
+    );
+    assert!(deleted_doctor_shown_as_gone(&STRANGER, &doctor(true)));
+    assert!(!deleted_doctor_shown_as_gone(&STRANGER, &doctor(false)));
+}

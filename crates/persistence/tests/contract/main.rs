@@ -62,3 +62,15 @@ fn own_mappings(pool: &DbPool, owner: UserId, requested: MappingFilter) -> Mappi
 fn directory_for(pool: &DbPool, user: UserId) -> DoctorFilter {
     doctors_visible(&in_personal_clinic(pool, user), DoctorFilter::default())
 }
+
+/// The statement by which a release before record history (migration 16) stored a patient:
+/// for upgrade tests, which cannot use the current repository on the older schema.
+fn previous_release_patient(id: i64, owner: i64, clinic: i64, name: &str) -> String {
+    let lower = name.to_lowercase();
+    format!(
+        "INSERT INTO patients (id, owner_id, name, name_lower, age, gender, phone, email, \
+         address, medical_history, created_at, updated_at, version, archived_at, clinic_id) \
+         VALUES ({id}, {owner}, '{name}', '{lower}', 40, 'O', '', '', '', '', \
+         '2026-11-26 10:00:01', '2026-11-26 10:00:01', 1, NULL, {clinic})"
+    )
+}

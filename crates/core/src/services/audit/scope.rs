@@ -99,6 +99,7 @@ impl From<ServiceError> for Refusal {
             | ServiceError::RefreshToken(_) => AuditOutcome::Denied,
             ServiceError::Validation(_)
             | ServiceError::NotFound(_)
+            | ServiceError::Gone(_)
             | ServiceError::InvalidCredentials
             | ServiceError::PreconditionFailed
             | ServiceError::AlreadyVisible

@@ -313,3 +313,4 @@ mod clinic_roles;
 mod doctors;
 mod mappings;
 mod patients;
+mod record_history;

@@ -185,5 +185,6 @@ mod patient_counts;
 mod patient_ids;
 mod patients_doctors_mappings;
 mod prepared_statements;
+mod record_history;
 mod throttle;
 mod visibility;

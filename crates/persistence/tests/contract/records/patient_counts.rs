@@ -296,24 +296,17 @@ fn the_previous_releases_mappings_are_counted_by_the_upgrade(url: &str) {
     migrations::run_up_to(&pool, "2026-12-06-000012").expect("the previous release's schema");
     let r = repos(&pool);
     let clinic = crate::personal_clinic(&pool, r.owner);
-    let patients: Vec<i64> = (0..3)
-        .map(|n| {
-            r.patients
-                .insert(
-                    clinic,
-                    r.owner,
-                    &patient_details(&format!("Patient {n}")),
-                    at(1),
-                    &audit(AuditAction::PatientCreate),
-                )
-                .expect("patient")
-                .id
-                .0
-        })
-        .collect();
-    let (p0, p1, p2) = (patients[0], patients[1], patients[2]);
+    // The previous release's patients, written as it wrote them (ids clear of the sequence).
+    let (p0, p1, p2) = (1001_i64, 1002_i64, 1003_i64);
     let owner = r.owner.0;
     let mut connection = checkout(&pool).expect("a connection");
+    for id in [p0, p1, p2] {
+        connection
+            .batch_execute(&crate::previous_release_patient(
+                id, owner, clinic.0, "Patient",
+            ))
+            .expect("a patient of the previous release");
+    }
     connection
         .batch_execute(&format!(
             "INSERT INTO doctors (id, created_by, name, specialization, specialization_lower, \
