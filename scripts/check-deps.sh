@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The dependency rule, checked on the normal (shipped) dependency graph:
 #   domain and core know nothing of serde, Diesel, actix, tokio, bcrypt or JWT;
-#   the web adapters (JSON API, admin site, their shared web crate) never see Diesel;
+#   the web adapters (JSON API, admin site, FHIR, their shared web crate) never see Diesel,
+#   and none of the three sees another;
 #   the JSON API never sees the admin site: no HTML or QR code crates, no cookies, and no
 #   staff-only service named in its source; mockall never reaches the shipped binaries;
 #   and inside each crate no module imports a module that imports it back.
@@ -26,6 +27,7 @@ forbid healthcare_core "$core" "framework or I/O dependency"
 forbid healthcare_web 'diesel|diesel_migrations|r2d2|mockall|maud|qrcode|utoipa' "Diesel, mocks, HTML or OpenAPI"
 forbid healthcare_json_api 'diesel|diesel_migrations|r2d2|mockall|maud|qrcode|healthcare_admin_site' "Diesel, mocks, HTML, QR codes or the admin site"
 forbid healthcare_admin_site 'diesel|diesel_migrations|r2d2|mockall|healthcare_json_api|utoipa' "Diesel, mocks, the JSON API or OpenAPI"
+forbid healthcare_fhir 'diesel|diesel_migrations|r2d2|mockall|maud|qrcode|healthcare_json_api|healthcare_admin_site|utoipa' "Diesel, mocks, HTML, the JSON API, the admin site or OpenAPI"
 
 # Built alone, the JSON API has no cookie support (the admin site's session is its own).
 if cargo tree -p healthcare_json_api -e features --prefix none 2>/dev/null | grep -q '^actix-web feature "cookies"'; then
@@ -38,12 +40,12 @@ fi
 # The staff-only use cases (user administration, the admin sign-in) are the admin site's, and
 # only the console acts as the operator.
 staff_only='StaffRecords|StaffSignIn|StaffCaller|staff_records|staff_sign_in|Caller::operator|Actor::'
-if named=$(grep -rnE "$staff_only" crates/api/src); then
-  echo "FAIL: the JSON API names staff-only services:"
+if named=$(grep -rnE "$staff_only" crates/api/src crates/fhir/src); then
+  echo "FAIL: the JSON API or FHIR adapter names staff-only services:"
   echo "$named"
   failures=$((failures + 1))
 else
-  echo "ok:   healthcare_json_api names no staff-only service"
+  echo "ok:   healthcare_json_api and healthcare_fhir name no staff-only service"
 fi
 forbid healthcare_persistence 'actix-web|actix-http|mockall' "actix or mocks"
 forbid healthcare_app 'mockall' "mockall in the shipped binaries"

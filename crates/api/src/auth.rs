@@ -3,11 +3,10 @@
 use std::future::Future;
 use std::pin::Pin;
 
-use actix_web::http::header::AUTHORIZATION;
 use actix_web::{FromRequest, HttpRequest, dev::Payload, web};
 use healthcare_core::services::{Authenticated, Caller};
 
-use healthcare_web::client::origin_of;
+use healthcare_web::client::{bearer_token, origin_of};
 
 use crate::errors::ApiError;
 use crate::handlers::run_blocking;
@@ -17,17 +16,6 @@ use crate::state::AppState;
 /// acts in.
 #[derive(Debug, Clone)]
 pub struct AuthenticatedUser(pub Authenticated);
-
-/// The token of an `Authorization: Bearer <token>` header; `None` for no header or another
-/// scheme.
-fn bearer_token(request: &HttpRequest) -> Option<String> {
-    let value = request.headers().get(AUTHORIZATION)?.to_str().ok()?;
-    let (scheme, token) = value.trim().split_once(' ')?;
-    scheme
-        .eq_ignore_ascii_case("bearer")
-        .then(|| token.trim().to_owned())
-        .filter(|token| !token.is_empty())
-}
 
 /// The session behind the request's access token, checked now.
 fn authenticate(
@@ -70,6 +58,7 @@ impl FromRequest for RequestCaller {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use actix_web::http::header::AUTHORIZATION;
     use actix_web::test::TestRequest;
 
     fn token_of(header: Option<&str>) -> Option<String> {

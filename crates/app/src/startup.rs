@@ -7,6 +7,7 @@ use actix_web::dev::Server;
 use actix_web::middleware::{Condition, from_fn};
 use actix_web::{App, HttpServer, web};
 use healthcare_admin_site::{SiteState, configure_admin};
+use healthcare_fhir::{FhirState, configure_fhir};
 use healthcare_json_api::AppState;
 use healthcare_json_api::handlers::fallback::route_not_found;
 use healthcare_json_api::metrics::Metrics;
@@ -117,6 +118,11 @@ impl Application {
             clinics: services.clinics.clone(),
             secure_cookies: settings.secure_cookies,
         });
+        let fhir = web::Data::new(FhirState {
+            auth: services.auth.clone(),
+            patients: services.patients.clone(),
+            doctors: services.doctors.clone(),
+        });
         let state = web::Data::new(AppState {
             auth: services.auth,
             patients: services.patients,
@@ -143,6 +149,7 @@ impl Application {
             App::new()
                 .app_data(state.clone())
                 .app_data(site.clone())
+                .app_data(fhir.clone())
                 .app_data(config.clone())
                 .app_data(api_metrics.clone())
                 .app_data(document.clone())
@@ -151,6 +158,8 @@ impl Application {
                 .configure(configure_app)
                 // The staff admin site: HTML pages, not part of the API's OpenAPI document.
                 .configure(configure_admin)
+                // FHIR R4: the same records for other healthcare systems, read-only.
+                .configure(configure_fhir)
                 .configure(|config| {
                     if metrics_on_api_listener {
                         configure_metrics(config);

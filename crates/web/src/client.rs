@@ -107,6 +107,21 @@ pub fn origin_of(request: &HttpRequest) -> RequestOrigin {
     }
 }
 
+/// The token of an `Authorization: Bearer <token>` header; `None` for no header or another
+/// scheme.
+pub fn bearer_token(request: &HttpRequest) -> Option<String> {
+    let value = request
+        .headers()
+        .get(actix_web::http::header::AUTHORIZATION)?
+        .to_str()
+        .ok()?;
+    let (scheme, token) = value.trim().split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim().to_owned())
+        .filter(|token| !token.is_empty())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,0 +1,581 @@
+//! The routes: `metadata`, and per resource type read, vread, instance history and search
+//! (`GET [type]?…` and `POST [type]/_search` with a form body). Every use case runs on the
+//! blocking pool, like the JSON API's.
+
+use actix_web::http::header::{CONTENT_TYPE, ETAG};
+use actix_web::{HttpRequest, HttpResponse, web};
+use healthcare_core::services::Caller;
+use healthcare_core::{Resource, ServiceError};
+use healthcare_domain::doctor::{Doctor, DoctorFilter, DoctorId, DoctorSearch};
+use healthcare_domain::patient::{Patient, PatientId, PatientSearch};
+use healthcare_domain::record_search::{DEFAULT_PAGE, MAX_PAGE, SearchPage, SearchPaging};
+use healthcare_web::blocking::run_blocking;
+use healthcare_web::client::{WebConfig, own_origin};
+use serde_json::Value;
+
+use crate::FHIR_JSON;
+use crate::bundle::{Match, Version, history, searchset, with_query};
+use crate::caller::FhirCaller;
+use crate::capability::capability_statement;
+use crate::errors::FhirError;
+use crate::params::{
+    Pairs, alternatives, bad_modifier, date_bounds, decode, ids, read_paging, split_modifier,
+    text_matches, token_values, unknown_parameter,
+};
+use crate::resources::{gender_of, patient, practitioner, practitioner_role};
+use crate::state::FhirState;
+
+type Reply = Result<HttpResponse, FhirError>;
+
+/// Registers `/fhir/R4/…`; anything else under it answers an `OperationOutcome`.
+pub fn configure_fhir(config: &mut web::ServiceConfig) {
+    let read_only = || web::to(method_not_allowed);
+    config.service(
+        web::scope("/fhir/R4")
+            .service(
+                web::resource("/metadata")
+                    .get(metadata)
+                    .default_service(read_only()),
+            )
+            .service(
+                web::resource("/Patient")
+                    .get(search_patients)
+                    .default_service(read_only()),
+            )
+            .service(
+                web::resource("/Patient/_search")
+                    .post(search_patients_posted)
+                    .default_service(read_only()),
+            )
+            .service(
+                web::resource("/Patient/{id}")
+                    .get(read_patient)
+                    .default_service(read_only()),
+            )
+            .service(
+                web::resource("/Patient/{id}/_history")
+                    .get(patient_history)
+                    .default_service(read_only()),
+            )
+            .service(
+                web::resource("/Patient/{id}/_history/{vid}")
+                    .get(vread_patient)
+                    .default_service(read_only()),
+            )
+            .service(
+                web::resource("/Practitioner")
+                    .get(search_practitioners)
+                    .default_service(read_only()),
+            )
+            .service(
+                web::resource("/Practitioner/_search")
+                    .post(search_practitioners_posted)
+                    .default_service(read_only()),
+            )
+            .service(
+                web::resource("/Practitioner/{id}")
+                    .get(read_practitioner)
+                    .default_service(read_only()),
+            )
+            .service(
+                web::resource("/Practitioner/{id}/_history")
+                    .get(practitioner_history)
+                    .default_service(read_only()),
+            )
+            .service(
+                web::resource("/Practitioner/{id}/_history/{vid}")
+                    .get(vread_practitioner)
+                    .default_service(read_only()),
+            )
+            .service(
+                web::resource("/PractitionerRole")
+                    .get(search_roles)
+                    .default_service(read_only()),
+            )
+            .service(
+                web::resource("/PractitionerRole/_search")
+                    .post(search_roles_posted)
+                    .default_service(read_only()),
+            )
+            .service(
+                web::resource("/PractitionerRole/{id}")
+                    .get(read_role)
+                    .default_service(read_only()),
+            )
+            .default_service(web::to(unknown_route)),
+    );
+}
+
+async fn unknown_route() -> Reply {
+    Err(FhirError::UnknownRoute)
+}
+
+async fn method_not_allowed() -> Reply {
+    Err(FhirError::MethodNotAllowed)
+}
+
+/// `scheme://host/fhir/R4` as the client reached it.
+fn base_of(request: &HttpRequest) -> String {
+    let origin = match request.app_data::<web::Data<WebConfig>>() {
+        Some(config) => own_origin(request, config),
+        None => {
+            let info = request.connection_info();
+            format!("{}://{}", info.scheme(), info.host())
+        }
+    };
+    format!("{origin}/fhir/R4")
+}
+
+fn fhir_json(body: &Value) -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header((CONTENT_TYPE, FHIR_JSON))
+        .body(body.to_string())
+}
+
+/// A resource with its version as `ETag`.
+fn resource_reply(version: i64, body: &Value) -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header((CONTENT_TYPE, FHIR_JSON))
+        .insert_header((ETAG, format!("W/\"{version}\"")))
+        .body(body.to_string())
+}
+
+fn state_of(request: &HttpRequest) -> Result<web::Data<FhirState>, FhirError> {
+    request
+        .app_data::<web::Data<FhirState>>()
+        .cloned()
+        .ok_or_else(|| FhirError::Service(ServiceError::Internal("FHIR state missing".into())))
+}
+
+/// A path id: ours are positive integers; anything else is a record that does not exist.
+fn path_id(request: &HttpRequest, name: &str, resource: Resource) -> Result<i64, FhirError> {
+    request
+        .match_info()
+        .get(name)
+        .and_then(|id| id.parse::<i64>().ok())
+        .filter(|id| *id > 0)
+        .ok_or(FhirError::Service(ServiceError::NotFound(resource)))
+}
+
+async fn metadata(request: HttpRequest) -> Reply {
+    Ok(fhir_json(&capability_statement(&base_of(&request))))
+}
+
+// --- Patient -----------------------------------------------------------------------------
+
+async fn read_patient(request: HttpRequest, FhirCaller(caller): FhirCaller) -> Reply {
+    patient_version_reply(request, caller, None).await
+}
+
+async fn vread_patient(request: HttpRequest, FhirCaller(caller): FhirCaller) -> Reply {
+    let version = path_id(&request, "vid", Resource::Patient)?;
+    patient_version_reply(request, caller, Some(version)).await
+}
+
+async fn patient_version_reply(
+    request: HttpRequest,
+    caller: Caller,
+    version: Option<i64>,
+) -> Reply {
+    let id = PatientId(path_id(&request, "id", Resource::Patient)?);
+    let state = state_of(&request)?;
+    let found = run_blocking(move || state.patients.patient_version(&caller, id, version)).await?;
+    if found.archived_at.is_some() {
+        // A version that deleted the record: FHIR's answer for it is 410.
+        return Err(ServiceError::Gone(Resource::Patient).into());
+    }
+    Ok(resource_reply(
+        found.version,
+        &patient(&base_of(&request), &found),
+    ))
+}
+
+async fn patient_history(request: HttpRequest, FhirCaller(caller): FhirCaller) -> Reply {
+    let id = PatientId(path_id(&request, "id", Resource::Patient)?);
+    let (count, below) = history_paging(&request)?;
+    let state = state_of(&request)?;
+    let versions = run_blocking(move || {
+        state
+            .patients
+            .patient_history(&caller, id, below, count.saturating_add(1))
+    })
+    .await?;
+    let base = base_of(&request);
+    let versions = versions
+        .iter()
+        .map(|p| Version {
+            version: p.version,
+            stored_at: p.updated_at,
+            deleted: p.archived_at.is_some(),
+            resource: patient(&base, p),
+        })
+        .collect();
+    Ok(history_reply(
+        &base,
+        &format!("Patient/{}", id.0),
+        versions,
+        count,
+    ))
+}
+
+async fn search_patients(request: HttpRequest, FhirCaller(caller): FhirCaller) -> Reply {
+    let pairs = decode(request.query_string())?;
+    patient_search_reply(request, caller, pairs).await
+}
+
+async fn search_patients_posted(
+    request: HttpRequest,
+    FhirCaller(caller): FhirCaller,
+    body: web::Bytes,
+) -> Reply {
+    let pairs = posted_pairs(&request, &body)?;
+    patient_search_reply(request, caller, pairs).await
+}
+
+async fn patient_search_reply(request: HttpRequest, caller: Caller, pairs: Pairs) -> Reply {
+    let link_pairs = link_parameters(&pairs);
+    let (paging, rest) = read_paging(pairs)?;
+    let search = patient_criteria(rest)?;
+    let state = state_of(&request)?;
+    let run = paging.clone();
+    let page = run_blocking(move || state.patients.search_patients(&caller, search, &run)).await?;
+    let base = base_of(&request);
+    let page = page.map(|p: Patient| Match {
+        key: paging.key_of(p.id.0, p.updated_at, p.details.name.as_str()),
+        full_url: format!("{base}/Patient/{}", p.id.0),
+        resource: patient(&base, &p),
+    });
+    Ok(search_reply(&base, "Patient", &link_pairs, &paging, page))
+}
+
+fn patient_criteria(pairs: Pairs) -> Result<PatientSearch, FhirError> {
+    let mut search = PatientSearch::default();
+    for (name, value) in pairs {
+        match split_modifier(&name) {
+            ("_id", None) => {
+                search.ids = Some(narrowed(
+                    search.ids,
+                    ids(&value, "Patient").into_iter().map(PatientId).collect(),
+                ))
+            }
+            ("name", modifier) => search.names.push(text_matches("name", modifier, &value)?),
+            ("gender", None) => {
+                let genders = alternatives(&value)
+                    .iter()
+                    .filter_map(|code| gender_of(code))
+                    .collect();
+                search.genders = Some(narrowed(search.genders, genders));
+            }
+            ("telecom", None) => {
+                search.telecoms = Some(narrowed(search.telecoms, token_values(&value)));
+            }
+            ("_lastUpdated", None) => search.updated.extend(date_bounds("_lastUpdated", &value)?),
+            (known @ ("_id" | "gender" | "telecom" | "_lastUpdated"), Some(modifier)) => {
+                return Err(bad_modifier(known, modifier));
+            }
+            _ => return Err(unknown_parameter("Patient", &name)),
+        }
+    }
+    Ok(search)
+}
+
+/// A parameter given again narrows the values before it (repeated parameters must all
+/// match; the alternatives inside one, any).
+fn narrowed<T: PartialEq>(before: Option<Vec<T>>, values: Vec<T>) -> Vec<T> {
+    match before {
+        Some(before) => before
+            .into_iter()
+            .filter(|value| values.contains(value))
+            .collect(),
+        None => values,
+    }
+}
+
+// --- Practitioner and PractitionerRole -----------------------------------------------------
+
+async fn read_practitioner(request: HttpRequest, FhirCaller(caller): FhirCaller) -> Reply {
+    let (doctor, base) = doctor_version(&request, caller, None, Resource::Doctor).await?;
+    Ok(resource_reply(
+        doctor.version,
+        &practitioner(&base, &doctor),
+    ))
+}
+
+async fn vread_practitioner(request: HttpRequest, FhirCaller(caller): FhirCaller) -> Reply {
+    let version = path_id(&request, "vid", Resource::Doctor)?;
+    let (doctor, base) = doctor_version(&request, caller, Some(version), Resource::Doctor).await?;
+    Ok(resource_reply(
+        doctor.version,
+        &practitioner(&base, &doctor),
+    ))
+}
+
+async fn read_role(request: HttpRequest, FhirCaller(caller): FhirCaller) -> Reply {
+    let (doctor, _) = doctor_version(&request, caller, None, Resource::Doctor).await?;
+    Ok(resource_reply(doctor.version, &practitioner_role(&doctor)))
+}
+
+async fn doctor_version(
+    request: &HttpRequest,
+    caller: Caller,
+    version: Option<i64>,
+    resource: Resource,
+) -> Result<(Doctor, String), FhirError> {
+    let id = DoctorId(path_id(request, "id", resource)?);
+    let state = state_of(request)?;
+    let found = run_blocking(move || state.doctors.doctor_version(&caller, id, version)).await?;
+    if found.archived_at.is_some() {
+        return Err(ServiceError::Gone(resource).into());
+    }
+    Ok((found, base_of(request)))
+}
+
+async fn practitioner_history(request: HttpRequest, FhirCaller(caller): FhirCaller) -> Reply {
+    let id = DoctorId(path_id(&request, "id", Resource::Doctor)?);
+    let (count, below) = history_paging(&request)?;
+    let state = state_of(&request)?;
+    let versions = run_blocking(move || {
+        state
+            .doctors
+            .doctor_history(&caller, id, below, count.saturating_add(1))
+    })
+    .await?;
+    let base = base_of(&request);
+    let versions = versions
+        .iter()
+        .map(|d| Version {
+            version: d.version,
+            stored_at: d.updated_at,
+            deleted: d.archived_at.is_some(),
+            resource: practitioner(&base, d),
+        })
+        .collect();
+    Ok(history_reply(
+        &base,
+        &format!("Practitioner/{}", id.0),
+        versions,
+        count,
+    ))
+}
+
+async fn search_practitioners(request: HttpRequest, FhirCaller(caller): FhirCaller) -> Reply {
+    let pairs = decode(request.query_string())?;
+    doctor_search_reply(request, caller, pairs, "Practitioner").await
+}
+
+async fn search_practitioners_posted(
+    request: HttpRequest,
+    FhirCaller(caller): FhirCaller,
+    body: web::Bytes,
+) -> Reply {
+    let pairs = posted_pairs(&request, &body)?;
+    doctor_search_reply(request, caller, pairs, "Practitioner").await
+}
+
+async fn search_roles(request: HttpRequest, FhirCaller(caller): FhirCaller) -> Reply {
+    let pairs = decode(request.query_string())?;
+    doctor_search_reply(request, caller, pairs, "PractitionerRole").await
+}
+
+async fn search_roles_posted(
+    request: HttpRequest,
+    FhirCaller(caller): FhirCaller,
+    body: web::Bytes,
+) -> Reply {
+    let pairs = posted_pairs(&request, &body)?;
+    doctor_search_reply(request, caller, pairs, "PractitionerRole").await
+}
+
+async fn doctor_search_reply(
+    request: HttpRequest,
+    caller: Caller,
+    pairs: Pairs,
+    resource_type: &'static str,
+) -> Reply {
+    let link_pairs = link_parameters(&pairs);
+    let (paging, rest) = read_paging(pairs)?;
+    let search = if resource_type == "Practitioner" {
+        practitioner_criteria(rest)?
+    } else {
+        role_criteria(rest)?
+    };
+    let state = state_of(&request)?;
+    let run = paging.clone();
+    let page = run_blocking(move || state.doctors.search_doctors(&caller, search, &run)).await?;
+    let base = base_of(&request);
+    let page = page.map(|d: Doctor| Match {
+        key: paging.key_of(d.id.0, d.updated_at, d.details.name.as_str()),
+        full_url: format!("{base}/{resource_type}/{}", d.id.0),
+        resource: if resource_type == "Practitioner" {
+            practitioner(&base, &d)
+        } else {
+            practitioner_role(&d)
+        },
+    });
+    Ok(search_reply(
+        &base,
+        resource_type,
+        &link_pairs,
+        &paging,
+        page,
+    ))
+}
+
+fn practitioner_criteria(pairs: Pairs) -> Result<DoctorSearch, FhirError> {
+    let mut search = DoctorSearch::default();
+    for (name, value) in pairs {
+        match split_modifier(&name) {
+            ("_id", None) => {
+                search.ids = Some(narrowed(
+                    search.ids,
+                    ids(&value, "Practitioner")
+                        .into_iter()
+                        .map(DoctorId)
+                        .collect(),
+                ))
+            }
+            ("name", modifier) => search.names.push(text_matches("name", modifier, &value)?),
+            ("telecom", None) => {
+                search.telecoms = Some(narrowed(search.telecoms, token_values(&value)));
+            }
+            (known @ ("_id" | "telecom"), Some(modifier)) => {
+                return Err(bad_modifier(known, modifier));
+            }
+            _ => return Err(unknown_parameter("Practitioner", &name)),
+        }
+    }
+    Ok(search)
+}
+
+fn role_criteria(pairs: Pairs) -> Result<DoctorSearch, FhirError> {
+    let mut filter = DoctorFilter::default();
+    let mut search = DoctorSearch::default();
+    for (name, value) in pairs {
+        match split_modifier(&name) {
+            ("specialty", None | Some("text")) => filter.specialization = Some(value),
+            ("active", None) => {
+                filter.available = Some(match value.as_str() {
+                    "true" => true,
+                    "false" => false,
+                    _ => return Err(FhirError::BadRequest("active takes true or false.".into())),
+                })
+            }
+            ("practitioner", None) => {
+                search.ids = Some(narrowed(
+                    search.ids,
+                    ids(&value, "Practitioner")
+                        .into_iter()
+                        .map(DoctorId)
+                        .collect(),
+                ));
+            }
+            (known @ ("specialty" | "active" | "practitioner"), Some(modifier)) => {
+                return Err(bad_modifier(known, modifier));
+            }
+            _ => return Err(unknown_parameter("PractitionerRole", &name)),
+        }
+    }
+    search.visible = filter;
+    Ok(search)
+}
+
+// --- Shared -----------------------------------------------------------------------------
+
+/// The parameters of a `_search` POST: the form body's and the query string's.
+fn posted_pairs(request: &HttpRequest, body: &[u8]) -> Result<Pairs, FhirError> {
+    let form = request
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|value| value.starts_with("application/x-www-form-urlencoded"));
+    if !form && !body.is_empty() {
+        return Err(FhirError::BadRequest(
+            "POST _search takes an application/x-www-form-urlencoded body.".into(),
+        ));
+    }
+    let body = std::str::from_utf8(body)
+        .map_err(|_| FhirError::BadRequest("The form body is not UTF-8.".into()))?;
+    let mut pairs = decode(request.query_string())?;
+    pairs.extend(decode(body)?);
+    Ok(pairs)
+}
+
+/// The parameters a page's links repeat: all but `_page` (each link sets its own).
+fn link_parameters(pairs: &Pairs) -> Pairs {
+    pairs
+        .iter()
+        .filter(|(name, _)| name != "_page")
+        .cloned()
+        .collect()
+}
+
+fn search_reply(
+    base: &str,
+    resource_type: &str,
+    link_pairs: &Pairs,
+    paging: &SearchPaging,
+    page: SearchPage<Match>,
+) -> HttpResponse {
+    let url = format!("{base}/{resource_type}");
+    fhir_json(&searchset(&url, link_pairs, &paging.seek, page))
+}
+
+/// `_count` and `_page` (the version to continue below) of a history request.
+fn history_paging(request: &HttpRequest) -> Result<(u64, Option<i64>), FhirError> {
+    let mut count = DEFAULT_PAGE;
+    let mut below = None;
+    for (name, value) in decode(request.query_string())? {
+        match name.as_str() {
+            "_count" => {
+                count = value
+                    .parse::<u64>()
+                    .map_err(|_| {
+                        FhirError::BadRequest(format!(
+                            "_count must be a whole number, not {value:?}."
+                        ))
+                    })?
+                    .clamp(1, MAX_PAGE);
+            }
+            "_page" => {
+                below = Some(
+                    value
+                        .strip_prefix("v.")
+                        .and_then(|version| version.parse::<i64>().ok())
+                        .ok_or_else(|| {
+                            FhirError::BadRequest(
+                                "_page is not a page of this history; follow the links.".into(),
+                            )
+                        })?,
+                );
+            }
+            _ => {
+                return Err(FhirError::BadRequest(format!(
+                    "The history parameter {name} is not supported (only _count)."
+                )));
+            }
+        }
+    }
+    Ok((count, below))
+}
+
+/// The history Bundle of versions read one beyond `count` (the extra one says more follow).
+fn history_reply(
+    base: &str,
+    reference: &str,
+    mut versions: Vec<Version>,
+    count: u64,
+) -> HttpResponse {
+    let count = usize::try_from(count).unwrap_or(usize::MAX);
+    let next = (versions.len() > count).then(|| {
+        versions.truncate(count);
+        let below = versions.last().map_or(0, |version| version.version);
+        with_query(
+            &format!("{base}/{reference}/_history"),
+            &vec![
+                ("_count".into(), count.to_string()),
+                ("_page".into(), format!("v.{below}")),
+            ],
+        )
+    });
+    fhir_json(&history(base, reference, versions, next))
+}

@@ -1,0 +1,143 @@
+//! The records as FHIR resources. What FHIR has no element for travels in an extension whose
+//! URL is under this server's own base (`docs/FHIR.md` lists each); no core element is
+//! invented.
+
+use chrono::SecondsFormat;
+use healthcare_domain::Timestamp;
+use healthcare_domain::doctor::Doctor;
+use healthcare_domain::patient::{Gender, Patient};
+use serde_json::{Map, Value, json};
+
+/// A FHIR instant.
+pub fn instant(at: Timestamp) -> String {
+    at.to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+/// The URL of one of this server's extensions.
+pub fn extension_url(base: &str, name: &str) -> String {
+    format!("{base}/StructureDefinition/{name}")
+}
+
+fn meta(version: i64, updated_at: Timestamp) -> Value {
+    json!({"versionId": version.to_string(), "lastUpdated": instant(updated_at)})
+}
+
+/// FHIR's administrative gender of ours.
+pub fn gender_code(gender: Gender) -> &'static str {
+    match gender {
+        Gender::Male => "male",
+        Gender::Female => "female",
+        Gender::Other => "other",
+    }
+}
+
+/// Ours of FHIR's code; `unknown` (and anything else) is none of ours.
+pub fn gender_of(code: &str) -> Option<Gender> {
+    match code {
+        "male" => Some(Gender::Male),
+        "female" => Some(Gender::Female),
+        "other" => Some(Gender::Other),
+        _ => None,
+    }
+}
+
+/// The contact points that are set (an empty phone or e-mail is none).
+fn telecom(phone: &str, email: &str) -> Vec<Value> {
+    let mut points = Vec::new();
+    if !phone.is_empty() {
+        points.push(json!({"system": "phone", "value": phone}));
+    }
+    if !email.is_empty() {
+        points.push(json!({"system": "email", "value": email}));
+    }
+    points
+}
+
+/// Sets `key` unless `value` is an empty list (FHIR forbids empty arrays).
+fn set_list(resource: &mut Map<String, Value>, key: &str, value: Vec<Value>) {
+    if !value.is_empty() {
+        resource.insert(key.to_owned(), Value::Array(value));
+    }
+}
+
+/// A patient (the medical history only when the caller's role reads one: the use case has
+/// already emptied it otherwise).
+pub fn patient(base: &str, patient: &Patient) -> Value {
+    let details = &patient.details;
+    let mut extensions = vec![json!({
+        "url": extension_url(base, "patient-age"),
+        "valueAge": {"value": details.age.value(), "unit": "years",
+                     "system": "http://unitsofmeasure.org", "code": "a"},
+    })];
+    if !details.medical_history.is_empty() {
+        extensions.push(json!({
+            "url": extension_url(base, "patient-medical-history"),
+            "valueString": details.medical_history,
+        }));
+    }
+    let mut resource = Map::new();
+    resource.insert("resourceType".into(), json!("Patient"));
+    resource.insert("id".into(), json!(patient.id.0.to_string()));
+    resource.insert("meta".into(), meta(patient.version, patient.updated_at));
+    resource.insert("extension".into(), Value::Array(extensions));
+    resource.insert("active".into(), json!(patient.archived_at.is_none()));
+    resource.insert(
+        "name".into(),
+        json!([{"use": "official", "text": details.name.as_str()}]),
+    );
+    set_list(
+        &mut resource,
+        "telecom",
+        telecom(details.phone.as_str(), details.email.as_str()),
+    );
+    resource.insert("gender".into(), json!(gender_code(details.gender)));
+    if !details.address.is_empty() {
+        resource.insert("address".into(), json!([{"text": details.address}]));
+    }
+    Value::Object(resource)
+}
+
+/// A doctor as a practitioner: who they are. What they do is its [`practitioner_role`].
+pub fn practitioner(base: &str, doctor: &Doctor) -> Value {
+    let details = &doctor.details;
+    let fee = details.consultation_fee.cents() as f64 / 100.0;
+    let mut resource = Map::new();
+    resource.insert("resourceType".into(), json!("Practitioner"));
+    resource.insert("id".into(), json!(doctor.id.0.to_string()));
+    resource.insert("meta".into(), meta(doctor.version, doctor.updated_at));
+    resource.insert(
+        "extension".into(),
+        json!([
+            {"url": extension_url(base, "practitioner-experience-years"),
+             "valueInteger": details.experience_years.value()},
+            {"url": extension_url(base, "practitioner-consultation-fee"),
+             "valueMoney": {"value": fee}},
+        ]),
+    );
+    resource.insert("active".into(), json!(doctor.archived_at.is_none()));
+    resource.insert("name".into(), json!([{"text": details.name.as_str()}]));
+    set_list(
+        &mut resource,
+        "telecom",
+        telecom(details.phone.as_str(), details.email.as_str()),
+    );
+    resource.insert(
+        "qualification".into(),
+        json!([{"code": {"text": details.qualification.as_str()}}]),
+    );
+    Value::Object(resource)
+}
+
+/// A doctor's role: the specialization, and whether they take patients (`active`).
+pub fn practitioner_role(doctor: &Doctor) -> Value {
+    let details = &doctor.details;
+    json!({
+        "resourceType": "PractitionerRole",
+        "id": doctor.id.0.to_string(),
+        "meta": meta(doctor.version, doctor.updated_at),
+        "active": details.is_available,
+        "practitioner": {"reference": format!("Practitioner/{}", doctor.id.0),
+                         "display": details.name.as_str()},
+        "specialty": [{"text": details.specialization.as_str()}],
+    })
+}

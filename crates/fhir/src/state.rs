@@ -1,0 +1,14 @@
+//! What the FHIR handlers can reach.
+
+use healthcare_core::services::{AuthService, DoctorService, PatientService};
+
+/// The use cases the FHIR adapter serves; cheap to clone.
+#[derive(Clone)]
+pub struct FhirState {
+    /// Access tokens.
+    pub auth: AuthService,
+    /// Patients.
+    pub patients: PatientService,
+    /// The doctor directory (Practitioner, PractitionerRole).
+    pub doctors: DoctorService,
+}
