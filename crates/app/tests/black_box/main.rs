@@ -15,6 +15,7 @@ mod clinics_api;
 mod console;
 mod doctors_api;
 mod faults;
+mod fhir_api;
 mod http_rules;
 mod isolation;
 mod mappings_api;

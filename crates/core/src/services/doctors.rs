@@ -188,17 +188,19 @@ impl DoctorService {
         }
     }
 
-    /// The live doctors matching `search` (its `visible` is replaced by the caller's view),
-    /// one page in `paging`'s order.
+    /// The live doctors matching `search` (its `visible` filter narrowed to the caller's
+    /// view), one page in `paging`'s order.
     pub fn search_doctors(
         &self,
         caller: &Caller,
         search: DoctorSearch,
         paging: &SearchPaging,
     ) -> Result<SearchPage<Doctor>, ServiceError> {
+        // The search's own filter (specialization, availability), narrowed to live doctors
+        // and to what the caller sees.
         let live = DoctorFilter {
             archived: Some(false),
-            ..DoctorFilter::default()
+            ..search.visible.clone()
         };
         let search = DoctorSearch {
             visible: doctors_visible(&caller.actor, live),

@@ -523,3 +523,44 @@ impl TestApp {
 }
 
 pub mod process;
+
+/// Documents written to `FHIR_CAPTURE_DIR` so far by this process (for unique names).
+static FHIR_CAPTURED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+impl TestApp {
+    /// `GET /fhir/R4/{path}` (or `POST` with `form` as an `application/x-www-form-urlencoded`
+    /// body): every response must be `application/fhir+json`, and each is written to
+    /// `FHIR_CAPTURE_DIR` when set, for CI to validate against the FHIR R4 schema and profiles.
+    pub async fn fhir(&self, path: &str, form: Option<&str>, token: Option<&str>) -> Reply {
+        let url = format!("{}/fhir/R4/{path}", self.address);
+        let mut request = match form {
+            None => self.client.get(url),
+            Some(form) => self
+                .client
+                .post(url)
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(form.to_owned()),
+        };
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        let reply = self.send(request).await;
+        assert_eq!(
+            reply.header("content-type"),
+            Some("application/fhir+json"),
+            "{path}: {}",
+            reply.body
+        );
+        if let Some(folder) = std::env::var_os("FHIR_CAPTURE_DIR") {
+            let n = FHIR_CAPTURED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let name = format!("{}-{n}.json", std::process::id());
+            std::fs::create_dir_all(&folder).expect("capture folder");
+            std::fs::write(
+                std::path::Path::new(&folder).join(name),
+                reply.body.to_string(),
+            )
+            .expect("captured");
+        }
+        reply
+    }
+}
