@@ -7,7 +7,8 @@
 //! Alpha's ids, and the answers must be byte-identical to those for ids that never existed;
 //! ids in bodies must behave the same; every list, count, page, audit view and break-glass log
 //! under Bravo must hold nothing of Alpha's; a page link minted under Alpha and replayed with a
-//! Bravo token shows Bravo's view; a member removed (or whose role changes) through one
+//! Bravo token shows Bravo's view; the FHIR routes, driven by the CapabilityStatement, answer
+//! the same way; a member removed (or whose role changes) through one
 //! instance loses the access on another within 30 seconds; and the audit chain verifies.
 
 use std::time::{Duration, Instant};
@@ -418,6 +419,99 @@ async fn page_links_minted_under_one_clinic_show_the_others_view(
     }
 }
 
+/// Which of Alpha's ids a FHIR resource's id takes; `None` for the shared doctor directory.
+fn alpha_fhir_id(alpha: &Clinic, resource_type: &str) -> Option<i64> {
+    match resource_type {
+        "Patient" | "CareTeam" => Some(alpha.patients[0]),
+        "Organization" => Some(alpha.id),
+        "Practitioner" | "PractitionerRole" => None,
+        other => panic!("classify the FHIR resource {other}: whose record does its id name?"),
+    }
+}
+
+/// Driven by the CapabilityStatement (the FHIR route list): every instance interaction with
+/// Alpha's ids answers Bravo's members exactly like a missing id, and every search parameter
+/// given Alpha's ids and names finds nothing of Alpha's.
+async fn fhir_answers_like_missing_ids(
+    app: &TestApp,
+    alpha: &Clinic,
+    bravo: &Clinic,
+    tally: &mut Tally,
+) {
+    let statement = app.fhir("metadata", None, None).await.body;
+    let resources = statement["rest"][0]["resource"]
+        .as_array()
+        .expect("resources")
+        .clone();
+    for resource in &resources {
+        let kind = resource["type"].as_str().expect("a type");
+        let interactions: Vec<&str> = resource["interaction"]
+            .as_array()
+            .expect("interactions")
+            .iter()
+            .filter_map(|i| i["code"].as_str())
+            .collect();
+        if let Some(id) = alpha_fhir_id(alpha, kind) {
+            let mut templates = vec!["{kind}/{id}"];
+            if interactions.contains(&"vread") {
+                templates.push("{kind}/{id}/_history/1");
+            }
+            if interactions.contains(&"history-instance") {
+                templates.push("{kind}/{id}/_history");
+            }
+            for template in templates {
+                let path = |id: i64| {
+                    template
+                        .replace("{kind}", kind)
+                        .replace("{id}", &id.to_string())
+                };
+                for (role, member) in &bravo.members {
+                    let token = Some(member.access.as_str());
+                    let answered = app.fhir(&path(id), None, token).await;
+                    let reference = app.fhir(&path(MISSING), None, token).await;
+                    tally.path_id_combinations += 1;
+                    tally.check(
+                        format!("GET /fhir/R4/{template} ({kind}) as {role}"),
+                        without(id, (answered.status, answered.body.to_string())),
+                        without(MISSING, (reference.status, reference.body.to_string())),
+                    );
+                }
+            }
+        }
+        let alpha_values = [
+            alpha.patients[0].to_string(),
+            format!("Patient/{}", alpha.patients[0]),
+            alpha.tag.to_owned(),
+            format!("patient1@{}.example", alpha.tag.to_lowercase()),
+            "ge2000-01-01".to_owned(),
+        ];
+        for param in resource["searchParam"].as_array().expect("parameters") {
+            let name = param["name"].as_str().expect("a name");
+            for value in &alpha_values {
+                let query = serde_urlencoded::to_string([(name, value.as_str())]).expect("a query");
+                for (role, member) in &bravo.members {
+                    let mut reply = app
+                        .fhir(&format!("{kind}?{query}"), None, Some(&member.access))
+                        .await;
+                    // A refused value is echoed in the diagnostics, and the links repeat the
+                    // query itself: what was found is the rest of a Bundle.
+                    if reply.status != 200 {
+                        continue;
+                    }
+                    if let Some(bundle) = reply.body.as_object_mut() {
+                        bundle.remove("link");
+                    }
+                    tally.scan(
+                        format!("GET /fhir/R4/{kind}?{query} as {role}"),
+                        alpha.tag,
+                        (reply.status, reply.body.to_string()),
+                    );
+                }
+            }
+        }
+    }
+}
+
 /// Polls `request` on the second instance until it answers `refused`, for at most 30 seconds;
 /// how long it took.
 async fn seconds_until(other: &TestApp, path: &str, token: &str, refused: u16) -> Duration {
@@ -483,6 +577,7 @@ async fn no_clinic_sees_anothers_data(app: TestApp) {
     body_ids_answer_like_missing_ones(&app, &alpha, &bravo, &mut tally).await;
     lists_hold_nothing_of_the_other_clinic(&app, &document, &alpha, &bravo, &mut tally).await;
     page_links_minted_under_one_clinic_show_the_others_view(&app, &alpha, &bravo, &mut tally).await;
+    fhir_answers_like_missing_ids(&app, &alpha, &bravo, &mut tally).await;
     println!(
         "isolation: {} route × method × role × id combinations with path ids, {} checks in all \
          (ids in bodies, lists, counts, trails, replayed links), {} leaks",
