@@ -122,6 +122,7 @@ impl Application {
             auth: services.auth.clone(),
             patients: services.patients.clone(),
             doctors: services.doctors.clone(),
+            mappings: services.mappings.clone(),
         });
         let state = web::Data::new(AppState {
             auth: services.auth,

@@ -350,11 +350,13 @@ pub struct PatientSearch {
     pub telecoms: Option<Vec<String>>,
     /// Last updated within every bound.
     pub updated: Vec<crate::record_search::TimeBound>,
+    /// Only patients with an active mapping to one of these doctors (a care team they are in).
+    pub assigned_to: Option<Vec<crate::doctor::DoctorId>>,
 }
 
 impl PatientSearch {
     /// Whether `patient` matches (the rule the databases' queries implement, for in-memory
-    /// stores and tests), visibility aside.
+    /// stores and tests), visibility and `assigned_to` (which needs the mappings) aside.
     pub fn matches(&self, patient: &Patient) -> bool {
         let details = &patient.details;
         self.ids

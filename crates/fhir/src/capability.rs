@@ -88,6 +88,22 @@ pub const RESOURCES: &[ResourceCapability] = &[
             ),
         ],
     },
+    ResourceCapability {
+        resource_type: "CareTeam",
+        versioned: false,
+        search: &[
+            (
+                "patient",
+                "reference",
+                "Patient/[id] (or the id): that patient's team.",
+            ),
+            (
+                "participant",
+                "reference",
+                "Practitioner/[id] (or the id): the teams the doctor is actively assigned to.",
+            ),
+        ],
+    },
 ];
 
 /// The parameters every search takes besides its own.
@@ -128,7 +144,7 @@ pub fn capability_statement(base: &str) -> Value {
         "publisher": "Healthcare records service",
         "kind": "instance",
         "software": {"name": "healthcare-records", "version": env!("CARGO_PKG_VERSION")},
-        "implementation": {"description": "Patients and the doctor directory, read-only over FHIR R4.", "url": base},
+        "implementation": {"description": "Patients, their care teams and the doctor directory, read-only over FHIR R4.", "url": base},
         "fhirVersion": "4.0.1",
         "format": ["json"],
         "rest": [{

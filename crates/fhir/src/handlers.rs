@@ -4,11 +4,13 @@
 
 use actix_web::http::header::{CONTENT_TYPE, ETAG};
 use actix_web::{HttpRequest, HttpResponse, web};
-use healthcare_core::services::Caller;
+use healthcare_core::services::{Caller, PatientAssignments};
 use healthcare_core::{Resource, ServiceError};
 use healthcare_domain::doctor::{Doctor, DoctorFilter, DoctorId, DoctorSearch};
 use healthcare_domain::patient::{Patient, PatientId, PatientSearch};
-use healthcare_domain::record_search::{DEFAULT_PAGE, MAX_PAGE, SearchPage, SearchPaging};
+use healthcare_domain::record_search::{
+    DEFAULT_PAGE, MAX_PAGE, SearchPage, SearchPaging, SortField,
+};
 use healthcare_web::blocking::run_blocking;
 use healthcare_web::client::{WebConfig, own_origin};
 use serde_json::Value;
@@ -22,7 +24,7 @@ use crate::params::{
     Pairs, alternatives, bad_modifier, date_bounds, decode, ids, read_paging, split_modifier,
     text_matches, token_values, unknown_parameter,
 };
-use crate::resources::{gender_of, patient, practitioner, practitioner_role};
+use crate::resources::{care_team, gender_of, patient, practitioner, practitioner_role};
 use crate::state::FhirState;
 
 type Reply = Result<HttpResponse, FhirError>;
@@ -100,6 +102,21 @@ pub fn configure_fhir(config: &mut web::ServiceConfig) {
             .service(
                 web::resource("/PractitionerRole/{id}")
                     .get(read_role)
+                    .default_service(read_only()),
+            )
+            .service(
+                web::resource("/CareTeam")
+                    .get(search_care_teams)
+                    .default_service(read_only()),
+            )
+            .service(
+                web::resource("/CareTeam/_search")
+                    .post(search_care_teams_posted)
+                    .default_service(read_only()),
+            )
+            .service(
+                web::resource("/CareTeam/{id}")
+                    .get(read_care_team)
                     .default_service(read_only()),
             )
             .default_service(web::to(unknown_route)),
@@ -477,6 +494,83 @@ fn role_criteria(pairs: Pairs) -> Result<DoctorSearch, FhirError> {
     }
     search.visible = filter;
     Ok(search)
+}
+
+// --- CareTeam ---------------------------------------------------------------------------
+
+/// A care team as a resource (the assignments' doctors without their counts).
+fn care_team_of(base: &str, team: &PatientAssignments) -> Value {
+    let assignments: Vec<_> = team
+        .assignments
+        .iter()
+        .map(|(mapping, doctor)| (mapping.clone(), doctor.doctor.clone()))
+        .collect();
+    care_team(base, &team.patient, &assignments)
+}
+
+async fn read_care_team(request: HttpRequest, FhirCaller(caller): FhirCaller) -> Reply {
+    let id = PatientId(path_id(&request, "id", Resource::Patient)?);
+    let state = state_of(&request)?;
+    let team = run_blocking(move || state.mappings.patient_assignments(&caller, id)).await?;
+    Ok(fhir_json(&care_team_of(&base_of(&request), &team)))
+}
+
+async fn search_care_teams(request: HttpRequest, FhirCaller(caller): FhirCaller) -> Reply {
+    let pairs = decode(request.query_string())?;
+    care_team_search_reply(request, caller, pairs).await
+}
+
+async fn search_care_teams_posted(
+    request: HttpRequest,
+    FhirCaller(caller): FhirCaller,
+    body: web::Bytes,
+) -> Reply {
+    let pairs = posted_pairs(&request, &body)?;
+    care_team_search_reply(request, caller, pairs).await
+}
+
+async fn care_team_search_reply(request: HttpRequest, caller: Caller, pairs: Pairs) -> Reply {
+    let link_pairs = link_parameters(&pairs);
+    let (paging, rest) = read_paging(pairs)?;
+    if paging.order.field == SortField::Name {
+        return Err(FhirError::BadRequest(
+            "CareTeam searches sort by _id or _lastUpdated.".into(),
+        ));
+    }
+    let mut search = PatientSearch::default();
+    for (name, value) in rest {
+        match split_modifier(&name) {
+            ("patient", None) => {
+                let ids = ids(&value, "Patient").into_iter().map(PatientId).collect();
+                search.ids = Some(narrowed(search.ids, ids));
+            }
+            ("participant", None) => {
+                let ids = ids(&value, "Practitioner")
+                    .into_iter()
+                    .map(DoctorId)
+                    .collect();
+                search.assigned_to = Some(narrowed(search.assigned_to, ids));
+            }
+            (known @ ("patient" | "participant"), Some(modifier)) => {
+                return Err(bad_modifier(known, modifier));
+            }
+            _ => return Err(unknown_parameter("CareTeam", &name)),
+        }
+    }
+    let state = state_of(&request)?;
+    let run = paging.clone();
+    let page = run_blocking(move || state.mappings.care_teams(&caller, search, &run)).await?;
+    let base = base_of(&request);
+    let page = page.map(|team| Match {
+        key: paging.key_of(
+            team.patient.id.0,
+            team.patient.updated_at,
+            team.patient.details.name.as_str(),
+        ),
+        full_url: format!("{base}/CareTeam/{}", team.patient.id.0),
+        resource: care_team_of(&base, &team),
+    });
+    Ok(search_reply(&base, "CareTeam", &link_pairs, &paging, page))
 }
 
 // --- Shared -----------------------------------------------------------------------------

@@ -141,3 +141,45 @@ pub fn practitioner_role(doctor: &Doctor) -> Value {
         "specialty": [{"text": details.specialization.as_str()}],
     })
 }
+
+/// A patient's care team: its active assignments, each a participant (the doctor, their
+/// specialty as the role, since when, and the assignment's notes).
+pub fn care_team(
+    base: &str,
+    patient: &healthcare_domain::patient::Patient,
+    assignments: &[(healthcare_domain::mapping::Mapping, Doctor)],
+) -> Value {
+    let participants: Vec<Value> = assignments
+        .iter()
+        .map(|(mapping, doctor)| {
+            let mut participant = json!({
+                "id": format!("assignment-{}", mapping.id.0),
+                "role": [{"text": doctor.details.specialization.as_str()}],
+                "member": {"reference": format!("Practitioner/{}", doctor.id.0),
+                           "display": doctor.details.name.as_str()},
+                "period": {"start": instant(mapping.assigned_date)},
+            });
+            if !mapping.notes.is_empty() {
+                participant["extension"] = json!([{
+                    "url": extension_url(base, "careteam-assignment-notes"),
+                    "valueString": mapping.notes,
+                }]);
+            }
+            participant
+        })
+        .collect();
+    let mut resource = Map::new();
+    resource.insert("resourceType".into(), json!("CareTeam"));
+    resource.insert("id".into(), json!(patient.id.0.to_string()));
+    resource.insert("status".into(), json!("active"));
+    resource.insert(
+        "name".into(),
+        json!(format!("Care team of {}", patient.details.name.as_str())),
+    );
+    resource.insert(
+        "subject".into(),
+        json!({"reference": format!("Patient/{}", patient.id.0)}),
+    );
+    set_list(&mut resource, "participant", participants);
+    Value::Object(resource)
+}

@@ -1,6 +1,6 @@
 //! What the FHIR handlers can reach.
 
-use healthcare_core::services::{AuthService, DoctorService, PatientService};
+use healthcare_core::services::{AuthService, DoctorService, MappingService, PatientService};
 
 /// The use cases the FHIR adapter serves; cheap to clone.
 #[derive(Clone)]
@@ -11,4 +11,6 @@ pub struct FhirState {
     pub patients: PatientService,
     /// The doctor directory (Practitioner, PractitionerRole).
     pub doctors: DoctorService,
+    /// Assignments (CareTeam).
+    pub mappings: MappingService,
 }

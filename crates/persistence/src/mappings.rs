@@ -290,6 +290,32 @@ impl MappingRepository for DieselMappingRepository {
             .collect()
     }
 
+    fn active_for_patients(
+        &self,
+        patients: &[PatientId],
+    ) -> Result<Vec<(Mapping, DoctorWithCount)>, RepoError> {
+        if patients.is_empty() {
+            return Ok(Vec::new());
+        }
+        let ids: Vec<i64> = patients.iter().map(|patient| patient.0).collect();
+        let mut connection = checkout(&self.pool)?;
+        mappings::table
+            .inner_join(doctors::table)
+            .filter(mappings::patient_id.eq_any(ids))
+            .filter(mappings::is_active.eq(true))
+            .select((mappings::all_columns, doctors::all_columns))
+            .order((
+                mappings::patient_id.asc(),
+                mappings::assigned_date.asc(),
+                mappings::id.asc(),
+            ))
+            .load::<(MappingRow, DoctorRow)>(&mut *connection)
+            .map_err(from_diesel)?
+            .into_iter()
+            .map(|(mapping, doctor)| Ok((mapping.into(), with_count(doctor)?)))
+            .collect()
+    }
+
     fn has_active(&self, patient: PatientId, doctor: DoctorId) -> Result<bool, RepoError> {
         let mut connection = checkout(&self.pool)?;
         diesel::select(diesel::dsl::exists(

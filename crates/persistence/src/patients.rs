@@ -140,6 +140,16 @@ fn searched_patients(search: &PatientSearch) -> Patients {
                 .or(patients::email.eq_any(values)),
         );
     }
+    if let Some(doctors) = &search.assigned_to {
+        use crate::schema::patient_doctor_mappings as mappings;
+        let doctors: Vec<i64> = doctors.iter().map(|doctor| doctor.0).collect();
+        query = query.filter(diesel::dsl::exists(
+            mappings::table
+                .filter(mappings::patient_id.eq(patients::id))
+                .filter(mappings::is_active.eq(true))
+                .filter(mappings::doctor_id.eq_any(doctors)),
+        ));
+    }
     for bound in &search.updated {
         query = match *bound {
             TimeBound::After(at) => query.filter(patients::updated_at.gt(to_db(at))),

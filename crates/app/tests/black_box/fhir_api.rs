@@ -18,6 +18,7 @@ on_both_backends!(
     search_parameters_are_exactly_those_of_the_capability_statement,
     practitioners_and_their_roles,
     a_front_desk_gets_no_medical_history_over_fhir,
+    care_teams_hold_each_patients_active_assignments,
 );
 
 async fn patch(app: &TestApp, session: &Session, path: &str, body: Value) {
@@ -499,7 +500,10 @@ async fn search_parameters_are_exactly_those_of_the_capability_statement(app: Te
         .iter()
         .map(|r| r["type"].as_str().expect("a type"))
         .collect();
-    assert_eq!(types, ["Patient", "Practitioner", "PractitionerRole"]);
+    assert_eq!(
+        types,
+        ["Patient", "Practitioner", "PractitionerRole", "CareTeam"]
+    );
     let mut accepted = 0;
     for resource in resources {
         let kind = resource["type"].as_str().expect("a type");
@@ -538,7 +542,7 @@ async fn search_parameters_are_exactly_those_of_the_capability_statement(app: Te
             assert_eq!(vread.status, 404, "{kind} lists no vread, so serves none");
         }
     }
-    assert_eq!(accepted, 11);
+    assert_eq!(accepted, 13);
     let unknown_type = app.fhir("Observation", None, token).await;
     assert_eq!(unknown_type.status, 404);
     assert_eq!(issue_code(&unknown_type), "not-supported");
@@ -667,4 +671,102 @@ async fn a_front_desk_gets_no_medical_history_over_fhir(app: TestApp) {
             as_desk.body
         );
     }
+}
+
+async fn care_teams_hold_each_patients_active_assignments(app: TestApp) {
+    let ann = app.register("Ann Lee", "ann@example.com").await;
+    let treated = app.create_patient(&ann, "Treated Patient").await;
+    let alone = app.create_patient(&ann, "Alone Patient").await;
+    let cardiologist = app.create_doctor(&ann, "Dr. Heart", "Cardiology").await;
+    let surgeon = app.create_doctor(&ann, "Dr. Knife", "Surgery").await;
+    let kept = app.assign(&ann, treated, cardiologist).await;
+    let removed = app.assign(&ann, treated, surgeon).await;
+    let ended = app
+        .request(
+            "DELETE",
+            &format!("/api/mappings/{removed}/"),
+            None,
+            Some(&ann.access),
+        )
+        .await;
+    assert_eq!(ended.status, 200, "{}", ended.body);
+    let token = Some(ann.access.as_str());
+
+    let team = app.fhir(&format!("CareTeam/{treated}"), None, token).await;
+    assert_eq!(team.status, 200, "{}", team.body);
+    assert_eq!(
+        team.body["subject"]["reference"],
+        format!("Patient/{treated}")
+    );
+    let participants = team.body["participant"].as_array().expect("participants");
+    assert_eq!(
+        participants.len(),
+        1,
+        "the removed assignment is not in the team"
+    );
+    assert_eq!(participants[0]["id"], format!("assignment-{kept}"));
+    assert_eq!(
+        participants[0]["member"]["reference"],
+        format!("Practitioner/{cardiologist}")
+    );
+    assert_eq!(participants[0]["role"][0]["text"], "Cardiology");
+    let empty = app.fhir(&format!("CareTeam/{alone}"), None, token).await;
+    assert_eq!(empty.status, 200);
+    assert!(
+        empty.body.get("participant").is_none(),
+        "no empty list: {}",
+        empty.body
+    );
+
+    let by_doctor = app
+        .fhir(
+            &format!("CareTeam?participant=Practitioner/{cardiologist}"),
+            None,
+            token,
+        )
+        .await;
+    assert_eq!(ids_in(&by_doctor.body), [treated]);
+    let by_surgeon = app
+        .fhir(&format!("CareTeam?participant={surgeon}"), None, token)
+        .await;
+    assert_eq!(
+        ids_in(&by_surgeon.body),
+        Vec::<i64>::new(),
+        "an ended assignment"
+    );
+    let by_patient = app
+        .fhir(
+            "CareTeam/_search",
+            Some(&format!("patient=Patient/{alone}")),
+            token,
+        )
+        .await;
+    assert_eq!(ids_in(&by_patient.body), [alone]);
+    let all = app.fhir("CareTeam", None, token).await;
+    assert_eq!(all.body["total"], 2, "one team per patient");
+    let sorted_by_name = app.fhir("CareTeam?_sort=name", None, token).await;
+    assert_eq!(sorted_by_name.status, 400);
+
+    let deleted = app
+        .request(
+            "DELETE",
+            &format!("/api/patients/{treated}/"),
+            None,
+            Some(&ann.access),
+        )
+        .await;
+    assert!(deleted.status < 300, "{}", deleted.body);
+    let gone = app.fhir(&format!("CareTeam/{treated}"), None, token).await;
+    assert_eq!(gone.status, 410, "{}", gone.body);
+    let stranger = app.register("Bob Roe", "bob@example.com").await;
+    let hidden = app
+        .fhir(&format!("CareTeam/{alone}"), None, Some(&stranger.access))
+        .await;
+    let missing = app
+        .fhir("CareTeam/987654321", None, Some(&stranger.access))
+        .await;
+    assert_eq!(
+        (hidden.status, &hidden.body),
+        (missing.status, &missing.body)
+    );
 }

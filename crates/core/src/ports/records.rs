@@ -207,6 +207,13 @@ pub trait MappingRepository: Send + Sync {
         patient: PatientId,
     ) -> Result<Vec<(Mapping, DoctorWithCount)>, RepoError>;
 
+    /// The active mappings of each of `patients`, by patient then oldest first, each with its
+    /// doctor and the doctor's patient count, in one statement.
+    fn active_for_patients(
+        &self,
+        patients: &[PatientId],
+    ) -> Result<Vec<(Mapping, DoctorWithCount)>, RepoError>;
+
     /// Whether the pair has an active mapping.
     fn has_active(&self, patient: PatientId, doctor: DoctorId) -> Result<bool, RepoError>;
 

@@ -277,6 +277,13 @@ impl PatientRepository for FakeStore {
         let matches: Vec<Patient> = (state.patients.iter())
             .filter(|p| p.archived_at.is_none() && state.in_scope(p, search.visible.scope))
             .filter(|p| search.matches(p))
+            .filter(|p| {
+                search.assigned_to.as_ref().is_none_or(|doctors| {
+                    state.mappings.iter().any(|m| {
+                        m.is_active && m.patient_id == p.id && doctors.contains(&m.doctor_id)
+                    })
+                })
+            })
             .cloned()
             .collect();
         Ok(paging.page_in_memory(matches, |p| {
@@ -575,6 +582,17 @@ impl MappingRepository for FakeStore {
             .filter_map(|m| Some((m.clone(), state.with_count(state.doctor(m.doctor_id)?))))
             .collect();
         found.sort_by_key(|(mapping, _)| (mapping.assigned_date, mapping.id));
+        Ok(found)
+    }
+
+    fn active_for_patients(
+        &self,
+        patients: &[PatientId],
+    ) -> Result<Vec<(Mapping, DoctorWithCount)>, RepoError> {
+        let mut found = Vec::new();
+        for patient in patients {
+            found.extend(self.active_for_patient(*patient)?);
+        }
         Ok(found)
     }
 

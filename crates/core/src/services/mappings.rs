@@ -6,7 +6,8 @@ use std::sync::Arc;
 
 use healthcare_domain::FieldErrors;
 use healthcare_domain::access::{
-    Access, CareTie, Operation, assignment_access, mapping_access, mappings_visible, patient_access,
+    Access, CareTie, Operation, assignment_access, deleted_patient_shown_as_gone, mapping_access,
+    mappings_visible, patient_access, patients_visible,
 };
 use healthcare_domain::assignment::{AssignmentRequest, already_assigned};
 use healthcare_domain::audit::{AuditAction, AuditEvent};
@@ -14,7 +15,8 @@ use healthcare_domain::break_glass::assignment_outlasts_grant;
 use healthcare_domain::doctor::DoctorId;
 use healthcare_domain::fields::{Submitted, WriteMode, check_field};
 use healthcare_domain::mapping::{Mapping, MappingFilter, MappingId, check_notes};
-use healthcare_domain::patient::{Patient, PatientId};
+use healthcare_domain::patient::{Patient, PatientFilter, PatientId, PatientSearch};
+use healthcare_domain::record_search::{SearchPage, SearchPaging};
 
 use crate::pagination::{Page, PageOf};
 use crate::ports::{
@@ -258,7 +260,9 @@ impl MappingService {
         Ok(())
     }
 
-    /// A patient the caller may see, with its active assignments.
+    /// A patient the caller may see, with its active assignments (its care team). A patient
+    /// deleted here is `Gone` to a caller who would see it live (the JSON API answers that
+    /// like a missing one).
     pub fn patient_assignments(
         &self,
         caller: &Caller,
@@ -281,6 +285,9 @@ impl MappingService {
                 .ok_or(ServiceError::NotFound(Resource::Patient))?;
             let now = self.clock.now();
             let tie = care_tie(self.patients.as_ref(), &caller.actor, &patient, now)?;
+            if deleted_patient_shown_as_gone(&caller.actor, &patient, tie) {
+                return Err(ServiceError::Gone(Resource::Patient).into());
+            }
             permit(
                 patient_access(&caller.actor, &patient, tie, Operation::See),
                 Resource::Patient,
@@ -292,6 +299,46 @@ impl MappingService {
                 assignments,
             })
         })
+    }
+
+    /// The care teams (each a patient with its active assignments) of the live patients
+    /// matching `search` that the caller may see, one page in `paging`'s order, in two
+    /// statements beside the count: audited as a mapping list.
+    pub fn care_teams(
+        &self,
+        caller: &Caller,
+        search: PatientSearch,
+        paging: &SearchPaging,
+    ) -> Result<SearchPage<PatientAssignments>, ServiceError> {
+        let now = self.clock.now();
+        let live = PatientFilter {
+            archived: Some(false),
+            ..PatientFilter::default()
+        };
+        let visible = patients_visible(&caller.actor, live, now);
+        caller
+            .audit(self.trail(), AuditAction::MappingList, now, Target::NONE)
+            .run(|event| {
+                let Some(visible) = visible else {
+                    return Ok(SearchPage::empty(paging.with_total.then_some(0)));
+                };
+                let page = self
+                    .patients
+                    .search(&PatientSearch { visible, ..search }, paging)?;
+                let ids: Vec<PatientId> = page.items.iter().map(|patient| patient.id).collect();
+                mark_list(self.patients.as_ref(), caller, event, &ids, now)?;
+                let mut assignments = self.mappings.active_for_patients(&ids)?;
+                Ok(page.map(|patient| {
+                    let (own, rest): (Vec<_>, Vec<_>) = std::mem::take(&mut assignments)
+                        .into_iter()
+                        .partition(|(mapping, _)| mapping.patient_id == patient.id);
+                    assignments = rest;
+                    PatientAssignments {
+                        patient: shown_to(caller, patient),
+                        assignments: own,
+                    }
+                }))
+            })
     }
 
     /// A mapping the caller may see, with its patient's and doctor's names (audited as a

@@ -502,3 +502,61 @@ fn a_list_filtered_by_another_clinics_patient_is_empty_and_recorded_as_a_denial(
     assert_eq!(own.total, 1);
     assert_eq!(trail.take_one().outcome, AuditOutcome::Success);
 }
+
+#[test]
+fn care_teams_hold_the_callers_patients_with_their_active_assignments() {
+    let (service, store, trail) = mapping_desk(
+        Some(patient(OWNER, false)),
+        Some(doctor(OWNER, true, false)),
+        Some(mapping(true)),
+    );
+    store.add_patient(Patient {
+        id: PatientId(3),
+        ..patient(OWNER, false)
+    });
+    store.add_patient(Patient {
+        id: PatientId(4),
+        ..patient(STRANGER, false)
+    });
+    let search = |assigned_to: Option<Vec<DoctorId>>| healthcare_domain::patient::PatientSearch {
+        assigned_to,
+        ..Default::default()
+    };
+    let paging = healthcare_domain::record_search::SearchPaging::default();
+    let teams = service
+        .care_teams(&caller(OWNER), search(None), &paging)
+        .expect("teams");
+    let summary: Vec<(i64, usize)> = teams
+        .items
+        .iter()
+        .map(|team| (team.patient.id.0, team.assignments.len()))
+        .collect();
+    assert_eq!(
+        summary,
+        [(1, 1), (3, 0)],
+        "one team per own patient, empty ones too"
+    );
+    assert_eq!(trail.take_one().action, AuditAction::MappingList);
+    let treated = service
+        .care_teams(&caller(OWNER), search(Some(vec![DoctorId(2)])), &paging)
+        .expect("teams");
+    assert_eq!(treated.items.len(), 1);
+    assert_eq!(treated.items[0].assignments[0].0.id, MappingId(9));
+    let strangers = service
+        .care_teams(&caller(STRANGER), search(Some(vec![DoctorId(2)])), &paging)
+        .expect("teams");
+    assert!(strangers.items.is_empty(), "never another clinic's team");
+}
+
+#[test]
+fn a_deleted_patients_care_team_is_gone_to_who_saw_it() {
+    let (service, _, _) = mapping_desk(Some(patient(OWNER, true)), None, None);
+    assert_eq!(
+        service.patient_assignments(&caller(OWNER), PatientId(1)),
+        Err(ServiceError::Gone(Resource::Patient))
+    );
+    assert_eq!(
+        service.patient_assignments(&caller(STRANGER), PatientId(1)),
+        Err(ServiceError::NotFound(Resource::Patient))
+    );
+}

@@ -22,6 +22,7 @@ contract!(
     searches_filter_by_gender_telecom_ids_and_last_update,
     paging_forward_visits_every_match_once_while_records_are_added,
     paging_backwards_returns_the_same_pages,
+    care_teams_search_by_doctor_and_load_their_assignments_at_once,
 );
 
 fn insert(r: &fixtures::Repos, pool: &DbPool, name: &str, second: u32) -> PatientId {
@@ -526,4 +527,71 @@ fn on_postgres_the_previous_releases_records_get_folded_names_and_a_history() {
     if let Some(url) = healthcare_test_support::fresh_postgres_database() {
         the_previous_releases_records_get_folded_names_and_a_history(&url);
     }
+}
+
+fn care_teams_search_by_doctor_and_load_their_assignments_at_once(pool: &DbPool) {
+    let r = repos(pool);
+    let doctor = |name: &str| {
+        r.doctors
+            .insert(r.owner, &doctor_details(name, "Cardiology", true), at(1))
+            .expect("doctor")
+            .doctor
+            .id
+    };
+    let (first, second) = (doctor("Dr. First"), doctor("Dr. Second"));
+    let treated = insert(&r, pool, "Treated", 1);
+    let also = insert(&r, pool, "Also Treated", 1);
+    let untreated = insert(&r, pool, "Untreated", 1);
+    let assign = |patient: PatientId, doctor: DoctorId, second: u32| {
+        r.mappings
+            .insert(
+                patient,
+                doctor,
+                r.owner,
+                "",
+                at(second),
+                &audit(AuditAction::MappingCreate),
+            )
+            .expect("assigned")
+            .expect("active")
+            .mapping
+            .id
+    };
+    let ended = assign(treated, second, 2);
+    r.mappings
+        .deactivate(ended, at(3), &audit(AuditAction::MappingRemove))
+        .expect("ended");
+    assign(treated, first, 4);
+    assign(also, second, 5);
+    assign(also, first, 6);
+    let search = |doctors: Vec<DoctorId>| PatientSearch {
+        assigned_to: Some(doctors),
+        ..PatientSearch::default()
+    };
+    assert_eq!(found(&r, &search(vec![first])), [treated.0, also.0]);
+    assert_eq!(
+        found(&r, &search(vec![second])),
+        [also.0],
+        "an ended mapping is no tie"
+    );
+    assert_eq!(found(&r, &search(vec![])), Vec::<i64>::new());
+    let loaded: Vec<(i64, i64)> = r
+        .mappings
+        .active_for_patients(&[also, treated, untreated])
+        .expect("loaded")
+        .iter()
+        .map(|(mapping, found)| (mapping.patient_id.0, found.doctor.id.0))
+        .collect();
+    let mut expected = vec![(treated.0, first.0), (also.0, second.0), (also.0, first.0)];
+    expected.sort_by_key(|(patient, _)| *patient);
+    assert_eq!(
+        loaded, expected,
+        "by patient, then oldest first; ended ones left out"
+    );
+    assert!(
+        r.mappings
+            .active_for_patients(&[])
+            .expect("nothing")
+            .is_empty()
+    );
 }
