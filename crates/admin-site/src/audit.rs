@@ -69,6 +69,7 @@ pub fn audit_filter(query: &FormData) -> Result<AuditFilter, FieldErrors> {
         outcome,
         since,
         until,
+        ..AuditFilter::default()
     })
 }
 

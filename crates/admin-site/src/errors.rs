@@ -88,6 +88,7 @@ fn resource_name(resource: Resource) -> &'static str {
         Resource::User => "user",
         Resource::Clinic => "clinic",
         Resource::ClinicMember => "clinic member",
+        Resource::AuditEvent => "audit event",
     }
 }
 

@@ -199,6 +199,7 @@ fn resource_name(resource: Resource) -> &'static str {
         Resource::User => "User",
         Resource::Clinic => "Clinic",
         Resource::ClinicMember => "ClinicMember",
+        Resource::AuditEvent => "AuditEvent",
     }
 }
 

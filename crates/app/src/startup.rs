@@ -123,6 +123,7 @@ impl Application {
             patients: services.patients.clone(),
             doctors: services.doctors.clone(),
             mappings: services.mappings.clone(),
+            clinics: services.clinics.clone(),
         });
         let state = web::Data::new(AppState {
             auth: services.auth,

@@ -31,6 +31,8 @@ pub enum Resource {
     Clinic,
     /// A member of a clinic.
     ClinicMember,
+    /// A row of the audit trail.
+    AuditEvent,
 }
 
 /// Why a refresh token was refused.

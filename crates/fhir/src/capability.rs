@@ -104,10 +104,52 @@ pub const RESOURCES: &[ResourceCapability] = &[
             ),
         ],
     },
+    ResourceCapability {
+        resource_type: "Organization",
+        versioned: false,
+        search: &[
+            (
+                "_id",
+                "token",
+                "The clinic's id; comma-separated ids match any.",
+            ),
+            (
+                "name",
+                "string",
+                "Start of any word of the name, ignoring case and accents; :exact and :contains.",
+            ),
+        ],
+    },
+    ResourceCapability {
+        resource_type: "AuditEvent",
+        versioned: false,
+        search: &[
+            (
+                "patient",
+                "reference",
+                "Patient/[id] (or the id): rows about that patient.",
+            ),
+            (
+                "agent",
+                "reference",
+                "The account id of the user who acted.",
+            ),
+            (
+                "date",
+                "date",
+                "When it was recorded, with the prefixes eq, gt, lt, ge and le.",
+            ),
+            (
+                "action",
+                "token",
+                "C, R, U, D or E, or one of this server's actions (e.g. patient.read).",
+            ),
+        ],
+    },
 ];
 
 /// The parameters every search takes besides its own.
-pub const RESULT_PARAMETERS: &str = "Every search also takes _count (default 20, at most 100), _sort (_id, _lastUpdated or name, - for descending; default _id), _total (none, estimate or accurate) and the _page of its links; any other parameter is refused with 400.";
+pub const RESULT_PARAMETERS: &str = "Every search also takes _count (default 20, at most 100), _sort (_id, _lastUpdated or name, - for descending; default _id; AuditEvent is always newest first), _total (none, estimate or accurate) and the _page of its links; any other parameter is refused with 400. AuditEvent is the trail of the token's clinic, for its admins and auditors.";
 
 /// The statement, with `base` as the implementation's address.
 pub fn capability_statement(base: &str) -> Value {
@@ -144,7 +186,7 @@ pub fn capability_statement(base: &str) -> Value {
         "publisher": "Healthcare records service",
         "kind": "instance",
         "software": {"name": "healthcare-records", "version": env!("CARGO_PKG_VERSION")},
-        "implementation": {"description": "Patients, their care teams and the doctor directory, read-only over FHIR R4.", "url": base},
+        "implementation": {"description": "Patients, their care teams, the doctor directory, the caller's clinics and their audit trail, read-only over FHIR R4.", "url": base},
         "fhirVersion": "4.0.1",
         "format": ["json"],
         "rest": [{

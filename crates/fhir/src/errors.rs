@@ -38,6 +38,7 @@ fn resource_type(resource: Resource) -> &'static str {
         Resource::PatientDoctorMapping => "CareTeam",
         Resource::User => "Practitioner",
         Resource::Clinic | Resource::ClinicMember => "Organization",
+        Resource::AuditEvent => "AuditEvent",
     }
 }
 

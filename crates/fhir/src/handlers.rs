@@ -4,12 +4,18 @@
 
 use actix_web::http::header::{CONTENT_TYPE, ETAG};
 use actix_web::{HttpRequest, HttpResponse, web};
+use healthcare_core::Page;
+use healthcare_core::ports::AuditFilter;
 use healthcare_core::services::{Caller, PatientAssignments};
 use healthcare_core::{Resource, ServiceError};
+use healthcare_domain::UserId;
+use healthcare_domain::audit::{AuditAction, AuditRecord};
+use healthcare_domain::clinic::ClinicId;
 use healthcare_domain::doctor::{Doctor, DoctorFilter, DoctorId, DoctorSearch};
 use healthcare_domain::patient::{Patient, PatientId, PatientSearch};
 use healthcare_domain::record_search::{
-    DEFAULT_PAGE, MAX_PAGE, SearchPage, SearchPaging, SortField,
+    DEFAULT_PAGE, MAX_PAGE, SearchOrder, SearchPage, SearchPaging, Seek, SeekKey, SortField,
+    SortValue, TimeBound,
 };
 use healthcare_web::blocking::run_blocking;
 use healthcare_web::client::{WebConfig, own_origin};
@@ -24,7 +30,10 @@ use crate::params::{
     Pairs, alternatives, bad_modifier, date_bounds, decode, ids, read_paging, split_modifier,
     text_matches, token_values, unknown_parameter,
 };
-use crate::resources::{care_team, gender_of, patient, practitioner, practitioner_role};
+use crate::resources::{
+    action_code, audit_event, care_team, gender_of, organization, patient, practitioner,
+    practitioner_role,
+};
 use crate::state::FhirState;
 
 type Reply = Result<HttpResponse, FhirError>;
@@ -117,6 +126,36 @@ pub fn configure_fhir(config: &mut web::ServiceConfig) {
             .service(
                 web::resource("/CareTeam/{id}")
                     .get(read_care_team)
+                    .default_service(read_only()),
+            )
+            .service(
+                web::resource("/Organization")
+                    .get(search_organizations)
+                    .default_service(read_only()),
+            )
+            .service(
+                web::resource("/Organization/_search")
+                    .post(search_organizations_posted)
+                    .default_service(read_only()),
+            )
+            .service(
+                web::resource("/Organization/{id}")
+                    .get(read_organization)
+                    .default_service(read_only()),
+            )
+            .service(
+                web::resource("/AuditEvent")
+                    .get(search_audit_events)
+                    .default_service(read_only()),
+            )
+            .service(
+                web::resource("/AuditEvent/_search")
+                    .post(search_audit_events_posted)
+                    .default_service(read_only()),
+            )
+            .service(
+                web::resource("/AuditEvent/{id}")
+                    .get(read_audit_event)
                     .default_service(read_only()),
             )
             .default_service(web::to(unknown_route)),
@@ -251,7 +290,7 @@ async fn search_patients_posted(
 
 async fn patient_search_reply(request: HttpRequest, caller: Caller, pairs: Pairs) -> Reply {
     let link_pairs = link_parameters(&pairs);
-    let (paging, rest) = read_paging(pairs)?;
+    let (paging, rest) = read_paging(pairs, SearchOrder::default())?;
     let search = patient_criteria(rest)?;
     let state = state_of(&request)?;
     let run = paging.clone();
@@ -410,7 +449,7 @@ async fn doctor_search_reply(
     resource_type: &'static str,
 ) -> Reply {
     let link_pairs = link_parameters(&pairs);
-    let (paging, rest) = read_paging(pairs)?;
+    let (paging, rest) = read_paging(pairs, SearchOrder::default())?;
     let search = if resource_type == "Practitioner" {
         practitioner_criteria(rest)?
     } else {
@@ -531,7 +570,7 @@ async fn search_care_teams_posted(
 
 async fn care_team_search_reply(request: HttpRequest, caller: Caller, pairs: Pairs) -> Reply {
     let link_pairs = link_parameters(&pairs);
-    let (paging, rest) = read_paging(pairs)?;
+    let (paging, rest) = read_paging(pairs, SearchOrder::default())?;
     if paging.order.field == SortField::Name {
         return Err(FhirError::BadRequest(
             "CareTeam searches sort by _id or _lastUpdated.".into(),
@@ -571,6 +610,271 @@ async fn care_team_search_reply(request: HttpRequest, caller: Caller, pairs: Pai
         resource: care_team_of(&base, &team),
     });
     Ok(search_reply(&base, "CareTeam", &link_pairs, &paging, page))
+}
+
+// --- Organization -----------------------------------------------------------------------
+
+async fn read_organization(request: HttpRequest, FhirCaller(caller): FhirCaller) -> Reply {
+    let id = ClinicId(path_id(&request, "id", Resource::Clinic)?);
+    let state = state_of(&request)?;
+    let membership = run_blocking(move || state.clinics.get_clinic(&caller, id)).await?;
+    Ok(fhir_json(&organization(&membership.clinic)))
+}
+
+async fn search_organizations(request: HttpRequest, FhirCaller(caller): FhirCaller) -> Reply {
+    let pairs = decode(request.query_string())?;
+    organization_search_reply(request, caller, pairs).await
+}
+
+async fn search_organizations_posted(
+    request: HttpRequest,
+    FhirCaller(caller): FhirCaller,
+    body: web::Bytes,
+) -> Reply {
+    let pairs = posted_pairs(&request, &body)?;
+    organization_search_reply(request, caller, pairs).await
+}
+
+/// The caller's clinics (a member sees no other), matched and paged in memory: an account
+/// belongs to few clinics.
+async fn organization_search_reply(request: HttpRequest, caller: Caller, pairs: Pairs) -> Reply {
+    let link_pairs = link_parameters(&pairs);
+    let (paging, rest) = read_paging(pairs, SearchOrder::default())?;
+    if paging.order.field == SortField::LastUpdated {
+        return Err(FhirError::BadRequest(
+            "Organization searches sort by _id or name.".into(),
+        ));
+    }
+    let mut ids_wanted: Option<Vec<i64>> = None;
+    let mut names = Vec::new();
+    for (name, value) in rest {
+        match split_modifier(&name) {
+            ("_id", None) => ids_wanted = Some(narrowed(ids_wanted, ids(&value, "Organization"))),
+            ("name", modifier) => names.push(text_matches("name", modifier, &value)?),
+            ("_id", Some(modifier)) => return Err(bad_modifier("_id", modifier)),
+            _ => return Err(unknown_parameter("Organization", &name)),
+        }
+    }
+    let state = state_of(&request)?;
+    let clinics = run_blocking(move || {
+        let mut all = Vec::new();
+        for number in 1.. {
+            let page = state
+                .clinics
+                .list_clinics(&caller, Page { number, size: 100 })?;
+            let done = page.items.len() < 100;
+            all.extend(page.items.into_iter().map(|membership| membership.clinic));
+            if done {
+                break;
+            }
+        }
+        Ok(all)
+    })
+    .await?;
+    let matches: Vec<_> = clinics
+        .into_iter()
+        .filter(|clinic| {
+            ids_wanted
+                .as_ref()
+                .is_none_or(|ids| ids.contains(&clinic.id.0))
+        })
+        .filter(|clinic| {
+            names
+                .iter()
+                .all(|alternatives| alternatives.iter().any(|name| name.matches(&clinic.name)))
+        })
+        .collect();
+    let key = |clinic: &healthcare_domain::clinic::Clinic| {
+        paging.key_of(clinic.id.0, clinic.created_at, &clinic.name)
+    };
+    let base = base_of(&request);
+    let page = paging.page_in_memory(matches, key).map(|clinic| Match {
+        key: key(&clinic),
+        full_url: format!("{base}/Organization/{}", clinic.id.0),
+        resource: organization(&clinic),
+    });
+    Ok(search_reply(
+        &base,
+        "Organization",
+        &link_pairs,
+        &paging,
+        page,
+    ))
+}
+
+// --- AuditEvent -------------------------------------------------------------------------
+
+/// The trail of the caller's active clinic, for its admins and auditors (others: 403).
+async fn read_audit_event(request: HttpRequest, FhirCaller(caller): FhirCaller) -> Reply {
+    let id = path_id(&request, "id", Resource::AuditEvent)?;
+    let state = state_of(&request)?;
+    let filter = AuditFilter {
+        ids: Some(vec![id]),
+        ..AuditFilter::default()
+    };
+    let found = run_blocking(move || clinic_trail(&state, &caller, filter, 1)).await?;
+    let record =
+        found
+            .items
+            .into_iter()
+            .next()
+            .ok_or(FhirError::Service(ServiceError::NotFound(
+                Resource::AuditEvent,
+            )))?;
+    Ok(fhir_json(&audit_event(&base_of(&request), &record)))
+}
+
+fn clinic_trail(
+    state: &FhirState,
+    caller: &Caller,
+    filter: AuditFilter,
+    size: u64,
+) -> Result<healthcare_core::PageOf<AuditRecord>, ServiceError> {
+    let clinic = caller.clinic().ok_or(ServiceError::Forbidden)?;
+    state
+        .clinics
+        .clinic_audit(caller, clinic, Ok(filter), Page { number: 1, size })
+}
+
+async fn search_audit_events(request: HttpRequest, FhirCaller(caller): FhirCaller) -> Reply {
+    let pairs = decode(request.query_string())?;
+    audit_search_reply(request, caller, pairs).await
+}
+
+async fn search_audit_events_posted(
+    request: HttpRequest,
+    FhirCaller(caller): FhirCaller,
+    body: web::Bytes,
+) -> Reply {
+    let pairs = posted_pairs(&request, &body)?;
+    audit_search_reply(request, caller, pairs).await
+}
+
+/// Newest first, always: each page continues after the last row of the one before, so rows
+/// written meanwhile (newer) never shift it.
+async fn audit_search_reply(request: HttpRequest, caller: Caller, pairs: Pairs) -> Reply {
+    let newest_first = SearchOrder {
+        field: SortField::LastUpdated,
+        descending: true,
+    };
+    if pairs.iter().any(|(name, _)| name == "_sort") {
+        return Err(FhirError::BadRequest(
+            "AuditEvent searches are newest first; _sort is not supported.".into(),
+        ));
+    }
+    let link_pairs = link_parameters(&pairs);
+    let (paging, rest) = read_paging(pairs, newest_first)?;
+    let mut filter = AuditFilter::default();
+    match &paging.seek {
+        Seek::First => {}
+        Seek::After(key) => {
+            let SortValue::LastUpdated(at) = key.value else {
+                return Err(FhirError::BadRequest(
+                    "_page is not a page of this search.".into(),
+                ));
+            };
+            filter.older_than = Some((at, key.id));
+        }
+        Seek::Before(_) => {
+            return Err(FhirError::BadRequest(
+                "AuditEvent pages are followed forwards only.".into(),
+            ));
+        }
+    }
+    for (name, value) in rest {
+        match split_modifier(&name) {
+            ("patient", None) => match ids(&value, "Patient")[..] {
+                [patient] => filter.patient = Some(PatientId(patient)),
+                // No id that can be one of ours: nothing matches.
+                [] => filter.ids = Some(Vec::new()),
+                _ => {
+                    return Err(FhirError::BadRequest(
+                        "patient takes one patient per search.".into(),
+                    ));
+                }
+            },
+            ("agent", None) => {
+                match value
+                    .rsplit(['|', '/'])
+                    .next()
+                    .and_then(|id| id.parse::<i64>().ok())
+                {
+                    Some(agent) => filter.actor = Some(UserId(agent)),
+                    None => filter.ids = Some(Vec::new()),
+                }
+            }
+            ("date", None) => {
+                for bound in date_bounds("date", &value)? {
+                    narrow_time(&mut filter, bound);
+                }
+            }
+            ("action", None) => {
+                let codes = alternatives(&value);
+                let actions = AuditAction::ALL
+                    .into_iter()
+                    .filter(|action| {
+                        codes
+                            .iter()
+                            .any(|code| code == action_code(*action) || code == action.as_str())
+                    })
+                    .collect();
+                filter.any_action = Some(narrowed(filter.any_action, actions));
+            }
+            (known @ ("patient" | "agent" | "date" | "action"), Some(modifier)) => {
+                return Err(bad_modifier(known, modifier));
+            }
+            _ => return Err(unknown_parameter("AuditEvent", &name)),
+        }
+    }
+    let state = state_of(&request)?;
+    let size = paging.count.saturating_add(1);
+    let found = run_blocking(move || clinic_trail(&state, &caller, filter, size)).await?;
+    let total = paging.with_total.then_some(found.total);
+    let mut records = found.items;
+    let has_next = records.len() as u64 > paging.count;
+    records.truncate(usize::try_from(paging.count).unwrap_or(usize::MAX));
+    let base = base_of(&request);
+    let items = records
+        .iter()
+        .map(|record| Match {
+            key: SeekKey {
+                value: SortValue::LastUpdated(record.event.at),
+                id: record.id,
+            },
+            full_url: format!("{base}/AuditEvent/{}", record.id),
+            resource: audit_event(&base, record),
+        })
+        .collect();
+    let page = SearchPage {
+        items,
+        has_previous: false,
+        has_next,
+        total,
+    };
+    Ok(search_reply(
+        &base,
+        "AuditEvent",
+        &link_pairs,
+        &paging,
+        page,
+    ))
+}
+
+/// Narrows the trail's time window by one bound (timestamps are kept to the microsecond).
+fn narrow_time(filter: &mut AuditFilter, bound: TimeBound) {
+    let tick = chrono::Duration::microseconds(1);
+    let (since, until) = match bound {
+        TimeBound::NotBefore(at) => (Some(at), None),
+        TimeBound::After(at) => (Some(at + tick), None),
+        TimeBound::Before(at) => (None, Some(at - tick)),
+        TimeBound::NotAfter(at) => (None, Some(at)),
+    };
+    if let Some(since) = since {
+        filter.since = Some(filter.since.map_or(since, |before| before.max(since)));
+    }
+    if let Some(until) = until {
+        filter.until = Some(filter.until.map_or(until, |before| before.min(until)));
+    }
 }
 
 // --- Shared -----------------------------------------------------------------------------

@@ -217,9 +217,12 @@ fn decode_seek(value: &str, field: SortField) -> Option<Seek> {
 }
 
 /// The paging parameters (`_count`, `_sort`, `_total`, `_page`) of `pairs`, and the other
-/// parameters; `_format=json` is accepted and dropped.
-pub fn read_paging(pairs: Pairs) -> Result<(SearchPaging, Pairs), FhirError> {
-    let mut paging = SearchPaging::default();
+/// parameters; `_format=json` is accepted and dropped. Without `_sort`, `default` orders.
+pub fn read_paging(pairs: Pairs, default: SearchOrder) -> Result<(SearchPaging, Pairs), FhirError> {
+    let mut paging = SearchPaging {
+        order: default,
+        ..SearchPaging::default()
+    };
     let mut page = None;
     let mut rest = Pairs::new();
     for (name, value) in pairs {
@@ -288,6 +291,10 @@ pub fn unknown_parameter(resource_type: &str, name: &str) -> FhirError {
 mod tests {
     use super::*;
 
+    fn read_paging_default(pairs: Pairs) -> Result<(SearchPaging, Pairs), FhirError> {
+        read_paging(pairs, SearchOrder::default())
+    }
+
     fn utc(text: &str) -> Timestamp {
         let at = chrono::NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S").expect("a time");
         Utc.from_utc_datetime(&at)
@@ -343,7 +350,7 @@ mod tests {
                 .map(|(n, v)| ((*n).to_owned(), (*v).to_owned()))
                 .collect()
         };
-        let (paging, rest) = read_paging(pairs(&[
+        let (paging, rest) = read_paging_default(pairs(&[
             ("_count", "500"),
             ("_sort", "-name"),
             ("name", "x"),
@@ -359,10 +366,11 @@ mod tests {
             id: 7,
         });
         let link = encode_seek(&seek).expect("a page");
-        let (read, _) = read_paging(pairs(&[("_sort", "name"), ("_page", &link)])).expect("valid");
+        let (read, _) =
+            read_paging_default(pairs(&[("_sort", "name"), ("_page", &link)])).expect("valid");
         assert_eq!(read.seek, seek, "a name with dots survives");
         assert!(
-            read_paging(pairs(&[("_page", &link)])).is_err(),
+            read_paging_default(pairs(&[("_page", &link)])).is_err(),
             "minted for another order"
         );
         for bad in [
@@ -371,7 +379,7 @@ mod tests {
             ("_sort", "age"),
             ("_total", "maybe"),
         ] {
-            assert!(read_paging(pairs(&[bad])).is_err(), "{bad:?}");
+            assert!(read_paging_default(pairs(&[bad])).is_err(), "{bad:?}");
         }
     }
 }

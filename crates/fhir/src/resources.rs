@@ -4,6 +4,7 @@
 
 use chrono::SecondsFormat;
 use healthcare_domain::Timestamp;
+use healthcare_domain::audit::{AuditAction, AuditOutcome, AuditRecord};
 use healthcare_domain::doctor::Doctor;
 use healthcare_domain::patient::{Gender, Patient};
 use serde_json::{Map, Value, json};
@@ -94,6 +95,10 @@ pub fn patient(base: &str, patient: &Patient) -> Value {
     if !details.address.is_empty() {
         resource.insert("address".into(), json!([{"text": details.address}]));
     }
+    resource.insert(
+        "managingOrganization".into(),
+        json!({"reference": format!("Organization/{}", patient.clinic.0)}),
+    );
     Value::Object(resource)
 }
 
@@ -182,4 +187,98 @@ pub fn care_team(
     );
     set_list(&mut resource, "participant", participants);
     Value::Object(resource)
+}
+
+/// A clinic as an organization.
+pub fn organization(clinic: &healthcare_domain::clinic::Clinic) -> Value {
+    let kind = if clinic.personal_owner.is_some() {
+        "Personal clinic"
+    } else {
+        "Clinic"
+    };
+    json!({
+        "resourceType": "Organization",
+        "id": clinic.id.0.to_string(),
+        "active": true,
+        "type": [{
+            "coding": [{"system": "http://terminology.hl7.org/CodeSystem/organization-type",
+                        "code": "prov", "display": "Healthcare Provider"}],
+            "text": kind,
+        }],
+        "name": clinic.name,
+    })
+}
+
+/// FHIR's kind of action (create, read, update, delete, execute) of each audited action.
+pub fn action_code(action: AuditAction) -> &'static str {
+    use AuditAction::*;
+    match action {
+        PatientCreate | MappingCreate | ClinicCreate | ClinicInvite | PatientBreakGlass => "C",
+        PatientRead | PatientList | MappingList | AuditRead => "R",
+        PatientUpdate | PatientRestore | MappingUpdate | ClinicRename | ClinicMemberUpdate
+        | UserUpdate | AuthPasswordChange => "U",
+        PatientDelete | MappingRemove | ClinicMemberRemove => "D",
+        AuthLogin | AuthRefresh | AuthLogout | AdminLogin | AuthSecondFactor | ClinicSwitch
+        | ClinicJoin => "E",
+    }
+}
+
+/// An audit row as an AuditEvent: our action as its subtype (in a code system under this
+/// server's base), FHIR's kind of action, who (an account, by identifier: accounts are not
+/// FHIR resources here) from where, and the patient it was about.
+pub fn audit_event(base: &str, record: &AuditRecord) -> Value {
+    let event = &record.event;
+    let (outcome, description) = match event.outcome {
+        AuditOutcome::Success => ("0", "success"),
+        AuditOutcome::Failure => ("4", "failure"),
+        AuditOutcome::Denied => ("8", "denied"),
+    };
+    let mut agent = json!({"requestor": true});
+    if let Some(actor) = event.actor {
+        agent["who"] =
+            json!({"identifier": {"system": format!("{base}/user"), "value": actor.0.to_string()}});
+    }
+    if let Some(address) = &event.origin.client_address {
+        agent["network"] = json!({"address": address, "type": "2"});
+    }
+    let mut entities = Vec::new();
+    if let Some(patient) = event.patient_id {
+        entities.push(json!({"what": {"reference": format!("Patient/{}", patient.0)}}));
+    }
+    if let Some(id) = event.resource_id {
+        entities.push(json!({"what": {"identifier": {
+            "system": format!("{base}/{}", event.action.resource_type()),
+            "value": id.to_string(),
+        }}}));
+    }
+    let mut resource = json!({
+        "resourceType": "AuditEvent",
+        "id": record.id.to_string(),
+        "type": {"system": "http://terminology.hl7.org/CodeSystem/audit-event-type",
+                 "code": "rest", "display": "RESTful Operation"},
+        "subtype": [{"system": format!("{base}/CodeSystem/audit-action"),
+                     "code": event.action.as_str()}],
+        "action": action_code(event.action),
+        "recorded": instant(event.at),
+        "outcome": outcome,
+        "outcomeDesc": description,
+        "agent": [agent],
+        "source": {"observer": {"display": "Healthcare records service"}},
+    });
+    if event.break_glass {
+        resource["purposeOfEvent"] = json!([{"coding": [{
+            "system": "http://terminology.hl7.org/CodeSystem/v3-ActReason",
+            "code": "BTG", "display": "break the glass",
+        }]}]);
+    }
+    if let Some(request) = &event.origin.request_id {
+        resource["extension"] = json!([{
+            "url": extension_url(base, "audit-request-id"),
+            "valueString": request,
+        }]);
+    }
+    if !entities.is_empty() {
+        resource["entity"] = Value::Array(entities);
+    }
+    resource
 }

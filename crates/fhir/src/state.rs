@@ -1,6 +1,10 @@
 //! What the FHIR handlers can reach.
 
-use healthcare_core::services::{AuthService, DoctorService, MappingService, PatientService};
+use std::sync::Arc;
+
+use healthcare_core::services::{
+    AuthService, ClinicService, DoctorService, MappingService, PatientService,
+};
 
 /// The use cases the FHIR adapter serves; cheap to clone.
 #[derive(Clone)]
@@ -13,4 +17,6 @@ pub struct FhirState {
     pub doctors: DoctorService,
     /// Assignments (CareTeam).
     pub mappings: MappingService,
+    /// Clinics (Organization) and their audit trails (AuditEvent).
+    pub clinics: Arc<ClinicService>,
 }

@@ -269,6 +269,21 @@ fn matching(
     if let Some(until) = filter.until {
         query = query.filter(audit_events::at.le(to_db(until)));
     }
+    if let Some(ids) = &filter.ids {
+        query = query.filter(audit_events::id.eq_any(ids.clone()));
+    }
+    if let Some(actions) = &filter.any_action {
+        let names: Vec<&'static str> = actions.iter().map(|action| action.as_str()).collect();
+        query = query.filter(audit_events::action.eq_any(names));
+    }
+    if let Some((at, id)) = filter.older_than {
+        let at = to_db(at);
+        query = query.filter(
+            audit_events::at
+                .lt(at)
+                .or(audit_events::at.eq(at).and(audit_events::id.lt(id))),
+        );
+    }
     query
 }
 

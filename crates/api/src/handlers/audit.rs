@@ -206,6 +206,7 @@ pub(crate) fn audit_filter(query: &ListQuery) -> Result<AuditFilter, ServiceErro
             outcome: choice(query, "outcome", AuditOutcome::parse)?,
             since: instant(query, "since")?,
             until: instant(query, "until")?,
+            ..AuditFilter::default()
         })
     };
     filter().map_err(|error| match error {

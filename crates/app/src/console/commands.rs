@@ -197,6 +197,7 @@ pub fn run(
                         outcome,
                         since,
                         until,
+                        ..AuditFilter::default()
                     };
                     export(&audit, filter, format)
                 }

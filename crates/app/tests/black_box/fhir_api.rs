@@ -19,6 +19,8 @@ on_both_backends!(
     practitioners_and_their_roles,
     a_front_desk_gets_no_medical_history_over_fhir,
     care_teams_hold_each_patients_active_assignments,
+    organizations_are_the_callers_clinics,
+    the_clinics_trail_is_for_its_admins_and_auditors,
 );
 
 async fn patch(app: &TestApp, session: &Session, path: &str, body: Value) {
@@ -502,7 +504,14 @@ async fn search_parameters_are_exactly_those_of_the_capability_statement(app: Te
         .collect();
     assert_eq!(
         types,
-        ["Patient", "Practitioner", "PractitionerRole", "CareTeam"]
+        [
+            "Patient",
+            "Practitioner",
+            "PractitionerRole",
+            "CareTeam",
+            "Organization",
+            "AuditEvent"
+        ]
     );
     let mut accepted = 0;
     for resource in resources {
@@ -542,7 +551,7 @@ async fn search_parameters_are_exactly_those_of_the_capability_statement(app: Te
             assert_eq!(vread.status, 404, "{kind} lists no vread, so serves none");
         }
     }
-    assert_eq!(accepted, 13);
+    assert_eq!(accepted, 19);
     let unknown_type = app.fhir("Observation", None, token).await;
     assert_eq!(unknown_type.status, 404);
     assert_eq!(issue_code(&unknown_type), "not-supported");
@@ -769,4 +778,143 @@ async fn care_teams_hold_each_patients_active_assignments(app: TestApp) {
         (hidden.status, &hidden.body),
         (missing.status, &missing.body)
     );
+}
+
+async fn organizations_are_the_callers_clinics(app: TestApp) {
+    let ann = app.register("Ann Lee", "ann@example.com").await;
+    let bob = app.register("Bob Roe", "bob@example.com").await;
+    let north = app.create_clinic(&ann, "North Clinic").await;
+    let south = app.create_clinic(&bob, "South Clinic").await;
+    let token = Some(ann.access.as_str());
+    let read = app
+        .fhir(&format!("Organization/{north}"), None, token)
+        .await;
+    assert_eq!(read.status, 200, "{}", read.body);
+    assert_eq!(read.body["name"], "North Clinic");
+    let all = app.fhir("Organization", None, token).await;
+    assert_eq!(
+        all.body["total"], 2,
+        "the personal clinic and North: {}",
+        all.body
+    );
+    let named = app.fhir("Organization?name=north", None, token).await;
+    assert_eq!(ids_in(&named.body), [north]);
+    let theirs = app
+        .fhir(&format!("Organization/{south}"), None, token)
+        .await;
+    let missing = app.fhir("Organization/987654321", None, token).await;
+    assert_eq!(
+        (theirs.status, &theirs.body),
+        (missing.status, &missing.body)
+    );
+    assert_eq!(theirs.status, 404);
+    let patient = app.create_patient(&ann, "Pat Managed").await;
+    let managed = app.fhir(&format!("Patient/{patient}"), None, token).await;
+    let personal = managed.body["managingOrganization"]["reference"]
+        .as_str()
+        .expect("a managing organization");
+    assert_eq!(
+        app.fhir(personal, None, token).await.status,
+        200,
+        "the patient's clinic is readable"
+    );
+}
+
+async fn the_clinics_trail_is_for_its_admins_and_auditors(app: TestApp) {
+    let admin = app.register("Ann Admin", "ann@example.com").await;
+    let clinic = app.create_clinic(&admin, "North Clinic").await;
+    let admin = app.switched(&admin, clinic).await;
+    let clinician = app.register("Cal Clinician", "cal@example.com").await;
+    app.join_clinic(&admin, clinic, &clinician, "cal@example.com", "clinician")
+        .await;
+    let clinician = app.switched(&clinician, clinic).await;
+    let patient = app.create_patient(&admin, "Pat Audited").await;
+    let other = app.create_patient(&admin, "Pat Other").await;
+    app.fhir(&format!("Patient/{patient}"), None, Some(&admin.access))
+        .await;
+    let token = Some(admin.access.as_str());
+    // Reads are written in batches within a second.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let reads = loop {
+        let reads = app
+            .fhir(
+                &format!("AuditEvent?patient={patient}&action=R"),
+                None,
+                token,
+            )
+            .await;
+        if reads.body["total"] == 1 {
+            break reads;
+        }
+        assert!(std::time::Instant::now() < deadline, "{}", reads.body);
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    };
+    let event = &reads.body["entry"][0]["resource"];
+    assert_eq!(event["action"], "R");
+    assert_eq!(event["subtype"][0]["code"], "patient.read");
+    assert_eq!(event["outcome"], "0");
+    assert_eq!(
+        event["entity"][0]["what"]["reference"],
+        format!("Patient/{patient}")
+    );
+    assert_eq!(
+        event["agent"][0]["who"]["identifier"]["value"],
+        admin.user_id.to_string()
+    );
+    let id = event["id"].as_str().expect("an id");
+    let read = app.fhir(&format!("AuditEvent/{id}"), None, token).await;
+    assert_eq!(read.status, 200, "{}", read.body);
+    assert_eq!(&read.body, event);
+
+    let created = app
+        .fhir(
+            &format!("AuditEvent?action=patient.create&agent={}", admin.user_id),
+            None,
+            token,
+        )
+        .await;
+    assert_eq!(created.body["total"], 2);
+    let about_other = app
+        .fhir(&format!("AuditEvent?patient=Patient/{other}"), None, token)
+        .await;
+    assert!(ids_in(&about_other.body).len() == 1, "{}", about_other.body);
+    let future = app.fhir("AuditEvent?date=gt2999", None, token).await;
+    assert_eq!(future.body["total"], 0);
+
+    // Pages follow forwards, newest first, each row once.
+    let mut path = "AuditEvent?_count=2".to_owned();
+    let mut seen: Vec<(String, i64)> = Vec::new();
+    let mut total = None;
+    loop {
+        let page = app.fhir(&path, None, token).await;
+        assert_eq!(page.status, 200, "{}", page.body);
+        total.get_or_insert(page.body["total"].as_u64().expect("a total"));
+        for entry in page.body["entry"].as_array().into_iter().flatten() {
+            let recorded = entry["resource"]["recorded"].as_str().expect("recorded");
+            let id = entry["resource"]["id"]
+                .as_str()
+                .and_then(|id| id.parse().ok());
+            seen.push((recorded.to_owned(), id.expect("an id")));
+        }
+        let Some(next) = link(&page.body, "next") else {
+            break;
+        };
+        path = relative(next).to_owned();
+    }
+    let unique: BTreeSet<i64> = seen.iter().map(|(_, id)| *id).collect();
+    assert_eq!(unique.len(), seen.len(), "each row once: {seen:?}");
+    assert!(
+        seen.len() as u64 >= total.expect("a total"),
+        "every row of the start"
+    );
+    assert!(
+        seen.windows(2).all(|pair| pair[0].0 >= pair[1].0),
+        "newest first: {seen:?}"
+    );
+
+    let refused = app.fhir("AuditEvent", None, Some(&clinician.access)).await;
+    assert_eq!(refused.status, 403, "{}", refused.body);
+    assert_eq!(issue_code(&refused), "forbidden");
+    let sorted = app.fhir("AuditEvent?_sort=date", None, token).await;
+    assert_eq!(sorted.status, 400);
 }

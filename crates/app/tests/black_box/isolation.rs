@@ -419,11 +419,13 @@ async fn page_links_minted_under_one_clinic_show_the_others_view(
     }
 }
 
-/// Which of Alpha's ids a FHIR resource's id takes; `None` for the shared doctor directory.
-fn alpha_fhir_id(alpha: &Clinic, resource_type: &str) -> Option<i64> {
+/// Which of Alpha's ids a FHIR resource's id takes (`audit_row`: a row of Alpha's trail);
+/// `None` for the shared doctor directory.
+fn alpha_fhir_id(alpha: &Clinic, resource_type: &str, audit_row: i64) -> Option<i64> {
     match resource_type {
         "Patient" | "CareTeam" => Some(alpha.patients[0]),
         "Organization" => Some(alpha.id),
+        "AuditEvent" => Some(audit_row),
         "Practitioner" | "PractitionerRole" => None,
         other => panic!("classify the FHIR resource {other}: whose record does its id name?"),
     }
@@ -439,6 +441,17 @@ async fn fhir_answers_like_missing_ids(
     tally: &mut Tally,
 ) {
     let statement = app.fhir("metadata", None, None).await.body;
+    let alpha_trail = app
+        .fhir(
+            "AuditEvent?_count=1",
+            None,
+            Some(&alpha.member("admin").access),
+        )
+        .await;
+    let audit_row = alpha_trail.body["entry"][0]["resource"]["id"]
+        .as_str()
+        .and_then(|id| id.parse().ok())
+        .expect("Alpha's trail has a row");
     let resources = statement["rest"][0]["resource"]
         .as_array()
         .expect("resources")
@@ -451,7 +464,7 @@ async fn fhir_answers_like_missing_ids(
             .iter()
             .filter_map(|i| i["code"].as_str())
             .collect();
-        if let Some(id) = alpha_fhir_id(alpha, kind) {
+        if let Some(id) = alpha_fhir_id(alpha, kind, audit_row) {
             let mut templates = vec!["{kind}/{id}"];
             if interactions.contains(&"vread") {
                 templates.push("{kind}/{id}/_history/1");

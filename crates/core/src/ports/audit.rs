@@ -30,6 +30,13 @@ pub struct AuditFilter {
     pub since: Option<Timestamp>,
     /// Rows at or before this time.
     pub until: Option<Timestamp>,
+    /// Only the rows with these ids.
+    pub ids: Option<Vec<i64>>,
+    /// Rows of any of these actions.
+    pub any_action: Option<Vec<AuditAction>>,
+    /// Rows after this `(at, id)` in the trail's order, newest first (a page that continues
+    /// from there stays the same while rows are added).
+    pub older_than: Option<(Timestamp, i64)>,
 }
 
 /// What one sealing round did.

@@ -196,6 +196,34 @@ fn list_filters_orders_newest_first_and_counts(db: &Database) {
         (vec![], 0),
         "nothing matches"
     );
+    // By id, by any of several actions, and after a row in the trail's order (what FHIR's
+    // AuditEvent read and stable pages use). all_rows holds e5, e4, e2, e3, e1, e0.
+    let by_ids = AuditFilter {
+        ids: Some(vec![all_rows[1].id, all_rows[4].id]),
+        ..AuditFilter::default()
+    };
+    assert_eq!(listed(&by_ids, page(1, 100)), (expect(&[4, 1]), 2));
+    assert_eq!(
+        listed(
+            &filter(|f| f.any_action = Some(vec![AuditAction::AuditRead, AuditAction::AuthLogin])),
+            page(1, 100)
+        ),
+        (expect(&[5, 3]), 2)
+    );
+    let after = |row: usize| AuditFilter {
+        older_than: Some((all_rows[row].event.at, all_rows[row].id)),
+        ..AuditFilter::default()
+    };
+    assert_eq!(
+        listed(&after(2), page(1, 100)),
+        (expect(&[3, 1, 0]), 3),
+        "the row sharing e2's time but older by id comes next"
+    );
+    assert_eq!(
+        listed(&after(5), page(1, 100)),
+        (vec![], 0),
+        "after the oldest"
+    );
 }
 
 fn list_costs_the_same_statements_whatever_the_page_size(db: &Database) {
