@@ -172,7 +172,7 @@ fn detail_page(
                 dt { "Active patients" } dd { (detail.doctor.patient_count) }
                 dt { "Created" } dd { (when(doctor.created_at)) }
                 dt { "Last changed" } dd { (when(doctor.updated_at)) }
-                dt { "Version" } dd { (doctor.version) }
+                dt { "Version" } dd { (doctor.version) " · " a href={ "/admin/doctors/" (id) "/versions/" } { "all versions" } }
             }
         }
         section.card {

@@ -15,6 +15,7 @@ pub mod session;
 pub mod sign_in;
 pub mod state;
 pub mod users;
+pub mod versions;
 
 pub use state::SiteState;
 
@@ -93,6 +94,10 @@ pub fn configure_admin(config: &mut web::ServiceConfig) {
             .route("/patients/{id}/archive", web::post().to(patients::archive))
             .route("/patients/{id}/restore", web::post().to(patients::restore))
             .route(
+                "/patients/{id}/versions/",
+                web::get().to(versions::patient_versions),
+            )
+            .route(
                 "/doctors",
                 web::get().to(|| async { see_other("/admin/doctors/") }),
             )
@@ -101,6 +106,10 @@ pub fn configure_admin(config: &mut web::ServiceConfig) {
             .route("/doctors/{id}/", web::post().to(doctors::update))
             .route("/doctors/{id}/archive", web::post().to(doctors::archive))
             .route("/doctors/{id}/restore", web::post().to(doctors::restore))
+            .route(
+                "/doctors/{id}/versions/",
+                web::get().to(versions::doctor_versions),
+            )
             .route(
                 "/mappings",
                 web::get().to(|| async { see_other("/admin/mappings/") }),

@@ -202,7 +202,7 @@ fn detail_page(
                 }
                 dt { "Created" } dd { (when(patient.created_at)) }
                 dt { "Last changed" } dd { (when(patient.updated_at)) }
-                dt { "Version" } dd { (patient.version) }
+                dt { "Version" } dd { (patient.version) " · " a href={ "/admin/patients/" (id) "/versions/" } { "all versions" } }
             }
         }
         section.card {

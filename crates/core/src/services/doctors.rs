@@ -4,7 +4,8 @@
 use std::sync::Arc;
 
 use healthcare_domain::access::{
-    Operation, deleted_doctor_shown_as_gone, doctor_access, doctors_visible, mappings_visible,
+    Access, Operation, deleted_doctor_shown_as_gone, doctor_access, doctors_visible,
+    mappings_visible,
 };
 use healthcare_domain::audit::AuditAction;
 use healthcare_domain::doctor::{
@@ -246,14 +247,12 @@ impl DoctorService {
             .doctors
             .find(id)?
             .ok_or(ServiceError::NotFound(Resource::Doctor))?;
-        if deleted_doctor_shown_as_gone(&caller.actor, &found.doctor) {
+        // Staff see archived doctors; to anyone else a doctor deleted here is gone.
+        let access = doctor_access(&caller.actor, &found.doctor, Operation::See);
+        if access != Access::Granted && deleted_doctor_shown_as_gone(&caller.actor, &found.doctor) {
             return Err(ServiceError::Gone(Resource::Doctor));
         }
-        permit(
-            doctor_access(&caller.actor, &found.doctor, Operation::See),
-            Resource::Doctor,
-        )
-        .map_err(|refusal| refusal.error)?;
+        permit(access, Resource::Doctor).map_err(|refusal| refusal.error)?;
         Ok(found.doctor)
     }
 

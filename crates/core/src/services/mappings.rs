@@ -285,13 +285,13 @@ impl MappingService {
                 .ok_or(ServiceError::NotFound(Resource::Patient))?;
             let now = self.clock.now();
             let tie = care_tie(self.patients.as_ref(), &caller.actor, &patient, now)?;
-            if deleted_patient_shown_as_gone(&caller.actor, &patient, tie) {
+            let access = patient_access(&caller.actor, &patient, tie, Operation::See);
+            if access != Access::Granted
+                && deleted_patient_shown_as_gone(&caller.actor, &patient, tie)
+            {
                 return Err(ServiceError::Gone(Resource::Patient).into());
             }
-            permit(
-                patient_access(&caller.actor, &patient, tie, Operation::See),
-                Resource::Patient,
-            )?;
+            permit(access, Resource::Patient)?;
             mark_break_glass(event, tie);
             let assignments = self.mappings.active_for_patient(patient_id)?;
             Ok(PatientAssignments {

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use chrono::Duration;
 
 use healthcare_domain::access::{
-    Actor, CareTie, Operation, deleted_patient_shown_as_gone, mappings_visible,
+    Access, Actor, CareTie, Operation, deleted_patient_shown_as_gone, mappings_visible,
     medical_history_access, patient_access, patient_creation_access, patients_visible,
 };
 use healthcare_domain::audit::AuditAction;
@@ -433,13 +433,14 @@ impl PatientService {
             &patient,
             self.now(),
         )?;
-        if deleted_patient_shown_as_gone(&caller.actor, &patient, tie) {
+        // Staff see archived records (and their history); to anyone else a record deleted
+        // here is gone, if they saw it live.
+        let access = patient_access(&caller.actor, &patient, tie, Operation::See);
+        if access != Access::Granted && deleted_patient_shown_as_gone(&caller.actor, &patient, tie)
+        {
             return Err(ServiceError::Gone(Resource::Patient).into());
         }
-        permit(
-            patient_access(&caller.actor, &patient, tie, Operation::See),
-            Resource::Patient,
-        )?;
+        permit(access, Resource::Patient)?;
         Ok((patient, tie))
     }
 

@@ -17,6 +17,8 @@ fn every_route(patient: i64, doctor: i64, mapping: i64, user: i64) -> Vec<(&'sta
         format!("/admin/patients/{patient}/"),
         "/admin/doctors/".to_owned(),
         format!("/admin/doctors/{doctor}/"),
+        format!("/admin/patients/{patient}/versions/"),
+        format!("/admin/doctors/{doctor}/versions/"),
         "/admin/mappings/".to_owned(),
         format!("/admin/mappings/{mapping}/"),
         "/admin/users/".to_owned(),

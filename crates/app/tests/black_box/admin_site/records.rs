@@ -10,6 +10,7 @@ on_both_backends!(
     staff_manage_users_and_changes_end_sessions_at_once,
     the_audit_page_filters_and_verifies_the_chain,
     staff_see_clinics_and_end_a_members_access,
+    staff_see_every_version_of_a_record_archived_ones_too,
 );
 
 async fn staff_find_edit_archive_and_restore_patients_with_audit_rows(app: TestApp) {
@@ -511,4 +512,68 @@ async fn staff_see_clinics_and_end_a_members_access(app: TestApp) {
     let outcomes: Vec<AuditOutcome> = rows.iter().map(|row| row.event.outcome).collect();
     assert_eq!(outcomes.len(), 2, "{rows:?}");
     assert!(outcomes.contains(&AuditOutcome::Success) && outcomes.contains(&AuditOutcome::Failure));
+}
+
+async fn staff_see_every_version_of_a_record_archived_ones_too(app: TestApp) {
+    let owner = app.register("Olive Owner", "olive@example.com").await;
+    let patient = app.create_patient(&owner, "Priya Patel").await;
+    for (age, address) in [(46, "2 Second Street"), (47, "3 Third Street")] {
+        let patched = app
+            .request(
+                "PATCH",
+                &format!("/api/patients/{patient}/"),
+                Some(serde_json::json!({"age": age, "address": address})),
+                Some(&owner.access),
+            )
+            .await;
+        assert_eq!(patched.status, 200, "{}", patched.body);
+    }
+    let deleted = app
+        .request(
+            "DELETE",
+            &format!("/api/patients/{patient}/"),
+            None,
+            Some(&owner.access),
+        )
+        .await;
+    assert!(deleted.status < 300, "{}", deleted.body);
+    let doctor = app.create_doctor(&owner, "Dr Who", "Cardiology").await;
+    let renamed = app
+        .request(
+            "PATCH",
+            &format!("/api/doctors/{doctor}/"),
+            Some(serde_json::json!({"name": "Dr Who Renamed"})),
+            Some(&owner.access),
+        )
+        .await;
+    assert_eq!(renamed.status, 200, "{}", renamed.body);
+    staff_user(&app, "Sam Staff", STAFF_EMAIL).await;
+    let mut staff = Browser::signed_in(&app, STAFF_EMAIL).await;
+
+    let detail = staff.get(&format!("/admin/patients/{patient}/")).await;
+    detail.assert_contains(&format!("/admin/patients/{patient}/versions/"));
+    let versions = staff
+        .get(&format!("/admin/patients/{patient}/versions/"))
+        .await;
+    assert_eq!(versions.status, 200, "{}", versions.html);
+    for kept in ["1 Main St", "2 Second Street", "3 Third Street", "Archived"] {
+        versions.assert_contains(kept);
+    }
+    assert_eq!(
+        versions.html.matches("class=\"record\"").count(),
+        4,
+        "created, two updates, archived: {}",
+        versions.html
+    );
+    let doctor_versions = staff
+        .get(&format!("/admin/doctors/{doctor}/versions/"))
+        .await;
+    assert_eq!(doctor_versions.status, 200, "{}", doctor_versions.html);
+    doctor_versions.assert_contains("Dr Who Renamed");
+    assert_eq!(doctor_versions.html.matches("class=\"record\"").count(), 2);
+    assert_eq!(
+        staff.get("/admin/patients/999999/versions/").await.status,
+        404
+    );
+    assert_eq!(staff.get("/admin/doctors/abc/versions/").await.status, 404);
 }

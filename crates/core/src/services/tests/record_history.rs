@@ -261,3 +261,29 @@ fn doctor_versions_and_search() {
         .expect("searched");
     assert!(found.items.is_empty(), "a deleted doctor is not found");
 }
+
+#[test]
+fn staff_read_a_deleted_records_history() {
+    let (service, _, _) = patient_desk(&[patient(OWNER, false)]);
+    service
+        .update_patient(
+            &caller(OWNER),
+            PatientId(1),
+            renamed("Jane B"),
+            FieldErrors::new(),
+            WriteMode::Partial,
+            None,
+        )
+        .expect("updated");
+    service
+        .delete_patient(&caller(OWNER), PatientId(1))
+        .expect("archived");
+    let versions = service
+        .patient_history(&staff(), PatientId(1), None, 10)
+        .expect("staff keep the history");
+    let seen: Vec<(i64, bool)> = versions
+        .iter()
+        .map(|p| (p.version, p.archived_at.is_some()))
+        .collect();
+    assert_eq!(seen, [(5, true), (4, false), (3, false)]);
+}
