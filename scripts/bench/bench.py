@@ -358,6 +358,8 @@ SCENARIOS = {
     "S3": "`GET /api/patients/?page=N`",
     "S4": "`POST /api/patients/`",
     "S5": "`GET /api/mappings/{patient_id}/`",
+    "F2": "`GET /fhir/R4/Patient/{id}`",
+    "F3": "`GET /fhir/R4/Patient?_count=20` from a random position",
     "S6": "S2 during 4 continuous logins",
     "S2-noaudit": "S2 with `AUDIT_READS=false`",
 }
@@ -425,6 +427,15 @@ def cmd_report(args: argparse.Namespace) -> None:
             f"| {db} | {fmt(idle['idle_rss_mib'], 1)} | {fmt(max(peaks), 1)} "
             f"| {fmt(p99_ratio)} | {fmt(s6.get('logins_per_s') if s6 else None, 1)} "
             f"| {fmt(audit_ratio)} | {fmt(ready['median_ms'], 0) if ready else '–'} |")
+    lines.append("")
+    lines.append("| DB | F2 / S2 (FHIR read / JSON read) | F3 / S3 (FHIR search of 20 / JSON page of 20) |")
+    lines.append("|---|--:|--:|")
+    for db in ("postgres", "sqlite"):
+        def ratio(fhir: str, json_api: str):
+            f, j = api.get((db, fhir)), api.get((db, json_api))
+            return f["rps"] / j["rps"] if f and j and j.get("rps") else None
+        if api.get((db, "F2")) or api.get((db, "F3")):
+            lines.append(f"| {db} | {fmt(ratio('F2', 'S2'))} | {fmt(ratio('F3', 'S3'))} |")
     lines.append("")
     lines.append("Floor, our SQL: the statements one request of the server runs, replayed "
                  "directly on the database (one floor transaction = one request). Best floor: "

@@ -2,8 +2,9 @@
 # Benchmarks against the database floor (docs/BENCHMARKS.md says how to read the results).
 #   usage: scripts/bench/run.sh [--quick] [--scale N]
 # Builds the release server and the SQLite floor driver, seeds a PostgreSQL database and an
-# SQLite file, drives the server with wrk (64 connections) through scenarios S1–S6 plus S2
-# with AUDIT_READS=false, runs the same SQL directly on each database (pgbench / sqlite_floor),
+# SQLite file, drives the server with wrk (64 connections) through scenarios S1–S6, FHIR's F2
+# (Patient read) and F3 (a 20-entry Patient search), plus S2 with AUDIT_READS=false, runs the
+# same SQL directly on each database (pgbench / sqlite_floor),
 # and writes the results table: into docs/BENCHMARKS.md (full mode, every scenario on both
 # databases) or only under target/bench/ (--quick: a few seconds per scenario on a small data
 # set, for CI, numbers not checked; or a subset chosen with BENCH_SCENARIOS/BENCH_DATABASES).
@@ -17,7 +18,7 @@
 #                             with scripts/test-postgres.sh
 #   BENCH_DURATION            seconds per scenario (default 20; --quick: 2)
 #   BENCH_DATABASES           "postgres sqlite" (default), or one of them
-#   BENCH_SCENARIOS           the API scenarios to run (default "S1 S2 S3 S5 S6 S4"; their
+#   BENCH_SCENARIOS           the API scenarios to run (default "S1 S2 S3 F2 F3 S5 S6 S4"; their
 #                             floors follow, and S2-noaudit with S2), e.g. "S2" for an A/B run
 #   CARGO_TARGET_DIR          honoured (default target/)
 #   HEALTHCARE_BIN_DIR        folder holding healthcare-api and examples/sqlite_floor already
@@ -37,7 +38,7 @@ while [ $# -gt 0 ]; do
       scale=${2:-}
       [[ "$scale" =~ ^[1-9][0-9]*$ ]] || { echo "--scale takes a positive integer" >&2; exit 2; }
       shift ;;
-    -h | --help) sed -n '2,27p' "$0"; exit 0 ;;
+    -h | --help) sed -n '2,28p' "$0"; exit 0 ;;
     *) echo "unknown argument: $1 (usage: scripts/bench/run.sh [--quick] [--scale N])" >&2; exit 2 ;;
   esac
   shift
@@ -57,7 +58,7 @@ fi
 # table.
 max_pages=$(( (n_patients / scale / n_users + 19) / 20 ))
 databases=${BENCH_DATABASES:-postgres sqlite}
-scenarios=${BENCH_SCENARIOS:-S1 S2 S3 S5 S6 S4}
+scenarios=${BENCH_SCENARIOS:-S1 S2 S3 F2 F3 S5 S6 S4}
 wanted() { printf ' %s ' "$scenarios" | grep -q " $1 "; }
 ready_runs=10
 password="vivid-otter-41-harbour"

@@ -1,8 +1,8 @@
 -- wrk script for every benchmark scenario; the scenario and its parameters come from the
 -- environment (wrk passes no arguments to request()):
---   SCENARIO  S1 | S2 | S3 | S4 | S5 | LOGIN
+--   SCENARIO  S1 | S2 | S3 | S4 | S5 | F2 | F3 | LOGIN
 --   TOKEN     access token (all but LOGIN)
---   ID_LO, ID_HI   the token's user's patient ids (S2, S5), inclusive
+--   ID_LO, ID_HI   the token's user's patient ids (S2, S5, F2, F3), inclusive
 --   PAGES     number of patient pages of 20 (S3)
 --   USERS     "email1 email2 ..." and PASSWORD (LOGIN)
 -- done() prints one JSON line, prefixed "BENCH_JSON ", that the harness reads.
@@ -56,6 +56,13 @@ function request()
       name, math.random(0, 99), genders[math.random(3)], math.random(0, 9999999),
       math.random(1, 1000000000))
     return wrk.format("POST", "/api/patients/", json_auth, body)
+  elseif scenario == "F2" then
+    return wrk.format("GET", "/fhir/R4/Patient/" .. math.random(id_lo, id_hi), auth)
+  elseif scenario == "F3" then
+    -- A page of 20 starting after a random patient (the position a `next` link carries),
+    -- as S3 reads a random page.
+    return wrk.format("GET", "/fhir/R4/Patient?_count=20&_page=a.i."
+      .. math.random(id_lo - 1, math.max(id_lo - 1, id_hi - 20)), auth)
   elseif scenario == "S5" then
     return wrk.format("GET", "/api/mappings/" .. math.random(id_lo, id_hi) .. "/", auth)
   elseif scenario == "LOGIN" then

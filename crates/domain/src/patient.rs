@@ -355,6 +355,16 @@ pub struct PatientSearch {
 }
 
 impl PatientSearch {
+    /// Whether no criterion narrows what `visible` holds (then its count is the kept one).
+    pub fn is_unnarrowed(&self) -> bool {
+        self.ids.is_none()
+            && self.names.is_empty()
+            && self.genders.is_none()
+            && self.telecoms.is_none()
+            && self.updated.is_empty()
+            && self.assigned_to.is_none()
+    }
+
     /// Whether `patient` matches (the rule the databases' queries implement, for in-memory
     /// stores and tests), visibility and `assigned_to` (which needs the mappings) aside.
     pub fn matches(&self, patient: &Patient) -> bool {

@@ -317,10 +317,13 @@ impl PatientRepository for DieselPatientRepository {
             .map_err(from_diesel)?
         };
         let total = if paging.with_total {
-            let total: i64 = searched_patients(search)
-                .count()
-                .get_result(&mut *connection)
-                .map_err(from_diesel)?;
+            let total = match whole_clinic(&search.visible).filter(|_| search.is_unnarrowed()) {
+                Some(clinic) => clinic_total(&mut connection, clinic, Some(false))?,
+                None => searched_patients(search)
+                    .count()
+                    .get_result(&mut *connection)
+                    .map_err(from_diesel)?,
+            };
             Some(total.unsigned_abs())
         } else {
             None
