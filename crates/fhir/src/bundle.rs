@@ -2,6 +2,7 @@
 //! sort key, so paging is stable while records are added) and an instance's `history`.
 
 use healthcare_domain::record_search::{SearchPage, Seek, SeekKey};
+use serde::Serialize;
 use serde_json::{Value, json};
 
 use crate::params::{Pairs, encode_seek};
@@ -16,34 +17,76 @@ pub fn with_query(url: &str, pairs: &Pairs) -> String {
     format!("{url}?{query}")
 }
 
+/// A Bundle's link.
+#[derive(Serialize)]
+pub struct Link {
+    relation: &'static str,
+    url: String,
+}
+
 /// The link to the page at `seek` of the search at `url` with `pairs` (its parameters but
 /// `_page`).
-fn page_link(relation: &str, url: &str, pairs: &Pairs, seek: &Seek) -> Value {
+fn page_link(relation: &'static str, url: &str, pairs: &Pairs, seek: &Seek) -> Link {
     let mut pairs = pairs.clone();
     if let Some(page) = encode_seek(seek) {
         pairs.push(("_page".into(), page));
     }
-    json!({"relation": relation, "url": with_query(url, &pairs)})
+    Link {
+        relation,
+        url: with_query(url, &pairs),
+    }
 }
 
 /// One match of a search: its sort key, `fullUrl` and resource.
-pub struct Match {
+pub struct Match<R> {
     /// Where the record is in the search's order.
     pub key: SeekKey,
     /// The resource's absolute URL.
     pub full_url: String,
     /// The resource.
-    pub resource: Value,
+    pub resource: R,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct SearchEntry<R> {
+    full_url: String,
+    resource: R,
+    search: EntrySearch,
+}
+
+#[derive(Serialize)]
+struct EntrySearch {
+    mode: &'static str,
+}
+
+/// A `searchset` Bundle, serialized as it is (typed: a page of resources is the hot path).
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Searchset<R> {
+    resource_type: &'static str,
+    #[serde(rename = "type")]
+    kind: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    total: Option<u64>,
+    link: Vec<Link>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    entry: Vec<SearchEntry<R>>,
 }
 
 /// A `searchset` Bundle for the page `page` of the search at `url` (`pairs`: its parameters
 /// but `_page`; `seek`: this page's position).
-pub fn searchset(url: &str, pairs: &Pairs, seek: &Seek, page: SearchPage<Match>) -> Value {
-    let mut links = vec![page_link("self", url, pairs, seek)];
+pub fn searchset<R: Serialize>(
+    url: &str,
+    pairs: &Pairs,
+    seek: &Seek,
+    page: SearchPage<Match<R>>,
+) -> Searchset<R> {
+    let mut link = vec![page_link("self", url, pairs, seek)];
     if page.has_next
         && let Some(last) = page.items.last()
     {
-        links.push(page_link(
+        link.push(page_link(
             "next",
             url,
             pairs,
@@ -53,33 +96,29 @@ pub fn searchset(url: &str, pairs: &Pairs, seek: &Seek, page: SearchPage<Match>)
     if page.has_previous
         && let Some(first) = page.items.first()
     {
-        links.push(page_link(
+        link.push(page_link(
             "previous",
             url,
             pairs,
             &Seek::Before(first.key.clone()),
         ));
     }
-    let entries: Vec<Value> = page
+    let entry = page
         .items
         .into_iter()
-        .map(|found| {
-            json!({"fullUrl": found.full_url, "resource": found.resource,
-                   "search": {"mode": "match"}})
+        .map(|found| SearchEntry {
+            full_url: found.full_url,
+            resource: found.resource,
+            search: EntrySearch { mode: "match" },
         })
         .collect();
-    let mut bundle = json!({
-        "resourceType": "Bundle",
-        "type": "searchset",
-        "link": links,
-    });
-    if let Some(total) = page.total {
-        bundle["total"] = json!(total);
+    Searchset {
+        resource_type: "Bundle",
+        kind: "searchset",
+        total: page.total,
+        link,
+        entry,
     }
-    if !entries.is_empty() {
-        bundle["entry"] = Value::Array(entries);
-    }
-    bundle
 }
 
 /// One version of a record in its history.

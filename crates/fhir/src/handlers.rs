@@ -19,6 +19,7 @@ use healthcare_domain::record_search::{
 };
 use healthcare_web::blocking::run_blocking;
 use healthcare_web::client::{WebConfig, own_origin};
+use serde::Serialize;
 use serde_json::Value;
 
 use crate::FHIR_JSON;
@@ -31,8 +32,8 @@ use crate::params::{
     text_matches, token_values, unknown_parameter,
 };
 use crate::resources::{
-    action_code, audit_event, care_team, gender_of, organization, patient, practitioner,
-    practitioner_role,
+    action_code, audit_event, care_team, gender_of, organization, patient, patient_value,
+    practitioner, practitioner_role,
 };
 use crate::state::FhirState;
 
@@ -182,18 +183,24 @@ fn base_of(request: &HttpRequest) -> String {
     format!("{origin}/fhir/R4")
 }
 
-fn fhir_json(body: &Value) -> HttpResponse {
+/// The JSON of `body` (a serializer error cannot happen for these types: no map has
+/// non-string keys).
+fn json_text(body: &impl Serialize) -> String {
+    serde_json::to_string(body).unwrap_or_default()
+}
+
+fn fhir_json(body: &impl Serialize) -> HttpResponse {
     HttpResponse::Ok()
         .insert_header((CONTENT_TYPE, FHIR_JSON))
-        .body(body.to_string())
+        .body(json_text(body))
 }
 
 /// A resource with its version as `ETag`.
-fn resource_reply(version: i64, body: &Value) -> HttpResponse {
+fn resource_reply(version: i64, body: &impl Serialize) -> HttpResponse {
     HttpResponse::Ok()
         .insert_header((CONTENT_TYPE, FHIR_JSON))
         .insert_header((ETAG, format!("W/\"{version}\"")))
-        .body(body.to_string())
+        .body(json_text(body))
 }
 
 fn state_of(request: &HttpRequest) -> Result<web::Data<FhirState>, FhirError> {
@@ -263,7 +270,7 @@ async fn patient_history(request: HttpRequest, FhirCaller(caller): FhirCaller) -
             version: p.version,
             stored_at: p.updated_at,
             deleted: p.archived_at.is_some(),
-            resource: patient(&base, p),
+            resource: patient_value(&base, p),
         })
         .collect();
     Ok(history_reply(
@@ -296,12 +303,27 @@ async fn patient_search_reply(request: HttpRequest, caller: Caller, pairs: Pairs
     let run = paging.clone();
     let page = run_blocking(move || state.patients.search_patients(&caller, search, &run)).await?;
     let base = base_of(&request);
-    let page = page.map(|p: Patient| Match {
-        key: paging.key_of(p.id.0, p.updated_at, p.details.name.as_str()),
-        full_url: format!("{base}/Patient/{}", p.id.0),
-        resource: patient(&base, &p),
-    });
-    Ok(search_reply(&base, "Patient", &link_pairs, &paging, page))
+    let matches = SearchPage {
+        items: page
+            .items
+            .iter()
+            .map(|p: &Patient| Match {
+                key: paging.key_of(p.id.0, p.updated_at, p.details.name.as_str()),
+                full_url: format!("{base}/Patient/{}", p.id.0),
+                resource: patient(&base, p),
+            })
+            .collect(),
+        has_previous: page.has_previous,
+        has_next: page.has_next,
+        total: page.total,
+    };
+    Ok(search_reply(
+        &base,
+        "Patient",
+        &link_pairs,
+        &paging,
+        matches,
+    ))
 }
 
 fn patient_criteria(pairs: Pairs) -> Result<PatientSearch, FhirError> {
@@ -907,12 +929,12 @@ fn link_parameters(pairs: &Pairs) -> Pairs {
         .collect()
 }
 
-fn search_reply(
+fn search_reply<R: Serialize>(
     base: &str,
     resource_type: &str,
     link_pairs: &Pairs,
     paging: &SearchPaging,
-    page: SearchPage<Match>,
+    page: SearchPage<Match<R>>,
 ) -> HttpResponse {
     let url = format!("{base}/{resource_type}");
     fhir_json(&searchset(&url, link_pairs, &paging.seek, page))

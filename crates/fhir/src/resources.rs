@@ -7,6 +7,7 @@ use healthcare_domain::Timestamp;
 use healthcare_domain::audit::{AuditAction, AuditOutcome, AuditRecord};
 use healthcare_domain::doctor::Doctor;
 use healthcare_domain::patient::{Gender, Patient};
+use serde::Serialize;
 use serde_json::{Map, Value, json};
 
 /// A FHIR instant.
@@ -61,45 +62,135 @@ fn set_list(resource: &mut Map<String, Value>, key: &str, value: Vec<Value>) {
     }
 }
 
+/// A patient as FHIR serializes it (typed: pages of patients are the hot path).
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PatientResource<'a> {
+    resource_type: &'static str,
+    id: String,
+    meta: Meta,
+    extension: Vec<Extension<'a>>,
+    active: bool,
+    name: [HumanName<'a>; 1],
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    telecom: Vec<ContactPoint<'a>>,
+    gender: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    address: Option<[Address<'a>; 1]>,
+    managing_organization: Reference,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Meta {
+    version_id: String,
+    last_updated: String,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Extension<'a> {
+    url: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    value_age: Option<AgeQuantity>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    value_string: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+struct AgeQuantity {
+    value: i16,
+    unit: &'static str,
+    system: &'static str,
+    code: &'static str,
+}
+
+#[derive(Serialize)]
+struct HumanName<'a> {
+    #[serde(rename = "use")]
+    kind: &'static str,
+    text: &'a str,
+}
+
+#[derive(Serialize)]
+struct ContactPoint<'a> {
+    system: &'static str,
+    value: &'a str,
+}
+
+#[derive(Serialize)]
+struct Address<'a> {
+    text: &'a str,
+}
+
+#[derive(Serialize)]
+struct Reference {
+    reference: String,
+}
+
 /// A patient (the medical history only when the caller's role reads one: the use case has
 /// already emptied it otherwise).
-pub fn patient(base: &str, patient: &Patient) -> Value {
+pub fn patient<'a>(base: &str, patient: &'a Patient) -> PatientResource<'a> {
     let details = &patient.details;
-    let mut extensions = vec![json!({
-        "url": extension_url(base, "patient-age"),
-        "valueAge": {"value": details.age.value(), "unit": "years",
-                     "system": "http://unitsofmeasure.org", "code": "a"},
-    })];
+    let mut extension = vec![Extension {
+        url: extension_url(base, "patient-age"),
+        value_age: Some(AgeQuantity {
+            value: details.age.value(),
+            unit: "years",
+            system: "http://unitsofmeasure.org",
+            code: "a",
+        }),
+        value_string: None,
+    }];
     if !details.medical_history.is_empty() {
-        extensions.push(json!({
-            "url": extension_url(base, "patient-medical-history"),
-            "valueString": details.medical_history,
-        }));
+        extension.push(Extension {
+            url: extension_url(base, "patient-medical-history"),
+            value_age: None,
+            value_string: Some(&details.medical_history),
+        });
     }
-    let mut resource = Map::new();
-    resource.insert("resourceType".into(), json!("Patient"));
-    resource.insert("id".into(), json!(patient.id.0.to_string()));
-    resource.insert("meta".into(), meta(patient.version, patient.updated_at));
-    resource.insert("extension".into(), Value::Array(extensions));
-    resource.insert("active".into(), json!(patient.archived_at.is_none()));
-    resource.insert(
-        "name".into(),
-        json!([{"use": "official", "text": details.name.as_str()}]),
-    );
-    set_list(
-        &mut resource,
-        "telecom",
-        telecom(details.phone.as_str(), details.email.as_str()),
-    );
-    resource.insert("gender".into(), json!(gender_code(details.gender)));
-    if !details.address.is_empty() {
-        resource.insert("address".into(), json!([{"text": details.address}]));
+    let mut telecom = Vec::new();
+    if !details.phone.as_str().is_empty() {
+        telecom.push(ContactPoint {
+            system: "phone",
+            value: details.phone.as_str(),
+        });
     }
-    resource.insert(
-        "managingOrganization".into(),
-        json!({"reference": format!("Organization/{}", patient.clinic.0)}),
-    );
-    Value::Object(resource)
+    if !details.email.as_str().is_empty() {
+        telecom.push(ContactPoint {
+            system: "email",
+            value: details.email.as_str(),
+        });
+    }
+    PatientResource {
+        resource_type: "Patient",
+        id: patient.id.0.to_string(),
+        meta: Meta {
+            version_id: patient.version.to_string(),
+            last_updated: instant(patient.updated_at),
+        },
+        extension,
+        active: patient.archived_at.is_none(),
+        name: [HumanName {
+            kind: "official",
+            text: details.name.as_str(),
+        }],
+        telecom,
+        gender: gender_code(details.gender),
+        address: (!details.address.is_empty()).then(|| {
+            [Address {
+                text: &details.address,
+            }]
+        }),
+        managing_organization: Reference {
+            reference: format!("Organization/{}", patient.clinic.0),
+        },
+    }
+}
+
+/// [`patient`] as a JSON value (for history Bundles, which mix in deleted versions).
+pub fn patient_value(base: &str, found: &Patient) -> Value {
+    serde_json::to_value(patient(base, found)).unwrap_or(Value::Null)
 }
 
 /// A doctor as a practitioner: who they are. What they do is its [`practitioner_role`].

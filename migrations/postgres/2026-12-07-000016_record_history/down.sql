@@ -5,5 +5,6 @@ DROP TRIGGER doctors_keep_versions ON doctors;
 DROP FUNCTION doctors_keep_versions();
 DROP TRIGGER patients_keep_versions ON patients;
 DROP FUNCTION patients_keep_versions();
+DROP INDEX patients_clinic_id_idx;
 ALTER TABLE doctors DROP COLUMN name_folded;
 ALTER TABLE patients DROP COLUMN name_folded;

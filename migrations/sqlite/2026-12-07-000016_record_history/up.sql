@@ -8,6 +8,8 @@
 -- name search; written by the application, filled in for existing rows when it starts.
 ALTER TABLE patients ADD COLUMN name_folded TEXT;
 ALTER TABLE doctors ADD COLUMN name_folded TEXT;
+-- FHIR searches page through a clinic's live patients by id (keyset: `id > last seen`).
+CREATE INDEX patients_clinic_id_idx ON patients (clinic_id, id) WHERE archived_at IS NULL;
 
 -- The columns of `patients`, in its order (the row type reads both tables).
 CREATE TABLE patient_versions (
