@@ -76,7 +76,7 @@ pub enum SortField {
     Id,
     /// When it was last updated.
     LastUpdated,
-    /// Its name, lower-cased.
+    /// Its folded name ([`fold`]).
     Name,
 }
 
@@ -96,8 +96,11 @@ pub enum SortValue {
     Id,
     /// The record's last update.
     LastUpdated(Timestamp),
-    /// The record's lower-cased name.
+    /// The record's folded name ([`fold`]).
     Name(String),
+    /// The folded name of the record with the key's id, for the store to look up: what a
+    /// page link carries, so that no name travels in a URL.
+    NameOf,
 }
 
 /// A position between two records of a search's order (compared by value, then id).
@@ -180,9 +183,45 @@ impl SearchPaging {
         let value = match self.order.field {
             SortField::Id => SortValue::Id,
             SortField::LastUpdated => SortValue::LastUpdated(updated_at),
-            SortField::Name => SortValue::Name(name.to_lowercase()),
+            SortField::Name => SortValue::Name(fold(name)),
         };
         SeekKey { value, id }
+    }
+
+    /// The record whose folded name this paging's position needs ([`SortValue::NameOf`]).
+    pub fn name_anchor(&self) -> Option<i64> {
+        match &self.seek {
+            Seek::After(SeekKey {
+                value: SortValue::NameOf,
+                id,
+            })
+            | Seek::Before(SeekKey {
+                value: SortValue::NameOf,
+                id,
+            }) => Some(*id),
+            _ => None,
+        }
+    }
+
+    /// This paging with its anchor's folded name filled in (`None`: the anchor has none, and
+    /// the page starts at the first name).
+    pub fn anchored(&self, folded_name: Option<String>) -> Self {
+        let resolve = |key: &SeekKey| SeekKey {
+            value: match key.value {
+                SortValue::NameOf => SortValue::Name(folded_name.clone().unwrap_or_default()),
+                ref other => other.clone(),
+            },
+            id: key.id,
+        };
+        let seek = match &self.seek {
+            Seek::First => Seek::First,
+            Seek::After(key) => Seek::After(resolve(key)),
+            Seek::Before(key) => Seek::Before(resolve(key)),
+        };
+        Self {
+            seek,
+            ..self.clone()
+        }
     }
 
     /// This paging's page of `matches` (every match, any order), keyed by `key`: the rule the

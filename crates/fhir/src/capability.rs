@@ -193,7 +193,6 @@ pub fn capability_statement(base: &str) -> Value {
             "mode": "server",
             "documentation": RESULT_PARAMETERS,
             "security": {
-                "cors": true,
                 "description": "Send the access token of POST /api/auth/login/ as Authorization: Bearer <token>; the token's clinic and role decide what is visible, as on /api/.",
             },
             "resource": resources,

@@ -15,7 +15,7 @@ use healthcare_domain::doctor::{Doctor, DoctorFilter, DoctorId, DoctorSearch};
 use healthcare_domain::patient::{Patient, PatientId, PatientSearch};
 use healthcare_domain::record_search::{
     DEFAULT_PAGE, MAX_PAGE, SearchOrder, SearchPage, SearchPaging, Seek, SeekKey, SortField,
-    SortValue, TimeBound,
+    SortValue, TimeBound, fold,
 };
 use healthcare_web::blocking::run_blocking;
 use healthcare_web::client::{WebConfig, own_origin};
@@ -530,7 +530,14 @@ fn role_criteria(pairs: Pairs) -> Result<DoctorSearch, FhirError> {
     let mut search = DoctorSearch::default();
     for (name, value) in pairs {
         match split_modifier(&name) {
-            ("specialty", None | Some("text")) => filter.specialization = Some(value),
+            ("specialty", None | Some("text")) => {
+                if filter.specialization.is_some() || alternatives(&value).len() > 1 {
+                    return Err(FhirError::BadRequest(
+                        "specialty takes one value per search.".into(),
+                    ));
+                }
+                filter.specialization = Some(value);
+            }
             ("active", None) => {
                 filter.available = Some(match value.as_str() {
                     "true" => true,
@@ -693,6 +700,12 @@ async fn organization_search_reply(request: HttpRequest, caller: Caller, pairs: 
         Ok(all)
     })
     .await?;
+    let anchor = paging.name_anchor().and_then(|id| {
+        (clinics.iter())
+            .find(|clinic| clinic.id.0 == id)
+            .map(|clinic| fold(&clinic.name))
+    });
+    let paging = paging.anchored(anchor);
     let matches: Vec<_> = clinics
         .into_iter()
         .filter(|clinic| {

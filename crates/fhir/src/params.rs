@@ -3,7 +3,7 @@
 //! this server does not implement is a 400 naming it, never silently ignored: an ignored
 //! filter would hand a client more records than it asked for.
 
-use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
+use chrono::{DateTime, Datelike, Duration, NaiveDate, TimeZone, Utc};
 use healthcare_domain::Timestamp;
 use healthcare_domain::record_search::{
     MAX_PAGE, SearchOrder, SearchPaging, Seek, SeekKey, SortField, SortValue, TextMatch, TimeBound,
@@ -14,10 +14,30 @@ use crate::errors::FhirError;
 /// The parameters of one search, as `(name, value)` pairs in the order given.
 pub type Pairs = Vec<(String, String)>;
 
-/// Reads `application/x-www-form-urlencoded` text (a query string or a form body).
+/// Most parameters one search takes.
+const MAX_PARAMETERS: usize = 50;
+/// Most comma-separated alternatives one parameter takes.
+const MAX_ALTERNATIVES: usize = 100;
+
+/// Reads `application/x-www-form-urlencoded` text (a query string or a form body), at most
+/// [`MAX_PARAMETERS`] parameters of at most [`MAX_ALTERNATIVES`] alternatives each: beyond
+/// that a search is refused rather than turned into a statement no database takes.
 pub fn decode(encoded: &str) -> Result<Pairs, FhirError> {
-    serde_urlencoded::from_str(encoded)
-        .map_err(|_| FhirError::BadRequest("The search parameters cannot be decoded.".into()))
+    let pairs: Pairs = serde_urlencoded::from_str(encoded)
+        .map_err(|_| FhirError::BadRequest("The search parameters cannot be decoded.".into()))?;
+    if pairs.len() > MAX_PARAMETERS {
+        return Err(FhirError::BadRequest(format!(
+            "A search takes at most {MAX_PARAMETERS} parameters."
+        )));
+    }
+    if let Some((name, _)) =
+        (pairs.iter()).find(|(_, value)| value.matches(',').count() >= MAX_ALTERNATIVES)
+    {
+        return Err(FhirError::BadRequest(format!(
+            "{name} takes at most {MAX_ALTERNATIVES} comma-separated values."
+        )));
+    }
+    Ok(pairs)
 }
 
 /// A parameter's name and its modifier (`name:exact` → `("name", Some("exact"))`).
@@ -122,8 +142,12 @@ pub fn date_bounds(name: &str, value: &str) -> Result<Vec<TimeBound>, FhirError>
     })
 }
 
-/// The instants `[start, end)` a FHIR date, dateTime or instant stands for.
+/// The instants `[start, end)` a FHIR date, dateTime or instant stands for: years 1 to 9999
+/// (what both databases store), an end past 9999 being the last instant stored.
 fn date_range(date: &str) -> Option<(Timestamp, Timestamp)> {
+    if !date.is_ascii() {
+        return None;
+    }
     let day = |y: i32, m: u32, d: u32| {
         NaiveDate::from_ymd_opt(y, m, d)
             .and_then(|date| date.and_hms_opt(0, 0, 0))
@@ -132,10 +156,10 @@ fn date_range(date: &str) -> Option<(Timestamp, Timestamp)> {
     let number = |text: &str| text.parse::<u32>().ok();
     let digits =
         |text: &str, len: usize| text.len() == len && text.chars().all(|c| c.is_ascii_digit());
-    match date.len() {
+    let (start, end) = match date.len() {
         4 if digits(date, 4) => {
             let year = date.parse().ok()?;
-            Some((day(year, 1, 1)?, day(year + 1, 1, 1)?))
+            (day(year, 1, 1)?, day(year + 1, 1, 1)?)
         }
         7 if digits(&date[..4], 4) && &date[4..5] == "-" && digits(&date[5..], 2) => {
             let (year, month) = (date[..4].parse().ok()?, number(&date[5..])?);
@@ -145,29 +169,44 @@ fn date_range(date: &str) -> Option<(Timestamp, Timestamp)> {
             } else {
                 day(year, month + 1, 1)?
             };
-            Some((start, end))
+            (start, end)
         }
         10 => {
             let start = NaiveDate::parse_from_str(date, "%Y-%m-%d").ok()?;
             let start = Utc.from_utc_datetime(&start.and_hms_opt(0, 0, 0)?);
-            Some((start, start + Duration::days(1)))
+            (start, start + Duration::days(1))
         }
         _ => {
             let (time, precision) = if let Ok(at) = DateTime::parse_from_rfc3339(date) {
-                let precision = if date.contains('.') {
-                    Duration::microseconds(1)
-                } else {
-                    Duration::seconds(1)
-                };
-                (at.with_timezone(&Utc), precision)
+                (at.with_timezone(&Utc), fraction_precision(date))
             } else {
                 // hh:mm with a zone: a minute.
                 let with_seconds = insert_seconds(date)?;
                 let at = DateTime::parse_from_rfc3339(&with_seconds).ok()?;
                 (at.with_timezone(&Utc), Duration::minutes(1))
             };
-            Some((time, time + precision))
+            (time, time + precision)
         }
+    };
+    let last_stored = day(9999, 12, 31)? + Duration::days(1) - Duration::microseconds(1);
+    (start.year() >= 1 && start <= last_stored).then(|| (start, end.min(last_stored)))
+}
+
+/// The precision of an instant's seconds: a second, or as many decimals as it has (a
+/// `meta.lastUpdated`, in milliseconds, then stands for its whole millisecond).
+fn fraction_precision(instant: &str) -> Duration {
+    let Some((_, fraction)) = instant.split_once('.') else {
+        return Duration::seconds(1);
+    };
+    let decimals = fraction.chars().take_while(char::is_ascii_digit).count();
+    match decimals {
+        0 => Duration::seconds(1),
+        1 => Duration::milliseconds(100),
+        2 => Duration::milliseconds(10),
+        3 => Duration::milliseconds(1),
+        4 => Duration::microseconds(100),
+        5 => Duration::microseconds(10),
+        _ => Duration::microseconds(1),
     }
 }
 
@@ -190,7 +229,8 @@ pub fn encode_seek(seek: &Seek) -> Option<String> {
         SortValue::LastUpdated(at) => {
             format!("{direction}.t.{}.{}", key.id, at.timestamp_micros())
         }
-        SortValue::Name(name) => format!("{direction}.n.{}.{name}", key.id),
+        // A name never travels in a URL: the server looks the record's name up.
+        SortValue::Name(_) | SortValue::NameOf => format!("{direction}.n.{}", key.id),
     })
 }
 
@@ -203,9 +243,14 @@ fn decode_seek(value: &str, field: SortField) -> Option<Seek> {
     let value = match (kind, field, rest) {
         ("i", SortField::Id, None) => SortValue::Id,
         ("t", SortField::LastUpdated, Some(micros)) => {
-            SortValue::LastUpdated(DateTime::from_timestamp_micros(micros.parse().ok()?)?)
+            let at = DateTime::from_timestamp_micros(micros.parse().ok()?)?;
+            // What both databases store.
+            if !(1..=9999).contains(&at.year()) {
+                return None;
+            }
+            SortValue::LastUpdated(at)
         }
-        ("n", SortField::Name, Some(name)) => SortValue::Name(name.to_owned()),
+        ("n", SortField::Name, None) => SortValue::NameOf,
         _ => return None,
     };
     let key = SeekKey { value, id };
@@ -301,6 +346,14 @@ mod tests {
     }
 
     #[test]
+    fn searches_are_bounded() {
+        let many = vec!["name=x"; MAX_PARAMETERS + 1].join("&");
+        assert!(decode(&many).is_err());
+        assert!(decode(&format!("telecom={}", ",".repeat(MAX_ALTERNATIVES))).is_err());
+        assert!(decode(&format!("telecom={}", ",".repeat(MAX_ALTERNATIVES - 1))).is_ok());
+    }
+
+    #[test]
     fn alternatives_split_on_unescaped_commas() {
         assert_eq!(alternatives("a,b\\,c"), ["a", "b,c"]);
         assert_eq!(alternatives("x"), ["x"]);
@@ -332,12 +385,31 @@ mod tests {
             date_bounds("_lastUpdated", "le2026-12-06T10:00Z").expect("a minute"),
             [TimeBound::Before(utc("2026-12-06 10:01:00"))]
         );
+        assert_eq!(
+            date_bounds("_lastUpdated", "eq2026-12-06T10:00:00.123Z").expect("milliseconds"),
+            [
+                TimeBound::NotBefore(utc("2026-12-06 10:00:00") + Duration::milliseconds(123)),
+                TimeBound::Before(utc("2026-12-06 10:00:00") + Duration::milliseconds(124))
+            ],
+            "a meta.lastUpdated stands for its whole millisecond"
+        );
+        assert_eq!(
+            date_bounds("_lastUpdated", "le9999").expect("the last year"),
+            [TimeBound::Before(
+                utc("9999-12-31 23:59:59") + Duration::microseconds(999_999)
+            )],
+            "clamped to the last instant stored"
+        );
         for bad in [
             "2026-13-01",
             "ne2026",
             "yesterday",
             "2026-12-06T10",
             "sa2026",
+            "123\u{e9}-1",
+            "2026-12-06T10:0\u{e9}Z",
+            "0000",
+            "-2026",
         ] {
             assert!(date_bounds("_lastUpdated", bad).is_err(), "{bad}");
         }
@@ -366,9 +438,22 @@ mod tests {
             id: 7,
         });
         let link = encode_seek(&seek).expect("a page");
+        assert_eq!(link, "a.n.7", "no name in a URL");
         let (read, _) =
             read_paging_default(pairs(&[("_sort", "name"), ("_page", &link)])).expect("valid");
-        assert_eq!(read.seek, seek, "a name with dots survives");
+        assert_eq!(
+            read.seek,
+            Seek::After(SeekKey {
+                value: SortValue::NameOf,
+                id: 7
+            }),
+            "the server looks the name up"
+        );
+        let far = format!("a.t.1.{}", i64::MIN);
+        assert!(
+            read_paging_default(pairs(&[("_sort", "_lastUpdated"), ("_page", &far)])).is_err(),
+            "a time no database stores"
+        );
         assert!(
             read_paging_default(pairs(&[("_page", &link)])).is_err(),
             "minted for another order"

@@ -418,7 +418,12 @@ impl AuditRepository for DieselAuditRepository {
             .offset(page.offset())
             .load::<AuditRow>(&mut *connection)
             .map_err(from_diesel)?;
-        let total: i64 = matching(filter)
+        // Every match counts, wherever the page starts.
+        let everywhere = AuditFilter {
+            older_than: None,
+            ..filter.clone()
+        };
+        let total: i64 = matching(&everywhere)
             .count()
             .get_result(&mut *connection)
             .map_err(from_diesel)?;

@@ -75,10 +75,11 @@ fn searched_doctors(search: &DoctorSearch) -> Doctors {
         query = query.filter(name_criterion!(doctors, alternatives));
     }
     if let Some(values) = &search.telecoms {
+        let values: Vec<String> = values.iter().filter(|v| !v.is_empty()).cloned().collect();
         query = query.filter(
             doctors::phone
                 .eq_any(values.clone())
-                .or(doctors::email.eq_any(values.clone())),
+                .or(doctors::email.eq_any(values)),
         );
     }
     query
@@ -203,13 +204,25 @@ impl DoctorRepository for DieselDoctorRepository {
         paging: &SearchPaging,
     ) -> Result<SearchPage<Doctor>, RepoError> {
         let mut connection = checkout(&self.pool)?;
+        let paging = &match paging.name_anchor() {
+            Some(anchor) => paging.anchored(
+                doctors::table
+                    .find(anchor)
+                    .select(doctors::name_folded)
+                    .first::<Option<String>>(&mut *connection)
+                    .optional()
+                    .map_err(from_diesel)?
+                    .flatten(),
+            ),
+            None => paging.clone(),
+        };
         let rows = if paging.count == 0 {
             Vec::new()
         } else {
             seek_in_order!(
                 searched_doctors(search),
                 doctors,
-                lower(doctors::name),
+                doctors::name_folded,
                 paging
             )
             .load::<DoctorRow>(&mut *connection)

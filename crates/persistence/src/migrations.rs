@@ -25,6 +25,12 @@ pub fn run_pending(pool: &DbPool) -> Result<Vec<String>, RepoError> {
     Ok(applied)
 }
 
+/// Folds again every name whose folded form is missing or stale (renamed by a previous
+/// release during a rolling upgrade); returns how many rows changed. Reads every name.
+pub fn refold_names(pool: &DbPool) -> Result<u64, RepoError> {
+    crate::folded_names::refold_stale(pool)
+}
+
 fn apply_pending(pool: &DbPool) -> Result<Vec<String>, RepoError> {
     let mut connection = checkout(pool)?;
     match &mut *connection {

@@ -304,13 +304,25 @@ impl PatientRepository for DieselPatientRepository {
         paging: &SearchPaging,
     ) -> Result<SearchPage<Patient>, RepoError> {
         let mut connection = checkout(&self.pool)?;
+        let paging = &match paging.name_anchor() {
+            Some(anchor) => paging.anchored(
+                patients::table
+                    .find(anchor)
+                    .select(patients::name_folded)
+                    .first::<Option<String>>(&mut *connection)
+                    .optional()
+                    .map_err(from_diesel)?
+                    .flatten(),
+            ),
+            None => paging.clone(),
+        };
         let rows = if paging.count == 0 {
             Vec::new()
         } else {
             seek_in_order!(
                 searched_patients(search),
                 patients,
-                patients::name_lower,
+                patients::name_folded,
                 paging
             )
             .load::<PatientRow>(&mut *connection)

@@ -106,8 +106,8 @@ macro_rules! name_criterion {
 }
 pub(crate) use name_criterion;
 
-/// Orders `query` by the paging's sort field (`$name` is the table's lower-cased name
-/// expression) then id, in the direction of reading, keeps the rows beyond the seek key, and
+/// Orders `query` by the paging's sort field (`$name` is the table's folded name column)
+/// then id, in the direction of reading, keeps the rows beyond the seek key, and
 /// limits it to one more row than the page.
 macro_rules! seek_in_order {
     ($query:expr, $table:ident, $name:expr, $paging:expr) => {{
@@ -158,6 +158,11 @@ macro_rules! seek_in_order {
                         .lt(name.clone())
                         .or($name.eq(name.clone()).and($table::id.lt(id))),
                 ),
+                // Resolved by the repository before the query is built; were it not, an
+                // empty page is safer than the first page again (a client would loop).
+                (SortValue::NameOf, _) => {
+                    query.filter(diesel::dsl::not(true.into_sql::<diesel::sql_types::Bool>()))
+                }
             };
         }
         query.limit(i64::try_from(paging.count.saturating_add(1)).unwrap_or(i64::MAX))

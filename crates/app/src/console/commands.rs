@@ -13,15 +13,16 @@ pub fn run(
     match command {
         Command::Migrate => {
             let applied = migrations::run_pending(&pool).map_err(|e| failure(e.to_string()))?;
-            if applied.is_empty() {
-                Ok("No pending migrations.".to_owned())
-            } else {
-                Ok(applied
-                    .iter()
-                    .map(|v| format!("Applied {v}"))
-                    .collect::<Vec<_>>()
-                    .join("\n"))
+            // Names a previous release changed during a rolling upgrade, folded again.
+            let refolded = migrations::refold_names(&pool).map_err(|e| failure(e.to_string()))?;
+            let mut report: Vec<String> = applied.iter().map(|v| format!("Applied {v}")).collect();
+            if report.is_empty() {
+                report.push("No pending migrations.".to_owned());
             }
+            if refolded > 0 {
+                report.push(format!("Folded {refolded} names for search again."));
+            }
+            Ok(report.join("\n"))
         }
         Command::Check => check(settings, &pool),
         Command::Createsuperuser { email, name } => {

@@ -451,6 +451,21 @@ async fn count_is_clamped_and_paging_visits_every_match_once_while_records_are_a
         created.extend(unique);
     }
 
+    // With nothing added meanwhile, _total=accurate is the number of entries a walk visits.
+    let mut path = "Patient?name=paged&_count=30&_total=accurate".to_owned();
+    let (mut visited, mut totals) = (0, BTreeSet::new());
+    loop {
+        let page = app.fhir(&path, None, token).await;
+        totals.insert(page.body["total"].as_u64().expect("a total"));
+        visited += ids_in(&page.body).len() as u64;
+        let Some(next) = link(&page.body, "next") else {
+            break;
+        };
+        path = relative(next).to_owned();
+    }
+    assert_eq!(totals.len(), 1, "one total on every page: {totals:?}");
+    assert_eq!(totals.first(), Some(&visited));
+
     // previous walks back over the same pages.
     let first = app
         .fhir("Patient?name=paged&_count=4&_sort=name", None, token)
@@ -630,6 +645,31 @@ async fn practitioners_and_their_roles(app: TestApp) {
         ids_in(&search("PractitionerRole?active=false").await.body),
         Vec::<i64>::new()
     );
+
+    // Paging by name visits every doctor once, non-ASCII capitals included.
+    for name in ["Dr. İpek", "Dr. Ipek", "Dr. Émile", "Dr. Éva", "DR. ÉMILE"] {
+        app.create_doctor(&ann, name, "Surgery").await;
+    }
+    for sort in ["name", "-name"] {
+        let mut path = format!("Practitioner?_count=1&_sort={sort}");
+        let mut visited = Vec::new();
+        loop {
+            let page = app.fhir(&path, None, token).await;
+            assert_eq!(page.status, 200, "{}", page.body);
+            visited.extend(ids_in(&page.body));
+            let Some(next) = link(&page.body, "next") else {
+                break;
+            };
+            assert!(
+                !next.contains("mile") && !next.contains("pek"),
+                "no name in a link: {next}"
+            );
+            path = relative(next).to_owned();
+            assert!(visited.len() <= 7, "{sort}: {visited:?}");
+        }
+        let unique: BTreeSet<i64> = visited.iter().copied().collect();
+        assert_eq!((visited.len(), unique.len()), (7, 7), "{sort}: {visited:?}");
+    }
 
     let removed = app
         .request(

@@ -491,6 +491,24 @@ async fn fhir_answers_like_missing_ids(
                 }
             }
         }
+        // Unnarrowed, the search is the member's whole view: nothing of Alpha's in it, and
+        // a patient total that is Bravo's own (kept totals answer it).
+        for (role, member) in &bravo.members {
+            let mut reply = app.fhir(kind, None, Some(&member.access)).await;
+            if kind == "Patient" && *role == "admin" {
+                assert_eq!(reply.body["total"], bravo.patients.len(), "{}", reply.body);
+            }
+            if reply.status == 200
+                && let Some(bundle) = reply.body.as_object_mut()
+            {
+                bundle.remove("link");
+            }
+            tally.scan(
+                format!("GET /fhir/R4/{kind} as {role}"),
+                alpha.tag,
+                (reply.status, reply.body.to_string()),
+            );
+        }
         let alpha_values = [
             alpha.patients[0].to_string(),
             format!("Patient/{}", alpha.patients[0]),

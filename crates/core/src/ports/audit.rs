@@ -35,7 +35,8 @@ pub struct AuditFilter {
     /// Rows of any of these actions.
     pub any_action: Option<Vec<AuditAction>>,
     /// Rows after this `(at, id)` in the trail's order, newest first (a page that continues
-    /// from there stays the same while rows are added).
+    /// from there stays the same while rows are added); a list's total still counts every
+    /// match.
     pub older_than: Option<(Timestamp, i64)>,
 }
 

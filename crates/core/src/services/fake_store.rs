@@ -286,6 +286,11 @@ impl PatientRepository for FakeStore {
             })
             .cloned()
             .collect();
+        let anchor = paging
+            .name_anchor()
+            .and_then(|id| state.patient(PatientId(id)))
+            .map(|p| healthcare_domain::record_search::fold(p.details.name.as_str()));
+        let paging = paging.anchored(anchor);
         Ok(paging.page_in_memory(matches, |p| {
             paging.key_of(p.id.0, p.updated_at, p.details.name.as_str())
         }))
@@ -465,6 +470,11 @@ impl DoctorRepository for FakeStore {
             .filter(|d| d.archived_at.is_none() && search.matches(d))
             .cloned()
             .collect();
+        let anchor = paging
+            .name_anchor()
+            .and_then(|id| state.doctor(DoctorId(id)))
+            .map(|d| healthcare_domain::record_search::fold(d.details.name.as_str()));
+        let paging = paging.anchored(anchor);
         Ok(paging.page_in_memory(matches, |d| {
             paging.key_of(d.id.0, d.updated_at, d.details.name.as_str())
         }))

@@ -111,7 +111,9 @@ fn another_clinics_patient_and_its_versions_are_not_found_even_when_deleted() {
         service.patient_history(&owner, PatientId(1), None, 10),
         not_found.clone().map(|_: Patient| Vec::new())
     );
-    for row in trail.take() {
+    let rows = trail.take();
+    assert_eq!(rows.len(), 3, "one row per attempt: {rows:?}");
+    for row in rows {
         assert_eq!(row.outcome, AuditOutcome::Denied);
     }
     let (service, _, _) = patient_desk(&[patient(STRANGER, true)]);

@@ -8,7 +8,7 @@ use diesel::connection::SimpleConnection;
 use healthcare_domain::doctor::DoctorSearch;
 use healthcare_domain::patient::{Gender, PatientSearch};
 use healthcare_domain::record_search::{
-    SearchOrder, SearchPaging, Seek, SortField, TextMatch, TimeBound,
+    SearchOrder, SearchPaging, Seek, SeekKey, SortField, SortValue, TextMatch, TimeBound,
 };
 use healthcare_persistence::connection::checkout;
 
@@ -422,6 +422,20 @@ fn paging_backwards_returns_the_same_pages(pool: &DbPool) {
         seek = Seek::After(this.key_of(last.id.0, last.updated_at, last.details.name.as_str()));
     }
     assert_eq!(pages.len(), 3);
+    // A page link carries only the anchor's id (`NameOf`): the store looks its name up.
+    let by_id = |seek: fn(SeekKey) -> Seek, anchor: &healthcare_domain::patient::Patient| {
+        let key = SeekKey {
+            value: SortValue::NameOf,
+            id: anchor.id.0,
+        };
+        r.patients
+            .search(&search, &paging(SortField::Name, false, seek(key), 3))
+            .expect("a page")
+    };
+    let second = by_id(Seek::After, pages[0].items.last().expect("a record"));
+    assert_eq!(second.items, pages[1].items);
+    let first = by_id(Seek::Before, &pages[1].items[0]);
+    assert_eq!(first.items, pages[0].items);
     assert!(!pages[0].has_previous && pages[1].has_previous && pages[2].has_previous);
     for window in pages.windows(2) {
         let first = &window[1].items[0];
@@ -499,6 +513,22 @@ fn the_previous_releases_records_get_folded_names_and_a_history(url: &str) {
         (r.patients.version(id, 1).expect("read")).map(|p| p.details.name.as_str().to_owned()),
         Some("José Álvarez".to_owned())
     );
+    // A rename by the previous release, still running during a rolling upgrade, leaves the
+    // folded name stale until `healthcare-admin migrate` folds it again.
+    let mut connection = checkout(&pool).expect("a connection");
+    connection
+        .batch_execute(
+            "UPDATE patients SET name = 'Zoé Zapata', name_lower = 'zoé zapata' WHERE id = 1002",
+        )
+        .expect("renamed the old way");
+    drop(connection);
+    assert_eq!(found(&r, &prefix("zapata")), Vec::<i64>::new(), "stale");
+    assert_eq!(found(&r, &prefix("bronte")), [1002], "stale");
+    assert_eq!(migrations::refold_names(&pool).expect("refolded"), 1);
+    assert_eq!(found(&r, &prefix("zapata")), [1002]);
+    assert_eq!(found(&r, &prefix("bronte")), Vec::<i64>::new());
+    assert_eq!(migrations::refold_names(&pool).expect("nothing left"), 0);
+
     let doctor = DoctorId(51);
     r.doctors
         .update(
