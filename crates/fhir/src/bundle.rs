@@ -133,6 +133,23 @@ pub struct Version {
     pub resource: Value,
 }
 
+impl Version {
+    /// A record's version as it was stored (`archived_at`: set on a version that deleted it).
+    pub fn of(
+        version: i64,
+        stored_at: healthcare_domain::Timestamp,
+        archived_at: Option<healthcare_domain::Timestamp>,
+        resource: Value,
+    ) -> Self {
+        Self {
+            version,
+            stored_at,
+            deleted: archived_at.is_some(),
+            resource,
+        }
+    }
+}
+
 /// A `history` Bundle of one record (`reference`: `Type/id`), newest first; `next` continues
 /// below the last version shown.
 pub fn history(base: &str, reference: &str, versions: Vec<Version>, next: Option<String>) -> Value {

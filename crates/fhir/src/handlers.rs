@@ -266,11 +266,9 @@ async fn patient_history(request: HttpRequest, FhirCaller(caller): FhirCaller) -
     let base = base_of(&request);
     let versions = versions
         .iter()
-        .map(|p| Version {
-            version: p.version,
-            stored_at: p.updated_at,
-            deleted: p.archived_at.is_some(),
-            resource: patient_value(&base, p),
+        .map(|p| {
+            let resource = patient_value(&base, p);
+            Version::of(p.version, p.updated_at, p.archived_at, resource)
         })
         .collect();
     Ok(history_reply(
@@ -421,11 +419,13 @@ async fn practitioner_history(request: HttpRequest, FhirCaller(caller): FhirCall
     let base = base_of(&request);
     let versions = versions
         .iter()
-        .map(|d| Version {
-            version: d.version,
-            stored_at: d.updated_at,
-            deleted: d.archived_at.is_some(),
-            resource: practitioner(&base, d),
+        .map(|d| {
+            Version::of(
+                d.version,
+                d.updated_at,
+                d.archived_at,
+                practitioner(&base, d),
+            )
         })
         .collect();
     Ok(history_reply(

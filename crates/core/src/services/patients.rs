@@ -162,13 +162,7 @@ impl PatientService {
                     return Ok(PageOf::empty());
                 };
                 let page = self.ports.patients.list(&filter, page)?;
-                let others: Vec<PatientId> = page
-                    .items
-                    .iter()
-                    .filter(|patient| caller.actor.care_tie_to_look_up(patient).is_some())
-                    .map(|patient| patient.id)
-                    .collect();
-                mark_list(self.ports.patients.as_ref(), caller, event, &others, now)?;
+                self.mark_listed(caller, event, &page.items, now)?;
                 Ok(page.map(|patient| shown_to(caller, patient)))
             })
     }
@@ -358,13 +352,7 @@ impl PatientService {
                 };
                 let search = PatientSearch { visible, ..search };
                 let page = self.ports.patients.search(&search, paging)?;
-                let others: Vec<PatientId> = page
-                    .items
-                    .iter()
-                    .filter(|patient| caller.actor.care_tie_to_look_up(patient).is_some())
-                    .map(|patient| patient.id)
-                    .collect();
-                mark_list(self.ports.patients.as_ref(), caller, event, &others, now)?;
+                self.mark_listed(caller, event, &page.items, now)?;
                 Ok(page.map(|patient| shown_to(caller, patient)))
             })
     }
@@ -468,6 +456,23 @@ impl PatientService {
             Resource::Patient,
         )?;
         Ok((patient, tie))
+    }
+
+    /// Marks a list's row when a break-glass grant let it show any of `listed`: only those
+    /// the caller's care tie decides about are asked of the store.
+    fn mark_listed(
+        &self,
+        caller: &Caller,
+        event: &mut ScopedRow,
+        listed: &[Patient],
+        now: healthcare_domain::Timestamp,
+    ) -> Result<(), ServiceError> {
+        let others: Vec<PatientId> = listed
+            .iter()
+            .filter(|patient| caller.actor.care_tie_to_look_up(patient).is_some())
+            .map(|patient| patient.id)
+            .collect();
+        mark_list(self.ports.patients.as_ref(), caller, event, &others, now)
     }
 
     fn trail(&self) -> &dyn AuditTrail {
