@@ -22,6 +22,9 @@ pub enum FhirError {
     /// A search parameter, modifier, value or path id the server does not accept.
     #[error("{0}")]
     BadRequest(String),
+    /// A `_search` form body over the configured limit.
+    #[error("form body too large")]
+    BodyTooLarge,
     /// No interaction of this server matches the path.
     #[error("no such route")]
     UnknownRoute,
@@ -111,6 +114,11 @@ impl FhirError {
                 "Authentication credentials were not provided.".into(),
             ),
             Self::BadRequest(message) => (StatusCode::BAD_REQUEST, "invalid", message.clone()),
+            Self::BodyTooLarge => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "too-costly",
+                "The form body is larger than this server accepts.".into(),
+            ),
             Self::UnknownRoute => (
                 StatusCode::NOT_FOUND,
                 "not-supported",

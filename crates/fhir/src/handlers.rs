@@ -28,8 +28,8 @@ use crate::caller::FhirCaller;
 use crate::capability::capability_statement;
 use crate::errors::FhirError;
 use crate::params::{
-    Pairs, alternatives, bad_modifier, date_bounds, decode, ids, read_paging, split_modifier,
-    text_matches, token_values, unknown_parameter,
+    Pairs, SearchParameters, alternatives, bad_modifier, date_bounds, decode, ids, read_paging,
+    split_modifier, text_matches, token_values, unknown_parameter,
 };
 use crate::resources::{
     action_code, audit_event, care_team, gender_of, organization, patient, patient_value,
@@ -56,7 +56,7 @@ pub fn configure_fhir(config: &mut web::ServiceConfig) {
             )
             .service(
                 web::resource("/Patient/_search")
-                    .post(search_patients_posted)
+                    .post(search_patients)
                     .default_service(read_only()),
             )
             .service(
@@ -81,7 +81,7 @@ pub fn configure_fhir(config: &mut web::ServiceConfig) {
             )
             .service(
                 web::resource("/Practitioner/_search")
-                    .post(search_practitioners_posted)
+                    .post(search_practitioners)
                     .default_service(read_only()),
             )
             .service(
@@ -106,7 +106,7 @@ pub fn configure_fhir(config: &mut web::ServiceConfig) {
             )
             .service(
                 web::resource("/PractitionerRole/_search")
-                    .post(search_roles_posted)
+                    .post(search_roles)
                     .default_service(read_only()),
             )
             .service(
@@ -121,7 +121,7 @@ pub fn configure_fhir(config: &mut web::ServiceConfig) {
             )
             .service(
                 web::resource("/CareTeam/_search")
-                    .post(search_care_teams_posted)
+                    .post(search_care_teams)
                     .default_service(read_only()),
             )
             .service(
@@ -136,7 +136,7 @@ pub fn configure_fhir(config: &mut web::ServiceConfig) {
             )
             .service(
                 web::resource("/Organization/_search")
-                    .post(search_organizations_posted)
+                    .post(search_organizations)
                     .default_service(read_only()),
             )
             .service(
@@ -151,7 +151,7 @@ pub fn configure_fhir(config: &mut web::ServiceConfig) {
             )
             .service(
                 web::resource("/AuditEvent/_search")
-                    .post(search_audit_events_posted)
+                    .post(search_audit_events)
                     .default_service(read_only()),
             )
             .service(
@@ -279,21 +279,11 @@ async fn patient_history(request: HttpRequest, FhirCaller(caller): FhirCaller) -
     ))
 }
 
-async fn search_patients(request: HttpRequest, FhirCaller(caller): FhirCaller) -> Reply {
-    let pairs = decode(request.query_string())?;
-    patient_search_reply(request, caller, pairs).await
-}
-
-async fn search_patients_posted(
+async fn search_patients(
     request: HttpRequest,
     FhirCaller(caller): FhirCaller,
-    body: web::Bytes,
+    SearchParameters(pairs): SearchParameters,
 ) -> Reply {
-    let pairs = posted_pairs(&request, &body)?;
-    patient_search_reply(request, caller, pairs).await
-}
-
-async fn patient_search_reply(request: HttpRequest, caller: Caller, pairs: Pairs) -> Reply {
     let link_pairs = link_parameters(&pairs);
     let (paging, rest) = read_paging(pairs, SearchOrder::default())?;
     let search = patient_criteria(rest)?;
@@ -436,31 +426,19 @@ async fn practitioner_history(request: HttpRequest, FhirCaller(caller): FhirCall
     ))
 }
 
-async fn search_practitioners(request: HttpRequest, FhirCaller(caller): FhirCaller) -> Reply {
-    let pairs = decode(request.query_string())?;
+async fn search_practitioners(
+    request: HttpRequest,
+    FhirCaller(caller): FhirCaller,
+    SearchParameters(pairs): SearchParameters,
+) -> Reply {
     doctor_search_reply(request, caller, pairs, "Practitioner").await
 }
 
-async fn search_practitioners_posted(
+async fn search_roles(
     request: HttpRequest,
     FhirCaller(caller): FhirCaller,
-    body: web::Bytes,
+    SearchParameters(pairs): SearchParameters,
 ) -> Reply {
-    let pairs = posted_pairs(&request, &body)?;
-    doctor_search_reply(request, caller, pairs, "Practitioner").await
-}
-
-async fn search_roles(request: HttpRequest, FhirCaller(caller): FhirCaller) -> Reply {
-    let pairs = decode(request.query_string())?;
-    doctor_search_reply(request, caller, pairs, "PractitionerRole").await
-}
-
-async fn search_roles_posted(
-    request: HttpRequest,
-    FhirCaller(caller): FhirCaller,
-    body: web::Bytes,
-) -> Reply {
-    let pairs = posted_pairs(&request, &body)?;
     doctor_search_reply(request, caller, pairs, "PractitionerRole").await
 }
 
@@ -583,21 +561,11 @@ async fn read_care_team(request: HttpRequest, FhirCaller(caller): FhirCaller) ->
     Ok(fhir_json(&care_team_of(&base_of(&request), &team)))
 }
 
-async fn search_care_teams(request: HttpRequest, FhirCaller(caller): FhirCaller) -> Reply {
-    let pairs = decode(request.query_string())?;
-    care_team_search_reply(request, caller, pairs).await
-}
-
-async fn search_care_teams_posted(
+async fn search_care_teams(
     request: HttpRequest,
     FhirCaller(caller): FhirCaller,
-    body: web::Bytes,
+    SearchParameters(pairs): SearchParameters,
 ) -> Reply {
-    let pairs = posted_pairs(&request, &body)?;
-    care_team_search_reply(request, caller, pairs).await
-}
-
-async fn care_team_search_reply(request: HttpRequest, caller: Caller, pairs: Pairs) -> Reply {
     let link_pairs = link_parameters(&pairs);
     let (paging, rest) = read_paging(pairs, SearchOrder::default())?;
     if paging.order.field == SortField::Name {
@@ -650,23 +618,13 @@ async fn read_organization(request: HttpRequest, FhirCaller(caller): FhirCaller)
     Ok(fhir_json(&organization(&membership.clinic)))
 }
 
-async fn search_organizations(request: HttpRequest, FhirCaller(caller): FhirCaller) -> Reply {
-    let pairs = decode(request.query_string())?;
-    organization_search_reply(request, caller, pairs).await
-}
-
-async fn search_organizations_posted(
-    request: HttpRequest,
-    FhirCaller(caller): FhirCaller,
-    body: web::Bytes,
-) -> Reply {
-    let pairs = posted_pairs(&request, &body)?;
-    organization_search_reply(request, caller, pairs).await
-}
-
 /// The caller's clinics (a member sees no other), matched and paged in memory: an account
 /// belongs to few clinics.
-async fn organization_search_reply(request: HttpRequest, caller: Caller, pairs: Pairs) -> Reply {
+async fn search_organizations(
+    request: HttpRequest,
+    FhirCaller(caller): FhirCaller,
+    SearchParameters(pairs): SearchParameters,
+) -> Reply {
     let link_pairs = link_parameters(&pairs);
     let (paging, rest) = read_paging(pairs, SearchOrder::default())?;
     if paging.order.field == SortField::LastUpdated {
@@ -771,23 +729,13 @@ fn clinic_trail(
         .clinic_audit(caller, clinic, Ok(filter), Page { number: 1, size })
 }
 
-async fn search_audit_events(request: HttpRequest, FhirCaller(caller): FhirCaller) -> Reply {
-    let pairs = decode(request.query_string())?;
-    audit_search_reply(request, caller, pairs).await
-}
-
-async fn search_audit_events_posted(
-    request: HttpRequest,
-    FhirCaller(caller): FhirCaller,
-    body: web::Bytes,
-) -> Reply {
-    let pairs = posted_pairs(&request, &body)?;
-    audit_search_reply(request, caller, pairs).await
-}
-
 /// Newest first, always: each page continues after the last row of the one before, so rows
 /// written meanwhile (newer) never shift it.
-async fn audit_search_reply(request: HttpRequest, caller: Caller, pairs: Pairs) -> Reply {
+async fn search_audit_events(
+    request: HttpRequest,
+    FhirCaller(caller): FhirCaller,
+    SearchParameters(pairs): SearchParameters,
+) -> Reply {
     let newest_first = SearchOrder {
         field: SortField::LastUpdated,
         descending: true,
@@ -913,25 +861,6 @@ fn narrow_time(filter: &mut AuditFilter, bound: TimeBound) {
 }
 
 // --- Shared -----------------------------------------------------------------------------
-
-/// The parameters of a `_search` POST: the form body's and the query string's.
-fn posted_pairs(request: &HttpRequest, body: &[u8]) -> Result<Pairs, FhirError> {
-    let form = request
-        .headers()
-        .get(CONTENT_TYPE)
-        .and_then(|value| value.to_str().ok())
-        .is_some_and(|value| value.starts_with("application/x-www-form-urlencoded"));
-    if !form && !body.is_empty() {
-        return Err(FhirError::BadRequest(
-            "POST _search takes an application/x-www-form-urlencoded body.".into(),
-        ));
-    }
-    let body = std::str::from_utf8(body)
-        .map_err(|_| FhirError::BadRequest("The form body is not UTF-8.".into()))?;
-    let mut pairs = decode(request.query_string())?;
-    pairs.extend(decode(body)?);
-    Ok(pairs)
-}
 
 /// The parameters a page's links repeat: all but `_page` (each link sets its own).
 fn link_parameters(pairs: &Pairs) -> Pairs {

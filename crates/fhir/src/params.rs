@@ -3,6 +3,12 @@
 //! this server does not implement is a 400 naming it, never silently ignored: an ignored
 //! filter would hand a client more records than it asked for.
 
+use std::future::Future;
+use std::pin::Pin;
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::CONTENT_TYPE;
+use actix_web::{FromRequest, HttpRequest, dev::Payload, web};
 use chrono::{DateTime, Datelike, Duration, NaiveDate, TimeZone, Utc};
 use healthcare_domain::Timestamp;
 use healthcare_domain::record_search::{
@@ -38,6 +44,42 @@ pub fn decode(encoded: &str) -> Result<Pairs, FhirError> {
         )));
     }
     Ok(pairs)
+}
+
+/// A search's parameters: the query string's, and on `POST [type]/_search` those of its
+/// `application/x-www-form-urlencoded` body too.
+pub struct SearchParameters(pub Pairs);
+
+impl FromRequest for SearchParameters {
+    type Error = FhirError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, FhirError>>>>;
+
+    fn from_request(request: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let body = web::Bytes::from_request(request, payload);
+        let request = request.clone();
+        Box::pin(async move {
+            let body = body.await.map_err(|error| {
+                if error.as_response_error().status_code() == StatusCode::PAYLOAD_TOO_LARGE {
+                    FhirError::BodyTooLarge
+                } else {
+                    FhirError::BadRequest("The form body could not be read.".into())
+                }
+            })?;
+            let form = (request.headers().get(CONTENT_TYPE))
+                .and_then(|value| value.to_str().ok())
+                .is_some_and(|value| value.starts_with("application/x-www-form-urlencoded"));
+            if !form && !body.is_empty() {
+                return Err(FhirError::BadRequest(
+                    "POST _search takes an application/x-www-form-urlencoded body.".into(),
+                ));
+            }
+            let body = std::str::from_utf8(&body)
+                .map_err(|_| FhirError::BadRequest("The form body is not UTF-8.".into()))?;
+            let mut pairs = decode(request.query_string())?;
+            pairs.extend(decode(body)?);
+            Ok(Self(pairs))
+        })
+    }
 }
 
 /// A parameter's name and its modifier (`name:exact` → `("name", Some("exact"))`).

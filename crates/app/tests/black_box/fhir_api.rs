@@ -352,6 +352,32 @@ async fn name_searches_fold_accents_and_honour_exact_and_contains(app: TestApp) 
         found(app.fhir("Patient?_lastUpdated=lt2000", None, token).await),
         Vec::<i64>::new()
     );
+    let as_json = app
+        .send(
+            app.client
+                .post(format!("{}/fhir/R4/Patient/_search", app.address))
+                .bearer_auth(&ann.access)
+                .header("content-type", "application/json")
+                .body(r#"{"name": "jose"}"#),
+        )
+        .await;
+    assert_eq!(
+        as_json.status, 400,
+        "a _search body is a form: {}",
+        as_json.body
+    );
+    assert_eq!(issue_code(&as_json), "invalid");
+    let huge = app
+        .send(
+            app.client
+                .post(format!("{}/fhir/R4/Patient/_search", app.address))
+                .bearer_auth(&ann.access)
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(format!("name={}", "j".repeat(200 * 1024))),
+        )
+        .await;
+    assert_eq!(huge.status, 413, "{}", huge.body);
+    assert_eq!(issue_code(&huge), "too-costly");
     for bad in [
         "Patient?nickname=x",
         "Patient?name:missing=true",
