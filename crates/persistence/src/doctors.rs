@@ -14,7 +14,7 @@ use crate::connection::{DbConnection, DbPool, checkout, write_transaction};
 use crate::doctor_rows::{DoctorRow, with_count};
 use crate::errors::from_diesel;
 use crate::kept_totals::KeptTotals;
-use crate::record_search::{into_page, name_criterion, seek_in_order};
+use crate::record_search::{into_page, name_criterion, resolve_anchor, seek_in_order};
 use crate::schema::{doctor_totals, doctor_versions, doctors};
 use crate::search::{LIKE_ESCAPE, contains_pattern, lower};
 use crate::time::to_db;
@@ -204,18 +204,13 @@ impl DoctorRepository for DieselDoctorRepository {
         paging: &SearchPaging,
     ) -> Result<SearchPage<Doctor>, RepoError> {
         let mut connection = checkout(&self.pool)?;
-        let paging = &match paging.name_anchor() {
-            Some(anchor) => paging.anchored(
-                doctors::table
-                    .find(anchor)
-                    .select(doctors::name_folded)
-                    .first::<Option<String>>(&mut *connection)
-                    .optional()
-                    .map_err(from_diesel)?
-                    .flatten(),
-            ),
-            None => paging.clone(),
-        };
+        let paging = &resolve_anchor(paging, |anchor| {
+            doctors::table
+                .find(anchor)
+                .select(doctors::name_folded)
+                .first::<Option<String>>(&mut *connection)
+                .optional()
+        })?;
         let rows = if paging.count == 0 {
             Vec::new()
         } else {

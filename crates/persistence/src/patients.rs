@@ -23,7 +23,7 @@ use crate::connection::{DbConnection, DbPool, checkout, write_transaction};
 use crate::errors::{corrupt_row, from_diesel};
 use crate::kept_totals::KeptTotals;
 use crate::one_round_trip::{InsertWithAudit, ReservedPatientIds};
-use crate::record_search::{into_page, name_criterion, seek_in_order};
+use crate::record_search::{into_page, name_criterion, resolve_anchor, seek_in_order};
 use crate::schema::{audit_events, clinic_patient_totals, patient_versions, patients};
 use crate::search::{LIKE_ESCAPE, contains_pattern};
 use crate::time::{from_db, opt_from_db, to_db};
@@ -304,18 +304,13 @@ impl PatientRepository for DieselPatientRepository {
         paging: &SearchPaging,
     ) -> Result<SearchPage<Patient>, RepoError> {
         let mut connection = checkout(&self.pool)?;
-        let paging = &match paging.name_anchor() {
-            Some(anchor) => paging.anchored(
-                patients::table
-                    .find(anchor)
-                    .select(patients::name_folded)
-                    .first::<Option<String>>(&mut *connection)
-                    .optional()
-                    .map_err(from_diesel)?
-                    .flatten(),
-            ),
-            None => paging.clone(),
-        };
+        let paging = &resolve_anchor(paging, |anchor| {
+            patients::table
+                .find(anchor)
+                .select(patients::name_folded)
+                .first::<Option<String>>(&mut *connection)
+                .optional()
+        })?;
         let rows = if paging.count == 0 {
             Vec::new()
         } else {

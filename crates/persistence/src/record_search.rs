@@ -30,6 +30,22 @@ pub(crate) fn contains_pattern(text: &str) -> String {
     format!("%{}%", folded_like(text))
 }
 
+/// `paging` with the folded name of its anchor filled in, when its position names a record
+/// by id only ([`SearchPaging::name_anchor`]); `folded_name_of` reads a record's.
+pub(crate) fn resolve_anchor(
+    paging: &SearchPaging,
+    folded_name_of: impl FnOnce(i64) -> Result<Option<Option<String>>, diesel::result::Error>,
+) -> Result<SearchPaging, healthcare_core::RepoError> {
+    Ok(match paging.name_anchor() {
+        Some(anchor) => paging.anchored(
+            folded_name_of(anchor)
+                .map_err(crate::errors::from_diesel)?
+                .flatten(),
+        ),
+        None => paging.clone(),
+    })
+}
+
 /// Whether the query reads the order upwards (from the seek key to larger keys).
 pub(crate) fn reads_upwards(paging: &SearchPaging) -> bool {
     matches!(
