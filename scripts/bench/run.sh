@@ -216,7 +216,7 @@ run_wrk() { # DB NAME SCENARIO TOKEN
     --hwm-kib "$(status_kib "$server_pid" VmHWM)"
 }
 
-run_floor() { # DB SCENARIO USER_ID: SCENARIO is S1..S5, or S5_best (PostgreSQL)
+run_floor() { # DB SCENARIO USER_ID: SCENARIO is S1..S5, or S<n>_best (PostgreSQL, where floor/pg_S<n>_best.sql exists)
   local db=$1 scenario=$2 uid=$3 clinic
   clinic=$(query "$db" "$(conn_of "$db")" "SELECT id FROM clinics WHERE personal_owner_id = $uid")
   if [ "$db" = postgres ]; then

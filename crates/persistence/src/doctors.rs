@@ -13,9 +13,9 @@ use crate::audit::append_all_in;
 use crate::connection::{DbConnection, DbPool, checkout, write_transaction};
 use crate::doctor_rows::{DoctorRow, with_count};
 use crate::errors::from_diesel;
-use crate::kept_totals::KeptTotals;
+use crate::kept_totals::{KeptTotalsOf, PageWithTotals};
 use crate::record_search::{into_page, name_criterion, resolve_anchor, seek_in_order};
-use crate::schema::{doctor_totals, doctor_versions, doctors};
+use crate::schema::{doctor_versions, doctors};
 use crate::search::{LIKE_ESCAPE, contains_pattern, lower};
 use crate::time::to_db;
 
@@ -95,19 +95,6 @@ fn find_doctor(connection: &mut DbConnection, id: DoctorId) -> Result<Option<Doc
         .transpose()
 }
 
-/// How many doctors the directory holds for its `archived` filter: the totals the triggers on
-/// `doctors` keep, so a page costs the same however many doctors there are.
-fn directory_total(
-    connection: &mut DbConnection,
-    archived: Option<bool>,
-) -> Result<i64, RepoError> {
-    let totals: (i64, i64) = doctor_totals::table
-        .select((doctor_totals::live, doctor_totals::archived))
-        .first(connection)
-        .map_err(from_diesel)?;
-    Ok(KeptTotals::from(totals).for_filter(archived))
-}
-
 impl DoctorRepository for DieselDoctorRepository {
     fn find(&self, id: DoctorId) -> Result<Option<DoctorWithCount>, RepoError> {
         doctors::table
@@ -128,19 +115,25 @@ impl DoctorRepository for DieselDoctorRepository {
         let rows = matching_doctors(filter)
             .order((doctors::name.asc(), doctors::id.asc()))
             .limit(page.limit())
-            .offset(page.offset())
-            .load::<DoctorRow>(&mut *connection)
-            .map_err(from_diesel)?;
+            .offset(page.offset());
         let whole_directory = filter.search.is_none()
             && filter.specialization.is_none()
             && filter.available.is_none();
-        let total = if whole_directory {
-            directory_total(&mut connection, filter.archived)?
+        let (rows, total) = if whole_directory {
+            let (rows, totals) =
+                PageWithTotals::new(rows, KeptTotalsOf::Directory, "page.name ASC, page.id ASC")
+                    .load::<DoctorRow>(&mut connection)
+                    .map_err(from_diesel)?;
+            (rows, totals.for_filter(filter.archived))
         } else {
-            matching_doctors(filter)
-                .count()
-                .get_result(&mut *connection)
-                .map_err(from_diesel)?
+            (
+                rows.load::<DoctorRow>(&mut *connection)
+                    .map_err(from_diesel)?,
+                matching_doctors(filter)
+                    .count()
+                    .get_result(&mut *connection)
+                    .map_err(from_diesel)?,
+            )
         };
         let items = rows.into_iter().map(with_count).collect::<Result<_, _>>()?;
         Ok(PageOf {

@@ -17,6 +17,7 @@ mod kept_totals;
 pub mod mappings;
 pub mod migrations;
 mod one_round_trip;
+mod patient_rows;
 pub mod patients;
 pub mod refresh_tokens;
 pub mod second_factors;

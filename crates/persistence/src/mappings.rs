@@ -2,18 +2,21 @@
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
-use healthcare_core::ports::{DoctorWithCount, MappingFilter, MappingRepository, MappingView};
+use healthcare_core::ports::{
+    DoctorWithCount, MappingFilter, MappingRepository, MappingView, PatientAssignments,
+};
 use healthcare_core::{Page, PageOf, RepoError};
 use healthcare_domain::audit::AuditEvent;
 use healthcare_domain::doctor::DoctorId;
 use healthcare_domain::mapping::{Mapping, MappingId};
-use healthcare_domain::patient::PatientId;
+use healthcare_domain::patient::{Patient, PatientId};
 use healthcare_domain::{Timestamp, UserId};
 
 use crate::audit::append_in;
 use crate::connection::{DbConnection, DbPool, checkout, write_transaction};
 use crate::doctor_rows::{DoctorRow, with_count};
 use crate::errors::from_diesel;
+use crate::patient_rows::PatientRow;
 use crate::schema::{doctors, patient_doctor_mappings as mappings, patients};
 use crate::time::{from_db, to_db};
 
@@ -272,22 +275,42 @@ impl MappingRepository for DieselMappingRepository {
         })
     }
 
-    fn active_for_patient(
+    fn patient_with_active(
         &self,
         patient: PatientId,
-    ) -> Result<Vec<(Mapping, DoctorWithCount)>, RepoError> {
+    ) -> Result<Option<PatientAssignments>, RepoError> {
         let mut connection = checkout(&self.pool)?;
-        mappings::table
-            .inner_join(doctors::table)
-            .filter(mappings::patient_id.eq(patient.0))
-            .filter(mappings::is_active.eq(true))
-            .select((mappings::all_columns, doctors::all_columns))
+        let rows = patients::table
+            .left_join(
+                mappings::table.on(mappings::patient_id
+                    .eq(patients::id)
+                    .and(mappings::is_active.eq(true))),
+            )
+            .left_join(doctors::table.on(doctors::id.eq(mappings::doctor_id)))
+            .filter(patients::id.eq(patient.0))
+            .select((
+                patients::all_columns,
+                mappings::all_columns.nullable(),
+                doctors::all_columns.nullable(),
+            ))
             .order((mappings::assigned_date.asc(), mappings::id.asc()))
-            .load::<(MappingRow, DoctorRow)>(&mut *connection)
-            .map_err(from_diesel)?
-            .into_iter()
+            .load::<(PatientRow, Option<MappingRow>, Option<DoctorRow>)>(&mut *connection)
+            .map_err(from_diesel)?;
+        let mut rows = rows.into_iter();
+        let Some((patient, first_mapping, first_doctor)) = rows.next() else {
+            return Ok(None);
+        };
+        // Every row repeats the patient; a patient without active mappings is one row of
+        // NULLs on their side, and the foreign key gives every mapping its doctor.
+        let assignments = std::iter::once((first_mapping, first_doctor))
+            .chain(rows.map(|(_, mapping, doctor)| (mapping, doctor)))
+            .filter_map(|(mapping, doctor)| mapping.zip(doctor))
             .map(|(mapping, doctor)| Ok((mapping.into(), with_count(doctor)?)))
-            .collect()
+            .collect::<Result<_, RepoError>>()?;
+        Ok(Some(PatientAssignments {
+            patient: Patient::try_from(patient)?,
+            assignments,
+        }))
     }
 
     fn active_for_patients(

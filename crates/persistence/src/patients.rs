@@ -6,78 +6,24 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use healthcare_core::ports::{PatientFilter, PatientRepository};
 use healthcare_core::{Page, PageOf, RepoError};
-use healthcare_domain::FieldProblem;
 use healthcare_domain::access::CareTie;
 use healthcare_domain::audit::AuditEvent;
 use healthcare_domain::clinic::{ClinicId, ClinicScope};
-use healthcare_domain::fields::{OptionalEmail, Phone};
-use healthcare_domain::patient::{
-    Age, Gender, Patient, PatientDetails, PatientId, PatientName, PatientSearch,
-};
+use healthcare_domain::patient::{Patient, PatientDetails, PatientId, PatientSearch};
 use healthcare_domain::record_search::{SearchPage, SearchPaging, TimeBound, fold};
 use healthcare_domain::{Timestamp, UserId};
 
 use crate::audit::{append_in, new_row};
 use crate::care_teams::{care_tie, under_grant, within_scope};
 use crate::connection::{DbConnection, DbPool, checkout, write_transaction};
-use crate::errors::{corrupt_row, from_diesel};
-use crate::kept_totals::KeptTotals;
+use crate::errors::from_diesel;
+use crate::kept_totals::{KeptTotalsOf, PageWithTotals, kept_totals};
 use crate::one_round_trip::{InsertWithAudit, ReservedPatientIds};
+use crate::patient_rows::PatientRow;
 use crate::record_search::{into_page, name_criterion, resolve_anchor, seek_in_order};
-use crate::schema::{audit_events, clinic_patient_totals, patient_versions, patients};
+use crate::schema::{audit_events, patient_versions, patients};
 use crate::search::{LIKE_ESCAPE, contains_pattern};
-use crate::time::{from_db, opt_from_db, to_db};
-
-/// A row of `patients`, in the table's column order.
-#[derive(Queryable)]
-pub(crate) struct PatientRow {
-    id: i64,
-    owner_id: i64,
-    name: String,
-    _name_lower: String,
-    age: i32,
-    gender: String,
-    phone: String,
-    email: String,
-    address: String,
-    medical_history: String,
-    created_at: NaiveDateTime,
-    updated_at: NaiveDateTime,
-    version: i64,
-    archived_at: Option<NaiveDateTime>,
-    clinic_id: i64,
-    _name_folded: Option<String>,
-}
-
-impl TryFrom<PatientRow> for Patient {
-    type Error = RepoError;
-
-    /// Re-parses through the domain constructors: a row edited by hand into an invalid state
-    /// is reported, never served.
-    fn try_from(row: PatientRow) -> Result<Self, RepoError> {
-        let id = row.id;
-        let corrupt =
-            |field: &'static str| move |_: FieldProblem| corrupt_row("patients", id, field);
-        Ok(Patient {
-            id: PatientId(row.id),
-            owner: UserId(row.owner_id),
-            clinic: ClinicId(row.clinic_id),
-            details: PatientDetails {
-                name: PatientName::parse(&row.name).map_err(corrupt("name"))?,
-                age: Age::parse(row.age.into()).map_err(corrupt("age"))?,
-                gender: Gender::parse(&row.gender).map_err(corrupt("gender"))?,
-                phone: Phone::parse_optional(&row.phone).map_err(corrupt("phone"))?,
-                email: OptionalEmail::parse(&row.email).map_err(corrupt("email"))?,
-                address: row.address,
-                medical_history: row.medical_history,
-            },
-            created_at: from_db(row.created_at),
-            updated_at: from_db(row.updated_at),
-            version: row.version,
-            archived_at: opt_from_db(row.archived_at),
-        })
-    }
-}
+use crate::time::to_db;
 
 /// [`PatientRepository`] over the shared pool.
 #[derive(Clone)]
@@ -198,25 +144,6 @@ fn whole_clinic(filter: &PatientFilter) -> Option<ClinicId> {
     }
 }
 
-/// How many patients `clinic` has for the list's `archived` filter: the totals the triggers on
-/// `patients` keep (over 8 rows per clinic), so a page costs the same however large the clinic
-/// grows.
-fn clinic_total(
-    connection: &mut DbConnection,
-    clinic: ClinicId,
-    archived: Option<bool>,
-) -> Result<i64, RepoError> {
-    let totals = clinic_patient_totals::table
-        .filter(clinic_patient_totals::clinic_id.eq(clinic.0))
-        .select((clinic_patient_totals::live, clinic_patient_totals::archived))
-        .load::<(i64, i64)>(connection)
-        .map_err(from_diesel)?
-        .into_iter()
-        .map(KeptTotals::from)
-        .fold(KeptTotals::default(), |sum, slot| sum + slot);
-    Ok(totals.for_filter(archived))
-}
-
 fn find_row(connection: &mut DbConnection, id: PatientId) -> Result<Option<Patient>, RepoError> {
     patients::table
         .find(id.0)
@@ -237,15 +164,26 @@ impl PatientRepository for DieselPatientRepository {
         let rows = matching_patients(filter)
             .order((patients::created_at.desc(), patients::id.desc()))
             .limit(page.limit())
-            .offset(page.offset())
-            .load::<PatientRow>(&mut *connection)
-            .map_err(from_diesel)?;
-        let total = match whole_clinic(filter) {
-            Some(clinic) => clinic_total(&mut connection, clinic, filter.archived)?,
-            None => matching_patients(filter)
-                .count()
-                .get_result(&mut *connection)
-                .map_err(from_diesel)?,
+            .offset(page.offset());
+        let (rows, total) = match whole_clinic(filter) {
+            Some(clinic) => {
+                let (rows, totals) = PageWithTotals::new(
+                    rows,
+                    KeptTotalsOf::ClinicPatients(clinic.0),
+                    "page.created_at DESC, page.id DESC",
+                )
+                .load::<PatientRow>(&mut connection)
+                .map_err(from_diesel)?;
+                (rows, totals.for_filter(filter.archived))
+            }
+            None => (
+                rows.load::<PatientRow>(&mut *connection)
+                    .map_err(from_diesel)?,
+                matching_patients(filter)
+                    .count()
+                    .get_result(&mut *connection)
+                    .map_err(from_diesel)?,
+            ),
         };
         let items = rows
             .into_iter()
@@ -325,7 +263,11 @@ impl PatientRepository for DieselPatientRepository {
         };
         let total = if paging.with_total {
             let total = match whole_clinic(&search.visible).filter(|_| search.is_unnarrowed()) {
-                Some(clinic) => clinic_total(&mut connection, clinic, Some(false))?,
+                Some(clinic) => {
+                    kept_totals(&mut connection, KeptTotalsOf::ClinicPatients(clinic.0))
+                        .map_err(from_diesel)?
+                        .live
+                }
                 None => searched_patients(search)
                     .count()
                     .get_result(&mut *connection)

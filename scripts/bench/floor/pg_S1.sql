@@ -2,10 +2,9 @@
 -- (log_statement = all). Variables: -D uid=USER -D clinic=ITS_CLINIC -D lo=FIRST_PATIENT -D hi=LAST_PATIENT
 -- -D pages=N. The authentication's account and membership lookups are cached by the server (10 s),
 -- and the pool checks no connection before use, so a request is only its repository's statements.
-\set one 1
 \set size 20
 \set zero 0
--- DoctorRepository::list: the page (patient_count is a column), then the directory's total, kept
--- by triggers. Also the best SQL for the answer: one index scan and one row, nothing counted.
-SELECT "doctors"."id", "doctors"."created_by", "doctors"."name", "doctors"."specialization", "doctors"."specialization_lower", "doctors"."phone", "doctors"."email", "doctors"."experience_years", "doctors"."qualification", "doctors"."consultation_fee_cents", "doctors"."is_available", "doctors"."created_at", "doctors"."updated_at", "doctors"."version", "doctors"."archived_at", "doctors"."linked_user_id", "doctors"."patient_count", "doctors"."name_folded" FROM "doctors" WHERE ("doctors"."archived_at" IS NULL) ORDER BY "doctors"."name" ASC, "doctors"."id" ASC LIMIT :size OFFSET :zero;
-SELECT "doctor_totals"."live", "doctor_totals"."archived" FROM "doctor_totals" LIMIT :one;
+-- DoctorRepository::list: the page (patient_count is a column) and the directory's total, kept by
+-- triggers, in one statement. Also the best SQL for the answer: one round trip, one index scan
+-- and one row, nothing counted.
+SELECT page.*, totals.live, totals.archived FROM (SELECT CAST(COALESCE(SUM(live), 0) AS BIGINT) AS live, CAST(COALESCE(SUM(archived), 0) AS BIGINT) AS archived FROM doctor_totals) AS totals LEFT JOIN (SELECT "doctors"."id", "doctors"."created_by", "doctors"."name", "doctors"."specialization", "doctors"."specialization_lower", "doctors"."phone", "doctors"."email", "doctors"."experience_years", "doctors"."qualification", "doctors"."consultation_fee_cents", "doctors"."is_available", "doctors"."created_at", "doctors"."updated_at", "doctors"."version", "doctors"."archived_at", "doctors"."linked_user_id", "doctors"."patient_count", "doctors"."name_folded" FROM "doctors" WHERE ("doctors"."archived_at" IS NULL) ORDER BY "doctors"."name" ASC, "doctors"."id" ASC LIMIT :size OFFSET :zero) AS page ON TRUE ORDER BY page.name ASC, page.id ASC;

@@ -103,6 +103,15 @@ pub trait PatientRepository: Send + Sync {
     fn restore(&self, id: PatientId, at: Timestamp, audit: &AuditEvent) -> Result<bool, RepoError>;
 }
 
+/// A patient and its active assignments, for the by-patient view.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PatientAssignments {
+    /// The patient.
+    pub patient: Patient,
+    /// Active mappings with their doctors, oldest first.
+    pub assignments: Vec<(Mapping, DoctorWithCount)>,
+}
+
 /// A doctor and how many active mappings to non-archived patients it has (all users').
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DoctorWithCount {
@@ -200,12 +209,13 @@ pub trait MappingRepository: Send + Sync {
     /// statements whatever the page size.
     fn list(&self, filter: &MappingFilter, page: Page) -> Result<PageOf<MappingView>, RepoError>;
 
-    /// The patient's active mappings, oldest first, each with its doctor and the doctor's
-    /// patient count, in one statement.
-    fn active_for_patient(
+    /// The patient with this id, archived or not, and its active mappings, oldest first, each
+    /// with its doctor and the doctor's patient count: one statement, so that the mapping view
+    /// costs one round trip. MUST return `Ok(None)` for an unknown id.
+    fn patient_with_active(
         &self,
         patient: PatientId,
-    ) -> Result<Vec<(Mapping, DoctorWithCount)>, RepoError>;
+    ) -> Result<Option<PatientAssignments>, RepoError>;
 
     /// The active mappings of each of `patients`, by patient then oldest first, each with its
     /// doctor and the doctor's patient count, in one statement.

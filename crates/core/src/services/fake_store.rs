@@ -22,7 +22,7 @@ use crate::RepoError;
 use crate::pagination::{Page, PageOf};
 use crate::ports::{
     BreakGlassRepository, DoctorRepository, DoctorWithCount, MappingRepository, MappingView,
-    PatientRepository,
+    PatientAssignments, PatientRepository,
 };
 
 #[derive(Default)]
@@ -125,6 +125,18 @@ impl State {
             doctor: doctor.clone(),
             patient_count: i64::try_from(patient_count).unwrap_or(i64::MAX),
         }
+    }
+
+    /// The patient's active mappings, oldest first, with their doctors.
+    fn active_for(&self, patient: PatientId) -> Vec<(Mapping, DoctorWithCount)> {
+        let mut found: Vec<(Mapping, DoctorWithCount)> = self
+            .mappings
+            .iter()
+            .filter(|m| m.patient_id == patient && m.is_active)
+            .filter_map(|m| Some((m.clone(), self.with_count(self.doctor(m.doctor_id)?))))
+            .collect();
+        found.sort_by_key(|(mapping, _)| (mapping.assigned_date, mapping.id));
+        found
     }
 
     fn view(&self, mapping: &Mapping) -> Option<MappingView> {
@@ -580,30 +592,26 @@ impl MappingRepository for FakeStore {
         Ok(page_of(found, page))
     }
 
-    fn active_for_patient(
+    fn patient_with_active(
         &self,
         patient: PatientId,
-    ) -> Result<Vec<(Mapping, DoctorWithCount)>, RepoError> {
+    ) -> Result<Option<PatientAssignments>, RepoError> {
         let state = self.state();
-        let mut found: Vec<(Mapping, DoctorWithCount)> = state
-            .mappings
-            .iter()
-            .filter(|m| m.patient_id == patient && m.is_active)
-            .filter_map(|m| Some((m.clone(), state.with_count(state.doctor(m.doctor_id)?))))
-            .collect();
-        found.sort_by_key(|(mapping, _)| (mapping.assigned_date, mapping.id));
-        Ok(found)
+        Ok(state.patient(patient).map(|found| PatientAssignments {
+            patient: found.clone(),
+            assignments: state.active_for(patient),
+        }))
     }
 
     fn active_for_patients(
         &self,
         patients: &[PatientId],
     ) -> Result<Vec<(Mapping, DoctorWithCount)>, RepoError> {
-        let mut found = Vec::new();
-        for patient in patients {
-            found.extend(self.active_for_patient(*patient)?);
-        }
-        Ok(found)
+        let state = self.state();
+        Ok(patients
+            .iter()
+            .flat_map(|patient| state.active_for(*patient))
+            .collect())
     }
 
     fn has_active(&self, patient: PatientId, doctor: DoctorId) -> Result<bool, RepoError> {

@@ -20,7 +20,7 @@ use healthcare_domain::record_search::{SearchPage, SearchPaging};
 
 use crate::pagination::{Page, PageOf};
 use crate::ports::{
-    AuditTrail, Clock, DoctorRepository, DoctorWithCount, MappingRepository, MappingView,
+    AuditTrail, Clock, DoctorRepository, MappingRepository, MappingView, PatientAssignments,
     PatientRepository,
 };
 use crate::services::audit::{Caller, Refusal, ScopedRow, Target, permit};
@@ -39,15 +39,6 @@ pub struct AssignmentInput {
     pub doctor: Submitted<i64>,
     /// `notes`.
     pub notes: Submitted<String>,
-}
-
-/// A patient and its active assignments, for the by-patient view.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PatientAssignments {
-    /// The patient.
-    pub patient: Patient,
-    /// Active mappings with their doctors.
-    pub assignments: Vec<(Mapping, DoctorWithCount)>,
 }
 
 /// Use cases on mappings.
@@ -279,9 +270,12 @@ impl MappingService {
             target,
         );
         scope.run(|event| {
-            let patient = self
-                .patients
-                .find(patient_id)?
+            let PatientAssignments {
+                patient,
+                assignments,
+            } = self
+                .mappings
+                .patient_with_active(patient_id)?
                 .ok_or(ServiceError::NotFound(Resource::Patient))?;
             let now = self.clock.now();
             let tie = care_tie(self.patients.as_ref(), &caller.actor, &patient, now)?;
@@ -293,7 +287,6 @@ impl MappingService {
             }
             permit(access, Resource::Patient)?;
             mark_break_glass(event, tie);
-            let assignments = self.mappings.active_for_patient(patient_id)?;
             Ok(PatientAssignments {
                 patient: shown_to(caller, patient),
                 assignments,

@@ -22,13 +22,14 @@ mod staff_tests;
 #[cfg(test)]
 mod tests;
 
+pub use crate::ports::PatientAssignments;
 pub use audit::{AuditService, Caller, ChainReport};
 pub use auth::{
     AuthPorts, AuthService, Authenticated, LoginInput, PasswordChangeInput, SessionTokens,
 };
 pub use clinics::{ClinicPorts, ClinicService, InvitationInput};
 pub use doctors::{DoctorDetail, DoctorService};
-pub use mappings::{AssignmentInput, MappingService, PatientAssignments};
+pub use mappings::{AssignmentInput, MappingService};
 pub use patients::{PatientDetail, PatientPorts, PatientService};
 pub use staff_records::{StaffRecords, StaffRecordsPorts};
 pub use staff_sign_in::{ConsoleEnrolment, StaffCaller, StaffSignIn, StaffSignInPorts};

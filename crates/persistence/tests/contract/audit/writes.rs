@@ -1,6 +1,7 @@
 //! Each write stores exactly one audit row, in its transaction, only when it succeeds; restore.
 
 use super::*;
+use healthcare_core::ports::PatientAssignments;
 
 contract!(
     patient_writes_store_one_row_only_when_they_succeed,
@@ -649,12 +650,15 @@ fn restore_unarchives_once_and_leaves_mappings_inactive(db: &Database) {
         r.mappings.has_active(patient.id, doctor.doctor.id),
         Ok(false)
     );
-    assert!(
-        r.mappings
-            .active_for_patient(patient.id)
-            .expect("listed")
-            .is_empty()
-    );
+    let PatientAssignments {
+        assignments: assigned,
+        ..
+    } = r
+        .mappings
+        .patient_with_active(patient.id)
+        .expect("listed")
+        .expect("found");
+    assert!(assigned.is_empty());
     assert_eq!(
         r.doctors
             .find(doctor.doctor.id)

@@ -9,6 +9,7 @@ use diesel::sql_types::BigInt;
 use healthcare_persistence::connection::checkout;
 
 use super::*;
+use healthcare_core::ports::PatientAssignments;
 
 contract!(counts_stay_right_under_a_random_concurrent_mix_of_writes);
 
@@ -340,6 +341,20 @@ fn the_previous_releases_mappings_are_counted_by_the_upgrade(url: &str) {
     let expected = BTreeMap::from([(51, 2), (52, 1), (53, 0)]);
     assert_eq!(counted_from_the_rows(&pool), expected);
     assert_eq!(reported(&r.doctors, &doctors), expected);
+    // The mapping view reads them through migration 17's index, oldest first, ties by id.
+    let PatientAssignments {
+        assignments: assigned,
+        ..
+    } = r
+        .mappings
+        .patient_with_active(PatientId(p0))
+        .expect("read")
+        .expect("found");
+    let shown: Vec<(i64, i64)> = assigned
+        .iter()
+        .map(|(mapping, doctor)| (mapping.doctor_id.0, doctor.patient_count))
+        .collect();
+    assert_eq!(shown, vec![(51, 2), (52, 1)]);
 
     r.mappings
         .insert(

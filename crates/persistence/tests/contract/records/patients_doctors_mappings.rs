@@ -1,6 +1,7 @@
 //! Patients, doctors and mappings.
 
 use super::*;
+use healthcare_core::ports::PatientAssignments;
 
 contract!(
     patients_insert_find_and_update_only_at_the_expected_version,
@@ -10,6 +11,7 @@ contract!(
     archiving_a_doctor_deactivates_its_mappings,
     one_active_mapping_per_pair_and_removal_once,
     mapping_lists_show_only_the_owners_active_mappings,
+    the_mapping_view_is_the_patient_with_its_active_mappings_oldest_first,
     a_mapping_needs_a_live_patient_and_a_live_available_doctor,
     an_assignment_racing_an_archive_never_outlives_it,
 );
@@ -127,13 +129,21 @@ fn patient_lists_are_the_owners_newest_first_with_literal_search(pool: &DbPool) 
         last.items.iter().map(|p| p.id).collect::<Vec<_>>(),
         vec![ids[0]]
     );
-    assert!(
-        r.patients
-            .list(&crate::own_patients(pool, r.owner, None), page(4, 2))
-            .expect("listed")
-            .items
-            .is_empty()
-    );
+    let beyond = r
+        .patients
+        .list(&crate::own_patients(pool, r.owner, None), page(4, 2))
+        .expect("listed");
+    assert!(beyond.items.is_empty());
+    assert_eq!(beyond.total, 5, "a page past the end still has the total");
+    let newcomer = DieselUserRepository::new(pool.clone())
+        .insert(&new_user("newcomer@example.org"))
+        .expect("user")
+        .id;
+    let empty_clinic = r
+        .patients
+        .list(&crate::own_patients(pool, newcomer, None), page(1, 2))
+        .expect("listed");
+    assert_eq!((empty_clinic.items.len(), empty_clinic.total), (0, 0));
 
     let names_for = |term: &str| {
         let found = r
@@ -297,6 +307,11 @@ fn doctor_lists_filter_order_and_count_patients(pool: &DbPool) {
         "by name, counts across all users"
     );
     assert_eq!(all.total, 3);
+    let beyond = r
+        .doctors
+        .list(&DoctorFilter::default(), page(2, 20))
+        .expect("listed");
+    assert_eq!((beyond.items.len(), beyond.total), (0, 3));
 
     let surgery = DoctorFilter {
         specialization: Some("SURGERY".into()),
@@ -505,7 +520,15 @@ fn one_active_mapping_per_pair_and_removal_once(pool: &DbPool) {
         .expect("a removed pair can be assigned again")
         .expect("both accept assignments");
     assert_ne!(second.mapping.id, first.mapping.id);
-    let assigned = r.mappings.active_for_patient(p).expect("listed");
+    let PatientAssignments {
+        patient,
+        assignments: assigned,
+    } = r
+        .mappings
+        .patient_with_active(p)
+        .expect("listed")
+        .expect("found");
+    assert_eq!(patient.id, p);
     assert_eq!(assigned.len(), 1);
     assert_eq!(
         (assigned[0].0.id, assigned[0].1.patient_count),
@@ -780,4 +803,95 @@ fn mapping_lists_show_only_the_owners_active_mappings(pool: &DbPool) {
             .total,
         0
     );
+}
+
+fn the_mapping_view_is_the_patient_with_its_active_mappings_oldest_first(pool: &DbPool) {
+    let r = repos(pool);
+    let clinic = crate::personal_clinic(pool, r.owner);
+    let doctor = |name: &str| {
+        r.doctors
+            .insert(r.other, &doctor_details(name, "Cardiology", true), at(1))
+            .expect("doctor")
+            .doctor
+            .id
+    };
+    let (d1, d2, d3) = (doctor("Dr. A"), doctor("Dr. B"), doctor("Dr. C"));
+    let patient = |name: &str| {
+        r.patients
+            .insert(
+                clinic,
+                r.owner,
+                &patient_details(name),
+                at(1),
+                &audit(AuditAction::PatientCreate),
+            )
+            .expect("patient")
+            .id
+    };
+    let (jane, alone) = (patient("Jane"), patient("Alone"));
+    let assign = |doctor, on| {
+        r.mappings
+            .insert(
+                jane,
+                doctor,
+                r.owner,
+                "",
+                at(on),
+                &audit(AuditAction::MappingCreate),
+            )
+            .expect("mapping")
+            .expect("both accept assignments")
+            .mapping
+            .id
+    };
+    // Assigned out of id order, so that the order is by date, not by id.
+    let (later, removed, earlier) = (assign(d1, 5), assign(d2, 4), assign(d3, 3));
+    assert_eq!(
+        r.mappings
+            .deactivate(removed, at(6), &audit(AuditAction::MappingRemove)),
+        Ok(true)
+    );
+
+    let PatientAssignments {
+        patient: found,
+        assignments: assigned,
+    } = r
+        .mappings
+        .patient_with_active(jane)
+        .expect("read")
+        .expect("found");
+    assert_eq!(found.details.name.as_str(), "Jane");
+    let shown: Vec<_> = assigned
+        .iter()
+        .map(|(mapping, doctor)| (mapping.id, doctor.doctor.id, doctor.patient_count))
+        .collect();
+    assert_eq!(shown, vec![(earlier, d3, 1), (later, d1, 1)]);
+
+    let PatientAssignments {
+        patient: found,
+        assignments: assigned,
+    } = r
+        .mappings
+        .patient_with_active(alone)
+        .expect("read")
+        .expect("a patient without mappings is found");
+    assert_eq!((found.id, assigned.len()), (alone, 0));
+
+    assert!(
+        r.patients
+            .archive(jane, at(7), &audit(AuditAction::PatientDelete))
+            .expect("archived")
+    );
+    let PatientAssignments {
+        patient: found,
+        assignments: assigned,
+    } = r
+        .mappings
+        .patient_with_active(jane)
+        .expect("read")
+        .expect("an archived patient is found");
+    assert!(found.archived_at.is_some());
+    assert!(assigned.is_empty(), "archiving ended its mappings");
+
+    assert_eq!(r.mappings.patient_with_active(PatientId(999_999)), Ok(None));
 }

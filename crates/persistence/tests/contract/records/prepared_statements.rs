@@ -5,6 +5,7 @@ use healthcare_core::ports::ClinicRepository;
 use healthcare_persistence::DieselClinicRepository;
 
 use super::*;
+use healthcare_core::ports::PatientAssignments;
 
 /// Each request's repository calls, twice over (the first time on a connection prepares and
 /// caches), on a pool whose counter records any statement that was not a cached prepared
@@ -75,8 +76,14 @@ fn the_benchmarks_requests_run_only_cached_prepared_statements(url: &str) {
             )
             .expect("S4");
         // S5: a patient and its active mappings with their doctors.
-        patients.find(seeded.id).expect("S5").expect("found");
-        assert_eq!(mappings.active_for_patient(seeded.id).expect("S5").len(), 1);
+        let PatientAssignments {
+            assignments: assigned,
+            ..
+        } = mappings
+            .patient_with_active(seeded.id)
+            .expect("S5")
+            .expect("found");
+        assert_eq!(assigned.len(), 1);
     }
     assert_eq!(statements.take_uncached(), Vec::<String>::new());
 

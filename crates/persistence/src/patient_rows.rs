@@ -1,0 +1,63 @@
+//! A row of `patients` (and of `patient_versions`, which has the same columns).
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use healthcare_core::RepoError;
+use healthcare_domain::clinic::ClinicId;
+use healthcare_domain::fields::{OptionalEmail, Phone};
+use healthcare_domain::patient::{Age, Gender, Patient, PatientDetails, PatientId, PatientName};
+use healthcare_domain::{FieldProblem, UserId};
+
+use crate::errors::corrupt_row;
+use crate::time::{from_db, opt_from_db};
+
+/// A row of `patients`, in the table's column order.
+#[derive(Queryable)]
+pub(crate) struct PatientRow {
+    pub(crate) id: i64,
+    owner_id: i64,
+    name: String,
+    _name_lower: String,
+    age: i32,
+    gender: String,
+    phone: String,
+    email: String,
+    address: String,
+    medical_history: String,
+    created_at: NaiveDateTime,
+    updated_at: NaiveDateTime,
+    version: i64,
+    archived_at: Option<NaiveDateTime>,
+    clinic_id: i64,
+    _name_folded: Option<String>,
+}
+
+impl TryFrom<PatientRow> for Patient {
+    type Error = RepoError;
+
+    /// Re-parses through the domain constructors: a row edited by hand into an invalid state
+    /// is reported, never served.
+    fn try_from(row: PatientRow) -> Result<Self, RepoError> {
+        let id = row.id;
+        let corrupt =
+            |field: &'static str| move |_: FieldProblem| corrupt_row("patients", id, field);
+        Ok(Patient {
+            id: PatientId(row.id),
+            owner: UserId(row.owner_id),
+            clinic: ClinicId(row.clinic_id),
+            details: PatientDetails {
+                name: PatientName::parse(&row.name).map_err(corrupt("name"))?,
+                age: Age::parse(row.age.into()).map_err(corrupt("age"))?,
+                gender: Gender::parse(&row.gender).map_err(corrupt("gender"))?,
+                phone: Phone::parse_optional(&row.phone).map_err(corrupt("phone"))?,
+                email: OptionalEmail::parse(&row.email).map_err(corrupt("email"))?,
+                address: row.address,
+                medical_history: row.medical_history,
+            },
+            created_at: from_db(row.created_at),
+            updated_at: from_db(row.updated_at),
+            version: row.version,
+            archived_at: opt_from_db(row.archived_at),
+        })
+    }
+}

@@ -1,0 +1,6 @@
+-- The mapping view reads a patient's active mappings oldest first (ties by id): in this
+-- index's order, so without a sort. It replaces the index on (patient_id, is_active), which it
+-- covers.
+CREATE INDEX mappings_patient_active_order_idx
+    ON patient_doctor_mappings (patient_id, is_active, assigned_date, id);
+DROP INDEX mappings_patient_active_idx;
