@@ -57,7 +57,9 @@ pub(crate) enum KeptTotalsOf {
 }
 
 /// `SELECT <live>, <archived> FROM <the kept totals>`, summed over their rows: always one row.
-/// A statement of its own on SQLite, a subquery of [`PageWithTotals`] on PostgreSQL.
+/// A statement of its own on SQLite, a subquery of [`PageWithTotals`] on PostgreSQL. The rows
+/// exist from the start (migration 14 creates the directory's, a trigger each new clinic's 8
+/// slots); were they deleted by hand, the sum of no rows would read as 0, not fail.
 #[derive(Debug, Clone, Copy)]
 struct TotalsQuery(KeptTotalsOf);
 

@@ -24,8 +24,8 @@ pub trait PatientRepository: Send + Sync {
 
     /// One page of the patients matching every filter given, newest first (ties broken by id,
     /// newest first), and the total count. A `search` matches names containing it ignoring
-    /// case, with `%` and `_` matching literally. MUST cost two statements whatever the page
-    /// size.
+    /// case, with `%` and `_` matching literally. MUST cost at most two statements whatever
+    /// the page size (one where the total is kept and the database has round trips to save).
     fn list(&self, filter: &PatientFilter, page: Page) -> Result<PageOf<Patient>, RepoError>;
 
     /// Version `version` of the patient: the current row or one kept when it changed.
@@ -129,10 +129,10 @@ pub trait DoctorRepository: Send + Sync {
     fn find(&self, id: DoctorId) -> Result<Option<DoctorWithCount>, RepoError>;
 
     /// One page of the doctors matching every filter given, ordered by name then id, each
-    /// with its patient count computed in the same statement; and the total count. A
-    /// `search` matches the name or the specialization, a `specialization` only the latter,
-    /// both ignoring case with `%` and `_` literal. MUST cost two statements whatever the
-    /// page size.
+    /// with its patient count (kept in its row); and the total count. A `search` matches the
+    /// name or the specialization, a `specialization` only the latter, both ignoring case with
+    /// `%` and `_` literal. MUST cost at most two statements whatever the page size (one where
+    /// the total is kept and the database has round trips to save).
     fn list(&self, filter: &DoctorFilter, page: Page)
     -> Result<PageOf<DoctorWithCount>, RepoError>;
 

@@ -270,28 +270,46 @@ impl MappingService {
             target,
         );
         scope.run(|event| {
+            let found = match self.mappings.patient_with_active(patient_id) {
+                Ok(found) => found,
+                Err(failure) => {
+                    // Judged on the patient alone, so that a mapping or doctor row that cannot
+                    // be read does not tell a caller who may not see the patient that it exists.
+                    if let Some(patient) = self.patients.find(patient_id)? {
+                        self.judge_view(caller, &patient)?;
+                    }
+                    return Err(failure.into());
+                }
+            };
             let PatientAssignments {
                 patient,
                 assignments,
-            } = self
-                .mappings
-                .patient_with_active(patient_id)?
-                .ok_or(ServiceError::NotFound(Resource::Patient))?;
-            let now = self.clock.now();
-            let tie = care_tie(self.patients.as_ref(), &caller.actor, &patient, now)?;
-            let access = patient_access(&caller.actor, &patient, tie, Operation::See);
-            if access != Access::Granted
-                && deleted_patient_shown_as_gone(&caller.actor, &patient, tie)
-            {
-                return Err(ServiceError::Gone(Resource::Patient).into());
-            }
-            permit(access, Resource::Patient)?;
+            } = found.ok_or(ServiceError::NotFound(Resource::Patient))?;
+            let tie = self.judge_view(caller, &patient)?;
             mark_break_glass(event, tie);
             Ok(PatientAssignments {
                 patient: shown_to(caller, patient),
                 assignments,
             })
         })
+    }
+
+    /// Whether `caller` may see `patient`'s mapping view: the care tie to mark on its audit
+    /// row, or the refusal (`Gone` for a deleted patient they would see live).
+    fn judge_view(&self, caller: &Caller, patient: &Patient) -> Result<CareTie, Refusal> {
+        let tie = care_tie(
+            self.patients.as_ref(),
+            &caller.actor,
+            patient,
+            self.clock.now(),
+        )?;
+        let access = patient_access(&caller.actor, patient, tie, Operation::See);
+        if access != Access::Granted && deleted_patient_shown_as_gone(&caller.actor, patient, tie)
+        {
+            return Err(ServiceError::Gone(Resource::Patient).into());
+        }
+        permit(access, Resource::Patient)?;
+        Ok(tie)
     }
 
     /// The care teams (each a patient with its active assignments) of the live patients

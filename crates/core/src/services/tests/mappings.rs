@@ -324,6 +324,52 @@ fn the_by_patient_view_records_one_list_row() {
 }
 
 #[test]
+fn a_mapping_view_that_fails_to_load_is_missing_to_who_may_not_see_the_patient() {
+    let failing_for = |owner| {
+        let mut ports = MappingPorts::new(Some(patient(owner, false)), None);
+        ports
+            .mappings
+            .expect_patient_with_active()
+            .return_const(Err(RepoError::Internal("a doctor row fails to decode".to_owned())));
+        ports.start()
+    };
+
+    // Someone else's patient: the 404 and the denial its view gets when it loads.
+    let (service, trail) = failing_for(STRANGER);
+    assert_eq!(
+        service
+            .patient_assignments(&caller(OWNER), PatientId(1))
+            .map(|_| ()),
+        Err(ServiceError::NotFound(Resource::Patient))
+    );
+    assert_row(
+        &trail.take_one(),
+        AuditAction::MappingList,
+        AuditOutcome::Denied,
+        None,
+        Some(PatientId(1)),
+    );
+
+    // The caller's own patient: the failure.
+    let (service, trail) = failing_for(OWNER);
+    assert_eq!(
+        service
+            .patient_assignments(&caller(OWNER), PatientId(1))
+            .map(|_| ()),
+        Err(ServiceError::Internal(
+            "a doctor row fails to decode".to_owned()
+        ))
+    );
+    assert_row(
+        &trail.take_one(),
+        AuditAction::MappingList,
+        AuditOutcome::Failure,
+        None,
+        Some(PatientId(1)),
+    );
+}
+
+#[test]
 fn a_removed_mapping_is_not_found_and_removed_only_once() {
     let (service, store, trail) = mapping_desk(
         Some(patient(OWNER, false)),
