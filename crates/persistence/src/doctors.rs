@@ -13,7 +13,7 @@ use crate::audit::append_all_in;
 use crate::connection::{DbConnection, DbPool, checkout, write_transaction};
 use crate::doctor_rows::{DoctorRow, with_count};
 use crate::errors::from_diesel;
-use crate::kept_totals::{KeptTotalsOf, PageWithTotals};
+use crate::kept_totals::{KeptTotal, KeptTotalsOf};
 use crate::record_search::{into_page, name_criterion, resolve_anchor, seek_in_order};
 use crate::schema::{doctor_versions, doctors};
 use crate::search::{LIKE_ESCAPE, contains_pattern, lower};
@@ -120,11 +120,12 @@ impl DoctorRepository for DieselDoctorRepository {
             && filter.specialization.is_none()
             && filter.available.is_none();
         let (rows, total) = if whole_directory {
-            let (rows, totals) =
-                PageWithTotals::new(rows, KeptTotalsOf::Directory, "page.name ASC, page.id ASC")
-                    .load::<DoctorRow>(&mut connection)
-                    .map_err(from_diesel)?;
-            (rows, totals.for_filter(filter.archived))
+            let total = KeptTotal::new(KeptTotalsOf::Directory, filter.archived);
+            let rows = rows
+                .select((doctors::all_columns, total))
+                .load::<(DoctorRow, i64)>(&mut *connection)
+                .map_err(from_diesel)?;
+            total.split(rows, &mut connection).map_err(from_diesel)?
         } else {
             (
                 rows.load::<DoctorRow>(&mut *connection)

@@ -17,7 +17,7 @@ use crate::audit::{append_in, new_row};
 use crate::care_teams::{care_tie, under_grant, within_scope};
 use crate::connection::{DbConnection, DbPool, checkout, write_transaction};
 use crate::errors::from_diesel;
-use crate::kept_totals::{KeptTotalsOf, PageWithTotals, kept_totals};
+use crate::kept_totals::{KeptTotal, KeptTotalsOf};
 use crate::one_round_trip::{InsertWithAudit, ReservedPatientIds};
 use crate::patient_rows::PatientRow;
 use crate::record_search::{into_page, name_criterion, resolve_anchor, seek_in_order};
@@ -167,14 +167,12 @@ impl PatientRepository for DieselPatientRepository {
             .offset(page.offset());
         let (rows, total) = match whole_clinic(filter) {
             Some(clinic) => {
-                let (rows, totals) = PageWithTotals::new(
-                    rows,
-                    KeptTotalsOf::ClinicPatients(clinic.0),
-                    "page.created_at DESC, page.id DESC",
-                )
-                .load::<PatientRow>(&mut connection)
-                .map_err(from_diesel)?;
-                (rows, totals.for_filter(filter.archived))
+                let total = KeptTotal::new(KeptTotalsOf::ClinicPatients(clinic.0), filter.archived);
+                let rows = rows
+                    .select((patients::all_columns, total))
+                    .load::<(PatientRow, i64)>(&mut *connection)
+                    .map_err(from_diesel)?;
+                total.split(rows, &mut connection).map_err(from_diesel)?
             }
             None => (
                 rows.load::<PatientRow>(&mut *connection)
@@ -249,34 +247,54 @@ impl PatientRepository for DieselPatientRepository {
                 .first::<Option<String>>(&mut *connection)
                 .optional()
         })?;
-        let rows = if paging.count == 0 {
-            Vec::new()
-        } else {
-            seek_in_order!(
-                searched_patients(search),
-                patients,
-                patients::name_folded,
-                paging
-            )
-            .load::<PatientRow>(&mut *connection)
-            .map_err(from_diesel)?
-        };
-        let total = if paging.with_total {
-            let total = match whole_clinic(&search.visible).filter(|_| search.is_unnarrowed()) {
-                Some(clinic) => {
-                    kept_totals(&mut connection, KeptTotalsOf::ClinicPatients(clinic.0))
+        let page = seek_in_order!(
+            searched_patients(search),
+            patients,
+            patients::name_folded,
+            paging
+        );
+        // An unnarrowed search counts from the clinic's kept totals, in the page's statement.
+        let kept_total = whole_clinic(&search.visible)
+            .filter(|_| paging.with_total && search.is_unnarrowed())
+            .map(|clinic| KeptTotal::new(KeptTotalsOf::ClinicPatients(clinic.0), Some(false)));
+        let (rows, total) = match kept_total {
+            Some(total) if paging.count > 0 => {
+                let rows = page
+                    .select((patients::all_columns, total))
+                    .load::<(PatientRow, i64)>(&mut *connection)
+                    .map_err(from_diesel)?;
+                let (rows, total) = total.split(rows, &mut connection).map_err(from_diesel)?;
+                (rows, Some(total))
+            }
+            Some(total) => (
+                Vec::new(),
+                Some(
+                    diesel::select(total)
+                        .get_result::<i64>(&mut *connection)
+                        .map_err(from_diesel)?,
+                ),
+            ),
+            None => {
+                let rows = if paging.count == 0 {
+                    Vec::new()
+                } else {
+                    page.load::<PatientRow>(&mut *connection)
                         .map_err(from_diesel)?
-                        .live
-                }
-                None => searched_patients(search)
-                    .count()
-                    .get_result(&mut *connection)
-                    .map_err(from_diesel)?,
-            };
-            Some(total.unsigned_abs())
-        } else {
-            None
+                };
+                let total = if paging.with_total {
+                    Some(
+                        searched_patients(search)
+                            .count()
+                            .get_result::<i64>(&mut *connection)
+                            .map_err(from_diesel)?,
+                    )
+                } else {
+                    None
+                };
+                (rows, total)
+            }
         };
+        let total = total.map(i64::unsigned_abs);
         let rows = rows
             .into_iter()
             .map(Patient::try_from)

@@ -5,7 +5,7 @@
 \set size 20
 \set page random(1, :pages)
 \set skip (:page - 1) * 20
--- PatientRepository::list in the caller's clinic: the page and the clinic's totals, kept by
--- triggers over 8 rows and summed, in one statement (also the best SQL for the answer: one
--- round trip).
-SELECT page.*, totals.live, totals.archived FROM (SELECT CAST(COALESCE(SUM(live), 0) AS BIGINT) AS live, CAST(COALESCE(SUM(archived), 0) AS BIGINT) AS archived FROM clinic_patient_totals WHERE clinic_id = :clinic) AS totals LEFT JOIN (SELECT "patients"."id", "patients"."owner_id", "patients"."name", "patients"."name_lower", "patients"."age", "patients"."gender", "patients"."phone", "patients"."email", "patients"."address", "patients"."medical_history", "patients"."created_at", "patients"."updated_at", "patients"."version", "patients"."archived_at", "patients"."clinic_id", "patients"."name_folded" FROM "patients" WHERE (("patients"."clinic_id" = :clinic) AND ("patients"."archived_at" IS NULL)) ORDER BY "patients"."created_at" DESC, "patients"."id" DESC LIMIT :size OFFSET :skip) AS page ON TRUE ORDER BY page.created_at DESC, page.id DESC;
+-- PatientRepository::list in the caller's clinic: the page with the clinic's total, kept by
+-- triggers over 8 rows, as a scalar subquery: one statement (also the best SQL for the answer:
+-- one round trip).
+SELECT "patients"."id", "patients"."owner_id", "patients"."name", "patients"."name_lower", "patients"."age", "patients"."gender", "patients"."phone", "patients"."email", "patients"."address", "patients"."medical_history", "patients"."created_at", "patients"."updated_at", "patients"."version", "patients"."archived_at", "patients"."clinic_id", "patients"."name_folded", (SELECT CAST(COALESCE(SUM(live), 0) AS BIGINT) FROM clinic_patient_totals WHERE clinic_id = :clinic) FROM "patients" WHERE (("patients"."clinic_id" = :clinic) AND ("patients"."archived_at" IS NULL)) ORDER BY "patients"."created_at" DESC, "patients"."id" DESC LIMIT :size OFFSET :skip;

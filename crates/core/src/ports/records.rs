@@ -25,7 +25,7 @@ pub trait PatientRepository: Send + Sync {
     /// One page of the patients matching every filter given, newest first (ties broken by id,
     /// newest first), and the total count. A `search` matches names containing it ignoring
     /// case, with `%` and `_` matching literally. MUST cost at most two statements whatever
-    /// the page size (one where the total is kept and the database has round trips to save).
+    /// the page size (one where the total is kept).
     fn list(&self, filter: &PatientFilter, page: Page) -> Result<PageOf<Patient>, RepoError>;
 
     /// Version `version` of the patient: the current row or one kept when it changed.
@@ -132,7 +132,7 @@ pub trait DoctorRepository: Send + Sync {
     /// with its patient count (kept in its row); and the total count. A `search` matches the
     /// name or the specialization, a `specialization` only the latter, both ignoring case with
     /// `%` and `_` literal. MUST cost at most two statements whatever the page size (one where
-    /// the total is kept and the database has round trips to save).
+    /// the total is kept).
     fn list(&self, filter: &DoctorFilter, page: Page)
     -> Result<PageOf<DoctorWithCount>, RepoError>;
 

@@ -304,8 +304,7 @@ impl MappingService {
             self.clock.now(),
         )?;
         let access = patient_access(&caller.actor, patient, tie, Operation::See);
-        if access != Access::Granted && deleted_patient_shown_as_gone(&caller.actor, patient, tie)
-        {
+        if access != Access::Granted && deleted_patient_shown_as_gone(&caller.actor, patient, tie) {
             return Err(ServiceError::Gone(Resource::Patient).into());
         }
         permit(access, Resource::Patient)?;

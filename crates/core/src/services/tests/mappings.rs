@@ -330,7 +330,9 @@ fn a_mapping_view_that_fails_to_load_is_missing_to_who_may_not_see_the_patient()
         ports
             .mappings
             .expect_patient_with_active()
-            .return_const(Err(RepoError::Internal("a doctor row fails to decode".to_owned())));
+            .return_const(Err(RepoError::Internal(
+                "a doctor row fails to decode".to_owned(),
+            )));
         ports.start()
     };
 

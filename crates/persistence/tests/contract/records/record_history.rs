@@ -22,6 +22,7 @@ contract!(
     searches_filter_by_gender_telecom_ids_and_last_update,
     paging_forward_visits_every_match_once_while_records_are_added,
     paging_backwards_returns_the_same_pages,
+    an_unnarrowed_search_reads_the_clinics_kept_total_with_every_page,
     care_teams_search_by_doctor_and_load_their_assignments_at_once,
 );
 
@@ -401,6 +402,40 @@ fn paging_forward_visits_every_match_once_while_records_are_added(pool: &DbPool)
         );
         assert!(unique.is_subset(&all_of(&r)), "{field:?}: only matches");
     }
+}
+
+/// The whole clinic's search counts from its kept totals, in the page's statement, and alone
+/// when the page is empty or only the total is asked for.
+fn an_unnarrowed_search_reads_the_clinics_kept_total_with_every_page(pool: &DbPool) {
+    let r = repos(pool);
+    let ids: Vec<PatientId> = (0..3)
+        .map(|n| insert(&r, pool, &format!("Whole {n}"), n))
+        .collect();
+    assert!(
+        r.patients
+            .archive(ids[0], at(9), &audit(AuditAction::PatientDelete))
+            .expect("archived")
+    );
+    let search = PatientSearch {
+        visible: crate::own_patients(pool, r.owner, None),
+        ..PatientSearch::default()
+    };
+    assert!(search.is_unnarrowed());
+    let by_id = |seek, count| {
+        let found = r
+            .patients
+            .search(&search, &paging(SortField::Id, false, seek, count))
+            .expect("searched");
+        let ids: Vec<i64> = found.items.iter().map(|p| p.id.0).collect();
+        (ids, found.total)
+    };
+    assert_eq!(by_id(Seek::First, 1), (vec![ids[1].0], Some(2)));
+    let after_the_last = Seek::After(SeekKey {
+        value: SortValue::Id,
+        id: ids[2].0,
+    });
+    assert_eq!(by_id(after_the_last, 5), (vec![], Some(2)));
+    assert_eq!(by_id(Seek::First, 0), (vec![], Some(2)));
 }
 
 fn paging_backwards_returns_the_same_pages(pool: &DbPool) {
