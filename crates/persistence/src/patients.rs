@@ -258,22 +258,17 @@ impl PatientRepository for DieselPatientRepository {
             .filter(|_| paging.with_total && search.is_unnarrowed())
             .map(|clinic| KeptTotal::new(KeptTotalsOf::ClinicPatients(clinic.0), Some(false)));
         let (rows, total) = match kept_total {
-            Some(total) if paging.count > 0 => {
-                let rows = page
-                    .select((patients::all_columns, total))
-                    .load::<(PatientRow, i64)>(&mut *connection)
-                    .map_err(from_diesel)?;
+            Some(total) => {
+                let rows = if paging.count == 0 {
+                    Vec::new()
+                } else {
+                    page.select((patients::all_columns, total))
+                        .load::<(PatientRow, i64)>(&mut *connection)
+                        .map_err(from_diesel)?
+                };
                 let (rows, total) = total.split(rows, &mut connection).map_err(from_diesel)?;
                 (rows, Some(total))
             }
-            Some(total) => (
-                Vec::new(),
-                Some(
-                    diesel::select(total)
-                        .get_result::<i64>(&mut *connection)
-                        .map_err(from_diesel)?,
-                ),
-            ),
             None => {
                 let rows = if paging.count == 0 {
                     Vec::new()
