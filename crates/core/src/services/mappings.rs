@@ -6,8 +6,8 @@ use std::sync::Arc;
 
 use healthcare_domain::FieldErrors;
 use healthcare_domain::access::{
-    Access, CareTie, Operation, assignment_access, deleted_patient_shown_as_gone, mapping_access,
-    mappings_visible, patient_access, patients_visible,
+    Access, CareTie, Operation, assignment_access, mapping_access, mappings_visible,
+    patient_access, patients_visible,
 };
 use healthcare_domain::assignment::{AssignmentRequest, already_assigned};
 use healthcare_domain::audit::{AuditAction, AuditEvent};
@@ -24,7 +24,7 @@ use crate::ports::{
     PatientRepository,
 };
 use crate::services::audit::{Caller, Refusal, ScopedRow, Target, permit};
-use crate::services::patients::{care_tie, mark_break_glass, mark_list, shown_to};
+use crate::services::patients::{care_tie, judge_seeing, mark_break_glass, mark_list, shown_to};
 use crate::{RepoError, Resource, ServiceError};
 
 /// How often an assignment is judged again when its patient or doctor changed under it.
@@ -276,7 +276,7 @@ impl MappingService {
                     // Judged on the patient alone, so that a mapping or doctor row that cannot
                     // be read does not tell a caller who may not see the patient that it exists.
                     if let Some(patient) = self.patients.find(patient_id)? {
-                        self.judge_view(caller, &patient)?;
+                        judge_seeing(self.patients.as_ref(), caller, &patient, self.clock.now())?;
                     }
                     return Err(failure.into());
                 }
@@ -285,30 +285,13 @@ impl MappingService {
                 patient,
                 assignments,
             } = found.ok_or(ServiceError::NotFound(Resource::Patient))?;
-            let tie = self.judge_view(caller, &patient)?;
+            let tie = judge_seeing(self.patients.as_ref(), caller, &patient, self.clock.now())?;
             mark_break_glass(event, tie);
             Ok(PatientAssignments {
                 patient: shown_to(caller, patient),
                 assignments,
             })
         })
-    }
-
-    /// Whether `caller` may see `patient`'s mapping view: the care tie to mark on its audit
-    /// row, or the refusal (`Gone` for a deleted patient they would see live).
-    fn judge_view(&self, caller: &Caller, patient: &Patient) -> Result<CareTie, Refusal> {
-        let tie = care_tie(
-            self.patients.as_ref(),
-            &caller.actor,
-            patient,
-            self.clock.now(),
-        )?;
-        let access = patient_access(&caller.actor, patient, tie, Operation::See);
-        if access != Access::Granted && deleted_patient_shown_as_gone(&caller.actor, patient, tie) {
-            return Err(ServiceError::Gone(Resource::Patient).into());
-        }
-        permit(access, Resource::Patient)?;
-        Ok(tie)
     }
 
     /// The care teams (each a patient with its active assignments) of the live patients

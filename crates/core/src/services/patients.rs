@@ -415,20 +415,7 @@ impl PatientService {
             .patients
             .find(id)?
             .ok_or(ServiceError::NotFound(Resource::Patient))?;
-        let tie = care_tie(
-            self.ports.patients.as_ref(),
-            &caller.actor,
-            &patient,
-            self.now(),
-        )?;
-        // Staff see archived records (and their history); to anyone else a record deleted
-        // here is gone, if they saw it live.
-        let access = patient_access(&caller.actor, &patient, tie, Operation::See);
-        if access != Access::Granted && deleted_patient_shown_as_gone(&caller.actor, &patient, tie)
-        {
-            return Err(ServiceError::Gone(Resource::Patient).into());
-        }
-        permit(access, Resource::Patient)?;
+        let tie = judge_seeing(self.ports.patients.as_ref(), caller, &patient, self.now())?;
         Ok((patient, tie))
     }
 
@@ -496,6 +483,24 @@ pub(crate) fn care_tie(
         Some(user) => patients.care_tie(patient.id, user, now)?,
         None => CareTie::None,
     })
+}
+
+/// Whether `caller` may see `patient`, found: the caller's care tie to it, or the refusal.
+/// Staff see archived records (and their history); to anyone else a record deleted here is
+/// `Gone` if they would see it live, and missing otherwise.
+pub(crate) fn judge_seeing(
+    patients: &dyn PatientRepository,
+    caller: &Caller,
+    patient: &Patient,
+    now: healthcare_domain::Timestamp,
+) -> Result<CareTie, Refusal> {
+    let tie = care_tie(patients, &caller.actor, patient, now)?;
+    let access = patient_access(&caller.actor, patient, tie, Operation::See);
+    if access != Access::Granted && deleted_patient_shown_as_gone(&caller.actor, patient, tie) {
+        return Err(ServiceError::Gone(Resource::Patient).into());
+    }
+    permit(access, Resource::Patient)?;
+    Ok(tie)
 }
 
 /// Marks a list's row when a break-glass grant of the caller let it show any of `patients`.
