@@ -19,7 +19,6 @@ ENV APP_ENV=production \
     HOST=0.0.0.0 \
     PORT=8000 \
     DATABASE_URL=sqlite:///data/healthcare.db \
-    SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt \
-    MALLOC_ARENA_MAX=2
+    SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt
 EXPOSE 8000
 CMD ["healthcare-api"]

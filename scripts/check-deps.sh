@@ -5,6 +5,7 @@
 #   and none of the three sees another;
 #   the JSON API never sees the admin site: no HTML or QR code crates, no cookies, and no
 #   staff-only service named in its source; mockall never reaches the shipped binaries;
+#   unsafe code is allowed in one module only (glibc's allocator calls);
 #   and inside each crate no module imports a module that imports it back.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -49,6 +50,15 @@ else
 fi
 forbid healthcare_persistence 'actix-web|actix-http|mockall' "actix or mocks"
 forbid healthcare_app 'mockall' "mockall in the shipped binaries"
+
+# unsafe code is denied everywhere; only the allocator module may allow it (two glibc calls).
+if allowed=$(grep -rnE 'allow\(unsafe_code|expect\(unsafe_code' crates --include='*.rs' | grep -v '^crates/app/src/memory.rs:'); then
+  echo "FAIL: unsafe code allowed outside crates/app/src/memory.rs:"
+  echo "$allowed"
+  failures=$((failures + 1))
+else
+  echo "ok:   unsafe code only in crates/app/src/memory.rs"
+fi
 
 if python3 scripts/check-module-cycles.py; then
   echo "ok:   no module import cycle in any crate"

@@ -112,9 +112,6 @@ floor_sqlite="$bin_dir/examples/sqlite_floor"
 
 export SECRET_KEY=bench-secret-key-of-at-least-32-bytes-0123456789
 export BCRYPT_COST=12 THROTTLE_AUTH_PER_ADDRESS_PER_MINUTE=0 RUST_LOG=warn
-# As deployed (Dockerfile, docs/OPERATIONS.md): glibc keeps one malloc arena per busy thread
-# otherwise, and the blocking pool's threads hold tens of MiB that are never given back.
-export MALLOC_ARENA_MAX=${MALLOC_ARENA_MAX:-2}
 
 start_server() { # DATABASE_URL [VAR=value ...]
   local url=$1 port

@@ -4,6 +4,7 @@
 pub mod audit;
 pub mod clock;
 pub mod console;
+pub mod memory;
 pub mod security;
 pub mod settings;
 pub mod startup;

@@ -19,6 +19,7 @@ use healthcare_persistence::{StatementCounter, migrations};
 use healthcare_web::WebConfig;
 
 use crate::audit::AuditWorkers;
+use crate::memory;
 use crate::settings::Settings;
 use crate::tls;
 use crate::wiring::{PoolProbe, audit_workers, database_pool, services};
@@ -102,6 +103,7 @@ impl Application {
         let metrics = web::Data::new(metrics);
         let services = services(&settings, &pool, trail);
         forget_idle_admin_sessions(services.staff_sign_in.clone());
+        release_freed_memory_periodically();
         let config = WebConfig {
             max_body_bytes: settings.max_body_bytes,
             body_read_timeout: settings.body_read_timeout,
@@ -253,6 +255,21 @@ impl Application {
         }
         served
     }
+}
+
+/// Gives the allocator's free pages back every [`memory::RELEASE_INTERVAL`], so a server that
+/// served a burst does not keep its peak size while idle (on the blocking pool: the walk over
+/// the arenas takes a few milliseconds).
+fn release_freed_memory_periodically() {
+    actix_web::rt::spawn(async {
+        let mut interval = actix_web::rt::time::interval(memory::RELEASE_INTERVAL);
+        loop {
+            interval.tick().await;
+            if let Err(error) = web::block(memory::release_freed_memory).await {
+                tracing::warn!(%error, "freed memory was not given back");
+            }
+        }
+    });
 }
 
 /// How often sessions idle past the timeout are deleted (they are refused anyway; this only

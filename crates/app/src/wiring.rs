@@ -148,10 +148,12 @@ pub fn record_services(
 pub fn password_hasher(settings: &Settings) -> Arc<BcryptHasher> {
     let hasher = Arc::new(BcryptHasher::new(settings.bcrypt_cost));
     let warming = hasher.clone();
-    // Off the start-up path: the dummy hash takes one full bcrypt computation.
+    // Off the start-up path: the dummy hash takes one full bcrypt computation. By its end the
+    // workers have built their routes, so start-up's garbage is freed and can be given back.
     std::thread::spawn(move || {
         warming.warm_up();
         healthcare_domain::preload_common_passwords();
+        crate::memory::release_freed_memory();
     });
     hasher
 }
