@@ -11,12 +11,19 @@ use std::time::Duration;
 /// How often the freed memory is given back (see [`release_freed_memory`]).
 pub const RELEASE_INTERVAL: Duration = Duration::from_secs(60);
 
-/// Caps the malloc arenas at two, unless `MALLOC_ARENA_MAX` is set (glibc has read it then).
-/// Call first thing in `main`, before other threads start. Measured in docs/BENCHMARKS.md:
-/// the blocking pool's threads would otherwise each settle on an arena of their own.
-pub fn limit_arenas() {
+/// Tunes glibc's allocator for the server, where the environment does not already (glibc has
+/// read `MALLOC_ARENA_MAX` and `MALLOC_MMAP_THRESHOLD_` then). Call first thing in `main`,
+/// before other threads start. Both measured in docs/BENCHMARKS.md:
+/// - at most two arenas: the blocking pool's threads would otherwise each settle on one;
+/// - blocks of 128 KiB and more in their own mappings, given back when freed: by default glibc
+///   raises that threshold (up to 32 MiB) whenever such a block is freed, and from then on
+///   keeps them, and as much free space at the top of its heaps, resident.
+pub fn configure_allocator() {
     if std::env::var_os("MALLOC_ARENA_MAX").is_none() {
-        set_arena_max(2);
+        set_option(Setting::ArenaMax, 2);
+    }
+    if std::env::var_os("MALLOC_MMAP_THRESHOLD_").is_none() {
+        set_option(Setting::MmapThreshold, 128 * 1024);
     }
 }
 
@@ -25,12 +32,23 @@ pub fn release_freed_memory() -> bool {
     trim()
 }
 
+/// The `mallopt` settings the server changes.
+#[derive(Clone, Copy)]
+enum Setting {
+    ArenaMax,
+    MmapThreshold,
+}
+
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
 #[allow(unsafe_code)]
-fn set_arena_max(arenas: libc::c_int) {
-    // SAFETY: mallopt takes no pointer; glibc applies M_ARENA_MAX to arenas created later.
+fn set_option(setting: Setting, value: libc::c_int) {
+    let option = match setting {
+        Setting::ArenaMax => libc::M_ARENA_MAX,
+        Setting::MmapThreshold => libc::M_MMAP_THRESHOLD,
+    };
+    // SAFETY: mallopt takes no pointer; glibc serialises it with the allocator's other calls.
     unsafe {
-        libc::mallopt(libc::M_ARENA_MAX, arenas);
+        libc::mallopt(option, value);
     }
 }
 
@@ -42,7 +60,7 @@ fn trim() -> bool {
 }
 
 #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
-fn set_arena_max(_arenas: i32) {}
+fn set_option(_setting: Setting, _value: i32) {}
 
 #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
 fn trim() -> bool {

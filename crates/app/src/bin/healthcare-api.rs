@@ -6,7 +6,7 @@ use healthcare_app::{Application, Settings, telemetry};
 
 #[actix_web::main]
 async fn main() -> ExitCode {
-    healthcare_app::memory::limit_arenas();
+    healthcare_app::memory::configure_allocator();
     let settings = match Settings::load() {
         Ok(settings) => settings,
         Err(error) => {
