@@ -11,7 +11,7 @@ use healthcare_core::services::{
 use healthcare_core::{RepoError, ServiceError};
 use healthcare_domain::audit::AuditEvent;
 use healthcare_json_api::state::DatabaseProbe;
-use healthcare_persistence::connection::ping;
+use healthcare_persistence::connection::{SqliteCache, ping};
 use healthcare_persistence::{
     CachedClinicRepository, CachedUserRepository, DbPool, DieselAdminSessionRepository,
     DieselAuditRepository, DieselBreakGlassRepository, DieselClinicRepository,
@@ -61,6 +61,7 @@ pub fn database_pool(
             statements,
             audit_key: settings.audit_key.key.clone(),
             revalidate_after_idle: healthcare_persistence::connection::REVALIDATE_AFTER_IDLE,
+            sqlite_cache: SqliteCache::Default,
         },
     )
 }
@@ -78,6 +79,7 @@ pub fn audit_workers(settings: &Settings) -> Result<AuditWorkers, RepoError> {
             statements: StatementCounter::default(),
             audit_key: settings.audit_key.key.clone(),
             revalidate_after_idle: healthcare_persistence::connection::REVALIDATE_AFTER_IDLE,
+            sqlite_cache: SqliteCache::Small,
         },
     )?;
     let reads = if settings.audit_reads {

@@ -291,6 +291,7 @@ fn lost_the_server(error: &DieselError) -> bool {
 pub struct ConnectionManager {
     target: DatabaseTarget,
     sqlite_busy_timeout: Duration,
+    sqlite_cache: SqliteCache,
     statements: StatementCounter,
     /// Connections of this pool that found the server gone ([`ConnectionWatch`]).
     losses: Arc<AtomicU64>,
@@ -319,8 +320,10 @@ impl ConnectionManager {
                     // opened together would otherwise fail at once with "database is locked".
                     .batch_execute(&format!(
                         "PRAGMA busy_timeout = {}; PRAGMA journal_mode = WAL; \
-                         PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
-                        self.sqlite_busy_timeout.as_millis()
+                         PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; \
+                         PRAGMA cache_size = -{};",
+                        self.sqlite_busy_timeout.as_millis(),
+                        self.sqlite_cache.kib()
                     ))
                     .map_err(ConnectionError::CouldntSetupConfiguration)?;
                 // SQLite's own lower() folds ASCII only; searches must fold "É" as PostgreSQL
@@ -388,6 +391,27 @@ pub struct PoolSettings {
     /// A connection unused for longer is asked `SELECT 1` before it is handed out
     /// ([`REVALIDATE_AFTER_IDLE`]).
     pub revalidate_after_idle: Duration,
+    /// How many pages each SQLite connection keeps in memory.
+    pub sqlite_cache: SqliteCache,
+}
+
+/// The page cache of each SQLite connection of a pool (PostgreSQL caches pages in the server).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SqliteCache {
+    /// SQLite's default, 2 MiB: the requests' pool, whose reads it serves.
+    Default,
+    /// 256 KiB: the audit trail's pool, which appends rows and seals the newest ones, so the
+    /// pages it last wrote are rarely read again; a full cache would only hold memory.
+    Small,
+}
+
+impl SqliteCache {
+    fn kib(self) -> u32 {
+        match self {
+            Self::Default => 2_000,
+            Self::Small => 256,
+        }
+    }
 }
 
 /// Builds the pool without connecting yet, creating the SQLite file's folder if needed, so a
@@ -403,6 +427,7 @@ pub fn build_pool(target: &DatabaseTarget, settings: &PoolSettings) -> Result<Db
     let manager = ConnectionManager {
         target: target.clone(),
         sqlite_busy_timeout: Duration::from_secs(5),
+        sqlite_cache: settings.sqlite_cache,
         statements: settings.statements.clone(),
         losses: Arc::default(),
     };

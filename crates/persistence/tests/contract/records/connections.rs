@@ -3,7 +3,7 @@
 
 use diesel::RunQueryDsl;
 use diesel::sql_types::Integer;
-use healthcare_persistence::connection::{checkout, ping};
+use healthcare_persistence::connection::{SqliteCache, checkout, ping};
 
 use super::*;
 
@@ -12,6 +12,15 @@ fn single_connection_pool(url: &str, revalidate_after_idle: Duration) -> DbPool 
 }
 
 fn pool_of(url: &str, max_size: u32, revalidate_after_idle: Duration) -> DbPool {
+    pool_with_cache(url, max_size, revalidate_after_idle, SqliteCache::Default)
+}
+
+fn pool_with_cache(
+    url: &str,
+    max_size: u32,
+    revalidate_after_idle: Duration,
+    sqlite_cache: SqliteCache,
+) -> DbPool {
     let target = DatabaseTarget::parse(url).expect("valid url");
     build_pool(
         &target,
@@ -21,6 +30,7 @@ fn pool_of(url: &str, max_size: u32, revalidate_after_idle: Duration) -> DbPool 
             statements: StatementCounter::default(),
             audit_key: healthcare_domain::audit::ChainKey::new("contract suite audit key"),
             revalidate_after_idle,
+            sqlite_cache,
         },
     )
     .expect("pool")
@@ -140,5 +150,26 @@ fn on_sqlite_a_call_runs_no_validation_statement() {
             1,
             "only the SELECT of the patient"
         );
+    }
+}
+
+/// Each connection of a pool keeps the page cache the pool was built with: the audit trail's
+/// small one, the requests' default one.
+#[test]
+fn on_sqlite_each_pool_keeps_its_page_cache_size() {
+    #[derive(diesel::QueryableByName)]
+    struct CacheSize {
+        #[diesel(sql_type = Integer)]
+        cache_size: i32,
+    }
+    let (url, _folder) = healthcare_test_support::fresh_sqlite_database();
+    for (cache, expected) in [(SqliteCache::Default, -2_000), (SqliteCache::Small, -256)] {
+        let pool = pool_with_cache(&url, 2, Duration::from_secs(60), cache);
+        let mut connection = checkout(&pool).expect("a connection");
+        let size = diesel::sql_query("PRAGMA cache_size")
+            .get_result::<CacheSize>(&mut *connection)
+            .expect("the cache size")
+            .cache_size;
+        assert_eq!(size, expected, "{cache:?}");
     }
 }
