@@ -398,7 +398,7 @@ pub struct PoolSettings {
 /// The page cache of each SQLite connection of a pool (PostgreSQL caches pages in the server).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SqliteCache {
-    /// SQLite's default, 2 MiB: the requests' pool, whose reads it serves.
+    /// SQLite's default, 2,000 KiB: the requests' pool, whose reads it serves.
     Default,
     /// 256 KiB: the audit trail's pool, which appends rows and seals the newest ones, so the
     /// pages it last wrote are rarely read again; a full cache would only hold memory.
