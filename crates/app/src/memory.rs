@@ -3,28 +3,40 @@
 //! shrinks a heap only from its top, so pages freed below a live allocation stay resident.
 //! Start-up leaves such pages behind (each worker builds its routes and their OpenAPI paths,
 //! the common-password list is decompressed), and so does every burst of requests, so an idle
-//! server would keep its peak size. These are the only calls into C outside the database
-//! drivers; elsewhere (musl, macOS) they do nothing.
+//! server would keep its peak size. The workspace's only `unsafe` code; elsewhere (musl,
+//! macOS) these calls do nothing.
 
 use std::time::Duration;
 
 /// How often the freed memory is given back (see [`release_freed_memory`]).
 pub const RELEASE_INTERVAL: Duration = Duration::from_secs(60);
 
-/// Tunes glibc's allocator for the server, where the environment does not already (glibc has
-/// read `MALLOC_ARENA_MAX` and `MALLOC_MMAP_THRESHOLD_` then). Call first thing in `main`,
-/// before other threads start. Both measured in docs/BENCHMARKS.md:
-/// - at most two arenas: the blocking pool's threads would otherwise each settle on one;
+/// Tunes glibc's allocator for the server, where the operator has not (glibc has read
+/// `MALLOC_ARENA_MAX`, `MALLOC_MMAP_THRESHOLD_` and `GLIBC_TUNABLES` then, and `mallopt` would
+/// override them). Call first thing in `main`, before other threads start. Measured in
+/// docs/BENCHMARKS.md:
+/// - one arena per core (at least two) instead of eight: the blocking pool's threads would
+///   otherwise each settle on one;
 /// - blocks of 128 KiB and more in their own mappings, given back when freed: by default glibc
 ///   raises that threshold (up to 32 MiB) whenever such a block is freed, and from then on
 ///   keeps them, and as much free space at the top of its heaps, resident.
 pub fn configure_allocator() {
-    if std::env::var_os("MALLOC_ARENA_MAX").is_none() {
-        set_option(Setting::ArenaMax, 2);
+    if !set_by_operator("MALLOC_ARENA_MAX", "glibc.malloc.arena_max") {
+        let cores = std::thread::available_parallelism().map_or(2, usize::from);
+        set_option(
+            Setting::ArenaMax,
+            i32::try_from(cores.max(2)).unwrap_or(i32::MAX),
+        );
     }
-    if std::env::var_os("MALLOC_MMAP_THRESHOLD_").is_none() {
+    if !set_by_operator("MALLOC_MMAP_THRESHOLD_", "glibc.malloc.mmap_threshold") {
         set_option(Setting::MmapThreshold, 128 * 1024);
     }
+}
+
+/// Whether the environment sets this malloc option, as its own variable or as a tunable.
+fn set_by_operator(variable: &str, tunable: &str) -> bool {
+    std::env::var_os(variable).is_some()
+        || std::env::var("GLIBC_TUNABLES").is_ok_and(|tunables| tunables.contains(tunable))
 }
 
 /// Gives the free pages of every malloc arena back to the system; whether any were.
@@ -41,7 +53,7 @@ enum Setting {
 
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
 #[allow(unsafe_code)]
-fn set_option(setting: Setting, value: libc::c_int) {
+fn set_option(setting: Setting, value: i32) {
     let option = match setting {
         Setting::ArenaMax => libc::M_ARENA_MAX,
         Setting::MmapThreshold => libc::M_MMAP_THRESHOLD,

@@ -262,7 +262,13 @@ impl Application {
 /// the arenas takes a few milliseconds).
 fn release_freed_memory_periodically() {
     actix_web::rt::spawn(async {
-        let mut interval = actix_web::rt::time::interval(memory::RELEASE_INTERVAL);
+        // The first one a period from now (start-up's own is the warm-up thread's), and never
+        // several in a row after a stall.
+        let mut interval = actix_web::rt::time::interval_at(
+            actix_web::rt::time::Instant::now() + memory::RELEASE_INTERVAL,
+            memory::RELEASE_INTERVAL,
+        );
+        interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             interval.tick().await;
             if let Err(error) = web::block(memory::release_freed_memory).await {

@@ -61,7 +61,7 @@ pub fn database_pool(
             statements,
             audit_key: settings.audit_key.key.clone(),
             revalidate_after_idle: healthcare_persistence::connection::REVALIDATE_AFTER_IDLE,
-            sqlite_cache: SqliteCache::Default,
+            sqlite_cache: SqliteCache::Standard,
         },
     )
 }
@@ -150,8 +150,9 @@ pub fn record_services(
 pub fn password_hasher(settings: &Settings) -> Arc<BcryptHasher> {
     let hasher = Arc::new(BcryptHasher::new(settings.bcrypt_cost));
     let warming = hasher.clone();
-    // Off the start-up path: the dummy hash takes one full bcrypt computation. By its end the
-    // workers have built their routes, so start-up's garbage is freed and can be given back.
+    // Off the start-up path: the dummy hash takes one full bcrypt computation, by whose end
+    // (at the production cost) the workers have built their routes: start-up's freed memory is
+    // given back then, and whatever comes later by the periodic release.
     std::thread::spawn(move || {
         warming.warm_up();
         healthcare_domain::preload_common_passwords();

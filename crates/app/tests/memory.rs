@@ -4,12 +4,20 @@
 
 use healthcare_app::memory::release_freed_memory;
 
-/// Resident pages of this process, from /proc/self/statm.
+/// Resident memory of this process, from /proc/self/status.
 fn resident_bytes() -> usize {
-    let statm = std::fs::read_to_string("/proc/self/statm").expect("/proc/self/statm");
-    let pages = statm.split_whitespace().nth(1).expect("resident pages");
-    let pages: usize = pages.parse().expect("a number of pages");
-    pages * 4096
+    let status = std::fs::read_to_string("/proc/self/status").expect("/proc/self/status");
+    let line = status
+        .lines()
+        .find(|line| line.starts_with("VmRSS:"))
+        .expect("a VmRSS line");
+    let kib: usize = line
+        .split_whitespace()
+        .nth(1)
+        .expect("a size")
+        .parse()
+        .expect("a number of kB");
+    kib * 1024
 }
 
 #[test]
@@ -19,7 +27,7 @@ fn gives_back_memory_freed_below_a_live_allocation() {
     // freed but the last, which keeps glibc from shrinking the heap on its own.
     let mut blocks: Vec<Vec<u8>> = (0..CHUNKS).map(|_| vec![1u8; 4096]).collect();
     let pin = blocks.pop();
-    drop(blocks);
+    drop(std::hint::black_box(blocks));
     let before = resident_bytes();
 
     assert!(release_freed_memory(), "nothing was given back");

@@ -18,13 +18,14 @@ impl SortedList {
         let mut sorted: Vec<&str> = passwords.lines().collect();
         sorted.sort_unstable();
         sorted.dedup();
-        let mut text = String::with_capacity(passwords.len());
+        let mut text = String::with_capacity(passwords.len() + 1);
         let mut starts = Vec::with_capacity(sorted.len());
         for password in sorted {
             starts.push(u32::try_from(text.len()).expect("the list is far below 4 GiB"));
             text.push_str(password);
             text.push('\n');
         }
+        text.shrink_to_fit();
         Self { text, starts }
     }
 

@@ -391,7 +391,7 @@ pub struct PoolSettings {
     /// A connection unused for longer is asked `SELECT 1` before it is handed out
     /// ([`REVALIDATE_AFTER_IDLE`]).
     pub revalidate_after_idle: Duration,
-    /// How many pages each SQLite connection keeps in memory.
+    /// How much of the database each SQLite connection keeps in memory.
     pub sqlite_cache: SqliteCache,
 }
 
@@ -399,7 +399,7 @@ pub struct PoolSettings {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SqliteCache {
     /// SQLite's default, 2,000 KiB: the requests' pool, whose reads it serves.
-    Default,
+    Standard,
     /// 256 KiB: the audit trail's pool, which appends rows and seals the newest ones, so the
     /// pages it last wrote are rarely read again; a full cache would only hold memory.
     Small,
@@ -408,7 +408,7 @@ pub enum SqliteCache {
 impl SqliteCache {
     fn kib(self) -> u32 {
         match self {
-            Self::Default => 2_000,
+            Self::Standard => 2_000,
             Self::Small => 256,
         }
     }

@@ -79,7 +79,7 @@ pub fn direct_pool(
             statements: Default::default(),
             audit_key: audit_key.clone(),
             revalidate_after_idle: healthcare_persistence::connection::REVALIDATE_AFTER_IDLE,
-            sqlite_cache: healthcare_persistence::connection::SqliteCache::Default,
+            sqlite_cache: healthcare_persistence::connection::SqliteCache::Standard,
         },
     )
     .expect("pool")

@@ -47,7 +47,7 @@ fn open(url: &str, folder: Option<tempfile::TempDir>) -> Database {
             statements: statements.clone(),
             audit_key: key(),
             revalidate_after_idle: healthcare_persistence::connection::REVALIDATE_AFTER_IDLE,
-            sqlite_cache: healthcare_persistence::connection::SqliteCache::Default,
+            sqlite_cache: healthcare_persistence::connection::SqliteCache::Standard,
         },
     )
     .expect("pool");

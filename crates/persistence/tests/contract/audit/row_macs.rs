@@ -221,7 +221,7 @@ fn open_unmigrated(url: &str) -> DbPool {
             statements: StatementCounter::default(),
             audit_key: key(),
             revalidate_after_idle: healthcare_persistence::connection::REVALIDATE_AFTER_IDLE,
-            sqlite_cache: healthcare_persistence::connection::SqliteCache::Default,
+            sqlite_cache: healthcare_persistence::connection::SqliteCache::Standard,
         },
     )
     .expect("pool")

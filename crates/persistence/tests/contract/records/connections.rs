@@ -12,7 +12,7 @@ fn single_connection_pool(url: &str, revalidate_after_idle: Duration) -> DbPool 
 }
 
 fn pool_of(url: &str, max_size: u32, revalidate_after_idle: Duration) -> DbPool {
-    pool_with_cache(url, max_size, revalidate_after_idle, SqliteCache::Default)
+    pool_with_cache(url, max_size, revalidate_after_idle, SqliteCache::Standard)
 }
 
 fn pool_with_cache(
@@ -154,7 +154,7 @@ fn on_sqlite_a_call_runs_no_validation_statement() {
 }
 
 /// Each connection of a pool keeps the page cache the pool was built with: the audit trail's
-/// small one, the requests' default one.
+/// small one, the requests' standard one (SQLite's default, set explicitly all the same).
 #[test]
 fn on_sqlite_each_pool_keeps_its_page_cache_size() {
     #[derive(diesel::QueryableByName)]
@@ -163,7 +163,7 @@ fn on_sqlite_each_pool_keeps_its_page_cache_size() {
         cache_size: i32,
     }
     let (url, _folder) = healthcare_test_support::fresh_sqlite_database();
-    for (cache, expected) in [(SqliteCache::Default, -2_000), (SqliteCache::Small, -256)] {
+    for (cache, expected) in [(SqliteCache::Standard, -2_000), (SqliteCache::Small, -256)] {
         let pool = pool_with_cache(&url, 2, Duration::from_secs(60), cache);
         let mut connection = checkout(&pool).expect("a connection");
         let size = diesel::sql_query("PRAGMA cache_size")

@@ -34,7 +34,7 @@ fn counted_pool_for(url: &str, statements: StatementCounter) -> DbPool {
             statements,
             audit_key: healthcare_domain::audit::ChainKey::new("contract suite audit key"),
             revalidate_after_idle: healthcare_persistence::connection::REVALIDATE_AFTER_IDLE,
-            sqlite_cache: healthcare_persistence::connection::SqliteCache::Default,
+            sqlite_cache: healthcare_persistence::connection::SqliteCache::Standard,
         },
     )
     .expect("pool")

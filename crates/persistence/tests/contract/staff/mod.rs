@@ -48,7 +48,7 @@ fn open(url: &str, folder: Option<tempfile::TempDir>) -> Database {
             statements: statements.clone(),
             audit_key: healthcare_domain::audit::ChainKey::new("contract suite audit key"),
             revalidate_after_idle: healthcare_persistence::connection::REVALIDATE_AFTER_IDLE,
-            sqlite_cache: healthcare_persistence::connection::SqliteCache::Default,
+            sqlite_cache: healthcare_persistence::connection::SqliteCache::Standard,
         },
     )
     .expect("pool");
