@@ -15,7 +15,7 @@ use healthcare_json_api::middleware::telemetry;
 use healthcare_json_api::openapi::ApiDocument;
 use healthcare_json_api::routes::{configure_app, configure_metrics};
 use healthcare_json_api::security::{SecurityPolicy, cors, security};
-use healthcare_persistence::{StatementCounter, migrations};
+use healthcare_persistence::{DatabaseTarget, StatementCounter, connection, migrations};
 use healthcare_web::WebConfig;
 
 use crate::audit::AuditWorkers;
@@ -80,6 +80,16 @@ impl Application {
                 .map_err(|e| healthcare_core::RepoError::Internal(e.to_string()))??;
             for version in applied {
                 tracing::info!(%version, "migration applied");
+            }
+        }
+        if matches!(settings.database, DatabaseTarget::Sqlite(_)) {
+            let checking = pool.clone();
+            let replans =
+                web::block(move || connection::sqlite_replans_bound_statements(&checking)).await;
+            if matches!(replans, Ok(Ok(true))) {
+                tracing::warn!(
+                    "this SQLite was built without SQLITE_ENABLE_QPSG (.cargo/config.toml sets it; a LIBSQLITE3_FLAGS variable replaces it): pages are planned again on every request"
+                );
             }
         }
         if settings.secret_key.generated {

@@ -11,7 +11,7 @@ use diesel::connection::{
     TransactionManager,
 };
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
-use diesel::{Connection, ConnectionError, PgConnection, SqliteConnection};
+use diesel::{Connection, ConnectionError, PgConnection, RunQueryDsl, SqliteConnection};
 use healthcare_core::RepoError;
 use healthcare_domain::audit::ChainKey;
 
@@ -474,6 +474,22 @@ pub fn ping(pool: &DbPool) -> Result<(), RepoError> {
     checkout(pool)?
         .batch_execute("SELECT 1")
         .map_err(from_diesel)
+}
+
+/// Whether the database is SQLite built without the query planner stability guarantee
+/// (`SQLITE_ENABLE_QPSG`, which `.cargo/config.toml` sets for the bundled SQLite). Such a build
+/// prepares a cached statement again each time a value it was planned with is bound anew (a
+/// `LIMIT ?`, an `is_active = ?` compared with a partial index's condition): nearly every page
+/// and mapping view would be parsed and planned per request.
+pub fn sqlite_replans_bound_statements(pool: &DbPool) -> Result<bool, RepoError> {
+    match &mut *checkout(pool)? {
+        DbConnection::Pg(_) => Ok(false),
+        DbConnection::Sqlite(inner) => diesel::select(diesel::dsl::sql::<diesel::sql_types::Bool>(
+            "NOT sqlite_compileoption_used('ENABLE_QPSG')",
+        ))
+        .get_result(inner)
+        .map_err(from_diesel),
+    }
 }
 
 /// Runs `work` in a write transaction: `BEGIN IMMEDIATE` on SQLite, so a writer takes the

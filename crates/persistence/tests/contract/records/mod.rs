@@ -25,11 +25,15 @@ fn pool_for(url: &str) -> DbPool {
 }
 
 fn counted_pool_for(url: &str, statements: StatementCounter) -> DbPool {
+    sized_pool_for(url, 4, statements)
+}
+
+fn sized_pool_for(url: &str, max_size: u32, statements: StatementCounter) -> DbPool {
     let target = DatabaseTarget::parse(url).expect("valid url");
     build_pool(
         &target,
         &PoolSettings {
-            max_size: 4,
+            max_size,
             checkout_timeout: Duration::from_secs(5),
             statements,
             audit_key: healthcare_domain::audit::ChainKey::new("contract suite audit key"),

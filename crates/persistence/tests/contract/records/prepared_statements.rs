@@ -1,16 +1,20 @@
 //! The statements behind the benchmark's requests (S1–S5) are cached prepared statements:
 //! parsed and planned once per connection, never per request.
 
+use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Text};
 use healthcare_core::ports::ClinicRepository;
 use healthcare_persistence::DieselClinicRepository;
+use healthcare_persistence::connection::{checkout, sqlite_replans_bound_statements};
 
 use super::*;
 use healthcare_core::ports::PatientAssignments;
 
 /// Each request's repository calls, twice over (the first time on a connection prepares and
-/// caches), on a pool whose counter records any statement that was not a cached prepared
-/// one. An `UPDATE` (Diesel never caches one) shows that the recorder sees them.
-fn the_benchmarks_requests_run_only_cached_prepared_statements(url: &str) {
+/// caches), on a pool of one connection whose counter records any statement that was not a
+/// cached prepared one. An `UPDATE` (Diesel never caches one) shows that the recorder sees
+/// them. Returns that pool, whose connection keeps the statements.
+fn the_benchmarks_requests_run_only_cached_prepared_statements(url: &str) -> DbPool {
     let pool = &pool_for(url);
     migrations::run_pending(pool).expect("migrations");
     let r = repos(pool);
@@ -44,7 +48,7 @@ fn the_benchmarks_requests_run_only_cached_prepared_statements(url: &str) {
         .expect("both accept it");
 
     let statements = StatementCounter::recording_uncached();
-    let recorded = counted_pool_for(url, statements.clone());
+    let recorded = sized_pool_for(url, 1, statements.clone());
     let users = DieselUserRepository::new(recorded.clone());
     let clinics = DieselClinicRepository::new(recorded.clone());
     let patients = DieselPatientRepository::new(recorded.clone());
@@ -102,21 +106,60 @@ fn the_benchmarks_requests_run_only_cached_prepared_statements(url: &str) {
         uncached.iter().any(|text| text.starts_with("UPDATE")),
         "the recorder sees an uncached UPDATE: {uncached:?}"
     );
+    recorded
 }
 
 fn page(number: u64, size: u64) -> Page {
     Page { number, size }
 }
 
+/// A statement SQLite keeps prepared on a connection (its `sqlite_stmt` table).
+#[derive(Debug, QueryableByName)]
+struct KeptStatement {
+    #[diesel(sql_type = Text)]
+    sql: String,
+    /// How many times SQLite parsed and planned it again.
+    #[diesel(sql_type = BigInt)]
+    reprep: i64,
+    /// How many times it ran.
+    #[diesel(sql_type = BigInt)]
+    run: i64,
+}
+
+/// SQLite can plan a cached statement again behind Diesel's back: it re-prepares a statement
+/// when a value it was planned with is bound anew (the pages' `LIMIT ?`, S5's `is_active = ?`
+/// against the partial index of active pairs), unless it is built with the query planner
+/// stability guarantee. Its `sqlite_stmt` table counts those re-preparations.
 #[test]
 fn on_sqlite_the_benchmarks_requests_run_only_cached_prepared_statements() {
     let (url, _folder) = healthcare_test_support::fresh_sqlite_database();
-    the_benchmarks_requests_run_only_cached_prepared_statements(&url);
+    let pool = the_benchmarks_requests_run_only_cached_prepared_statements(&url);
+    assert!(
+        !sqlite_replans_bound_statements(&pool).expect("compile options"),
+        "SQLite is built without SQLITE_ENABLE_QPSG: see .cargo/config.toml"
+    );
+    let kept = diesel::sql_query("SELECT sql, reprep, run FROM sqlite_stmt")
+        .load::<KeptStatement>(&mut *checkout(&pool).expect("the pool's one connection"))
+        .expect("sqlite_stmt (SQLITE_ENABLE_STMTVTAB, see .cargo/config.toml)");
+    let paged = kept
+        .iter()
+        .filter(|statement| statement.sql.contains("LIMIT") && statement.run >= 2)
+        .count();
+    assert!(
+        paged >= 2,
+        "both pages ran twice on the connection: {kept:#?}"
+    );
+    let replanned: Vec<_> = kept
+        .iter()
+        .filter(|statement| statement.reprep > 0)
+        .collect();
+    assert!(replanned.is_empty(), "prepared again: {replanned:#?}");
 }
 
 #[test]
 fn on_postgres_the_benchmarks_requests_run_only_cached_prepared_statements() {
     if let Some(url) = healthcare_test_support::fresh_postgres_database() {
-        the_benchmarks_requests_run_only_cached_prepared_statements(&url);
+        let pool = the_benchmarks_requests_run_only_cached_prepared_statements(&url);
+        assert!(!sqlite_replans_bound_statements(&pool).expect("a connection"));
     }
 }
