@@ -309,7 +309,17 @@ impl ConnectionManager {
 
     fn establish_uncounted(&self) -> Result<DbConnection, ConnectionError> {
         match &self.target {
-            DatabaseTarget::Postgres(url) => PgConnection::establish(url).map(DbConnection::Pg),
+            DatabaseTarget::Postgres(url) => {
+                let mut connection = PgConnection::establish(url)?;
+                // Plan each cached statement once, as SQLite does (SQLITE_ENABLE_QPSG): left to
+                // choose, PostgreSQL plans a statement with a `LIMIT $n` (every page) anew on
+                // every execution, its generic plan's cost estimate being above the custom
+                // ones'. The plans are the same index scans either way.
+                connection
+                    .batch_execute("SET plan_cache_mode = force_generic_plan")
+                    .map_err(ConnectionError::CouldntSetupConfiguration)?;
+                Ok(DbConnection::Pg(connection))
+            }
             DatabaseTarget::Sqlite(path) => {
                 let path = path.to_str().ok_or_else(|| {
                     ConnectionError::BadConnection("the SQLite path is not valid UTF-8".into())

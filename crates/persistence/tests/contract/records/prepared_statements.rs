@@ -156,10 +156,47 @@ fn on_sqlite_the_benchmarks_requests_run_only_cached_prepared_statements() {
     assert!(replanned.is_empty(), "prepared again: {replanned:#?}");
 }
 
+/// A statement PostgreSQL keeps prepared for a session (`pg_prepared_statements`).
+#[derive(Debug, QueryableByName)]
+struct PreparedOnTheServer {
+    #[diesel(sql_type = Text)]
+    statement: String,
+    /// Executions that reused the statement's one plan.
+    #[diesel(sql_type = BigInt)]
+    generic_plans: i64,
+    /// Executions planned anew for their bound values.
+    #[diesel(sql_type = BigInt)]
+    custom_plans: i64,
+}
+
+/// PostgreSQL can plan a cached statement per execution too: it compares a generic plan's
+/// estimated cost with the custom plans' and keeps planning anew while the generic one looks
+/// dearer, which a page's `LIMIT $n` always does.
 #[test]
 fn on_postgres_the_benchmarks_requests_run_only_cached_prepared_statements() {
     if let Some(url) = healthcare_test_support::fresh_postgres_database() {
         let pool = the_benchmarks_requests_run_only_cached_prepared_statements(&url);
         assert!(!sqlite_replans_bound_statements(&pool).expect("a connection"));
+        let kept = diesel::sql_query(
+            "SELECT statement, generic_plans, custom_plans FROM pg_prepared_statements",
+        )
+        .load::<PreparedOnTheServer>(&mut *checkout(&pool).expect("the pool's one connection"))
+        .expect("pg_prepared_statements");
+        let paged = kept
+            .iter()
+            .filter(|prepared| prepared.statement.contains("LIMIT") && prepared.generic_plans >= 2)
+            .count();
+        assert!(
+            paged >= 2,
+            "both pages ran twice on the connection: {kept:#?}"
+        );
+        let replanned: Vec<_> = kept
+            .iter()
+            .filter(|prepared| prepared.custom_plans > 0)
+            .collect();
+        assert!(
+            replanned.is_empty(),
+            "planned per execution: {replanned:#?}"
+        );
     }
 }
