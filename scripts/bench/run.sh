@@ -221,9 +221,11 @@ run_floor() { # DB SCENARIO USER_ID: SCENARIO is S1..S5, or S<n>_best (PostgreSQ
   local db=$1 scenario=$2 uid=$3 clinic
   clinic=$(query "$db" "$(conn_of "$db")" "SELECT id FROM clinics WHERE personal_owner_id = $uid")
   if [ "$db" = postgres ]; then
-    pgbench -n -c64 -j2 -T "$duration" -M prepared -f "$here/floor/pg_$scenario.sql" \
-      -D uid="$uid" -D clinic="$clinic" -D lo="$id_lo" -D hi="$id_hi" -D pages="$pages" \
-      -l --log-prefix="$work/pgbench_$scenario" "$pg_url" >"$out/$db-floor-$scenario.txt" 2>&1
+    # The server's connections plan each prepared statement once; the floor's do too.
+    PGOPTIONS="-c plan_cache_mode=force_generic_plan" \
+      pgbench -n -c64 -j2 -T "$duration" -M prepared -f "$here/floor/pg_$scenario.sql" \
+        -D uid="$uid" -D clinic="$clinic" -D lo="$id_lo" -D hi="$id_hi" -D pages="$pages" \
+        -l --log-prefix="$work/pgbench_$scenario" "$pg_url" >"$out/$db-floor-$scenario.txt" 2>&1
     python3 $here/bench.py record "$results" --db "$db" --scenario "$scenario" --kind floor \
       --pgbench "$out/$db-floor-$scenario.txt" --pgbench-log "$work/pgbench_$scenario"
     rm -f "$work/pgbench_$scenario".*
