@@ -54,7 +54,8 @@ fn statements(scenario: &str) -> Result<Statements, String> {
         // DoctorRepository::list: one page (patient_count is a column) with the kept total.
         "S1" => vec![format!(
             "SELECT {DOCTOR_COLUMNS}, \
-             (SELECT CAST(COALESCE(SUM(live), 0) AS BIGINT) FROM doctor_totals) FROM `doctors` \
+             (SELECT CAST(COALESCE(SUM(live * ? + archived * ?), 0) AS BIGINT) FROM doctor_totals) \
+             FROM `doctors` \
              WHERE (`doctors`.`archived_at` IS NULL) \
              ORDER BY `doctors`.`name` ASC, `doctors`.`id` ASC LIMIT ? OFFSET ?"
         )],
@@ -62,7 +63,8 @@ fn statements(scenario: &str) -> Result<Statements, String> {
         "S2" => vec![patient_by_id],
         // PatientRepository::list in the caller's clinic: one page with the kept total.
         "S3" => vec![format!(
-            "SELECT {PATIENT_COLUMNS}, (SELECT CAST(COALESCE(SUM(live), 0) AS BIGINT) \
+            "SELECT {PATIENT_COLUMNS}, \
+             (SELECT CAST(COALESCE(SUM(live * ? + archived * ?), 0) AS BIGINT) \
              FROM clinic_patient_totals WHERE clinic_id = ?) FROM `patients` \
              WHERE ((`patients`.`clinic_id` = ?) AND (`patients`.`archived_at` IS NULL)) \
              ORDER BY `patients`.`created_at` DESC, `patients`.`id` DESC LIMIT ? OFFSET ?"
@@ -218,10 +220,13 @@ fn binds_for(config: &Config, index: usize, patient: i64, page: i64, rng: &mut R
         .format("%F %T%.f")
         .to_string();
     match (config.scenario.as_str(), index) {
-        ("S1", _) => vec![Bind::Int(20), Bind::Int(0)],
+        // The kept total's weights: live rows 1, archived 0.
+        ("S1", _) => vec![Bind::Int(1), Bind::Int(0), Bind::Int(20), Bind::Int(0)],
         ("S2", _) => vec![Bind::Int(patient), Bind::Int(1)],
         ("S5", _) => vec![Bind::Int(1), Bind::Int(patient)],
         ("S3", _) => vec![
+            Bind::Int(1),
+            Bind::Int(0),
             Bind::Int(config.clinic),
             Bind::Int(config.clinic),
             Bind::Int(20),

@@ -10,10 +10,10 @@ use healthcare_domain::record_search::{SearchPage, SearchPaging, fold};
 use healthcare_domain::{Timestamp, UserId};
 
 use crate::audit::append_all_in;
-use crate::connection::{DbConnection, DbPool, checkout, write_transaction};
+use crate::connection::{DbConnection, DbPool, checkout, load_static, write_transaction};
 use crate::doctor_rows::{DoctorRow, with_count};
 use crate::errors::from_diesel;
-use crate::kept_totals::{KeptTotal, KeptTotalsOf};
+use crate::kept_totals::{Directory, KeptTotal};
 use crate::record_search::{into_page, name_criterion, resolve_anchor, seek_in_order};
 use crate::schema::{doctor_versions, doctors};
 use crate::search::{LIKE_ESCAPE, contains_pattern, lower};
@@ -112,23 +112,38 @@ impl DoctorRepository for DieselDoctorRepository {
         page: Page,
     ) -> Result<PageOf<DoctorWithCount>, RepoError> {
         let mut connection = checkout(&self.pool)?;
-        let rows = matching_doctors(filter)
-            .order((doctors::name.asc(), doctors::id.asc()))
-            .limit(page.limit())
-            .offset(page.offset());
         let whole_directory = filter.search.is_none()
             && filter.specialization.is_none()
             && filter.available.is_none();
         let (rows, total) = if whole_directory {
-            let total = KeptTotal::new(KeptTotalsOf::Directory, filter.archived);
-            let rows = rows
-                .select((doctors::all_columns, total))
-                .load::<(DoctorRow, i64)>(&mut *connection)
-                .map_err(from_diesel)?;
+            let total = KeptTotal::new(Directory, filter.archived);
+            // Statically typed, as the patients' clinic list (see there).
+            macro_rules! page_of {
+                ($doctors:expr) => {
+                    load_static::<_, (DoctorRow, i64)>(
+                        &mut connection,
+                        $doctors
+                            .order((doctors::name.asc(), doctors::id.asc()))
+                            .limit(page.limit())
+                            .offset(page.offset())
+                            .select((doctors::all_columns, total)),
+                    )
+                };
+            }
+            let rows = match filter.archived {
+                Some(false) => page_of!(doctors::table.filter(doctors::archived_at.is_null())),
+                Some(true) => page_of!(doctors::table.filter(doctors::archived_at.is_not_null())),
+                None => page_of!(doctors::table),
+            }
+            .map_err(from_diesel)?;
             total.split(rows, &mut connection).map_err(from_diesel)?
         } else {
             (
-                rows.load::<DoctorRow>(&mut *connection)
+                matching_doctors(filter)
+                    .order((doctors::name.asc(), doctors::id.asc()))
+                    .limit(page.limit())
+                    .offset(page.offset())
+                    .load::<DoctorRow>(&mut *connection)
                     .map_err(from_diesel)?,
                 matching_doctors(filter)
                     .count()

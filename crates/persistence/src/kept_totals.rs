@@ -1,43 +1,82 @@
 //! Totals the triggers keep for a list (`doctor_totals`, `clinic_patient_totals`), read instead
 //! of counting the list's rows on every page, in the same statement as the page.
 
+use diesel::backend::Backend;
 use diesel::expression::{
     AppearsOnTable, Expression, SelectableExpression, ValidGrouping, is_aggregate,
 };
 use diesel::prelude::*;
 use diesel::query_builder::{AstPass, QueryFragment, QueryId};
-use diesel::sql_types::BigInt;
+use diesel::serialize::ToSql;
+use diesel::sql_types::{BigInt, HasSqlType};
 
-use crate::connection::{DbBackend, DbConnection};
+use crate::connection::{DbConnection, load_static};
 
-/// Which kept totals a list is counted by.
+/// The directory's kept totals (one row).
 #[derive(Debug, Clone, Copy)]
-pub(crate) enum KeptTotalsOf {
-    /// The doctor directory's (one row).
-    Directory,
-    /// A clinic's patients (8 rows, summed).
-    ClinicPatients(i64),
+pub(crate) struct Directory;
+
+/// A clinic's kept patient totals (8 rows, summed).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ClinicPatients(pub(crate) i64);
+
+/// Where a list's kept totals are: the `FROM` clause of [`KeptTotal`]'s subquery.
+pub(crate) trait KeptTotalsOf: Copy + 'static {
+    fn walk_from<'b, DB>(&'b self, out: AstPass<'_, 'b, DB>) -> QueryResult<()>
+    where
+        DB: Backend + HasSqlType<BigInt>,
+        i64: ToSql<BigInt, DB>;
+}
+
+impl KeptTotalsOf for Directory {
+    fn walk_from<'b, DB>(&'b self, mut out: AstPass<'_, 'b, DB>) -> QueryResult<()>
+    where
+        DB: Backend + HasSqlType<BigInt>,
+        i64: ToSql<BigInt, DB>,
+    {
+        out.push_sql("doctor_totals");
+        Ok(())
+    }
+}
+
+impl KeptTotalsOf for ClinicPatients {
+    fn walk_from<'b, DB>(&'b self, mut out: AstPass<'_, 'b, DB>) -> QueryResult<()>
+    where
+        DB: Backend + HasSqlType<BigInt>,
+        i64: ToSql<BigInt, DB>,
+    {
+        out.push_sql("clinic_patient_totals WHERE clinic_id = ");
+        out.push_bind_param::<BigInt, _>(&self.0)
+    }
 }
 
 /// A list's kept total for its `archived` filter, as a column of its page:
-/// `(SELECT CAST(COALESCE(SUM(<live, archived or both>), 0) AS BIGINT) FROM <the totals>)`.
+/// `(SELECT CAST(COALESCE(SUM(live * ? + archived * ?), 0) AS BIGINT) FROM <the totals>)`,
+/// the weights 1 or 0 choosing live, archived or both rows.
 ///
 /// An uncorrelated scalar subquery, which both databases evaluate once per statement, so that
 /// a page and its total are one statement (one round trip on PostgreSQL) whatever the page's
 /// order. A page with no rows carries no total: [`KeptTotal::split`] then reads it alone.
+/// The filter is bound, not written into the SQL, so that the statement is the same for each
+/// filter and Diesel caches it by its type alone (without building its SQL per request).
 ///
 /// The totals' rows exist from the start (migration 14 creates the directory's, a trigger each
 /// new clinic's 8 slots); were they deleted by hand, the sum of no rows would read as 0.
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct KeptTotal {
-    of: KeptTotalsOf,
-    archived: Option<bool>,
+pub(crate) struct KeptTotal<Of> {
+    of: Of,
+    live: i64,
+    archived: i64,
 }
 
-impl KeptTotal {
+impl<Of: KeptTotalsOf> KeptTotal<Of> {
     /// The total of `of`'s live (`Some(false)`), archived (`Some(true)`) or all (`None`) rows.
-    pub(crate) fn new(of: KeptTotalsOf, archived: Option<bool>) -> Self {
-        Self { of, archived }
+    pub(crate) fn new(of: Of, archived: Option<bool>) -> Self {
+        Self {
+            of,
+            live: i64::from(archived != Some(true)),
+            archived: i64::from(archived != Some(false)),
+        }
     }
 
     /// A page's rows, each loaded with this total beside it, and the total.
@@ -48,47 +87,44 @@ impl KeptTotal {
     ) -> QueryResult<(Vec<Row>, i64)> {
         let total = match rows.first() {
             Some((_, total)) => *total,
-            None => diesel::select(self).get_result(connection)?,
+            None => load_static(connection, diesel::select(self))?
+                .pop()
+                .ok_or(diesel::result::Error::NotFound)?,
         };
         Ok((rows.into_iter().map(|(row, _)| row).collect(), total))
     }
 }
 
-impl Expression for KeptTotal {
+impl<Of> Expression for KeptTotal<Of> {
     type SqlType = BigInt;
 }
 
-impl<QS> AppearsOnTable<QS> for KeptTotal {}
+impl<Of, QS> AppearsOnTable<QS> for KeptTotal<Of> {}
 
-impl<QS> SelectableExpression<QS> for KeptTotal {}
+impl<Of, QS> SelectableExpression<QS> for KeptTotal<Of> {}
 
-impl<GB> ValidGrouping<GB> for KeptTotal {
+impl<Of, GB> ValidGrouping<GB> for KeptTotal<Of> {
     type IsAggregate = is_aggregate::Never;
 }
 
-impl QueryId for KeptTotal {
-    type QueryId = ();
-    // Which totals are read is in the SQL, not in the type: the statement cache keys the
-    // statement by its SQL.
-    const HAS_STATIC_QUERY_ID: bool = false;
+impl<Of: KeptTotalsOf> QueryId for KeptTotal<Of> {
+    // The SQL depends on the totals' table only, which is in the type.
+    type QueryId = Self;
+    const HAS_STATIC_QUERY_ID: bool = true;
 }
 
-impl QueryFragment<DbBackend> for KeptTotal {
-    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, DbBackend>) -> QueryResult<()> {
-        out.push_sql("(SELECT CAST(COALESCE(SUM(");
-        out.push_sql(match self.archived {
-            Some(false) => "live",
-            Some(true) => "archived",
-            None => "live + archived",
-        });
+impl<Of: KeptTotalsOf, DB> QueryFragment<DB> for KeptTotal<Of>
+where
+    DB: Backend + HasSqlType<BigInt>,
+    i64: ToSql<BigInt, DB>,
+{
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, DB>) -> QueryResult<()> {
+        out.push_sql("(SELECT CAST(COALESCE(SUM(live * ");
+        out.push_bind_param::<BigInt, _>(&self.live)?;
+        out.push_sql(" + archived * ");
+        out.push_bind_param::<BigInt, _>(&self.archived)?;
         out.push_sql("), 0) AS BIGINT) FROM ");
-        match &self.of {
-            KeptTotalsOf::Directory => out.push_sql("doctor_totals"),
-            KeptTotalsOf::ClinicPatients(clinic) => {
-                out.push_sql("clinic_patient_totals WHERE clinic_id = ");
-                out.push_bind_param::<BigInt, _>(clinic)?;
-            }
-        }
+        self.of.walk_from(out.reborrow())?;
         out.push_sql(")");
         Ok(())
     }

@@ -13,7 +13,7 @@ use healthcare_domain::patient::{Patient, PatientId};
 use healthcare_domain::{Timestamp, UserId};
 
 use crate::audit::append_in;
-use crate::connection::{DbConnection, DbPool, checkout, write_transaction};
+use crate::connection::{DbConnection, DbPool, checkout, load_static, write_transaction};
 use crate::doctor_rows::{DoctorRow, with_count};
 use crate::errors::from_diesel;
 use crate::patient_rows::PatientRow;
@@ -280,22 +280,24 @@ impl MappingRepository for DieselMappingRepository {
         patient: PatientId,
     ) -> Result<Option<PatientAssignments>, RepoError> {
         let mut connection = checkout(&self.pool)?;
-        let rows = patients::table
-            .left_join(
-                mappings::table.on(mappings::patient_id
-                    .eq(patients::id)
-                    .and(mappings::is_active.eq(true))),
-            )
-            .left_join(doctors::table.on(doctors::id.eq(mappings::doctor_id)))
-            .filter(patients::id.eq(patient.0))
-            .select((
-                patients::all_columns,
-                mappings::all_columns.nullable(),
-                doctors::all_columns.nullable(),
-            ))
-            .order((mappings::assigned_date.asc(), mappings::id.asc()))
-            .load::<(PatientRow, Option<MappingRow>, Option<DoctorRow>)>(&mut *connection)
-            .map_err(from_diesel)?;
+        let rows = load_static::<_, (PatientRow, Option<MappingRow>, Option<DoctorRow>)>(
+            &mut connection,
+            patients::table
+                .left_join(
+                    mappings::table.on(mappings::patient_id
+                        .eq(patients::id)
+                        .and(mappings::is_active.eq(true))),
+                )
+                .left_join(doctors::table.on(doctors::id.eq(mappings::doctor_id)))
+                .filter(patients::id.eq(patient.0))
+                .select((
+                    patients::all_columns,
+                    mappings::all_columns.nullable(),
+                    doctors::all_columns.nullable(),
+                ))
+                .order((mappings::assigned_date.asc(), mappings::id.asc())),
+        )
+        .map_err(from_diesel)?;
         let mut rows = rows.into_iter();
         let Some((patient, first_mapping, first_doctor)) = rows.next() else {
             return Ok(None);

@@ -15,9 +15,9 @@ use healthcare_domain::{Timestamp, UserId};
 
 use crate::audit::{append_in, new_row};
 use crate::care_teams::{care_tie, under_grant, within_scope};
-use crate::connection::{DbConnection, DbPool, checkout, write_transaction};
+use crate::connection::{DbConnection, DbPool, checkout, load_static, write_transaction};
 use crate::errors::from_diesel;
-use crate::kept_totals::{KeptTotal, KeptTotalsOf};
+use crate::kept_totals::{ClinicPatients, KeptTotal};
 use crate::one_round_trip::{InsertWithAudit, ReservedPatientIds};
 use crate::patient_rows::PatientRow;
 use crate::record_search::{into_page, name_criterion, resolve_anchor, seek_in_order};
@@ -145,11 +145,9 @@ fn whole_clinic(filter: &PatientFilter) -> Option<ClinicId> {
 }
 
 fn find_row(connection: &mut DbConnection, id: PatientId) -> Result<Option<Patient>, RepoError> {
-    patients::table
-        .find(id.0)
-        .first::<PatientRow>(connection)
-        .optional()
+    load_static::<_, PatientRow>(connection, patients::table.find(id.0).limit(1))
         .map_err(from_diesel)?
+        .pop()
         .map(Patient::try_from)
         .transpose()
 }
@@ -161,21 +159,39 @@ impl PatientRepository for DieselPatientRepository {
 
     fn list(&self, filter: &PatientFilter, page: Page) -> Result<PageOf<Patient>, RepoError> {
         let mut connection = checkout(&self.pool)?;
-        let rows = matching_patients(filter)
-            .order((patients::created_at.desc(), patients::id.desc()))
-            .limit(page.limit())
-            .offset(page.offset());
         let (rows, total) = match whole_clinic(filter) {
             Some(clinic) => {
-                let total = KeptTotal::new(KeptTotalsOf::ClinicPatients(clinic.0), filter.archived);
-                let rows = rows
-                    .select((patients::all_columns, total))
-                    .load::<(PatientRow, i64)>(&mut *connection)
-                    .map_err(from_diesel)?;
+                let total = KeptTotal::new(ClinicPatients(clinic.0), filter.archived);
+                // Statically typed (one per `archived` filter), unlike the filtered lists'
+                // boxed query, so that Diesel finds the cached statement by its type instead
+                // of building its SQL on every request: the list every front end pages.
+                macro_rules! page_of {
+                    ($clinic_patients:expr) => {
+                        load_static::<_, (PatientRow, i64)>(
+                            &mut connection,
+                            $clinic_patients
+                                .order((patients::created_at.desc(), patients::id.desc()))
+                                .limit(page.limit())
+                                .offset(page.offset())
+                                .select((patients::all_columns, total)),
+                        )
+                    };
+                }
+                let in_clinic = patients::table.filter(patients::clinic_id.eq(clinic.0));
+                let rows = match filter.archived {
+                    Some(false) => page_of!(in_clinic.filter(patients::archived_at.is_null())),
+                    Some(true) => page_of!(in_clinic.filter(patients::archived_at.is_not_null())),
+                    None => page_of!(in_clinic),
+                }
+                .map_err(from_diesel)?;
                 total.split(rows, &mut connection).map_err(from_diesel)?
             }
             None => (
-                rows.load::<PatientRow>(&mut *connection)
+                matching_patients(filter)
+                    .order((patients::created_at.desc(), patients::id.desc()))
+                    .limit(page.limit())
+                    .offset(page.offset())
+                    .load::<PatientRow>(&mut *connection)
                     .map_err(from_diesel)?,
                 matching_patients(filter)
                     .count()
@@ -256,7 +272,7 @@ impl PatientRepository for DieselPatientRepository {
         // An unnarrowed search counts from the clinic's kept totals, in the page's statement.
         let kept_total = whole_clinic(&search.visible)
             .filter(|_| paging.with_total && search.is_unnarrowed())
-            .map(|clinic| KeptTotal::new(KeptTotalsOf::ClinicPatients(clinic.0), Some(false)));
+            .map(|clinic| KeptTotal::new(ClinicPatients(clinic.0), Some(false)));
         let (rows, total) = match kept_total {
             Some(total) => {
                 let rows = if paging.count == 0 {

@@ -3,9 +3,11 @@
 -- -D pages=N. The authentication's account and membership lookups are cached by the server (10 s),
 -- and the pool checks no connection before use, so a request is only its repository's statements.
 \set size 20
+\set one 1
+\set zero 0
 \set page random(1, :pages)
 \set skip (:page - 1) * 20
 -- PatientRepository::list in the caller's clinic: the page with the clinic's total, kept by
 -- triggers over 8 rows, as a scalar subquery: one statement (also the best SQL for the answer:
 -- one round trip).
-SELECT "patients"."id", "patients"."owner_id", "patients"."name", "patients"."name_lower", "patients"."age", "patients"."gender", "patients"."phone", "patients"."email", "patients"."address", "patients"."medical_history", "patients"."created_at", "patients"."updated_at", "patients"."version", "patients"."archived_at", "patients"."clinic_id", "patients"."name_folded", (SELECT CAST(COALESCE(SUM(live), 0) AS BIGINT) FROM clinic_patient_totals WHERE clinic_id = :clinic) FROM "patients" WHERE (("patients"."clinic_id" = :clinic) AND ("patients"."archived_at" IS NULL)) ORDER BY "patients"."created_at" DESC, "patients"."id" DESC LIMIT :size OFFSET :skip;
+SELECT "patients"."id", "patients"."owner_id", "patients"."name", "patients"."name_lower", "patients"."age", "patients"."gender", "patients"."phone", "patients"."email", "patients"."address", "patients"."medical_history", "patients"."created_at", "patients"."updated_at", "patients"."version", "patients"."archived_at", "patients"."clinic_id", "patients"."name_folded", (SELECT CAST(COALESCE(SUM(live * :one + archived * :zero), 0) AS BIGINT) FROM clinic_patient_totals WHERE clinic_id = :clinic) FROM "patients" WHERE (("patients"."clinic_id" = :clinic) AND ("patients"."archived_at" IS NULL)) ORDER BY "patients"."created_at" DESC, "patients"."id" DESC LIMIT :size OFFSET :skip;

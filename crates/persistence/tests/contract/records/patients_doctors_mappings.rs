@@ -14,6 +14,7 @@ contract!(
     the_mapping_view_is_the_patient_with_its_active_mappings_oldest_first,
     a_mapping_needs_a_live_patient_and_a_live_available_doctor,
     an_assignment_racing_an_archive_never_outlives_it,
+    whole_lists_page_live_archived_or_all_records,
 );
 
 fn page(number: u64, size: u64) -> Page {
@@ -894,4 +895,96 @@ fn the_mapping_view_is_the_patient_with_its_active_mappings_oldest_first(pool: &
     assert!(assigned.is_empty(), "archiving ended its mappings");
 
     assert_eq!(r.mappings.patient_with_active(PatientId(999_999)), Ok(None));
+}
+
+/// The lists whose totals are kept (a whole clinic's patients, the whole directory), for each
+/// `archived` filter: the right rows in order, page by page, and the right total.
+fn whole_lists_page_live_archived_or_all_records(pool: &DbPool) {
+    let r = repos(pool);
+    let clinic = crate::personal_clinic(pool, r.owner);
+    let patients: Vec<i64> = (1..=3)
+        .map(|second| {
+            r.patients
+                .insert(
+                    clinic,
+                    r.owner,
+                    &patient_details(&format!("Patient {second}")),
+                    at(second),
+                    &audit(AuditAction::PatientCreate),
+                )
+                .expect("patient")
+                .id
+                .0
+        })
+        .collect();
+    r.patients
+        .archive(
+            PatientId(patients[1]),
+            at(5),
+            &audit(AuditAction::PatientDelete),
+        )
+        .expect("archived");
+    let doctors: Vec<i64> = ["Ada", "Ben", "Cy"]
+        .into_iter()
+        .map(|name| {
+            r.doctors
+                .insert(r.owner, &doctor_details(name, "Cardiology", true), at(1))
+                .expect("doctor")
+                .doctor
+                .id
+                .0
+        })
+        .collect();
+    r.doctors
+        .archive(
+            DoctorId(doctors[1]),
+            at(5),
+            &audit(AuditAction::MappingRemove),
+        )
+        .expect("archived");
+
+    let patient_page = |archived: Option<bool>, page_of: Page| {
+        let listed = r
+            .patients
+            .list(
+                &healthcare_core::ports::PatientFilter {
+                    scope: Some(healthcare_domain::clinic::ClinicScope {
+                        clinic,
+                        care_team_of: None,
+                    }),
+                    archived,
+                    ..Default::default()
+                },
+                page_of,
+            )
+            .expect("listed");
+        let ids: Vec<i64> = listed.items.iter().map(|patient| patient.id.0).collect();
+        (ids, listed.total)
+    };
+    let doctor_page = |archived: Option<bool>, page_of: Page| {
+        let listed = r
+            .doctors
+            .list(
+                &DoctorFilter {
+                    archived,
+                    ..DoctorFilter::default()
+                },
+                page_of,
+            )
+            .expect("listed");
+        let ids: Vec<i64> = listed.items.iter().map(|found| found.doctor.id.0).collect();
+        (ids, listed.total)
+    };
+    let [p1, p2, p3] = [patients[0], patients[1], patients[2]];
+    let [ada, ben, cy] = [doctors[0], doctors[1], doctors[2]];
+    assert_eq!(patient_page(Some(false), page(1, 20)), (vec![p3, p1], 2));
+    assert_eq!(patient_page(Some(true), page(1, 20)), (vec![p2], 1));
+    assert_eq!(patient_page(None, page(1, 20)), (vec![p3, p2, p1], 3));
+    assert_eq!(patient_page(None, page(2, 1)), (vec![p2], 3));
+    assert_eq!(patient_page(Some(true), page(2, 1)), (vec![], 1));
+    assert_eq!(doctor_page(Some(false), page(1, 20)), (vec![ada, cy], 2));
+    assert_eq!(doctor_page(Some(true), page(1, 20)), (vec![ben], 1));
+    assert_eq!(doctor_page(None, page(1, 20)), (vec![ada, ben, cy], 3));
+    assert_eq!(doctor_page(None, page(3, 1)), (vec![cy], 3));
+    assert_eq!(doctor_page(Some(false), page(2, 2)), (vec![], 2));
 }
