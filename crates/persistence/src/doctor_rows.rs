@@ -1,6 +1,5 @@
 //! A row of `doctors`, with the patient count the mapping writes keep in it.
 
-use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use healthcare_core::RepoError;
 use healthcare_core::ports::DoctorWithCount;
@@ -14,7 +13,7 @@ use healthcare_domain::money::Money;
 use healthcare_domain::user::Email;
 
 use crate::errors::corrupt_row;
-use crate::time::{from_db, opt_from_db};
+use crate::time::{DbTimestamp, from_db, opt_from_db};
 
 /// A row of `doctors`, in the table's column order.
 #[derive(Queryable)]
@@ -30,10 +29,10 @@ pub(crate) struct DoctorRow {
     qualification: String,
     consultation_fee_cents: i64,
     is_available: bool,
-    created_at: NaiveDateTime,
-    updated_at: NaiveDateTime,
+    created_at: DbTimestamp,
+    updated_at: DbTimestamp,
     version: i64,
-    archived_at: Option<NaiveDateTime>,
+    archived_at: Option<DbTimestamp>,
     linked_user_id: Option<i64>,
     /// Active mappings to the doctor (kept by triggers of `patient_doctor_mappings`).
     patient_count: i64,

@@ -18,7 +18,7 @@ use crate::doctor_rows::{DoctorRow, with_count};
 use crate::errors::from_diesel;
 use crate::patient_rows::PatientRow;
 use crate::schema::{doctors, patient_doctor_mappings as mappings, patients};
-use crate::time::{from_db, to_db};
+use crate::time::{DbTimestamp, from_db, to_db};
 
 /// Whether the patient is live and the doctor live and available, read with both rows locked
 /// until the transaction ends. PostgreSQL: the patient `FOR SHARE`, so an archive that has not
@@ -89,11 +89,11 @@ pub(crate) struct MappingRow {
     patient_id: i64,
     doctor_id: i64,
     _assigned_by: i64,
-    assigned_date: NaiveDateTime,
+    assigned_date: DbTimestamp,
     notes: String,
     is_active: bool,
-    _updated_at: NaiveDateTime,
-    _removed_at: Option<NaiveDateTime>,
+    _updated_at: DbTimestamp,
+    _removed_at: Option<DbTimestamp>,
 }
 
 impl From<MappingRow> for Mapping {

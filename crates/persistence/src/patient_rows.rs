@@ -1,6 +1,5 @@
 //! A row of `patients` (and of `patient_versions`, which has the same columns).
 
-use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use healthcare_core::RepoError;
 use healthcare_domain::clinic::ClinicId;
@@ -9,7 +8,7 @@ use healthcare_domain::patient::{Age, Gender, Patient, PatientDetails, PatientId
 use healthcare_domain::{FieldProblem, UserId};
 
 use crate::errors::corrupt_row;
-use crate::time::{from_db, opt_from_db};
+use crate::time::{DbTimestamp, from_db, opt_from_db};
 
 /// A row of `patients`, in the table's column order.
 #[derive(Queryable)]
@@ -24,10 +23,10 @@ pub(crate) struct PatientRow {
     email: String,
     address: String,
     medical_history: String,
-    created_at: NaiveDateTime,
-    updated_at: NaiveDateTime,
+    created_at: DbTimestamp,
+    updated_at: DbTimestamp,
     version: i64,
-    archived_at: Option<NaiveDateTime>,
+    archived_at: Option<DbTimestamp>,
     clinic_id: i64,
     _name_folded: Option<String>,
 }

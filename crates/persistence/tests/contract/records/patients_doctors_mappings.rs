@@ -988,3 +988,38 @@ fn whole_lists_page_live_archived_or_all_records(pool: &DbPool) {
     assert_eq!(doctor_page(None, page(3, 1)), (vec![cy], 3));
     assert_eq!(doctor_page(Some(false), page(2, 2)), (vec![], 2));
 }
+
+/// A timestamp written in another of the text forms SQLite accepts (an edit by hand, another
+/// tool) still reads, through diesel's own parser.
+#[test]
+fn on_sqlite_a_timestamp_written_by_another_tool_still_reads() {
+    use diesel::connection::SimpleConnection;
+
+    let Some(db) = sqlite() else { return };
+    let r = repos(&db.pool);
+    let clinic = crate::personal_clinic(&db.pool, r.owner);
+    let id = r
+        .patients
+        .insert(
+            clinic,
+            r.owner,
+            &patient_details("Hand Edited"),
+            at(1),
+            &audit(AuditAction::PatientCreate),
+        )
+        .expect("patient")
+        .id;
+    healthcare_persistence::connection::checkout(&db.pool)
+        .expect("a connection")
+        .batch_execute(&format!(
+            "UPDATE patients SET updated_at = '2026-11-26T10:00:07.25' WHERE id = {}",
+            id.0
+        ))
+        .expect("edited");
+    let found = r.patients.find(id).expect("read").expect("found");
+    assert_eq!(found.created_at, at(1));
+    assert_eq!(
+        found.updated_at,
+        at(7) + chrono::Duration::milliseconds(250)
+    );
+}
