@@ -113,23 +113,39 @@ fn page(number: u64, size: u64) -> Page {
     Page { number, size }
 }
 
-/// A statement SQLite keeps prepared on a connection (its `sqlite_stmt` table).
+/// A statement the database keeps prepared for a connection, as its catalog shows it.
 #[derive(Debug, QueryableByName)]
 struct KeptStatement {
     #[diesel(sql_type = Text)]
-    sql: String,
-    /// How many times SQLite parsed and planned it again.
+    statement: String,
+    /// Executions (SQLite: all of them; PostgreSQL: those that reused the one plan).
     #[diesel(sql_type = BigInt)]
-    reprep: i64,
-    /// How many times it ran.
+    runs: i64,
+    /// Executions that parsed or planned it again.
     #[diesel(sql_type = BigInt)]
-    run: i64,
+    replans: i64,
+}
+
+/// After the benchmark's requests, on the pool's one connection: both pages ran at least twice
+/// and no statement was planned again (`catalog` selects `statement`, `runs` and `replans`).
+fn assert_planned_once(pool: &DbPool, catalog: &str) {
+    let kept = diesel::sql_query(catalog)
+        .load::<KeptStatement>(&mut *checkout(pool).expect("the pool's one connection"))
+        .expect(catalog);
+    let paged = kept
+        .iter()
+        .filter(|kept| kept.statement.contains("LIMIT") && kept.runs >= 2)
+        .count();
+    assert!(paged >= 2, "both pages ran twice: {kept:#?}");
+    let replanned: Vec<_> = kept.iter().filter(|kept| kept.replans > 0).collect();
+    assert!(replanned.is_empty(), "planned again: {replanned:#?}");
 }
 
 /// SQLite can plan a cached statement again behind Diesel's back: it re-prepares a statement
 /// when a value it was planned with is bound anew (the pages' `LIMIT ?`, S5's `is_active = ?`
 /// against the partial index of active pairs), unless it is built with the query planner
-/// stability guarantee. Its `sqlite_stmt` table counts those re-preparations.
+/// stability guarantee. Its `sqlite_stmt` table (`SQLITE_ENABLE_STMTVTAB`, also set in
+/// `.cargo/config.toml`) counts those re-preparations.
 #[test]
 fn on_sqlite_the_benchmarks_requests_run_only_cached_prepared_statements() {
     let (url, _folder) = healthcare_test_support::fresh_sqlite_database();
@@ -138,35 +154,10 @@ fn on_sqlite_the_benchmarks_requests_run_only_cached_prepared_statements() {
         !sqlite_replans_bound_statements(&pool).expect("compile options"),
         "SQLite is built without SQLITE_ENABLE_QPSG: see .cargo/config.toml"
     );
-    let kept = diesel::sql_query("SELECT sql, reprep, run FROM sqlite_stmt")
-        .load::<KeptStatement>(&mut *checkout(&pool).expect("the pool's one connection"))
-        .expect("sqlite_stmt (SQLITE_ENABLE_STMTVTAB, see .cargo/config.toml)");
-    let paged = kept
-        .iter()
-        .filter(|statement| statement.sql.contains("LIMIT") && statement.run >= 2)
-        .count();
-    assert!(
-        paged >= 2,
-        "both pages ran twice on the connection: {kept:#?}"
+    assert_planned_once(
+        &pool,
+        "SELECT sql AS statement, run AS runs, reprep AS replans FROM sqlite_stmt",
     );
-    let replanned: Vec<_> = kept
-        .iter()
-        .filter(|statement| statement.reprep > 0)
-        .collect();
-    assert!(replanned.is_empty(), "prepared again: {replanned:#?}");
-}
-
-/// A statement PostgreSQL keeps prepared for a session (`pg_prepared_statements`).
-#[derive(Debug, QueryableByName)]
-struct PreparedOnTheServer {
-    #[diesel(sql_type = Text)]
-    statement: String,
-    /// Executions that reused the statement's one plan.
-    #[diesel(sql_type = BigInt)]
-    generic_plans: i64,
-    /// Executions planned anew for their bound values.
-    #[diesel(sql_type = BigInt)]
-    custom_plans: i64,
 }
 
 /// PostgreSQL can plan a cached statement per execution too: it compares a generic plan's
@@ -177,26 +168,10 @@ fn on_postgres_the_benchmarks_requests_run_only_cached_prepared_statements() {
     if let Some(url) = healthcare_test_support::fresh_postgres_database() {
         let pool = the_benchmarks_requests_run_only_cached_prepared_statements(&url);
         assert!(!sqlite_replans_bound_statements(&pool).expect("a connection"));
-        let kept = diesel::sql_query(
-            "SELECT statement, generic_plans, custom_plans FROM pg_prepared_statements",
-        )
-        .load::<PreparedOnTheServer>(&mut *checkout(&pool).expect("the pool's one connection"))
-        .expect("pg_prepared_statements");
-        let paged = kept
-            .iter()
-            .filter(|prepared| prepared.statement.contains("LIMIT") && prepared.generic_plans >= 2)
-            .count();
-        assert!(
-            paged >= 2,
-            "both pages ran twice on the connection: {kept:#?}"
-        );
-        let replanned: Vec<_> = kept
-            .iter()
-            .filter(|prepared| prepared.custom_plans > 0)
-            .collect();
-        assert!(
-            replanned.is_empty(),
-            "planned per execution: {replanned:#?}"
+        assert_planned_once(
+            &pool,
+            "SELECT statement, generic_plans AS runs, custom_plans AS replans \
+             FROM pg_prepared_statements",
         );
     }
 }
