@@ -52,6 +52,19 @@ fn own_patients(pool: &DbPool, owner: UserId, search: Option<&str>) -> PatientFi
         .expect("an admin sees patients")
 }
 
+/// Every patient of `clinic` that is live (`Some(false)`), archived (`Some(true)`) or either
+/// (`None`), with no search or care team narrowing it: the list whose totals are kept.
+fn whole_clinic(clinic: ClinicId, archived: Option<bool>) -> PatientFilter {
+    PatientFilter {
+        scope: Some(healthcare_domain::clinic::ClinicScope {
+            clinic,
+            care_team_of: None,
+        }),
+        archived,
+        ..PatientFilter::default()
+    }
+}
+
 /// The mapping list `owner` gets through the API for `requested`.
 fn own_mappings(pool: &DbPool, owner: UserId, requested: MappingFilter) -> MappingFilter {
     mappings_visible(&in_personal_clinic(pool, owner), requested, now())

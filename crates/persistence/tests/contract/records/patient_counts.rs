@@ -99,17 +99,7 @@ fn assert_clinic_totals(
 ) {
     let list_total = |archived: Option<bool>| {
         patients
-            .list(
-                &healthcare_core::ports::PatientFilter {
-                    scope: Some(healthcare_domain::clinic::ClinicScope {
-                        clinic,
-                        care_team_of: None,
-                    }),
-                    archived,
-                    ..Default::default()
-                },
-                page(1, 1),
-            )
+            .list(&crate::whole_clinic(clinic, archived), page(1, 1))
             .expect("listed")
             .total
     };

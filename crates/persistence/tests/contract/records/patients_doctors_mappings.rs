@@ -946,17 +946,7 @@ fn whole_lists_page_live_archived_or_all_records(pool: &DbPool) {
     let patient_page = |archived: Option<bool>, page_of: Page| {
         let listed = r
             .patients
-            .list(
-                &healthcare_core::ports::PatientFilter {
-                    scope: Some(healthcare_domain::clinic::ClinicScope {
-                        clinic,
-                        care_team_of: None,
-                    }),
-                    archived,
-                    ..Default::default()
-                },
-                page_of,
-            )
+            .list(&crate::whole_clinic(clinic, archived), page_of)
             .expect("listed");
         let ids: Vec<i64> = listed.items.iter().map(|patient| patient.id.0).collect();
         (ids, listed.total)
