@@ -22,31 +22,26 @@ pub(crate) struct ClinicPatients(pub(crate) i64);
 
 /// Where a list's kept totals are: the `FROM` clause of [`KeptTotal`]'s subquery.
 pub(crate) trait KeptTotalsOf: Copy + 'static {
-    fn walk_from<'b, DB>(&'b self, out: AstPass<'_, 'b, DB>) -> QueryResult<()>
-    where
-        DB: Backend + HasSqlType<BigInt>,
-        i64: ToSql<BigInt, DB>;
+    /// The totals' table, ending with `= ` when a value is bound after it.
+    const FROM: &'static str;
+
+    /// The value bound at the end of [`KeptTotalsOf::FROM`], if any.
+    fn bound(&self) -> Option<&i64>;
 }
 
 impl KeptTotalsOf for Directory {
-    fn walk_from<'b, DB>(&'b self, mut out: AstPass<'_, 'b, DB>) -> QueryResult<()>
-    where
-        DB: Backend + HasSqlType<BigInt>,
-        i64: ToSql<BigInt, DB>,
-    {
-        out.push_sql("doctor_totals");
-        Ok(())
+    const FROM: &'static str = "doctor_totals";
+
+    fn bound(&self) -> Option<&i64> {
+        None
     }
 }
 
 impl KeptTotalsOf for ClinicPatients {
-    fn walk_from<'b, DB>(&'b self, mut out: AstPass<'_, 'b, DB>) -> QueryResult<()>
-    where
-        DB: Backend + HasSqlType<BigInt>,
-        i64: ToSql<BigInt, DB>,
-    {
-        out.push_sql("clinic_patient_totals WHERE clinic_id = ");
-        out.push_bind_param::<BigInt, _>(&self.0)
+    const FROM: &'static str = "clinic_patient_totals WHERE clinic_id = ";
+
+    fn bound(&self) -> Option<&i64> {
+        Some(&self.0)
     }
 }
 
@@ -124,7 +119,10 @@ where
         out.push_sql(" + archived * ");
         out.push_bind_param::<BigInt, _>(&self.archived)?;
         out.push_sql("), 0) AS BIGINT) FROM ");
-        self.of.walk_from(out.reborrow())?;
+        out.push_sql(Of::FROM);
+        if let Some(value) = self.of.bound() {
+            out.push_bind_param::<BigInt, _>(value)?;
+        }
         out.push_sql(")");
         Ok(())
     }
