@@ -23,7 +23,7 @@ impl ClinicName {
     pub const MAX_CHARS: usize = 100;
 
     /// Trims and checks a name.
-    pub fn parse(raw: &str) -> Result<Self, FieldProblem> {
+    pub fn parse(raw: impl Into<String>) -> Result<Self, FieldProblem> {
         parse_bounded_text(raw, Self::MAX_CHARS).map(Self)
     }
 
@@ -386,7 +386,7 @@ mod tests {
         assert_eq!(ClinicName::personal_for(&long).as_str(), "n".repeat(99));
         assert_eq!(ClinicName::personal_for(" Ann Lee ").as_str(), "Ann Lee");
         assert_eq!(
-            ClinicName::parse(&"x".repeat(101)),
+            ClinicName::parse("x".repeat(101)),
             Err(FieldProblem::TooLong { max: 100 })
         );
     }

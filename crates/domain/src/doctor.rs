@@ -165,21 +165,17 @@ impl DoctorInput {
         let mut errors = shape_errors;
         let e = &mut errors;
         let changes = DoctorChanges {
-            name: check_field(e, "name", self.name, true, mode, |raw| {
-                DoctorName::parse(&raw)
-            }),
+            name: check_field(e, "name", self.name, true, mode, DoctorName::parse),
             specialization: check_field(
                 e,
                 "specialization",
                 self.specialization,
                 true,
                 mode,
-                |raw| Specialization::parse(&raw),
+                Specialization::parse,
             ),
-            phone: check_field(e, "phone", self.phone, true, mode, |raw| {
-                Phone::parse_required(&raw)
-            }),
-            email: check_field(e, "email", self.email, true, mode, |raw| Email::parse(&raw)),
+            phone: check_field(e, "phone", self.phone, true, mode, Phone::parse_required),
+            email: check_field(e, "email", self.email, true, mode, Email::parse),
             experience_years: check_field(
                 e,
                 "experience_years",
@@ -188,9 +184,14 @@ impl DoctorInput {
                 mode,
                 ExperienceYears::parse,
             ),
-            qualification: check_field(e, "qualification", self.qualification, true, mode, |raw| {
-                Qualification::parse(&raw)
-            }),
+            qualification: check_field(
+                e,
+                "qualification",
+                self.qualification,
+                true,
+                mode,
+                Qualification::parse,
+            ),
             consultation_fee: check_field(
                 e,
                 "consultation_fee",

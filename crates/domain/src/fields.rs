@@ -2,7 +2,7 @@
 //! checked for each kind of write (create, full replace, partial update).
 
 use crate::errors::{FieldErrors, FieldProblem};
-use crate::user::{Email, check_max_chars, parse_bounded_text};
+use crate::user::{Email, check_max_chars, parse_bounded_text, trimmed};
 
 /// One field of a submitted record, as the transport read it.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -59,7 +59,7 @@ pub struct BoundedText<const N: usize>(String);
 
 impl<const N: usize> BoundedText<N> {
     /// Trims and checks the text.
-    pub fn parse(raw: &str) -> Result<Self, FieldProblem> {
+    pub fn parse(raw: impl Into<String>) -> Result<Self, FieldProblem> {
         parse_bounded_text(raw, N).map(Self)
     }
 
@@ -83,20 +83,25 @@ impl Phone {
     pub const MAX_CHARS: usize = 15;
 
     /// A phone that may be empty (patients).
-    pub fn parse_optional(raw: &str) -> Result<Self, FieldProblem> {
-        let trimmed = raw.trim();
-        check_max_chars(trimmed, Self::MAX_CHARS)?;
-        Ok(Self(trimmed.to_owned()))
+    pub fn parse_optional(raw: impl Into<String>) -> Result<Self, FieldProblem> {
+        let number = trimmed(raw.into());
+        check_max_chars(&number, Self::MAX_CHARS)?;
+        Ok(Self(number))
     }
 
     /// A phone that must not be empty (doctors).
-    pub fn parse_required(raw: &str) -> Result<Self, FieldProblem> {
+    pub fn parse_required(raw: impl Into<String>) -> Result<Self, FieldProblem> {
         parse_bounded_text(raw, Self::MAX_CHARS).map(Self)
     }
 
     /// The number.
     pub fn as_str(&self) -> &str {
         &self.0
+    }
+
+    /// The number, owned.
+    pub fn into_string(self) -> String {
+        self.0
     }
 }
 
@@ -106,11 +111,12 @@ pub struct OptionalEmail(String);
 
 impl OptionalEmail {
     /// Trims; empty is allowed, anything else must be a valid address.
-    pub fn parse(raw: &str) -> Result<Self, FieldProblem> {
+    pub fn parse(raw: impl Into<String>) -> Result<Self, FieldProblem> {
+        let raw = raw.into();
         if raw.trim().is_empty() {
             Ok(Self(String::new()))
         } else {
-            Email::parse(raw).map(|email| Self(email.as_str().to_owned()))
+            Email::parse(raw).map(|email| Self(email.into_string()))
         }
     }
 
@@ -118,11 +124,16 @@ impl OptionalEmail {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// The address or "", owned.
+    pub fn into_string(self) -> String {
+        self.0
+    }
 }
 
 /// Free text; trimmed like DRF's `CharField`. No length limit.
 pub fn parse_free_text(raw: String) -> Result<String, FieldProblem> {
-    Ok(raw.trim().to_owned())
+    Ok(trimmed(raw))
 }
 
 /// An integer within `[min, max]`.

@@ -168,19 +168,13 @@ impl PatientInput {
         let mut errors = shape_errors;
         let e = &mut errors;
         let changes = PatientChanges {
-            name: check_field(e, "name", self.name, true, mode, |raw| {
-                PatientName::parse(&raw)
-            }),
+            name: check_field(e, "name", self.name, true, mode, PatientName::parse),
             age: check_field(e, "age", self.age, true, mode, Age::parse),
             gender: check_field(e, "gender", self.gender, true, mode, |raw| {
                 Gender::parse(&raw)
             }),
-            phone: check_field(e, "phone", self.phone, false, mode, |raw| {
-                Phone::parse_optional(&raw)
-            }),
-            email: check_field(e, "email", self.email, false, mode, |raw| {
-                OptionalEmail::parse(&raw)
-            }),
+            phone: check_field(e, "phone", self.phone, false, mode, Phone::parse_optional),
+            email: check_field(e, "email", self.email, false, mode, OptionalEmail::parse),
             address: check_field(e, "address", self.address, false, mode, parse_free_text),
             medical_history: check_field(
                 e,

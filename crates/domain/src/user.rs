@@ -9,13 +9,23 @@ use crate::errors::FieldProblem;
 pub struct UserId(pub i64);
 
 /// A required text of 1 to `max` characters after trimming; the trimmed text is kept.
-pub fn parse_bounded_text(raw: &str, max: usize) -> Result<String, FieldProblem> {
-    let trimmed = raw.trim();
-    if trimmed.is_empty() {
+pub fn parse_bounded_text(raw: impl Into<String>, max: usize) -> Result<String, FieldProblem> {
+    let text = trimmed(raw.into());
+    if text.is_empty() {
         return Err(FieldProblem::Blank);
     }
-    check_max_chars(trimmed, max)?;
-    Ok(trimmed.to_owned())
+    check_max_chars(&text, max)?;
+    Ok(text)
+}
+
+/// `text` without leading and trailing whitespace. Keeps its buffer when there is none to
+/// take off, as in every value read back from the database.
+pub fn trimmed(text: String) -> String {
+    if text.trim().len() == text.len() {
+        text
+    } else {
+        text.trim().to_owned()
+    }
 }
 
 /// Refuses a text longer than `max` characters.
@@ -36,7 +46,7 @@ impl UserName {
     pub const MAX_CHARS: usize = 150;
 
     /// Trims and checks the name.
-    pub fn parse(raw: &str) -> Result<Self, FieldProblem> {
+    pub fn parse(raw: impl Into<String>) -> Result<Self, FieldProblem> {
         parse_bounded_text(raw, Self::MAX_CHARS).map(Self)
     }
 
@@ -54,14 +64,10 @@ impl Email {
     /// Most characters an address may have (RFC 5321's path limit).
     pub const MAX_CHARS: usize = 254;
     /// Trims and checks the address.
-    pub fn parse(raw: &str) -> Result<Self, FieldProblem> {
-        let trimmed = raw.trim();
-        if trimmed.is_empty() {
-            return Err(FieldProblem::Blank);
-        }
-        check_max_chars(trimmed, Self::MAX_CHARS)?;
-        if is_valid_email(trimmed) {
-            Ok(Self(trimmed.to_owned()))
+    pub fn parse(raw: impl Into<String>) -> Result<Self, FieldProblem> {
+        let address = parse_bounded_text(raw, Self::MAX_CHARS)?;
+        if is_valid_email(&address) {
+            Ok(Self(address))
         } else {
             Err(FieldProblem::InvalidEmail)
         }
@@ -70,6 +76,11 @@ impl Email {
     /// The address as given (trimmed).
     pub fn as_str(&self) -> &str {
         &self.0
+    }
+
+    /// The address, owned.
+    pub fn into_string(self) -> String {
+        self.0
     }
 
     /// The address lower-cased (Unicode-aware): the key for case-insensitive uniqueness.
@@ -198,15 +209,25 @@ mod tests {
     use super::*;
 
     #[test]
+    fn trimming_keeps_a_clean_text_in_place() {
+        let clean = String::from("Ann Lee");
+        let buffer = clean.as_ptr();
+        let kept = trimmed(clean);
+        assert_eq!((kept.as_str(), kept.as_ptr()), ("Ann Lee", buffer));
+        assert_eq!(trimmed(" \tAnn Lee\n".to_owned()), "Ann Lee");
+        assert_eq!(trimmed("   ".to_owned()), "");
+    }
+
+    #[test]
     fn names_are_trimmed_and_bounded() {
         assert_eq!(
             UserName::parse("  Ann  ").map(|n| n.as_str().to_owned()),
             Ok("Ann".into())
         );
         assert_eq!(UserName::parse("   "), Err(FieldProblem::Blank));
-        assert!(UserName::parse(&"a".repeat(150)).is_ok());
+        assert!(UserName::parse("a".repeat(150)).is_ok());
         assert_eq!(
-            UserName::parse(&"a".repeat(151)),
+            UserName::parse("a".repeat(151)),
             Err(FieldProblem::TooLong { max: 150 })
         );
     }

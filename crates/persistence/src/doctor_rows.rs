@@ -51,14 +51,14 @@ impl TryFrom<DoctorRow> for Doctor {
             id: DoctorId(row.id),
             created_by: UserId(row.created_by),
             details: DoctorDetails {
-                name: DoctorName::parse(&row.name).map_err(corrupt("name"))?,
-                specialization: Specialization::parse(&row.specialization)
+                name: DoctorName::parse(row.name).map_err(corrupt("name"))?,
+                specialization: Specialization::parse(row.specialization)
                     .map_err(corrupt("specialization"))?,
-                phone: Phone::parse_required(&row.phone).map_err(corrupt("phone"))?,
-                email: Email::parse(&row.email).map_err(corrupt("email"))?,
+                phone: Phone::parse_required(row.phone).map_err(corrupt("phone"))?,
+                email: Email::parse(row.email).map_err(corrupt("email"))?,
                 experience_years: ExperienceYears::parse(row.experience_years.into())
                     .map_err(corrupt("experience_years"))?,
-                qualification: Qualification::parse(&row.qualification)
+                qualification: Qualification::parse(row.qualification)
                     .map_err(corrupt("qualification"))?,
                 consultation_fee: Money::from_cents(row.consultation_fee_cents)
                     .map_err(corrupt("consultation_fee"))?,

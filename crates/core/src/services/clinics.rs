@@ -95,9 +95,7 @@ impl ClinicService {
                 return Err(membership_problem(FieldProblem::PersonalClinicIsPrivate).into());
             }
             let mode = WriteMode::Create;
-            let email = check_field(&mut errors, "email", input.email, true, mode, |raw| {
-                Email::parse(&raw)
-            });
+            let email = check_field(&mut errors, "email", input.email, true, mode, Email::parse);
             let role = check_field(&mut errors, "role", input.role, true, mode, |raw| {
                 Role::parse(&raw)
             });
@@ -487,9 +485,14 @@ fn valid_name(
     name: Submitted<String>,
     mut errors: FieldErrors,
 ) -> Result<ClinicName, ServiceError> {
-    let name = check_field(&mut errors, "name", name, true, WriteMode::Create, |raw| {
-        ClinicName::parse(&raw)
-    });
+    let name = check_field(
+        &mut errors,
+        "name",
+        name,
+        true,
+        WriteMode::Create,
+        ClinicName::parse,
+    );
     match name {
         Some(name) if errors.is_empty() => Ok(name),
         _ => Err(ServiceError::Validation(errors)),

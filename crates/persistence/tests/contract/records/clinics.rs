@@ -517,7 +517,7 @@ fn every_account_is_the_admin_of_its_personal_clinic(pool: &DbPool) {
     let users = DieselUserRepository::new(pool.clone());
     let clinics = DieselClinicRepository::new(pool.clone());
     let mut long_name = new_user("long@example.com");
-    long_name.name = UserName::parse(&"L".repeat(150)).expect("valid");
+    long_name.name = UserName::parse("L".repeat(150)).expect("valid");
     for (user, expected_name) in [
         (new_user("ann@example.com"), "Ann Lee".to_owned()),
         (long_name, "L".repeat(100)),
