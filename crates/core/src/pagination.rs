@@ -24,6 +24,11 @@ impl Page {
     pub fn limit(self) -> i64 {
         i64::try_from(self.size).unwrap_or(i64::MAX)
     }
+
+    /// Room for the page's rows (at most [`Page::MAX_SIZE`], whatever the size asked).
+    pub fn capacity(self) -> usize {
+        usize::try_from(self.size.min(Self::MAX_SIZE)).unwrap_or_default()
+    }
 }
 
 /// One page of results and the total number of matching items.
@@ -73,7 +78,12 @@ mod tests {
             number: 3,
             size: 20,
         };
-        assert_eq!((page.offset(), page.limit()), (40, 20));
+        assert_eq!((page.offset(), page.limit(), page.capacity()), (40, 20, 20));
+        let oversized = Page {
+            number: 1,
+            size: u64::MAX,
+        };
+        assert_eq!(oversized.capacity(), 100);
         let empty: PageOf<u8> = PageOf {
             items: vec![],
             total: 0,

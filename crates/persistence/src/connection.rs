@@ -520,6 +520,44 @@ where
     }
 }
 
+/// [`load_static`], converting each row as it is read into a vector made for `capacity`
+/// rows (a page's size): the rows are never held twice, nor moved as the vector grows.
+pub(crate) fn load_static_as<Q, U, T>(
+    connection: &mut DbConnection,
+    query: Q,
+    capacity: usize,
+    convert: impl FnMut(U) -> Result<T, RepoError>,
+) -> Result<Vec<T>, RepoError>
+where
+    Q: for<'a> LoadQuery<'a, SqliteConnection, U> + for<'a> LoadQuery<'a, PgConnection, U>,
+{
+    match connection {
+        DbConnection::Sqlite(inner) => convert_rows(
+            query.load_iter(inner).map_err(from_diesel)?,
+            capacity,
+            convert,
+        ),
+        DbConnection::Pg(inner) => convert_rows(
+            query.load_iter(inner).map_err(from_diesel)?,
+            capacity,
+            convert,
+        ),
+    }
+}
+
+/// Converts rows as they are read into a vector made for `capacity` rows.
+pub(crate) fn convert_rows<U, T>(
+    rows: impl Iterator<Item = QueryResult<U>>,
+    capacity: usize,
+    mut convert: impl FnMut(U) -> Result<T, RepoError>,
+) -> Result<Vec<T>, RepoError> {
+    let mut converted = Vec::with_capacity(capacity);
+    for row in rows {
+        converted.push(convert(row.map_err(from_diesel)?)?);
+    }
+    Ok(converted)
+}
+
 /// Runs `work` in a write transaction: `BEGIN IMMEDIATE` on SQLite, so a writer takes the
 /// write lock up front (waiting on the busy timeout) instead of failing with "database is
 /// locked" when a read transaction cannot upgrade; a plain `BEGIN` on PostgreSQL.

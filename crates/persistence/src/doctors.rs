@@ -1,6 +1,7 @@
 //! Doctors in the database, each with the patient count its row keeps.
 
 use chrono::NaiveDateTime;
+use diesel::connection::DefaultLoadingMode;
 use diesel::prelude::*;
 use healthcare_core::ports::{DoctorFilter, DoctorRepository, DoctorWithCount};
 use healthcare_core::{Page, PageOf, RepoError};
@@ -10,7 +11,9 @@ use healthcare_domain::record_search::{SearchPage, SearchPaging, fold};
 use healthcare_domain::{Timestamp, UserId};
 
 use crate::audit::append_all_in;
-use crate::connection::{DbConnection, DbPool, checkout, load_static, write_transaction};
+use crate::connection::{
+    DbConnection, DbPool, checkout, convert_rows, load_static_as, write_transaction,
+};
 use crate::doctor_rows::{DoctorRow, with_count};
 use crate::errors::from_diesel;
 use crate::kept_totals::{Directory, KeptTotal};
@@ -115,43 +118,51 @@ impl DoctorRepository for DieselDoctorRepository {
         let whole_directory = filter.search.is_none()
             && filter.specialization.is_none()
             && filter.available.is_none();
-        let (rows, total) = if whole_directory {
+        let (items, total) = if whole_directory {
             let total = KeptTotal::new(Directory, filter.archived);
+            let mut carried = None;
+            let mut convert = |(row, total): (DoctorRow, i64)| {
+                carried = Some(total);
+                with_count(row)
+            };
             // Statically typed, as the patients' clinic list (see there).
             macro_rules! page_of {
                 ($doctors:expr) => {
-                    load_static::<_, (DoctorRow, i64)>(
+                    load_static_as(
                         &mut connection,
                         $doctors
                             .order((doctors::name.asc(), doctors::id.asc()))
                             .limit(page.limit())
                             .offset(page.offset())
                             .select((doctors::all_columns, total)),
+                        page.capacity(),
+                        &mut convert,
                     )
                 };
             }
-            let rows = match filter.archived {
+            let items = match filter.archived {
                 Some(false) => page_of!(doctors::table.filter(doctors::archived_at.is_null())),
                 Some(true) => page_of!(doctors::table.filter(doctors::archived_at.is_not_null())),
                 None => page_of!(doctors::table),
-            }
-            .map_err(from_diesel)?;
-            total.split(rows, &mut connection).map_err(from_diesel)?
+            }?;
+            let total = total
+                .or_read(carried, &mut connection)
+                .map_err(from_diesel)?;
+            (items, total)
         } else {
-            (
-                matching_doctors(filter)
-                    .order((doctors::name.asc(), doctors::id.asc()))
-                    .limit(page.limit())
-                    .offset(page.offset())
-                    .load::<DoctorRow>(&mut *connection)
-                    .map_err(from_diesel)?,
-                matching_doctors(filter)
-                    .count()
-                    .get_result(&mut *connection)
-                    .map_err(from_diesel)?,
-            )
+            let rows = matching_doctors(filter)
+                .order((doctors::name.asc(), doctors::id.asc()))
+                .limit(page.limit())
+                .offset(page.offset())
+                .load_iter::<DoctorRow, DefaultLoadingMode>(&mut *connection)
+                .map_err(from_diesel)?;
+            let items = convert_rows(rows, page.capacity(), with_count)?;
+            let total = matching_doctors(filter)
+                .count()
+                .get_result(&mut *connection)
+                .map_err(from_diesel)?;
+            (items, total)
         };
-        let items = rows.into_iter().map(with_count).collect::<Result<_, _>>()?;
         Ok(PageOf {
             items,
             total: total.unsigned_abs(),

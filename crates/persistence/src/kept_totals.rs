@@ -74,19 +74,19 @@ impl<Of: KeptTotalsOf> KeptTotal<Of> {
         }
     }
 
-    /// A page's rows, each loaded with this total beside it, and the total.
-    pub(crate) fn split<Row>(
+    /// The total: as a page's rows carried it beside them (`carried`, from any row), or read
+    /// on its own when the page had none.
+    pub(crate) fn or_read(
         self,
-        rows: Vec<(Row, i64)>,
+        carried: Option<i64>,
         connection: &mut DbConnection,
-    ) -> QueryResult<(Vec<Row>, i64)> {
-        let total = match rows.first() {
-            Some((_, total)) => *total,
+    ) -> QueryResult<i64> {
+        match carried {
+            Some(total) => Ok(total),
             None => load_static(connection, diesel::select(self))?
                 .pop()
-                .ok_or(diesel::result::Error::NotFound)?,
-        };
-        Ok((rows.into_iter().map(|(row, _)| row).collect(), total))
+                .ok_or(diesel::result::Error::NotFound),
+        }
     }
 }
 

@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use chrono::NaiveDateTime;
+use diesel::connection::DefaultLoadingMode;
 use diesel::prelude::*;
 use healthcare_core::ports::{PatientFilter, PatientRepository};
 use healthcare_core::{Page, PageOf, RepoError};
@@ -10,12 +11,14 @@ use healthcare_domain::access::CareTie;
 use healthcare_domain::audit::AuditEvent;
 use healthcare_domain::clinic::{ClinicId, ClinicScope};
 use healthcare_domain::patient::{Patient, PatientDetails, PatientId, PatientSearch};
-use healthcare_domain::record_search::{SearchPage, SearchPaging, TimeBound, fold};
+use healthcare_domain::record_search::{MAX_PAGE, SearchPage, SearchPaging, TimeBound, fold};
 use healthcare_domain::{Timestamp, UserId};
 
 use crate::audit::{append_in, new_row};
 use crate::care_teams::{care_tie, under_grant, within_scope};
-use crate::connection::{DbConnection, DbPool, checkout, load_static, write_transaction};
+use crate::connection::{
+    DbConnection, DbPool, checkout, convert_rows, load_static_as, write_transaction,
+};
 use crate::errors::from_diesel;
 use crate::kept_totals::{ClinicPatients, KeptTotal};
 use crate::one_round_trip::{InsertWithAudit, ReservedPatientIds};
@@ -145,11 +148,11 @@ fn whole_clinic(filter: &PatientFilter) -> Option<ClinicId> {
 }
 
 fn find_row(connection: &mut DbConnection, id: PatientId) -> Result<Option<Patient>, RepoError> {
-    load_static::<_, PatientRow>(connection, patients::table.find(id.0).limit(1))
-        .map_err(from_diesel)?
-        .pop()
-        .map(Patient::try_from)
-        .transpose()
+    let query = patients::table.find(id.0).limit(1);
+    Ok(load_static_as(connection, query, 1, |row: PatientRow| {
+        Patient::try_from(row)
+    })?
+    .pop())
 }
 
 impl PatientRepository for DieselPatientRepository {
@@ -159,50 +162,57 @@ impl PatientRepository for DieselPatientRepository {
 
     fn list(&self, filter: &PatientFilter, page: Page) -> Result<PageOf<Patient>, RepoError> {
         let mut connection = checkout(&self.pool)?;
-        let (rows, total) = match whole_clinic(filter) {
+        let (items, total) = match whole_clinic(filter) {
             Some(clinic) => {
                 let total = KeptTotal::new(ClinicPatients(clinic.0), filter.archived);
+                let mut carried = None;
+                let mut convert = |(row, total): (PatientRow, i64)| {
+                    carried = Some(total);
+                    Patient::try_from(row)
+                };
                 // Statically typed (one per `archived` filter), unlike the filtered lists'
                 // boxed query, so that Diesel finds the cached statement by its type instead
                 // of building its SQL on every request: the list every front end pages.
                 macro_rules! page_of {
                     ($clinic_patients:expr) => {
-                        load_static::<_, (PatientRow, i64)>(
+                        load_static_as(
                             &mut connection,
                             $clinic_patients
                                 .order((patients::created_at.desc(), patients::id.desc()))
                                 .limit(page.limit())
                                 .offset(page.offset())
                                 .select((patients::all_columns, total)),
+                            page.capacity(),
+                            &mut convert,
                         )
                     };
                 }
                 let in_clinic = patients::table.filter(patients::clinic_id.eq(clinic.0));
-                let rows = match filter.archived {
+                let items = match filter.archived {
                     Some(false) => page_of!(in_clinic.filter(patients::archived_at.is_null())),
                     Some(true) => page_of!(in_clinic.filter(patients::archived_at.is_not_null())),
                     None => page_of!(in_clinic),
-                }
-                .map_err(from_diesel)?;
-                total.split(rows, &mut connection).map_err(from_diesel)?
+                }?;
+                let total = total
+                    .or_read(carried, &mut connection)
+                    .map_err(from_diesel)?;
+                (items, total)
             }
-            None => (
-                matching_patients(filter)
+            None => {
+                let rows = matching_patients(filter)
                     .order((patients::created_at.desc(), patients::id.desc()))
                     .limit(page.limit())
                     .offset(page.offset())
-                    .load::<PatientRow>(&mut *connection)
-                    .map_err(from_diesel)?,
-                matching_patients(filter)
+                    .load_iter::<PatientRow, DefaultLoadingMode>(&mut *connection)
+                    .map_err(from_diesel)?;
+                let items = convert_rows(rows, page.capacity(), Patient::try_from)?;
+                let total = matching_patients(filter)
                     .count()
                     .get_result(&mut *connection)
-                    .map_err(from_diesel)?,
-            ),
+                    .map_err(from_diesel)?;
+                (items, total)
+            }
         };
-        let items = rows
-            .into_iter()
-            .map(Patient::try_from)
-            .collect::<Result<_, _>>()?;
         Ok(PageOf {
             items,
             total: total.unsigned_abs(),
@@ -273,24 +283,40 @@ impl PatientRepository for DieselPatientRepository {
         let kept_total = whole_clinic(&search.visible)
             .filter(|_| paging.with_total && search.is_unnarrowed())
             .map(|clinic| KeptTotal::new(ClinicPatients(clinic.0), Some(false)));
+        // A search reads one row past the page, to know whether another follows.
+        let capacity = usize::try_from(paging.count.min(MAX_PAGE) + 1).unwrap_or_default();
         let (rows, total) = match kept_total {
             Some(total) => {
+                let mut carried = None;
                 let rows = if paging.count == 0 {
                     Vec::new()
                 } else {
-                    page.select((patients::all_columns, total))
-                        .load::<(PatientRow, i64)>(&mut *connection)
-                        .map_err(from_diesel)?
+                    convert_rows(
+                        page.select((patients::all_columns, total))
+                            .load_iter::<(PatientRow, i64), DefaultLoadingMode>(&mut *connection)
+                            .map_err(from_diesel)?,
+                        capacity,
+                        |(row, total)| {
+                            carried = Some(total);
+                            Patient::try_from(row)
+                        },
+                    )?
                 };
-                let (rows, total) = total.split(rows, &mut connection).map_err(from_diesel)?;
+                let total = total
+                    .or_read(carried, &mut connection)
+                    .map_err(from_diesel)?;
                 (rows, Some(total))
             }
             None => {
                 let rows = if paging.count == 0 {
                     Vec::new()
                 } else {
-                    page.load::<PatientRow>(&mut *connection)
-                        .map_err(from_diesel)?
+                    convert_rows(
+                        page.load_iter::<PatientRow, DefaultLoadingMode>(&mut *connection)
+                            .map_err(from_diesel)?,
+                        capacity,
+                        Patient::try_from,
+                    )?
                 };
                 let total = if paging.with_total {
                     Some(
@@ -306,10 +332,6 @@ impl PatientRepository for DieselPatientRepository {
             }
         };
         let total = total.map(i64::unsigned_abs);
-        let rows = rows
-            .into_iter()
-            .map(Patient::try_from)
-            .collect::<Result<Vec<_>, _>>()?;
         Ok(into_page(rows, paging, total))
     }
 
