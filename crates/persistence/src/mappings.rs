@@ -16,7 +16,7 @@ use crate::audit::append_in;
 use crate::connection::{DbConnection, DbPool, checkout, load_static, write_transaction};
 use crate::doctor_rows::{DoctorRow, with_count};
 use crate::errors::from_diesel;
-use crate::patient_rows::PatientRow;
+use crate::patient_rows::{PATIENT_COLUMNS, PatientRow};
 use crate::schema::{doctors, patient_doctor_mappings as mappings, patients};
 use crate::time::{DbTimestamp, from_db, to_db};
 
@@ -291,7 +291,7 @@ impl MappingRepository for DieselMappingRepository {
                 .left_join(doctors::table.on(doctors::id.eq(mappings::doctor_id)))
                 .filter(patients::id.eq(patient.0))
                 .select((
-                    patients::all_columns,
+                    PATIENT_COLUMNS,
                     mappings::all_columns.nullable(),
                     doctors::all_columns.nullable(),
                 ))

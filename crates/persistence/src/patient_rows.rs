@@ -8,15 +8,47 @@ use healthcare_domain::patient::{Age, Gender, Patient, PatientDetails, PatientId
 use healthcare_domain::{FieldProblem, UserId};
 
 use crate::errors::corrupt_row;
+use crate::schema::{patient_versions, patients};
 use crate::time::{DbTimestamp, from_db, opt_from_db};
 
-/// A row of `patients`, in the table's column order.
+/// The columns of `table` (`patients` or `patient_versions`, whose id column is `id`) that a
+/// [`PatientRow`] reads: all but the search keys `name_lower` and `name_folded`, which only
+/// the queries' filters and orders use, so that a page does not decode them for nothing.
+macro_rules! patient_columns {
+    ($table:ident, $id:ident) => {
+        (
+            $table::$id,
+            $table::owner_id,
+            $table::name,
+            $table::age,
+            $table::gender,
+            $table::phone,
+            $table::email,
+            $table::address,
+            $table::medical_history,
+            $table::created_at,
+            $table::updated_at,
+            $table::version,
+            $table::archived_at,
+            $table::clinic_id,
+        )
+    };
+}
+
+/// The columns of `patients` a [`PatientRow`] reads.
+pub(crate) const PATIENT_COLUMNS: patient_columns!(patients, id) = patient_columns!(patients, id);
+
+/// The columns of `patient_versions` a [`PatientRow`] reads.
+pub(crate) const VERSION_COLUMNS: patient_columns!(patient_versions, patient_id) =
+    patient_columns!(patient_versions, patient_id);
+
+/// A record of `patients` or `patient_versions`, as [`PATIENT_COLUMNS`] and
+/// [`VERSION_COLUMNS`] select it.
 #[derive(Queryable)]
 pub(crate) struct PatientRow {
     pub(crate) id: i64,
     owner_id: i64,
     name: String,
-    _name_lower: String,
     age: i32,
     gender: String,
     phone: String,
@@ -28,7 +60,6 @@ pub(crate) struct PatientRow {
     version: i64,
     archived_at: Option<DbTimestamp>,
     clinic_id: i64,
-    _name_folded: Option<String>,
 }
 
 impl TryFrom<PatientRow> for Patient {

@@ -22,7 +22,7 @@ use crate::connection::{
 use crate::errors::from_diesel;
 use crate::kept_totals::{ClinicPatients, KeptTotal};
 use crate::one_round_trip::{InsertWithAudit, ReservedPatientIds};
-use crate::patient_rows::PatientRow;
+use crate::patient_rows::{PATIENT_COLUMNS, PatientRow, VERSION_COLUMNS};
 use crate::record_search::{into_page, name_criterion, resolve_anchor, seek_in_order};
 use crate::schema::{audit_events, patient_versions, patients};
 use crate::search::{LIKE_ESCAPE, contains_pattern};
@@ -122,6 +122,7 @@ fn kept_versions(
         .filter(patient_versions::version.lt(below))
         .order(patient_versions::version.desc())
         .limit(i64::try_from(limit).unwrap_or(i64::MAX))
+        .select(VERSION_COLUMNS)
         .load::<PatientRow>(connection)
         .map_err(from_diesel)?
         .into_iter()
@@ -148,7 +149,7 @@ fn whole_clinic(filter: &PatientFilter) -> Option<ClinicId> {
 }
 
 fn find_row(connection: &mut DbConnection, id: PatientId) -> Result<Option<Patient>, RepoError> {
-    let query = patients::table.find(id.0).limit(1);
+    let query = patients::table.find(id.0).select(PATIENT_COLUMNS).limit(1);
     Ok(load_static_as(connection, query, 1, |row: PatientRow| {
         Patient::try_from(row)
     })?
@@ -181,7 +182,7 @@ impl PatientRepository for DieselPatientRepository {
                                 .order((patients::created_at.desc(), patients::id.desc()))
                                 .limit(page.limit())
                                 .offset(page.offset())
-                                .select((patients::all_columns, total)),
+                                .select((PATIENT_COLUMNS, total)),
                             page.capacity(),
                             &mut convert,
                         )
@@ -203,6 +204,7 @@ impl PatientRepository for DieselPatientRepository {
                     .order((patients::created_at.desc(), patients::id.desc()))
                     .limit(page.limit())
                     .offset(page.offset())
+                    .select(PATIENT_COLUMNS)
                     .load_iter::<PatientRow, DefaultLoadingMode>(&mut *connection)
                     .map_err(from_diesel)?;
                 let items = convert_rows(rows, page.capacity(), Patient::try_from)?;
@@ -230,6 +232,7 @@ impl PatientRepository for DieselPatientRepository {
         }
         patient_versions::table
             .find((id.0, version))
+            .select(VERSION_COLUMNS)
             .first::<PatientRow>(&mut *connection)
             .optional()
             .map_err(from_diesel)?
@@ -292,7 +295,7 @@ impl PatientRepository for DieselPatientRepository {
                     Vec::new()
                 } else {
                     convert_rows(
-                        page.select((patients::all_columns, total))
+                        page.select((PATIENT_COLUMNS, total))
                             .load_iter::<(PatientRow, i64), DefaultLoadingMode>(&mut *connection)
                             .map_err(from_diesel)?,
                         capacity,
@@ -312,7 +315,8 @@ impl PatientRepository for DieselPatientRepository {
                     Vec::new()
                 } else {
                     convert_rows(
-                        page.load_iter::<PatientRow, DefaultLoadingMode>(&mut *connection)
+                        page.select(PATIENT_COLUMNS)
+                            .load_iter::<PatientRow, DefaultLoadingMode>(&mut *connection)
                             .map_err(from_diesel)?,
                         capacity,
                         Patient::try_from,
@@ -486,7 +490,7 @@ fn insert_audited(
                         patients::id.eq(id),
                         new_patient!(clinic, owner, details, at),
                     ))
-                    .returning(patients::all_columns),
+                    .returning(PATIENT_COLUMNS),
                 diesel::insert_into(audit_events::table).values(new_row(pool.audit_key(), &event)),
             )
             .get_result::<PatientRow>(inner)
@@ -495,7 +499,7 @@ fn insert_audited(
         DbConnection::Sqlite(_) => write_transaction(connection, |connection| {
             let row = diesel::insert_into(patients::table)
                 .values(new_patient!(clinic, owner, details, at))
-                .returning(patients::all_columns)
+                .returning(PATIENT_COLUMNS)
                 .get_result::<PatientRow>(connection)
                 .map_err(from_diesel)?;
             append_in(connection, pool.audit_key(), &naming(row.id))?;
@@ -531,7 +535,7 @@ fn update_row(
         patients::updated_at.eq(to_db(at)),
         patients::version.eq(expected_version + 1),
     ))
-    .returning(patients::all_columns)
+    .returning(PATIENT_COLUMNS)
     .get_result::<PatientRow>(connection)
     .optional()
     .map_err(from_diesel)?
