@@ -238,11 +238,5 @@ pub async fn list(
     let filter = AuditService::requested_filter(&caller, audit_filter(&query))?;
     let (page, service) = (query.page, state.audit.clone());
     let found = run_blocking(move || service.list_events(&caller, &filter, page)).await?;
-    Ok(HttpResponse::Ok().json(page_json(
-        &request,
-        &config,
-        &query,
-        found,
-        AuditEventJson::from,
-    )?))
+    page_json(&request, &config, &query, found, AuditEventJson::from)?.into_response()
 }

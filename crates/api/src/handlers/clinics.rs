@@ -93,13 +93,7 @@ pub async fn list(
     let query = ListQuery::parse(&request)?;
     let (page, service) = (query.page, state.clinics.clone());
     let found = run_blocking(move || service.list_clinics(&caller, page)).await?;
-    Ok(HttpResponse::Ok().json(page_json(
-        &request,
-        &config,
-        &query,
-        found,
-        ClinicJson::from,
-    )?))
+    page_json(&request, &config, &query, found, ClinicJson::from)?.into_response()
 }
 
 /// Create a shared clinic; the caller becomes its admin.
@@ -226,13 +220,7 @@ pub async fn members(
     let query = ListQuery::parse(&request)?;
     let (page, service) = (query.page, state.clinics.clone());
     let found = run_blocking(move || service.list_members(&caller, ClinicId(id), page)).await?;
-    Ok(HttpResponse::Ok().json(page_json(
-        &request,
-        &config,
-        &query,
-        found,
-        MemberJson::from,
-    )?))
+    page_json(&request, &config, &query, found, MemberJson::from)?.into_response()
 }
 
 /// The audit rows about one of the caller's clinics (its patients, members and settings),
@@ -262,13 +250,7 @@ pub async fn audit_trail(
     let (page, service) = (query.page, state.clinics.clone());
     let found =
         run_blocking(move || service.clinic_audit(&caller, ClinicId(id), parsed, page)).await?;
-    Ok(HttpResponse::Ok().json(page_json(
-        &request,
-        &config,
-        &query,
-        found,
-        AuditEventJson::from,
-    )?))
+    page_json(&request, &config, &query, found, AuditEventJson::from)?.into_response()
 }
 
 /// A break-glass grant, as the clinic's log shows it.
@@ -333,13 +315,7 @@ pub async fn break_glass_log(
     let query = ListQuery::parse(&request)?;
     let (page, service) = (query.page, state.clinics.clone());
     let found = run_blocking(move || service.break_glass_log(&caller, ClinicId(id), page)).await?;
-    Ok(HttpResponse::Ok().json(page_json(
-        &request,
-        &config,
-        &query,
-        found,
-        GrantJson::from,
-    )?))
+    page_json(&request, &config, &query, found, GrantJson::from)?.into_response()
 }
 
 /// A new invitation, with its token: the only time the token is shown.

@@ -80,13 +80,7 @@ pub async fn list(
     };
     let (page, service) = (query.page, state.doctors.clone());
     let found = run_blocking(move || service.list_doctors(&caller, filter, page)).await?;
-    Ok(HttpResponse::Ok().json(page_json(
-        &request,
-        &config,
-        &query,
-        found,
-        DoctorJson::from,
-    )?))
+    page_json(&request, &config, &query, found, DoctorJson::from)?.into_response()
 }
 
 /// Add a doctor; the caller becomes the only one who may change it.

@@ -84,13 +84,7 @@ pub async fn list(
     };
     let (page, service) = (query.page, state.mappings.clone());
     let found = run_blocking(move || service.list_mappings(&caller, filter, page)).await?;
-    Ok(HttpResponse::Ok().json(page_json(
-        &request,
-        &config,
-        &query,
-        found,
-        MappingJson::from,
-    )?))
+    page_json(&request, &config, &query, found, MappingJson::from)?.into_response()
 }
 
 /// One of the caller's patients with its active assignments. The id is a **patient** id, as

@@ -57,11 +57,10 @@ pub async fn list(
     let (page, service) = (query.page, state.patients.clone());
     let with_history = caller.reads_medical_history();
     let found = run_blocking(move || service.list_patients(&caller, filter, page)).await?;
-    Ok(
-        HttpResponse::Ok().json(page_json(&request, &config, &query, found, |patient| {
-            PatientJson::shown(patient, with_history)
-        })?),
-    )
+    page_json(&request, &config, &query, found, |patient| {
+        PatientJson::shown(patient, with_history)
+    })?
+    .into_response()
 }
 
 /// Create a patient owned by the caller.
