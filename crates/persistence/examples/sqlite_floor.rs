@@ -29,10 +29,10 @@ const PRAGMAS: &str = "PRAGMA busy_timeout = 5000; PRAGMA journal_mode = WAL; \
      PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;";
 
 const PATIENT_COLUMNS: &str = "`patients`.`id`, `patients`.`owner_id`, `patients`.`name`, \
-     `patients`.`name_lower`, `patients`.`age`, `patients`.`gender`, `patients`.`phone`, \
-     `patients`.`email`, `patients`.`address`, `patients`.`medical_history`, \
-     `patients`.`created_at`, `patients`.`updated_at`, `patients`.`version`, \
-     `patients`.`archived_at`, `patients`.`clinic_id`, `patients`.`name_folded`";
+     `patients`.`age`, `patients`.`gender`, `patients`.`phone`, `patients`.`email`, \
+     `patients`.`address`, `patients`.`medical_history`, `patients`.`created_at`, \
+     `patients`.`updated_at`, `patients`.`version`, `patients`.`archived_at`, \
+     `patients`.`clinic_id`";
 
 const DOCTOR_COLUMNS: &str = "`doctors`.`id`, `doctors`.`created_by`, `doctors`.`name`, \
      `doctors`.`specialization`, `doctors`.`specialization_lower`, `doctors`.`phone`, \

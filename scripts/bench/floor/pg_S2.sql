@@ -5,4 +5,4 @@
 \set one 1
 \set id random(:lo, :hi)
 -- PatientRepository::find (also the best SQL for the answer).
-SELECT "patients"."id", "patients"."owner_id", "patients"."name", "patients"."name_lower", "patients"."age", "patients"."gender", "patients"."phone", "patients"."email", "patients"."address", "patients"."medical_history", "patients"."created_at", "patients"."updated_at", "patients"."version", "patients"."archived_at", "patients"."clinic_id", "patients"."name_folded" FROM "patients" WHERE ("patients"."id" = :id) LIMIT :one;
+SELECT "patients"."id", "patients"."owner_id", "patients"."name", "patients"."age", "patients"."gender", "patients"."phone", "patients"."email", "patients"."address", "patients"."medical_history", "patients"."created_at", "patients"."updated_at", "patients"."version", "patients"."archived_at", "patients"."clinic_id" FROM "patients" WHERE ("patients"."id" = :id) LIMIT :one;
