@@ -161,7 +161,7 @@ impl<T: Serialize> PageJson<T> {
     pub fn into_response(self) -> Result<HttpResponse, ApiError> {
         let mut body = Vec::with_capacity(PAGE_BYTES + ITEM_BYTES * self.results.len());
         serde_json::to_writer(&mut body, &self).map_err(|error| {
-            ServiceError::Internal(format!("a page could not be written as JSON: {error}"))
+            ApiError::Internal(format!("a page could not be written as JSON: {error}"))
         })?;
         Ok(HttpResponse::Ok()
             .content_type(ContentType::json())

@@ -178,6 +178,12 @@ pub struct SearchPaging {
 }
 
 impl SearchPaging {
+    /// How many records a search reads for this page: one past it, to know whether another
+    /// follows ([`MAX_PAGE`] at most in the page, whatever the count asked).
+    pub fn rows_read(&self) -> u64 {
+        self.count.min(MAX_PAGE) + 1
+    }
+
     /// The sort key of a record with this id, last update and name in this paging's order.
     pub fn key_of(&self, id: i64, updated_at: Timestamp, name: &str) -> SeekKey {
         let value = match self.order.field {
@@ -294,6 +300,19 @@ impl Default for SearchPaging {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_search_reads_one_record_past_its_page() {
+        let paging = |count| SearchPaging {
+            order: SearchOrder::default(),
+            seek: Seek::default(),
+            count,
+            with_total: false,
+        };
+        assert_eq!(paging(0).rows_read(), 1);
+        assert_eq!(paging(20).rows_read(), 21);
+        assert_eq!(paging(u64::MAX).rows_read(), MAX_PAGE + 1);
+    }
 
     #[test]
     fn folding_removes_case_and_accents() {

@@ -20,7 +20,7 @@ pub fn parse_bounded_text(raw: impl Into<String>, max: usize) -> Result<String, 
 
 /// `text` without leading and trailing whitespace. Keeps its buffer when there is none to
 /// take off, as in every value read back from the database.
-pub fn trimmed(text: String) -> String {
+pub(crate) fn trimmed(text: String) -> String {
     if text.trim().len() == text.len() {
         text
     } else {

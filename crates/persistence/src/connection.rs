@@ -508,8 +508,9 @@ pub fn sqlite_replans_bound_statements(pool: &DbPool) -> Result<bool, RepoError>
 /// Loads a statically typed query through the connection of its own database instead of
 /// through [`DbConnection`], which (diesel's `MultiConnection`) writes a query's whole SQL
 /// again on every execution to collect its binds, cached statement or not: about 7 % of the
-/// CPU of a request for a page. The hot reads (a record, a page, the mapping view) use it; a
-/// boxed query (the filtered lists) cannot, being built for the multi-database backend.
+/// CPU of a request for a page. The hot reads (a record, a page, the mapping view) load this
+/// way, most through [`load_static_as`]; a boxed query (the filtered lists) cannot, being
+/// built for the multi-database backend.
 pub(crate) fn load_static<Q, U>(connection: &mut DbConnection, query: Q) -> QueryResult<Vec<U>>
 where
     Q: for<'a> LoadQuery<'a, SqliteConnection, U> + for<'a> LoadQuery<'a, PgConnection, U>,
@@ -521,7 +522,7 @@ where
 }
 
 /// [`load_static`], converting each row as it is read into a vector made for `capacity`
-/// rows (a page's size): the rows are never held twice, nor moved as the vector grows.
+/// rows (a page's size): the decoded rows are not collected into a vector of their own first.
 pub(crate) fn load_static_as<Q, U, T>(
     connection: &mut DbConnection,
     query: Q,

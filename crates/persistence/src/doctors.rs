@@ -234,14 +234,16 @@ impl DoctorRepository for DieselDoctorRepository {
         let rows = if paging.count == 0 {
             Vec::new()
         } else {
-            seek_in_order!(
+            let rows = seek_in_order!(
                 searched_doctors(search),
                 doctors,
                 doctors::name_folded,
                 paging
             )
-            .load::<DoctorRow>(&mut *connection)
-            .map_err(from_diesel)?
+            .load_iter::<DoctorRow, DefaultLoadingMode>(&mut *connection)
+            .map_err(from_diesel)?;
+            let capacity = usize::try_from(paging.rows_read()).unwrap_or_default();
+            convert_rows(rows, capacity, Doctor::try_from)?
         };
         let total = if paging.with_total {
             let total: i64 = searched_doctors(search)
@@ -252,10 +254,6 @@ impl DoctorRepository for DieselDoctorRepository {
         } else {
             None
         };
-        let rows = rows
-            .into_iter()
-            .map(Doctor::try_from)
-            .collect::<Result<Vec<_>, _>>()?;
         Ok(into_page(rows, paging, total))
     }
 

@@ -51,7 +51,7 @@ impl KeptTotalsOf for ClinicPatients {
 ///
 /// An uncorrelated scalar subquery, which both databases evaluate once per statement, so that
 /// a page and its total are one statement (one round trip on PostgreSQL) whatever the page's
-/// order. A page with no rows carries no total: [`KeptTotal::split`] then reads it alone.
+/// order. A page with no rows carries no total: [`KeptTotal::or_read`] then reads it alone.
 /// The filter is bound, not written into the SQL, so that the statement is the same for each
 /// filter and Diesel caches it by its type alone (without building its SQL per request).
 ///

@@ -11,7 +11,7 @@ use crate::errors::corrupt_row;
 use crate::schema::{patient_versions, patients};
 use crate::time::{DbTimestamp, from_db, opt_from_db};
 
-/// The columns of `table` (`patients` or `patient_versions`, whose id column is `id`) that a
+/// The columns of `$table` (`patients` or `patient_versions`, whose id column is `$id`) that a
 /// [`PatientRow`] reads: all but the search keys `name_lower` and `name_folded`, which only
 /// the queries' filters and orders use, so that a page does not decode them for nothing.
 macro_rules! patient_columns {

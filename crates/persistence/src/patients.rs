@@ -11,7 +11,7 @@ use healthcare_domain::access::CareTie;
 use healthcare_domain::audit::AuditEvent;
 use healthcare_domain::clinic::{ClinicId, ClinicScope};
 use healthcare_domain::patient::{Patient, PatientDetails, PatientId, PatientSearch};
-use healthcare_domain::record_search::{MAX_PAGE, SearchPage, SearchPaging, TimeBound, fold};
+use healthcare_domain::record_search::{SearchPage, SearchPaging, TimeBound, fold};
 use healthcare_domain::{Timestamp, UserId};
 
 use crate::audit::{append_in, new_row};
@@ -150,10 +150,7 @@ fn whole_clinic(filter: &PatientFilter) -> Option<ClinicId> {
 
 fn find_row(connection: &mut DbConnection, id: PatientId) -> Result<Option<Patient>, RepoError> {
     let query = patients::table.find(id.0).select(PATIENT_COLUMNS).limit(1);
-    Ok(load_static_as(connection, query, 1, |row: PatientRow| {
-        Patient::try_from(row)
-    })?
-    .pop())
+    Ok(load_static_as::<_, PatientRow, _>(connection, query, 1, Patient::try_from)?.pop())
 }
 
 impl PatientRepository for DieselPatientRepository {
@@ -286,8 +283,7 @@ impl PatientRepository for DieselPatientRepository {
         let kept_total = whole_clinic(&search.visible)
             .filter(|_| paging.with_total && search.is_unnarrowed())
             .map(|clinic| KeptTotal::new(ClinicPatients(clinic.0), Some(false)));
-        // A search reads one row past the page, to know whether another follows.
-        let capacity = usize::try_from(paging.count.min(MAX_PAGE) + 1).unwrap_or_default();
+        let capacity = usize::try_from(paging.rows_read()).unwrap_or_default();
         let (rows, total) = match kept_total {
             Some(total) => {
                 let mut carried = None;

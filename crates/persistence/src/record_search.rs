@@ -181,7 +181,7 @@ macro_rules! seek_in_order {
                 }
             };
         }
-        query.limit(i64::try_from(paging.count.saturating_add(1)).unwrap_or(i64::MAX))
+        query.limit(i64::try_from(paging.rows_read()).unwrap_or(i64::MAX))
     }};
 }
 pub(crate) use seek_in_order;
