@@ -35,11 +35,11 @@ const PATIENT_COLUMNS: &str = "`patients`.`id`, `patients`.`owner_id`, `patients
      `patients`.`clinic_id`";
 
 const DOCTOR_COLUMNS: &str = "`doctors`.`id`, `doctors`.`created_by`, `doctors`.`name`, \
-     `doctors`.`specialization`, `doctors`.`specialization_lower`, `doctors`.`phone`, \
-     `doctors`.`email`, `doctors`.`experience_years`, `doctors`.`qualification`, \
-     `doctors`.`consultation_fee_cents`, `doctors`.`is_available`, `doctors`.`created_at`, \
-     `doctors`.`updated_at`, `doctors`.`version`, `doctors`.`archived_at`, \
-     `doctors`.`linked_user_id`, `doctors`.`patient_count`, `doctors`.`name_folded`";
+     `doctors`.`specialization`, `doctors`.`phone`, `doctors`.`email`, \
+     `doctors`.`experience_years`, `doctors`.`qualification`, `doctors`.`consultation_fee_cents`, \
+     `doctors`.`is_available`, `doctors`.`created_at`, `doctors`.`updated_at`, \
+     `doctors`.`version`, `doctors`.`archived_at`, `doctors`.`linked_user_id`, \
+     `doctors`.`patient_count`";
 
 /// The statements of one scenario, built once per thread.
 struct Statements {

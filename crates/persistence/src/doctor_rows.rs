@@ -13,16 +13,50 @@ use healthcare_domain::money::Money;
 use healthcare_domain::user::Email;
 
 use crate::errors::corrupt_row;
+use crate::schema::{doctor_versions, doctors};
 use crate::time::{DbTimestamp, from_db, opt_from_db};
 
-/// A row of `doctors`, in the table's column order.
+/// The columns of `$table` (`doctors` or `doctor_versions`, whose id column is `$id`) that a
+/// [`DoctorRow`] reads: all but the search keys `specialization_lower` and `name_folded`,
+/// which only the queries' filters and orders use (as for patients, see `patient_rows`).
+macro_rules! doctor_columns {
+    ($table:ident, $id:ident) => {
+        (
+            $table::$id,
+            $table::created_by,
+            $table::name,
+            $table::specialization,
+            $table::phone,
+            $table::email,
+            $table::experience_years,
+            $table::qualification,
+            $table::consultation_fee_cents,
+            $table::is_available,
+            $table::created_at,
+            $table::updated_at,
+            $table::version,
+            $table::archived_at,
+            $table::linked_user_id,
+            $table::patient_count,
+        )
+    };
+}
+
+/// The columns of `doctors` a [`DoctorRow`] reads.
+pub(crate) const DOCTOR_COLUMNS: doctor_columns!(doctors, id) = doctor_columns!(doctors, id);
+
+/// The columns of `doctor_versions` a [`DoctorRow`] reads.
+pub(crate) const DOCTOR_VERSION_COLUMNS: doctor_columns!(doctor_versions, doctor_id) =
+    doctor_columns!(doctor_versions, doctor_id);
+
+/// A record of `doctors` or `doctor_versions`, as [`DOCTOR_COLUMNS`] and
+/// [`DOCTOR_VERSION_COLUMNS`] select it.
 #[derive(Queryable)]
 pub(crate) struct DoctorRow {
     id: i64,
     created_by: i64,
     name: String,
     specialization: String,
-    _specialization_lower: String,
     phone: String,
     email: String,
     experience_years: i32,
@@ -36,7 +70,6 @@ pub(crate) struct DoctorRow {
     linked_user_id: Option<i64>,
     /// Active mappings to the doctor (kept by triggers of `patient_doctor_mappings`).
     patient_count: i64,
-    _name_folded: Option<String>,
 }
 
 impl TryFrom<DoctorRow> for Doctor {

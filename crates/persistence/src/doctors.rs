@@ -14,7 +14,7 @@ use crate::audit::append_all_in;
 use crate::connection::{
     DbConnection, DbPool, checkout, convert_rows, load_static_as, write_transaction,
 };
-use crate::doctor_rows::{DoctorRow, with_count};
+use crate::doctor_rows::{DOCTOR_COLUMNS, DOCTOR_VERSION_COLUMNS, DoctorRow, with_count};
 use crate::errors::from_diesel;
 use crate::kept_totals::{Directory, KeptTotal};
 use crate::record_search::{into_page, name_criterion, resolve_anchor, seek_in_order};
@@ -91,6 +91,7 @@ fn searched_doctors(search: &DoctorSearch) -> Doctors {
 fn find_doctor(connection: &mut DbConnection, id: DoctorId) -> Result<Option<Doctor>, RepoError> {
     doctors::table
         .find(id.0)
+        .select(DOCTOR_COLUMNS)
         .first::<DoctorRow>(connection)
         .optional()
         .map_err(from_diesel)?
@@ -102,6 +103,7 @@ impl DoctorRepository for DieselDoctorRepository {
     fn find(&self, id: DoctorId) -> Result<Option<DoctorWithCount>, RepoError> {
         doctors::table
             .find(id.0)
+            .select(DOCTOR_COLUMNS)
             .first::<DoctorRow>(&mut *checkout(&self.pool)?)
             .optional()
             .map_err(from_diesel)?
@@ -134,7 +136,7 @@ impl DoctorRepository for DieselDoctorRepository {
                             .order((doctors::name.asc(), doctors::id.asc()))
                             .limit(page.limit())
                             .offset(page.offset())
-                            .select((doctors::all_columns, total)),
+                            .select((DOCTOR_COLUMNS, total)),
                         page.capacity(),
                         &mut convert,
                     )
@@ -154,6 +156,7 @@ impl DoctorRepository for DieselDoctorRepository {
                 .order((doctors::name.asc(), doctors::id.asc()))
                 .limit(page.limit())
                 .offset(page.offset())
+                .select(DOCTOR_COLUMNS)
                 .load_iter::<DoctorRow, DefaultLoadingMode>(&mut *connection)
                 .map_err(from_diesel)?;
             let items = convert_rows(rows, page.capacity(), with_count)?;
@@ -180,6 +183,7 @@ impl DoctorRepository for DieselDoctorRepository {
         }
         doctor_versions::table
             .find((id.0, version))
+            .select(DOCTOR_VERSION_COLUMNS)
             .first::<DoctorRow>(&mut *connection)
             .optional()
             .map_err(from_diesel)?
@@ -210,6 +214,7 @@ impl DoctorRepository for DieselDoctorRepository {
             .filter(doctor_versions::version.lt(kept_below))
             .order(doctor_versions::version.desc())
             .limit(i64::try_from(rest).unwrap_or(i64::MAX))
+            .select(DOCTOR_VERSION_COLUMNS)
             .load::<DoctorRow>(&mut *connection)
             .map_err(from_diesel)?;
         for row in kept {
@@ -240,6 +245,7 @@ impl DoctorRepository for DieselDoctorRepository {
                 doctors::name_folded,
                 paging
             )
+            .select(DOCTOR_COLUMNS)
             .load_iter::<DoctorRow, DefaultLoadingMode>(&mut *connection)
             .map_err(from_diesel)?;
             let capacity = usize::try_from(paging.rows_read()).unwrap_or_default();
@@ -282,7 +288,7 @@ impl DoctorRepository for DieselDoctorRepository {
                 doctors::updated_at.eq(to_db(at)),
                 doctors::version.eq(1_i64),
             ))
-            .returning(doctors::all_columns)
+            .returning(DOCTOR_COLUMNS)
             .get_result::<DoctorRow>(&mut *connection)
             .map_err(from_diesel)?;
         with_count(row)
@@ -317,7 +323,7 @@ impl DoctorRepository for DieselDoctorRepository {
             doctors::updated_at.eq(to_db(at)),
             doctors::version.eq(expected_version + 1),
         ))
-        .returning(doctors::all_columns)
+        .returning(DOCTOR_COLUMNS)
         .get_result::<DoctorRow>(&mut *connection)
         .optional()
         .map_err(from_diesel)?

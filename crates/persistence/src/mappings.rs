@@ -14,7 +14,7 @@ use healthcare_domain::{Timestamp, UserId};
 
 use crate::audit::append_in;
 use crate::connection::{DbConnection, DbPool, checkout, load_static, write_transaction};
-use crate::doctor_rows::{DoctorRow, with_count};
+use crate::doctor_rows::{DOCTOR_COLUMNS, DoctorRow, with_count};
 use crate::errors::from_diesel;
 use crate::patient_rows::{PATIENT_COLUMNS, PatientRow};
 use crate::schema::{doctors, patient_doctor_mappings as mappings, patients};
@@ -293,7 +293,7 @@ impl MappingRepository for DieselMappingRepository {
                 .select((
                     PATIENT_COLUMNS,
                     mappings::all_columns.nullable(),
-                    doctors::all_columns.nullable(),
+                    DOCTOR_COLUMNS.nullable(),
                 ))
                 .order((mappings::assigned_date.asc(), mappings::id.asc())),
         )
@@ -328,7 +328,7 @@ impl MappingRepository for DieselMappingRepository {
             .inner_join(doctors::table)
             .filter(mappings::patient_id.eq_any(ids))
             .filter(mappings::is_active.eq(true))
-            .select((mappings::all_columns, doctors::all_columns))
+            .select((mappings::all_columns, DOCTOR_COLUMNS))
             .order((
                 mappings::patient_id.asc(),
                 mappings::assigned_date.asc(),
