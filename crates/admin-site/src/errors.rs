@@ -79,6 +79,8 @@ pub enum AdminError {
 
 /// Runs a use case on the blocking pool.
 pub use healthcare_web::run_blocking as call;
+/// Runs a use case that hashes or checks a password on the password pool.
+pub use healthcare_web::run_password_work as call_with_password;
 
 fn resource_name(resource: Resource) -> &'static str {
     match resource {

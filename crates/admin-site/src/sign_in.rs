@@ -12,7 +12,7 @@ use qrcode::QrCode;
 use qrcode::render::svg;
 
 use crate::cookie::{CSRF_FIELD, session_cookie, session_token};
-use crate::errors::{AdminError, FORM_EXPIRED, call, error_page, to_sign_in};
+use crate::errors::{AdminError, FORM_EXPIRED, call, call_with_password, error_page, to_sign_in};
 use crate::layout::{
     FormState, Input, csrf_field, error_summary, field, html_response, page, problem_text,
     see_other,
@@ -60,7 +60,7 @@ pub async fn login(
     let (email, password) = (form.value("email"), form.value("password"));
     let service = state.clone();
     let typed_email = email.clone();
-    let result = call(move || {
+    let result = call_with_password(move || {
         // The API's per-address limit first, so the admin login is no softer target.
         service.auth.check_client_address(&address)?;
         service.staff_sign_in.sign_in(&email, &password, &origin)

@@ -10,7 +10,7 @@ use healthcare_core::services::staff_records::{SecondFactorStatus, UserDetail};
 use healthcare_domain::{FieldErrors, UserId};
 use maud::{Markup, html};
 
-use crate::errors::{AdminError, call};
+use crate::errors::{AdminError, call, call_with_password};
 use crate::layout::{
     FormState, Input, Section, badge, csrf_field, empty_row, error_summary, field, flash,
     html_response, ok, page, pagination, see_other, when, yes_no,
@@ -306,7 +306,8 @@ pub async fn reset_password(
     staff.check_csrf(&form)?;
     let password = form.value("password");
     let (service, caller) = (state.staff.clone(), staff.caller.clone());
-    let result = call(move || service.reset_password(&caller, UserId(id), &password)).await;
+    let result =
+        call_with_password(move || service.reset_password(&caller, UserId(id), &password)).await;
     finish(&state, &staff, id, result.map(|()| "password")).await
 }
 

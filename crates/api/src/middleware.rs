@@ -15,8 +15,8 @@ use tracing::Instrument;
 
 use crate::errors::ApiError;
 use crate::metrics::Metrics;
-use healthcare_web::WebConfig;
 use healthcare_web::client::{REQUEST_ID, RequestId, from_trusted_proxy};
+use healthcare_web::{WebConfig, tallying_queue_waits};
 
 /// The request's id: a well-formed incoming id when a trusted proxy sent it (so the proxy's id
 /// carries through), otherwise a new one. A client's own value is never taken: it would go
@@ -52,7 +52,8 @@ pub async fn telemetry(
     let span = tracing::info_span!("request", request_id = %id, %method);
     let started = Instant::now();
     let metrics = request.app_data::<web::Data<Metrics>>().cloned();
-    let outcome = AssertUnwindSafe(next.call(request).instrument(span.clone()))
+    let handling = tallying_queue_waits(next.call(request));
+    let outcome = AssertUnwindSafe(handling.instrument(span.clone()))
         .catch_unwind()
         .await;
     let log = |route: &str, status: u16| {

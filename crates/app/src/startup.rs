@@ -56,6 +56,33 @@ pub struct Application {
     audit: AuditWorkers,
 }
 
+/// The API server's threads: one async worker per CPU, and per worker a share of the
+/// database pool's size in blocking threads, so that about one thread runs a use case per
+/// pooled connection. Unbounded (actix's default: 512 in all), 64 busy connections kept 64
+/// threads waiting on 10 database connections: the queue on the pool's lock and the wake-ups
+/// cost more than the work (PostgreSQL S2 12,219 -> 18,562 req/s at 5 threads per worker,
+/// docs/BENCHMARKS.md). Password hashing has a pool of its own (`run_password_work`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct RequestThreads {
+    workers: usize,
+    blocking_per_worker: usize,
+}
+
+impl RequestThreads {
+    fn for_pool(database_pool_size: u32) -> Self {
+        let workers = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+        Self::split(workers, database_pool_size)
+    }
+
+    fn split(workers: usize, database_pool_size: u32) -> Self {
+        let connections = usize::try_from(database_pool_size).unwrap_or(usize::MAX);
+        Self {
+            workers,
+            blocking_per_worker: connections.div_ceil(workers).max(1),
+        }
+    }
+}
+
 fn bind(address: &str) -> Result<(TcpListener, u16), StartupError> {
     let failed = |source| StartupError::Bind {
         address: address.to_owned(),
@@ -159,6 +186,7 @@ impl Application {
             hsts: settings.behind_tls || settings.tls.is_some(),
         });
         let cors_origins = settings.cors_allowed_origins.clone();
+        let threads = RequestThreads::for_pool(settings.database_pool_size);
         let server = HttpServer::new(move || {
             App::new()
                 .app_data(state.clone())
@@ -188,7 +216,9 @@ impl Application {
                 // Outermost, so every request, refused ones too, is logged with its id.
                 .wrap(from_fn(telemetry))
         })
-        .shutdown_timeout(settings.shutdown_timeout.as_secs());
+        .shutdown_timeout(settings.shutdown_timeout.as_secs())
+        .workers(threads.workers)
+        .worker_max_blocking_threads(threads.blocking_per_worker);
         let server = match &settings.tls {
             None => server.listen(listener),
             Some(files) => {
@@ -307,4 +337,18 @@ fn forget_idle_admin_sessions(sign_in: healthcare_core::services::StaffSignIn) {
             }
         }
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::RequestThreads;
+
+    #[test]
+    fn each_worker_gets_its_share_of_the_database_connections_in_threads() {
+        let threads = |workers, pool| RequestThreads::split(workers, pool).blocking_per_worker;
+        assert_eq!(threads(2, 10), 5);
+        assert_eq!(threads(4, 10), 3); // rounded up: no connection left without a thread
+        assert_eq!(threads(1, 10), 10);
+        assert_eq!(threads(8, 1), 1); // never a worker without a thread
+    }
 }

@@ -6,6 +6,7 @@
 pub mod errors;
 pub mod pagination;
 pub mod ports;
+pub mod queueing;
 pub mod services;
 
 pub use errors::{RepoError, Resource, ServiceError, TokenProblem};

@@ -16,6 +16,7 @@ use diesel::{
     Connection, ConnectionError, PgConnection, QueryResult, RunQueryDsl, SqliteConnection,
 };
 use healthcare_core::RepoError;
+use healthcare_core::queueing;
 use healthcare_domain::audit::ChainKey;
 
 use crate::errors::{from_diesel, from_pool};
@@ -46,6 +47,7 @@ pub struct DbPool {
     connections: r2d2::Pool<ConnectionManager>,
     audit_key: ChainKey,
     revalidate_after_idle: Duration,
+    checkout_timeout: Duration,
 }
 
 impl DbPool {
@@ -446,6 +448,7 @@ pub fn build_pool(target: &DatabaseTarget, settings: &PoolSettings) -> Result<Db
     };
     Ok(DbPool {
         revalidate_after_idle: settings.revalidate_after_idle,
+        checkout_timeout: settings.checkout_timeout,
         connections: r2d2::Pool::builder()
             .max_size(settings.max_size)
             // Not a `SELECT 1` round trip before every use: `checkout` asks only connections
@@ -464,11 +467,15 @@ pub fn build_pool(target: &DatabaseTarget, settings: &PoolSettings) -> Result<Db
 /// than the pool's `revalidate_after_idle`, or older than another connection's loss of the
 /// server, is asked `SELECT 1` first (the database may have restarted meanwhile); one that
 /// does not answer is discarded and the next one taken, so after an outage each stale
-/// connection costs one round trip, not a failed request.
+/// connection costs one round trip, not a failed request. The wait for a connection is the
+/// pool's timeout less the time the use case queued for its thread ([`queueing::queued`]).
 pub fn checkout(pool: &DbPool) -> Result<PooledConnection, RepoError> {
     // Every stale connection of a full pool, then one opened afresh.
+    // Time the use case spent queued for its thread counts against its wait: when that was
+    // the whole timeout, only a free connection will do.
+    let timeout = pool.checkout_timeout.saturating_sub(queueing::queued());
     for _ in 0..=pool.connections.max_size() {
-        let mut connection = pool.connections.get().map_err(from_pool)?;
+        let mut connection = pool.connections.get_timeout(timeout).map_err(from_pool)?;
         let suspect = ConnectionWatch::of(&mut connection)
             .is_none_or(|watch| watch.needs_check(pool.revalidate_after_idle));
         if !suspect || connection.batch_execute("SELECT 1").is_ok() {

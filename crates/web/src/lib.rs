@@ -8,5 +8,5 @@ pub mod forms;
 pub mod headers;
 pub mod wording;
 
-pub use blocking::run_blocking;
+pub use blocking::{run_blocking, run_password_work, tallying_queue_waits};
 pub use client::WebConfig;

@@ -13,7 +13,7 @@ use healthcare_web::client::origin_of;
 use crate::auth::{AuthenticatedUser, RequestCaller};
 use crate::errors::ApiError;
 use crate::handlers::clinics::ClinicJson;
-use crate::handlers::{run_blocking, timestamp};
+use crate::handlers::{run_blocking, run_password_work, timestamp};
 use crate::openapi::{AuthErrors, AuthFailure, BodyErrors, ServerErrors, ThrottledErrors};
 use crate::requests::{
     Body, LoginRequest, PasswordChangeRequest, RefreshRequest, RegisterRequest,
@@ -105,7 +105,7 @@ pub async fn register(
         password_confirm: body.password_confirm,
         shape_errors,
     };
-    let registered = run_blocking(move || state.auth.register_user(input)).await?;
+    let registered = run_password_work(move || state.auth.register_user(input)).await?;
     Ok(HttpResponse::Created().json(session("User registered successfully", registered)))
 }
 
@@ -140,7 +140,7 @@ pub async fn login(
         clinic: body.clinic,
         shape_errors,
     };
-    let signed_in = run_blocking(move || state.auth.login(input, &origin)).await?;
+    let signed_in = run_password_work(move || state.auth.login(input, &origin)).await?;
     Ok(HttpResponse::Ok().json(session("Login successful", signed_in)))
 }
 
@@ -230,7 +230,7 @@ pub async fn change_password(
         new_password: body.new_password,
         shape_errors,
     };
-    run_blocking(move || state.auth.change_password(&session.user, &origin, input)).await?;
+    run_password_work(move || state.auth.change_password(&session.user, &origin, input)).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 

@@ -19,7 +19,15 @@ async fn database_outage_answers_503_then_recovers() {
         return;
     };
     let url = server.create_database();
-    let settings = crate::common::test_settings(&url, &[("DATABASE_POOL_TIMEOUT_SECONDS", "1")]);
+    // Two connections, so one request thread per worker (on 2 CPUs): the outage's requests
+    // queue for threads, and that wait counts against their wait for a connection.
+    let settings = crate::common::test_settings(
+        &url,
+        &[
+            ("DATABASE_POOL_TIMEOUT_SECONDS", "1"),
+            ("DATABASE_POOL_SIZE", "2"),
+        ],
+    );
     let application = healthcare_app::Application::build(settings)
         .await
         .expect("starts");
@@ -44,7 +52,7 @@ async fn database_outage_answers_503_then_recovers() {
 
     server.halt().expect("PostgreSQL stops");
     let deadline = Duration::from_millis(1500);
-    let outage_requests = (0..6).map(|_| async {
+    let outage_requests = (0..12).map(|_| async {
         let started = Instant::now();
         let reply = list().await.expect("answered, not dropped");
         (
@@ -438,6 +446,54 @@ async fn more_requests_than_connections_never_hang() {
             "a request took {elapsed:?}"
         );
     }
+}
+
+/// A burst of sign-ins (bcrypt at a realistic cost) queues on the password pool and never holds
+/// the threads reads run on: with one request thread per worker, a read sent while twelve
+/// sign-ins are hashing is answered before half of them are.
+#[actix_web::test]
+async fn a_burst_of_sign_ins_does_not_hold_up_reads() {
+    let Some(app) = crate::common::spawn_app_with(
+        Backend::Sqlite,
+        &[
+            ("DATABASE_POOL_SIZE", "2"),
+            ("BCRYPT_COST", "10"),
+            ("THROTTLE_AUTH_PER_ADDRESS_PER_MINUTE", "0"),
+        ],
+    )
+    .await
+    else {
+        return;
+    };
+    let session = app.register("Ann", "ann@example.com").await;
+    let signed_in = std::sync::atomic::AtomicUsize::new(0);
+    let sign_ins = (0..12).map(|_| async {
+        let reply = app
+            .post(
+                "/api/auth/login/",
+                json!({"email": "ann@example.com", "password": STRONG_PASSWORD}),
+            )
+            .await;
+        signed_in.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        reply.status
+    });
+    let read = async {
+        // Sent once the sign-ins are on their way.
+        tokio_sleep(Duration::from_millis(50)).await;
+        let reply = app.get("/api/patients/", &session.access).await;
+        (
+            reply.status,
+            signed_in.load(std::sync::atomic::Ordering::SeqCst),
+        )
+    };
+    let (statuses, (read_status, signed_in_before_the_read)) =
+        tokio::join!(futures_util::future::join_all(sign_ins), read);
+    assert!(statuses.iter().all(|status| *status == 200), "{statuses:?}");
+    assert_eq!(read_status, 200);
+    assert!(
+        signed_in_before_the_read < 6,
+        "the read waited for {signed_in_before_the_read} of 12 sign-ins"
+    );
 }
 
 /// Eight concurrent writers on SQLite never see "database is locked" (or any error).

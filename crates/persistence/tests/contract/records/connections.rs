@@ -3,6 +3,7 @@
 
 use diesel::RunQueryDsl;
 use diesel::sql_types::Integer;
+use healthcare_core::queueing::run_after_queueing;
 use healthcare_persistence::connection::{SqliteCache, checkout, ping};
 
 use super::*;
@@ -172,4 +173,50 @@ fn on_sqlite_each_pool_keeps_its_page_cache_size() {
             .cache_size;
         assert_eq!(size, expected, "{cache:?}");
     }
+}
+
+/// A use case that already queued the whole checkout timeout for its thread takes a free
+/// connection (open and idle) at once, but does not wait for a busy one: it is "unavailable"
+/// (503) at once, so in an outage the requests queued behind each other do not each wait a
+/// full timeout.
+fn a_checkout_after_a_long_queue_takes_a_free_connection_but_waits_for_none(url: &str) {
+    let pool = single_connection_pool(url, Duration::from_secs(3600));
+    ping(&pool).expect("the pool's connection is open");
+    let queued_too_long = Duration::from_secs(6); // the pool's timeout is 5 s
+    let free = run_after_queueing(queued_too_long, || checkout(&pool).map(drop));
+    assert!(free.is_ok(), "{free:?}");
+
+    let held = checkout(&pool).expect("the only connection");
+    let started = std::time::Instant::now();
+    let busy = run_after_queueing(queued_too_long, || checkout(&pool).map(drop));
+    assert!(matches!(busy, Err(RepoError::Unavailable(_))), "{busy:?}");
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+
+    // Part of the timeout left: it waits that part, and gets the connection when it is freed.
+    let waiter = std::thread::spawn({
+        let pool = pool.clone();
+        move || run_after_queueing(Duration::from_secs(1), || checkout(&pool).map(drop))
+    });
+    std::thread::sleep(Duration::from_millis(300));
+    drop(held);
+    let waited = waiter.join().expect("joins");
+    assert!(waited.is_ok(), "{waited:?}");
+}
+
+#[test]
+fn on_sqlite_a_checkout_after_a_long_queue_takes_a_free_connection_but_waits_for_none() {
+    let (url, _folder) = healthcare_test_support::fresh_sqlite_database();
+    a_checkout_after_a_long_queue_takes_a_free_connection_but_waits_for_none(&url);
+}
+
+#[test]
+fn on_postgres_a_checkout_after_a_long_queue_takes_a_free_connection_but_waits_for_none() {
+    let Some(url) = healthcare_test_support::fresh_postgres_database() else {
+        return;
+    };
+    a_checkout_after_a_long_queue_takes_a_free_connection_but_waits_for_none(&url);
 }
