@@ -14,16 +14,15 @@ thread_local! {
 }
 
 /// Runs `work` on this thread, recording that it waited `queued` to start; the record ends
-/// with `work`, even when it panics.
+/// with `work`, even when it panics (the one before it, if any, applies again).
 pub fn run_after_queueing<T>(queued: Duration, work: impl FnOnce() -> T) -> T {
-    struct Forget;
-    impl Drop for Forget {
+    struct Restore(Duration);
+    impl Drop for Restore {
         fn drop(&mut self) {
-            QUEUED.set(Duration::ZERO);
+            QUEUED.set(self.0);
         }
     }
-    QUEUED.set(queued);
-    let _forget = Forget;
+    let _restore = Restore(QUEUED.replace(queued));
     work()
 }
 
@@ -51,6 +50,17 @@ mod tests {
             run_after_queueing(Duration::from_secs(3), || panic!("the use case failed"))
         });
         assert!(panicked.is_err());
+        assert_eq!(queued(), Duration::ZERO);
+    }
+
+    #[test]
+    fn a_nested_record_gives_way_to_the_outer_one_when_it_ends() {
+        run_after_queueing(Duration::from_secs(1), || {
+            run_after_queueing(Duration::from_secs(2), || {
+                assert_eq!(queued(), Duration::from_secs(2));
+            });
+            assert_eq!(queued(), Duration::from_secs(1));
+        });
         assert_eq!(queued(), Duration::ZERO);
     }
 

@@ -468,12 +468,17 @@ pub fn build_pool(target: &DatabaseTarget, settings: &PoolSettings) -> Result<Db
 /// server, is asked `SELECT 1` first (the database may have restarted meanwhile); one that
 /// does not answer is discarded and the next one taken, so after an outage each stale
 /// connection costs one round trip, not a failed request. The wait for a connection is the
-/// pool's timeout less the time the use case queued for its thread ([`queueing::queued`]).
+/// pool's timeout less the time the request queued for threads ([`queueing::queued`]), and
+/// at least a twentieth of the timeout.
 pub fn checkout(pool: &DbPool) -> Result<PooledConnection, RepoError> {
     // Every stale connection of a full pool, then one opened afresh.
-    // Time the use case spent queued for its thread counts against its wait: when that was
-    // the whole timeout, only a free connection will do.
-    let timeout = pool.checkout_timeout.saturating_sub(queueing::queued());
+    // Time the request spent queued for threads counts against its wait. When that was the
+    // whole timeout, a free connection, or one opened in a moment, still will do; in an
+    // outage that moment is all the request waits.
+    let timeout = pool
+        .checkout_timeout
+        .saturating_sub(queueing::queued())
+        .max(pool.checkout_timeout / 20);
     for _ in 0..=pool.connections.max_size() {
         let mut connection = pool.connections.get_timeout(timeout).map_err(from_pool)?;
         let suspect = ConnectionWatch::of(&mut connection)

@@ -6,6 +6,11 @@
 //! check a password (bcrypt: a quarter of a second of CPU at cost 12) run on a small pool of
 //! their own instead, so a burst of sign-ins queues behind itself and never holds the threads
 //! every other request needs.
+//!
+//! The time a request's use cases queue on the first pool is added up (they run one after
+//! another) and taken off each of its waits for a database connection
+//! ([`healthcare_core::queueing`]). A wait for a password thread is a wait for CPU, not for the
+//! database, and is not counted.
 
 use std::cell::Cell;
 use std::future::Future;
@@ -17,7 +22,7 @@ use healthcare_core::ServiceError;
 use healthcare_core::queueing::run_after_queueing;
 
 tokio::task_local! {
-    /// How long the request being handled has queued for blocking threads so far.
+    /// How long the request being handled has queued for request threads so far.
     static REQUEST_QUEUED: Cell<Duration>;
 }
 
@@ -63,23 +68,23 @@ where
     }
 }
 
-/// Runs `work`, a use case that hashes or checks a password, on the password pool: at most one
-/// such use case per CPU at a time (more would not hash faster, only slice the CPUs thinner).
+/// Runs `work`, a use case that hashes or checks a password, on the password pool: one thread
+/// per CPU (the hasher itself lets half of them hash at once; the others meanwhile do their use
+/// case's database work).
 pub async fn run_password_work<T, F>(work: F) -> Result<T, ServiceError>
 where
     F: FnOnce() -> Result<T, ServiceError> + Send + 'static,
     T: Send + 'static,
 {
-    let Some(pool) = PASSWORD_POOL.as_ref() else {
-        return Err(ServiceError::Internal(
-            "the password pool could not be built".to_owned(),
-        ));
-    };
-    match pool.spawn_blocking(queued_work(work)).await {
-        Ok((queued, result)) => {
-            tally(queued);
-            result
-        }
+    let pool = PASSWORD_POOL.as_ref().map_err(|error| {
+        ServiceError::Internal(format!("the password pool could not be built: {error}"))
+    })?;
+    let earlier = REQUEST_QUEUED.try_with(Cell::get).unwrap_or_default();
+    match pool
+        .spawn_blocking(move || run_after_queueing(earlier, work))
+        .await
+    {
+        Ok(result) => result,
         Err(error) => Err(ServiceError::Internal(format!(
             "password task failed: {error}"
         ))),
@@ -89,13 +94,13 @@ where
 /// The password pool's threads, started on first use and ended after 10 s idle (tokio's
 /// blocking pool). The runtime itself never runs a task: nothing drives it, and nothing needs
 /// to, since blocking tasks run on their own threads and wake whoever awaits them.
-static PASSWORD_POOL: LazyLock<Option<tokio::runtime::Runtime>> = LazyLock::new(|| {
+static PASSWORD_POOL: LazyLock<Result<tokio::runtime::Runtime, String>> = LazyLock::new(|| {
     let threads = std::thread::available_parallelism().map_or(2, NonZero::get);
     tokio::runtime::Builder::new_current_thread()
         .max_blocking_threads(threads)
         .thread_name("password-work")
         .build()
-        .ok()
+        .map_err(|error| error.to_string())
 });
 
 #[cfg(test)]
@@ -126,29 +131,26 @@ mod tests {
 
     #[actix_web::test]
     async fn a_request_adds_up_the_waits_of_its_use_cases() {
-        let threads = std::thread::available_parallelism().map_or(2, NonZero::get);
-        let busy: Vec<_> = (0..threads)
-            .map(|_| {
-                run_password_work(|| {
-                    std::thread::sleep(Duration::from_millis(300));
-                    Ok(())
-                })
-            })
-            .collect();
         let request = tallying_queue_waits(async {
-            let first = run_password_work(|| Ok(queued())).await.expect("ran");
-            // The second use case does not queue, but its request already did.
+            // As if its first use case had queued 300 ms for a thread.
+            tally(Duration::from_millis(300));
             let second = run_blocking(|| Ok(queued())).await.expect("ran");
-            (first, second)
+            let on_password_pool = run_password_work(|| Ok(queued())).await.expect("ran");
+            (second, on_password_pool)
         });
-        let (busy, (first, second)) = tokio::join!(futures_util::future::join_all(busy), request);
-        assert!(busy.into_iter().all(|done| done.is_ok()));
-        assert!(first >= Duration::from_millis(250), "{first:?}");
-        assert!(second >= first, "{second:?} < {first:?}");
-        // Another request starts from nothing.
+        let (second, on_password_pool) = request.await;
+        assert!(second >= Duration::from_millis(300), "{second:?}");
+        // The password pool passes the request's wait on, without its own.
+        assert!(
+            on_password_pool >= second,
+            "{on_password_pool:?} < {second:?}"
+        );
+        // Another request starts from nothing; work outside a request knows only its own wait.
         let fresh = tallying_queue_waits(run_blocking(|| Ok(queued())))
             .await
             .expect("ran");
-        assert!(fresh < Duration::from_millis(250), "{fresh:?}");
+        assert!(fresh < Duration::from_millis(300), "{fresh:?}");
+        let outside = run_password_work(|| Ok(queued())).await.expect("ran");
+        assert_eq!(outside, Duration::ZERO);
     }
 }

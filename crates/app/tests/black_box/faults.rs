@@ -459,6 +459,8 @@ async fn a_burst_of_sign_ins_does_not_hold_up_reads() {
             ("DATABASE_POOL_SIZE", "2"),
             ("BCRYPT_COST", "10"),
             ("THROTTLE_AUTH_PER_ADDRESS_PER_MINUTE", "0"),
+            // Twelve simultaneous logins of one account: a burst the login throttle would count.
+            ("THROTTLE_LOGIN_FAILURES", "100"),
         ],
     )
     .await
