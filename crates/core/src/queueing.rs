@@ -1,10 +1,10 @@
-//! How long the use case running on this thread waited for a thread before it started.
+//! How long the request whose use case runs on this thread has queued for threads.
 //!
 //! The inbound adapters run use cases on a bounded pool of blocking threads (about one per
 //! pooled database connection), so under load a request may wait there before it runs. That
 //! wait is part of its wait for a database connection (`DATABASE_POOL_TIMEOUT_SECONDS`): the
-//! persistence adapter takes it off the checkout's timeout, so in an outage every queued
-//! request answers 503 within the timeout instead of each waiting a full timeout in turn.
+//! persistence adapter takes it off the checkout's timeout, so in an outage the queued
+//! requests answer 503 about one timeout after they arrived, not one timeout after another.
 
 use std::cell::Cell;
 use std::time::Duration;

@@ -471,7 +471,6 @@ pub fn build_pool(target: &DatabaseTarget, settings: &PoolSettings) -> Result<Db
 /// pool's timeout less the time the request queued for threads ([`queueing::queued`]), and
 /// at least a twentieth of the timeout.
 pub fn checkout(pool: &DbPool) -> Result<PooledConnection, RepoError> {
-    // Every stale connection of a full pool, then one opened afresh.
     // Time the request spent queued for threads counts against its wait. When that was the
     // whole timeout, a free connection, or one opened in a moment, still will do; in an
     // outage that moment is all the request waits.
@@ -479,6 +478,7 @@ pub fn checkout(pool: &DbPool) -> Result<PooledConnection, RepoError> {
         .checkout_timeout
         .saturating_sub(queueing::queued())
         .max(pool.checkout_timeout / 20);
+    // Every stale connection of a full pool, then one opened afresh.
     for _ in 0..=pool.connections.max_size() {
         let mut connection = pool.connections.get_timeout(timeout).map_err(from_pool)?;
         let suspect = ConnectionWatch::of(&mut connection)

@@ -26,9 +26,9 @@ tokio::task_local! {
     static REQUEST_QUEUED: Cell<Duration>;
 }
 
-/// Handles one request (`handling`), adding up the time its use cases queue for threads: a
-/// request that runs two (the token check, then its own) waits at most one checkout timeout
-/// in all, not one per use case.
+/// Handles one request (`handling`), adding up the time its use cases queue for threads: in a
+/// request that runs two (the token check, then its own), the second one's wait for a
+/// connection is shortened by what the first queued too.
 pub async fn tallying_queue_waits<F: Future>(handling: F) -> F::Output {
     REQUEST_QUEUED
         .scope(Cell::new(Duration::ZERO), handling)
