@@ -47,7 +47,6 @@ pub struct DbPool {
     connections: r2d2::Pool<ConnectionManager>,
     audit_key: ChainKey,
     revalidate_after_idle: Duration,
-    checkout_timeout: Duration,
 }
 
 impl DbPool {
@@ -448,7 +447,6 @@ pub fn build_pool(target: &DatabaseTarget, settings: &PoolSettings) -> Result<Db
     };
     Ok(DbPool {
         revalidate_after_idle: settings.revalidate_after_idle,
-        checkout_timeout: settings.checkout_timeout,
         connections: r2d2::Pool::builder()
             .max_size(settings.max_size)
             // Not a `SELECT 1` round trip before every use: `checkout` asks only connections
@@ -474,10 +472,10 @@ pub fn checkout(pool: &DbPool) -> Result<PooledConnection, RepoError> {
     // Time the request spent queued for threads counts against its wait. When that was the
     // whole timeout, a free connection, or one opened in a moment, still will do; in an
     // outage that moment is all the request waits.
-    let timeout = pool
-        .checkout_timeout
+    let pool_timeout = pool.connections.connection_timeout();
+    let timeout = pool_timeout
         .saturating_sub(queueing::queued())
-        .max(pool.checkout_timeout / 20);
+        .max(pool_timeout / 20);
     // Every stale connection of a full pool, then one opened afresh.
     for _ in 0..=pool.connections.max_size() {
         let mut connection = pool.connections.get_timeout(timeout).map_err(from_pool)?;
