@@ -7,9 +7,9 @@ use actix_web::{FromRequest, HttpRequest, dev::Payload, web};
 use healthcare_core::services::{Authenticated, Caller};
 
 use healthcare_web::client::{bearer_token, origin_of};
+use healthcare_web::session;
 
 use crate::errors::ApiError;
-use crate::handlers::run_blocking;
 use crate::state::AppState;
 
 /// The session whose valid access token came with the request: the user and the clinic it
@@ -26,7 +26,7 @@ fn authenticate(
     async move {
         let token = token.ok_or(ApiError::NotAuthenticated)?;
         let state = state.ok_or_else(|| ApiError::Internal("application state missing".into()))?;
-        run_blocking(move || state.auth.authenticate(&token)).await
+        Ok(session::authenticate(state, |state| &state.auth, token).await?)
     }
 }
 

@@ -6,8 +6,8 @@ use std::pin::Pin;
 
 use actix_web::{FromRequest, HttpRequest, dev::Payload, web};
 use healthcare_core::services::Caller;
-use healthcare_web::blocking::run_blocking;
 use healthcare_web::client::{bearer_token, origin_of};
+use healthcare_web::session;
 
 use crate::errors::FhirError;
 use crate::state::FhirState;
@@ -31,7 +31,7 @@ impl FromRequest for FhirCaller {
                     "FHIR state missing".into(),
                 ))
             })?;
-            let session = run_blocking(move || state.auth.authenticate(&token)).await?;
+            let session = session::authenticate(state, |state| &state.auth, token).await?;
             Ok(Self(Caller::new(&session, origin)))
         })
     }

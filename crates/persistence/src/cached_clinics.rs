@@ -66,6 +66,10 @@ impl ClinicRepository for CachedClinicRepository {
         )
     }
 
+    fn membership_in_memory(&self, user: UserId, clinic: Option<ClinicId>) -> Option<Membership> {
+        self.memberships.fresh(&(user, clinic))
+    }
+
     fn create(
         &self,
         name: &ClinicName,
@@ -220,6 +224,47 @@ mod tests {
             .expect("write");
         assert_eq!(role(), Some(Role::Auditor), "the write forgot it");
         assert_eq!(role(), Some(Role::Auditor));
+    }
+
+    #[test]
+    fn only_a_fresh_membership_is_answered_from_memory() {
+        let mut store = MockClinicRepository::new();
+        store
+            .expect_membership()
+            .times(2)
+            .returning(|_, _| Ok(Some(membership(Role::Clinician))));
+        store
+            .expect_personal_membership()
+            .times(1)
+            .returning(|_| Ok(Some(membership(Role::Admin))));
+        store.expect_rename().times(1).returning(|_, _, _| Ok(true));
+        let clock = Arc::new(SettableClock(Mutex::new(start())));
+        let cache = CachedClinicRepository::new(Arc::new(store), clock.clone());
+        let in_memory = |clinic| {
+            cache
+                .membership_in_memory(UserId(7), clinic)
+                .map(|found| found.role)
+        };
+        assert_eq!(in_memory(Some(ClinicId(3))), None, "never read");
+        cache.membership(ClinicId(3), UserId(7)).expect("read");
+        assert_eq!(in_memory(Some(ClinicId(3))), Some(Role::Clinician));
+        assert_eq!(in_memory(None), None, "the personal clinic is kept apart");
+        cache.personal_membership(UserId(7)).expect("read");
+        assert_eq!(in_memory(None), Some(Role::Admin));
+        assert_eq!(in_memory(Some(ClinicId(4))), None, "another clinic");
+
+        *clock.0.lock().expect("not poisoned") =
+            start() + Duration::seconds(MEMBERSHIP_CACHE_SECONDS);
+        assert_eq!(in_memory(Some(ClinicId(3))), None, "too old");
+        cache.membership(ClinicId(3), UserId(7)).expect("read");
+        cache
+            .rename(
+                ClinicId(3),
+                &ClinicName::parse("South").expect("a name"),
+                &event(),
+            )
+            .expect("write");
+        assert_eq!(in_memory(Some(ClinicId(3))), None, "forgotten by a write");
     }
 
     #[test]

@@ -51,6 +51,10 @@ impl UserRepository for CachedUserRepository {
             .read(id, || self.inner.find_by_id(id), |user| user.is_active)
     }
 
+    fn find_by_id_in_memory(&self, id: UserId) -> Option<User> {
+        self.accounts.fresh(&id)
+    }
+
     fn find_credentials_by_email(
         &self,
         normalized_email: &str,
@@ -197,6 +201,37 @@ mod tests {
         *clock.0.lock().expect("not poisoned") = start() + Duration::seconds(ACCOUNT_CACHE_SECONDS);
         cache.find_by_id(UserId(7)).expect("read");
         assert_eq!(reads(&store), 2, "read again once the period is over");
+    }
+
+    #[test]
+    fn only_a_fresh_read_is_answered_from_memory() {
+        let (cache, store, clock) = cache();
+        assert_eq!(cache.find_by_id_in_memory(UserId(7)), None, "never read");
+        cache.find_by_id(UserId(7)).expect("read");
+        let kept = cache.find_by_id_in_memory(UserId(7));
+        assert_eq!(kept.map(|user| user.id), Some(UserId(7)));
+        assert_eq!(
+            cache.find_by_id_in_memory(UserId(8)),
+            None,
+            "another account"
+        );
+
+        *clock.0.lock().expect("not poisoned") = start() + Duration::seconds(ACCOUNT_CACHE_SECONDS);
+        assert_eq!(cache.find_by_id_in_memory(UserId(7)), None, "too old");
+        cache.find_by_id(UserId(7)).expect("read");
+        cache
+            .refuse_tokens_issued_before(UserId(7), start())
+            .expect("write");
+        assert_eq!(
+            cache.find_by_id_in_memory(UserId(7)),
+            None,
+            "forgotten by the write"
+        );
+        assert_eq!(
+            reads(&store),
+            2,
+            "answering from memory never reads the store"
+        );
     }
 
     #[test]

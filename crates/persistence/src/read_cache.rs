@@ -43,6 +43,20 @@ impl<K: Eq + Hash, V: Clone> ReadCache<K, V> {
         self.entries.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
+    /// The kept read of `key`, if it is younger than the period. Never waits for a load.
+    pub(crate) fn fresh(&self, key: &K) -> Option<V> {
+        let fresh_after = self.clock.now() - self.period;
+        Self::fresh_in(&self.entries(), key, fresh_after)
+    }
+
+    fn fresh_in(entries: &Entries<K, V>, key: &K, fresh_after: Timestamp) -> Option<V> {
+        entries
+            .by_key
+            .get(key)
+            .filter(|(_, read_at)| *read_at > fresh_after)
+            .map(|(value, _)| value.clone())
+    }
+
     /// The value for `key`: a read younger than the period, or `load`'s answer, kept when
     /// `keep` says so and no write went through while it was loaded.
     pub(crate) fn read<E>(
@@ -52,15 +66,10 @@ impl<K: Eq + Hash, V: Clone> ReadCache<K, V> {
         keep: impl FnOnce(&V) -> bool,
     ) -> Result<Option<V>, E> {
         let now = self.clock.now();
-        let fresh_after = now - self.period;
         let writes_before = {
             let entries = self.entries();
-            if let Some((value, _)) = entries
-                .by_key
-                .get(&key)
-                .filter(|(_, read_at)| *read_at > fresh_after)
-            {
-                return Ok(Some(value.clone()));
+            if let Some(value) = Self::fresh_in(&entries, &key, now - self.period) {
+                return Ok(Some(value));
             }
             entries.writes
         };

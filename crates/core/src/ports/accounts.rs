@@ -34,6 +34,13 @@ pub trait UserRepository: Send + Sync {
     /// The user with this id. MUST return `Ok(None)` for an unknown id.
     fn find_by_id(&self, id: UserId) -> Result<Option<User>, RepoError>;
 
+    /// What `find_by_id` would answer, when the repository holds it in memory (a cache's
+    /// fresh read); `None` when only `find_by_id` can tell. MUST NOT block: the server asks
+    /// it on its async workers, to authenticate a request without a blocking thread.
+    fn find_by_id_in_memory(&self, _id: UserId) -> Option<User> {
+        None
+    }
+
     /// The user whose lower-cased e-mail equals `normalized_email`, with its password hash.
     /// MUST return `Ok(None)` when there is none.
     fn find_credentials_by_email(

@@ -24,6 +24,13 @@ pub trait ClinicRepository: Send + Sync {
     /// clinic.
     fn membership(&self, clinic: ClinicId, user: UserId) -> Result<Option<Membership>, RepoError>;
 
+    /// `user`'s membership of `clinic` (`None`: of their personal clinic) when the repository
+    /// holds it in memory (a cache's fresh read); `None` when only `membership` or
+    /// `personal_membership` can tell. MUST NOT block: the server asks it on its async workers.
+    fn membership_in_memory(&self, _user: UserId, _clinic: Option<ClinicId>) -> Option<Membership> {
+        None
+    }
+
     /// Stores a new shared clinic named `name`, created at `at`, with `creator` as its admin,
     /// and `audit` with the new clinic's id as its `resource_id`, in one transaction. Returns
     /// the creator's membership.

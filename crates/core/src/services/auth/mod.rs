@@ -9,8 +9,8 @@ use healthcare_domain::{FieldErrors, Timestamp, User, UserId};
 use crate::ServiceError;
 use crate::ports::{
     AdminSessionRepository, AuditTrail, ClinicRepository, Clock, PasswordHasher,
-    RefreshTokenRepository, SecondFactorRepository, SignInFactors, TokenCodec, TokenKind,
-    UserRepository,
+    RefreshTokenRepository, SecondFactorRepository, SignInFactors, TokenClaims, TokenCodec,
+    TokenKind, UserRepository,
 };
 use crate::services::throttling::Throttling;
 
@@ -150,15 +150,8 @@ impl AuthService {
     /// a token without one). (The server reads accounts and memberships through short-lived
     /// caches: see `AuthPorts`.)
     pub fn authenticate(&self, access_token: &str) -> Result<Authenticated, ServiceError> {
-        let claims = self
-            .tokens
-            .decode(access_token, TokenKind::Access)
-            .map_err(|_| ServiceError::InvalidAccessToken)?;
-        let user = self
-            .users
-            .find_by_id(claims.user_id)?
-            .filter(|user| user.is_active && user.accepts_token_issued_at(claims.issued_at))
-            .ok_or(ServiceError::InvalidAccessToken)?;
+        let claims = self.access_claims(access_token)?;
+        let user = accepted_account(self.users.find_by_id(claims.user_id)?, &claims)?;
         let membership = self
             .membership_in(user.id, claims.clinic)?
             .ok_or(ServiceError::InvalidAccessToken)?;
@@ -167,6 +160,39 @@ impl AuthService {
             factors: claims.factors,
             membership,
         })
+    }
+
+    /// [`Self::authenticate`]'s answer when it needs no read of the store: the token is
+    /// invalid, or the caller's account and membership are held in memory
+    /// ([`UserRepository::find_by_id_in_memory`], [`ClinicRepository::membership_in_memory`]).
+    /// `None`: only `authenticate` can tell. Never blocks, so a server may call it where it
+    /// must not wait (an async worker) and save most requests a trip to a blocking thread.
+    pub fn authenticate_in_memory(
+        &self,
+        access_token: &str,
+    ) -> Option<Result<Authenticated, ServiceError>> {
+        let claims = match self.access_claims(access_token) {
+            Ok(claims) => claims,
+            Err(refused) => return Some(Err(refused)),
+        };
+        let found = self.users.find_by_id_in_memory(claims.user_id)?;
+        let user = match accepted_account(Some(found), &claims) {
+            Ok(user) => user,
+            Err(refused) => return Some(Err(refused)),
+        };
+        let membership = self.clinics.membership_in_memory(user.id, claims.clinic)?;
+        Some(Ok(Authenticated {
+            user,
+            factors: claims.factors,
+            membership,
+        }))
+    }
+
+    /// The claims of a valid access token.
+    fn access_claims(&self, access_token: &str) -> Result<TokenClaims, ServiceError> {
+        self.tokens
+            .decode(access_token, TokenKind::Access)
+            .map_err(|_| ServiceError::InvalidAccessToken)
     }
 
     /// `user`'s membership of `clinic`, or of their personal clinic for `None`.
@@ -180,4 +206,12 @@ impl AuthService {
             None => self.clinics.personal_membership(user)?,
         })
     }
+}
+
+/// The account a token's `claims` speak for, if it was `found`, is active and accepts tokens
+/// issued when this one was.
+fn accepted_account(found: Option<User>, claims: &TokenClaims) -> Result<User, ServiceError> {
+    found
+        .filter(|user| user.is_active && user.accepts_token_issued_at(claims.issued_at))
+        .ok_or(ServiceError::InvalidAccessToken)
 }

@@ -99,6 +99,97 @@ fn authenticate_refuses_tokens_of_inactive_or_deleted_users() {
     }
 }
 
+/// Claims of a valid access token for user 7, issued now, acting in its personal clinic.
+fn access_claims() -> TokenClaims {
+    TokenClaims {
+        kind: TokenKind::Access,
+        user_id: UserId(7),
+        factors: SignInFactors::Password,
+        clinic: None,
+        jti: "a".into(),
+        issued_at: now(),
+        expires_at: now() + Duration::minutes(5),
+    }
+}
+
+/// Ports whose codec accepts any token as `access_claims()`, and whose account and
+/// membership are held in memory as given; the store is never read.
+fn in_memory(account: Option<User>, membership: Option<Membership>) -> Ports {
+    let mut ports = Ports::new();
+    ports
+        .tokens
+        .expect_decode()
+        .returning(|_, _| Ok(access_claims()));
+    ports
+        .users
+        .expect_find_by_id_in_memory()
+        .with(eq(UserId(7)))
+        .return_const(account);
+    ports.users.expect_find_by_id().never();
+    ports.clinics = MockClinicRepository::new();
+    ports
+        .clinics
+        .expect_membership_in_memory()
+        .with(eq(UserId(7)), eq(None))
+        .return_const(membership);
+    ports
+}
+
+#[test]
+fn a_caller_held_in_memory_is_authenticated_without_the_store() {
+    let answer = in_memory(Some(user(true)), Some(personal_membership(UserId(7))))
+        .service()
+        .authenticate_in_memory("a");
+    assert_eq!(
+        answer,
+        Some(Ok(Authenticated {
+            user: user(true),
+            factors: SignInFactors::Password,
+            membership: personal_membership(UserId(7)),
+        }))
+    );
+}
+
+#[test]
+fn a_caller_not_held_in_memory_is_left_to_the_store() {
+    let answer = in_memory(None, None).service().authenticate_in_memory("a");
+    assert_eq!(answer, None, "no account in memory");
+    let answer = in_memory(Some(user(true)), None)
+        .service()
+        .authenticate_in_memory("a");
+    assert_eq!(answer, None, "the account but not the membership");
+}
+
+#[test]
+fn refusals_are_answered_from_memory_too() {
+    let mut ports = Ports::new();
+    ports
+        .tokens
+        .expect_decode()
+        .returning(|_, _| Err(TokenDecodeError::Invalid));
+    ports.users.expect_find_by_id_in_memory().never();
+    assert_eq!(
+        ports.service().authenticate_in_memory("forged"),
+        Some(Err(ServiceError::InvalidAccessToken)),
+        "an invalid token"
+    );
+
+    let signed_out = User {
+        tokens_valid_after: Some(now() + Duration::seconds(1)),
+        ..user(true)
+    };
+    for account in [user(false), signed_out] {
+        let answer = in_memory(Some(account), Some(personal_membership(UserId(7))))
+            .service()
+            .authenticate_in_memory("a");
+        assert_eq!(
+            answer,
+            Some(Err(ServiceError::InvalidAccessToken)),
+            "an inactive account, or a token issued before the account's last sign-out"
+        );
+    }
+}
+
 #[test]
 fn a_password_change_checks_the_old_one_and_revokes_every_session() {
     let change = |old: &str, new: &str| PasswordChangeInput {
