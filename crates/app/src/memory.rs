@@ -1,25 +1,33 @@
-//! How the server uses glibc's allocator. glibc gives each thread that meets contention its
-//! own malloc arena (up to eight per core), and keeps what the program freed inside them: it
-//! shrinks a heap only from its top, so pages freed below a live allocation stay resident.
-//! Start-up leaves such pages behind (each worker builds its routes and their OpenAPI paths,
-//! the common-password list is decompressed), and so does every burst of requests, so an idle
-//! server would keep its peak size. The workspace's only `unsafe` code; elsewhere (musl,
-//! macOS) these calls do nothing.
+//! How the server allocates. Rust's allocations go to mimalloc (the server binary's global
+//! allocator): a page of 20 records makes a few hundred short-lived allocations, and glibc
+//! spent about a tenth of the request's CPU on them, much of it merging its fast bins before
+//! each block of a kilobyte or more (docs/BENCHMARKS.md). The C libraries (SQLite's page
+//! cache, libpq's results) still use glibc's malloc.
+//!
+//! glibc gives each thread that meets contention its own malloc arena (up to eight per core),
+//! and keeps what the program freed inside them: it shrinks a heap only from its top, so pages
+//! freed below a live allocation stay resident. mimalloc would ask for transparent huge pages
+//! for its arenas (2 MiB each, resident as soon as one byte is used: 59 MiB idle) and give
+//! freed pages back a second later: it is built without the first (`no_thp`) and tuned below
+//! for the second, so that an idle server does not keep its peak size. The workspace's only
+//! `unsafe` code; elsewhere (musl, macOS) the glibc calls do nothing.
 
 use std::time::Duration;
 
 /// How often the freed memory is given back (see [`release_freed_memory`]).
 pub const RELEASE_INTERVAL: Duration = Duration::from_secs(60);
 
-/// Tunes glibc's allocator for the server, where the operator has not (glibc has read
-/// `MALLOC_ARENA_MAX`, `MALLOC_MMAP_THRESHOLD_` and `GLIBC_TUNABLES` then, and `mallopt` would
-/// override them). Call first thing in `main`, before other threads start. Measured in
-/// docs/BENCHMARKS.md:
-/// - one arena per core (at least two) instead of eight: the blocking pool's threads would
-///   otherwise each settle on one;
-/// - blocks of 128 KiB and more in their own mappings, given back when freed: by default glibc
-///   raises that threshold (up to 32 MiB) whenever such a block is freed, and from then on
-///   keeps them, and as much free space at the top of its heaps, resident.
+/// Tunes both allocators for the server, where the operator has not (glibc has read
+/// `MALLOC_ARENA_MAX`, `MALLOC_MMAP_THRESHOLD_` and `GLIBC_TUNABLES`, mimalloc its
+/// `MIMALLOC_*` variables, and setting an option here would override them). Call first thing in
+/// `main`, before the async runtime starts. Measured in docs/BENCHMARKS.md:
+/// - glibc: one arena per core (at least two) instead of eight: the blocking pool's threads
+///   would otherwise each settle on one;
+/// - glibc: blocks of 128 KiB and more in their own mappings, given back when freed: by default
+///   glibc raises that threshold (up to 32 MiB) whenever such a block is freed, and from then
+///   on keeps them, and as much free space at the top of its heaps, resident;
+/// - mimalloc: freed pages given back at once instead of after a second (S3 on PostgreSQL:
+///   idle 25 → 20 MiB, peak 32 → 28 MiB, and no more CPU).
 pub fn configure_allocator() {
     if !set_by_operator("MALLOC_ARENA_MAX", "glibc.malloc.arena_max") {
         let cores = std::thread::available_parallelism().map_or(2, usize::from);
@@ -31,6 +39,9 @@ pub fn configure_allocator() {
     if !set_by_operator("MALLOC_MMAP_THRESHOLD_", "glibc.malloc.mmap_threshold") {
         set_option(Setting::MmapThreshold, 128 * 1024);
     }
+    if std::env::var_os("MIMALLOC_PURGE_DELAY").is_none() {
+        set_mimalloc_option(MI_PURGE_DELAY, 0);
+    }
 }
 
 /// Whether the environment sets this malloc option, as its own variable or as a tunable.
@@ -39,9 +50,27 @@ fn set_by_operator(variable: &str, tunable: &str) -> bool {
         || std::env::var("GLIBC_TUNABLES").is_ok_and(|tunables| tunables.contains(tunable))
 }
 
-/// Gives the free pages of every malloc arena back to the system; whether any were.
+/// Gives the free pages of both allocators back to the system; whether glibc had any (what
+/// mimalloc gives back it does not say).
 pub fn release_freed_memory() -> bool {
+    collect_mimalloc();
     trim()
+}
+
+/// mimalloc's `mi_option_purge_delay` (`mimalloc.h`, v3): libmimalloc-sys leaves most options
+/// unnamed.
+const MI_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
+
+#[allow(unsafe_code)]
+fn set_mimalloc_option(option: libmimalloc_sys::mi_option_t, value: std::ffi::c_long) {
+    // SAFETY: takes no pointer; called before other threads start (options are not locked).
+    unsafe { libmimalloc_sys::mi_option_set(option, value) }
+}
+
+#[allow(unsafe_code)]
+fn collect_mimalloc() {
+    // SAFETY: takes no pointer; collects the calling thread's heap and abandoned pages.
+    unsafe { libmimalloc_sys::mi_collect(true) }
 }
 
 /// The `mallopt` settings the server changes.

@@ -4,9 +4,17 @@ use std::process::ExitCode;
 
 use healthcare_app::{Application, Settings, telemetry};
 
-#[actix_web::main]
-async fn main() -> ExitCode {
+/// Rust's allocations (`healthcare_app::memory` says why, and how both allocators are tuned).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+fn main() -> ExitCode {
+    // Before the runtime's threads start (glibc's and mimalloc's options are not locked).
     healthcare_app::memory::configure_allocator();
+    actix_web::rt::System::new().block_on(serve())
+}
+
+async fn serve() -> ExitCode {
     let settings = match Settings::load() {
         Ok(settings) => settings,
         Err(error) => {
