@@ -20,7 +20,8 @@ pub const RELEASE_INTERVAL: Duration = Duration::from_secs(60);
 /// Tunes both allocators for the server, where the operator has not (glibc has read
 /// `MALLOC_ARENA_MAX`, `MALLOC_MMAP_THRESHOLD_` and `GLIBC_TUNABLES`, mimalloc its
 /// `MIMALLOC_*` variables, and setting an option here would override them). Call first thing in
-/// `main`, before the async runtime starts. Measured in docs/BENCHMARKS.md:
+/// `main`, before any other thread starts: mimalloc's options are plain writes, which another
+/// thread's allocations would race with. Measured in docs/BENCHMARKS.md:
 /// - glibc: one arena per core (at least two) instead of eight: the blocking pool's threads
 ///   would otherwise each settle on one;
 /// - glibc: blocks of 128 KiB and more in their own mappings, given back when freed: by default
@@ -39,9 +40,7 @@ pub fn configure_allocator() {
     if !set_by_operator("MALLOC_MMAP_THRESHOLD_", "glibc.malloc.mmap_threshold") {
         set_option(Setting::MmapThreshold, 128 * 1024);
     }
-    if std::env::var_os("MIMALLOC_PURGE_DELAY").is_none() {
-        set_mimalloc_option(MI_PURGE_DELAY, 0);
-    }
+    set_mimalloc_default(MI_PURGE_DELAY, 0);
 }
 
 /// Whether the environment sets this malloc option, as its own variable or as a tunable.
@@ -50,26 +49,29 @@ fn set_by_operator(variable: &str, tunable: &str) -> bool {
         || std::env::var("GLIBC_TUNABLES").is_ok_and(|tunables| tunables.contains(tunable))
 }
 
-/// Gives the free pages of both allocators back to the system; whether glibc had any (what
-/// mimalloc gives back it does not say).
+/// Gives the free pages of glibc's arenas back to the system, and mimalloc's of the calling
+/// thread's heap and of its arenas (the other threads' heaps give theirs back as they free
+/// them: the purge delay is 0); whether glibc had any.
 pub fn release_freed_memory() -> bool {
     collect_mimalloc();
     trim()
 }
 
-/// mimalloc's `mi_option_purge_delay` (`mimalloc.h`, v3): libmimalloc-sys leaves most options
-/// unnamed.
+/// mimalloc's `mi_option_purge_delay` (`mimalloc.h`, v2 and v3): libmimalloc-sys leaves most
+/// options unnamed. A unit test checks the number against the option's default.
 const MI_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
 
+/// Sets a mimalloc option unless the environment did (in any of the forms mimalloc reads).
 #[allow(unsafe_code)]
-fn set_mimalloc_option(option: libmimalloc_sys::mi_option_t, value: std::ffi::c_long) {
-    // SAFETY: takes no pointer; called before other threads start (options are not locked).
-    unsafe { libmimalloc_sys::mi_option_set(option, value) }
+fn set_mimalloc_default(option: libmimalloc_sys::mi_option_t, value: std::ffi::c_long) {
+    // SAFETY: takes no pointer; a plain write, called before other threads start
+    // (`configure_allocator`).
+    unsafe { libmimalloc_sys::mi_option_set_default(option, value) }
 }
 
 #[allow(unsafe_code)]
 fn collect_mimalloc() {
-    // SAFETY: takes no pointer; collects the calling thread's heap and abandoned pages.
+    // SAFETY: takes no pointer; collects the calling thread's heap and purges the arenas.
     unsafe { libmimalloc_sys::mi_collect(true) }
 }
 
@@ -106,4 +108,34 @@ fn set_option(_setting: Setting, _value: i32) {}
 #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
 fn trim() -> bool {
     false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[allow(unsafe_code)]
+    fn purge_delay() -> std::ffi::c_long {
+        // SAFETY: takes no pointer; reads an option no other test changes.
+        unsafe { libmimalloc_sys::mi_option_get(MI_PURGE_DELAY) }
+    }
+
+    #[test]
+    fn mimalloc_gives_freed_pages_back_at_once_unless_the_environment_says_otherwise() {
+        let from_environment = std::env::vars().any(|(name, _)| {
+            let name = name.to_ascii_uppercase();
+            name == "MIMALLOC_PURGE_DELAY" || name == "MIMALLOC_RESET_DELAY"
+        });
+        let before = purge_delay();
+        configure_allocator();
+        if from_environment {
+            assert_eq!(purge_delay(), before, "the operator's value is kept");
+        } else {
+            assert_eq!(
+                before, 1000,
+                "v3's default purge delay: the option's number is right"
+            );
+            assert_eq!(purge_delay(), 0);
+        }
+    }
 }

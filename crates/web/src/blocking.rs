@@ -27,8 +27,8 @@ tokio::task_local! {
 }
 
 /// Handles one request (`handling`), adding up the time its use cases queue for threads: in a
-/// request that runs two (the token check, then its own), the second one's wait for a
-/// connection is shortened by what the first queued too.
+/// request that runs two (the token check, when the caller is not in the caches, then its own),
+/// the second one's wait for a connection is shortened by what the first queued too.
 pub async fn tallying_queue_waits<F: Future>(handling: F) -> F::Output {
     REQUEST_QUEUED
         .scope(Cell::new(Duration::ZERO), handling)

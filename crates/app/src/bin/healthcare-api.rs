@@ -9,7 +9,7 @@ use healthcare_app::{Application, Settings, telemetry};
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
-    // Before the runtime's threads start (glibc's and mimalloc's options are not locked).
+    // Before the runtime starts any thread: mimalloc's options are plain writes.
     healthcare_app::memory::configure_allocator();
     actix_web::rt::System::new().block_on(serve())
 }

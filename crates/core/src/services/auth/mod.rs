@@ -163,9 +163,9 @@ impl AuthService {
     }
 
     /// [`Self::authenticate`]'s answer when it needs no read of the store: the token is
-    /// invalid, or the caller's account and membership are held in memory
-    /// ([`UserRepository::find_by_id_in_memory`], [`ClinicRepository::membership_in_memory`]).
-    /// `None`: only `authenticate` can tell. Never blocks, so a server may call it where it
+    /// invalid, the account held in memory refuses it, or the caller's account and membership
+    /// are both held in memory ([`UserRepository::find_by_id_in_memory`],
+    /// [`ClinicRepository::membership_in_memory`]). `None`: only `authenticate` can tell. Never blocks, so a server may call it where it
     /// must not wait (an async worker) and save most requests a trip to a blocking thread.
     pub fn authenticate_in_memory(
         &self,

@@ -76,29 +76,6 @@ fn register_race_lost_at_the_unique_index_is_a_field_error() {
     );
 }
 
-#[test]
-fn authenticate_refuses_tokens_of_inactive_or_deleted_users() {
-    for found in [Some(user(false)), None] {
-        let mut ports = Ports::new();
-        ports.tokens.expect_decode().returning(|_, _| {
-            Ok(TokenClaims {
-                kind: TokenKind::Access,
-                user_id: UserId(7),
-                factors: SignInFactors::Password,
-                clinic: None,
-                jti: "a".into(),
-                issued_at: now(),
-                expires_at: now(),
-            })
-        });
-        ports.users.expect_find_by_id().return_const(Ok(found));
-        assert_eq!(
-            ports.service().authenticate("a").err(),
-            Some(ServiceError::InvalidAccessToken)
-        );
-    }
-}
-
 /// Claims of a valid access token for user 7, issued now, acting in its personal clinic.
 fn access_claims() -> TokenClaims {
     TokenClaims {
@@ -109,6 +86,22 @@ fn access_claims() -> TokenClaims {
         jti: "a".into(),
         issued_at: now(),
         expires_at: now() + Duration::minutes(5),
+    }
+}
+
+#[test]
+fn authenticate_refuses_tokens_of_inactive_or_deleted_users() {
+    for found in [Some(user(false)), None] {
+        let mut ports = Ports::new();
+        ports
+            .tokens
+            .expect_decode()
+            .returning(|_, _| Ok(access_claims()));
+        ports.users.expect_find_by_id().return_const(Ok(found));
+        assert_eq!(
+            ports.service().authenticate("a").err(),
+            Some(ServiceError::InvalidAccessToken)
+        );
     }
 }
 
@@ -147,6 +140,32 @@ fn a_caller_held_in_memory_is_authenticated_without_the_store() {
             factors: SignInFactors::Password,
             membership: personal_membership(UserId(7)),
         }))
+    );
+}
+
+#[test]
+fn a_shared_clinics_membership_is_looked_up_by_the_tokens_clinic() {
+    let mut ports = Ports::new();
+    ports.tokens.expect_decode().returning(|_, _| {
+        Ok(TokenClaims {
+            clinic: Some(ClinicId(3)),
+            ..access_claims()
+        })
+    });
+    ports
+        .users
+        .expect_find_by_id_in_memory()
+        .return_const(Some(user(true)));
+    ports.clinics = MockClinicRepository::new();
+    ports
+        .clinics
+        .expect_membership_in_memory()
+        .with(eq(UserId(7)), eq(Some(ClinicId(3))))
+        .return_const(None);
+    assert_eq!(
+        ports.service().authenticate_in_memory("a"),
+        None,
+        "not a member of clinic 3 as far as memory tells: the store decides"
     );
 }
 
