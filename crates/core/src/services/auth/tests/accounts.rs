@@ -105,14 +105,20 @@ fn authenticate_refuses_tokens_of_inactive_or_deleted_users() {
     }
 }
 
-/// Ports whose codec accepts any token as `access_claims()`, and whose account and
-/// membership are held in memory as given; the store is never read.
-fn in_memory(account: Option<User>, membership: Option<Membership>) -> Ports {
+/// Ports whose codec accepts any token as `access_claims()` acting in `clinic`, and whose
+/// account and membership of that clinic are held in memory as given; the store is never read.
+fn in_memory(
+    account: Option<User>,
+    clinic: Option<ClinicId>,
+    membership: Option<Membership>,
+) -> Ports {
     let mut ports = Ports::new();
-    ports
-        .tokens
-        .expect_decode()
-        .returning(|_, _| Ok(access_claims()));
+    ports.tokens.expect_decode().returning(move |_, _| {
+        Ok(TokenClaims {
+            clinic,
+            ..access_claims()
+        })
+    });
     ports
         .users
         .expect_find_by_id_in_memory()
@@ -123,14 +129,14 @@ fn in_memory(account: Option<User>, membership: Option<Membership>) -> Ports {
     ports
         .clinics
         .expect_membership_in_memory()
-        .with(eq(UserId(7)), eq(None))
+        .with(eq(UserId(7)), eq(clinic))
         .return_const(membership);
     ports
 }
 
 #[test]
 fn a_caller_held_in_memory_is_authenticated_without_the_store() {
-    let answer = in_memory(Some(user(true)), Some(personal_membership(UserId(7))))
+    let answer = in_memory(Some(user(true)), None, Some(personal_membership(UserId(7))))
         .service()
         .authenticate_in_memory("a");
     assert_eq!(
@@ -145,35 +151,22 @@ fn a_caller_held_in_memory_is_authenticated_without_the_store() {
 
 #[test]
 fn a_shared_clinics_membership_is_looked_up_by_the_tokens_clinic() {
-    let mut ports = Ports::new();
-    ports.tokens.expect_decode().returning(|_, _| {
-        Ok(TokenClaims {
-            clinic: Some(ClinicId(3)),
-            ..access_claims()
-        })
-    });
-    ports
-        .users
-        .expect_find_by_id_in_memory()
-        .return_const(Some(user(true)));
-    ports.clinics = MockClinicRepository::new();
-    ports
-        .clinics
-        .expect_membership_in_memory()
-        .with(eq(UserId(7)), eq(Some(ClinicId(3))))
-        .return_const(None);
+    let answer = in_memory(Some(user(true)), Some(ClinicId(3)), None)
+        .service()
+        .authenticate_in_memory("a");
     assert_eq!(
-        ports.service().authenticate_in_memory("a"),
-        None,
+        answer, None,
         "not a member of clinic 3 as far as memory tells: the store decides"
     );
 }
 
 #[test]
 fn a_caller_not_held_in_memory_is_left_to_the_store() {
-    let answer = in_memory(None, None).service().authenticate_in_memory("a");
+    let answer = in_memory(None, None, None)
+        .service()
+        .authenticate_in_memory("a");
     assert_eq!(answer, None, "no account in memory");
-    let answer = in_memory(Some(user(true)), None)
+    let answer = in_memory(Some(user(true)), None, None)
         .service()
         .authenticate_in_memory("a");
     assert_eq!(answer, None, "the account but not the membership");
@@ -198,7 +191,7 @@ fn refusals_are_answered_from_memory_too() {
         ..user(true)
     };
     for account in [user(false), signed_out] {
-        let answer = in_memory(Some(account), Some(personal_membership(UserId(7))))
+        let answer = in_memory(Some(account), None, Some(personal_membership(UserId(7))))
             .service()
             .authenticate_in_memory("a");
         assert_eq!(
