@@ -155,7 +155,6 @@ pub fn password_hasher(settings: &Settings) -> Arc<BcryptHasher> {
     // given back then, and whatever comes later by the periodic release.
     std::thread::spawn(move || {
         warming.warm_up();
-        healthcare_domain::preload_common_passwords();
         crate::memory::release_freed_memory();
     });
     hasher

@@ -1,73 +1,39 @@
-//! The list of common passwords (see `data/SOURCES.md`), shipped compressed inside the binary
-//! and decompressed once, on first use.
+//! The list of common passwords (see `data/SOURCES.md`), kept in the binary sorted, one per
+//! line, and searched in place: it takes no heap memory, and only the few pages a search reads
+//! are ever loaded.
 
-use std::io::Read;
-use std::sync::LazyLock;
+/// The passwords, sorted by bytes (`LC_ALL=C sort -u`), each followed by a newline.
+static SORTED: &str = include_str!("../data/common-passwords.txt");
 
-static COMPRESSED: &[u8] = include_bytes!("../data/common-passwords.txt.gz");
-
-/// The passwords, sorted, one per line of one string, and where each starts: about a sixth of
-/// the memory of a set of 40,000 owned strings, read by binary search.
-struct SortedList {
-    text: String,
-    starts: Vec<u32>,
-}
-
-impl SortedList {
-    fn new(passwords: &str) -> Self {
-        let mut sorted: Vec<&str> = passwords.lines().collect();
-        sorted.sort_unstable();
-        sorted.dedup();
-        let mut text = String::with_capacity(passwords.len() + 1);
-        let mut starts = Vec::with_capacity(sorted.len());
-        for password in sorted {
-            starts.push(u32::try_from(text.len()).expect("the list is far below 4 GiB"));
-            text.push_str(password);
-            text.push('\n');
+/// Whether `password` is one of the lines of `sorted`, a newline-terminated list sorted by
+/// bytes: a binary search over byte offsets, each probe widened to its whole line.
+fn contains(sorted: &str, password: &str) -> bool {
+    let text = sorted.as_bytes();
+    let wanted = password.as_bytes();
+    // Invariant: `low` is a line's start, `high` a line's start or the end.
+    let (mut low, mut high) = (0, text.len());
+    while low < high {
+        let middle = low + (high - low) / 2;
+        let start = text[low..middle]
+            .iter()
+            .rposition(|&byte| byte == b'\n')
+            .map_or(low, |newline| low + newline + 1);
+        let end = text[start..high]
+            .iter()
+            .position(|&byte| byte == b'\n')
+            .map_or(high, |newline| start + newline);
+        match text[start..end].cmp(wanted) {
+            std::cmp::Ordering::Equal => return true,
+            std::cmp::Ordering::Less => low = end + 1,
+            std::cmp::Ordering::Greater => high = start,
         }
-        text.shrink_to_fit();
-        Self { text, starts }
     }
-
-    fn entry(&self, start: u32) -> &str {
-        let rest = &self.text[start as usize..];
-        rest.split('\n').next().unwrap_or(rest)
-    }
-
-    fn contains(&self, password: &str) -> bool {
-        self.starts
-            .binary_search_by(|&start| self.entry(start).cmp(password))
-            .is_ok()
-    }
-
-    #[cfg(test)]
-    fn len(&self) -> usize {
-        self.starts.len()
-    }
+    false
 }
-
-static COMMON_PASSWORDS: LazyLock<SortedList> = LazyLock::new(|| {
-    let mut text = String::new();
-    flate2::read::GzDecoder::new(COMPRESSED)
-        .read_to_string(&mut text)
-        .expect("the embedded common-password list is valid gzip-compressed UTF-8");
-    SortedList::new(&text)
-});
 
 /// Whether the lower-cased, trimmed password is on the list (Django's comparison).
 pub(crate) fn is_common(password: &str) -> bool {
-    COMMON_PASSWORDS.contains(&password.trim().to_lowercase())
-}
-
-/// How many passwords the list holds.
-#[cfg(test)]
-fn len() -> usize {
-    COMMON_PASSWORDS.len()
-}
-
-/// Loads the list now rather than on the first registration.
-pub fn preload() {
-    LazyLock::force(&COMMON_PASSWORDS);
+    contains(SORTED, &password.trim().to_lowercase())
 }
 
 #[cfg(test)]
@@ -75,8 +41,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn holds_at_least_twenty_thousand_passwords() {
-        assert!(len() >= 20_000, "only {} passwords", len());
+    fn the_shipped_list_is_sorted_without_duplicates_or_blank_lines() {
+        assert!(SORTED.ends_with('\n'), "the last line has no newline");
+        let lines: Vec<&str> = SORTED.lines().collect();
+        assert!(lines.len() >= 20_000, "only {} passwords", lines.len());
+        assert!(lines.iter().all(|line| !line.is_empty()), "a blank line");
+        let unordered: Vec<_> = lines.windows(2).filter(|pair| pair[0] >= pair[1]).collect();
+        assert!(unordered.is_empty(), "out of order: {unordered:?}");
     }
 
     #[test]
@@ -84,28 +55,38 @@ mod tests {
         assert!(is_common("password"));
         assert!(is_common(" PassWord "));
         assert!(is_common("12345678"));
+        assert!(is_common("ЙЦУКЕН"));
         assert!(!is_common("correct horse battery staple 93"));
     }
 
     #[test]
-    fn finds_exactly_the_listed_entries_whatever_their_order() {
-        let list = SortedList::new("pear\napple\npeach\napple\n");
-        assert_eq!(list.len(), 3);
-        for listed in ["apple", "peach", "pear"] {
-            assert!(list.contains(listed), "{listed}");
+    fn finds_exactly_the_listed_entries() {
+        for list in ["apple\npeach\npear\n", "apple\napples\npea\npeach\npear\n"] {
+            for listed in list.lines() {
+                assert!(contains(list, listed), "{listed} in {list:?}");
+            }
         }
-        for unlisted in ["", "app", "apples", "pea", "zebra"] {
-            assert!(!list.contains(unlisted), "{unlisted}");
+        let list = "apple\npeach\npear\n";
+        for unlisted in ["", "app", "apples", "pea", "peach\npear", "zebra", "\n"] {
+            assert!(!contains(list, unlisted), "{unlisted:?}");
         }
+        assert!(!contains("", "apple"));
+        assert!(contains("only\n", "only"));
     }
 
     #[test]
-    fn finds_every_password_of_the_shipped_file() {
-        let mut text = String::new();
-        flate2::read::GzDecoder::new(COMPRESSED)
-            .read_to_string(&mut text)
-            .expect("the shipped list decompresses");
-        let missing: Vec<&str> = text.lines().filter(|line| !is_common(line)).collect();
+    fn finds_every_password_of_the_shipped_list_and_nothing_between_them() {
+        let missing: Vec<&str> = SORTED
+            .lines()
+            .filter(|line| !contains(SORTED, line))
+            .collect();
         assert!(missing.is_empty(), "not found: {missing:?}");
+        // A character past each entry sorts between it and the next one, or after the last.
+        let found: Vec<String> = SORTED
+            .lines()
+            .map(|line| format!("{line}\u{1}"))
+            .filter(|probe| contains(SORTED, probe))
+            .collect();
+        assert!(found.is_empty(), "found: {found:?}");
     }
 }

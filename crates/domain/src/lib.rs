@@ -24,7 +24,6 @@ pub mod user;
 
 mod common_passwords;
 
-pub use common_passwords::preload as preload_common_passwords;
 pub use errors::{FieldErrors, FieldProblem};
 pub use user::{Email, NewUser, User, UserId, UserName};
 
