@@ -57,6 +57,11 @@ pub fn release_freed_memory() -> bool {
     trim()
 }
 
+/// Gives the calling thread's freed mimalloc pages back to the system (a few microseconds).
+pub fn release_thread_memory() {
+    collect_mimalloc();
+}
+
 /// mimalloc's `mi_option_purge_delay` (`mimalloc.h`, v2 and v3): libmimalloc-sys leaves most
 /// options unnamed. A unit test checks the number against the option's default.
 const MI_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;

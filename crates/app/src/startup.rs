@@ -141,6 +141,7 @@ impl Application {
         let services = services(&settings, &pool, trail);
         forget_idle_admin_sessions(services.staff_sign_in.clone());
         release_freed_memory_periodically();
+        release_thread_memory_periodically();
         let config = WebConfig {
             max_body_bytes: settings.max_body_bytes,
             body_read_timeout: settings.body_read_timeout,
@@ -188,6 +189,7 @@ impl Application {
         let cors_origins = settings.cors_allowed_origins.clone();
         let threads = RequestThreads::for_pool(settings.database_pool_size);
         let server = HttpServer::new(move || {
+            release_thread_memory_periodically();
             App::new()
                 .app_data(state.clone())
                 .app_data(site.clone())
@@ -314,6 +316,24 @@ fn release_freed_memory_periodically() {
             if let Err(error) = web::block(memory::release_freed_memory).await {
                 tracing::warn!(%error, "freed memory was not given back");
             }
+        }
+    });
+}
+
+/// Gives back the pages the calling actix thread (the system's, each worker's) freed: shortly
+/// after it has built the server or its routes, then every [`memory::RELEASE_INTERVAL`].
+/// mimalloc returns a thread's freed pages only when that thread allocates or collects, and an
+/// idle thread does neither.
+fn release_thread_memory_periodically() {
+    actix_web::rt::spawn(async {
+        let mut interval = actix_web::rt::time::interval_at(
+            actix_web::rt::time::Instant::now() + std::time::Duration::from_millis(100),
+            memory::RELEASE_INTERVAL,
+        );
+        interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            interval.tick().await;
+            memory::release_thread_memory();
         }
     });
 }
