@@ -50,14 +50,17 @@ fn set_by_operator(variable: &str, tunable: &str) -> bool {
 }
 
 /// Gives the free pages of glibc's arenas back to the system, and mimalloc's of the calling
-/// thread's heap and of its arenas (the other threads' heaps give theirs back as they free
-/// them: the purge delay is 0); whether glibc had any.
+/// thread's heap and of its arenas; whether glibc had any. Another thread's heap gives its
+/// freed pages back when that thread allocates again (the purge delay is 0) or collects: the
+/// actix threads do so themselves ([`release_thread_memory`]), and a blocking thread's heap
+/// goes when the thread ends, after 10 s without work.
 pub fn release_freed_memory() -> bool {
     collect_mimalloc();
     trim()
 }
 
-/// Gives the calling thread's freed mimalloc pages back to the system (a few microseconds).
+/// Gives the calling thread's freed mimalloc pages back to the system (well under a
+/// millisecond), and the arenas' free pages, whatever `MIMALLOC_PURGE_DELAY` says.
 pub fn release_thread_memory() {
     collect_mimalloc();
 }

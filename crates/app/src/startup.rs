@@ -241,6 +241,7 @@ impl Application {
             Some(metrics_address) => {
                 let (listener, metrics_port) = bind(metrics_address)?;
                 let server = HttpServer::new(move || {
+                    release_thread_memory_periodically();
                     App::new()
                         .app_data(metrics.clone())
                         .configure(configure_metrics)
