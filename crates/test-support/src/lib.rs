@@ -16,16 +16,69 @@ use diesel::{Connection, PgConnection};
 /// The admin URL of the server every PostgreSQL test of this process uses, or why there is none.
 static SERVER: OnceLock<Result<String, String>> = OnceLock::new();
 
-/// The URL of a new, empty PostgreSQL database, or `None` (with a loud notice) when no
-/// PostgreSQL is available and `REQUIRE_POSTGRES` is not `1`.
-pub fn fresh_postgres_database() -> Option<String> {
+/// A new, empty PostgreSQL database, dropped when the test is done with it, or `None` (with a
+/// loud notice) when no PostgreSQL is available and `REQUIRE_POSTGRES` is not `1`.
+pub fn fresh_postgres_database() -> Option<TestDatabase> {
     match SERVER.get_or_init(find_or_start_server) {
-        Ok(admin_url) => Some(create_database(admin_url)),
+        Ok(admin_url) => {
+            let name = create_database(admin_url);
+            Some(TestDatabase {
+                url: replace_database(admin_url, &name),
+                name,
+                admin_url: admin_url.clone(),
+            })
+        }
         Err(reason) => {
             skip_or_fail(reason);
             None
         }
     }
+}
+
+/// A test's own PostgreSQL database, which reads as its URL (`&database` is a `&str`). Dropped
+/// with it, connections and all (`WITH (FORCE)`), so that test runs leave nothing behind on a
+/// server given by `TEST_DATABASE_URL` (they left about 200 databases each, whose autovacuum
+/// then kept the server busy).
+#[derive(Debug)]
+pub struct TestDatabase {
+    url: String,
+    name: String,
+    admin_url: String,
+}
+
+impl std::ops::Deref for TestDatabase {
+    type Target = str;
+
+    fn deref(&self) -> &str {
+        &self.url
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        let dropped = PgConnection::establish(&self.admin_url)
+            .map_err(|error| error.to_string())
+            .and_then(|mut admin| {
+                admin
+                    .batch_execute(&format!(
+                        "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                        self.name
+                    ))
+                    .map_err(|error| error.to_string())
+            });
+        if let Err(error) = dropped {
+            eprintln!("warning: the test database {} was left: {error}", self.name);
+        }
+    }
+}
+
+/// What keeps a test's database until the test is done with it.
+#[derive(Debug)]
+pub enum DatabaseGuard {
+    /// The temporary folder of a SQLite file, removed when dropped.
+    SqliteFolder(tempfile::TempDir),
+    /// A PostgreSQL database, dropped when dropped.
+    Postgres(TestDatabase),
 }
 
 /// A fresh SQLite database URL in its own temporary folder, kept alive by the returned guard.
@@ -133,9 +186,10 @@ impl PostgresServer {
         format!("postgres://postgres@127.0.0.1:{}/postgres", self.port)
     }
 
-    /// A new, empty database on this server.
+    /// The URL of a new, empty database on this server (deleted with the server).
     pub fn create_database(&self) -> String {
-        create_database(&self.admin_url())
+        let admin_url = self.admin_url();
+        replace_database(&admin_url, &create_database(&admin_url))
     }
 
     /// Stops the server at once, as a crash or an outage would (`-m immediate`).
@@ -236,6 +290,7 @@ fn skip_or_fail(reason: &str) {
     );
 }
 
+/// Creates a database with a fresh name on the server; its name.
 fn create_database(admin_url: &str) -> String {
     let name = format!("test_{}", uuid::Uuid::new_v4().simple());
     let mut admin = PgConnection::establish(admin_url)
@@ -243,7 +298,7 @@ fn create_database(admin_url: &str) -> String {
     admin
         .batch_execute(&format!("CREATE DATABASE {name}"))
         .unwrap_or_else(|error| panic!("cannot create a test database: {error}"));
-    replace_database(admin_url, &name)
+    name
 }
 
 fn find_bin_dir() -> Option<PathBuf> {
@@ -288,7 +343,40 @@ fn pg_command(bin_dir: &Path, tool: &str) -> Command {
 
 #[cfg(test)]
 mod tests {
-    use super::replace_database;
+    use diesel::connection::SimpleConnection;
+    use diesel::{Connection, PgConnection};
+
+    use super::{fresh_postgres_database, replace_database};
+
+    /// Whether the server at `admin_url` has a database called `name`.
+    fn exists(admin_url: &str, name: &str) -> bool {
+        let mut admin = PgConnection::establish(admin_url).expect("the admin database");
+        admin
+            .batch_execute(&format!(
+                "DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_database WHERE datname = '{name}') \
+                 THEN RAISE EXCEPTION 'no such database'; END IF; END $$"
+            ))
+            .is_ok()
+    }
+
+    #[test]
+    fn a_test_database_is_dropped_with_its_guard_even_while_connected() {
+        let Some(database) = fresh_postgres_database() else {
+            return;
+        };
+        let (name, admin_url) = (database.name.clone(), database.admin_url.clone());
+        let mut connected = PgConnection::establish(&database).expect("the test database");
+        connected
+            .batch_execute("CREATE TABLE kept (id INT)")
+            .expect("usable");
+        assert!(exists(&admin_url, &name));
+        drop(database);
+        assert!(!exists(&admin_url, &name), "{name} was left");
+        assert!(
+            connected.batch_execute("SELECT 1").is_err(),
+            "still connected"
+        );
+    }
 
     #[test]
     fn replaces_only_the_database_name() {

@@ -7,16 +7,16 @@ use crate::common::Backend;
 struct Admin {
     database_url: String,
     folder: tempfile::TempDir,
-    _sqlite_folder: Option<tempfile::TempDir>,
+    _database: healthcare_test_support::DatabaseGuard,
 }
 
 impl Admin {
     fn new(backend: Backend) -> Option<Self> {
-        let (database_url, sqlite_folder) = crate::common::database_url(backend)?;
+        let (database_url, database) = crate::common::database_url(backend)?;
         Some(Self {
             database_url,
             folder: tempfile::tempdir().expect("folder"),
-            _sqlite_folder: sqlite_folder,
+            _database: database,
         })
     }
 

@@ -2,6 +2,7 @@
 //! fresh PostgreSQL database, and drives it over HTTP.
 
 use healthcare_app::{Application, Settings};
+use healthcare_test_support::DatabaseGuard;
 use serde_json::{Value, json};
 
 /// The secret every test server signs with.
@@ -36,15 +37,14 @@ pub struct TestApp {
 }
 
 /// The database URL for `backend`, or `None` when PostgreSQL is unavailable (skipped loudly).
-pub fn database_url(backend: Backend) -> Option<(String, Option<tempfile::TempDir>)> {
+pub fn database_url(backend: Backend) -> Option<(String, DatabaseGuard)> {
     match backend {
         Backend::Sqlite => {
             let (url, folder) = healthcare_test_support::fresh_sqlite_database();
-            Some((url, Some(folder)))
+            Some((url, DatabaseGuard::SqliteFolder(folder)))
         }
-        Backend::Postgres => {
-            healthcare_test_support::fresh_postgres_database().map(|url| (url, None))
-        }
+        Backend::Postgres => healthcare_test_support::fresh_postgres_database()
+            .map(|database| (database.to_string(), DatabaseGuard::Postgres(database))),
     }
 }
 
@@ -92,7 +92,7 @@ pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
 
 /// Starts the application on `backend` with extra settings.
 pub async fn spawn_app_with(backend: Backend, overrides: &[(&str, &str)]) -> Option<TestApp> {
-    let (url, folder) = database_url(backend)?;
+    let (url, database) = database_url(backend)?;
     let settings = test_settings(&url, overrides);
     let application = Application::build(settings.clone())
         .await
@@ -102,9 +102,9 @@ pub async fn spawn_app_with(backend: Backend, overrides: &[(&str, &str)]) -> Opt
     let metrics_address = application
         .metrics_port()
         .map(|port| format!("http://127.0.0.1:{port}"));
-    actix_web::rt::spawn(ServerThenFolder {
+    actix_web::rt::spawn(ServerThenDatabase {
         server: Box::pin(application.run_until_stopped()),
-        _folder: folder,
+        _database: database,
     });
     Some(TestApp {
         address,
@@ -202,16 +202,16 @@ impl TestApp {
     }
 }
 
-/// The running server, then its SQLite folder: fields drop in order, so when the test's
-/// runtime ends, the server (and the audit writer it flushes) stops before the folder is
-/// removed. Removing it first left the final flush retrying against a missing file until the
-/// pool's checkout timeout, two seconds per test.
-struct ServerThenFolder {
+/// The running server, then its database: fields drop in order, so when the test's runtime
+/// ends, the server (and the audit writer it flushes) stops before the SQLite folder is removed
+/// or the PostgreSQL database dropped. Removing the folder first left the final flush retrying
+/// against a missing file until the pool's checkout timeout, two seconds per test.
+struct ServerThenDatabase {
     server: std::pin::Pin<Box<dyn std::future::Future<Output = std::io::Result<()>>>>,
-    _folder: Option<tempfile::TempDir>,
+    _database: DatabaseGuard,
 }
 
-impl std::future::Future for ServerThenFolder {
+impl std::future::Future for ServerThenDatabase {
     type Output = std::io::Result<()>;
 
     fn poll(

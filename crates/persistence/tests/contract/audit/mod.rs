@@ -28,14 +28,15 @@ use healthcare_persistence::{
     DieselMappingRepository, DieselPatientRepository, DieselUserRepository, PoolSettings,
     StatementCounter, build_pool, migrations,
 };
+use healthcare_test_support::DatabaseGuard;
 
 struct Database {
     pool: DbPool,
     statements: StatementCounter,
-    _folder: Option<tempfile::TempDir>,
+    _database: DatabaseGuard,
 }
 
-fn open(url: &str, folder: Option<tempfile::TempDir>) -> Database {
+fn open(url: &str, database: DatabaseGuard) -> Database {
     let statements = StatementCounter::default();
     let pool = build_pool(
         &DatabaseTarget::parse(url).expect("valid url"),
@@ -55,18 +56,19 @@ fn open(url: &str, folder: Option<tempfile::TempDir>) -> Database {
     Database {
         pool,
         statements,
-        _folder: folder,
+        _database: database,
     }
 }
 
 fn sqlite() -> Option<Database> {
     let (url, folder) = healthcare_test_support::fresh_sqlite_database();
-    Some(open(&url, Some(folder)))
+    Some(open(&url, DatabaseGuard::SqliteFolder(folder)))
 }
 
 fn postgres() -> Option<Database> {
-    let url = healthcare_test_support::fresh_postgres_database()?;
-    Some(open(&url, None))
+    let database = healthcare_test_support::fresh_postgres_database()?;
+    let url = database.to_string();
+    Some(open(&url, DatabaseGuard::Postgres(database)))
 }
 
 macro_rules! contract {

@@ -250,10 +250,7 @@ fn concurrent_migrations_on_postgres_do_not_race() {
     };
     let outcomes: Vec<Result<Vec<String>, RepoError>> = std::thread::scope(|scope| {
         let handles: Vec<_> = (0..4)
-            .map(|_| {
-                let url = url.clone();
-                scope.spawn(move || migrations::run_pending(&pool_for(&url)))
-            })
+            .map(|_| scope.spawn(|| migrations::run_pending(&pool_for(&url))))
             .collect();
         handles
             .into_iter()

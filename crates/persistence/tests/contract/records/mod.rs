@@ -14,10 +14,11 @@ use healthcare_persistence::{
     DieselPatientRepository, DieselRefreshTokenRepository, DieselThrottleRepository,
     DieselUserRepository, PoolSettings, StatementCounter, build_pool, migrations,
 };
+use healthcare_test_support::DatabaseGuard;
 
 struct Database {
     pool: DbPool,
-    _folder: Option<tempfile::TempDir>,
+    _database: DatabaseGuard,
 }
 
 fn pool_for(url: &str) -> DbPool {
@@ -50,17 +51,17 @@ fn sqlite() -> Option<Database> {
     migrations::run_pending(&pool).expect("migrations");
     Some(Database {
         pool,
-        _folder: Some(folder),
+        _database: DatabaseGuard::SqliteFolder(folder),
     })
 }
 
 fn postgres() -> Option<Database> {
-    let url = healthcare_test_support::fresh_postgres_database()?;
-    let pool = pool_for(&url);
+    let database = healthcare_test_support::fresh_postgres_database()?;
+    let pool = pool_for(&database);
     migrations::run_pending(&pool).expect("migrations");
     Some(Database {
         pool,
-        _folder: None,
+        _database: DatabaseGuard::Postgres(database),
     })
 }
 
