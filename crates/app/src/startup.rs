@@ -300,25 +300,40 @@ impl Application {
     }
 }
 
-/// Gives the allocator's free pages back every [`memory::RELEASE_INTERVAL`], so a server that
-/// served a burst does not keep its peak size while idle (on the blocking pool: the walk over
-/// the arenas takes a few milliseconds).
-fn release_freed_memory_periodically() {
-    actix_web::rt::spawn(async {
-        // The first one a period from now (start-up's own is the warm-up thread's), and never
-        // several in a row after a stall.
+/// Runs `task` on the calling actix thread `first_after` from now, then every `period`, and
+/// never several times in a row after a stall.
+fn every<F, Run>(first_after: std::time::Duration, period: std::time::Duration, mut task: F)
+where
+    F: FnMut() -> Run + 'static,
+    Run: std::future::Future<Output = ()>,
+{
+    actix_web::rt::spawn(async move {
         let mut interval = actix_web::rt::time::interval_at(
-            actix_web::rt::time::Instant::now() + memory::RELEASE_INTERVAL,
-            memory::RELEASE_INTERVAL,
+            actix_web::rt::time::Instant::now() + first_after,
+            period,
         );
         interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             interval.tick().await;
+            task().await;
+        }
+    });
+}
+
+/// Gives the allocator's free pages back every [`memory::RELEASE_INTERVAL`], so a server that
+/// served a burst does not keep its peak size while idle (on the blocking pool: the walk over
+/// the arenas takes a few milliseconds). The first one a period from now: start-up's own is
+/// the warm-up thread's.
+fn release_freed_memory_periodically() {
+    every(
+        memory::RELEASE_INTERVAL,
+        memory::RELEASE_INTERVAL,
+        || async {
             if let Err(error) = web::block(memory::release_freed_memory).await {
                 tracing::warn!(%error, "freed memory was not given back");
             }
-        }
-    });
+        },
+    );
 }
 
 /// Gives back the pages the calling actix thread (the system's, each worker's) freed: shortly
@@ -326,30 +341,23 @@ fn release_freed_memory_periodically() {
 /// mimalloc returns a thread's freed pages only when that thread allocates or collects, and an
 /// idle thread does neither.
 fn release_thread_memory_periodically() {
-    actix_web::rt::spawn(async {
-        let mut interval = actix_web::rt::time::interval_at(
-            actix_web::rt::time::Instant::now() + std::time::Duration::from_millis(100),
-            memory::RELEASE_INTERVAL,
-        );
-        interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            interval.tick().await;
-            memory::release_thread_memory();
-        }
-    });
+    every(
+        std::time::Duration::from_millis(100),
+        memory::RELEASE_INTERVAL,
+        || async { memory::release_thread_memory() },
+    );
 }
 
 /// How often sessions idle past the timeout are deleted (they are refused anyway; this only
 /// keeps the table small).
 const IDLE_SESSION_SWEEP: std::time::Duration = std::time::Duration::from_secs(300);
 
-/// Deletes idle admin sessions every [`IDLE_SESSION_SWEEP`], on the blocking pool.
+/// Deletes idle admin sessions at start and then every [`IDLE_SESSION_SWEEP`], on the
+/// blocking pool.
 fn forget_idle_admin_sessions(sign_in: healthcare_core::services::StaffSignIn) {
-    actix_web::rt::spawn(async move {
-        let mut interval = actix_web::rt::time::interval(IDLE_SESSION_SWEEP);
-        loop {
-            interval.tick().await;
-            let sweeping = sign_in.clone();
+    every(std::time::Duration::ZERO, IDLE_SESSION_SWEEP, move || {
+        let sweeping = sign_in.clone();
+        async move {
             match web::block(move || sweeping.forget_idle_sessions()).await {
                 Ok(Ok(0)) => {}
                 Ok(Ok(count)) => tracing::debug!(count, "idle admin sessions forgotten"),
