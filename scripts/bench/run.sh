@@ -14,8 +14,9 @@
 #
 # Environment:
 #   BENCH_POSTGRES_ADMIN_URL  PostgreSQL admin URL to create the benchmark database in (it is
-#                             dropped afterwards); without it a throwaway server is started
-#                             with scripts/test-postgres.sh
+#                             dropped afterwards; the server's CPU is counted when its data
+#                             directory is readable here); without it a throwaway server is
+#                             started with scripts/test-postgres.sh
 #   BENCH_DURATION            seconds per scenario (default 20; --quick: 2)
 #   BENCH_DATABASES           "postgres sqlite" (default), or one of them
 #   BENCH_SCENARIOS           the API scenarios to run (default "S1 S2 S3 F2 F3 S5 S6 S4"; their
@@ -73,7 +74,7 @@ out=$(cd "$out" && pwd)
 results="$out/results.jsonl"
 : >"$results"
 work=$(mktemp -d /tmp/healthcare-bench.XXXXXX)
-pg_dir="" database="" admin_url="" server_pid="" flood_pid=""
+pg_dir="" pg_data="" database="" admin_url="" server_pid="" flood_pid=""
 
 cleanup() {
   [ -n "$flood_pid" ] && kill "$flood_pid" 2>/dev/null
@@ -138,15 +139,20 @@ stop_server() {
 
 status_kib() { awk -v key="$2:" '$1 == key { print $2 }' "/proc/$1/status"; }
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
-# CPU ticks of the throwaway PostgreSQL (postmaster and its processes), or 0 when the database
-# is someone else's (BENCH_POSTGRES_ADMIN_URL): on 2 cores its CPU is the API's competition.
+# CPU ticks of the PostgreSQL server (postmaster and its processes), or 0 when its data directory
+# is not readable here (a remote BENCH_POSTGRES_ADMIN_URL, or another user's server): on 2 cores
+# its CPU is the API's competition. Fields 16-17 of the postmaster are its reaped children's
+# (backends and autovacuum workers that ended during the scenario).
 postgres_ticks() {
-  [ -n "$pg_dir" ] || { echo 0; return; }
+  [ -n "$pg_data" ] && [ -r "$pg_data/postmaster.pid" ] || { echo 0; return; }
   local postmaster
-  postmaster=$(head -1 "$pg_dir/data/postmaster.pid")
-  # shellcheck disable=SC2046 # one path per process
-  cat /proc/"$postmaster"/stat $(pgrep -P "$postmaster" | sed 's|.*|/proc/&/stat|') 2>/dev/null |
-    awk '{ sum += $14 + $15 } END { print sum + 0 }'
+  postmaster=$(head -1 "$pg_data/postmaster.pid")
+  {
+    awk '{ print $14 + $15 + $16 + $17 }' /proc/"$postmaster"/stat 2>/dev/null
+    # shellcheck disable=SC2046 # one path per process
+    cat $(pgrep -P "$postmaster" | sed 's|.*|/proc/&/stat|') /dev/null 2>/dev/null |
+      awk '{ print $14 + $15 }'
+  } | awk '{ sum += $1 } END { print sum + 0 }'
 }
 
 query() { # DB URL SQL -> first column of the result
@@ -163,10 +169,12 @@ sqlite_file="$work/bench.db"
 if printf '%s' "$databases" | grep -qw postgres; then
   if [ -n "${BENCH_POSTGRES_ADMIN_URL:-}" ]; then
     admin_url=$BENCH_POSTGRES_ADMIN_URL
+    pg_data=$(psql "$admin_url" -qAtc "SHOW data_directory" 2>/dev/null || true)
   else
     pg_dir=$(mktemp -d /tmp/healthcare-bench-pg.XXXXXX)
     eval "$(scripts/test-postgres.sh start "$pg_dir")"
     admin_url=$TEST_DATABASE_URL
+    pg_data=$pg_dir/data
   fi
   database="bench_$(date +%s)_$$"
   psql "$admin_url" -qc "CREATE DATABASE $database"
